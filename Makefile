@@ -1,0 +1,39 @@
+# Entry points for people and CI. `make test` is what .ci/run calls.
+SHELL := /bin/bash
+BUILD_DIR ?= build
+ASAN_DIR ?= build-asan
+GENERATOR ?= Ninja
+WERROR ?= ON
+CTEST_ARGS ?=
+JOBS ?= $(shell nproc)
+
+.PHONY: deps build asan test unit test-asan clean
+
+deps:
+	bash hack/install-deps.sh
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCERTGUARD_WERROR=$(WERROR)
+
+$(ASAN_DIR)/build.ninja:
+	cmake -S . -B $(ASAN_DIR) -G $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DCERTGUARD_WERROR=$(WERROR) \
+	  -DCERTGUARD_SANITIZE=address,undefined
+
+build: $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+asan: $(ASAN_DIR)/build.ninja
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+
+# Unit tests only, normal build: the quick loop while editing.
+unit: build
+	cd $(BUILD_DIR) && ctest -L unit --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# Every test, in the normal and the sanitizer build.
+test: build asan
+	cd $(BUILD_DIR) && ctest --output-on-failure $(CTEST_ARGS)
+	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest -L unit --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

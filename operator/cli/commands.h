@@ -1,0 +1,19 @@
+// Each subcommand registers itself on the app and, when chosen, sets `run`.
+// A subcommand lives in its own file under cli/ and keeps its flags to itself.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <iosfwd>
+
+namespace certguard::cli {
+
+struct Context {
+  std::ostream& out;
+  std::ostream& err;
+  std::function<int()> run;  // set by the chosen subcommand's callback
+};
+
+void AddVersionCommand(CLI::App& app, Context& ctx);
+
+}  // namespace certguard::cli

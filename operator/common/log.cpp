@@ -1,0 +1,106 @@
+#include "common/log.h"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <ctime>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+namespace certguard::log {
+namespace {
+
+std::mutex g_mu;
+Format g_format = Format::kText;
+
+std::string NowRfc3339() {
+  auto now = std::chrono::system_clock::now();
+  auto secs = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03lldZ", buf, static_cast<long long>(ms));
+  return out;
+}
+
+bool NeedsQuotes(std::string_view v) {
+  if (v.empty()) return true;
+  for (char c : v) {
+    if (c == ' ' || c == '"' || c == '=' || static_cast<unsigned char>(c) < 0x20) return true;
+  }
+  return false;
+}
+
+void Emit(spdlog::level::level_enum lvl, std::string_view msg, const Fields& fields) {
+  auto logger = spdlog::default_logger_raw();
+  if (!logger->should_log(lvl)) return;
+  Format format;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    format = g_format;
+  }
+  auto name = spdlog::level::to_string_view(lvl);
+  logger->log(lvl, "{}", Render(format, NowRfc3339(), std::string_view(name.data(), name.size()), msg, fields));
+}
+
+}  // namespace
+
+std::string Render(Format format, std::string_view time, std::string_view level,
+                   std::string_view msg, const Fields& fields) {
+  if (format == Format::kJson) {
+    nlohmann::ordered_json j;
+    j["time"] = time;
+    j["level"] = level;
+    j["msg"] = msg;
+    for (const auto& [k, v] : fields) j[k] = v;
+    // Replace invalid UTF-8 rather than throw: a log line must never crash us.
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  std::string line;
+  line.append(time).append(" ").append(level).append(" ").append(msg);
+  for (const auto& [k, v] : fields) {
+    line.append(" ").append(k).append("=");
+    if (NeedsQuotes(v)) {
+      line.append(nlohmann::json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    } else {
+      line.append(v);
+    }
+  }
+  return line;
+}
+
+Status Init(std::string_view format, std::string_view level) {
+  Format f;
+  if (format == "text") {
+    f = Format::kText;
+  } else if (format == "json") {
+    f = Format::kJson;
+  } else {
+    return InvalidArgument("unknown log format \"" + std::string(format) + "\" (want text or json)");
+  }
+  auto lvl = spdlog::level::from_str(std::string(level));
+  // from_str maps anything unknown to off; only accept "off" when asked for.
+  if (lvl == spdlog::level::off && level != "off") {
+    return InvalidArgument("unknown log level \"" + std::string(level) + "\"");
+  }
+  auto logger = std::make_shared<spdlog::logger>(
+      "certguard", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  logger->set_pattern("%v");  // Render() writes time and level itself.
+  logger->set_level(lvl);
+  logger->flush_on(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+  std::lock_guard<std::mutex> lock(g_mu);
+  g_format = f;
+  return Status::Ok();
+}
+
+void Debug(std::string_view msg, const Fields& fields) { Emit(spdlog::level::debug, msg, fields); }
+void Info(std::string_view msg, const Fields& fields) { Emit(spdlog::level::info, msg, fields); }
+void Warn(std::string_view msg, const Fields& fields) { Emit(spdlog::level::warn, msg, fields); }
+void Error(std::string_view msg, const Fields& fields) { Emit(spdlog::level::err, msg, fields); }
+
+}  // namespace certguard::log

@@ -1,0 +1,34 @@
+// Parsing of CSRs and certificates. Pure functions: no I/O, no global state,
+// no clock, never throw; every failure is a Status with a readable message.
+// Thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "x509/types.h"
+
+namespace certguard::x509 {
+
+// A PKCS#10 request as PEM ("CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST")
+// or DER. A bad self-signature is not an error: it is reported in signature_valid.
+// InvalidArgument for empty, oversized, truncated or trailing-garbage input.
+Result<CsrInfo> ParseCsr(std::string_view pem_or_der);
+
+// Exactly one certificate, PEM or DER.
+Result<CertificateInfo> ParseCertificate(std::string_view pem_or_der);
+
+// Every certificate of a PEM bundle (text between blocks is ignored) or of a
+// single DER certificate. A bad block is reported in errors and the good ones
+// are still returned. Non-certificate PEM blocks (keys, CSRs) are reported as
+// errors and never returned. Oversized or empty input gives one error.
+Bundle ParseBundle(std::string_view pem_or_der);
+
+// "-----BEGIN CERTIFICATE-----\n...": the PEM of a certificate's DER.
+std::string ToPem(const CertificateInfo& cert);
+
+// Days from now until not_after: fractional, negative once expired.
+double DaysUntil(Time not_after, Time now);
+
+}  // namespace certguard::x509
