@@ -1,0 +1,149 @@
+#include "trust/plan.h"
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+#include <utility>
+
+namespace certguard::trust {
+
+bool IsRevertingManager(const std::string& manager) {
+  return manager == "kube-controller-manager";
+}
+
+namespace {
+
+bool IsTrustBundleRef(const OwnerReference& o, const std::string& name) {
+  return o.kind == kKind && o.name == name && o.api_version.rfind("certguard.io/", 0) == 0;
+}
+
+}  // namespace
+
+bool IsOwnTarget(const ConfigMapFacts& cm, const BundleRef& bundle) {
+  auto it = cm.labels.find(kBundleLabel);
+  if (it == cm.labels.end() || it->second != bundle.name) return false;
+  return std::any_of(cm.owners.begin(), cm.owners.end(),
+                     [&](const OwnerReference& o) { return IsTrustBundleRef(o, bundle.name); });
+}
+
+std::string ForeignReason(const ConfigMapFacts& cm, const BundleRef& bundle) {
+  for (const std::string& m : cm.managers) {
+    if (IsRevertingManager(m)) return "managed by " + m + ", which reverts other writers";
+  }
+  for (const OwnerReference& o : cm.owners) {
+    if (o.controller && !IsTrustBundleRef(o, bundle.name)) {
+      return "controlled by " + o.kind + " " + o.name;
+    }
+  }
+  if (IsOwnTarget(cm, bundle)) return "";
+  std::string who;
+  for (const std::string& m : cm.managers) {
+    if (m == kFieldManager) continue;
+    if (who.find(m) != std::string::npos) continue;
+    who += (who.empty() ? "" : ", ") + m;
+  }
+  return "not created by certguard" + (who.empty() ? std::string() : " (managers: " + who + ")");
+}
+
+std::map<std::string, std::string> DesiredLabels(const DesiredTarget& d) {
+  std::map<std::string, std::string> labels = d.target.labels;
+  labels[kBundleLabel] = d.bundle.name;
+  return labels;
+}
+
+OwnerReference DesiredOwner(const BundleRef& bundle) {
+  return {kApiVersion, kKind, bundle.name, bundle.uid, false};
+}
+
+bool InSync(const ConfigMapFacts& cm, const DesiredTarget& d) {
+  if (cm.data.size() != 1) return false;
+  auto data = cm.data.find(d.target.key);
+  if (data == cm.data.end() || data->second != d.pem) return false;
+  for (const auto& [k, v] : DesiredLabels(d)) {
+    auto it = cm.labels.find(k);
+    if (it == cm.labels.end() || it->second != v) return false;
+  }
+  for (const auto& [k, v] : d.target.annotations) {
+    auto it = cm.annotations.find(k);
+    if (it == cm.annotations.end() || it->second != v) return false;
+  }
+  return std::any_of(cm.owners.begin(), cm.owners.end(), [&](const OwnerReference& o) {
+    return IsTrustBundleRef(o, d.bundle.name) && o.uid == d.bundle.uid;
+  });
+}
+
+const char* TargetActionName(TargetActionKind k) {
+  switch (k) {
+    case TargetActionKind::kCreate:
+      return "create";
+    case TargetActionKind::kUpdate:
+      return "update";
+    case TargetActionKind::kDelete:
+      return "delete";
+    case TargetActionKind::kKeep:
+      return "keep";
+    case TargetActionKind::kSkipForeign:
+      return "skip-foreign";
+  }
+  return "unknown";
+}
+
+size_t TargetPlan::Count(TargetActionKind k) const {
+  return static_cast<size_t>(std::count_if(actions.begin(), actions.end(),
+                                            [k](const TargetAction& a) { return a.kind == k; }));
+}
+
+TargetPlan PlanTargets(const DesiredTarget& desired, const std::vector<std::string>& selected,
+                       const std::vector<ConfigMapFacts>& existing) {
+  TargetPlan plan;
+  const std::set<std::string> wanted(selected.begin(), selected.end());
+  std::map<std::pair<std::string, std::string>, const ConfigMapFacts*> by_key;
+  for (const ConfigMapFacts& cm : existing) by_key.emplace(std::make_pair(cm.ns, cm.name), &cm);
+
+  // Own targets that are no longer wanted: another namespace or an old name.
+  for (const auto& [key, cm] : by_key) {
+    if (!IsOwnTarget(*cm, desired.bundle)) continue;
+    if (wanted.count(cm->ns) && cm->name == desired.target.name) continue;
+    if (cm->deleting) continue;
+    plan.actions.push_back({TargetActionKind::kDelete, cm->ns, cm->name,
+                            wanted.count(cm->ns) ? "target renamed" : "namespace not selected"});
+  }
+
+  for (const std::string& ns : wanted) {
+    auto it = by_key.find({ns, desired.target.name});
+    if (it == by_key.end()) {
+      if (desired.pem.empty()) {
+        plan.actions.push_back({TargetActionKind::kKeep, ns, desired.target.name, "no bundle"});
+      } else {
+        plan.actions.push_back({TargetActionKind::kCreate, ns, desired.target.name, "missing"});
+      }
+      ++plan.outdated;
+      continue;
+    }
+    const ConfigMapFacts& cm = *it->second;
+    std::string foreign = ForeignReason(cm, desired.bundle);
+    if (!foreign.empty()) {
+      plan.actions.push_back({TargetActionKind::kSkipForeign, ns, cm.name, foreign});
+      ++plan.foreign;
+    } else if (!desired.pem.empty() && InSync(cm, desired)) {
+      plan.actions.push_back({TargetActionKind::kKeep, ns, cm.name, "in sync"});
+      ++plan.in_sync;
+    } else if (desired.pem.empty() || cm.deleting) {
+      // Nothing to write yet, or it is going away: its deletion brings it back here.
+      plan.actions.push_back({TargetActionKind::kKeep, ns, cm.name,
+                              cm.deleting ? "being deleted" : "no bundle"});
+      ++plan.outdated;
+    } else {
+      plan.actions.push_back({TargetActionKind::kUpdate, ns, cm.name, "differs"});
+      ++plan.outdated;
+    }
+  }
+
+  std::sort(plan.actions.begin(), plan.actions.end(),
+            [](const TargetAction& a, const TargetAction& b) {
+              return std::tie(a.ns, a.name) < std::tie(b.ns, b.name);
+            });
+  return plan;
+}
+
+}  // namespace certguard::trust

@@ -1,0 +1,106 @@
+// Planning the writes that make the target ConfigMaps match a bundle. Pure:
+// the selected namespaces and the ConfigMaps that exist are passed in; the
+// controller carries the actions out. Thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "trust/spec.h"
+
+namespace certguard::trust {
+
+inline constexpr const char* kApiVersion = "certguard.io/v1alpha1";
+inline constexpr const char* kKind = "TrustBundle";
+// The field manager certguard writes with; a manager of that name is certguard itself.
+inline constexpr const char* kFieldManager = "certguard";
+
+struct OwnerReference {
+  std::string api_version;
+  std::string kind;
+  std::string name;
+  std::string uid;
+  bool controller = false;
+};
+
+// The facts about an existing ConfigMap that planning needs.
+struct ConfigMapFacts {
+  std::string ns;
+  std::string name;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  std::map<std::string, std::string> data;
+  std::vector<OwnerReference> owners;
+  std::vector<std::string> managers;  // metadata.managedFields[].manager
+  bool deleting = false;              // metadata.deletionTimestamp is set
+};
+
+struct BundleRef {
+  std::string name;
+  std::string uid;
+};
+
+// Managers known to rewrite a ConfigMap they own whatever anyone else writes.
+// kube-controller-manager keeps kube-root-ca.crt in every namespace.
+bool IsRevertingManager(const std::string& manager);
+
+// Whether `cm` is a target this bundle created: it carries kBundleLabel with the
+// bundle's name and an owner reference to a TrustBundle of that name.
+bool IsOwnTarget(const ConfigMapFacts& cm, const BundleRef& bundle);
+
+// Why certguard must not write `cm` for this bundle, or "" when it may: a
+// ConfigMap it did not create, or one that another controller owns or rewrites.
+std::string ForeignReason(const ConfigMapFacts& cm, const BundleRef& bundle);
+
+// The ConfigMap certguard wants in one namespace.
+struct DesiredTarget {
+  BundleRef bundle;
+  TargetSpec target;
+  std::string pem;  // empty: there is no bundle to write, existing targets are kept
+};
+
+// The labels, annotations and data a target gets (kBundleLabel added).
+std::map<std::string, std::string> DesiredLabels(const DesiredTarget& d);
+// The owner reference a target gets: the TrustBundle, not a controller reference,
+// so that another controller's claim is never taken over.
+OwnerReference DesiredOwner(const BundleRef& bundle);
+
+// Whether an own target already holds what is desired: data exactly {key: pem},
+// the desired labels and annotations present with their values, the owner reference uid.
+bool InSync(const ConfigMapFacts& cm, const DesiredTarget& d);
+
+enum class TargetActionKind {
+  kCreate,       // no ConfigMap of that name in a selected namespace
+  kUpdate,       // an own target that differs (edited, outdated, stale owner)
+  kDelete,       // an own target in a namespace no longer selected, or under an old name
+  kKeep,         // an own target in sync, or nothing to write
+  kSkipForeign,  // a ConfigMap certguard did not create or must not fight over
+};
+const char* TargetActionName(TargetActionKind k);
+
+struct TargetAction {
+  TargetActionKind kind = TargetActionKind::kKeep;
+  std::string ns;
+  std::string name;
+  std::string reason;  // for kSkipForeign and kUpdate: why
+};
+
+struct TargetPlan {
+  std::vector<TargetAction> actions;  // sorted by namespace, then name
+  size_t in_sync = 0;   // selected namespaces whose target holds the bundle
+  size_t outdated = 0;  // selected namespaces whose target is missing or differs
+  size_t foreign = 0;   // selected namespaces where certguard must not write
+
+  size_t Count(TargetActionKind k) const;
+};
+
+// `selected`: the namespaces the bundle selects (terminating ones already left out).
+// `existing`: every ConfigMap that carries kBundleLabel with this bundle's name,
+// and every ConfigMap named like the target in a selected namespace (duplicates
+// by namespace/name are ignored).
+TargetPlan PlanTargets(const DesiredTarget& desired, const std::vector<std::string>& selected,
+                       const std::vector<ConfigMapFacts>& existing);
+
+}  // namespace certguard::trust

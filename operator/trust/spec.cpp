@@ -1,0 +1,267 @@
+#include "trust/spec.h"
+
+#include <cctype>
+#include <set>
+#include <string_view>
+
+namespace certguard::trust {
+namespace {
+
+using nlohmann::json;
+
+bool IsAlnumLower(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i) out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
+// Collects problems with their JSON path so every one is reported at once.
+class Checker {
+ public:
+  void Add(const std::string& path, const std::string& problem) {
+    errors_.push_back(path + ": " + problem);
+  }
+  const std::vector<std::string>& errors() const { return errors_; }
+
+  // A string field: absent gives `fallback`; a non-string is an error.
+  std::string String(const json& obj, const char* field, const std::string& path,
+                     bool required, const std::string& fallback = "") {
+    auto it = obj.find(field);
+    if (it == obj.end() || it->is_null()) {
+      if (required) Add(path + "." + field, "required");
+      return fallback;
+    }
+    if (!it->is_string()) {
+      Add(path + "." + field, "must be a string");
+      return fallback;
+    }
+    return it->get<std::string>();
+  }
+
+  bool Bool(const json& obj, const char* field, const std::string& path) {
+    auto it = obj.find(field);
+    if (it == obj.end() || it->is_null()) return false;
+    if (!it->is_boolean()) {
+      Add(path + "." + field, "must be a boolean");
+      return false;
+    }
+    return it->get<bool>();
+  }
+
+  std::map<std::string, std::string> StringMap(const json& obj, const char* field,
+                                               const std::string& path) {
+    std::map<std::string, std::string> out;
+    auto it = obj.find(field);
+    if (it == obj.end() || it->is_null()) return out;
+    if (!it->is_object()) {
+      Add(path + "." + field, "must be a map of strings");
+      return out;
+    }
+    for (auto kv = it->begin(); kv != it->end(); ++kv) {
+      if (!kv.value().is_string()) {
+        Add(path + "." + field + "." + kv.key(), "must be a string");
+        continue;
+      }
+      out[kv.key()] = kv.value().get<std::string>();
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::string> errors_;
+};
+
+void CheckKey(Checker& c, const std::string& path, const std::string& key) {
+  if (!IsConfigMapKey(key)) c.Add(path, "\"" + key + "\" is not a valid ConfigMap key");
+}
+
+SourceSpec ParseSource(Checker& c, const json& item, const std::string& path) {
+  SourceSpec s;
+  if (!item.is_object()) {
+    c.Add(path, "must be an object");
+    return s;
+  }
+  int kinds = 0;
+  for (const char* k : {"configMap", "secret", "inline"}) {
+    auto it = item.find(k);
+    if (it != item.end() && !it->is_null()) ++kinds;
+  }
+  if (kinds != 1) {
+    c.Add(path, "exactly one of configMap, secret, inline");
+    return s;
+  }
+  if (item.contains("inline") && !item["inline"].is_null()) {
+    s.kind = SourceKind::kInline;
+    s.pem = c.String(item, "inline", path, true);
+    if (item["inline"].is_string() && s.pem.empty()) c.Add(path + ".inline", "must not be empty");
+    return s;
+  }
+  const bool is_cm = item.contains("configMap") && !item["configMap"].is_null();
+  s.kind = is_cm ? SourceKind::kConfigMap : SourceKind::kSecret;
+  const std::string field = is_cm ? "configMap" : "secret";
+  const json& ref = item[field];
+  const std::string p = path + "." + field;
+  if (!ref.is_object()) {
+    c.Add(p, "must be an object");
+    return s;
+  }
+  s.ns = c.String(ref, "namespace", p, true);
+  s.name = c.String(ref, "name", p, true);
+  // A secret holds private keys beside certificates: its key must be named.
+  s.key = c.String(ref, "key", p, /*required=*/!is_cm);
+  if (!s.ns.empty() && !IsDnsLabel(s.ns)) c.Add(p + ".namespace", "not a valid namespace name");
+  if (!s.name.empty() && !IsDnsSubdomain(s.name)) c.Add(p + ".name", "not a valid object name");
+  if (!s.key.empty()) CheckKey(c, p + ".key", s.key);
+  return s;
+}
+
+}  // namespace
+
+std::string SourceSpec::Describe(size_t index) const {
+  switch (kind) {
+    case SourceKind::kConfigMap:
+      return "configMap " + ns + "/" + name + (key.empty() ? "" : "[" + key + "]");
+    case SourceKind::kSecret:
+      return "secret " + ns + "/" + name + "[" + key + "]";
+    case SourceKind::kInline:
+      return "inline[" + std::to_string(index) + "]";
+  }
+  return "source[" + std::to_string(index) + "]";
+}
+
+bool IsDnsLabel(const std::string& s) {
+  if (s.empty() || s.size() > 63) return false;
+  if (!IsAlnumLower(s.front()) || !IsAlnumLower(s.back())) return false;
+  for (char c : s) {
+    if (!IsAlnumLower(c) && c != '-') return false;
+  }
+  return true;
+}
+
+bool IsDnsSubdomain(const std::string& s) {
+  if (s.empty() || s.size() > 253) return false;
+  size_t start = 0;
+  while (true) {
+    size_t dot = s.find('.', start);
+    std::string part = s.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!IsDnsLabel(part)) return false;
+    if (dot == std::string::npos) return true;
+    start = dot + 1;
+  }
+}
+
+bool IsConfigMapKey(const std::string& s) {
+  if (s.empty() || s.size() > 253 || s == "." || s == "..") return false;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return false;
+    }
+  }
+  return true;
+}
+
+Result<TrustBundleSpec> ParseSpec(const json& spec) {
+  Checker c;
+  TrustBundleSpec out;
+  if (!spec.is_object()) return InvalidArgument("spec: must be an object");
+
+  // Sources.
+  auto sources = spec.find("sources");
+  if (sources == spec.end() || !sources->is_array() || sources->empty()) {
+    c.Add("spec.sources", "at least one source is required");
+  } else {
+    for (size_t i = 0; i < sources->size(); ++i) {
+      out.sources.push_back(ParseSource(c, (*sources)[i], "spec.sources[" + std::to_string(i) + "]"));
+    }
+  }
+
+  // Target.
+  auto target = spec.find("target");
+  const json* tcm = nullptr;
+  if (target == spec.end() || !target->is_object() || !target->contains("configMap") ||
+      !(*target)["configMap"].is_object()) {
+    c.Add("spec.target.configMap", "required");
+  } else {
+    tcm = &(*target)["configMap"];
+    const std::string p = "spec.target.configMap";
+    out.target.name = c.String(*tcm, "name", p, true);
+    out.target.key = c.String(*tcm, "key", p, false, kDefaultKey);
+    out.target.labels = c.StringMap(*tcm, "labels", p);
+    out.target.annotations = c.StringMap(*tcm, "annotations", p);
+    if (!out.target.name.empty() && !IsDnsSubdomain(out.target.name)) {
+      c.Add(p + ".name", "not a valid ConfigMap name");
+    }
+    CheckKey(c, p + ".key", out.target.key);
+    if (out.target.labels.count(kBundleLabel)) {
+      c.Add(p + ".labels", std::string(kBundleLabel) + " is set by certguard");
+    }
+  }
+
+  // Namespaces: a selector, a list of names, or both (union).
+  auto sel = spec.find("namespaceSelector");
+  if (sel != spec.end() && !sel->is_null()) {
+    if (!sel->is_object()) {
+      c.Add("spec.namespaceSelector", "must be a label selector object");
+    } else {
+      out.namespace_selector = *sel;
+    }
+  }
+  auto names = spec.find("namespaces");
+  if (names != spec.end() && !names->is_null()) {
+    if (!names->is_array()) {
+      c.Add("spec.namespaces", "must be a list of names");
+    } else {
+      std::set<std::string> seen;
+      for (size_t i = 0; i < names->size(); ++i) {
+        const json& n = (*names)[i];
+        const std::string p = "spec.namespaces[" + std::to_string(i) + "]";
+        if (!n.is_string() || !IsDnsLabel(n.get<std::string>())) {
+          c.Add(p, "not a valid namespace name");
+        } else if (seen.insert(n.get<std::string>()).second) {
+          out.namespaces.push_back(n.get<std::string>());
+        }
+      }
+    }
+  }
+  if (!out.namespace_selector && out.namespaces.empty()) {
+    c.Add("spec", "namespaceSelector or namespaces is required");
+  }
+
+  out.drop_expired = c.Bool(spec, "dropExpired", "spec");
+  out.ca_only = c.Bool(spec, "caOnly", "spec");
+
+  // Consumers to verify.
+  auto verify = spec.find("verify");
+  if (verify != spec.end() && !verify->is_null()) {
+    if (!verify->is_array()) {
+      c.Add("spec.verify", "must be a list");
+    } else {
+      for (size_t i = 0; i < verify->size(); ++i) {
+        const json& v = (*verify)[i];
+        const std::string p = "spec.verify[" + std::to_string(i) + "]";
+        if (!v.is_object()) {
+          c.Add(p, "must be an object");
+          continue;
+        }
+        VerifySpec vs;
+        vs.ns = c.String(v, "namespace", p, false);
+        vs.name = c.String(v, "name", p, true);
+        vs.key = c.String(v, "key", p, false, kDefaultKey);
+        if (!vs.ns.empty() && !IsDnsLabel(vs.ns)) c.Add(p + ".namespace", "not a valid namespace name");
+        if (!vs.name.empty() && !IsDnsSubdomain(vs.name)) c.Add(p + ".name", "not a valid name");
+        CheckKey(c, p + ".key", vs.key);
+        out.verify.push_back(std::move(vs));
+      }
+    }
+  }
+
+  if (!c.errors().empty()) return InvalidArgument(Join(c.errors(), "; "));
+  return out;
+}
+
+}  // namespace certguard::trust

@@ -1,0 +1,72 @@
+// The TrustBundle custom resource (certguard.io/v1alpha1, cluster-scoped) as
+// plain structs, parsed from its JSON. Pure: no I/O, never throws. Thread-safe.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+
+namespace certguard::trust {
+
+// Every target certguard writes carries this label, valued with the bundle's name.
+inline constexpr const char* kBundleLabel = "certguard.io/trustbundle";
+// The key a target or a verified ConfigMap uses when the spec names none.
+inline constexpr const char* kDefaultKey = "ca.crt";
+
+enum class SourceKind { kConfigMap, kSecret, kInline };
+
+struct SourceSpec {
+  SourceKind kind = SourceKind::kInline;
+  std::string ns;    // configMap, secret
+  std::string name;  // configMap, secret
+  std::string key;   // empty for a configMap: every key, in key order
+  std::string pem;   // inline
+
+  // "configMap ns/name[key]", "secret ns/name[key]", "inline[2]": for messages and events.
+  std::string Describe(size_t index) const;
+};
+
+struct TargetSpec {
+  std::string name;
+  std::string key = kDefaultKey;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+};
+
+// A ConfigMap that consumers read and that must hold every CA of the bundle.
+// An empty namespace means: this name in every selected namespace.
+struct VerifySpec {
+  std::string ns;
+  std::string name;
+  std::string key = kDefaultKey;
+};
+
+struct TrustBundleSpec {
+  std::vector<SourceSpec> sources;
+  TargetSpec target;
+  // A metav1.LabelSelector as given ({} selects every namespace); absent: select by name only.
+  std::optional<nlohmann::json> namespace_selector;
+  std::vector<std::string> namespaces;
+  bool drop_expired = false;
+  bool ca_only = false;
+  std::vector<VerifySpec> verify;
+};
+
+// Parses and validates `spec`. InvalidArgument lists every problem found, joined
+// by "; " (for example "spec.sources[1]: exactly one of configMap, secret, inline";
+// "spec.target.configMap.name: required").
+Result<TrustBundleSpec> ParseSpec(const nlohmann::json& spec);
+
+// RFC 1123 label (a namespace name): 1-63 of [a-z0-9-], alphanumeric at both ends.
+bool IsDnsLabel(const std::string& s);
+// RFC 1123 subdomain (a ConfigMap name): 1-253, dot-separated labels.
+bool IsDnsSubdomain(const std::string& s);
+// A ConfigMap data key: 1-253 of [-._a-zA-Z0-9], not "." or "..".
+bool IsConfigMapKey(const std::string& s);
+
+}  // namespace certguard::trust

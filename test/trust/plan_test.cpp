@@ -1,0 +1,219 @@
+#include "trust/plan.h"
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+using namespace certguard::trust;
+
+namespace {
+
+const BundleRef kBundle{"cluster-ca", "uid-1"};
+
+DesiredTarget Desired(const std::string& pem = "PEM-A\n") {
+  DesiredTarget d;
+  d.bundle = kBundle;
+  d.target.name = "trusted-ca";
+  d.target.key = "ca.crt";
+  d.target.labels = {{"team", "infra"}};
+  d.target.annotations = {{"note", "x"}};
+  d.pem = pem;
+  return d;
+}
+
+// A target as certguard would have written it.
+ConfigMapFacts Own(const std::string& ns, const std::string& pem = "PEM-A\n",
+                   const std::string& name = "trusted-ca") {
+  ConfigMapFacts cm;
+  cm.ns = ns;
+  cm.name = name;
+  cm.labels = {{kBundleLabel, kBundle.name}, {"team", "infra"}};
+  cm.annotations = {{"note", "x"}};
+  cm.data = {{"ca.crt", pem}};
+  cm.owners = {DesiredOwner(kBundle)};
+  cm.managers = {"certguard"};
+  return cm;
+}
+
+const TargetAction* Find(const TargetPlan& p, const std::string& ns, const std::string& name) {
+  for (const auto& a : p.actions) {
+    if (a.ns == ns && a.name == name) return &a;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("Missing targets are created, in-sync ones kept, differing ones updated", "[trust]") {
+  std::vector<ConfigMapFacts> existing = {Own("a"), Own("b", "PEM-OLD\n")};
+  TargetPlan p = PlanTargets(Desired(), {"c", "a", "b"}, existing);
+  REQUIRE(p.actions.size() == 3);
+  CHECK(p.actions[0].ns == "a");  // sorted by namespace
+  CHECK(p.actions[0].kind == TargetActionKind::kKeep);
+  CHECK(p.actions[1].kind == TargetActionKind::kUpdate);
+  CHECK(p.actions[2].kind == TargetActionKind::kCreate);
+  CHECK(p.in_sync == 1);
+  CHECK(p.outdated == 2);
+  CHECK(p.foreign == 0);
+  CHECK(p.Count(TargetActionKind::kCreate) == 1);
+}
+
+TEST_CASE("A no-op reconcile plans no write", "[trust]") {
+  std::vector<ConfigMapFacts> existing;
+  std::vector<std::string> ns;
+  for (int i = 0; i < 50; ++i) {
+    ns.push_back("ns-" + std::to_string(i));
+    existing.push_back(Own(ns.back()));
+    existing.back().labels["added-by-someone"] = "fine";  // extra labels are tolerated
+  }
+  TargetPlan p = PlanTargets(Desired(), ns, existing);
+  CHECK(p.Count(TargetActionKind::kKeep) == 50);
+  CHECK(p.in_sync == 50);
+  CHECK(p.outdated == 0);
+}
+
+TEST_CASE("Edits to a target are repaired", "[trust]") {
+  auto desired = Desired();
+  SECTION("data edited") {
+    auto cm = Own("a");
+    cm.data["ca.crt"] = "tampered";
+    CHECK(PlanTargets(desired, {"a"}, {cm}).actions[0].kind == TargetActionKind::kUpdate);
+  }
+  SECTION("a key added") {
+    auto cm = Own("a");
+    cm.data["extra"] = "x";
+    CHECK(PlanTargets(desired, {"a"}, {cm}).actions[0].kind == TargetActionKind::kUpdate);
+  }
+  SECTION("key removed") {
+    auto cm = Own("a");
+    cm.data.clear();
+    CHECK(PlanTargets(desired, {"a"}, {cm}).actions[0].kind == TargetActionKind::kUpdate);
+  }
+  SECTION("a desired label changed") {
+    auto cm = Own("a");
+    cm.labels["team"] = "other";
+    CHECK(PlanTargets(desired, {"a"}, {cm}).actions[0].kind == TargetActionKind::kUpdate);
+  }
+  SECTION("an annotation removed") {
+    auto cm = Own("a");
+    cm.annotations.clear();
+    CHECK(PlanTargets(desired, {"a"}, {cm}).actions[0].kind == TargetActionKind::kUpdate);
+  }
+  SECTION("edited by kubectl: still ours, still repaired") {
+    auto cm = Own("a", "tampered");
+    cm.managers.push_back("kubectl-edit");
+    auto p = PlanTargets(desired, {"a"}, {cm});
+    CHECK(p.actions[0].kind == TargetActionKind::kUpdate);
+    CHECK(p.foreign == 0);
+  }
+  SECTION("owner from a recreated bundle of the same name") {
+    auto cm = Own("a");
+    cm.owners[0].uid = "uid-old";
+    CHECK(PlanTargets(desired, {"a"}, {cm}).actions[0].kind == TargetActionKind::kUpdate);
+  }
+}
+
+TEST_CASE("Targets leave namespaces no longer selected, and old names", "[trust]") {
+  std::vector<ConfigMapFacts> existing = {Own("a"), Own("gone"), Own("a", "PEM-A\n", "old-name")};
+  TargetPlan p = PlanTargets(Desired(), {"a"}, existing);
+  REQUIRE(p.actions.size() == 3);
+  const auto* gone = Find(p, "gone", "trusted-ca");
+  REQUIRE(gone);
+  CHECK(gone->kind == TargetActionKind::kDelete);
+  CHECK(gone->reason == "namespace not selected");
+  const auto* old = Find(p, "a", "old-name");
+  REQUIRE(old);
+  CHECK(old->kind == TargetActionKind::kDelete);
+  CHECK(Find(p, "a", "trusted-ca")->kind == TargetActionKind::kKeep);
+}
+
+TEST_CASE("A ConfigMap certguard did not create is never written nor deleted", "[trust]") {
+  ConfigMapFacts mine;  // a user's ConfigMap that happens to have the target's name
+  mine.ns = "a";
+  mine.name = "trusted-ca";
+  mine.data = {{"ca.crt", "user data"}};
+  mine.managers = {"kubectl-create"};
+
+  ConfigMapFacts labelled_only = mine;  // the label copied, but no owner reference
+  labelled_only.ns = "b";
+  labelled_only.labels = {{kBundleLabel, kBundle.name}};
+
+  ConfigMapFacts other_bundle = Own("c");  // another TrustBundle's target
+  other_bundle.labels[kBundleLabel] = "other";
+  other_bundle.owners[0].name = "other";
+
+  TargetPlan p = PlanTargets(Desired(), {"a", "c"}, {mine, labelled_only, other_bundle});
+  CHECK(p.Count(TargetActionKind::kDelete) == 0);  // b is not selected, yet not ours: untouched
+  CHECK(p.Count(TargetActionKind::kSkipForeign) == 2);
+  CHECK(p.foreign == 2);
+  CHECK_THAT(Find(p, "a", "trusted-ca")->reason,
+             Catch::Contains("not created by certguard (managers: kubectl-create)"));
+  CHECK(Find(p, "b", "trusted-ca") == nullptr);
+}
+
+TEST_CASE("kube-root-ca.crt, written by kube-controller-manager, is never fought over", "[trust]") {
+  ConfigMapFacts root;
+  root.ns = "a";
+  root.name = "kube-root-ca.crt";
+  root.data = {{"ca.crt", "cluster CA"}};
+  root.managers = {"kube-controller-manager"};
+  auto d = Desired();
+  d.target.name = "kube-root-ca.crt";
+
+  auto p = PlanTargets(d, {"a"}, {root});
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].kind == TargetActionKind::kSkipForeign);
+  CHECK_THAT(p.actions[0].reason, Catch::Contains("kube-controller-manager"));
+
+  // Even with certguard's own marks on it, a reverting manager makes it foreign.
+  ConfigMapFacts marked = Own("a", "PEM-OLD\n", "kube-root-ca.crt");
+  marked.managers.push_back("kube-controller-manager");
+  p = PlanTargets(d, {"a"}, {marked});
+  CHECK(p.actions[0].kind == TargetActionKind::kSkipForeign);
+  CHECK(p.Count(TargetActionKind::kUpdate) == 0);
+}
+
+TEST_CASE("A ConfigMap controlled by another owner is foreign", "[trust]") {
+  ConfigMapFacts cm = Own("a", "PEM-OLD\n");
+  cm.owners.push_back({"apps/v1", "Deployment", "web", "u2", true});
+  auto p = PlanTargets(Desired(), {"a"}, {cm});
+  CHECK(p.actions[0].kind == TargetActionKind::kSkipForeign);
+  CHECK(p.actions[0].reason == "controlled by Deployment web");
+  CHECK(ForeignReason(Own("a"), kBundle).empty());
+}
+
+TEST_CASE("Without a bundle nothing is written, yet stale targets still leave", "[trust]") {
+  std::vector<ConfigMapFacts> existing = {Own("a", "PEM-OLD\n"), Own("gone")};
+  TargetPlan p = PlanTargets(Desired(""), {"a", "b"}, existing);
+  CHECK(p.Count(TargetActionKind::kCreate) == 0);
+  CHECK(p.Count(TargetActionKind::kUpdate) == 0);
+  CHECK(p.Count(TargetActionKind::kDelete) == 1);
+  CHECK(p.outdated == 2);
+  CHECK(p.in_sync == 0);
+}
+
+TEST_CASE("A target being deleted is neither updated nor deleted again", "[trust]") {
+  ConfigMapFacts going = Own("a", "PEM-OLD\n");
+  going.deleting = true;
+  ConfigMapFacts going_elsewhere = Own("x");
+  going_elsewhere.deleting = true;
+  auto p = PlanTargets(Desired(), {"a"}, {going, going_elsewhere});
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].kind == TargetActionKind::kKeep);
+  CHECK(p.actions[0].reason == "being deleted");
+  CHECK(p.outdated == 1);
+}
+
+TEST_CASE("Desired labels and owner", "[trust]") {
+  auto d = Desired();
+  auto labels = DesiredLabels(d);
+  CHECK(labels.at(kBundleLabel) == "cluster-ca");
+  CHECK(labels.at("team") == "infra");
+  auto owner = DesiredOwner(kBundle);
+  CHECK(owner.api_version == "certguard.io/v1alpha1");
+  CHECK(owner.kind == "TrustBundle");
+  CHECK(owner.uid == "uid-1");
+  CHECK_FALSE(owner.controller);
+  CHECK(IsOwnTarget(Own("a"), kBundle));
+  CHECK_FALSE(IsOwnTarget(Own("a"), BundleRef{"other", "uid-1"}));
+}

@@ -1,0 +1,139 @@
+#include "trust/spec.h"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+
+using certguard::Code;
+using certguard::trust::ParseSpec;
+using certguard::trust::SourceKind;
+using nlohmann::json;
+
+namespace {
+
+json Valid() {
+  return json::parse(R"({
+    "sources": [
+      {"configMap": {"namespace": "openshift-kube-apiserver-operator",
+                     "name": "loadbalancer-serving-ca", "key": "ca-bundle.crt"}},
+      {"configMap": {"namespace": "kube-system", "name": "extra-cas"}},
+      {"secret": {"namespace": "certs", "name": "root", "key": "ca.crt"}},
+      {"inline": "-----BEGIN CERTIFICATE-----\nMII=\n-----END CERTIFICATE-----\n"}
+    ],
+    "target": {"configMap": {"name": "trusted-ca", "labels": {"team": "infra"},
+                             "annotations": {"note": "managed"}}},
+    "namespaceSelector": {"matchLabels": {"trust": "enabled"}},
+    "namespaces": ["openshift-multus", "openshift-multus", "default"],
+    "dropExpired": true,
+    "verify": [{"name": "kube-root-ca.crt"},
+               {"namespace": "openshift-multus", "name": "kube-root-ca.crt", "key": "ca.crt"}]
+  })");
+}
+
+}  // namespace
+
+TEST_CASE("ParseSpec reads every field of a valid TrustBundle", "[trust]") {
+  auto r = ParseSpec(Valid());
+  REQUIRE(r.ok());
+  const auto& s = *r;
+  REQUIRE(s.sources.size() == 4);
+  CHECK(s.sources[0].kind == SourceKind::kConfigMap);
+  CHECK(s.sources[0].Describe(0) ==
+        "configMap openshift-kube-apiserver-operator/loadbalancer-serving-ca[ca-bundle.crt]");
+  CHECK(s.sources[1].key.empty());  // every key
+  CHECK(s.sources[1].Describe(1) == "configMap kube-system/extra-cas");
+  CHECK(s.sources[2].kind == SourceKind::kSecret);
+  CHECK(s.sources[2].Describe(2) == "secret certs/root[ca.crt]");
+  CHECK(s.sources[3].kind == SourceKind::kInline);
+  CHECK(s.sources[3].Describe(3) == "inline[3]");
+  CHECK(s.target.name == "trusted-ca");
+  CHECK(s.target.key == "ca.crt");  // default
+  CHECK(s.target.labels.at("team") == "infra");
+  CHECK(s.target.annotations.at("note") == "managed");
+  REQUIRE(s.namespace_selector.has_value());
+  CHECK((*s.namespace_selector)["matchLabels"]["trust"] == "enabled");
+  CHECK(s.namespaces == std::vector<std::string>{"openshift-multus", "default"});  // deduplicated
+  CHECK(s.drop_expired);
+  CHECK_FALSE(s.ca_only);
+  REQUIRE(s.verify.size() == 2);
+  CHECK(s.verify[0].ns.empty());
+  CHECK(s.verify[0].key == "ca.crt");
+  CHECK(s.verify[1].ns == "openshift-multus");
+}
+
+TEST_CASE("ParseSpec lists every problem at once", "[trust]") {
+  json spec = Valid();
+  spec["sources"][0]["secret"] = {{"namespace", "a"}, {"name", "b"}, {"key", "c"}};  // two kinds
+  spec["sources"][2]["secret"].erase("key");                                        // secret needs a key
+  spec["target"]["configMap"]["key"] = "bad/key";
+  spec["target"]["configMap"]["labels"]["certguard.io/trustbundle"] = "x";
+  spec["namespaces"].push_back("Not_A_Namespace");
+  spec["caOnly"] = "yes";
+  auto r = ParseSpec(spec);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kInvalidArgument);
+  const std::string m = r.status().message();
+  CHECK_THAT(m, Catch::Contains("spec.sources[0]: exactly one of configMap, secret, inline"));
+  CHECK_THAT(m, Catch::Contains("spec.sources[2].secret.key: required"));
+  CHECK_THAT(m, Catch::Contains("spec.target.configMap.key"));
+  CHECK_THAT(m, Catch::Contains("certguard.io/trustbundle is set by certguard"));
+  CHECK_THAT(m, Catch::Contains("spec.namespaces[3]: not a valid namespace name"));
+  CHECK_THAT(m, Catch::Contains("spec.caOnly: must be a boolean"));
+}
+
+TEST_CASE("ParseSpec refuses missing essentials and wrong shapes without throwing", "[trust]") {
+  CHECK(ParseSpec(json::array()).status().code() == Code::kInvalidArgument);
+  CHECK(ParseSpec(json()).status().code() == Code::kInvalidArgument);
+
+  auto empty = ParseSpec(json::object());
+  REQUIRE_FALSE(empty.ok());
+  CHECK_THAT(empty.status().message(), Catch::Contains("spec.sources: at least one source"));
+  CHECK_THAT(empty.status().message(), Catch::Contains("spec.target.configMap: required"));
+  CHECK_THAT(empty.status().message(), Catch::Contains("namespaceSelector or namespaces"));
+
+  json spec = Valid();
+  spec["sources"] = json::array({json::object(), 42, {{"inline", ""}}, {{"configMap", "x"}}});
+  spec["namespaceSelector"] = "all";
+  spec["verify"] = json::array({{{"namespace", 7}}});
+  auto r = ParseSpec(spec);
+  REQUIRE_FALSE(r.ok());
+  const std::string m = r.status().message();
+  CHECK_THAT(m, Catch::Contains("spec.sources[0]: exactly one"));
+  CHECK_THAT(m, Catch::Contains("spec.sources[1]: must be an object"));
+  CHECK_THAT(m, Catch::Contains("spec.sources[2].inline: must not be empty"));
+  CHECK_THAT(m, Catch::Contains("spec.sources[3].configMap: must be an object"));
+  CHECK_THAT(m, Catch::Contains("spec.namespaceSelector: must be a label selector object"));
+  CHECK_THAT(m, Catch::Contains("spec.verify[0].namespace: must be a string"));
+  CHECK_THAT(m, Catch::Contains("spec.verify[0].name: required"));
+}
+
+TEST_CASE("A selector alone or names alone are enough", "[trust]") {
+  json spec = Valid();
+  spec.erase("namespaces");
+  CHECK(ParseSpec(spec).ok());
+  spec = Valid();
+  spec.erase("namespaceSelector");
+  CHECK(ParseSpec(spec).ok());
+  spec["namespaces"] = json::array();
+  CHECK_FALSE(ParseSpec(spec).ok());
+}
+
+TEST_CASE("Name and key validators follow Kubernetes' rules", "[trust]") {
+  using namespace certguard::trust;
+  CHECK(IsDnsLabel("openshift-multus"));
+  CHECK(IsDnsLabel("a"));
+  CHECK_FALSE(IsDnsLabel(""));
+  CHECK_FALSE(IsDnsLabel("-a"));
+  CHECK_FALSE(IsDnsLabel("a-"));
+  CHECK_FALSE(IsDnsLabel("A"));
+  CHECK_FALSE(IsDnsLabel(std::string(64, 'a')));
+  CHECK(IsDnsLabel(std::string(63, 'a')));
+  CHECK(IsDnsSubdomain("kube-root-ca.crt"));
+  CHECK_FALSE(IsDnsSubdomain("a..b"));
+  CHECK_FALSE(IsDnsSubdomain(".a"));
+  CHECK(IsConfigMapKey("ca-bundle.crt"));
+  CHECK(IsConfigMapKey("CA_1"));
+  CHECK_FALSE(IsConfigMapKey(".."));
+  CHECK_FALSE(IsConfigMapKey("a/b"));
+  CHECK_FALSE(IsConfigMapKey(""));
+}
