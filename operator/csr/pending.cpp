@@ -1,0 +1,112 @@
+#include "csr/pending.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "csr/approval.h"
+
+namespace certguard::csr {
+
+namespace {
+
+constexpr char kClientSignerName[] = "kubernetes.io/kube-apiserver-client-kubelet";
+constexpr char kServingSignerName[] = "kubernetes.io/kubelet-serving";
+
+std::string StringAt(const nlohmann::json& obj, const char* a, const char* b) {
+  if (!obj.is_object()) return {};
+  auto i = obj.find(a);
+  if (i == obj.end() || !i->is_object()) return {};
+  auto j = i->find(b);
+  if (j == i->end() || !j->is_string()) return {};
+  return j->get<std::string>();
+}
+
+// "2026-11-24T05:18:33Z" only (what the API server writes for creationTimestamp).
+std::optional<x509::Time> ParseTimestamp(const std::string& s) {
+  int y, mo, d, h, mi, se;
+  char z = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &se, &z) != 7 ||
+      z != 'Z') {
+    return std::nullopt;
+  }
+  std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(mo),
+                                  std::chrono::day(d)};
+  if (!ymd.ok()) return std::nullopt;
+  return std::chrono::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(mi) +
+         std::chrono::seconds(se);
+}
+
+}  // namespace
+
+std::string RequesterKey(std::string_view username) {
+  constexpr std::string_view kNodePrefix = "system:node:";
+  if (username.substr(0, kNodePrefix.size()) == kNodePrefix) {
+    return "node:" + std::string(username.substr(kNodePrefix.size()));
+  }
+  return std::string(username);
+}
+
+PendingSummary Summarize(const std::vector<const nlohmann::json*>& csrs, x509::Time now) {
+  PendingSummary s;
+  s.per_signer[kClientSignerName] = {};
+  s.per_signer[kServingSignerName] = {};
+  for (const auto* obj : csrs) {
+    if (obj == nullptr || !obj->is_object()) continue;
+    std::string signer = StringAt(*obj, "spec", "signerName");
+    auto it = s.per_signer.find(signer);
+    if (it == s.per_signer.end() || IsDecided(*obj)) continue;
+    ++s.total;
+    ++it->second.pending;
+    ++s.per_requester[RequesterKey(StringAt(*obj, "spec", "username"))];
+    if (auto created = ParseTimestamp(StringAt(*obj, "metadata", "creationTimestamp"))) {
+      double age = std::max<double>(0, static_cast<double>((now - *created).count()));
+      it->second.oldest_age_seconds = std::max(it->second.oldest_age_seconds, age);
+    }
+  }
+  return s;
+}
+
+FloodCheck CheckFlood(const PendingSummary& summary, std::string_view requester_key,
+                      const FloodLimits& limits) {
+  FloodCheck c;
+  if (limits.max_pending > 0 && summary.total > limits.max_pending) {
+    c.hold = true;
+    c.scope = "cluster";
+    c.message = std::to_string(summary.total) + " kubelet CSRs are pending, more than the " +
+                std::to_string(limits.max_pending) +
+                " allowed (--csr-max-pending): approvals are paused until the backlog shrinks";
+    return c;
+  }
+  auto it = summary.per_requester.find(std::string(requester_key));
+  int mine = it == summary.per_requester.end() ? 0 : it->second;
+  if (limits.max_pending_per_node > 0 && mine > limits.max_pending_per_node) {
+    c.hold = true;
+    c.scope = "node";
+    c.message = std::to_string(mine) + " CSRs of " + std::string(requester_key) +
+                " are pending, more than the " + std::to_string(limits.max_pending_per_node) +
+                " allowed (--csr-max-pending-per-node): its approvals are paused until the "
+                "backlog shrinks";
+  }
+  return c;
+}
+
+std::optional<std::chrono::milliseconds> NodeWaitDelay(
+    std::string_view signer_name, const std::vector<std::string>& reason_codes,
+    std::chrono::milliseconds age, std::chrono::milliseconds timeout) {
+  using std::chrono::milliseconds;
+  if (signer_name != kServingSignerName) return std::nullopt;
+  bool node_missing = false;
+  for (const auto& code : reason_codes) {
+    if (code == "NodeNotFound") {
+      node_missing = true;
+    } else if (code != "SANNotNodeAddress" && code != "NodeSelectorNotMatched") {
+      return std::nullopt;  // refused for something a Node cannot fix
+    }
+  }
+  if (!node_missing || age >= timeout) return std::nullopt;
+  milliseconds left = timeout - age;
+  milliseconds delay = std::min<milliseconds>(left, std::chrono::seconds(30));
+  return std::max<milliseconds>(delay, std::chrono::seconds(1));
+}
+
+}  // namespace certguard::csr

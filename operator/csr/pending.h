@@ -1,0 +1,67 @@
+// What the backlog of undecided kubelet CSRs looks like, and the two rules that
+// depend on it or on time: the pending-flood guard and the wait for a Node that
+// is not registered yet. Pure, thread-safe.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "x509/types.h"
+
+namespace certguard::csr {
+
+// Who a flood is counted against: "node:NAME" for a kubelet (system:node:NAME),
+// otherwise the requesting user as it is (a bootstrap token, a service
+// account), so one token cannot hide behind many node names.
+std::string RequesterKey(std::string_view username);
+
+struct SignerBacklog {
+  int pending = 0;
+  // Age of the oldest pending CSR with a creationTimestamp; 0 when none.
+  double oldest_age_seconds = 0;
+};
+
+struct PendingSummary {
+  int total = 0;                                // pending CSRs of the kubelet signers
+  std::map<std::string, int> per_requester;     // by RequesterKey
+  std::map<std::string, SignerBacklog> per_signer;  // both kubelet signers always present
+};
+
+// Counts the pending (IsDecided false) CSRs of the two kubelet signers among
+// `csrs` (CertificateSigningRequest objects; other objects are skipped).
+PendingSummary Summarize(const std::vector<const nlohmann::json*>& csrs, x509::Time now);
+
+struct FloodLimits {
+  int max_pending_per_node = 10;  // <= 0: no limit
+  int max_pending = 500;          // <= 0: no limit
+};
+
+struct FloodCheck {
+  bool hold = false;    // true: do not approve now (denials still go through)
+  std::string scope;    // "node" or "cluster" when held
+  std::string message;  // for the Event and the log
+};
+
+// Approvals stop while more than max_pending kubelet CSRs are pending, or
+// more than max_pending_per_node come from the request's requester
+// (RequesterKey). Counts include the request itself.
+FloodCheck CheckFlood(const PendingSummary& summary, std::string_view requester_key,
+                      const FloodLimits& limits);
+
+// How long to wait before deciding again a serving CSR that was refused only
+// because its Node does not exist yet (kubelets ask before they register).
+// `reason_codes` are the decision's reason codes. Returns nullopt to decide
+// now: the signer is not kubelet-serving, the refusal has a reason that a
+// Node's arrival cannot change, or the CSR is older than `timeout`. Otherwise
+// the delay: up to 30 s, never past the timeout, at least 1 s.
+std::optional<std::chrono::milliseconds> NodeWaitDelay(
+    std::string_view signer_name, const std::vector<std::string>& reason_codes,
+    std::chrono::milliseconds age, std::chrono::milliseconds timeout);
+
+}  // namespace certguard::csr

@@ -1,0 +1,126 @@
+#include "csr/pending.h"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
+
+using namespace certguard::csr;
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+namespace {
+
+constexpr char kServing[] = "kubernetes.io/kubelet-serving";
+constexpr char kClient[] = "kubernetes.io/kube-apiserver-client-kubelet";
+
+json Csr(const std::string& name, const std::string& signer, const std::string& user,
+         const std::string& created, bool approved = false) {
+  json c = {{"kind", "CertificateSigningRequest"},
+            {"metadata", {{"name", name}, {"creationTimestamp", created}}},
+            {"spec", {{"signerName", signer}, {"username", user}}}};
+  if (approved) c["status"]["conditions"] = json::array({{{"type", "Approved"}, {"status", "True"}}});
+  return c;
+}
+
+certguard::x509::Time Now() {
+  using namespace std::chrono;
+  return sys_days(year_month_day{year(2026), month(11), day(24)}) + hours(6);
+}
+
+}  // namespace
+
+TEST_CASE("RequesterKey groups kubelets by node and others by user", "[csr][pending]") {
+  CHECK(RequesterKey("system:node:worker-1") == "node:worker-1");
+  CHECK(RequesterKey("system:bootstrap:abcdef") == "system:bootstrap:abcdef");
+  CHECK(RequesterKey("") == "");
+}
+
+TEST_CASE("Summarize counts pending kubelet CSRs by requester and signer", "[csr][pending]") {
+  std::vector<json> objs = {
+      Csr("a", kServing, "system:node:w1", "2026-11-24T05:50:00Z"),
+      Csr("b", kServing, "system:node:w1", "2026-11-24T05:59:00Z"),
+      Csr("c", kClient, "system:node:w2", "2026-11-24T04:00:00Z"),
+      Csr("d", kClient, "system:node:w2", "2026-11-24T03:00:00Z", /*approved=*/true),
+      Csr("e", "example.com/other", "system:node:w1", "2026-11-20T00:00:00Z"),
+      Csr("f", kClient, "system:bootstrap:abc", "bad-timestamp"),
+  };
+  std::vector<const json*> ptrs;
+  for (const auto& o : objs) ptrs.push_back(&o);
+  ptrs.push_back(nullptr);
+  PendingSummary s = Summarize(ptrs, Now());
+  CHECK(s.total == 4);
+  CHECK(s.per_requester["node:w1"] == 2);
+  CHECK(s.per_requester["node:w2"] == 1);
+  CHECK(s.per_requester["system:bootstrap:abc"] == 1);
+  CHECK(s.per_signer.size() == 2);
+  CHECK(s.per_signer[kServing].pending == 2);
+  CHECK(s.per_signer[kServing].oldest_age_seconds == 600);
+  CHECK(s.per_signer[kClient].pending == 2);
+  CHECK(s.per_signer[kClient].oldest_age_seconds == 7200);  // the approved one is not counted
+}
+
+TEST_CASE("Summarize of nothing reports both signers at zero", "[csr][pending]") {
+  PendingSummary s = Summarize({}, Now());
+  CHECK(s.total == 0);
+  CHECK(s.per_signer.at(kServing).pending == 0);
+  CHECK(s.per_signer.at(kClient).oldest_age_seconds == 0);
+}
+
+TEST_CASE("CheckFlood holds approvals past the per-node and overall caps", "[csr][pending]") {
+  PendingSummary s;
+  s.total = 12;
+  s.per_requester["node:w1"] = 11;
+  s.per_requester["node:w2"] = 1;
+  FloodLimits limits{10, 500};
+
+  FloodCheck w1 = CheckFlood(s, "node:w1", limits);
+  CHECK(w1.hold);
+  CHECK(w1.scope == "node");
+  CHECK(w1.message.find("node:w1") != std::string::npos);
+  CHECK(w1.message.find("--csr-max-pending-per-node") != std::string::npos);
+
+  CHECK_FALSE(CheckFlood(s, "node:w2", limits).hold);
+  CHECK_FALSE(CheckFlood(s, "node:unknown", limits).hold);
+
+  // Exactly at the cap is still allowed.
+  s.per_requester["node:w1"] = 10;
+  CHECK_FALSE(CheckFlood(s, "node:w1", limits).hold);
+
+  // Overall cap: everybody waits.
+  s.total = 501;
+  FloodCheck all = CheckFlood(s, "node:w2", limits);
+  CHECK(all.hold);
+  CHECK(all.scope == "cluster");
+  CHECK(all.message.find("501") != std::string::npos);
+
+  // Zero means no limit.
+  CHECK_FALSE(CheckFlood(s, "node:w1", FloodLimits{0, 0}).hold);
+}
+
+TEST_CASE("NodeWaitDelay waits for a missing Node, boundedly, on serving CSRs only",
+          "[csr][pending]") {
+  const milliseconds timeout = minutes(10);
+  auto d = NodeWaitDelay(kServing, {"NodeNotFound"}, seconds(5), timeout);
+  REQUIRE(d.has_value());
+  CHECK(*d == seconds(30));
+
+  // Near the end the delay stops at the timeout.
+  d = NodeWaitDelay(kServing, {"NodeNotFound"}, minutes(10) - seconds(4), timeout);
+  REQUIRE(d.has_value());
+  CHECK(*d == seconds(4));
+  d = NodeWaitDelay(kServing, {"NodeNotFound"}, minutes(10) - milliseconds(10), timeout);
+  REQUIRE(d.has_value());
+  CHECK(*d == seconds(1));
+
+  // Past the timeout: decide (refuse) now.
+  CHECK_FALSE(NodeWaitDelay(kServing, {"NodeNotFound"}, minutes(10), timeout).has_value());
+  // Node-dependent companions do not prevent the wait; anything else does.
+  CHECK(NodeWaitDelay(kServing, {"NodeNotFound", "SANNotNodeAddress"}, seconds(1), timeout));
+  CHECK_FALSE(NodeWaitDelay(kServing, {"NodeNotFound", "SubjectNotNode"}, seconds(1), timeout));
+  CHECK_FALSE(NodeWaitDelay(kServing, {"SANNotNodeAddress"}, seconds(1), timeout));
+  CHECK_FALSE(NodeWaitDelay(kServing, {}, seconds(1), timeout));
+  // Client certificates never wait.
+  CHECK_FALSE(NodeWaitDelay(kClient, {"NodeNotFound"}, seconds(1), timeout));
+}
