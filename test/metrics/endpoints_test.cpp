@@ -1,0 +1,115 @@
+#include "metrics/endpoints.h"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+
+#include "metrics/operator_metrics.h"
+#include "support/http_get.h"
+
+using certguard::Code;
+using certguard::Status;
+using certguard::metrics::Endpoints;
+using certguard::metrics::OperatorMetrics;
+using certguard::testing::HttpGet;
+
+namespace {
+
+// A collectable whose value changes between scrapes, as the expiry collector's does.
+class Counting : public prometheus::Collectable {
+ public:
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    prometheus::MetricFamily family{"test_scrapes", "scrapes so far", prometheus::MetricType::Gauge,
+                                    {}};
+    prometheus::ClientMetric m;
+    m.gauge.value = static_cast<double>(++scrapes_);
+    family.metric.push_back(m);
+    return {family};
+  }
+
+ private:
+  mutable std::atomic<int> scrapes_{0};
+};
+
+}  // namespace
+
+TEST_CASE("Endpoints render the registry and collectables", "[metrics]") {
+  Endpoints endpoints;
+  OperatorMetrics op(endpoints.registry(), "1.2.3", "abc");
+  endpoints.AddCollectable(std::make_shared<Counting>());
+
+  std::string text = endpoints.RenderMetrics();
+  CHECK(text.find("certguard_build_info{git_commit=\"abc\",version=\"1.2.3\"} 1") !=
+        std::string::npos);
+  CHECK(text.find("certguard_leader 0") != std::string::npos);
+  CHECK(text.find("test_scrapes 1") != std::string::npos);
+
+  op.SetLeader(true);
+  text = endpoints.RenderMetrics();
+  CHECK(text.find("certguard_leader 1") != std::string::npos);
+  CHECK(text.find("test_scrapes 2") != std::string::npos);
+}
+
+TEST_CASE("Readyz reports every check and fails on any", "[metrics]") {
+  Endpoints endpoints;
+  CHECK(endpoints.Readyz(false).status == 200);  // no checks: ready
+
+  std::atomic<bool> synced{false};
+  endpoints.AddReadinessCheck("informers-synced", [&] {
+    return synced ? Status::Ok() : certguard::Unavailable("secrets not synced");
+  });
+  endpoints.AddReadinessCheck("leader-known", [] { return Status::Ok(); });
+
+  auto not_ready = endpoints.Readyz(false);
+  CHECK(not_ready.status == 503);
+  CHECK(not_ready.body ==
+        "[-]informers-synced failed: secrets not synced\n[+]leader-known ok\nreadyz check failed\n");
+
+  synced = true;
+  CHECK(endpoints.Readyz(false).body == "ok\n");
+  auto verbose = endpoints.Readyz(true);
+  CHECK(verbose.status == 200);
+  CHECK(verbose.body == "[+]informers-synced ok\n[+]leader-known ok\nreadyz check passed\n");
+}
+
+TEST_CASE("Endpoints serve /metrics, /healthz and /readyz over HTTP", "[metrics]") {
+  Endpoints endpoints;
+  OperatorMetrics op(endpoints.registry(), "1.2.3", "abc");
+  std::atomic<bool> ready{false};
+  endpoints.AddReadinessCheck("caches", [&] {
+    return ready ? Status::Ok() : certguard::Unavailable("not synced");
+  });
+  REQUIRE(endpoints.Start({"127.0.0.1:0", "127.0.0.1:0"}).ok());
+  REQUIRE(endpoints.metrics_port() > 0);
+  REQUIRE(endpoints.health_port() > 0);
+  REQUIRE(endpoints.metrics_port() != endpoints.health_port());
+
+  auto metrics = HttpGet(endpoints.metrics_port(), "/metrics");
+  CHECK(metrics.status == 200);
+  CHECK(metrics.headers.find("text/plain; version=0.0.4") != std::string::npos);
+  CHECK(metrics.body.find("certguard_build_info{") != std::string::npos);
+  // Each address serves only its own paths.
+  CHECK(HttpGet(endpoints.metrics_port(), "/healthz").status == 404);
+  CHECK(HttpGet(endpoints.health_port(), "/metrics").status == 404);
+
+  CHECK(HttpGet(endpoints.health_port(), "/healthz").body == "ok\n");
+  CHECK(HttpGet(endpoints.health_port(), "/readyz").status == 503);
+  ready = true;
+  CHECK(HttpGet(endpoints.health_port(), "/readyz").status == 200);
+  CHECK(HttpGet(endpoints.health_port(), "/readyz?verbose").body.find("[+]caches ok") !=
+        std::string::npos);
+
+  endpoints.Stop();
+  CHECK(endpoints.metrics_port() == 0);
+}
+
+TEST_CASE("Endpoints refuse a bad address and can disable a server", "[metrics]") {
+  Endpoints endpoints;
+  auto st = endpoints.Start({"nowhere:80", "127.0.0.1:0"});
+  CHECK(st.code() == Code::kInvalidArgument);
+  CHECK(st.message().find("metrics server") != std::string::npos);
+  CHECK(endpoints.health_port() == 0);  // nothing stays bound on error
+
+  REQUIRE(endpoints.Start({"0", "127.0.0.1:0"}).ok());
+  CHECK(endpoints.metrics_port() == 0);
+  CHECK(endpoints.health_port() > 0);
+}

@@ -1,0 +1,16 @@
+// A blocking HTTP/1.1 client for tests: one request to 127.0.0.1, read to EOF.
+#pragma once
+
+#include <string>
+
+namespace certguard::testing {
+
+struct HttpReply {
+  int status = 0;       // 0 when the connection failed or the reply was not HTTP
+  std::string headers;  // the raw header block, status line included
+  std::string body;
+};
+
+HttpReply HttpGet(int port, const std::string& path, const std::string& method = "GET");
+
+}  // namespace certguard::testing
