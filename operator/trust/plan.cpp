@@ -56,7 +56,6 @@ OwnerReference DesiredOwner(const BundleRef& bundle) {
 }
 
 bool InSync(const ConfigMapFacts& cm, const DesiredTarget& d) {
-  if (cm.data.size() != 1) return false;
   auto data = cm.data.find(d.target.key);
   if (data == cm.data.end() || data->second != d.pem) return false;
   for (const auto& [k, v] : DesiredLabels(d)) {

@@ -67,8 +67,10 @@ std::map<std::string, std::string> DesiredLabels(const DesiredTarget& d);
 // so that another controller's claim is never taken over.
 OwnerReference DesiredOwner(const BundleRef& bundle);
 
-// Whether an own target already holds what is desired: data exactly {key: pem},
-// the desired labels and annotations present with their values, the owner reference uid.
+// Whether an own target already holds what is desired: data[key] == pem, the
+// desired labels and annotations present with their values, the owner reference
+// uid. Keys, labels and annotations others add are left alone: certguard writes
+// with server-side apply, which never removes fields another manager owns.
 bool InSync(const ConfigMapFacts& cm, const DesiredTarget& d);
 
 enum class TargetActionKind {

@@ -79,10 +79,10 @@ TEST_CASE("Edits to a target are repaired", "[trust]") {
     cm.data["ca.crt"] = "tampered";
     CHECK(PlanTargets(desired, {"a"}, {cm}).actions[0].kind == TargetActionKind::kUpdate);
   }
-  SECTION("a key added") {
+  SECTION("a key added by someone else is left alone") {
     auto cm = Own("a");
     cm.data["extra"] = "x";
-    CHECK(PlanTargets(desired, {"a"}, {cm}).actions[0].kind == TargetActionKind::kUpdate);
+    CHECK(PlanTargets(desired, {"a"}, {cm}).actions[0].kind == TargetActionKind::kKeep);
   }
   SECTION("key removed") {
     auto cm = Own("a");

@@ -1,0 +1,154 @@
+#include "trust/status.h"
+
+#include <ctime>
+
+namespace certguard::trust {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxListed = 5;    // problems named in a condition message
+constexpr size_t kMaxGapItems = 50;  // entries of status.trustGaps
+
+std::string List(const std::vector<TargetProblem>& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size() && i < kMaxListed; ++i) {
+    if (i) out += "; ";
+    out += items[i].ns + "/" + items[i].name + ": " + items[i].message;
+  }
+  if (items.size() > kMaxListed) out += "; and " + std::to_string(items.size() - kMaxListed) + " more";
+  return out;
+}
+
+json Condition(const std::string& type, bool status, const std::string& reason,
+               const std::string& message, int64_t generation, const json& previous,
+               const std::string& now) {
+  const std::string value = status ? "True" : "False";
+  std::string since = now;
+  if (const json* old = FindCondition(previous, type)) {
+    if (old->value("status", "") == value && old->contains("lastTransitionTime") &&
+        (*old)["lastTransitionTime"].is_string()) {
+      since = (*old)["lastTransitionTime"].get<std::string>();
+    }
+  }
+  return {{"type", type},
+          {"status", value},
+          {"reason", reason},
+          {"message", message},
+          {"lastTransitionTime", since},
+          {"observedGeneration", generation}};
+}
+
+}  // namespace
+
+std::string FormatTime(x509::Time t) {
+  std::time_t tt = static_cast<std::time_t>(t.time_since_epoch().count());
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+const json* FindCondition(const json& status, const std::string& type) {
+  if (!status.is_object()) return nullptr;
+  auto it = status.find("conditions");
+  if (it == status.end() || !it->is_array()) return nullptr;
+  for (const json& c : *it) {
+    if (c.is_object() && c.value("type", "") == type) return &c;
+  }
+  return nullptr;
+}
+
+json ComputeStatus(const StatusFacts& f, const json& previous, x509::Time now_time) {
+  const std::string now = FormatTime(now_time);
+  json prev = previous.is_object() ? previous : json::object();
+  json s = json::object();
+  s["observedGeneration"] = f.generation;
+
+  // Counts and the bundle's identity; kept from before while the spec is invalid.
+  if (!f.spec_error.empty()) {
+    for (const char* k : {"certificates", "fingerprint", "earliestNotAfter", "lastChange",
+                          "targets", "trustGaps"}) {
+      if (prev.contains(k)) s[k] = prev[k];
+    }
+  } else {
+    s["certificates"] = f.certificates;
+    s["fingerprint"] = f.fingerprint;
+    if (f.earliest_not_after) s["earliestNotAfter"] = FormatTime(*f.earliest_not_after);
+    std::string last_change = prev.value("lastChange", "");
+    if (prev.value("fingerprint", "") != f.fingerprint || last_change.empty()) {
+      last_change = f.fingerprint.empty() ? "" : now;
+    }
+    if (!last_change.empty()) s["lastChange"] = last_change;
+    s["targets"] = {{"synced", f.synced}, {"outdated", f.outdated}, {"failed", f.failed}};
+    json gaps = json::array();
+    for (size_t i = 0; i < f.gaps.size() && i < kMaxGapItems; ++i) {
+      gaps.push_back(
+          {{"namespace", f.gaps[i].ns}, {"name", f.gaps[i].name}, {"message", f.gaps[i].message}});
+    }
+    s["trustGaps"] = gaps;
+  }
+
+  json conds = json::array();
+  const int64_t g = f.generation;
+
+  // Synced: every selected namespace holds the bundle.
+  if (!f.spec_error.empty()) {
+    conds.push_back(Condition("Synced", false, "InvalidSpec", f.spec_error, g, prev, now));
+  } else if (f.pem.empty()) {
+    conds.push_back(Condition("Synced", false, "NoBundle",
+                              "no good bundle yet: nothing was written", g, prev, now));
+  } else if (!f.foreign.empty()) {
+    conds.push_back(Condition("Synced", false, "TargetConflict",
+                              "not written, owned by another: " + List(f.foreign), g, prev, now));
+  } else if (!f.write_errors.empty()) {
+    conds.push_back(
+        Condition("Synced", false, "WriteFailed", List(f.write_errors), g, prev, now));
+  } else if (f.outdated > 0) {
+    conds.push_back(Condition("Synced", false, "Pending",
+                              std::to_string(f.outdated) + " targets not yet written", g, prev,
+                              now));
+  } else {
+    conds.push_back(Condition("Synced", true, "Synced",
+                              std::to_string(f.synced) + " targets hold the bundle" +
+                                  (f.last_good ? " (the last good one)" : ""),
+                              g, prev, now));
+  }
+
+  // SourceError: a source could not be read or gave nothing usable.
+  if (!f.spec_error.empty()) {
+    if (const json* old = FindCondition(prev, "SourceError")) conds.push_back(*old);
+  } else if (!f.issues.empty() || f.empty_bundle) {
+    std::string reason = f.issues.empty() ? "EmptyBundle" : SourceErrorReasonName(f.issues[0].reason);
+    std::string message;
+    for (size_t i = 0; i < f.issues.size() && i < kMaxListed; ++i) {
+      if (i) message += "; ";
+      message += f.issues[i].source + ": " + f.issues[i].message;
+    }
+    if (f.issues.empty()) message = "no certificate left after filtering";
+    message += f.last_good ? "; keeping the last good bundle " + f.fingerprint
+                           : "; nothing written";
+    conds.push_back(Condition("SourceError", true, reason, message, g, prev, now));
+  } else {
+    conds.push_back(Condition("SourceError", false, "SourcesReadable",
+                              "every source gave certificates", g, prev, now));
+  }
+
+  // TrustGap: a verified consumer lacks a CA of the bundle.
+  if (!f.spec_error.empty()) {
+    if (const json* old = FindCondition(prev, "TrustGap")) conds.push_back(*old);
+  } else if (!f.gaps.empty()) {
+    conds.push_back(Condition("TrustGap", true, "ConsumerLacksCA",
+                              std::to_string(f.gaps.size()) + " consumers lack a CA: " +
+                                  List(f.gaps),
+                              g, prev, now));
+  } else {
+    conds.push_back(Condition("TrustGap", false, f.verified ? "ConsumersTrustBundle" : "NoConsumers",
+                              std::to_string(f.verified) + " consumers verified", g, prev, now));
+  }
+  s["conditions"] = conds;
+  return s;
+}
+
+}  // namespace certguard::trust
