@@ -9,7 +9,9 @@ namespace {
 constexpr std::string_view kBegin = "-----BEGIN ";
 constexpr std::string_view kEnd = "-----END ";
 constexpr std::string_view kDashes = "-----";
-constexpr size_t kMaxLabel = 64;
+constexpr size_t kMaxLabel = 64;       // shown in messages
+constexpr size_t kMaxLabelScan = 256;  // looked for
+constexpr size_t kMaxBlocks = 10000;   // a 4 MiB bundle holds fewer than 8000 certificates
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -36,17 +38,36 @@ std::string Printable(std::string_view s) {
 }
 
 // Reads a label that starts at `from` and ends at "-----" on the same line.
-// Returns false if the line has no closing dashes.
+// Looks at most kMaxLabelScan bytes ahead, so scanning stays linear in the input.
 bool ReadLabel(std::string_view text, size_t from, std::string_view* label, size_t* after) {
-  size_t close = text.find(kDashes, from);
-  size_t eol = text.find('\n', from);
-  if (close == std::string_view::npos || (eol != std::string_view::npos && eol < close)) {
-    return false;
-  }
-  *label = text.substr(from, close - from);
-  *after = close + kDashes.size();
+  std::string_view window = text.substr(from, kMaxLabelScan);
+  size_t close = window.find(kDashes);
+  if (close == std::string_view::npos) return false;
+  std::string_view found = window.substr(0, close);
+  if (found.find('\n') != std::string_view::npos) return false;
+  *label = found;
+  *after = from + close + kDashes.size();
   return true;
 }
+
+// The next occurrence of `needle` at or after `from`, remembering the last
+// answer: positions only move forward, so each byte is searched once overall.
+class Finder {
+ public:
+  Finder(std::string_view text, std::string_view needle) : text_(text), needle_(needle) {}
+  size_t Next(size_t from) {
+    if (!searched_ || (found_ != std::string_view::npos && found_ < from)) {
+      found_ = text_.find(needle_, from);
+      searched_ = true;
+    }
+    return found_;
+  }
+
+ private:
+  std::string_view text_, needle_;
+  size_t found_ = std::string_view::npos;
+  bool searched_ = false;
+};
 
 }  // namespace
 
@@ -56,32 +77,38 @@ bool LooksLikePem(std::string_view text) {
 
 std::vector<Block> Scan(std::string_view text) {
   std::vector<Block> blocks;
+  Finder begins(text, kBegin), ends(text, kEnd);
   size_t pos = 0;
   while (pos < text.size()) {
-    size_t begin = text.find(kBegin, pos);
+    size_t begin = begins.Next(pos);
     if (begin == std::string_view::npos) break;
     Block b;
     b.begin = begin;
+    if (blocks.size() == kMaxBlocks) {
+      b.error = "too many PEM blocks; stopped after " + std::to_string(kMaxBlocks);
+      b.end = text.size();
+      blocks.push_back(std::move(b));
+      break;
+    }
     std::string_view label;
     size_t body_start = 0;
     if (!ReadLabel(text, begin + kBegin.size(), &label, &body_start)) {
-      size_t eol = text.find('\n', begin);
       b.error = "malformed BEGIN line";
-      b.end = eol == std::string_view::npos ? text.size() : eol + 1;
+      b.end = begin + kBegin.size();
       pos = b.end;
       blocks.push_back(std::move(b));
       continue;
     }
     b.type = Printable(label);
 
-    size_t end = text.find(kEnd, body_start);
-    size_t next_begin = text.find(kBegin, body_start);
+    size_t end = ends.Next(body_start);
+    size_t next_begin = begins.Next(body_start);
     if (end == std::string_view::npos || (next_begin != std::string_view::npos && next_begin < end)) {
       b.error = "no END line (truncated?)";
       b.end = next_begin == std::string_view::npos ? text.size() : next_begin;
       b.body = text.substr(body_start, b.end - body_start);
+      pos = b.end;
       blocks.push_back(std::move(b));
-      pos = blocks.back().end;
       continue;
     }
     b.body = text.substr(body_start, end - body_start);
@@ -89,16 +116,15 @@ std::vector<Block> Scan(std::string_view text) {
     size_t after = 0;
     if (!ReadLabel(text, end + kEnd.size(), &end_label, &after)) {
       b.error = "malformed END line";
-      size_t eol = text.find('\n', end);
-      b.end = eol == std::string_view::npos ? text.size() : eol + 1;
+      b.end = end + kEnd.size();
     } else {
       b.end = after;
       if (end_label != label) {
         b.error = "END line says \"" + Printable(end_label) + "\" but BEGIN said \"" + b.type + "\"";
       }
     }
+    pos = b.end;
     blocks.push_back(std::move(b));
-    pos = blocks.back().end;
   }
   return blocks;
 }
