@@ -2,12 +2,14 @@
 SHELL := /bin/bash
 BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 20
 GENERATOR ?= Ninja
 WERROR ?= ON
 CTEST_ARGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build asan test unit test-asan clean
+.PHONY: deps build asan test unit test-asan clean fuzz fuzz-smoke
 
 deps:
 	bash hack/install-deps.sh
@@ -25,6 +27,18 @@ build: $(BUILD_DIR)/build.ninja
 asan: $(ASAN_DIR)/build.ninja
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 
+# libFuzzer targets of the x509 parsers, built with clang in their own tree.
+$(FUZZ_DIR)/build.ninja:
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCERTGUARD_WERROR=$(WERROR) -DCERTGUARD_FUZZ=ON
+
+fuzz: $(FUZZ_DIR)/build.ninja
+	cmake --build $(FUZZ_DIR) -j $(JOBS)
+
+# Each fuzz target for FUZZ_SECONDS from a freshly minted seed corpus.
+fuzz-smoke: fuzz
+	bash test/fuzz/smoke.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
 # Unit tests only, normal build: the quick loop while editing.
 unit: build
 	cd $(BUILD_DIR) && ctest -L unit --output-on-failure -j $(JOBS) $(CTEST_ARGS)
@@ -36,4 +50,4 @@ test: build asan
 	  ctest -L unit --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
