@@ -9,7 +9,7 @@ WERROR ?= ON
 CTEST_ARGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build asan test unit test-asan clean fuzz fuzz-smoke
+.PHONY: deps build asan test unit test-asan clean fuzz fuzz-smoke bench
 
 deps:
 	bash hack/install-deps.sh
@@ -48,6 +48,10 @@ test: build asan
 	cd $(BUILD_DIR) && ctest --output-on-failure $(CTEST_ARGS)
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest -L unit --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# Benchmarks, never part of make test: each prints a table and fails over its budget.
+bench: build
+	$(BUILD_DIR)/bench/certguard_bench_metrics
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

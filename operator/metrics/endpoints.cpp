@@ -27,14 +27,21 @@ std::string Endpoints::RenderMetrics() const {
     collectables = collectables_;
   }
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  std::vector<const TextCollectable*> writers;
   for (const auto& c : collectables) {
+    if (const auto* writer = dynamic_cast<const TextCollectable*>(c.get())) {
+      writers.push_back(writer);
+      continue;
+    }
     auto more = c->Collect();
     families.insert(families.end(), std::make_move_iterator(more.begin()),
                     std::make_move_iterator(more.end()));
   }
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, families);
-  return std::move(out).str();
+  std::ostringstream serialized;
+  prometheus::TextSerializer().Serialize(serialized, families);
+  std::string out = std::move(serialized).str();
+  for (const auto* writer : writers) writer->AppendText(out);
+  return out;
 }
 
 HttpResponse Endpoints::Healthz() const { return {200, "text/plain; charset=utf-8", "ok\n"}; }

@@ -21,6 +21,14 @@
 
 namespace certguard::metrics {
 
+// A collector that appends its own exposition text, for collectors with many
+// series: building MetricFamily objects and serializing them costs several
+// times more per scrape. Collect() must describe the same series.
+class TextCollectable : public prometheus::Collectable {
+ public:
+  virtual void AppendText(std::string& out) const = 0;
+};
+
 // OK when ready; otherwise the reason, shown on /readyz.
 using ReadinessCheck = std::function<Status()>;
 
@@ -42,6 +50,7 @@ class Endpoints {
   const std::shared_ptr<prometheus::Registry>& shared_registry() const { return registry_; }
 
   // A collector whose values are computed at scrape time (the certificate inventory).
+  // A TextCollectable is rendered through AppendText.
   void AddCollectable(std::shared_ptr<prometheus::Collectable> collectable);
 
   // A named check for /readyz ("informers-synced", "leader-known").

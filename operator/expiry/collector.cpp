@@ -1,0 +1,142 @@
+#include "expiry/collector.h"
+
+#include <charconv>
+
+#include "x509/parse.h"
+
+namespace certguard::expiry {
+
+namespace {
+
+constexpr const char* kDaysName = "certguard_certificate_expiry_days";
+constexpr const char* kDaysHelp =
+    "Days until the certificate's notAfter: fractional, negative once expired";
+constexpr const char* kNotAfterName = "certguard_certificate_not_after_timestamp_seconds";
+constexpr const char* kNotAfterHelp = "The certificate's notAfter as a Unix time";
+constexpr const char* kNotBeforeName = "certguard_certificate_not_before_timestamp_seconds";
+constexpr const char* kNotBeforeHelp = "The certificate's notBefore as a Unix time";
+
+// Label value escaping of the text format: backslash, double quote, newline.
+void AppendLabel(std::string& out, const char* name, std::string_view value, bool first = false) {
+  if (!first) out += ',';
+  out += name;
+  out += "=\"";
+  // Most values need no escaping: copy runs between special characters whole.
+  size_t start = 0;
+  for (size_t i = value.find_first_of("\\\"\n"); i != std::string_view::npos;
+       i = value.find_first_of("\\\"\n", start)) {
+    out.append(value.substr(start, i - start));
+    out += value[i] == '\n' ? "\\n" : value[i] == '"' ? "\\\"" : "\\\\";
+    start = i + 1;
+  }
+  out.append(value.substr(start));
+  out += '"';
+}
+
+template <typename T>
+void AppendNumber(std::string& out, T value) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
+  out.append(buf, ec == std::errc() ? end : buf);
+}
+
+void AppendHeader(std::string& out, const char* name, const char* help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += " gauge\n";
+}
+
+}  // namespace
+
+ExpiryCollector::ExpiryCollector(std::shared_ptr<const Inventory> inventory, Clock clock)
+    : inventory_(std::move(inventory)), clock_(std::move(clock)) {}
+
+std::vector<prometheus::MetricFamily> ExpiryCollector::Collect() const {
+  const x509::Time now = std::chrono::floor<std::chrono::seconds>(clock_());
+
+  std::vector<prometheus::MetricFamily> families(3);
+  auto& days = families[0];
+  days.name = kDaysName;
+  days.help = kDaysHelp;
+  days.type = prometheus::MetricType::Gauge;
+  auto& not_after = families[1];
+  not_after.name = kNotAfterName;
+  not_after.help = kNotAfterHelp;
+  not_after.type = prometheus::MetricType::Gauge;
+  auto& not_before = families[2];
+  not_before.name = kNotBeforeName;
+  not_before.help = kNotBeforeHelp;
+  not_before.type = prometheus::MetricType::Gauge;
+
+  inventory_->ForEach([&](const ObjectRef& object, const std::string& key, const std::string& node,
+                          const CertFacts& cert) {
+    prometheus::ClientMetric m;
+    m.label = {{"source_kind", std::string(SourceKindName(object.kind))},
+               {"namespace", object.ns},
+               {"name", object.name},
+               {"key", key},
+               {"node", node},
+               {"subject_cn", cert.subject_cn},
+               {"issuer_cn", cert.issuer_cn},
+               {"serial", cert.serial},
+               {"is_ca", cert.is_ca ? "true" : "false"}};
+    m.gauge.value = static_cast<double>(cert.not_before.time_since_epoch().count());
+    not_before.metric.push_back(m);
+    m.gauge.value = static_cast<double>(cert.not_after.time_since_epoch().count());
+    not_after.metric.push_back(m);
+    m.gauge.value = x509::DaysUntil(cert.not_after, now);
+    days.metric.push_back(std::move(m));
+  });
+  return families;
+}
+
+void ExpiryCollector::AppendText(std::string& out) const {
+  const x509::Time now = std::chrono::floor<std::chrono::seconds>(clock_());
+  std::string days, not_after, not_before, labels;
+  // About 250 bytes a line: reserve once instead of growing through copies.
+  const size_t expected = inventory_->certificate_count() * 300;
+  days.reserve(expected);
+  not_after.reserve(expected);
+  not_before.reserve(expected);
+  inventory_->ForEach([&](const ObjectRef& object, const std::string& key, const std::string& node,
+                          const CertFacts& cert) {
+    labels.clear();
+    labels += '{';
+    AppendLabel(labels, "source_kind", SourceKindName(object.kind), true);
+    AppendLabel(labels, "namespace", object.ns);
+    AppendLabel(labels, "name", object.name);
+    AppendLabel(labels, "key", key);
+    AppendLabel(labels, "node", node);
+    AppendLabel(labels, "subject_cn", cert.subject_cn);
+    AppendLabel(labels, "issuer_cn", cert.issuer_cn);
+    AppendLabel(labels, "serial", cert.serial);
+    AppendLabel(labels, "is_ca", cert.is_ca ? "true" : "false");
+    labels += "} ";
+
+    days += kDaysName;
+    days += labels;
+    AppendNumber(days, x509::DaysUntil(cert.not_after, now));
+    days += '\n';
+    not_after += kNotAfterName;
+    not_after += labels;
+    AppendNumber(not_after, static_cast<long long>(cert.not_after.time_since_epoch().count()));
+    not_after += '\n';
+    not_before += kNotBeforeName;
+    not_before += labels;
+    AppendNumber(not_before, static_cast<long long>(cert.not_before.time_since_epoch().count()));
+    not_before += '\n';
+  });
+  out.reserve(out.size() + days.size() + not_after.size() + not_before.size() + 512);
+  AppendHeader(out, kDaysName, kDaysHelp);
+  out += days;
+  AppendHeader(out, kNotAfterName, kNotAfterHelp);
+  out += not_after;
+  AppendHeader(out, kNotBeforeName, kNotBeforeHelp);
+  out += not_before;
+}
+
+}  // namespace certguard::expiry

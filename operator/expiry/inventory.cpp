@@ -1,0 +1,230 @@
+#include "expiry/inventory.h"
+
+#include <algorithm>
+#include <mutex>
+#include <set>
+#include <tuple>
+#include <utility>
+
+namespace certguard::expiry {
+
+namespace {
+
+std::vector<CertFacts> Deduplicate(std::vector<CertFacts> certs) {
+  if (certs.size() < 2) return certs;
+  // Views into `certs`, which is not modified while they live.
+  std::set<std::tuple<std::string_view, std::string_view, std::string_view, bool>> seen;
+  std::vector<bool> keep(certs.size());
+  for (size_t i = 0; i < certs.size(); ++i) {
+    const auto& c = certs[i];
+    keep[i] = seen.emplace(c.subject_cn, c.issuer_cn, c.serial, c.is_ca).second;
+  }
+  std::vector<CertFacts> out;
+  out.reserve(certs.size());
+  for (size_t i = 0; i < certs.size(); ++i) {
+    if (keep[i]) out.push_back(std::move(certs[i]));
+  }
+  return out;
+}
+
+// Orders a node's CSR sources: the greatest is shown.
+std::tuple<x509::Time, x509::Time> Recency(const SourceCerts& certs) {
+  x509::Time not_before{}, not_after{};
+  for (const auto& c : certs.certs) {
+    if (c.not_before > not_before) not_before = c.not_before;
+    if (c.not_after > not_after) not_after = c.not_after;
+  }
+  return {not_before, not_after};
+}
+
+}  // namespace
+
+std::string_view SourceKindName(SourceKind kind) {
+  switch (kind) {
+    case SourceKind::kCsr: return "csr";
+    case SourceKind::kSecret: return "secret";
+    case SourceKind::kConfigMap: return "configmap";
+    case SourceKind::kTrustBundle: return "trustbundle";
+    case SourceKind::kFile: return "file";
+    case SourceKind::kKubeconfig: return "kubeconfig";
+  }
+  return "unknown";
+}
+
+CertFacts FactsOf(const x509::CertificateInfo& cert) {
+  CertFacts f;
+  f.subject = cert.subject.ToString();
+  f.issuer = cert.issuer.ToString();
+  f.subject_cn = cert.subject.CommonName().value_or("");
+  f.issuer_cn = cert.issuer.CommonName().value_or("");
+  f.serial = cert.serial;
+  f.not_before = cert.not_before;
+  f.not_after = cert.not_after;
+  f.is_ca = cert.is_ca;
+  return f;
+}
+
+void Inventory::Upsert(const SourceRef& source, const std::vector<x509::CertificateInfo>& certs,
+                       std::string node) {
+  SourceCerts facts;
+  facts.node = std::move(node);
+  facts.certs.reserve(certs.size());
+  for (const auto& c : certs) facts.certs.push_back(FactsOf(c));
+  UpsertFacts(source, std::move(facts));
+}
+
+void Inventory::UpsertFacts(const SourceRef& source, SourceCerts certs) {
+  certs.certs = Deduplicate(std::move(certs.certs));
+  std::unique_lock lock(mu_);
+  SetKeyLocked(source, std::move(certs));
+}
+
+void Inventory::Remove(const SourceRef& source) {
+  std::unique_lock lock(mu_);
+  auto obj = objects_.find(source.object);
+  if (obj == objects_.end()) return;
+  auto key = obj->second.find(source.key);
+  if (key == obj->second.end()) return;
+  std::string node = key->second.node;
+  cert_count_ -= key->second.certs.size();
+  --source_count_;
+  obj->second.erase(key);
+  if (obj->second.empty()) objects_.erase(obj);
+  if (source.object.kind == SourceKind::kCsr && !node.empty()) {
+    csr_sources_by_node_[node];  // ReindexNodeLocked drops the missing source
+    ReindexNodeLocked(node);
+  }
+}
+
+void Inventory::ReplaceObject(const ObjectRef& object, std::map<std::string, SourceCerts> keys) {
+  for (auto& [key, certs] : keys) certs.certs = Deduplicate(std::move(certs.certs));
+  std::unique_lock lock(mu_);
+  if (auto it = objects_.find(object); it != objects_.end()) EraseObjectLocked(it);
+  for (auto& [key, certs] : keys) SetKeyLocked(SourceRef{object, key}, std::move(certs));
+}
+
+void Inventory::RemoveObject(const ObjectRef& object) {
+  std::unique_lock lock(mu_);
+  if (auto it = objects_.find(object); it != objects_.end()) EraseObjectLocked(it);
+}
+
+void Inventory::ReplaceKind(SourceKind kind,
+                            std::map<ObjectRef, std::map<std::string, SourceCerts>> objects) {
+  for (auto& [object, keys] : objects) {
+    for (auto& [key, certs] : keys) certs.certs = Deduplicate(std::move(certs.certs));
+  }
+  std::unique_lock lock(mu_);
+  auto it = objects_.lower_bound(ObjectRef{kind, {}, {}});
+  while (it != objects_.end() && it->first.kind == kind) {
+    auto next = std::next(it);
+    EraseObjectLocked(it);
+    it = next;
+  }
+  for (auto& [object, keys] : objects) {
+    if (object.kind != kind) continue;  // a caller's mistake must not leak into other kinds
+    for (auto& [key, certs] : keys) SetKeyLocked(SourceRef{object, key}, std::move(certs));
+  }
+}
+
+void Inventory::SetKeyLocked(const SourceRef& source, SourceCerts certs) {
+  const bool csr = source.object.kind == SourceKind::kCsr;
+  auto& keys = objects_[source.object];
+  auto [it, inserted] = keys.try_emplace(source.key);
+  std::string old_node;
+  if (!inserted) {
+    cert_count_ -= it->second.certs.size();
+    old_node = std::move(it->second.node);
+  } else {
+    ++source_count_;
+  }
+  cert_count_ += certs.certs.size();
+  it->second = std::move(certs);
+  if (!csr) return;
+  const std::string& node = it->second.node;
+  if (!old_node.empty() && old_node != node) {
+    csr_sources_by_node_[old_node].erase(
+        std::remove(csr_sources_by_node_[old_node].begin(), csr_sources_by_node_[old_node].end(),
+                    source),
+        csr_sources_by_node_[old_node].end());
+    ReindexNodeLocked(old_node);
+  }
+  if (!node.empty()) {
+    auto& sources = csr_sources_by_node_[node];
+    if (std::find(sources.begin(), sources.end(), source) == sources.end()) {
+      sources.push_back(source);
+    }
+    ReindexNodeLocked(node);
+  }
+}
+
+void Inventory::EraseObjectLocked(std::map<ObjectRef, Keys>::iterator it) {
+  std::set<std::string> nodes;
+  for (const auto& [key, certs] : it->second) {
+    cert_count_ -= certs.certs.size();
+    --source_count_;
+    if (it->first.kind == SourceKind::kCsr && !certs.node.empty()) nodes.insert(certs.node);
+  }
+  objects_.erase(it);
+  for (const auto& node : nodes) ReindexNodeLocked(node);
+}
+
+// Drops sources of `node` that no longer exist or moved to another node, then
+// picks the one shown.
+void Inventory::ReindexNodeLocked(const std::string& node) {
+  auto& sources = csr_sources_by_node_[node];
+  const SourceCerts* best = nullptr;
+  const SourceRef* best_ref = nullptr;
+  std::vector<SourceRef> kept;
+  for (const auto& ref : sources) {
+    auto obj = objects_.find(ref.object);
+    if (obj == objects_.end()) continue;
+    auto key = obj->second.find(ref.key);
+    if (key == obj->second.end() || key->second.node != node) continue;
+    kept.push_back(ref);
+  }
+  sources = std::move(kept);
+  for (const auto& ref : sources) {
+    const SourceCerts& certs = objects_.at(ref.object).at(ref.key);
+    if (certs.certs.empty()) continue;
+    if (best == nullptr || std::make_tuple(Recency(certs), std::cref(ref)) >
+                               std::make_tuple(Recency(*best), std::cref(*best_ref))) {
+      best = &certs;
+      best_ref = &ref;
+    }
+  }
+  if (best_ref != nullptr) {
+    csr_winner_by_node_[node] = *best_ref;
+  } else {
+    csr_winner_by_node_.erase(node);
+  }
+  if (sources.empty()) csr_sources_by_node_.erase(node);
+}
+
+bool Inventory::ShownLocked(const ObjectRef& object, const std::string& key,
+                            const SourceCerts& certs) const {
+  if (object.kind != SourceKind::kCsr || certs.node.empty()) return true;
+  auto it = csr_winner_by_node_.find(certs.node);
+  return it != csr_winner_by_node_.end() && it->second.object == object && it->second.key == key;
+}
+
+void Inventory::ForEach(const Visitor& visit) const {
+  std::shared_lock lock(mu_);
+  for (const auto& [object, keys] : objects_) {
+    for (const auto& [key, certs] : keys) {
+      if (!ShownLocked(object, key, certs)) continue;
+      for (const auto& cert : certs.certs) visit(object, key, certs.node, cert);
+    }
+  }
+}
+
+size_t Inventory::certificate_count() const {
+  std::shared_lock lock(mu_);
+  return cert_count_;
+}
+
+size_t Inventory::source_count() const {
+  std::shared_lock lock(mu_);
+  return source_count_;
+}
+
+}  // namespace certguard::expiry
