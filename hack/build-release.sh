@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds the release binary into OUT_DIR (default: build-release/out). The
+# Dockerfile's build stage runs exactly this, and so does CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-build-release/out}
+cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCERTGUARD_WERROR=ON \
+  -DCERTGUARD_BUILD_TESTS=OFF
+cmake --build build-release -j "$(nproc)" --target certguard
+mkdir -p "$out"
+install -m 0755 build-release/operator/certguard "$out/certguard"
+strip "$out/certguard"
+"$out/certguard" version
