@@ -1,0 +1,273 @@
+#include "kube/client.h"
+
+#include <thread>
+
+#include "kube/errors.h"
+
+namespace certguard::kube {
+namespace {
+
+class Query {
+ public:
+  Query& Add(const char* key, const std::string& value) {
+    if (value.empty()) return *this;
+    q_ += q_.empty() ? '?' : '&';
+    q_ += key;
+    q_ += '=';
+    q_ += UrlEncode(value);
+    return *this;
+  }
+  const std::string& str() const { return q_; }
+
+ private:
+  std::string q_;
+};
+
+void AddWriteOptions(Query& q, const WriteOptions& o, PatchType* patch) {
+  q.Add("fieldManager", o.field_manager);
+  if (o.dry_run) q.Add("dryRun", "All");
+  if (patch && *patch == PatchType::kApply && o.force) q.Add("force", "true");
+}
+
+const char* ContentType(PatchType t) {
+  switch (t) {
+    case PatchType::kMerge: return "application/merge-patch+json";
+    case PatchType::kJson: return "application/json-patch+json";
+    case PatchType::kStrategicMerge: return "application/strategic-merge-patch+json";
+    case PatchType::kApply: return "application/apply-patch+yaml";
+  }
+  return "application/json";
+}
+
+}  // namespace
+
+RestClient::RestClient(std::shared_ptr<HttpTransport> transport, RestOptions options)
+    : transport_(std::move(transport)),
+      options_(std::move(options)),
+      limiter_(options_.qps, options_.burst, TokenBucket::Clock::now()) {}
+
+void RestClient::WaitForToken() {
+  Duration wait;
+  {
+    std::lock_guard<std::mutex> lock(limiter_mu_);
+    wait = limiter_.Reserve(TokenBucket::Clock::now());
+  }
+  if (wait > Duration(0)) std::this_thread::sleep_for(wait);
+}
+
+Result<HttpResponse> RestClient::Call(HttpRequest request) {
+  if (request.timeout.count() <= 0) request.timeout = options_.timeout;
+  request.headers.emplace_back("User-Agent", options_.user_agent);
+  if (HeaderValue(request.headers, "Accept").empty()) {
+    request.headers.emplace_back("Accept", "application/json");
+  }
+  for (int attempt = 0;; ++attempt) {
+    WaitForToken();
+    auto resp = transport_->Do(request);
+    if (!resp.ok()) return resp;
+    if (resp->status != 429 || attempt >= options_.max_429_retries) return resp;
+    Status s = StatusFromHttp(resp->status, resp->headers, resp->body);
+    int wait = s.retry_after_seconds().value_or(1);
+    if (wait > options_.max_retry_after.count()) return resp;
+    std::this_thread::sleep_for(std::chrono::seconds(wait < 0 ? 0 : wait));
+  }
+}
+
+Result<Json> RestClient::CallJson(HttpRequest request) {
+  std::string what = request.method + " " + request.path.substr(0, request.path.find('?'));
+  auto resp = Call(std::move(request));
+  if (!resp.ok()) return resp.status().Annotate(what);
+  Status s = StatusFromHttp(resp->status, resp->headers, resp->body);
+  if (!s.ok()) return s;
+  if (resp->body.empty()) return Json::object();
+  Json j = Json::parse(resp->body, nullptr, false);
+  if (j.is_discarded()) return Internal(what + ": response is not JSON");
+  return j;
+}
+
+Result<Json> RestClient::Get(const Resource& r, const std::string& ns, const std::string& name,
+                             const std::string& subresource) {
+  if (name.empty()) return InvalidArgument("Get: empty name");
+  HttpRequest req;
+  req.path = r.ObjectPath(ns, name, subresource);
+  return CallJson(std::move(req));
+}
+
+Result<Json> RestClient::List(const Resource& r, const std::string& ns, const ListOptions& o) {
+  Query q;
+  q.Add("labelSelector", o.label_selector)
+      .Add("fieldSelector", o.field_selector)
+      .Add("limit", o.limit > 0 ? std::to_string(o.limit) : "")
+      .Add("continue", o.continue_token)
+      .Add("resourceVersion", o.resource_version);
+  HttpRequest req;
+  req.path = r.CollectionPath(ns) + q.str();
+  return CallJson(std::move(req));
+}
+
+Result<Json> RestClient::Create(const Resource& r, const std::string& ns, const Json& object,
+                                const WriteOptions& o) {
+  Query q;
+  AddWriteOptions(q, o, nullptr);
+  HttpRequest req;
+  req.method = "POST";
+  req.path = r.CollectionPath(ns) + q.str();
+  req.headers.emplace_back("Content-Type", "application/json");
+  req.body = object.dump();
+  return CallJson(std::move(req));
+}
+
+Result<Json> RestClient::Update(const Resource& r, const std::string& ns, const Json& object,
+                                const std::string& subresource, const WriteOptions& o) {
+  std::string name;
+  if (auto m = object.find("metadata"); m != object.end() && m->is_object()) {
+    name = m->value("name", "");
+  }
+  if (name.empty()) return InvalidArgument("Update: object has no metadata.name");
+  Query q;
+  AddWriteOptions(q, o, nullptr);
+  HttpRequest req;
+  req.method = "PUT";
+  req.path = r.ObjectPath(ns, name, subresource) + q.str();
+  req.headers.emplace_back("Content-Type", "application/json");
+  req.body = object.dump();
+  return CallJson(std::move(req));
+}
+
+Result<Json> RestClient::Patch(const Resource& r, const std::string& ns, const std::string& name,
+                               PatchType type, const std::string& body, const WriteOptions& o,
+                               const std::string& subresource) {
+  if (name.empty()) return InvalidArgument("Patch: empty name");
+  if (type == PatchType::kApply && o.field_manager.empty()) {
+    return InvalidArgument("server-side apply needs a field manager");
+  }
+  Query q;
+  AddWriteOptions(q, o, &type);
+  HttpRequest req;
+  req.method = "PATCH";
+  req.path = r.ObjectPath(ns, name, subresource) + q.str();
+  req.headers.emplace_back("Content-Type", ContentType(type));
+  req.body = body;
+  return CallJson(std::move(req));
+}
+
+Status RestClient::Delete(const Resource& r, const std::string& ns, const std::string& name,
+                          const DeleteOptions& o) {
+  if (name.empty()) return InvalidArgument("Delete: empty name");
+  HttpRequest req;
+  req.method = "DELETE";
+  req.path = r.ObjectPath(ns, name);
+  Json body = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
+  if (!o.precondition_resource_version.empty()) {
+    body["preconditions"] = {{"resourceVersion", o.precondition_resource_version}};
+  }
+  if (!o.propagation_policy.empty()) body["propagationPolicy"] = o.propagation_policy;
+  req.headers.emplace_back("Content-Type", "application/json");
+  req.body = body.dump();
+  auto r2 = CallJson(std::move(req));
+  return r2.status();
+}
+
+Status RestClient::Watch(const Resource& r, const std::string& ns, const WatchOptions& o,
+                         const WatchEventFn& on_event, CancelToken& cancel) {
+  Query q;
+  q.Add("watch", "1")
+      .Add("resourceVersion", o.resource_version)
+      .Add("labelSelector", o.label_selector)
+      .Add("fieldSelector", o.field_selector)
+      .Add("allowWatchBookmarks", o.allow_bookmarks ? "true" : "")
+      .Add("timeoutSeconds", o.timeout_seconds > 0 ? std::to_string(o.timeout_seconds) : "");
+  HttpRequest req;
+  req.path = r.CollectionPath(ns) + q.str();
+  req.headers.emplace_back("User-Agent", options_.user_agent);
+  req.headers.emplace_back("Accept", "application/json");
+  // The server ends the watch at timeoutSeconds; give it slack before the client gives up.
+  req.timeout = std::chrono::seconds(o.timeout_seconds > 0 ? o.timeout_seconds + 30 : 3600);
+  WaitForToken();
+
+  WatchDecoder decoder;
+  Status result;
+  Status decode_error;
+  auto resp = transport_->Stream(
+      req,
+      [&](std::string_view chunk) {
+        Status s = decoder.Feed(chunk, [&](WatchEvent&& ev) {
+          if (ev.type == EventType::kError) {
+            result = StatusFromStatusObject(ev.object);
+            if (result.ok()) result = Internal("watch ERROR event without an error");
+            return false;
+          }
+          return on_event(std::move(ev));
+        });
+        if (!s.ok()) {
+          decode_error = s;
+          return false;
+        }
+        return !decoder.stopped();
+      },
+      cancel);
+  if (!decode_error.ok()) return decode_error.Annotate("watch " + r.resource);
+  if (!result.ok()) return result;
+  if (!resp.ok()) return resp.status();
+  return StatusFromHttp(resp->status, resp->headers, resp->body);
+}
+
+Result<std::shared_ptr<RestClient>> NewRestClient(const ClientConfig& config) {
+  auto t = NewHttpsTransport(config);
+  if (!t.ok()) return t.status();
+  RestOptions o;
+  o.qps = config.qps;
+  o.burst = config.burst;
+  o.timeout = config.request_timeout;
+  return std::make_shared<RestClient>(std::move(t).value(), o);
+}
+
+Result<ListAllResult> ListAll(Client& client, const Resource& r, const std::string& ns,
+                              ListOptions options, int64_t page_size) {
+  ListAllResult out;
+  options.limit = page_size;
+  for (;;) {
+    auto page = client.List(r, ns, options);
+    if (!page.ok()) return page.status();
+    out.pages++;
+    Json& j = *page;
+    if (auto items = j.find("items"); items != j.end() && items->is_array()) {
+      for (auto& item : *items) out.items.push_back(std::move(item));
+    }
+    std::string cont;
+    if (auto m = j.find("metadata"); m != j.end() && m->is_object()) {
+      if (out.pages == 1 || out.resource_version.empty()) {
+        out.resource_version = m->value("resourceVersion", "");
+      }
+      cont = m->value("continue", "");
+    }
+    if (cont.empty()) return out;
+    options.continue_token = cont;
+    options.resource_version.clear();  // not allowed together with continue
+  }
+}
+
+Result<Json> Apply(Client& client, const Resource& r, const std::string& ns, const Json& object,
+                   const std::string& field_manager, bool force) {
+  std::string name;
+  if (auto m = object.find("metadata"); m != object.end() && m->is_object()) {
+    name = m->value("name", "");
+  }
+  if (name.empty()) return InvalidArgument("Apply: object has no metadata.name");
+  WriteOptions o;
+  o.field_manager = field_manager;
+  o.force = force;
+  return client.Patch(r, ns, name, PatchType::kApply, object.dump(), o);
+}
+
+Status RetryOnConflict(const std::function<Status()>& fn, int attempts, Backoff backoff) {
+  Status s;
+  for (int i = 0; i < attempts; ++i) {
+    s = fn();
+    if (s.code() != Code::kConflict) return s;
+    if (i + 1 < attempts) std::this_thread::sleep_for(backoff.Delay(i, RandomUnit()));
+  }
+  return s;
+}
+
+}  // namespace certguard::kube

@@ -1,0 +1,158 @@
+// The Kubernetes API as certguard uses it: objects are nlohmann::json, errors
+// are Status values (kube/errors.h). `Client` is the interface controllers and
+// the informer depend on; RestClient implements it over an HttpTransport.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "kube/backoff.h"
+#include "kube/config.h"
+#include "kube/http.h"
+#include "kube/resource.h"
+#include "kube/watch.h"
+
+namespace certguard::kube {
+
+using Json = nlohmann::json;
+
+struct ListOptions {
+  std::string label_selector;
+  std::string field_selector;
+  int64_t limit = 0;              // page size; 0 = server default (all)
+  std::string continue_token;     // from the previous page's metadata.continue
+  std::string resource_version;   // "" = most recent (quorum read)
+};
+
+struct WatchOptions {
+  std::string resource_version;   // resume point; "" = from now
+  std::string label_selector;
+  std::string field_selector;
+  bool allow_bookmarks = true;
+  int timeout_seconds = 300;      // the server ends the watch after this
+};
+
+enum class PatchType { kMerge, kJson, kStrategicMerge, kApply };
+
+struct WriteOptions {
+  std::string field_manager = "certguard";
+  bool force = false;  // server-side apply: take over conflicting fields
+  bool dry_run = false;
+};
+
+struct DeleteOptions {
+  std::string precondition_resource_version;  // delete only this version
+  std::string propagation_policy;             // "", "Background", "Foreground", "Orphan"
+};
+
+// Thread-safe: one Client is shared by every controller.
+class Client {
+ public:
+  virtual ~Client() = default;
+
+  // The object, or kNotFound etc. `subresource` e.g. "status".
+  virtual Result<Json> Get(const Resource& r, const std::string& ns, const std::string& name,
+                           const std::string& subresource = {}) = 0;
+  // One page: the List object (items, metadata.resourceVersion, metadata.continue).
+  virtual Result<Json> List(const Resource& r, const std::string& ns,
+                            const ListOptions& options) = 0;
+  virtual Result<Json> Create(const Resource& r, const std::string& ns, const Json& object,
+                              const WriteOptions& options = {}) = 0;
+  // PUT of the whole object (name from metadata.name; metadata.resourceVersion
+  // makes it conditional: kConflict when stale). Subresource "status" or
+  // "approval" writes only that part.
+  virtual Result<Json> Update(const Resource& r, const std::string& ns, const Json& object,
+                              const std::string& subresource = {},
+                              const WriteOptions& options = {}) = 0;
+  // `body` is the patch document; kApply is server-side apply (body: the
+  // object's intent as JSON; field_manager required).
+  virtual Result<Json> Patch(const Resource& r, const std::string& ns, const std::string& name,
+                             PatchType type, const std::string& body,
+                             const WriteOptions& options = {},
+                             const std::string& subresource = {}) = 0;
+  virtual Status Delete(const Resource& r, const std::string& ns, const std::string& name,
+                        const DeleteOptions& options = {}) = 0;
+  // Streams events until the server ends the watch (OK), `on_event` returns
+  // false (OK), `cancel` fires (kUnavailable), or an error: kGone when the
+  // resourceVersion is too old (HTTP 410 or an ERROR event with code 410),
+  // other ERROR events and HTTP errors as their Status, network errors as
+  // kUnavailable. Events of type kError are not passed to `on_event`.
+  virtual Status Watch(const Resource& r, const std::string& ns, const WatchOptions& options,
+                       const WatchEventFn& on_event, CancelToken& cancel) = 0;
+};
+
+struct RestOptions {
+  double qps = 20.0;  // <= 0: unlimited
+  int burst = 30;
+  std::chrono::milliseconds timeout{30000};  // every call but watches
+  std::string user_agent = "certguard";
+  int max_429_retries = 3;        // retries honouring Retry-After
+  std::chrono::seconds max_retry_after{10};  // longer waits go back to the caller
+};
+
+// Client over an HttpTransport. Thread-safe.
+class RestClient : public Client {
+ public:
+  RestClient(std::shared_ptr<HttpTransport> transport, RestOptions options);
+
+  Result<Json> Get(const Resource& r, const std::string& ns, const std::string& name,
+                   const std::string& subresource = {}) override;
+  Result<Json> List(const Resource& r, const std::string& ns, const ListOptions& options) override;
+  Result<Json> Create(const Resource& r, const std::string& ns, const Json& object,
+                      const WriteOptions& options = {}) override;
+  Result<Json> Update(const Resource& r, const std::string& ns, const Json& object,
+                      const std::string& subresource = {},
+                      const WriteOptions& options = {}) override;
+  Result<Json> Patch(const Resource& r, const std::string& ns, const std::string& name,
+                     PatchType type, const std::string& body, const WriteOptions& options = {},
+                     const std::string& subresource = {}) override;
+  Status Delete(const Resource& r, const std::string& ns, const std::string& name,
+                const DeleteOptions& options = {}) override;
+  Status Watch(const Resource& r, const std::string& ns, const WatchOptions& options,
+               const WatchEventFn& on_event, CancelToken& cancel) override;
+
+  // Raw call through the rate limiter, with 429 retries; for paths the typed
+  // methods do not cover (e.g. "/version").
+  Result<HttpResponse> Call(HttpRequest request);
+
+ private:
+  void WaitForToken();
+  Result<Json> CallJson(HttpRequest request);
+
+  std::shared_ptr<HttpTransport> transport_;
+  RestOptions options_;
+  std::mutex limiter_mu_;
+  TokenBucket limiter_;
+};
+
+// RestClient for a ClientConfig (its qps, burst and request timeout).
+Result<std::shared_ptr<RestClient>> NewRestClient(const ClientConfig& config);
+
+// Every page of a list, following metadata.continue.
+struct ListAllResult {
+  std::vector<Json> items;
+  std::string resource_version;  // of the list: start a watch from here
+  int pages = 0;
+};
+// On kGone (the continue token expired) the caller should start again.
+Result<ListAllResult> ListAll(Client& client, const Resource& r, const std::string& ns,
+                              ListOptions options, int64_t page_size = 500);
+
+// Server-side apply of `object` (apiVersion/kind/metadata.name must be set).
+Result<Json> Apply(Client& client, const Resource& r, const std::string& ns, const Json& object,
+                   const std::string& field_manager, bool force = true);
+
+// Runs `fn` until it returns something other than kConflict, at most
+// `attempts` times, sleeping per `backoff` between tries (like client-go's
+// retry.RetryOnConflict). `fn` must re-read the object each time.
+Status RetryOnConflict(const std::function<Status()>& fn, int attempts = 5,
+                       Backoff backoff = {std::chrono::milliseconds(10),
+                                          std::chrono::milliseconds(1000), 2.0, 0.1});
+
+}  // namespace certguard::kube

@@ -1,0 +1,208 @@
+// The only file that includes cpprestsdk. Every exception it throws stops here.
+#include <cpprest/http_client.h>
+#include <strings.h>
+
+#include <boost/asio/ssl.hpp>
+#include <map>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "common/log.h"
+#include "kube/config.h"
+#include "kube/http.h"
+
+namespace certguard::kube {
+namespace {
+
+namespace http = web::http;
+namespace client = web::http::client;
+
+struct TlsMaterial {
+  std::string ca_pem, cert_pem, key_pem;
+};
+
+// Trust only the cluster CA (when given), present the client certificate.
+void ConfigureTls(const TlsMaterial& m, boost::asio::ssl::context& ctx) {
+  if (!m.ca_pem.empty()) {
+    // A fresh store: the default one already trusts the system's CAs.
+    SSL_CTX_set_cert_store(ctx.native_handle(), X509_STORE_new());
+    ctx.add_certificate_authority(boost::asio::buffer(m.ca_pem));
+  }
+  if (!m.cert_pem.empty()) {
+    ctx.use_certificate_chain(boost::asio::buffer(m.cert_pem));
+    ctx.use_private_key(boost::asio::buffer(m.key_pem), boost::asio::ssl::context::pem);
+  }
+}
+
+Status FromException(const std::exception& e, const std::string& what) {
+  if (auto* he = dynamic_cast<const http::http_exception*>(&e)) {
+    if (he->error_code() == std::errc::timed_out) {
+      return Status(Code::kDeadlineExceeded, what + ": timed out");
+    }
+  }
+  return Unavailable(what + ": " + e.what());
+}
+
+class CpprestTransport : public HttpTransport {
+ public:
+  CpprestTransport(const ClientConfig& c, std::shared_ptr<TokenSource> token)
+      : server_(c.server),
+        tls_{c.ca_pem, c.client_cert_pem, c.client_key_pem},
+        insecure_(c.insecure_skip_tls_verify),
+        token_(std::move(token)) {}
+
+  Result<HttpResponse> Do(const HttpRequest& request) override {
+    for (int attempt = 0;; ++attempt) {
+      auto resp = DoOnce(request);
+      // A rotated token: read it again and retry once.
+      if (resp.ok() && resp->status == 401 && attempt == 0 && token_) {
+        token_->Invalidate();
+        continue;
+      }
+      return resp;
+    }
+  }
+
+  Result<HttpResponse> Stream(const HttpRequest& request, const ChunkFn& on_chunk,
+                              CancelToken& cancel) override {
+    std::string what = request.method + " " + request.path.substr(0, request.path.find('?'));
+    auto cts = std::make_shared<pplx::cancellation_token_source>();
+    cancel.SetCallback([cts] { cts->cancel(); });
+    struct Clear {
+      CancelToken& c;
+      ~Clear() { c.ClearCallback(); }
+    } clear{cancel};
+    try {
+      auto cl = NewClient(request.timeout);  // a watch gets its own connection
+      http::http_request req = Build(request);
+      http::http_response resp = cl->request(req, cts->get_token()).get();
+      HttpResponse out;
+      out.status = resp.status_code();
+      for (const auto& [k, v] : resp.headers()) out.headers.emplace_back(k, v);
+      if (out.status < 200 || out.status >= 300) {
+        auto bytes = resp.extract_vector().get();
+        out.body.assign(bytes.begin(), bytes.end());
+        return out;
+      }
+      auto buf = resp.body().streambuf();
+      using traits = concurrency::streams::streambuf<uint8_t>::traits;
+      std::string chunk;
+      for (;;) {
+        if (cancel.cancelled()) return Unavailable(what + ": cancelled");
+        auto c = buf.bumpc().get();  // waits for the next byte
+        if (c == traits::eof()) break;
+        chunk.assign(1, static_cast<char>(c));
+        size_t avail = buf.in_avail();
+        if (avail > 0) {
+          chunk.resize(1 + avail);
+          size_t n = buf.getn(reinterpret_cast<uint8_t*>(&chunk[1]), avail).get();
+          chunk.resize(1 + n);
+        }
+        if (!on_chunk(chunk)) break;
+      }
+      return out;
+    } catch (const pplx::task_canceled&) {
+      return Unavailable(what + ": cancelled");
+    } catch (const std::exception& e) {
+      if (cancel.cancelled()) return Unavailable(what + ": cancelled");
+      return FromException(e, what);
+    }
+  }
+
+ private:
+  http::http_request Build(const HttpRequest& r) {
+    http::http_request req(r.method);
+    req.set_request_uri(web::uri(r.path));
+    std::string content_type;
+    for (const auto& [k, v] : r.headers) {
+      if (strcasecmp(k.c_str(), "Content-Type") == 0) {
+        content_type = v;
+      } else {
+        req.headers().add(k, v);
+      }
+    }
+    if (token_) {
+      std::string t = token_->Token();
+      if (!t.empty()) req.headers().add("Authorization", "Bearer " + t);
+    }
+    if (!r.body.empty() || !content_type.empty()) {
+      req.set_body(r.body, content_type.empty() ? "application/json" : content_type);
+    }
+    return req;
+  }
+
+  std::shared_ptr<client::http_client> NewClient(std::chrono::milliseconds timeout) {
+    client::http_client_config cfg;
+    cfg.set_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
+    cfg.set_validate_certificates(!insecure_);
+    TlsMaterial m = tls_;
+    cfg.set_ssl_context_callback([m](boost::asio::ssl::context& ctx) { ConfigureTls(m, ctx); });
+    return std::make_shared<client::http_client>(web::uri(server_), cfg);
+  }
+
+  // Clients (and their connection pools) are reused per timeout value.
+  std::shared_ptr<client::http_client> ClientFor(std::chrono::milliseconds timeout) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& c = clients_[timeout.count()];
+    if (!c) c = NewClient(timeout);
+    return c;
+  }
+
+  Result<HttpResponse> DoOnce(const HttpRequest& request) {
+    std::string what = request.method + " " + request.path.substr(0, request.path.find('?'));
+    try {
+      auto cl = ClientFor(request.timeout);
+      http::http_response resp = cl->request(Build(request)).get();
+      HttpResponse out;
+      out.status = resp.status_code();
+      for (const auto& [k, v] : resp.headers()) out.headers.emplace_back(k, v);
+      auto bytes = resp.extract_vector().get();
+      out.body.assign(bytes.begin(), bytes.end());
+      return out;
+    } catch (const std::exception& e) {
+      return FromException(e, what);
+    }
+  }
+
+  std::string server_;
+  TlsMaterial tls_;
+  bool insecure_;
+  std::shared_ptr<TokenSource> token_;
+  std::mutex mu_;
+  std::map<long long, std::shared_ptr<client::http_client>> clients_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<HttpTransport>> NewHttpsTransport(const ClientConfig& config) {
+  if (config.server.rfind("https://", 0) != 0 && config.server.rfind("http://", 0) != 0) {
+    return InvalidArgument("server \"" + config.server + "\" is not an http(s) URL");
+  }
+  try {
+    web::uri check(config.server);
+    (void)check;
+  } catch (const std::exception& e) {
+    return InvalidArgument("server \"" + config.server + "\": " + e.what());
+  }
+  // Check the key material now rather than on the first handshake.
+  try {
+    boost::asio::ssl::context ctx(boost::asio::ssl::context::tls_client);
+    ConfigureTls({config.ca_pem, config.client_cert_pem, config.client_key_pem}, ctx);
+  } catch (const std::exception& e) {
+    return InvalidArgument(std::string("TLS material (CA, client certificate or key): ") +
+                           e.what());
+  }
+  if (!config.tls_server_name.empty()) {
+    log::Warn("tls-server-name is not supported; the server URL's host is verified",
+              {{"tls_server_name", config.tls_server_name}});
+  }
+  std::shared_ptr<TokenSource> token;
+  if (!config.token_file.empty()) {
+    token = std::make_shared<TokenSource>(config.token_file, config.bearer_token);
+  } else if (!config.bearer_token.empty()) {
+    token = std::make_shared<TokenSource>(config.bearer_token);
+  }
+  return std::shared_ptr<HttpTransport>(std::make_shared<CpprestTransport>(config, token));
+}
+
+}  // namespace certguard::kube

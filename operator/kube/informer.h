@@ -1,0 +1,136 @@
+// Informer: lists, then watches one resource into a read-only cache keyed by
+// "namespace/name" (or "name"), and tells handlers what changed. Handlers
+// should only enqueue keys (see EnqueueTo): they run on the watch thread.
+//
+// Thread-safety: the cache (Get/List/HasSynced) is safe from any thread.
+// AddHandler before Start. One thread per informer runs list+watch.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "kube/backoff.h"
+#include "kube/client.h"
+#include "kube/queue.h"
+#include "kube/resource.h"
+
+namespace certguard::kube {
+
+using ObjectPtr = std::shared_ptr<const Json>;
+
+// The informer's cache. Thread-safe; objects are immutable once stored.
+class Store {
+ public:
+  ObjectPtr Get(const std::string& key) const;  // nullptr when absent
+  std::vector<ObjectPtr> List() const;
+  std::vector<std::string> Keys() const;
+  size_t Size() const;
+
+  // Writers (the informer); return the previous object, if any.
+  ObjectPtr Upsert(const std::string& key, ObjectPtr object);
+  ObjectPtr Remove(const std::string& key);
+  // Replaces everything (after a list).
+  std::unordered_map<std::string, ObjectPtr> Replace(
+      std::unordered_map<std::string, ObjectPtr> objects);
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, ObjectPtr> objects_;
+};
+
+// What changed. `old_object` is set for kUpdate and kDelete, `object` for
+// kAdd, kUpdate and kDelete (the last known state). Resync delivers kUpdate with
+// old_object == object.
+struct Change {
+  enum class Kind { kAdd, kUpdate, kDelete };
+  Kind kind;
+  std::string key;
+  ObjectPtr object;
+  ObjectPtr old_object;
+};
+using ChangeHandler = std::function<void(const Change&)>;
+
+// A handler that adds the changed object's key to `queue`.
+ChangeHandler EnqueueTo(WorkQueue& queue);
+
+// The cache key of an object: MakeKey(metadata.namespace, metadata.name).
+std::string KeyOf(const Json& object);
+
+// Removes metadata.managedFields (and the last-applied annotation) so the cache
+// holds only what controllers read.
+void StripForCache(Json& object);
+
+struct InformerOptions {
+  std::string ns;                 // "" = all namespaces (or cluster-scoped)
+  std::string label_selector;
+  std::string field_selector;
+  int64_t page_size = 500;
+  Duration resync_period = std::chrono::minutes(10);  // 0 = never
+  int watch_timeout_seconds = 300;  // randomised in [t, 2t) per watch like client-go
+  Backoff retry_backoff{std::chrono::milliseconds(800), std::chrono::seconds(30), 2.0, 1.0};
+};
+
+struct InformerStats {
+  uint64_t lists = 0;
+  uint64_t watches = 0;
+  uint64_t gone = 0;         // 410s seen (led to a relist)
+  uint64_t errors = 0;       // failed lists or watches (led to a backoff)
+  uint64_t events = 0;
+};
+
+class Informer {
+ public:
+  Informer(Client& client, Resource resource, InformerOptions options = {});
+  ~Informer();  // Stop()
+  Informer(const Informer&) = delete;
+  Informer& operator=(const Informer&) = delete;
+
+  void AddHandler(ChangeHandler handler);
+  void Start();
+  // Cancels the watch and joins the thread. Idempotent.
+  void Stop();
+
+  // True once the first list is in the cache (readiness).
+  bool HasSynced() const { return synced_.load(); }
+  // Waits for HasSynced; false on timeout or Stop.
+  bool WaitForSync(Duration timeout);
+
+  const Store& store() const { return store_; }
+  const Resource& resource() const { return resource_; }
+  // Last resourceVersion seen (list, event or bookmark).
+  std::string LastResourceVersion() const;
+  InformerStats Stats() const;
+
+ private:
+  void Run();
+  Status ListAndReplace();
+  Status WatchOnce();
+  void Apply(WatchEvent&& event);
+  void Resync();
+  void Notify(const Change& change);
+  bool SleepFor(Duration d);  // false when stopping
+
+  Client& client_;
+  Resource resource_;
+  InformerOptions options_;
+  Store store_;
+  std::vector<ChangeHandler> handlers_;
+  std::atomic<bool> synced_{false};
+  std::atomic<bool> stopping_{false};
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::string last_rv_;
+  InformerStats stats_;
+  CancelToken* cancel_ = nullptr;  // current watch, under mu_
+  std::thread thread_;
+};
+
+}  // namespace certguard::kube

@@ -1,0 +1,279 @@
+#include "kube/client.h"
+
+#include <catch2/catch.hpp>
+
+#include "support/kube/fake_transport.h"
+
+using namespace std::chrono_literals;
+using certguard::Code;
+using certguard::Status;
+using namespace certguard::kube;
+using certguard::kube::testing::FakeTransport;
+using certguard::kube::testing::JsonResponse;
+using certguard::kube::testing::StatusResponse;
+
+namespace {
+
+std::shared_ptr<FakeTransport> Fake() { return std::make_shared<FakeTransport>(); }
+
+RestOptions Unlimited() {
+  RestOptions o;
+  o.qps = 0;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("RestClient builds method, path, query and content type", "[kube][client]") {
+  auto t = Fake();
+  t->OnDo([](const HttpRequest&) { return JsonResponse(200, R"({"kind":"X"})"); });
+  RestClient c(t, Unlimited());
+
+  REQUIRE(c.Get(resources::kConfigMaps, "ns", "cm").ok());
+  ListOptions lo;
+  lo.label_selector = "app=a,tier!=b";
+  lo.limit = 10;
+  lo.continue_token = "abc=";
+  REQUIRE(c.List(resources::kNodes, "", lo).ok());
+  nlohmann::json cm = {{"metadata", {{"name", "cm"}, {"resourceVersion", "5"}}}};
+  REQUIRE(c.Create(resources::kConfigMaps, "ns", cm).ok());
+  REQUIRE(c.Update(resources::kCertificateSigningRequests, "", cm, "approval").ok());
+  REQUIRE(c.Patch(resources::kConfigMaps, "ns", "cm", PatchType::kMerge, R"({"data":{}})").ok());
+  REQUIRE(Apply(c, resources::kConfigMaps, "ns", cm, "certguard-trust").ok());
+  DeleteOptions d;
+  d.precondition_resource_version = "5";
+  REQUIRE(c.Delete(resources::kSecrets, "ns", "s", d).ok());
+
+  auto reqs = t->requests();
+  REQUIRE(reqs.size() == 7);
+  CHECK(reqs[0].method == "GET");
+  CHECK(reqs[0].path == "/api/v1/namespaces/ns/configmaps/cm");
+  CHECK(reqs[0].timeout == 30000ms);
+  CHECK(HeaderValue(reqs[0].headers, "accept") == "application/json");
+  CHECK(reqs[1].path == "/api/v1/nodes?labelSelector=app%3Da%2Ctier%21%3Db&limit=10&continue=abc%3D");
+  CHECK(reqs[2].method == "POST");
+  CHECK(reqs[2].path == "/api/v1/namespaces/ns/configmaps?fieldManager=certguard");
+  CHECK(nlohmann::json::parse(reqs[2].body) == cm);
+  CHECK(reqs[3].method == "PUT");
+  CHECK(reqs[3].path ==
+        "/apis/certificates.k8s.io/v1/certificatesigningrequests/cm/approval?fieldManager=certguard");
+  CHECK(reqs[4].method == "PATCH");
+  CHECK(HeaderValue(reqs[4].headers, "Content-Type") == "application/merge-patch+json");
+  CHECK(HeaderValue(reqs[5].headers, "Content-Type") == "application/apply-patch+yaml");
+  CHECK(reqs[5].path ==
+        "/api/v1/namespaces/ns/configmaps/cm?fieldManager=certguard-trust&force=true");
+  CHECK(reqs[6].method == "DELETE");
+  CHECK(nlohmann::json::parse(reqs[6].body)["preconditions"]["resourceVersion"] == "5");
+}
+
+TEST_CASE("RestClient refuses requests it can tell are wrong", "[kube][client]") {
+  auto t = Fake();
+  t->OnDo([](const HttpRequest&) { return JsonResponse(200, "{}"); });
+  RestClient c(t, Unlimited());
+  CHECK(c.Get(resources::kNodes, "", "").status().code() == Code::kInvalidArgument);
+  CHECK(c.Update(resources::kNodes, "", {{"spec", {}}}).status().code() == Code::kInvalidArgument);
+  WriteOptions no_manager;
+  no_manager.field_manager = "";
+  CHECK(c.Patch(resources::kNodes, "", "n", PatchType::kApply, "{}", no_manager).status().code() ==
+        Code::kInvalidArgument);
+  CHECK(t->requests().empty());
+}
+
+TEST_CASE("RestClient maps errors, network failures and bad bodies", "[kube][client]") {
+  auto t = Fake();
+  int n = 0;
+  t->OnDo([&](const HttpRequest&) -> certguard::Result<HttpResponse> {
+    switch (n++) {
+      case 0: return StatusResponse(404, "NotFound", "configmaps \"x\" not found");
+      case 1: return StatusResponse(409, "Conflict", "the object has been modified");
+      case 2: return Status(Code::kUnavailable, "connection refused");
+      default: return JsonResponse(200, "<html>");
+    }
+  });
+  RestClient c(t, Unlimited());
+  auto r = c.Get(resources::kConfigMaps, "ns", "x");
+  CHECK(r.status().code() == Code::kNotFound);
+  CHECK(r.status().message() == "configmaps \"x\" not found");
+  CHECK(c.Get(resources::kConfigMaps, "ns", "x").status().code() == Code::kConflict);
+  auto net = c.Get(resources::kConfigMaps, "ns", "x");
+  CHECK(net.status().code() == Code::kUnavailable);
+  CHECK(net.status().message().find("GET /api/v1/namespaces/ns/configmaps/x") == 0);
+  CHECK(c.Get(resources::kConfigMaps, "ns", "x").status().code() == Code::kInternal);
+}
+
+TEST_CASE("RestClient retries 429 after Retry-After, then gives up", "[kube][client]") {
+  auto t = Fake();
+  int n = 0;
+  t->OnDo([&](const HttpRequest&) -> certguard::Result<HttpResponse> {
+    if (n++ < 2) return StatusResponse(429, "TooManyRequests", "slow", {{"Retry-After", "0"}});
+    return JsonResponse(200, "{}");
+  });
+  RestClient c(t, Unlimited());
+  REQUIRE(c.Get(resources::kNodes, "", "n").ok());
+  CHECK(n == 3);
+
+  t->OnDo([&](const HttpRequest&) {
+    return StatusResponse(429, "TooManyRequests", "slow", {{"Retry-After", "3600"}});
+  });
+  auto r = c.Get(resources::kNodes, "", "n");
+  CHECK(r.status().code() == Code::kTooManyRequests);
+  CHECK(r.status().retry_after_seconds() == 3600);  // too long to wait here: the caller decides
+}
+
+TEST_CASE("RestClient applies the client-side QPS limit", "[kube][client]") {
+  auto t = Fake();
+  t->OnDo([](const HttpRequest&) { return JsonResponse(200, "{}"); });
+  RestOptions o;
+  o.qps = 50;
+  o.burst = 2;
+  RestClient c(t, o);
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 7; ++i) REQUIRE(c.Get(resources::kNodes, "", "n").ok());
+  auto took = std::chrono::steady_clock::now() - start;
+  CHECK(took >= 95ms);  // 5 beyond the burst at 50/s
+  CHECK(took < 2s);
+}
+
+TEST_CASE("ListAll follows continue tokens", "[kube][client]") {
+  auto t = Fake();
+  t->OnDo([](const HttpRequest& r) {
+    nlohmann::json page = {{"kind", "ConfigMapList"}, {"items", nlohmann::json::array()}};
+    std::string cont;
+    int first = 0;
+    if (r.path.find("continue=p2") != std::string::npos) {
+      first = 2;
+      cont = "p3";
+    } else if (r.path.find("continue=p3") != std::string::npos) {
+      first = 4;
+    } else {
+      cont = "p2";
+    }
+    int last = first == 4 ? 5 : first + 2;
+    for (int i = first; i < last; ++i) {
+      page["items"].push_back({{"metadata", {{"name", "cm" + std::to_string(i)}}}});
+    }
+    page["metadata"] = {{"resourceVersion", first == 0 ? "100" : "999"}, {"continue", cont}};
+    return JsonResponse(200, page.dump());
+  });
+  RestClient c(t, Unlimited());
+  ListOptions o;
+  o.label_selector = "a=b";
+  o.resource_version = "0";
+  auto all = ListAll(c, resources::kConfigMaps, "ns", o, 2);
+  REQUIRE(all.ok());
+  CHECK(all->pages == 3);
+  REQUIRE(all->items.size() == 5);
+  CHECK(all->items[4]["metadata"]["name"] == "cm4");
+  CHECK(all->resource_version == "100");  // the snapshot of the first page
+  auto reqs = t->requests();
+  REQUIRE(reqs.size() == 3);
+  CHECK(reqs[0].path.find("resourceVersion=0") != std::string::npos);
+  CHECK(reqs[1].path.find("resourceVersion") == std::string::npos);  // not with continue
+  CHECK(reqs[1].path.find("labelSelector=a%3Db") != std::string::npos);
+  CHECK(reqs[2].path.find("limit=2") != std::string::npos);
+}
+
+TEST_CASE("ListAll passes a 410 on an expired continue token", "[kube][client]") {
+  auto t = Fake();
+  t->OnDo([](const HttpRequest& r) {
+    if (r.path.find("continue=") != std::string::npos) {
+      return StatusResponse(410, "Expired", "continue token expired");
+    }
+    return JsonResponse(200, R"({"items":[{}],"metadata":{"continue":"x"}})");
+  });
+  RestClient c(t, Unlimited());
+  CHECK(ListAll(c, resources::kNodes, "", {}, 1).status().code() == Code::kGone);
+}
+
+TEST_CASE("Watch delivers events and ends cleanly", "[kube][client][watch]") {
+  auto t = Fake();
+  t->OnStream([](const HttpRequest&) {
+    FakeTransport::StreamReply r;
+    r.chunks = {R"({"type":"ADDED","object":{"metadata":{"name":"a"}}})" "\n{\"type\":\"MOD",
+                R"(IFIED","object":{"metadata":{"name":"a"}}})" "\n"};
+    return r;
+  });
+  RestClient c(t, Unlimited());
+  WatchOptions o;
+  o.resource_version = "42";
+  o.timeout_seconds = 60;
+  std::vector<EventType> seen;
+  CancelToken cancel;
+  Status s = c.Watch(resources::kConfigMaps, "", o,
+                     [&](WatchEvent&& e) {
+                       seen.push_back(e.type);
+                       return true;
+                     },
+                     cancel);
+  CHECK(s.ok());
+  CHECK(seen == std::vector<EventType>{EventType::kAdded, EventType::kModified});
+  auto reqs = t->requests();
+  REQUIRE(reqs.size() == 1);
+  CHECK(reqs[0].path ==
+        "/api/v1/configmaps?watch=1&resourceVersion=42&allowWatchBookmarks=true&timeoutSeconds=60");
+  CHECK(reqs[0].timeout == 90s);
+}
+
+TEST_CASE("Watch reports 410 as HTTP status or ERROR event", "[kube][client][watch]") {
+  auto t = Fake();
+  RestClient c(t, Unlimited());
+  CancelToken cancel;
+  auto ignore = [](WatchEvent&&) { return true; };
+
+  t->OnStream([](const HttpRequest&) {
+    FakeTransport::StreamReply r;
+    r.response = StatusResponse(410, "Gone", "too old");
+    return r;
+  });
+  CHECK(c.Watch(resources::kNodes, "", {}, ignore, cancel).code() == Code::kGone);
+
+  int events = 0;
+  t->OnStream([](const HttpRequest&) {
+    FakeTransport::StreamReply r;
+    r.chunks = {R"({"type":"ADDED","object":{"metadata":{"name":"a"}}})" "\n",
+                R"({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired","message":"too old resource version"}})" "\n",
+                R"({"type":"ADDED","object":{"metadata":{"name":"b"}}})" "\n"};
+    return r;
+  });
+  Status s = c.Watch(resources::kNodes, "", {},
+                     [&](WatchEvent&&) {
+                       events++;
+                       return true;
+                     },
+                     cancel);
+  CHECK(s.code() == Code::kGone);
+  CHECK(s.message() == "too old resource version");
+  CHECK(events == 1);  // nothing after the ERROR
+
+  t->OnStream([](const HttpRequest&) {
+    FakeTransport::StreamReply r;
+    r.chunks = {"garbage\n"};
+    return r;
+  });
+  CHECK(c.Watch(resources::kNodes, "", {}, ignore, cancel).code() == Code::kInvalidArgument);
+
+  t->OnStream([](const HttpRequest&) {
+    FakeTransport::StreamReply r;
+    r.response = Status(Code::kUnavailable, "connection reset");
+    return r;
+  });
+  CHECK(c.Watch(resources::kNodes, "", {}, ignore, cancel).code() == Code::kUnavailable);
+}
+
+TEST_CASE("RetryOnConflict retries only conflicts", "[kube][client]") {
+  int calls = 0;
+  Status s = RetryOnConflict([&] {
+    return ++calls < 3 ? Status(Code::kConflict, "stale") : Status::Ok();
+  }, 5, Backoff{1ms, 2ms, 2.0, 0.0});
+  CHECK(s.ok());
+  CHECK(calls == 3);
+  calls = 0;
+  s = RetryOnConflict([&] { ++calls; return Status(Code::kConflict, "stale"); }, 4,
+                      Backoff{1ms, 2ms, 2.0, 0.0});
+  CHECK(s.code() == Code::kConflict);
+  CHECK(calls == 4);
+  calls = 0;
+  s = RetryOnConflict([&] { ++calls; return Status(Code::kForbidden, "no"); });
+  CHECK(s.code() == Code::kForbidden);
+  CHECK(calls == 1);
+}
