@@ -19,7 +19,7 @@ TEST_CASE("Backoff doubles from initial and stops at max", "[kube][backoff]") {
   CHECK(b.Delay(~0ull) == Duration(1000s));
 }
 
-TEST_CASE("Backoff jitter stays within [d, d * (1 + jitter)]", "[kube][backoff]") {
+TEST_CASE("Backoff jitter stays between d and d times 1 plus jitter", "[kube][backoff]") {
   Backoff b{100ms, 10s, 2.0, 0.5};
   for (uint64_t n = 0; n < 20; ++n) {
     Duration base = Backoff{100ms, 10s, 2.0, 0.0}.Delay(n);
@@ -41,7 +41,7 @@ TEST_CASE("Backoff with odd parameters never goes negative", "[kube][backoff]") 
   CHECK(Backoff{5ms, 1ms, 2.0, 0.0}.Delay(0) == Duration(1ms));  // max below initial
 }
 
-TEST_CASE("Random units are in [0, 1)", "[kube][backoff]") {
+TEST_CASE("Random units lie between 0 and 1", "[kube][backoff]") {
   for (int i = 0; i < 1000; ++i) {
     double u = certguard::kube::RandomUnit();
     REQUIRE(u >= 0.0);

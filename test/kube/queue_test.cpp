@@ -127,7 +127,7 @@ TEST_CASE("Queue: AddRateLimited delays by the key's backoff", "[kube][queue]") 
   CHECK(q.NumRequeues("a") == 0);
 }
 
-TEST_CASE("Queue: delayed adds come out in time order; earliest wins", "[kube][queue]") {
+TEST_CASE("Queue: delayed adds come out in time order and the earliest wins", "[kube][queue]") {
   WorkQueue q;
   q.AddAfter("late", 120ms);
   q.AddAfter("early", 30ms);
