@@ -15,5 +15,6 @@ struct Context {
 };
 
 void AddVersionCommand(CLI::App& app, Context& ctx);
+void AddCertsCommand(CLI::App& app, Context& ctx);  // certs check-expiration
 
 }  // namespace certguard::cli

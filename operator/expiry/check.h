@@ -1,0 +1,59 @@
+// The pure core of `certguard certs check-expiration`: what a file holds, the
+// kubeadm-like table, the JSON array, the --fail-within window. No I/O, the
+// clock is passed in. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "expiry/inventory.h"
+#include "x509/types.h"
+
+namespace certguard::expiry {
+
+// One line of the report: a certificate, or an input that could not be read.
+struct Finding {
+  std::string source;             // "/etc/kubernetes/pki/ca.crt", "admin.conf (user admin)"
+  std::optional<CertFacts> cert;  // set for a certificate
+  std::string error;              // set for an unreadable input
+};
+
+// The certificates of a PEM text (CERTIFICATE blocks; keys and other blocks
+// are skipped, never read) or of a DER certificate.
+struct FileCertificates {
+  std::vector<x509::CertificateInfo> certs;
+  std::vector<std::string> errors;  // bad CERTIFICATE blocks, or why DER did not parse
+  bool pem = false;                 // the text is PEM
+};
+FileCertificates ReadCertificates(std::string_view content);
+
+// "30d", "12h", "90m", "45s", "1d12h", "1.5h", "0": days plus what
+// common::ParseDuration takes. InvalidArgument otherwise.
+Result<std::chrono::seconds> ParseWindow(std::string_view text);
+
+// kubeadm's residual time: "45s", "59m", "23h", "364d", "9y"; "<expired>" once expired.
+std::string ResidualTime(std::chrono::seconds left);
+
+// "Nov 24, 2027 05:18 UTC"
+std::string FormatExpires(x509::Time t);
+// "2027-11-24T05:18:33Z"
+std::string FormatRfc3339(x509::Time t);
+
+// Two tables like `kubeadm certs check-expiration`: certificates, then
+// certificate authorities apart, each in input order. Errors are not in it.
+std::string RenderTable(const std::vector<Finding>& findings, x509::Time now);
+
+// One JSON array, an element per finding in input order:
+// {"source","subject","issuer","serial","notBefore","notAfter","daysLeft","isCA"} or
+// {"source","error"}. Ends with a newline.
+std::string RenderJson(const std::vector<Finding>& findings, x509::Time now);
+
+// True when a certificate's notAfter is before now + window (expired ones included).
+bool AnyExpiresWithin(const std::vector<Finding>& findings, x509::Time now,
+                      std::chrono::seconds window);
+
+}  // namespace certguard::expiry

@@ -1,0 +1,28 @@
+// The certificate fields of a kubeconfig, for check-expiration: the embedded
+// client-certificate-data / certificate-authority-data and the files named by
+// client-certificate / certificate-authority. Keys are never read. Pure.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace certguard::expiry {
+
+struct KubeconfigCert {
+  std::string label;  // "user kubernetes-admin", "cluster kubernetes"
+  std::string field;  // "client-certificate-data", "certificate-authority", ...
+  std::string data;   // decoded bytes of a *-data field
+  std::string path;   // a file field's path as written (relative to the kubeconfig's directory)
+};
+
+// True when the text is a YAML map with kind Config, clusters or users.
+bool LooksLikeKubeconfig(std::string_view text);
+
+// InvalidArgument when the text is not YAML, not a kubeconfig, or a *-data field is
+// not base64. Entries in the file's order: clusters, then users.
+Result<std::vector<KubeconfigCert>> KubeconfigCertificates(std::string_view text);
+
+}  // namespace certguard::expiry

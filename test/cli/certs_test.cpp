@@ -1,0 +1,93 @@
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <vector>
+
+#include "cli/app.h"
+#include "support/pki.h"
+#include "support/temp_dir.h"
+
+using namespace std::chrono;
+using certguard::testing::CertBuilder;
+using certguard::testing::Key;
+using certguard::testing::TempDir;
+
+namespace {
+
+struct Run {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Run Cli(std::vector<std::string> args) {
+  std::vector<const char*> argv{"certguard", "certs", "check-expiration"};
+  for (const auto& a : args) argv.push_back(a.c_str());
+  std::ostringstream out, err;
+  int code = certguard::cli::Main(static_cast<int>(argv.size()), argv.data(), out, err);
+  return {code, out.str(), err.str()};
+}
+
+// One certificate that expires in 10 days, one CA in 3 years, a key and a broken file.
+struct Files {
+  TempDir dir;
+  Files() {
+    auto now = floor<seconds>(system_clock::now());
+    auto ca = CertBuilder().Cn("ca").Ca().NotBefore(now - days{1}).NotAfter(now + days{1095}).Build();
+    auto leaf = CertBuilder().Cn("leaf").IssuedBy(ca).Serial("ABCD")
+                    .NotBefore(now - days{1}).NotAfter(now + days{10}).Build();
+    dir.Write("pki/ca.crt", ca.pem);
+    dir.Write("pki/leaf.pem", leaf.pem + leaf.key.PrivatePem());
+    dir.Write("pki/broken.crt", "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n");
+  }
+  std::string pki() const { return dir.path() + "/pki"; }
+};
+
+}  // namespace
+
+TEST_CASE("certs check-expiration prints the table, errors on stderr, exit 0", "[cli]") {
+  Files f;
+  auto r = Cli({"--path", f.pki()});
+  CHECK(r.code == 0);
+  CHECK(r.out.rfind("CERTIFICATE ", 0) == 0);
+  CHECK(r.out.find("leaf ") != std::string::npos);
+  CHECK(r.out.find("\nCERTIFICATE AUTHORITY ") != std::string::npos);
+  CHECK(r.err.find("broken.crt: certificate 1: ") != std::string::npos);
+  CHECK(r.out.find("PRIVATE") == std::string::npos);
+}
+
+TEST_CASE("certs check-expiration -o json is one array with errors as elements", "[cli]") {
+  Files f;
+  auto r = Cli({"--path", f.pki(), "-o", "json"});
+  CHECK(r.code == 0);
+  auto json = nlohmann::json::parse(r.out);
+  REQUIRE(json.size() == 3);
+  CHECK(json[0]["source"].get<std::string>().find("broken.crt") != std::string::npos);
+  CHECK(json[0].contains("error"));
+  CHECK(json[2]["serial"] == "ABCD");
+  CHECK(json[2]["daysLeft"].get<double>() == Approx(10).margin(0.01));
+  CHECK(json[2]["isCA"] == false);
+  CHECK(r.out.find("PRIVATE") == std::string::npos);
+}
+
+TEST_CASE("certs check-expiration --fail-within exits 1 inside the window", "[cli]") {
+  Files f;
+  CHECK(Cli({"--path", f.pki(), "--fail-within", "30d"}).code == 1);
+  CHECK(Cli({"--path", f.pki(), "--fail-within", "10d1h"}).code == 1);
+  CHECK(Cli({"--path", f.pki(), "--fail-within", "9d23h"}).code == 0);
+  CHECK(Cli({"--path", f.pki(), "--fail-within", "12h", "-o", "json"}).code == 0);
+  // The window also covers CAs.
+  CHECK(Cli({"--path", f.dir.path() + "/pki/ca.crt", "--fail-within", "1096d"}).code == 1);
+}
+
+TEST_CASE("certs check-expiration: bad arguments exit 2", "[cli]") {
+  Files f;
+  auto bad_window = Cli({"--path", f.pki(), "--fail-within", "a month"});
+  CHECK(bad_window.code == 2);
+  CHECK(bad_window.err.find("--fail-within") != std::string::npos);
+  CHECK(bad_window.out.empty());
+  CHECK(Cli({"--path", f.pki(), "-o", "yaml"}).code == 2);
+  CHECK(Cli({"--path", f.dir.path() + "/nope"}).code == 2);
+  CHECK(Cli({"--kubeconfig", "/tmp/x"}).code == 2);  // the in-cluster inventory is not here yet
+}

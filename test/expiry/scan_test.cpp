@@ -1,0 +1,149 @@
+#include "expiry/scan.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+
+#include "support/pki.h"
+#include "support/temp_dir.h"
+#include "x509/pem.h"
+
+using namespace std::chrono;
+using namespace certguard::expiry;
+using certguard::testing::Cert;
+using certguard::testing::CertBuilder;
+using certguard::testing::JoinPem;
+using certguard::testing::Key;
+using certguard::testing::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string OneLine(std::string s) {
+  s.erase(std::remove(s.begin(), s.end(), '\n'), s.end());
+  return s;
+}
+
+// source -> subject CN (or "error: ...") for each finding, in order.
+std::vector<std::string> Describe(const std::vector<Finding>& findings, const std::string& root) {
+  std::vector<std::string> out;
+  for (const auto& f : findings) {
+    std::string source = f.source;
+    for (size_t at; (at = source.find(root)) != std::string::npos;) source.replace(at, root.size(), "<root>");
+    out.push_back(source + " = " + (f.cert ? f.cert->subject_cn : "error: " + f.error));
+  }
+  return out;
+}
+
+// A kubeadm node: PKI, kubeconfigs, and the kubelet's rotated client certificates.
+struct Node {
+  TempDir dir;
+  std::string root = dir.path();
+  Cert ca = CertBuilder().Cn("kubernetes").Ca().Build();
+  Cert etcd_ca = CertBuilder().Cn("etcd-ca").Ca().Build();
+
+  Node() {
+    Key key = Key::Ec();
+    dir.Write("etc/kubernetes/pki/ca.crt", ca.pem);
+    dir.Write("etc/kubernetes/pki/ca.key", ca.key.PrivatePem());
+    dir.Write("etc/kubernetes/pki/apiserver.crt",
+              CertBuilder().Cn("kube-apiserver").IssuedBy(ca).Pem());
+    dir.Write("etc/kubernetes/pki/etcd/ca.crt", etcd_ca.pem);
+    dir.Write("etc/kubernetes/pki/etcd/peer.der", CertBuilder().Cn("etcd-peer").IssuedBy(etcd_ca).Der());
+    dir.Write("etc/kubernetes/pki/sa.pub", key.PublicPem());
+    dir.Write("etc/kubernetes/pki/README.txt", "not a certificate");
+    dir.Write("etc/kubernetes/pki/sa.pem", key.PrivatePem());  // a key only: skipped quietly
+    dir.Write("etc/kubernetes/admin.conf",
+              "apiVersion: v1\nkind: Config\nclusters:\n- name: kubernetes\n  cluster:\n"
+              "    certificate-authority-data: " + OneLine(certguard::x509::pem::EncodeBody(ca.der)) +
+              "\nusers:\n- name: kubernetes-admin\n  user:\n    client-certificate-data: " +
+              OneLine(certguard::x509::pem::EncodeBody(
+                  CertBuilder().Cn("kubernetes-admin").O("system:masters").IssuedBy(ca).Pem())) +
+              "\n    client-key-data: " + OneLine(certguard::x509::pem::EncodeBody(key.PrivatePem())) +
+              "\n");
+    dir.Write("etc/kubernetes/kubelet.conf",
+              "apiVersion: v1\nkind: Config\nclusters:\n- name: default-cluster\n  cluster:\n"
+              "    certificate-authority: pki/ca.crt\nusers:\n- name: default-auth\n  user:\n"
+              "    client-certificate: " + root + "/var/lib/kubelet/pki/kubelet-client-current.pem\n"
+              "    client-key: " + root + "/var/lib/kubelet/pki/kubelet-client-current.pem\n");
+    dir.Write("etc/kubernetes/not-kube.conf", "some: other\nconfig: file\n");
+    Cert old_client = CertBuilder().Cn("system:node:old").IssuedBy(ca).Build();
+    Cert client = CertBuilder().Cn("system:node:worker-1").IssuedBy(ca).Build();
+    dir.Write("var/lib/kubelet/pki/kubelet-client-2025-11-20-10-00-00.pem",
+              old_client.pem + old_client.key.PrivatePem());
+    dir.Write("var/lib/kubelet/pki/kubelet-client-2026-11-20-10-00-00.pem",
+              client.pem + client.key.PrivatePem());
+    fs::create_symlink("kubelet-client-2026-11-20-10-00-00.pem",
+                       fs::path(dir.path()) / "var/lib/kubelet/pki/kubelet-client-current.pem");
+    dir.Write("var/lib/kubelet/pki/kubelet.crt", CertBuilder().Cn("worker-1@1700000000").Pem());
+    dir.Write("var/lib/kubelet/pki/kubelet.key", key.PrivatePem());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("DefaultNodePaths lists the node's PKI and kubeconfigs that exist", "[expiry][cli]") {
+  Node node;
+  CHECK(DefaultNodePaths(node.root) ==
+        std::vector<std::string>{node.root + "/etc/kubernetes/pki", node.root + "/etc/kubernetes/admin.conf",
+                                 node.root + "/etc/kubernetes/kubelet.conf",
+                                 node.root + "/etc/kubernetes/not-kube.conf",
+                                 node.root + "/var/lib/kubelet/pki"});
+  TempDir empty;
+  CHECK(DefaultNodePaths(empty.path()).empty());
+}
+
+TEST_CASE("ScanPaths reads a kubeadm node's certificates once each", "[expiry][cli]") {
+  Node node;
+  auto findings = ScanPaths(DefaultNodePaths(node.root));
+  CHECK(Describe(findings, node.root) ==
+        std::vector<std::string>{
+            "<root>/etc/kubernetes/pki/apiserver.crt = kube-apiserver",
+            "<root>/etc/kubernetes/pki/ca.crt = kubernetes",
+            "<root>/etc/kubernetes/pki/etcd/ca.crt = etcd-ca",
+            "<root>/etc/kubernetes/pki/etcd/peer.der = etcd-peer",
+            "<root>/etc/kubernetes/admin.conf (cluster kubernetes) = kubernetes",
+            "<root>/etc/kubernetes/admin.conf (user kubernetes-admin) = kubernetes-admin",
+            // kubelet.conf's CA file was read already; its client certificate is the current one.
+            "<root>/var/lib/kubelet/pki/kubelet-client-current.pem (user default-auth in "
+            "<root>/etc/kubernetes/kubelet.conf) = system:node:worker-1",
+            // explicitly named (not found in a directory walk): not a kubeconfig
+            "<root>/etc/kubernetes/not-kube.conf = error: not a kubeconfig",
+            "<root>/var/lib/kubelet/pki/kubelet.crt = worker-1@1700000000",
+        });
+}
+
+TEST_CASE("ScanPaths reports unreadable inputs and goes on", "[expiry][cli]") {
+  Node node;
+  TempDir extra;
+  std::string missing = extra.path() + "/missing.crt";
+  std::string key_only = extra.Write("key.pem", Key::Ec().PrivatePem());
+  std::string garbage = extra.Write("garbage.crt", "\x30\x82 not DER");
+  std::string bad_ref = extra.Write("bad.kubeconfig",
+                                    "kind: Config\nusers:\n- name: u\n  user:\n    client-certificate: nope.crt\n");
+  std::string rotated = node.root + "/var/lib/kubelet/pki/kubelet-client-2025-11-20-10-00-00.pem";
+  auto findings = ScanPaths({missing, key_only, garbage, bad_ref, rotated});
+  auto d = Describe(findings, extra.path());
+  REQUIRE(d.size() == 5);
+  CHECK(d[0] == "<root>/missing.crt = error: no such file or directory");
+  CHECK(d[1] == "<root>/key.pem = error: no certificate found");
+  CHECK(d[2].rfind("<root>/garbage.crt = error: neither PEM nor a DER certificate", 0) == 0);
+  CHECK(d[3] == "<root>/nope.crt (user u in <root>/bad.kubeconfig) = error: client-certificate: no such file");
+  CHECK(findings[4].cert->subject_cn == "system:node:old");  // named explicitly: read
+  for (const auto& f : findings) CHECK(f.error.find("PRIVATE KEY") == std::string::npos);
+}
+
+TEST_CASE("ScanPaths: a file named twice is read once; unreadable files are errors", "[expiry][cli]") {
+  Node node;
+  std::string ca = node.root + "/etc/kubernetes/pki/ca.crt";
+  CHECK(ScanPaths({ca, ca, node.root + "/etc/kubernetes/pki/../pki/ca.crt"}).size() == 1);
+  if (geteuid() != 0) {  // root reads any file
+    fs::permissions(ca, fs::perms::none);
+    auto f = ScanPaths({ca});
+    REQUIRE(f.size() == 1);
+    CHECK_FALSE(f[0].cert.has_value());
+  }
+}
