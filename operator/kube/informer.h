@@ -3,7 +3,9 @@
 // should only enqueue keys (see EnqueueTo): they run on the watch thread.
 //
 // Thread-safety: the cache (Get/List/HasSynced) is safe from any thread.
-// AddHandler before Start. One thread per informer runs list+watch.
+// AddHandler before Start. One thread per informer runs list+watch; periodic
+// resync runs on a second one, so a handler may be called from either (never
+// both at once).
 #pragma once
 
 #include <atomic>
@@ -111,11 +113,12 @@ class Informer {
 
  private:
   void Run();
+  void ResyncLoop();
   Status ListAndReplace();
   Status WatchOnce();
   void Apply(WatchEvent&& event);
   void Resync();
-  void Notify(const Change& change);
+  void Notify(const Change& change);  // under notify_mu_
   bool SleepFor(Duration d);  // false when stopping
 
   Client& client_;
@@ -123,6 +126,7 @@ class Informer {
   InformerOptions options_;
   Store store_;
   std::vector<ChangeHandler> handlers_;
+  std::mutex notify_mu_;  // serialises handler calls from the two threads
   std::atomic<bool> synced_{false};
   std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;
@@ -131,6 +135,7 @@ class Informer {
   InformerStats stats_;
   CancelToken* cancel_ = nullptr;  // current watch, under mu_
   std::thread thread_;
+  std::thread resync_thread_;
 };
 
 }  // namespace certguard::kube

@@ -63,18 +63,25 @@ struct LeaderDecision {
 };
 
 // Pure. `lease` absent: no Lease object exists. A lease held by another is
-// expired when renew_time + its lease_duration_seconds <= now (a missing
-// renew_time counts as expired).
+// expired when T + its lease_duration_seconds <= now, where T is
+// `observed_at` (when this replica first saw the current holder and
+// renewTime) if given, like client-go, so that clock skew between replicas
+// does not matter; otherwise T is the lease's renew_time (missing: expired).
 LeaderDecision DecideLeadership(const std::optional<LeaseRecord>& lease,
-                                WallClock::time_point now, const LeaderElectionConfig& config);
+                                WallClock::time_point now, const LeaderElectionConfig& config,
+                                std::optional<WallClock::time_point> observed_at = std::nullopt);
 
 // Thread-safe. Run() blocks (or Start() runs it on a thread) until Stop().
 class LeaderElector {
  public:
+  // Callbacks run on the elector's threads and must return promptly (start or
+  // stop controllers, do not run them). Each may be empty.
   struct Callbacks {
-    std::function<void()> on_started_leading;  // called on the election thread
-    std::function<void()> on_stopped_leading;  // called once per leadership, on stop or loss
-    std::function<void(const std::string& holder)> on_new_leader;  // optional
+    std::function<void()> on_started_leading;
+    // Once per leadership: on Stop(), on losing the lease, or when no renewal
+    // succeeded within renew_deadline (even while a call to the server hangs).
+    std::function<void()> on_stopped_leading;
+    std::function<void(const std::string& holder)> on_new_leader;
   };
 
   LeaderElector(Client& client, LeaderElectionConfig config, Callbacks callbacks);
@@ -84,14 +91,18 @@ class LeaderElector {
   // Stops trying; a leader stops leading and, with release_on_cancel, clears
   // the holder so another replica can take over at once. Idempotent.
   void Stop();
-  bool IsLeader() const { return leader_.load(); }
+  // True while we hold the lease and the last renewal is within renew_deadline.
+  bool IsLeader() const;
   std::string CurrentHolder() const;
 
  private:
+  using Steady = std::chrono::steady_clock;
   void Run();
+  void Watchdog();
   // One acquire-or-renew attempt against the server; true when we hold the lease.
   bool TryAcquireOrRenew();
   void Release();
+  void StopLeading(const char* why);  // under no lock
   bool SleepFor(Duration d);
 
   Client& client_;
@@ -103,7 +114,10 @@ class LeaderElector {
   std::condition_variable cv_;
   std::string holder_;
   std::optional<LeaseRecord> last_;
-  std::thread thread_;
+  std::string observed_holder_, observed_renew_;
+  WallClock::time_point observed_at_{};
+  Steady::time_point last_renew_{};
+  std::thread thread_, watchdog_;
 };
 
 }  // namespace certguard::kube

@@ -1,0 +1,300 @@
+#include "kube/informer.h"
+
+#include "common/log.h"
+
+namespace certguard::kube {
+
+ObjectPtr Store::Get(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = objects_.find(key);
+  return it == objects_.end() ? nullptr : it->second;
+}
+
+std::vector<ObjectPtr> Store::List() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<ObjectPtr> out;
+  out.reserve(objects_.size());
+  for (const auto& [k, v] : objects_) out.push_back(v);
+  return out;
+}
+
+std::vector<std::string> Store::Keys() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  out.reserve(objects_.size());
+  for (const auto& [k, v] : objects_) out.push_back(k);
+  return out;
+}
+
+size_t Store::Size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return objects_.size();
+}
+
+ObjectPtr Store::Upsert(const std::string& key, ObjectPtr object) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& slot = objects_[key];
+  ObjectPtr prev = std::move(slot);
+  slot = std::move(object);
+  return prev;
+}
+
+ObjectPtr Store::Remove(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = objects_.find(key);
+  if (it == objects_.end()) return nullptr;
+  ObjectPtr prev = std::move(it->second);
+  objects_.erase(it);
+  return prev;
+}
+
+std::unordered_map<std::string, ObjectPtr> Store::Replace(
+    std::unordered_map<std::string, ObjectPtr> objects) {
+  std::lock_guard<std::mutex> lock(mu_);
+  objects_.swap(objects);
+  return objects;
+}
+
+ChangeHandler EnqueueTo(WorkQueue& queue) {
+  return [&queue](const Change& c) { queue.Add(c.key); };
+}
+
+namespace {
+std::string Meta(const Json& object, const char* field) {
+  auto m = object.find("metadata");
+  if (m == object.end() || !m->is_object()) return {};
+  auto f = m->find(field);
+  if (f == m->end() || !f->is_string()) return {};
+  return f->get<std::string>();
+}
+}  // namespace
+
+std::string KeyOf(const Json& object) {
+  return MakeKey(Meta(object, "namespace"), Meta(object, "name"));
+}
+
+void StripForCache(Json& object) {
+  auto m = object.find("metadata");
+  if (m == object.end() || !m->is_object()) return;
+  m->erase("managedFields");
+  auto a = m->find("annotations");
+  if (a != m->end() && a->is_object()) {
+    a->erase("kubectl.kubernetes.io/last-applied-configuration");
+    if (a->empty()) m->erase("annotations");
+  }
+}
+
+Informer::Informer(Client& client, Resource resource, InformerOptions options)
+    : client_(client), resource_(std::move(resource)), options_(std::move(options)) {}
+
+Informer::~Informer() { Stop(); }
+
+void Informer::AddHandler(ChangeHandler handler) { handlers_.push_back(std::move(handler)); }
+
+void Informer::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (thread_.joinable() || stopping_) return;
+  thread_ = std::thread([this] { Run(); });
+  if (options_.resync_period > Duration(0)) {
+    resync_thread_ = std::thread([this] { ResyncLoop(); });
+  }
+}
+
+void Informer::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    if (cancel_) cancel_->Cancel();
+    cv_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+  if (resync_thread_.joinable()) resync_thread_.join();
+}
+
+bool Informer::WaitForSync(Duration timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, timeout, [this] { return synced_.load() || stopping_.load(); });
+  return synced_.load();
+}
+
+std::string Informer::LastResourceVersion() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_rv_;
+}
+
+InformerStats Informer::Stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+bool Informer::SleepFor(Duration d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, d, [this] { return stopping_.load(); });
+  return !stopping_;
+}
+
+void Informer::Notify(const Change& change) {
+  for (const auto& h : handlers_) h(change);
+}
+
+void Informer::Run() {
+  bool need_list = true;
+  uint64_t failures = 0;
+  while (!stopping_) {
+    if (need_list) {
+      Status s = ListAndReplace();
+      if (stopping_) break;
+      if (!s.ok()) {
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          stats_.errors++;
+        }
+        Duration d = options_.retry_backoff.Delay(failures++, RandomUnit());
+        log::Warn("informer list failed",
+                  {{"resource", resource_.resource}, {"error", s.ToString()},
+                   {"retry_in_ms", std::to_string(d.count() / 1000000)}});
+        if (!SleepFor(d)) break;
+        continue;
+      }
+      need_list = false;
+      failures = 0;
+      if (!synced_.exchange(true)) {
+        std::lock_guard<std::mutex> lock(mu_);
+        cv_.notify_all();
+      }
+    }
+    Status s = WatchOnce();
+    if (stopping_) break;
+    if (s.ok()) {
+      failures = 0;  // the server ended the watch: resume from the last version
+      continue;
+    }
+    if (s.code() == Code::kGone) {
+      std::lock_guard<std::mutex> lock(mu_);
+      stats_.gone++;
+      need_list = true;
+      log::Info("watch resourceVersion too old, listing again",
+                {{"resource", resource_.resource}, {"error", s.message()}});
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stats_.errors++;
+    }
+    Duration d = options_.retry_backoff.Delay(failures++, RandomUnit());
+    log::Warn("watch failed, reconnecting",
+              {{"resource", resource_.resource}, {"error", s.ToString()},
+               {"retry_in_ms", std::to_string(d.count() / 1000000)}});
+    if (!SleepFor(d)) break;
+  }
+}
+
+Status Informer::ListAndReplace() {
+  ListOptions lo;
+  lo.label_selector = options_.label_selector;
+  lo.field_selector = options_.field_selector;
+  auto list = ListAll(client_, resource_, options_.ns, lo, options_.page_size);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.lists++;
+  }
+  if (!list.ok()) return list.status();
+  std::unordered_map<std::string, ObjectPtr> fresh;
+  fresh.reserve(list->items.size());
+  for (auto& item : list->items) {
+    StripForCache(item);
+    // List items carry no apiVersion/kind; events and owner references need them.
+    if (!item.contains("apiVersion")) item["apiVersion"] = resource_.ApiVersion();
+    if (!item.contains("kind")) item["kind"] = resource_.kind;
+    std::string key = KeyOf(item);
+    fresh[key] = std::make_shared<const Json>(std::move(item));
+  }
+  auto view = fresh;  // pointers only
+  auto old = store_.Replace(std::move(fresh));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_rv_ = list->resource_version;
+  }
+  std::lock_guard<std::mutex> nl(notify_mu_);
+  for (const auto& [key, obj] : view) {
+    auto it = old.find(key);
+    if (it == old.end()) {
+      Notify({Change::Kind::kAdd, key, obj, nullptr});
+    } else if (Meta(*it->second, "resourceVersion") != Meta(*obj, "resourceVersion")) {
+      Notify({Change::Kind::kUpdate, key, obj, it->second});
+    }
+  }
+  for (const auto& [key, obj] : old) {
+    if (!view.count(key)) Notify({Change::Kind::kDelete, key, obj, obj});
+  }
+  return Status::Ok();
+}
+
+Status Informer::WatchOnce() {
+  CancelToken cancel;
+  WatchOptions wo;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return Unavailable("stopping");
+    cancel_ = &cancel;
+    wo.resource_version = last_rv_;
+    stats_.watches++;
+  }
+  wo.label_selector = options_.label_selector;
+  wo.field_selector = options_.field_selector;
+  wo.allow_bookmarks = true;
+  int t = options_.watch_timeout_seconds > 0 ? options_.watch_timeout_seconds : 300;
+  wo.timeout_seconds = t + static_cast<int>(RandomUnit() * t);
+  Status s = client_.Watch(
+      resource_, options_.ns, wo,
+      [this](WatchEvent&& ev) {
+        Apply(std::move(ev));
+        return !stopping_.load();
+      },
+      cancel);
+  std::lock_guard<std::mutex> lock(mu_);
+  cancel_ = nullptr;
+  return s;
+}
+
+void Informer::Apply(WatchEvent&& ev) {
+  std::string rv = Meta(ev.object, "resourceVersion");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.events++;
+    if (!rv.empty()) last_rv_ = rv;
+  }
+  if (ev.type == EventType::kBookmark) return;
+  StripForCache(ev.object);
+  if (!ev.object.contains("apiVersion")) ev.object["apiVersion"] = resource_.ApiVersion();
+  if (!ev.object.contains("kind")) ev.object["kind"] = resource_.kind;
+  std::string key = KeyOf(ev.object);
+  auto obj = std::make_shared<const Json>(std::move(ev.object));
+  std::lock_guard<std::mutex> nl(notify_mu_);
+  if (ev.type == EventType::kDeleted) {
+    ObjectPtr prev = store_.Remove(key);
+    Notify({Change::Kind::kDelete, key, obj, prev ? prev : obj});
+    return;
+  }
+  ObjectPtr prev = store_.Upsert(key, obj);
+  if (prev) {
+    Notify({Change::Kind::kUpdate, key, obj, prev});
+  } else {
+    Notify({Change::Kind::kAdd, key, obj, nullptr});
+  }
+}
+
+void Informer::Resync() {
+  if (!synced_) return;
+  std::lock_guard<std::mutex> nl(notify_mu_);
+  for (const auto& key : store_.Keys()) {
+    ObjectPtr obj = store_.Get(key);
+    if (obj) Notify({Change::Kind::kUpdate, key, obj, obj});
+  }
+}
+
+void Informer::ResyncLoop() {
+  while (SleepFor(options_.resync_period)) Resync();
+}
+
+}  // namespace certguard::kube

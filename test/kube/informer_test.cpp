@@ -1,0 +1,252 @@
+#include "kube/informer.h"
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "support/kube/fake_client.h"
+
+using namespace std::chrono_literals;
+using certguard::Code;
+using certguard::Status;
+using namespace certguard::kube;
+using certguard::kube::testing::FakeClient;
+
+namespace {
+
+const Resource& kCM = resources::kConfigMaps;
+
+Json CM(const std::string& name, const std::string& value,
+        std::map<std::string, std::string> labels = {}) {
+  Json o = {{"metadata", {{"name", name}}}, {"data", {{"v", value}}}};
+  if (!labels.empty()) o["metadata"]["labels"] = labels;
+  o["metadata"]["managedFields"] = Json::array({{{"manager", "kubectl"}}});
+  return o;
+}
+
+// Records every change; thread-safe.
+struct Recorder {
+  std::mutex mu;
+  std::vector<std::string> log;  // "add ns/a", "update ns/a", "delete ns/a"
+  int resyncs = 0;
+  ChangeHandler Handler() {
+    return [this](const Change& c) {
+      std::lock_guard<std::mutex> l(mu);
+      const char* k = c.kind == Change::Kind::kAdd      ? "add "
+                      : c.kind == Change::Kind::kUpdate ? "update "
+                                                        : "delete ";
+      if (c.kind == Change::Kind::kUpdate && c.old_object == c.object) resyncs++;
+      log.push_back(k + c.key);
+    };
+  }
+  size_t Count(const std::string& entry) {
+    std::lock_guard<std::mutex> l(mu);
+    return std::count(log.begin(), log.end(), entry);
+  }
+};
+
+bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds limit = 5s) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return pred();
+}
+
+InformerOptions Fast() {
+  InformerOptions o;
+  o.page_size = 2;
+  o.resync_period = Duration(0);
+  o.retry_backoff = Backoff{1ms, 20ms, 2.0, 0.5};
+  return o;
+}
+
+std::string DataOf(const Informer& inf, const std::string& key) {
+  auto o = inf.store().Get(key);
+  return o ? (*o)["data"].value("v", "") : "<absent>";
+}
+
+// The cache holds exactly what the server holds.
+bool CacheMatches(const Informer& inf, FakeClient& api, const Resource& r) {
+  auto server = api.Objects(r);
+  if (server.size() != inf.store().Size()) return false;
+  for (const auto& [k, o] : server) {
+    auto c = inf.store().Get(k);
+    if (!c || (*c)["metadata"]["resourceVersion"] != o["metadata"]["resourceVersion"]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("Informer lists into the cache and signals synced", "[kube][informer]") {
+  FakeClient api;
+  for (int i = 0; i < 5; ++i) REQUIRE(api.Create(kCM, "ns", CM("cm" + std::to_string(i), "x")).ok());
+  Informer inf(api, kCM, Fast());
+  Recorder rec;
+  inf.AddHandler(rec.Handler());
+  CHECK_FALSE(inf.HasSynced());
+  inf.Start();
+  REQUIRE(inf.WaitForSync(5s));
+  CHECK(inf.store().Size() == 5);
+  CHECK(rec.Count("add ns/cm3") == 1);
+  auto o = inf.store().Get("ns/cm0");
+  REQUIRE(o);
+  CHECK_FALSE((*o)["metadata"].contains("managedFields"));
+  CHECK((*o)["kind"] == "ConfigMap");
+  CHECK((*o)["apiVersion"] == "v1");
+  CHECK(inf.Stats().lists == 1);
+  // Paginated: 5 objects at 2 a page.
+  int lists = 0;
+  for (const auto& a : api.Actions()) lists += a.rfind("list", 0) == 0;
+  CHECK(lists == 3);
+}
+
+TEST_CASE("Informer follows create, update and delete", "[kube][informer]") {
+  FakeClient api;
+  Informer inf(api, kCM, Fast());
+  Recorder rec;
+  inf.AddHandler(rec.Handler());
+  inf.Start();
+  REQUIRE(inf.WaitForSync(5s));
+  REQUIRE(api.Create(kCM, "ns", CM("a", "1")).ok());
+  REQUIRE(WaitFor([&] { return DataOf(inf, "ns/a") == "1"; }));
+  REQUIRE(api.Patch(kCM, "ns", "a", PatchType::kMerge, R"({"data":{"v":"2"}})").ok());
+  REQUIRE(WaitFor([&] { return DataOf(inf, "ns/a") == "2"; }));
+  REQUIRE(api.Delete(kCM, "ns", "a").ok());
+  REQUIRE(WaitFor([&] { return DataOf(inf, "ns/a") == "<absent>"; }));
+  CHECK(rec.Count("add ns/a") == 1);
+  CHECK(rec.Count("update ns/a") == 1);
+  CHECK(rec.Count("delete ns/a") == 1);
+  CHECK_FALSE(inf.LastResourceVersion().empty());
+}
+
+TEST_CASE("Informer relists after 410 and catches up on missed changes", "[kube][informer]") {
+  FakeClient api;
+  REQUIRE(api.Create(kCM, "ns", CM("keep", "1")).ok());
+  REQUIRE(api.Create(kCM, "ns", CM("gone", "1")).ok());
+  Informer inf(api, kCM, Fast());
+  Recorder rec;
+  inf.AddHandler(rec.Handler());
+  inf.Start();
+  REQUIRE(inf.WaitForSync(5s));
+  REQUIRE(WaitFor([&] { return api.OpenWatches() == 1; }));
+  // Hold the watch off with errors, change things, compact, then let it back.
+  api.InjectError("watch", Status(Code::kUnavailable, "connection refused"), 3);
+  api.DropWatches();
+  REQUIRE(api.Delete(kCM, "ns", "gone").ok());
+  REQUIRE(api.Patch(kCM, "ns", "keep", PatchType::kMerge, R"({"data":{"v":"2"}})").ok());
+  REQUIRE(api.Create(kCM, "ns", CM("new", "1")).ok());
+  api.Compact();
+  REQUIRE(WaitFor([&] { return CacheMatches(inf, api, kCM); }));
+  CHECK(DataOf(inf, "ns/keep") == "2");
+  CHECK(rec.Count("delete ns/gone") == 1);
+  CHECK(rec.Count("update ns/keep") == 1);
+  CHECK(rec.Count("add ns/new") == 1);
+  auto st = inf.Stats();
+  CHECK(st.gone >= 1);
+  CHECK(st.lists >= 2);
+  CHECK(st.errors >= 3);
+  // And it keeps watching afterwards.
+  REQUIRE(api.Create(kCM, "ns", CM("after", "1")).ok());
+  REQUIRE(WaitFor([&] { return DataOf(inf, "ns/after") == "1"; }));
+}
+
+TEST_CASE("Informer resumes a dropped watch from the last version", "[kube][informer]") {
+  FakeClient api;
+  Informer inf(api, kCM, Fast());
+  inf.Start();
+  REQUIRE(inf.WaitForSync(5s));
+  REQUIRE(WaitFor([&] { return api.OpenWatches() == 1; }));
+  REQUIRE(api.Create(kCM, "ns", CM("a", "1")).ok());
+  REQUIRE(WaitFor([&] { return DataOf(inf, "ns/a") == "1"; }));
+  api.DropWatches();
+  REQUIRE(api.Create(kCM, "ns", CM("b", "1")).ok());  // while disconnected
+  REQUIRE(WaitFor([&] { return DataOf(inf, "ns/b") == "1"; }));
+  CHECK(inf.Stats().lists == 1);  // no relist needed: history still there
+  CHECK(inf.Stats().watches >= 2);
+  // The second watch asked for the version seen last.
+  bool resumed = false;
+  for (const auto& a : api.Actions()) resumed |= a.find("watch configmaps @1") == 0;
+  CHECK(resumed);
+}
+
+TEST_CASE("Informer retries a failing list with backoff", "[kube][informer]") {
+  FakeClient api;
+  REQUIRE(api.Create(kCM, "ns", CM("a", "1")).ok());
+  api.InjectError("list", Status(Code::kForbidden, "no list permission yet"), 3);
+  Informer inf(api, kCM, Fast());
+  inf.Start();
+  REQUIRE(inf.WaitForSync(5s));
+  CHECK(inf.store().Size() == 1);
+  CHECK(inf.Stats().errors == 3);
+}
+
+TEST_CASE("Informer applies label selectors", "[kube][informer]") {
+  FakeClient api;
+  REQUIRE(api.Create(kCM, "ns", CM("yes", "1", {{"certguard.io/bundle", "b"}})).ok());
+  REQUIRE(api.Create(kCM, "ns", CM("no", "1")).ok());
+  InformerOptions o = Fast();
+  o.label_selector = "certguard.io/bundle=b";
+  Informer inf(api, kCM, o);
+  inf.Start();
+  REQUIRE(inf.WaitForSync(5s));
+  CHECK(inf.store().Keys() == std::vector<std::string>{"ns/yes"});
+  REQUIRE(api.Create(kCM, "ns", CM("yes2", "1", {{"certguard.io/bundle", "b"}})).ok());
+  REQUIRE(api.Create(kCM, "ns", CM("no2", "1")).ok());
+  REQUIRE(WaitFor([&] { return inf.store().Size() == 2; }));
+  std::this_thread::sleep_for(20ms);
+  CHECK(inf.store().Get("ns/no2") == nullptr);
+}
+
+TEST_CASE("Informer resync re-delivers every object", "[kube][informer]") {
+  FakeClient api;
+  REQUIRE(api.Create(kCM, "ns", CM("a", "1")).ok());
+  InformerOptions o = Fast();
+  o.resync_period = 30ms;
+  Informer inf(api, kCM, o);
+  Recorder rec;
+  inf.AddHandler(rec.Handler());
+  inf.Start();
+  REQUIRE(inf.WaitForSync(5s));
+  REQUIRE(WaitFor([&] {
+    std::lock_guard<std::mutex> l(rec.mu);
+    return rec.resyncs >= 2;
+  }));
+}
+
+TEST_CASE("Informer handlers can feed a work queue; Stop is prompt", "[kube][informer]") {
+  FakeClient api;
+  WorkQueue q;
+  Informer inf(api, resources::kNodes, Fast());
+  inf.AddHandler(EnqueueTo(q));
+  inf.Start();
+  REQUIRE(inf.WaitForSync(5s));
+  REQUIRE(api.Create(resources::kNodes, "", {{"metadata", {{"name", "node-a"}}}}).ok());
+  std::string key;
+  REQUIRE(q.GetFor(&key, 5s));
+  CHECK(key == "node-a");
+  q.Done(key);
+  REQUIRE(WaitFor([&] { return api.OpenWatches() == 1; }));
+  auto start = std::chrono::steady_clock::now();
+  inf.Stop();
+  CHECK(std::chrono::steady_clock::now() - start < 1s);
+  CHECK(api.OpenWatches() == 0);
+}
+
+TEST_CASE("StripForCache drops managedFields and the last-applied annotation", "[kube][informer]") {
+  Json o = {{"metadata",
+             {{"name", "x"},
+              {"managedFields", Json::array()},
+              {"annotations", {{"kubectl.kubernetes.io/last-applied-configuration", "{}"}}}}}};
+  StripForCache(o);
+  CHECK(o == Json{{"metadata", {{"name", "x"}}}});
+  Json keep = {{"metadata", {{"annotations", {{"a", "b"}}}}}};
+  StripForCache(keep);
+  CHECK(keep["metadata"]["annotations"]["a"] == "b");
+  Json odd = {{"metadata", "str"}};
+  StripForCache(odd);  // no crash on a wrong shape
+  CHECK(KeyOf(odd) == "");
+}
