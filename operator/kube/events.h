@@ -1,7 +1,9 @@
-// Kubernetes Events about certguard's decisions, aggregated so that a
+// Kubernetes Events (core/v1) about certguard's decisions, aggregated so that a
 // flapping object does not flood the API: a repeat of the same (object, type,
-// reason, message) patches count and lastTimestamp of the existing Event, and
-// each object gets a token bucket of events.
+// reason, message) patches count and lastTimestamp of the existing Event
+// instead of creating another; repeats still waiting to be written are merged
+// into one write; and each object gets a token bucket of writes (beyond it,
+// events are dropped and counted).
 #pragma once
 
 #include <chrono>
@@ -75,7 +77,8 @@ class ApiEventRecorder : public EventRecorder {
     ObjectReference object;
     EventSeverity severity;
     std::string reason, message;
-    WallClock::time_point when;
+    std::string agg_key;
+    int repeats = 1;  // merged while waiting
   };
   struct Seen {
     std::string event_name, event_ns;
@@ -90,6 +93,7 @@ class ApiEventRecorder : public EventRecorder {
   mutable std::mutex mu_;
   std::condition_variable cv_, flushed_cv_;
   std::deque<Pending> pending_;
+  std::map<std::string, Pending*> pending_by_key_;
   bool writing_ = false;
   bool stopping_ = false;
   std::map<std::string, TokenBucket> buckets_;  // per object uid/key
