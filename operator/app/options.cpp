@@ -1,0 +1,79 @@
+#include "app/options.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+
+namespace certguard::app {
+
+Result<std::vector<std::string>> ParseControllerList(const std::string& text) {
+  std::set<std::string> wanted;
+  size_t start = 0;
+  while (true) {
+    size_t comma = text.find(',', start);
+    std::string name = text.substr(start, comma == std::string::npos ? std::string::npos
+                                                                     : comma - start);
+    name.erase(0, name.find_first_not_of(" \t"));
+    name.erase(name.find_last_not_of(" \t") + 1);
+    if (name.empty()) return InvalidArgument("--controllers: empty controller name in \"" + text + "\"");
+    if (std::find(kControllerNames.begin(), kControllerNames.end(), name) ==
+        kControllerNames.end()) {
+      return InvalidArgument("--controllers: unknown controller \"" + name +
+                             "\" (known: csr, trust, expiry)");
+    }
+    wanted.insert(name);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  std::vector<std::string> out;
+  for (const auto& n : kControllerNames) {
+    if (wanted.count(n)) out.push_back(n);
+  }
+  return out;
+}
+
+std::string DefaultLeaderElectionNamespace(const Getenv& getenv,
+                                           const std::string& service_account_dir) {
+  if (getenv) {
+    if (auto ns = getenv("POD_NAMESPACE"); ns && !ns->empty()) return *ns;
+  }
+  std::ifstream in(service_account_dir + "/namespace");
+  std::string line;
+  if (in && std::getline(in, line)) {
+    line.erase(line.find_last_not_of(" \t\r\n") + 1);
+    if (!line.empty()) return line;
+  }
+  return "certguard";
+}
+
+Status Validate(const RunOptions& o) {
+  if (o.controllers.empty()) return InvalidArgument("--controllers: no controller to run");
+  if (o.leader_elect) {
+    if (!(o.retry_period.count() > 0 && o.renew_deadline > o.retry_period &&
+          o.lease_duration > o.renew_deadline)) {
+      return InvalidArgument(
+          "leader election needs lease-duration > renew-deadline > retry-period > 0");
+    }
+    if (o.leader_election_id.empty()) return InvalidArgument("--leader-election-id is empty");
+  }
+  if (o.workers < 1) return InvalidArgument("--workers must be at least 1");
+  if (o.csr_max_pending < 0 || o.csr_max_pending_per_node < 0) {
+    return InvalidArgument("--csr-max-pending and --csr-max-pending-per-node must be >= 0");
+  }
+  if (o.csr_node_wait_timeout.count() < 0) {
+    return InvalidArgument("--csr-node-wait-timeout must not be negative");
+  }
+  return Status::Ok();
+}
+
+std::string LeaderIdentity(const Getenv& getenv, const std::string& hostname,
+                           const std::string& suffix) {
+  std::string base;
+  if (getenv) {
+    if (auto pod = getenv("POD_NAME"); pod && !pod->empty()) base = *pod;
+  }
+  if (base.empty()) base = hostname.empty() ? "certguard" : hostname;
+  return base + "_" + suffix;
+}
+
+}  // namespace certguard::app

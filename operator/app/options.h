@@ -1,0 +1,54 @@
+// The options of `certguard run` and the pure rules behind their defaults.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace certguard::app {
+
+// Every controller `run` knows, in start order.
+inline const std::vector<std::string> kControllerNames{"csr", "trust", "expiry"};
+
+struct RunOptions {
+  std::string kubeconfig;
+  std::string context;
+  std::vector<std::string> controllers = kControllerNames;
+  bool leader_elect = true;
+  std::string leader_election_id = "certguard";
+  std::string leader_election_namespace;  // empty: DefaultLeaderElectionNamespace
+  std::chrono::milliseconds lease_duration = std::chrono::seconds(15);
+  std::chrono::milliseconds renew_deadline = std::chrono::seconds(10);
+  std::chrono::milliseconds retry_period = std::chrono::seconds(2);
+  std::string metrics_bind_address = ":8080";
+  std::string health_bind_address = ":8081";
+  std::chrono::milliseconds csr_node_wait_timeout = std::chrono::minutes(10);
+  int csr_max_pending_per_node = 10;
+  int csr_max_pending = 500;
+  int workers = 2;
+};
+
+// "csr,trust" -> {"csr", "trust"} in kControllerNames order, duplicates
+// merged. InvalidArgument for an unknown or empty name.
+Result<std::vector<std::string>> ParseControllerList(const std::string& text);
+
+using Getenv = std::function<std::optional<std::string>(const std::string&)>;
+
+// $POD_NAMESPACE, else the first line of SA_DIR/namespace, else "certguard".
+std::string DefaultLeaderElectionNamespace(const Getenv& getenv,
+                                           const std::string& service_account_dir);
+
+// InvalidArgument unless lease > renew deadline > retry period > 0 (when
+// leader election is on), workers >= 1 and the pending caps are >= 0.
+Status Validate(const RunOptions& options);
+
+// A replica's identity on the Lease: $POD_NAME (else the host name) plus "_"
+// and `suffix`.
+std::string LeaderIdentity(const Getenv& getenv, const std::string& hostname,
+                           const std::string& suffix);
+
+}  // namespace certguard::app

@@ -1,0 +1,66 @@
+#include "app/options.h"
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+using namespace certguard::app;
+
+TEST_CASE("ParseControllerList keeps known names in start order", "[app]") {
+  auto all = ParseControllerList("expiry,csr,trust");
+  REQUIRE(all.ok());
+  CHECK(*all == std::vector<std::string>{"csr", "trust", "expiry"});
+  auto one = ParseControllerList(" csr , csr");
+  REQUIRE(one.ok());
+  CHECK(*one == std::vector<std::string>{"csr"});
+  for (const char* bad : {"", "csr,", "csr,dns", "CSR", ",trust"}) {
+    INFO(bad);
+    auto r = ParseControllerList(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == certguard::Code::kInvalidArgument);
+  }
+  CHECK(ParseControllerList("csr,dns").status().message().find("\"dns\"") != std::string::npos);
+}
+
+TEST_CASE("DefaultLeaderElectionNamespace: env, service account file, fallback", "[app]") {
+  auto dir = std::filesystem::temp_directory_path() / "certguard-app-test-sa";
+  std::filesystem::create_directories(dir);
+  Getenv with_env = [](const std::string& k) -> std::optional<std::string> {
+    if (k == "POD_NAMESPACE") return "from-env";
+    return std::nullopt;
+  };
+  Getenv none = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+  std::filesystem::remove(dir / "namespace");
+  CHECK(DefaultLeaderElectionNamespace(with_env, dir.string()) == "from-env");
+  CHECK(DefaultLeaderElectionNamespace(none, dir.string()) == "certguard");
+  std::ofstream(dir / "namespace") << "kube-system\n";
+  CHECK(DefaultLeaderElectionNamespace(none, dir.string()) == "kube-system");
+  CHECK(DefaultLeaderElectionNamespace(with_env, dir.string()) == "from-env");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("Validate checks the leader election timings and limits", "[app]") {
+  RunOptions o;
+  CHECK(Validate(o).ok());
+  o.renew_deadline = o.lease_duration;
+  CHECK_FALSE(Validate(o).ok());
+  o.leader_elect = false;  // timings do not matter without election
+  CHECK(Validate(o).ok());
+  o.workers = 0;
+  CHECK_FALSE(Validate(o).ok());
+  o.workers = 1;
+  o.csr_max_pending = -1;
+  CHECK_FALSE(Validate(o).ok());
+}
+
+TEST_CASE("LeaderIdentity prefers the pod name", "[app]") {
+  Getenv pod = [](const std::string& k) -> std::optional<std::string> {
+    if (k == "POD_NAME") return "certguard-7d9f";
+    return std::nullopt;
+  };
+  Getenv none = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+  CHECK(LeaderIdentity(pod, "host", "ab12") == "certguard-7d9f_ab12");
+  CHECK(LeaderIdentity(none, "host", "ab12") == "host_ab12");
+  CHECK(LeaderIdentity(none, "", "ab12") == "certguard_ab12");
+}
