@@ -242,7 +242,7 @@ Status Informer::WatchOnce() {
   }
   wo.label_selector = options_.label_selector;
   wo.field_selector = options_.field_selector;
-  wo.allow_bookmarks = true;
+  wo.allow_bookmarks = options_.allow_bookmarks;
   int t = options_.watch_timeout_seconds > 0 ? options_.watch_timeout_seconds : 300;
   wo.timeout_seconds = t + static_cast<int>(RandomUnit() * t);
   Status s = client_.Watch(

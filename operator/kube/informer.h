@@ -77,6 +77,7 @@ struct InformerOptions {
   int64_t page_size = 500;
   Duration resync_period = std::chrono::minutes(10);  // 0 = never
   int watch_timeout_seconds = 300;  // randomised in [t, 2t) per watch like client-go
+  bool allow_bookmarks = true;      // bookmarks keep the resume point fresh
   Backoff retry_backoff{std::chrono::milliseconds(800), std::chrono::seconds(30), 2.0, 1.0};
 };
 
