@@ -1,0 +1,44 @@
+# Shared by the scripts of test/cluster/. Sourced, not run.
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+die() { echo "$(basename "$0"): $*" >&2; exit 1; }
+
+# tools_dir: the directory with kube-apiserver, kubectl, etcd, ... (builds them if needed).
+tools_dir() {
+  if [[ -n "${CERTGUARD_TOOLS:-}" ]]; then
+    echo "$CERTGUARD_TOOLS"
+  else
+    "$repo_root/hack/tools/build.sh" -q
+  fi
+}
+
+# load_env DIR: reads DIR/env (written by up.sh) into the shell.
+load_env() {
+  [[ -f "$1/env" ]] || die "$1/env not found: run test/cluster/up.sh $1 first"
+  set -a
+  # shellcheck disable=SC1091
+  source "$1/env"
+  set +a
+}
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+  local port tries
+  for ((tries = 0; tries < 100; tries++)); do
+    port=$((20000 + RANDOM % 30000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return
+    fi
+  done
+  die "no free port found"
+}
+
+# ours PID DIR: true when PID is alive and is a process started for cluster DIR
+# (its command line names DIR), so a recycled PID is never touched.
+ours() {
+  local pid="$1" dir="$2"
+  [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$dir/"
+}
