@@ -9,7 +9,7 @@ WERROR ?= ON
 CTEST_ARGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build asan test unit test-asan clean fuzz fuzz-smoke bench
+.PHONY: deps build asan test unit integration tools test-asan clean fuzz fuzz-smoke bench
 
 deps:
 	bash hack/install-deps.sh
@@ -43,8 +43,17 @@ fuzz-smoke: fuzz
 unit: build
 	cd $(BUILD_DIR) && ctest -L unit --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
-# Every test, in the normal and the sanitizer build.
-test: build asan
+# The control plane's tools (kube-apiserver, etcd, kubectl, helm, promtool), built
+# from the Go module proxy into ~/.cache/certguard/tools: slow once, then instant.
+tools:
+	bash hack/tools/build.sh
+
+# Integration tests only: one real control plane (test/cluster/up.sh) for the run.
+integration: build tools
+	cd $(BUILD_DIR) && ctest -L integration --output-on-failure $(CTEST_ARGS)
+
+# Every test, in the normal and the sanitizer build (integration tests in the normal one).
+test: build asan tools
 	cd $(BUILD_DIR) && ctest --output-on-failure $(CTEST_ARGS)
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest -L unit --output-on-failure -j $(JOBS) $(CTEST_ARGS)

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git ca-certificates curl openssl jq
+  build-essential cmake ninja-build pkg-config git ca-certificates curl openssl jq unzip
   libssl-dev libcpprest-dev nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev
   libspdlog-dev catch2 libcli11-dev
   clang libclang-rt-14-dev

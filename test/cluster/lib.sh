@@ -22,11 +22,14 @@ load_env() {
   set +a
 }
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now, below the
+# kernel's ephemeral range so that no outgoing connection takes it meanwhile.
 free_port() {
-  local port tries
+  local port tries low=32768
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  ((low > 11024)) || die "ephemeral port range starts at $low: no room below it"
   for ((tries = 0; tries < 100; tries++)); do
-    port=$((20000 + RANDOM % 30000))
+    port=$((10000 + RANDOM % (low - 10000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
       return
