@@ -64,6 +64,7 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   kube_ldflags+=" -X $pkg.gitCommit= -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 done
 etcd_ldflags="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION"
+helm_ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
 # Prometheus tags its Go module v0.3MM.P for release v3.MM.P.
 prom_minor="${PROMETHEUS_VERSION#v0.}"; prom_minor="${prom_minor%.*}"
 prom_release="$((prom_minor / 100)).$((prom_minor % 100)).${PROMETHEUS_VERSION##*.}"
@@ -109,7 +110,7 @@ build_etcd() {
 }
 build_helm() {
   # helm's go.mod has no local replaces: go install works as is.
-  (cd "$1" && GOBIN="$1" go install -p "$jobs" -trimpath -ldflags "-s -w" \
+  (cd "$1" && GOBIN="$1" go install -p "$jobs" -trimpath -ldflags "$helm_ldflags" \
     "helm.sh/helm/v3/cmd/helm@$HELM_VERSION")
 }
 build_promtool() {
@@ -122,7 +123,7 @@ kube_dir="$(pin_dir kubernetes "$KUBERNETES_VERSION" "$go_version" "$kube_ldflag
   "$(cat "$here/kubernetes/go.mod" "$here/kubernetes/go.sum")")"
 etcd_dir="$(pin_dir etcd "$ETCD_VERSION" "$go_version" "$etcd_ldflags" \
   "$(cat "$here/etcd/go.mod" "$here/etcd/go.sum")")"
-helm_dir="$(pin_dir helm "$HELM_VERSION" "$go_version")"
+helm_dir="$(pin_dir helm "$HELM_VERSION" "$go_version" "$helm_ldflags")"
 prom_dir="$(pin_dir promtool "$PROMETHEUS_VERSION" "$go_version" "$prom_ldflags")"
 
 build kubernetes "$kube_dir" build_kubernetes
