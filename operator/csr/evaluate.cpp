@@ -450,7 +450,8 @@ Reasons Check(const CsrRequest& request, const NodeLookup& nodes, const Policy& 
               x509::Time now) {
   Facts f = MakeFacts(request, nodes);
   if (!f.client && !f.serving) {
-    return {Reason{reason::kSignerNotHandled, "signer " + request.signer_name + " is not a kubelet signer"}};
+    return {Reason{reason::kSignerNotHandled,
+                   "signer " + request.signer_name + " is not a kubelet signer"}};
   }
   return CheckAll(f, policy, now).refusals;
 }
@@ -532,7 +533,9 @@ std::string DecisionToJson(const Decision& d) {
   j["decision"] = VerdictName(d.verdict);
   j["policy"] = d.policy;
   j["reasons"] = nlohmann::json::array();
-  for (const auto& r : d.reasons) j["reasons"].push_back({{"code", r.code}, {"message", r.message}});
+  for (const auto& r : d.reasons) {
+    j["reasons"].push_back({{"code", r.code}, {"message", r.message}});
+  }
   j["dryRun"] = d.dry_run;
   // Messages quote request fields verbatim: replace invalid UTF-8 rather than throw.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -66,7 +66,9 @@ Result<CsrRequest> RequestFromObject(const nlohmann::json& object) {
     }
   }
   if (auto it = spec.find("expirationSeconds"); it != spec.end() && !it->is_null()) {
-    if (!it->is_number_integer()) return InvalidArgument("spec.expirationSeconds is not an integer");
+    if (!it->is_number_integer()) {
+      return InvalidArgument("spec.expirationSeconds is not an integer");
+    }
     r.expiration_seconds = it->get<int64_t>();
   }
 
