@@ -61,6 +61,7 @@ test: build asan tools
 # Benchmarks, never part of make test: each prints a table and fails over its budget.
 bench: build
 	$(BUILD_DIR)/bench/certguard_bench_metrics
+	$(BUILD_DIR)/bench/certguard_bench_csr
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

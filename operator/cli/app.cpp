@@ -22,6 +22,7 @@ int Main(int argc, const char* const* argv, std::ostream& out, std::ostream& err
   Context ctx{out, err, {}};
   AddVersionCommand(app, ctx);
   AddCertsCommand(app, ctx);
+  AddCsrCommand(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -16,5 +16,6 @@ struct Context {
 
 void AddVersionCommand(CLI::App& app, Context& ctx);
 void AddCertsCommand(CLI::App& app, Context& ctx);  // certs check-expiration
+void AddCsrCommand(CLI::App& app, Context& ctx);    // csr evaluate
 
 }  // namespace certguard::cli

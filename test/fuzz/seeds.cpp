@@ -58,6 +58,15 @@ int main(int argc, char** argv) {
     std::vector<std::string> ips = {"10.0.0.0/8", "fd00::/64",       "::ffff:10.0.0.0/104",
                                     "192.0.2.1",  "2001:db8::1:0:1", "0.0.0.0/0"};
     for (size_t i = 0; i < ips.size(); ++i) Write(out / "ip", std::to_string(i), ips[i]);
+
+    // csr_evaluate: a selector byte (signer, requester, policies), then the request.
+    Write(out / "csr_evaluate", "serving.pem", "\x01" + kubelet.Pem());
+    Write(out / "csr_evaluate", "serving-relaxed.der", "\x13" + kubelet.Der());
+    CsrBuilder client =
+        CsrBuilder().Subject({{"O", "system:nodes"}, {"CN", "system:node:worker-1"}});
+    Write(out / "csr_evaluate", "client.der", std::string(1, '\0') + client.Der());
+    Write(out / "csr_evaluate", "bootstrap.der", "\x24" + client.Der());
+    Write(out / "csr_evaluate", "tampered.der", "\x02" + client.TamperSignature().Der());
   } catch (const std::exception& e) {
     std::cerr << "fuzz_seeds: " << e.what() << "\n";
     return 1;

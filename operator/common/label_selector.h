@@ -1,0 +1,44 @@
+// Kubernetes label selectors (metav1.LabelSelector): matchLabels and
+// matchExpressions with In, NotIn, Exists, DoesNotExist. Pure and thread-safe.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/status.h"
+
+namespace certguard::common {
+
+using Labels = std::map<std::string, std::string>;
+
+class LabelSelector {
+ public:
+  enum class Operator { kIn, kNotIn, kExists, kDoesNotExist };
+  struct Requirement {
+    std::string key;
+    Operator op = Operator::kExists;
+    std::vector<std::string> values;
+  };
+
+  // The empty selector: matches every set of labels, as in Kubernetes.
+  LabelSelector() = default;
+
+  // {"matchLabels": {...}, "matchExpressions": [{"key", "operator", "values"}]}.
+  // InvalidArgument, naming the field, for anything Kubernetes would refuse:
+  // an unknown operator, In/NotIn without values, Exists/DoesNotExist with values,
+  // a non-string value. Never throws.
+  static Result<LabelSelector> FromJson(const nlohmann::json& selector);
+
+  bool Matches(const Labels& labels) const;
+  bool empty() const { return requirements_.empty(); }
+  // "role=gpu,zone in (a,b),!legacy": for messages.
+  std::string ToString() const;
+
+ private:
+  std::vector<Requirement> requirements_;  // matchLabels become In with one value
+};
+
+}  // namespace certguard::common

@@ -1,0 +1,235 @@
+#include "csr/policy.h"
+
+#include <nlohmann/json.hpp>
+
+namespace certguard::csr {
+
+namespace {
+
+// Longest pattern accepted: std::regex compiles recursively.
+constexpr size_t kMaxPatternLength = 1024;
+
+// Reads one optional field, recording a type error in `errors` (never throwing).
+class FieldReader {
+ public:
+  FieldReader(const nlohmann::json& obj, std::string prefix, std::vector<std::string>& errors)
+      : obj_(obj), prefix_(std::move(prefix)), errors_(errors) {}
+
+  const nlohmann::json* Get(const char* key) const {
+    if (!obj_.is_object()) return nullptr;
+    auto it = obj_.find(key);
+    if (it == obj_.end() || it->is_null()) return nullptr;
+    return &*it;
+  }
+
+  void Bool(const char* key, bool& out) {
+    if (auto* v = Get(key)) {
+      if (v->is_boolean()) {
+        out = v->get<bool>();
+      } else {
+        Error(key, "must be a boolean");
+      }
+    }
+  }
+
+  void Int(const char* key, int64_t& out, int64_t min) {
+    if (auto* v = Get(key)) {
+      if (v->is_number_integer() && v->get<int64_t>() >= min) {
+        out = v->get<int64_t>();
+      } else {
+        Error(key, "must be an integer of at least " + std::to_string(min));
+      }
+    }
+  }
+
+  // Absent: leaves `out` (the default) alone.
+  bool Strings(const char* key, std::vector<std::string>& out) {
+    auto* v = Get(key);
+    if (!v) return false;
+    if (!v->is_array()) {
+      Error(key, "must be a list of strings");
+      return false;
+    }
+    std::vector<std::string> list;
+    for (const auto& s : *v) {
+      if (!s.is_string()) {
+        Error(key, "must be a list of strings");
+        return false;
+      }
+      list.push_back(s.get<std::string>());
+    }
+    out = std::move(list);
+    return true;
+  }
+
+  void Error(const std::string& key, const std::string& what) {
+    errors_.push_back(prefix_ + key + " " + what);
+  }
+
+ private:
+  const nlohmann::json& obj_;
+  std::string prefix_;
+  std::vector<std::string>& errors_;
+};
+
+}  // namespace
+
+bool Pattern::Matches(const std::string& s) const {
+  if (!regex) return false;
+  try {
+    return std::regex_match(s, *regex);
+  } catch (const std::exception&) {
+    return false;  // regex_error (complexity, stack): never a match
+  }
+}
+
+Result<Pattern> CompilePattern(const std::string& source) {
+  if (source.size() > kMaxPatternLength) {
+    return InvalidArgument("pattern longer than " + std::to_string(kMaxPatternLength) +
+                           " characters");
+  }
+  try {
+    auto re = std::make_shared<const std::regex>("^(?:" + source + ")$", std::regex::ECMAScript);
+    return Pattern{source, std::move(re)};
+  } catch (const std::regex_error& e) {
+    return InvalidArgument("pattern " + source + " does not compile: " + e.what());
+  }
+}
+
+Policy DefaultPolicy() { return Policy{}; }
+
+const char* OnRefusalName(OnRefusal o) { return o == OnRefusal::kDeny ? "Deny" : "Ignore"; }
+
+const char* ExistingNodesName(ExistingNodes e) {
+  return e == ExistingNodes::kRefuse ? "Refuse" : "WhenNotReady";
+}
+
+Result<Policy> PolicyFromObject(const nlohmann::json& object) {
+  if (!object.is_object()) return InvalidArgument("policy is not an object");
+  auto kind = object.find("kind");
+  if (kind != object.end() && !(kind->is_string() && kind->get<std::string>() == kPolicyKind)) {
+    return InvalidArgument("expected kind " + std::string(kPolicyKind) + ", got " +
+                           (kind->is_string() ? kind->get<std::string>() : kind->dump()));
+  }
+  Policy p;
+  auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object() || !meta->contains("name") ||
+      !(*meta)["name"].is_string() || (*meta)["name"].get<std::string>().empty()) {
+    return InvalidArgument("policy has no metadata.name");
+  }
+  p.name = (*meta)["name"].get<std::string>();
+
+  static const nlohmann::json kEmpty = nlohmann::json::object();
+  const nlohmann::json* spec = &kEmpty;
+  if (auto it = object.find("spec"); it != object.end() && !it->is_null()) {
+    if (it->is_object()) {
+      spec = &*it;
+    } else {
+      p.errors.push_back("spec must be an object");
+    }
+  }
+  FieldReader f(*spec, "spec.", p.errors);
+
+  if (f.Strings("signerNames", p.signer_names)) {
+    if (p.signer_names.empty()) f.Error("signerNames", "must not be empty");
+    for (const auto& s : p.signer_names) {
+      if (s != kClientSigner && s != kServingSigner) {
+        f.Error("signerNames", "lists " + s + ": only the two kubelet signers are handled");
+      }
+    }
+  }
+
+  if (auto* v = f.Get("nodeNamePattern")) {
+    if (!v->is_string()) {
+      f.Error("nodeNamePattern", "must be a string");
+    } else if (auto pat = CompilePattern(v->get<std::string>()); pat.ok()) {
+      p.node_name_pattern = std::move(*pat);
+    } else {
+      f.Error("nodeNamePattern", pat.status().message());
+    }
+  }
+
+  if (auto* v = f.Get("nodeSelector")) {
+    if (auto sel = common::LabelSelector::FromJson(*v); sel.ok()) {
+      p.node_selector = std::move(*sel);
+    } else {
+      p.errors.push_back("spec." + sel.status().message());
+    }
+  }
+
+  std::vector<std::string> list;
+  if (f.Strings("allowedIPRanges", list)) {
+    std::vector<x509::IpRange> ranges;
+    for (const auto& cidr : list) {
+      if (auto r = x509::IpRange::Parse(cidr); r.ok()) {
+        ranges.push_back(*r);
+      } else {
+        f.Error("allowedIPRanges", "has a bad CIDR " + cidr + ": " + r.status().message());
+      }
+    }
+    p.allowed_ip_ranges = std::move(ranges);
+  }
+
+  list.clear();
+  if (f.Strings("allowedDNSPatterns", list)) {
+    std::vector<Pattern> patterns;
+    for (const auto& src : list) {
+      if (auto pat = CompilePattern(src); pat.ok()) {
+        patterns.push_back(std::move(*pat));
+      } else {
+        f.Error("allowedDNSPatterns", pat.status().message());
+      }
+    }
+    p.allowed_dns_patterns = std::move(patterns);
+  }
+
+  f.Bool("requireNodeAddressMatch", p.require_node_address_match);
+  if (!p.require_node_address_match &&
+      (!p.allowed_ip_ranges.has_value() || !p.allowed_dns_patterns.has_value())) {
+    // Dropping the address match with nothing in its place would allow any SAN.
+    f.Error("requireNodeAddressMatch",
+            "false needs both allowedIPRanges and allowedDNSPatterns (an empty list allows none)");
+  }
+  f.Int("maxExpirationSeconds", p.max_expiration_seconds, 600);
+
+  if (auto* b = f.Get("bootstrap")) {
+    if (!b->is_object()) {
+      f.Error("bootstrap", "must be an object");
+    } else {
+      FieldReader bf(*b, "spec.bootstrap.", p.errors);
+      bf.Bool("allow", p.bootstrap.allow);
+      bf.Strings("groups", p.bootstrap.groups);
+      bf.Strings("usernames", p.bootstrap.usernames);
+      for (const auto& g : p.bootstrap.groups) {
+        // These groups hold every node or every user: never bootstrap identities.
+        if (g == "system:nodes" || g == "system:authenticated" || g == "system:masters") {
+          bf.Error("groups", "must not contain " + g);
+        }
+      }
+      if (auto* e = bf.Get("existingNodes")) {
+        if (e->is_string() && e->get<std::string>() == "Refuse") {
+          p.bootstrap.existing_nodes = ExistingNodes::kRefuse;
+        } else if (e->is_string() && e->get<std::string>() == "WhenNotReady") {
+          p.bootstrap.existing_nodes = ExistingNodes::kWhenNotReady;
+        } else {
+          bf.Error("existingNodes", "must be Refuse or WhenNotReady");
+        }
+      }
+      bf.Int("notReadyForSeconds", p.bootstrap.not_ready_for_seconds, 0);
+    }
+  }
+
+  if (auto* v = f.Get("onRefusal")) {
+    if (v->is_string() && v->get<std::string>() == "Deny") {
+      p.on_refusal = OnRefusal::kDeny;
+    } else if (v->is_string() && v->get<std::string>() == "Ignore") {
+      p.on_refusal = OnRefusal::kIgnore;
+    } else {
+      f.Error("onRefusal", "must be Deny or Ignore");
+    }
+  }
+  f.Bool("dryRun", p.dry_run);
+  return p;
+}
+
+}  // namespace certguard::csr

@@ -1,0 +1,61 @@
+// Stable reason codes of CSR decisions. They appear in the CSR's approval
+// condition, in `certguard csr evaluate` and in metrics labels: never rename one.
+// README.md has a table of them all.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace certguard::csr {
+
+struct Reason {
+  std::string code;     // CamelCase, stable
+  std::string message;  // for a person: "IP 10.0.0.12 is not an address of node worker-1"
+  bool operator==(const Reason&) const = default;
+};
+
+using Reasons = std::vector<Reason>;
+
+namespace reason {
+// Which requests certguard looks at, and which policy applies.
+inline constexpr char kSignerNotHandled[] = "SignerNotHandled";
+inline constexpr char kNoApplicablePolicy[] = "NoApplicablePolicy";
+inline constexpr char kPolicyInvalid[] = "PolicyInvalid";
+inline constexpr char kSignerNotInPolicy[] = "SignerNotInPolicy";
+inline constexpr char kNodeNameNotMatched[] = "NodeNameNotMatched";
+inline constexpr char kNodeSelectorNotMatched[] = "NodeSelectorNotMatched";
+// The request itself.
+inline constexpr char kCsrUnparseable[] = "CSRUnparseable";
+inline constexpr char kSignatureInvalid[] = "SignatureInvalid";
+inline constexpr char kKeyTooWeak[] = "KeyTooWeak";
+inline constexpr char kKeyAlgorithmNotAllowed[] = "KeyAlgorithmNotAllowed";
+inline constexpr char kSubjectNotNode[] = "SubjectNotNode";
+inline constexpr char kSubjectExtraAttributes[] = "SubjectExtraAttributes";
+inline constexpr char kExtensionNotAllowed[] = "ExtensionNotAllowed";
+inline constexpr char kUsagesNotAllowed[] = "UsagesNotAllowed";
+inline constexpr char kExpirationTooLong[] = "ExpirationTooLong";
+// Who asks.
+inline constexpr char kRequesterUnknown[] = "RequesterUnknown";
+inline constexpr char kRequesterNotNode[] = "RequesterNotNode";
+inline constexpr char kRequesterNotSubject[] = "RequesterNotSubject";
+inline constexpr char kRequesterNotInNodesGroup[] = "RequesterNotInNodesGroup";
+inline constexpr char kRequesterNotBootstrapper[] = "RequesterNotBootstrapper";
+inline constexpr char kBootstrapNotAllowed[] = "BootstrapNotAllowed";
+inline constexpr char kBootstrapForExistingNode[] = "BootstrapForExistingNode";
+inline constexpr char kNodeNotFound[] = "NodeNotFound";
+// Subject alternative names.
+inline constexpr char kSANsOnClientCert[] = "SANsOnClientCert";
+inline constexpr char kNoSANs[] = "NoSANs";
+inline constexpr char kSANTypeNotAllowed[] = "SANTypeNotAllowed";
+inline constexpr char kSANInvalidDNSName[] = "SANInvalidDNSName";
+inline constexpr char kSANAddressNotRoutable[] = "SANAddressNotRoutable";
+inline constexpr char kSANNotNodeAddress[] = "SANNotNodeAddress";
+inline constexpr char kSANNotAllowedRange[] = "SANNotAllowedRange";
+inline constexpr char kSANNotAllowedPattern[] = "SANNotAllowedPattern";
+// Approvals: which kind of request was approved.
+inline constexpr char kApprovedRenewal[] = "ApprovedRenewal";
+inline constexpr char kApprovedBootstrap[] = "ApprovedBootstrap";
+inline constexpr char kApprovedServing[] = "ApprovedServing";
+}  // namespace reason
+
+}  // namespace certguard::csr

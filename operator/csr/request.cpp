@@ -1,0 +1,94 @@
+#include "csr/request.h"
+
+#include <nlohmann/json.hpp>
+
+#include "csr/node.h"
+#include "x509/parse.h"
+#include "x509/pem.h"
+
+namespace certguard::csr {
+
+namespace {
+
+Status StringList(const nlohmann::json& spec, const char* key, std::vector<std::string>& out) {
+  auto it = spec.find(key);
+  if (it == spec.end() || it->is_null()) return Status::Ok();
+  if (!it->is_array()) return InvalidArgument(std::string("spec.") + key + " is not a list");
+  for (const auto& v : *it) {
+    if (!v.is_string()) return InvalidArgument(std::string("spec.") + key + " holds a non-string");
+    out.push_back(v.get<std::string>());
+  }
+  return Status::Ok();
+}
+
+Status String(const nlohmann::json& obj, const char* where, const char* key, std::string& out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return Status::Ok();
+  if (!it->is_string()) return InvalidArgument(std::string(where) + key + " is not a string");
+  out = it->get<std::string>();
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<CsrRequest> RequestFromObject(const nlohmann::json& object) {
+  if (!object.is_object()) return InvalidArgument("CSR is not an object");
+  auto kind = object.find("kind");
+  if (kind != object.end() && !(kind->is_string() && *kind == "CertificateSigningRequest")) {
+    return InvalidArgument("expected kind CertificateSigningRequest, got " + kind->dump());
+  }
+  auto spec_it = object.find("spec");
+  if (spec_it == object.end() || !spec_it->is_object()) {
+    return InvalidArgument("CertificateSigningRequest has no spec");
+  }
+  const auto& spec = *spec_it;
+  CsrRequest r;
+  if (auto meta = object.find("metadata"); meta != object.end() && meta->is_object()) {
+    if (auto st = String(*meta, "metadata.", "name", r.name); !st.ok()) return st;
+    std::string created;
+    if (auto st = String(*meta, "metadata.", "creationTimestamp", created); !st.ok()) return st;
+    if (auto t = ParseRfc3339(created); t.ok()) r.creation_timestamp = *t;
+  }
+  for (auto [key, out] : {std::pair{"signerName", &r.signer_name},
+                          std::pair{"username", &r.username}, std::pair{"uid", &r.uid}}) {
+    if (auto st = String(spec, "spec.", key, *out); !st.ok()) return st;
+  }
+  if (auto st = StringList(spec, "usages", r.usages); !st.ok()) return st;
+  if (auto st = StringList(spec, "groups", r.groups); !st.ok()) return st;
+  if (auto it = spec.find("extra"); it != spec.end() && !it->is_null()) {
+    if (!it->is_object()) return InvalidArgument("spec.extra is not an object");
+    for (const auto& [k, v] : it->items()) {
+      std::vector<std::string> values;
+      if (auto st = StringList(*it, k.c_str(), values); !st.ok()) {
+        return InvalidArgument("spec.extra." + k + " is not a list of strings");
+      }
+      r.extra[k] = std::move(values);
+    }
+  }
+  if (auto it = spec.find("expirationSeconds"); it != spec.end() && !it->is_null()) {
+    if (!it->is_number_integer()) {
+      return InvalidArgument("spec.expirationSeconds is not an integer");
+    }
+    r.expiration_seconds = it->get<int64_t>();
+  }
+
+  auto req = spec.find("request");
+  if (req == spec.end() || !req->is_string() || req->get<std::string>().empty()) {
+    r.parse_error = "spec.request is missing or not a string";
+    return r;
+  }
+  auto der = x509::pem::DecodeBody(req->get<std::string>());
+  if (!der.ok()) {
+    r.parse_error = "spec.request is not valid base64";
+    return r;
+  }
+  auto info = x509::ParseCsr(*der);
+  if (!info.ok()) {
+    r.parse_error = info.status().message();
+    return r;
+  }
+  r.csr = std::move(*info);
+  return r;
+}
+
+}  // namespace certguard::csr

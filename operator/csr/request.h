@@ -1,0 +1,39 @@
+// The facts of a CertificateSigningRequest (certificates.k8s.io/v1) that a
+// decision needs: the spec the API server filled in plus the parsed PKCS#10.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/status.h"
+#include "x509/types.h"
+
+namespace certguard::csr {
+
+struct CsrRequest {
+  std::string name;  // metadata.name
+  std::string signer_name;
+  std::vector<std::string> usages;
+  std::string username;
+  std::string uid;
+  std::vector<std::string> groups;
+  std::map<std::string, std::vector<std::string>> extra;
+  std::optional<int64_t> expiration_seconds;
+  std::optional<x509::Time> creation_timestamp;
+  // spec.request parsed; when it could not be, `csr` is empty and parse_error says why.
+  std::optional<x509::CsrInfo> csr;
+  std::string parse_error;
+};
+
+// From a CertificateSigningRequest object as JSON. A spec.request that is not
+// valid base64 or not a valid CSR is not an error: it is recorded in parse_error
+// (and the decision denies it). InvalidArgument when the object is not a
+// CertificateSigningRequest or a spec field has the wrong type. Never throws.
+Result<CsrRequest> RequestFromObject(const nlohmann::json& object);
+
+}  // namespace certguard::csr

@@ -1,0 +1,59 @@
+#include "csr/node.h"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+using namespace certguard;
+using namespace certguard::csr;
+using namespace std::chrono;
+
+TEST_CASE("ParseRfc3339 reads Kubernetes timestamps", "[csr][node]") {
+  auto t = ParseRfc3339("2026-11-24T05:18:33Z");
+  REQUIRE(t.ok());
+  CHECK(*t == sys_days{year{2026} / 11 / 24} + 5h + 18min + 33s);
+  CHECK(ParseRfc3339("2026-11-24T05:18:33.123456Z").value() == *t);
+  CHECK(ParseRfc3339("2026-11-24T07:18:33+02:00").value() == *t);
+  CHECK(ParseRfc3339("2026-11-24T00:18:33-05:00").value() == *t);
+  for (auto bad : {"", "2026-11-24", "2026-11-24 05:18:33Z", "2026-13-01T00:00:00Z",
+                   "2026-02-30T00:00:00Z", "2026-11-24T05:18:33", "2026-11-24T05:18:33.Z",
+                   "2026-11-24T25:00:00Z", "2026-11-24T05:18:33+0200", "x026-11-24T05:18:33Z"}) {
+    INFO(bad);
+    CHECK_FALSE(ParseRfc3339(bad).ok());
+  }
+}
+
+TEST_CASE("NodeFromObject keeps name, labels, addresses and readiness", "[csr][node]") {
+  auto j = nlohmann::json::parse(R"({
+    "apiVersion": "v1", "kind": "Node",
+    "metadata": {"name": "worker-1", "labels": {"zone": "a", "n": 1}},
+    "status": {
+      "addresses": [{"type": "InternalIP", "address": "10.0.0.11"},
+                    {"type": "Hostname", "address": "worker-1"},
+                    {"type": "ExternalDNS"},
+                    "garbage"],
+      "conditions": [{"type": "MemoryPressure", "status": "False"},
+                     {"type": "Ready", "status": "False",
+                      "lastTransitionTime": "2026-11-24T05:00:00Z"}]}})");
+  auto n = NodeFromObject(j);
+  REQUIRE(n.ok());
+  CHECK(n->name == "worker-1");
+  CHECK(n->labels == common::Labels{{"zone", "a"}});  // non-string values are dropped
+  REQUIRE(n->addresses.size() == 2);
+  CHECK(n->addresses[0].type == "InternalIP");
+  CHECK(n->addresses[1].address == "worker-1");
+  CHECK(n->ready_status == "False");
+  REQUIRE(n->ready_since.has_value());
+  CHECK(*n->ready_since == sys_days{year{2026} / 11 / 24} + 5h);
+}
+
+TEST_CASE("NodeFromObject refuses what is not a Node", "[csr][node]") {
+  CHECK_FALSE(
+      NodeFromObject(nlohmann::json::parse(R"({"kind":"Pod","metadata":{"name":"a"}})")).ok());
+  CHECK_FALSE(NodeFromObject(nlohmann::json::parse(R"({"kind":"Node","metadata":{}})")).ok());
+  CHECK_FALSE(NodeFromObject(nlohmann::json::parse(R"({"kind":"Node"})")).ok());
+  CHECK_FALSE(NodeFromObject(nlohmann::json::parse("3")).ok());
+  auto bare = NodeFromObject(nlohmann::json::parse(R"({"kind":"Node","metadata":{"name":"a"}})"));
+  REQUIRE(bare.ok());
+  CHECK(bare->addresses.empty());
+  CHECK(bare->ready_status.empty());
+}
