@@ -35,6 +35,7 @@ struct ConfigMapFacts {
   std::vector<OwnerReference> owners;
   std::vector<std::string> managers;  // metadata.managedFields[].manager
   bool deleting = false;              // metadata.deletionTimestamp is set
+  std::string resource_version;
 };
 
 struct BundleRef {

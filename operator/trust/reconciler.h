@@ -1,0 +1,105 @@
+// The TrustBundle reconciler: the thin I/O shell around the pure core
+// (spec.h, build.h, plan.h, gap.h, status.h). Reconcile(bundle name) reads the
+// caches, builds the bundle, writes the targets that differ, checks the
+// consumers, and writes the status only when it changed.
+//
+// Thread-safety: Reconcile may run on several workers for different bundles;
+// InterestedBundles may run on any thread (informer handlers).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kube/client.h"
+#include "kube/controller.h"
+#include "kube/events.h"
+#include "trust/metrics.h"
+#include "trust/plan.h"
+#include "trust/spec.h"
+#include "x509/types.h"
+
+namespace certguard::trust {
+
+using ObjectPtr = std::shared_ptr<const nlohmann::json>;
+
+// What the reconciler reads: the informers' caches in production, plain maps in
+// tests. Thread-safe.
+class TrustView {
+ public:
+  virtual ~TrustView() = default;
+  virtual ObjectPtr Bundle(const std::string& name) const = 0;  // nullptr when absent
+  virtual std::vector<ObjectPtr> Namespaces() const = 0;
+  virtual ObjectPtr ConfigMap(const std::string& ns, const std::string& name) const = 0;
+  // Every ConfigMap carrying kBundleLabel=bundle.
+  virtual std::vector<ObjectPtr> TargetsOf(const std::string& bundle) const = 0;
+};
+
+struct ReconcilerOptions {
+  int write_concurrency = 4;  // parallel writes within one reconcile (the client's QPS still rules)
+  // Secrets are read with GET, not watched: look again this often when a source is one.
+  std::chrono::seconds secret_poll{60};
+  // A write whose echo the cache has not shown yet is trusted this long.
+  std::chrono::seconds inflight_ttl{30};
+  std::function<x509::Time()> clock;  // default: the system clock
+};
+
+class TrustBundleReconciler : public kube::Reconciler {
+ public:
+  // Every argument must outlive the reconciler.
+  TrustBundleReconciler(kube::Client& client, const TrustView& view, kube::EventRecorder& events,
+                        TrustMetrics& metrics, ReconcilerOptions options = {});
+
+  kube::ReconcileResult Reconcile(const std::string& key) override;
+
+  // Names of the bundles a change of this ConfigMap may matter to: its
+  // kBundleLabel, and every bundle that names it as a source, target or consumer
+  // (as of each bundle's last reconcile).
+  std::vector<std::string> InterestedBundles(const nlohmann::json& configmap) const;
+
+  // Tells the reconciler the cache saw a ConfigMap change, so that it stops
+  // counting on its own writes the cache had not shown yet. Call it from the
+  // ConfigMap informer's handler.
+  void Observe(const nlohmann::json& configmap, bool deleted);
+
+ private:
+  struct Interest {
+    std::set<std::pair<std::string, std::string>> sources;  // (ns, name)
+    std::set<std::string> names;  // target and namespace-less verify names, in any namespace
+    std::set<std::pair<std::string, std::string>> consumers;  // verify entries with a namespace
+  };
+  // A write the cache may not show yet: (ns/name) -> what the object was and became.
+  struct Inflight {
+    std::string before_rv;  // "" for a create
+    std::string after_rv;
+    std::string pem;
+    std::chrono::steady_clock::time_point when;
+  };
+
+  x509::Time Now() const;
+  std::string LastGood(const std::string& bundle, const nlohmann::json& status,
+                       const std::string& key) const;
+
+  kube::Client& client_;
+  const TrustView& view_;
+  kube::EventRecorder& events_;
+  TrustMetrics& metrics_;
+  ReconcilerOptions options_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, Interest> interest_;
+  std::map<std::string, std::string> last_good_;  // bundle -> PEM last written
+  std::map<std::string, std::map<std::string, Inflight>> inflight_;  // bundle -> key -> write
+};
+
+// The facts planning needs from a ConfigMap object (managedFields if present).
+ConfigMapFacts FactsOf(const nlohmann::json& configmap);
+
+}  // namespace certguard::trust

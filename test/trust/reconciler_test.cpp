@@ -1,0 +1,564 @@
+// The reconciler against an in-memory API (a fake Client whose store is also
+// the cache), with certificates minted at test time.
+#include "trust/reconciler.h"
+
+#include <catch2/catch.hpp>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include "support/pki.h"
+#include "trust/build.h"
+#include "trust/status.h"
+#include "x509/pem.h"
+
+using namespace certguard;
+using namespace certguard::trust;
+using certguard::testing::CertBuilder;
+using certguard::testing::JoinPem;
+using nlohmann::json;
+
+namespace {
+
+// An API server in a map: writes bump resourceVersion only when content changes,
+// like the real one. Also a TrustView over the same objects (a perfect cache),
+// unless frozen. Thread-safe.
+class FakeApi : public kube::Client, public TrustView {
+ public:
+  void Put(const std::string& resource, const json& obj) {
+    json stored;
+    {
+      std::lock_guard lock(mu_);
+      stored = PutLocked(resource, obj);
+    }
+    if (observer && resource == "configmaps") observer(stored, false);
+  }
+  json GetObj(const std::string& resource, const std::string& ns, const std::string& name) {
+    std::lock_guard lock(mu_);
+    auto it = objects_.find(Key(resource, ns, name));
+    return it == objects_.end() ? json() : it->second;
+  }
+  void Remove(const std::string& resource, const std::string& ns, const std::string& name) {
+    json gone;
+    {
+      std::lock_guard lock(mu_);
+      auto it = objects_.find(Key(resource, ns, name));
+      if (it == objects_.end()) return;
+      gone = it->second;
+      objects_.erase(it);
+    }
+    if (observer && resource == "configmaps") observer(gone, true);
+  }
+  // What an informer's handler would be told of the test's own edits.
+  std::function<void(const json&, bool)> observer;
+  size_t writes() const {
+    std::lock_guard lock(mu_);
+    return writes_;
+  }
+  // The view keeps what it held: a cache that lags behind.
+  void Freeze() {
+    std::lock_guard lock(mu_);
+    frozen_ = objects_;
+    is_frozen_ = true;
+  }
+  void Thaw() {
+    std::lock_guard lock(mu_);
+    is_frozen_ = false;
+  }
+
+  // kube::Client
+  Result<json> Get(const kube::Resource& r, const std::string& ns, const std::string& name,
+                   const std::string& = {}) override {
+    std::lock_guard lock(mu_);
+    auto it = objects_.find(Key(r.resource, ns, name));
+    if (it == objects_.end()) return NotFound(r.resource + " \"" + name + "\" not found");
+    return it->second;
+  }
+  Result<json> List(const kube::Resource&, const std::string&, const kube::ListOptions&) override {
+    return Internal("not used");
+  }
+  Result<json> Create(const kube::Resource& r, const std::string& ns, const json& object,
+                      const kube::WriteOptions& = {}) override {
+    std::lock_guard lock(mu_);
+    const std::string name = object["metadata"]["name"];
+    if (objects_.count(Key(r.resource, ns, name))) {
+      return Status(Code::kAlreadyExists, "already exists");
+    }
+    if (fail_writes_) return Unavailable("injected");
+    json o = object;
+    o["metadata"]["uid"] = "uid-" + name + "-" + ns;
+    o["metadata"]["managedFields"] = json::array({{{"manager", "certguard"}}});
+    ++writes_;
+    return PutLocked(r.resource, o);
+  }
+  Result<json> Update(const kube::Resource&, const std::string&, const json&, const std::string&,
+                      const kube::WriteOptions&) override {
+    return Internal("not used");
+  }
+  Result<json> Patch(const kube::Resource& r, const std::string& ns, const std::string& name,
+                     kube::PatchType type, const std::string& body,
+                     const kube::WriteOptions& = {}, const std::string& sub = {}) override {
+    std::lock_guard lock(mu_);
+    if (fail_writes_ && sub.empty()) return Unavailable("injected");
+    json patch = json::parse(body);
+    auto it = objects_.find(Key(r.resource, ns, name));
+    json o = it == objects_.end() ? json::object() : it->second;
+    if (type == kube::PatchType::kApply) {
+      o["apiVersion"] = patch["apiVersion"];
+      o["kind"] = patch["kind"];
+      for (const char* f : {"name", "namespace", "labels", "annotations", "ownerReferences"}) {
+        if (!patch["metadata"].contains(f)) continue;
+        if (patch["metadata"][f].is_object() && o["metadata"].contains(f)) {
+          o["metadata"][f].update(patch["metadata"][f]);
+        } else {
+          o["metadata"][f] = patch["metadata"][f];
+        }
+      }
+      o["data"].update(patch["data"]);
+    } else {
+      if (sub == "status") ++status_writes_;
+      o.merge_patch(patch);
+    }
+    if (it != objects_.end() && o == it->second) return o;  // no change, no new version
+    ++writes_;
+    return PutLocked(r.resource, o);
+  }
+  Status Delete(const kube::Resource& r, const std::string& ns, const std::string& name,
+                const kube::DeleteOptions& opts = {}) override {
+    std::lock_guard lock(mu_);
+    auto it = objects_.find(Key(r.resource, ns, name));
+    if (it == objects_.end()) return NotFound("gone");
+    if (!opts.precondition_resource_version.empty() &&
+        it->second["metadata"]["resourceVersion"] != opts.precondition_resource_version) {
+      return Status(Code::kConflict, "stale");
+    }
+    ++writes_;
+    objects_.erase(it);
+    return Status::Ok();
+  }
+  Status Watch(const kube::Resource&, const std::string&, const kube::WatchOptions&,
+               const kube::WatchEventFn&, kube::CancelToken&) override {
+    return Internal("not used");
+  }
+
+  // TrustView
+  ObjectPtr Bundle(const std::string& name) const override { return Find("trustbundles", "", name); }
+  std::vector<ObjectPtr> Namespaces() const override {
+    std::vector<ObjectPtr> out;
+    std::lock_guard lock(mu_);
+    for (const auto& [k, v] : View()) {
+      if (k.rfind("namespaces/", 0) == 0) out.push_back(std::make_shared<const json>(v));
+    }
+    return out;
+  }
+  ObjectPtr ConfigMap(const std::string& ns, const std::string& name) const override {
+    return Find("configmaps", ns, name);
+  }
+  std::vector<ObjectPtr> TargetsOf(const std::string& bundle) const override {
+    std::vector<ObjectPtr> out;
+    std::lock_guard lock(mu_);
+    for (const auto& [k, v] : View()) {
+      if (k.rfind("configmaps/", 0) != 0) continue;
+      const json& labels = v["metadata"].value("labels", json::object());
+      if (labels.value(kBundleLabel, "") == bundle) out.push_back(std::make_shared<const json>(v));
+    }
+    return out;
+  }
+
+  bool fail_writes_ = false;
+  size_t status_writes_ = 0;
+
+ private:
+  static std::string Key(const std::string& resource, const std::string& ns,
+                         const std::string& name) {
+    return resource + "/" + ns + "/" + name;
+  }
+  json PutLocked(const std::string& resource, json obj) {
+    obj["metadata"]["resourceVersion"] = std::to_string(++rv_);
+    objects_[Key(resource, obj["metadata"].value("namespace", ""), obj["metadata"]["name"])] = obj;
+    return obj;
+  }
+  const std::map<std::string, json>& View() const { return is_frozen_ ? frozen_ : objects_; }
+  ObjectPtr Find(const std::string& resource, const std::string& ns, const std::string& name) const {
+    std::lock_guard lock(mu_);
+    auto it = View().find(Key(resource, ns, name));
+    return it == View().end() ? nullptr : std::make_shared<const json>(it->second);
+  }
+
+  mutable std::mutex mu_;
+  std::map<std::string, json> objects_, frozen_;
+  bool is_frozen_ = false;
+  int rv_ = 100;
+  size_t writes_ = 0;
+};
+
+class RecordingEvents : public kube::EventRecorder {
+ public:
+  void Record(const kube::ObjectReference& o, kube::EventSeverity s, const std::string& reason,
+              const std::string& message) override {
+    std::lock_guard lock(mu_);
+    events.push_back({o.name, s, reason, message});
+  }
+  bool Has(const std::string& reason) {
+    std::lock_guard lock(mu_);
+    for (const auto& e : events) {
+      if (e.reason == reason) return true;
+    }
+    return false;
+  }
+  struct Event {
+    std::string object;
+    kube::EventSeverity severity;
+    std::string reason, message;
+  };
+  std::vector<Event> events;
+
+ private:
+  std::mutex mu_;
+};
+
+json Namespace(const std::string& name, json labels = json::object()) {
+  labels["kubernetes.io/metadata.name"] = name;
+  return {{"apiVersion", "v1"},
+          {"kind", "Namespace"},
+          {"metadata", {{"name", name}, {"labels", labels}}},
+          {"status", {{"phase", "Active"}}}};
+}
+
+json ConfigMapObj(const std::string& ns, const std::string& name, json data,
+                  const std::string& manager = "kubectl-create") {
+  return {{"apiVersion", "v1"},
+          {"kind", "ConfigMap"},
+          {"metadata",
+           {{"name", name},
+            {"namespace", ns},
+            {"uid", "u-" + ns + "-" + name},
+            {"managedFields", json::array({{{"manager", manager}}})}}},
+          {"data", data}};
+}
+
+json BundleObj(const json& spec) {
+  return {{"apiVersion", "certguard.io/v1alpha1"},
+          {"kind", "TrustBundle"},
+          {"metadata", {{"name", "cluster-ca"}, {"uid", "tb-uid"}, {"generation", 1}}},
+          {"spec", spec}};
+}
+
+json DefaultSpec() {
+  return {{"sources", json::array({{{"configMap",
+                                     {{"namespace", "kube-system"},
+                                      {"name", "kube-root-ca.crt"},
+                                      {"key", "ca.crt"}}}}})},
+          {"target", {{"configMap", {{"name", "cluster-ca"}}}}},
+          {"namespaceSelector", {{"matchLabels", {{"trust", "on"}}}}}};
+}
+
+struct Fixture {
+  FakeApi api;
+  RecordingEvents events;
+  prometheus::Registry registry;
+  TrustMetrics metrics{registry};
+  TrustBundleReconciler reconciler{api, api, events, metrics, {}};
+  std::string ca1 = CertBuilder().Cn("cluster-ca-1").Ca().Pem();
+  std::string ca2 = CertBuilder().Cn("cluster-ca-2").Ca().Pem();
+
+  Fixture() {
+    api.observer = [this](const json& cm, bool deleted) { reconciler.Observe(cm, deleted); };
+    api.Put("namespaces", Namespace("kube-system"));
+    api.Put("configmaps", ConfigMapObj("kube-system", "kube-root-ca.crt", {{"ca.crt", ca1}},
+                                       "kube-controller-manager"));
+    for (int i = 0; i < 5; ++i) {
+      api.Put("namespaces", Namespace("app-" + std::to_string(i), {{"trust", "on"}}));
+    }
+    api.Put("namespaces", Namespace("other"));
+    api.Put("trustbundles", BundleObj(DefaultSpec()));
+  }
+  kube::ReconcileResult Run() { return reconciler.Reconcile("cluster-ca"); }
+  std::string TargetPem(const std::string& ns, const std::string& name = "cluster-ca") {
+    json cm = api.GetObj("configmaps", ns, name);
+    return cm.is_null() ? "<absent>" : cm["data"].value("ca.crt", "<no key>");
+  }
+  json BundleStatus() { return api.GetObj("trustbundles", "", "cluster-ca").value("status", json()); }
+  std::string Condition(const std::string& type, const char* field = "status") {
+    const json status = BundleStatus();
+    const json* c = FindCondition(status, type);
+    return c ? (*c)[field].get<std::string>() : "absent";
+  }
+  std::string Metrics() {
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, registry.Collect());
+    return out.str();
+  }
+};
+
+}  // namespace
+
+std::string x509_b64(const std::string& text) {
+  std::string b = certguard::x509::pem::EncodeBody(text);
+  b.erase(std::remove(b.begin(), b.end(), '\n'), b.end());
+  return b;
+}
+
+std::string BundleOf(const std::string& pem) {
+  SourceContent s;
+  s.id = "t";
+  s.entries = {{"k", pem}};
+  return Build({s}, {}, std::chrono::time_point_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now()))
+      .pem;
+}
+
+TEST_CASE("Reconcile writes the bundle into every selected namespace, once", "[trust]") {
+  Fixture f;
+  auto r = f.Run();
+  CHECK(r.kind == kube::ReconcileResult::Kind::kDone);
+  const std::string want = BundleOf(f.ca1);
+  for (int i = 0; i < 5; ++i) CHECK(f.TargetPem("app-" + std::to_string(i)) == want);
+  CHECK(f.TargetPem("other") == "<absent>");
+  CHECK(f.TargetPem("kube-system") == "<absent>");
+
+  json cm = f.api.GetObj("configmaps", "app-0", "cluster-ca");
+  CHECK(cm["metadata"]["labels"][kBundleLabel] == "cluster-ca");
+  CHECK(cm["metadata"]["ownerReferences"][0]["uid"] == "tb-uid");
+  CHECK(cm["metadata"]["ownerReferences"][0]["kind"] == "TrustBundle");
+
+  CHECK(f.Condition("Synced") == "True");
+  CHECK(f.Condition("SourceError") == "False");
+  json st = f.BundleStatus();
+  CHECK(st["certificates"] == 1);
+  CHECK(st["fingerprint"] == BundleFingerprint(want));
+  CHECK(st["targets"]["synced"] == 5);
+  CHECK(f.events.Has("BundleUpdated"));
+  CHECK_THAT(f.Metrics(), Catch::Contains("certguard_trustbundle_targets{bundle=\"cluster-ca\",state=\"synced\"} 5"));
+
+  // A second reconcile changes nothing: no write at all, no resourceVersion bump.
+  const size_t writes = f.api.writes();
+  const std::string rv = f.api.GetObj("configmaps", "app-3", "cluster-ca")["metadata"]["resourceVersion"];
+  CHECK(f.Run().kind == kube::ReconcileResult::Kind::kDone);
+  CHECK(f.api.writes() == writes);
+  CHECK(f.api.GetObj("configmaps", "app-3", "cluster-ca")["metadata"]["resourceVersion"] == rv);
+}
+
+TEST_CASE("Edited and deleted targets are repaired; unselected namespaces lose theirs", "[trust]") {
+  Fixture f;
+  (void)f.Run();
+  const std::string want = BundleOf(f.ca1);
+  json edited = f.api.GetObj("configmaps", "app-1", "cluster-ca");
+  edited["data"]["ca.crt"] = "tampered";
+  f.api.Put("configmaps", edited);
+  f.api.Remove("configmaps", "app-2", "cluster-ca");
+  f.api.Put("namespaces", Namespace("app-4"));  // label removed
+  f.api.Put("namespaces", Namespace("late", {{"trust", "on"}}));
+  (void)f.Run();
+  CHECK(f.TargetPem("app-1") == want);
+  CHECK(f.TargetPem("app-2") == want);
+  CHECK(f.TargetPem("app-4") == "<absent>");
+  CHECK(f.TargetPem("late") == want);
+  CHECK(f.BundleStatus()["targets"]["synced"] == 5);
+}
+
+TEST_CASE("A rotation reaches every target: new CA added, then the old one removed", "[trust]") {
+  Fixture f;
+  (void)f.Run();
+  f.api.Put("configmaps", ConfigMapObj("kube-system", "kube-root-ca.crt",
+                                       {{"ca.crt", JoinPem({f.ca1, f.ca2})}}, "kube-controller-manager"));
+  (void)f.Run();
+  for (int i = 0; i < 5; ++i) CHECK(f.TargetPem("app-" + std::to_string(i)) == BundleOf(JoinPem({f.ca1, f.ca2})));
+  CHECK(f.BundleStatus()["certificates"] == 2);
+  f.api.Put("configmaps", ConfigMapObj("kube-system", "kube-root-ca.crt", {{"ca.crt", f.ca2}},
+                                       "kube-controller-manager"));
+  (void)f.Run();
+  for (int i = 0; i < 5; ++i) CHECK(f.TargetPem("app-" + std::to_string(i)) == BundleOf(f.ca2));
+}
+
+TEST_CASE("A garbage or missing source leaves every target on the last good bundle", "[trust]") {
+  Fixture f;
+  (void)f.Run();
+  const std::string good = BundleOf(f.ca1);
+  const std::string fingerprint = f.BundleStatus()["fingerprint"];
+
+  SECTION("garbage") {
+    f.api.Put("configmaps", ConfigMapObj("kube-system", "kube-root-ca.crt",
+                                         {{"ca.crt", "-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n"}}));
+    (void)f.Run();
+    CHECK(f.Condition("SourceError", "reason") == "InvalidBlock");
+  }
+  SECTION("emptied") {
+    f.api.Put("configmaps", ConfigMapObj("kube-system", "kube-root-ca.crt", {{"ca.crt", ""}}));
+    (void)f.Run();
+    CHECK(f.Condition("SourceError", "reason") == "Empty");
+  }
+  SECTION("deleted") {
+    f.api.Remove("configmaps", "kube-system", "kube-root-ca.crt");
+    (void)f.Run();
+    CHECK(f.Condition("SourceError", "reason") == "Unreadable");
+  }
+  CHECK(f.Condition("SourceError") == "True");
+  CHECK_THAT(f.Condition("SourceError", "message"), Catch::Contains("keeping the last good bundle"));
+  CHECK(f.BundleStatus()["fingerprint"] == fingerprint);
+  for (int i = 0; i < 5; ++i) CHECK(f.TargetPem("app-" + std::to_string(i)) == good);
+  CHECK(f.events.Has("SourceError"));
+  CHECK_THAT(f.Metrics(), Catch::Contains("certguard_trustbundle_source_errors_total{bundle=\"cluster-ca\""));
+
+  // A namespace selected meanwhile gets the last good bundle, and an edit is still repaired.
+  f.api.Put("namespaces", Namespace("late", {{"trust", "on"}}));
+  json edited = f.api.GetObj("configmaps", "app-0", "cluster-ca");
+  edited["data"]["ca.crt"] = "tampered";
+  f.api.Put("configmaps", edited);
+  (void)f.Run();
+  CHECK(f.TargetPem("late") == good);
+  CHECK(f.TargetPem("app-0") == good);
+}
+
+TEST_CASE("After a restart the last good bundle is read back from a target", "[trust]") {
+  Fixture f;
+  (void)f.Run();
+  const std::string good = BundleOf(f.ca1);
+  f.api.Put("configmaps", ConfigMapObj("kube-system", "kube-root-ca.crt", {{"ca.crt", "junk"}}));
+  f.api.Put("namespaces", Namespace("late", {{"trust", "on"}}));
+  TrustBundleReconciler fresh(f.api, f.api, f.events, f.metrics, {});
+  (void)fresh.Reconcile("cluster-ca");
+  CHECK(f.TargetPem("late") == good);
+}
+
+TEST_CASE("A broken source with no good bundle yet writes nothing", "[trust]") {
+  Fixture f;
+  f.api.Put("configmaps", ConfigMapObj("kube-system", "kube-root-ca.crt", {{"ca.crt", "junk"}}));
+  (void)f.Run();
+  for (int i = 0; i < 5; ++i) CHECK(f.TargetPem("app-" + std::to_string(i)) == "<absent>");
+  CHECK(f.Condition("Synced", "reason") == "NoBundle");
+  CHECK(f.Condition("SourceError") == "True");
+}
+
+TEST_CASE("kube-root-ca.crt as a target is never overwritten", "[trust]") {
+  Fixture f;
+  json spec = DefaultSpec();
+  spec["target"]["configMap"]["name"] = "kube-root-ca.crt";
+  f.api.Put("trustbundles", BundleObj(spec));
+  for (int i = 0; i < 5; ++i) {
+    f.api.Put("configmaps", ConfigMapObj("app-" + std::to_string(i), "kube-root-ca.crt",
+                                         {{"ca.crt", "the cluster's own"}}, "kube-controller-manager"));
+  }
+  (void)f.Run();
+  for (int i = 0; i < 5; ++i) CHECK(f.TargetPem("app-" + std::to_string(i), "kube-root-ca.crt") == "the cluster's own");
+  CHECK(f.Condition("Synced", "reason") == "TargetConflict");
+  CHECK_THAT(f.Condition("Synced", "message"), Catch::Contains("managed by kube-controller-manager"));
+  CHECK(f.BundleStatus()["targets"]["failed"] == 5);
+  CHECK(f.events.Has("TargetConflict"));
+}
+
+TEST_CASE("Deleting a TrustBundle never deletes a ConfigMap it did not create", "[trust]") {
+  Fixture f;
+  f.api.Put("configmaps", ConfigMapObj("other", "cluster-ca", {{"ca.crt", "mine"}}));
+  json spec = DefaultSpec();
+  spec["namespaces"] = json::array({"other"});
+  f.api.Put("trustbundles", BundleObj(spec));
+  (void)f.Run();
+  CHECK(f.TargetPem("other") == "mine");  // foreign: not written
+  spec.erase("namespaces");
+  f.api.Put("trustbundles", BundleObj(spec));
+  (void)f.Run();
+  CHECK(f.TargetPem("other") == "mine");  // no longer selected, still not ours: kept
+  f.api.Remove("trustbundles", "", "cluster-ca");
+  CHECK(f.Run().kind == kube::ReconcileResult::Kind::kDone);
+  CHECK(f.TargetPem("other") == "mine");
+}
+
+TEST_CASE("A trust gap is reported, then cleared once the consumer holds the CA", "[trust]") {
+  Fixture f;
+  json spec = DefaultSpec();
+  spec["verify"] = json::array({{{"name", "kube-root-ca.crt"}}});
+  f.api.Put("trustbundles", BundleObj(spec));
+  for (int i = 0; i < 5; ++i) {
+    f.api.Put("configmaps", ConfigMapObj("app-" + std::to_string(i), "kube-root-ca.crt",
+                                         {{"ca.crt", f.ca1}}, "kube-controller-manager"));
+  }
+  (void)f.Run();
+  CHECK(f.Condition("TrustGap") == "False");
+  f.api.Put("configmaps", ConfigMapObj("kube-system", "kube-root-ca.crt",
+                                       {{"ca.crt", JoinPem({f.ca1, f.ca2})}}, "kube-controller-manager"));
+  (void)f.Run();
+  CHECK(f.Condition("TrustGap") == "True");
+  CHECK(f.BundleStatus()["trustGaps"].size() == 5);
+  CHECK_THAT(f.Metrics(), Catch::Contains("certguard_trust_gap{bundle=\"cluster-ca\",name=\"kube-root-ca.crt\",namespace=\"app-0\"} 1"));
+  CHECK(f.events.Has("TrustGap"));
+  for (int i = 0; i < 5; ++i) {
+    f.api.Put("configmaps", ConfigMapObj("app-" + std::to_string(i), "kube-root-ca.crt",
+                                         {{"ca.crt", JoinPem({f.ca2, f.ca1})}}, "kube-controller-manager"));
+  }
+  (void)f.Run();
+  CHECK(f.Condition("TrustGap") == "False");
+  CHECK_THAT(f.Metrics(), Catch::Contains("certguard_trust_gap{bundle=\"cluster-ca\",name=\"kube-root-ca.crt\",namespace=\"app-0\"} 0"));
+}
+
+TEST_CASE("A stale cache does not cause the same write twice", "[trust]") {
+  Fixture f;
+  f.api.Freeze();  // the cache will not see the writes
+  (void)f.Run();
+  const size_t writes = f.api.writes();
+  CHECK(writes >= 5);
+  (void)f.Run();
+  CHECK(f.api.writes() == writes);
+  f.api.Thaw();
+  (void)f.Run();
+  CHECK(f.api.writes() == writes);
+}
+
+TEST_CASE("Write failures are retried and reported", "[trust]") {
+  Fixture f;
+  f.api.fail_writes_ = true;
+  auto r = f.Run();
+  CHECK(r.kind == kube::ReconcileResult::Kind::kRetry);
+  CHECK(f.Condition("Synced", "reason") == "WriteFailed");
+  CHECK(f.BundleStatus()["targets"]["failed"] == 5);
+  f.api.fail_writes_ = false;
+  CHECK(f.Run().kind == kube::ReconcileResult::Kind::kDone);
+  CHECK(f.Condition("Synced") == "True");
+}
+
+TEST_CASE("An invalid spec is reported, not retried", "[trust]") {
+  Fixture f;
+  json spec = DefaultSpec();
+  spec["namespaceSelector"] = {{"matchExpressions", json::array({{{"key", "a"}, {"operator", "Near"}}})}};
+  f.api.Put("trustbundles", BundleObj(spec));
+  CHECK(f.Run().kind == kube::ReconcileResult::Kind::kDone);
+  CHECK(f.Condition("Synced", "reason") == "InvalidSpec");
+  CHECK(f.events.Has("InvalidSpec"));
+}
+
+TEST_CASE("Secret sources are read and polled", "[trust]") {
+  Fixture f;
+  json spec = DefaultSpec();
+  spec["sources"] = json::array({{{"secret", {{"namespace", "kube-system"}, {"name", "root"}, {"key", "ca.crt"}}}}});
+  f.api.Put("trustbundles", BundleObj(spec));
+  std::string b64 = x509_b64(f.ca2);
+  f.api.Put("secrets", {{"metadata", {{"name", "root"}, {"namespace", "kube-system"}}},
+                        {"data", {{"ca.crt", b64}}}});
+  auto r = f.Run();
+  CHECK(r.kind == kube::ReconcileResult::Kind::kRequeueAfter);
+  CHECK(f.TargetPem("app-0") == BundleOf(f.ca2));
+}
+
+TEST_CASE("InterestedBundles maps ConfigMap changes to bundles", "[trust]") {
+  Fixture f;
+  json spec = DefaultSpec();
+  spec["verify"] = json::array({{{"name", "kube-root-ca.crt"}}, {{"namespace", "x"}, {"name", "special"}}});
+  f.api.Put("trustbundles", BundleObj(spec));
+  (void)f.Run();
+  auto of = [&](const std::string& ns, const std::string& name, json labels = json::object()) {
+    json cm = ConfigMapObj(ns, name, json::object());
+    cm["metadata"]["labels"] = labels;
+    return f.reconciler.InterestedBundles(cm);
+  };
+  CHECK(of("kube-system", "kube-root-ca.crt") == std::vector<std::string>{"cluster-ca"});  // source
+  CHECK(of("app-9", "cluster-ca") == std::vector<std::string>{"cluster-ca"});             // target name
+  CHECK(of("x", "special") == std::vector<std::string>{"cluster-ca"});                    // consumer
+  CHECK(of("y", "special").empty());
+  CHECK(of("y", "random").empty());
+  CHECK(of("y", "random", {{kBundleLabel, "elsewhere"}}) == std::vector<std::string>{"elsewhere"});
+}
