@@ -23,6 +23,9 @@ int Main(int argc, const char* const* argv, std::ostream& out, std::ostream& err
   AddVersionCommand(app, ctx);
   AddCertsCommand(app, ctx);
   AddCsrCommand(app, ctx);
+  AddRunCommand(app, ctx);
+  AddApprovePendingCommand(app, ctx);
+  AddCsrExplainCommand(app, ctx);
 
   try {
     app.parse(argc, argv);

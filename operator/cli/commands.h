@@ -17,5 +17,9 @@ struct Context {
 void AddVersionCommand(CLI::App& app, Context& ctx);
 void AddCertsCommand(CLI::App& app, Context& ctx);  // certs check-expiration
 void AddCsrCommand(CLI::App& app, Context& ctx);    // csr evaluate
+void AddRunCommand(CLI::App& app, Context& ctx);
+void AddApprovePendingCommand(CLI::App& app, Context& ctx);
+// csr explain: adds to the `csr` command if it exists, so register it after the others.
+void AddCsrExplainCommand(CLI::App& app, Context& ctx);
 
 }  // namespace certguard::cli

@@ -1,0 +1,48 @@
+// The controllers `certguard run` can start. A new controller adds a factory
+// here; a name without a factory is a controller this build does not have.
+#include "app/manager.h"
+#include "csr/controller.h"
+#include "csr/metrics.h"
+
+namespace certguard::app {
+
+namespace {
+
+class CsrRunnable : public Runnable {
+ public:
+  explicit CsrRunnable(ManagerContext& ctx)
+      : metrics_(ctx.registry), controller_(ctx.client, ctx.events, &metrics_, Options(ctx.options)) {}
+
+  void Start() override { controller_.Start(); }
+  void Stop() override { controller_.Stop(); }
+  bool Ready() const override { return controller_.Synced(); }
+
+ private:
+  static csr::CsrControllerOptions Options(const RunOptions& o) {
+    csr::CsrControllerOptions c;
+    c.plan.node_wait_timeout = o.csr_node_wait_timeout;
+    c.plan.flood.max_pending_per_node = o.csr_max_pending_per_node;
+    c.plan.flood.max_pending = o.csr_max_pending;
+    c.workers = o.workers;
+    return c;
+  }
+
+  csr::CsrMetrics metrics_;
+  csr::CsrController controller_;
+};
+
+}  // namespace
+
+std::vector<ControllerEntry> BuiltinControllers() {
+  return {
+      {"csr",
+       [](ManagerContext& ctx) -> Result<std::unique_ptr<Runnable>> {
+         return std::unique_ptr<Runnable>(std::make_unique<CsrRunnable>(ctx));
+       }},
+      // Hook points: the trust and expiry controllers register their factories here.
+      {"trust", nullptr},
+      {"expiry", nullptr},
+  };
+}
+
+}  // namespace certguard::app

@@ -1,0 +1,244 @@
+#include "app/manager.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <random>
+#include <thread>
+
+#include "common/duration.h"
+#include "common/log.h"
+#include "common/version.h"
+#include "kube/config.h"
+#include "kube/leader.h"
+#include "metrics/endpoints.h"
+#include "metrics/operator_metrics.h"
+
+namespace certguard::app {
+
+void StopSignal::Notify(int exit_code) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (notified_) return;
+    notified_ = true;
+    code_ = exit_code;
+  }
+  cv_.notify_all();
+}
+
+int StopSignal::Wait() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return notified_; });
+  return code_;
+}
+
+bool StopSignal::WaitFor(std::chrono::milliseconds d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, d, [this] { return notified_; });
+}
+
+bool StopSignal::notified() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return notified_;
+}
+
+void NotifyOnSignals(StopSignal& stop) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([set, &stop] {
+    int sig = 0;
+    if (sigwait(&set, &sig) == 0) {
+      log::Info("signal received, shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      stop.Notify(0);
+    }
+  }).detach();
+}
+
+namespace {
+
+std::optional<std::string> Env(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+std::string RandomSuffix() {
+  std::random_device rd;
+  static const char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (int i = 0; i < 8; ++i) s += kHex[rd() % 16];
+  return s;
+}
+
+std::string Hostname() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof buf - 1) != 0) return {};
+  return buf;
+}
+
+// The runnables, started and stopped together, at most once each way.
+class Group {
+ public:
+  void Add(std::string name, std::unique_ptr<Runnable> r) {
+    items_.emplace_back(std::move(name), std::move(r));
+  }
+  void StartAll() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (started_ || stopped_) return;
+    started_ = true;
+    for (auto& [name, r] : items_) {
+      log::Info("starting controller", {{"controller", name}});
+      r->Start();
+    }
+  }
+  void StopAll() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    if (!started_) return;
+    for (auto it = items_.rbegin(); it != items_.rend(); ++it) {
+      log::Info("stopping controller", {{"controller", it->first}});
+      it->second->Stop();
+    }
+  }
+  // OK when not started (a standby replica) or when every runnable is ready.
+  Status Ready() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!started_) return Status::Ok();
+    for (const auto& [name, r] : items_) {
+      if (!r->Ready()) return Unavailable(name + " controller not synced yet");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  bool started_ = false, stopped_ = false;
+  std::vector<std::pair<std::string, std::unique_ptr<Runnable>>> items_;
+};
+
+}  // namespace
+
+int Run(const RunOptions& options_in, StopSignal& stop) {
+  RunOptions options = options_in;
+  if (options.leader_election_namespace.empty()) {
+    options.leader_election_namespace =
+        DefaultLeaderElectionNamespace(Env, "/var/run/secrets/kubernetes.io/serviceaccount");
+  }
+  if (auto st = Validate(options); !st.ok()) {
+    log::Error("invalid options", {{"error", st.message()}});
+    return 1;
+  }
+
+  kube::LoadOptions load;
+  load.kubeconfig_flag = options.kubeconfig;
+  load.context = options.context;
+  auto config = kube::LoadClientConfig(load);
+  if (!config.ok()) {
+    log::Error("cannot load the cluster configuration", {{"error", config.status().ToString()}});
+    return 1;
+  }
+  auto client = kube::NewRestClient(*config);
+  if (!client.ok()) {
+    log::Error("cannot build the API client", {{"error", client.status().ToString()}});
+    return 1;
+  }
+  log::Info("connected", {{"server", config->server}, {"context", config->context_name}});
+
+  metrics::Endpoints endpoints;
+  metrics::OperatorMetrics operator_metrics(endpoints.registry(), kVersion, kGitCommit);
+  const std::string identity = LeaderIdentity(Env, Hostname(), RandomSuffix());
+
+  kube::EventRecorderOptions event_options;
+  event_options.host = identity;
+  kube::ApiEventRecorder events(**client, event_options);
+
+  ManagerContext ctx{options, **client, events, endpoints.registry()};
+  Group group;
+  for (auto& entry : BuiltinControllers()) {
+    if (std::find(options.controllers.begin(), options.controllers.end(), entry.name) ==
+        options.controllers.end()) {
+      continue;
+    }
+    if (!entry.factory) {
+      log::Warn("controller not part of this build, skipped", {{"controller", entry.name}});
+      continue;
+    }
+    auto r = entry.factory(ctx);
+    if (!r.ok()) {
+      log::Error("cannot build controller",
+                 {{"controller", entry.name}, {"error", r.status().ToString()}});
+      return 1;
+    }
+    group.Add(entry.name, std::move(*r));
+  }
+
+  endpoints.AddReadinessCheck("controllers", [&group] { return group.Ready(); });
+  metrics::EndpointsOptions endpoint_options;
+  endpoint_options.metrics_bind_address = options.metrics_bind_address;
+  endpoint_options.health_bind_address = options.health_bind_address;
+  if (auto st = endpoints.Start(endpoint_options); !st.ok()) {
+    log::Error("cannot serve metrics and health endpoints", {{"error", st.ToString()}});
+    return 1;
+  }
+  log::Info("serving endpoints", {{"metrics_port", std::to_string(endpoints.metrics_port())},
+                                  {"health_port", std::to_string(endpoints.health_port())}});
+
+  std::atomic<bool> shutting_down{false};
+  std::unique_ptr<kube::LeaderElector> elector;
+  if (options.leader_elect) {
+    kube::LeaderElectionConfig le;
+    le.lease_name = options.leader_election_id;
+    le.lease_namespace = options.leader_election_namespace;
+    le.identity = identity;
+    le.lease_duration = options.lease_duration;
+    le.renew_deadline = options.renew_deadline;
+    le.retry_period = options.retry_period;
+    le.release_on_cancel = true;
+    if (auto st = kube::Validate(le); !st.ok()) {
+      log::Error("invalid leader election settings", {{"error", st.message()}});
+      return 1;
+    }
+    kube::LeaderElector::Callbacks cb;
+    // The callbacks run on the election thread: capture nothing of this block by reference.
+    const std::string lease = le.lease_namespace + "/" + le.lease_name;
+    cb.on_started_leading = [&group, &operator_metrics, lease] {
+      log::Info("leading: starting the controllers", {{"lease", lease}});
+      operator_metrics.SetLeader(true);
+      group.StartAll();
+    };
+    cb.on_stopped_leading = [&operator_metrics, &shutting_down, &stop, identity] {
+      operator_metrics.SetLeader(false);
+      if (shutting_down.load()) return;
+      // Another replica may act now: stop at once and let the pod restart.
+      log::Error("leadership lost, exiting", {{"identity", identity}});
+      stop.Notify(1);
+    };
+    cb.on_new_leader = [&identity](const std::string& holder) {
+      if (holder != identity) log::Info("leader is another replica", {{"holder", holder}});
+    };
+    elector = std::make_unique<kube::LeaderElector>(**client, le, cb);
+    log::Info("waiting for leadership", {{"lease", le.lease_namespace + "/" + le.lease_name},
+                                         {"identity", identity}});
+    elector->Start();
+  } else {
+    operator_metrics.SetLeader(true);
+    group.StartAll();
+  }
+
+  int code = stop.Wait();
+  shutting_down.store(true);
+  log::Info("stopping");
+  group.StopAll();
+  if (elector) elector->Stop();  // releases the lease for the next replica
+  events.Flush();
+  endpoints.Stop();
+  log::Info("stopped", {{"exit_code", std::to_string(code)}});
+  return code;
+}
+
+}  // namespace certguard::app

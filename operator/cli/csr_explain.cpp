@@ -1,0 +1,182 @@
+// `certguard csr explain NAME`: why is this CSR still pending? Reads the CSR,
+// the Nodes and the policies from the cluster and prints what certguard
+// decides, with every reason.
+#include <chrono>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "cli/app.h"
+#include "cli/cluster.h"
+#include "cli/commands.h"
+#include "common/duration.h"
+#include "csr/approval.h"
+#include "csr/cluster.h"
+#include "csr/plan.h"
+#include "kube/resource.h"
+
+namespace certguard::cli {
+
+namespace {
+
+struct ExplainFlags {
+  ClusterFlags cluster;
+  std::string name;
+  std::string policy_file;
+  std::string output = "text";
+  std::string node_wait = "10m";
+  int max_pending_per_node = 10;
+  int max_pending = 500;
+};
+
+std::string Str(const nlohmann::json& obj, const char* a, const char* b) {
+  if (!obj.is_object() || !obj.contains(a) || !obj[a].is_object()) return {};
+  const auto& o = obj[a];
+  if (!o.contains(b) || !o[b].is_string()) return {};
+  return o[b].get<std::string>();
+}
+
+// What certguard does about it, in words.
+std::string ActionText(const csr::Plan& p) {
+  using A = csr::Plan::Action;
+  switch (p.action) {
+    case A::kSkip: return "nothing: " + p.note;
+    case A::kApprove: return "approves it";
+    case A::kDeny: return "denies it";
+    case A::kIgnore: return "leaves it pending for a person (no policy approves or denies it)";
+    case A::kDryRun:
+      return std::string("nothing: policy ") + p.decision.policy +
+             " is a dry run; it would " + csr::VerdictName(p.decision.verdict);
+    case A::kWaitForNode:
+      return "waits for its Node (" + p.note + "), then denies it if the Node never comes";
+    case A::kHoldForFlood: return "holds the approval: " + p.flood.message;
+  }
+  return "";
+}
+
+}  // namespace
+
+void AddCsrExplainCommand(CLI::App& app, Context& ctx) {
+  auto* cmd = CsrCommand(app)->add_subcommand(
+      "explain", "Print the decision on one CSR of the cluster and every reason for it");
+  auto flags = std::make_shared<ExplainFlags>();
+  cmd->add_option("NAME", flags->name, "CertificateSigningRequest name")->required();
+  AddClusterFlags(cmd, flags->cluster);
+  cmd->add_option("--policy", flags->policy_file,
+                  "CSRApprovalPolicy file to decide with instead of the cluster's policies");
+  cmd->add_option("-o,--output", flags->output, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cmd->add_option("--csr-node-wait-timeout", flags->node_wait,
+                  "As given to `certguard run`")
+      ->capture_default_str();
+  cmd->add_option("--csr-max-pending-per-node", flags->max_pending_per_node,
+                  "As given to `certguard run`")
+      ->capture_default_str();
+  cmd->add_option("--csr-max-pending", flags->max_pending, "As given to `certguard run`")
+      ->capture_default_str();
+
+  cmd->callback([&ctx, flags] {
+    ctx.run = [&ctx, flags]() -> int {
+      auto node_wait = common::ParseDuration(flags->node_wait);
+      if (!node_wait.ok()) {
+        ctx.err << "certguard csr explain: --csr-node-wait-timeout: "
+                << node_wait.status().message() << "\n";
+        return kExitUsage;
+      }
+      csr::PolicySet policies;
+      if (!flags->policy_file.empty()) {
+        auto p = csr::LoadPolicyFile(flags->policy_file);
+        if (!p.ok()) {
+          ctx.err << "certguard csr explain: " << p.status().message() << "\n";
+          return kExitUsage;
+        }
+        policies = std::move(*p);
+      }
+      auto client = Connect(flags->cluster);
+      if (!client.ok()) {
+        ctx.err << "certguard csr explain: " << client.status().message() << "\n";
+        return kExitUsage;
+      }
+      auto obj = (*client)->Get(kube::resources::kCertificateSigningRequests, "", flags->name);
+      if (!obj.ok()) {
+        ctx.err << "certguard csr explain: " << obj.status().ToString() << "\n";
+        return kExitFailure;
+      }
+      if (flags->policy_file.empty()) {
+        auto p = csr::LoadClusterPolicies(**client);
+        if (!p.ok()) {
+          ctx.err << "certguard csr explain: " << p.status().ToString() << "\n";
+          return kExitFailure;
+        }
+        policies = std::move(*p);
+      }
+      auto nodes = csr::LoadNodes(**client);
+      auto csrs = csr::LoadCsrs(**client);
+      if (!nodes.ok() || !csrs.ok()) {
+        ctx.err << "certguard csr explain: "
+                << (nodes.ok() ? csrs.status() : nodes.status()).ToString() << "\n";
+        return kExitFailure;
+      }
+      auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+      std::vector<const nlohmann::json*> ptrs;
+      for (const auto& c : *csrs) ptrs.push_back(&c);
+      csr::PendingSummary summary = csr::Summarize(ptrs, now);
+      csr::PlanOptions options;
+      options.node_wait_timeout = *node_wait;
+      options.flood = {flags->max_pending_per_node, flags->max_pending};
+      csr::NodeLookup lookup = [&nodes](const std::string& name) -> const csr::NodeFacts* {
+        auto it = nodes->find(name);
+        return it == nodes->end() ? nullptr : &it->second;
+      };
+      csr::Plan plan = csr::MakePlan(*obj, lookup, policies.policies, summary, now, options);
+      // A decided CSR is explained too: what the policies would say now.
+      csr::Decision decision = plan.decision;
+      if (plan.action == csr::Plan::Action::kSkip && plan.state != csr::CsrState::kPending) {
+        nlohmann::json as_pending = *obj;
+        as_pending.erase("status");
+        decision = csr::MakePlan(as_pending, lookup, policies.policies, summary, now, options)
+                       .decision;
+      }
+
+      if (flags->output == "json") {
+        nlohmann::json j = nlohmann::json::parse(csr::DecisionToJson(decision));
+        j["csr"] = flags->name;
+        j["state"] = csr::CsrStateName(plan.state);
+        j["action"] = csr::ActionName(plan.action);
+        j["note"] = plan.note;
+        j["policySource"] = policies.origin;
+        j["warnings"] = policies.warnings;
+        if (plan.requeue_after.count() > 0) j["requeueAfterSeconds"] = plan.requeue_after.count() / 1000.0;
+        ctx.out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        return kExitOk;
+      }
+      auto& out = ctx.out;
+      out << "CSR:        " << flags->name << "\n"
+          << "Signer:     " << Str(*obj, "spec", "signerName") << "\n"
+          << "Requester:  " << Str(*obj, "spec", "username") << "\n"
+          << "Created:    " << Str(*obj, "metadata", "creationTimestamp") << "\n"
+          << "State:      " << csr::CsrStateName(plan.state) << "\n";
+      if (obj->contains("status") && (*obj)["status"].is_object() &&
+          (*obj)["status"].contains("conditions") && (*obj)["status"]["conditions"].is_array()) {
+        for (const auto& c : (*obj)["status"]["conditions"]) {
+          if (!c.is_object()) continue;
+          out << "Condition:  " << c.value("type", "") << " (" << c.value("reason", "") << "): "
+              << c.value("message", "") << "\n";
+        }
+      }
+      out << "Policies:   " << policies.origin << ", " << policies.policies.size()
+          << (policies.policies.empty() ? " (the built-in default policy decides)" : "") << "\n";
+      for (const auto& w : policies.warnings) out << "Warning:    " << w << "\n";
+      out << "Decision:   " << csr::VerdictName(decision.verdict)
+          << (decision.policy.empty() ? "" : " by policy " + decision.policy)
+          << (decision.dry_run ? " (dry run)" : "") << "\n"
+          << "certguard:  " << ActionText(plan) << "\n"
+          << "Reasons:\n";
+      for (const auto& r : decision.reasons) out << "  " << r.code << ": " << r.message << "\n";
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace certguard::cli

@@ -1,0 +1,96 @@
+// `certguard run`: the operator itself.
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "app/manager.h"
+#include "app/options.h"
+#include "cli/app.h"
+#include "cli/commands.h"
+#include "common/duration.h"
+
+namespace certguard::cli {
+
+void AddRunCommand(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand(
+      "run", "Run the operator: CSR approval, trust bundles and certificate expiry metrics");
+  struct Flags {
+    app::RunOptions o;
+    std::string controllers = "csr,trust,expiry";
+    std::string lease = "15s", renew = "10s", retry = "2s", node_wait = "10m";
+  };
+  auto flags = std::make_shared<Flags>();
+  auto& o = flags->o;
+  cmd->add_option("--kubeconfig", o.kubeconfig, "Kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)");
+  cmd->add_option("--context", o.context, "Kubeconfig context to use");
+  cmd->add_option("--controllers", flags->controllers, "Controllers to run: comma list of csr, trust, expiry")
+      ->capture_default_str();
+  cmd->add_flag("--leader-elect", o.leader_elect,
+                "Run only while holding the leader Lease (default true; --leader-elect=false to turn off)");
+  cmd->add_option("--leader-election-id", o.leader_election_id, "Name of the leader Lease")
+      ->capture_default_str();
+  cmd->add_option("--leader-election-namespace", o.leader_election_namespace,
+                  "Namespace of the leader Lease (default: $POD_NAMESPACE, the service account's "
+                  "namespace, else certguard)");
+  cmd->add_option("--leader-election-lease-duration", flags->lease, "Lease duration")
+      ->capture_default_str();
+  cmd->add_option("--leader-election-renew-deadline", flags->renew,
+                  "A leader that cannot renew within this stops")
+      ->capture_default_str();
+  cmd->add_option("--leader-election-retry-period", flags->retry, "Time between lease attempts")
+      ->capture_default_str();
+  cmd->add_option("--metrics-bind-address", o.metrics_bind_address,
+                  "Address of /metrics (\"0\" turns it off)")
+      ->capture_default_str();
+  cmd->add_option("--health-bind-address", o.health_bind_address,
+                  "Address of /healthz and /readyz (\"0\" turns it off)")
+      ->capture_default_str();
+  cmd->add_option("--csr-node-wait-timeout", flags->node_wait,
+                  "How long a serving CSR waits for its Node to register before it is refused")
+      ->capture_default_str();
+  cmd->add_option("--csr-max-pending-per-node", o.csr_max_pending_per_node,
+                  "Approvals for a node pause while it has more pending CSRs than this (0: no cap)")
+      ->capture_default_str();
+  cmd->add_option("--csr-max-pending", o.csr_max_pending,
+                  "All approvals pause while more kubelet CSRs than this are pending (0: no cap)")
+      ->capture_default_str();
+  cmd->add_option("--workers", o.workers, "CSR reconcile workers")->capture_default_str();
+
+  cmd->callback([&ctx, flags] {
+    ctx.run = [&ctx, flags]() -> int {
+      app::RunOptions options = flags->o;
+      auto controllers = app::ParseControllerList(flags->controllers);
+      if (!controllers.ok()) {
+        ctx.err << "certguard run: " << controllers.status().message() << "\n";
+        return kExitUsage;
+      }
+      options.controllers = *controllers;
+      struct D {
+        const char* flag;
+        const std::string* text;
+        std::chrono::milliseconds* out;
+      };
+      for (const D& d : {D{"--leader-election-lease-duration", &flags->lease, &options.lease_duration},
+                         D{"--leader-election-renew-deadline", &flags->renew, &options.renew_deadline},
+                         D{"--leader-election-retry-period", &flags->retry, &options.retry_period},
+                         D{"--csr-node-wait-timeout", &flags->node_wait,
+                           &options.csr_node_wait_timeout}}) {
+        auto v = common::ParseDuration(*d.text);
+        if (!v.ok()) {
+          ctx.err << "certguard run: " << d.flag << ": " << v.status().message() << "\n";
+          return kExitUsage;
+        }
+        *d.out = *v;
+      }
+      if (auto st = app::Validate(options); !st.ok()) {
+        ctx.err << "certguard run: " << st.message() << "\n";
+        return kExitUsage;
+      }
+      app::StopSignal stop;
+      app::NotifyOnSignals(stop);
+      return app::Run(options, stop);
+    };
+  });
+}
+
+}  // namespace certguard::cli

@@ -1,0 +1,435 @@
+#include "csr/controller.h"
+
+#include <chrono>
+
+#include "common/log.h"
+#include "csr/approval.h"
+#include "csr/node.h"
+#include "csr/request.h"
+#include "csr/write.h"
+#include "kube/resource.h"
+
+namespace certguard::csr {
+
+namespace {
+
+using kube::ReconcileResult;
+const kube::Resource& kCsrs = kube::resources::kCertificateSigningRequests;
+const kube::Resource& kPolicies = kube::resources::kCsrApprovalPolicies;
+
+std::string Str(const nlohmann::json& obj, const char* a, const char* b) {
+  if (!obj.is_object() || !obj.contains(a) || !obj[a].is_object()) return {};
+  const auto& o = obj[a];
+  if (!o.contains(b) || !o[b].is_string()) return {};
+  return o[b].get<std::string>();
+}
+
+int64_t Generation(const nlohmann::json& obj) {
+  if (!obj.is_object() || !obj.contains("metadata") || !obj["metadata"].is_object()) return 0;
+  const auto& m = obj["metadata"];
+  return m.contains("generation") && m["generation"].is_number_integer()
+             ? m["generation"].get<int64_t>()
+             : 0;
+}
+
+bool IsKubeletSigner(const std::string& s) { return s == kClientSigner || s == kServingSigner; }
+
+// What a Node change must match for pending decisions to be worth redoing.
+nlohmann::json NodeDecisionFacts(const nlohmann::json& node) {
+  nlohmann::json f = nlohmann::json::object();
+  if (!node.is_object()) return f;
+  if (node.contains("metadata") && node["metadata"].is_object()) {
+    f["labels"] = node["metadata"].value("labels", nlohmann::json::object());
+  }
+  if (node.contains("status") && node["status"].is_object()) {
+    const auto& st = node["status"];
+    f["addresses"] = st.contains("addresses") ? st["addresses"] : nlohmann::json();
+    if (st.contains("conditions") && st["conditions"].is_array()) {
+      for (const auto& c : st["conditions"]) {
+        if (c.is_object() && c.contains("type") && c["type"] == "Ready") {
+          f["ready"] = c.contains("status") ? c["status"] : nlohmann::json();
+        }
+      }
+    }
+  }
+  return f;
+}
+
+kube::ObjectReference CsrReference(const nlohmann::json& csr) {
+  kube::ObjectReference ref = kube::ReferenceTo(csr);
+  ref.api_version = "certificates.k8s.io/v1";
+  ref.kind = "CertificateSigningRequest";
+  ref.ns.clear();
+  return ref;
+}
+
+std::string DecisionLabel(const Plan& plan) {
+  std::string v = VerdictName(plan.decision.verdict);
+  return plan.action == Plan::Action::kDryRun ? "DryRun" + v : v;
+}
+
+}  // namespace
+
+class CsrController::CsrReconciler : public kube::Reconciler {
+ public:
+  explicit CsrReconciler(CsrController& c) : c_(c) {}
+  ReconcileResult Reconcile(const std::string& key) override { return c_.ReconcileCsr(key); }
+
+ private:
+  CsrController& c_;
+};
+
+class CsrController::StatusReconciler : public kube::Reconciler {
+ public:
+  explicit StatusReconciler(CsrController& c) : c_(c) {}
+  ReconcileResult Reconcile(const std::string& key) override {
+    return c_.ReconcilePolicyStatus(key);
+  }
+
+ private:
+  CsrController& c_;
+};
+
+CsrController::CsrController(kube::Client& client, kube::EventRecorder& events,
+                             CsrMetrics* metrics, CsrControllerOptions options)
+    : client_(client),
+      events_(events),
+      metrics_(metrics),
+      options_(std::move(options)),
+      csrs_(client, kCsrs),
+      nodes_(client, kube::resources::kNodes),
+      policies_(client, kPolicies) {
+  csr_reconciler_ = std::make_unique<CsrReconciler>(*this);
+  status_reconciler_ = std::make_unique<StatusReconciler>(*this);
+
+  csrs_.AddHandler([this](const kube::Change& ch) {
+    if (ch.kind == kube::Change::Kind::kDelete) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        recorded_.erase(Str(*ch.object, "metadata", "uid"));
+      }
+      // A smaller backlog may end a flood: look at the held ones again now.
+      if (!IsDecided(*ch.object)) EnqueuePending();
+      return;
+    }
+    if (IsKubeletSigner(Str(*ch.object, "spec", "signerName")) && !IsDecided(*ch.object)) {
+      queue_.Add(ch.key);
+    }
+  });
+  nodes_.AddHandler([this](const kube::Change& ch) {
+    if (ch.kind == kube::Change::Kind::kUpdate && ch.old_object &&
+        NodeDecisionFacts(*ch.old_object) == NodeDecisionFacts(*ch.object)) {
+      return;  // a heartbeat: nothing a decision depends on changed
+    }
+    EnqueuePending();
+  });
+  policies_.AddHandler([this](const kube::Change& ch) {
+    std::string name = Str(*ch.object, "metadata", "name");
+    if (ch.kind == kube::Change::Kind::kUpdate && ch.old_object &&
+        Generation(*ch.old_object) == Generation(*ch.object)) {
+      return;  // only its status changed (often our own write)
+    }
+    EnqueuePending();
+    if (ch.kind != kube::Change::Kind::kDelete) status_queue_.Add(name);
+  });
+}
+
+CsrController::~CsrController() { Stop(); }
+
+x509::Time CsrController::Now() const {
+  if (options_.clock) return options_.clock();
+  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+}
+
+void CsrController::Start() {
+  csrs_.Start();
+  nodes_.Start();
+  policies_.Start();
+  starter_ = std::thread([this] { StartWhenSynced(); });
+}
+
+void CsrController::StartWhenSynced() {
+  auto waited = std::chrono::steady_clock::now();
+  for (kube::Informer* inf : {&csrs_, &nodes_, &policies_}) {
+    while (!inf->WaitForSync(std::chrono::seconds(1))) {
+      if (stopping_.load()) return;
+      if (std::chrono::steady_clock::now() - waited > std::chrono::seconds(30)) {
+        log::Warn("csr controller: still waiting for a cache to sync",
+                  {{"resource", inf->resource().resource},
+                   {"hint", inf->resource().resource == "csrapprovalpolicies"
+                                ? "is the CSRApprovalPolicy CRD installed?"
+                                : "check the API server and RBAC"}});
+        waited = std::chrono::steady_clock::now();
+      }
+    }
+  }
+  std::lock_guard<std::mutex> lock(stop_mu_);
+  if (stopping_.load()) return;
+  csr_controller_ = std::make_unique<kube::Controller>("csr", *csr_reconciler_, queue_,
+                                                       std::max(1, options_.workers));
+  status_controller_ =
+      std::make_unique<kube::Controller>("csr-policy-status", *status_reconciler_, status_queue_, 1);
+  csr_controller_->Start();
+  status_controller_->Start();
+  backlog_ = std::thread([this] { BacklogLoop(); });
+  running_.store(true);
+  log::Info("csr controller started",
+            {{"csrs", std::to_string(csrs_.store().Size())},
+             {"nodes", std::to_string(nodes_.store().Size())},
+             {"policies", std::to_string(policies_.store().Size())}});
+}
+
+void CsrController::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    if (stopping_.exchange(true)) return;
+  }
+  stop_cv_.notify_all();
+  if (starter_.joinable()) starter_.join();
+  if (csr_controller_) csr_controller_->Stop();
+  if (status_controller_) status_controller_->Stop();
+  if (backlog_.joinable()) backlog_.join();
+  // Counts gathered since the last status write: one last try, best effort.
+  std::vector<std::string> names;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [name, tally] : tallies_) names.push_back(name);
+  }
+  if (running_.load()) {
+    for (const auto& name : names) (void)ReconcilePolicyStatus(name);
+  }
+  running_.store(false);
+  policies_.Stop();
+  nodes_.Stop();
+  csrs_.Stop();
+}
+
+void CsrController::BacklogLoop() {
+  std::unique_lock<std::mutex> lock(stop_mu_);
+  while (!stopping_.load()) {
+    lock.unlock();
+    (void)CurrentSummary(Now());
+    lock.lock();
+    stop_cv_.wait_for(lock, options_.backlog_refresh, [this] { return stopping_.load(); });
+  }
+}
+
+std::vector<Policy> CsrController::CurrentPolicies() {
+  auto objects = policies_.store().List();
+  std::vector<Policy> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, std::pair<std::string, Policy>> next;
+  for (const auto& obj : objects) {
+    std::string name = Str(*obj, "metadata", "name");
+    std::string rv = Str(*obj, "metadata", "resourceVersion");
+    auto it = policy_cache_.find(name);
+    if (it != policy_cache_.end() && it->second.first == rv) {
+      next.emplace(name, it->second);
+      continue;
+    }
+    auto parsed = PolicyFromObject(*obj);
+    if (!parsed.ok()) {
+      log::Warn("csr controller: skipping an unreadable CSRApprovalPolicy",
+                {{"policy", name}, {"error", parsed.status().message()}});
+      continue;
+    }
+    next.emplace(name, std::make_pair(rv, std::move(*parsed)));
+  }
+  policy_cache_ = std::move(next);
+  for (const auto& [name, entry] : policy_cache_) out.push_back(entry.second);
+  return out;
+}
+
+PendingSummary CsrController::CurrentSummary(x509::Time now) {
+  auto objects = csrs_.store().List();
+  std::vector<const nlohmann::json*> ptrs;
+  ptrs.reserve(objects.size());
+  for (const auto& o : objects) ptrs.push_back(o.get());
+  PendingSummary s = Summarize(ptrs, now);
+  if (metrics_) metrics_->SetBacklog(s, options_.plan.flood);
+  return s;
+}
+
+void CsrController::EnqueuePending() {
+  for (const auto& obj : csrs_.store().List()) {
+    if (IsKubeletSigner(Str(*obj, "spec", "signerName")) && !IsDecided(*obj)) {
+      queue_.Add(kube::KeyOf(*obj));
+    }
+  }
+}
+
+ReconcileResult CsrController::ReconcileCsr(const std::string& name) {
+  kube::ObjectPtr cached = csrs_.store().Get(name);
+  if (!cached) return ReconcileResult::Done();  // deleted
+  nlohmann::json current = *cached;
+
+  // Nodes are parsed on demand, once per reconcile.
+  std::map<std::string, std::optional<NodeFacts>> parsed_nodes;
+  NodeLookup nodes = [this, &parsed_nodes](const std::string& node) -> const NodeFacts* {
+    auto it = parsed_nodes.find(node);
+    if (it == parsed_nodes.end()) {
+      std::optional<NodeFacts> facts;
+      if (auto obj = nodes_.store().Get(node)) {
+        if (auto f = NodeFromObject(*obj); f.ok()) facts = std::move(*f);
+      }
+      it = parsed_nodes.emplace(node, std::move(facts)).first;
+    }
+    return it->second ? &*it->second : nullptr;
+  };
+  std::vector<Policy> policies = CurrentPolicies();
+
+  auto replan = [&](const nlohmann::json& obj) {
+    x509::Time now = Now();
+    return MakePlan(obj, nodes, policies, CurrentSummary(now), now, options_.plan);
+  };
+  Plan plan = replan(current);
+  WriteResult w = WriteDecision(client_, std::move(current), std::move(plan), replan,
+                                [this] { return Now(); });
+  if (!w.status.ok()) return ReconcileResult::Retry(w.status);
+  x509::Time now = Now();
+  switch (w.plan.action) {
+    case Plan::Action::kSkip:
+      return ReconcileResult::Done();
+    case Plan::Action::kApprove:
+    case Plan::Action::kDeny:
+    case Plan::Action::kIgnore:
+    case Plan::Action::kDryRun:
+      Record(w.csr, w.plan, w.written, now);
+      return ReconcileResult::Done();
+    case Plan::Action::kWaitForNode:
+    case Plan::Action::kHoldForFlood:
+      Record(w.csr, w.plan, false, now);
+      return ReconcileResult::RequeueAfter(w.plan.requeue_after);
+  }
+  return ReconcileResult::Done();
+}
+
+void CsrController::Record(const nlohmann::json& csr, const Plan& plan, bool written,
+                           x509::Time now) {
+  const std::string name = Str(csr, "metadata", "name");
+  const std::string uid = Str(csr, "metadata", "uid");
+  std::vector<std::string> codes;
+  for (const auto& r : plan.decision.reasons) codes.push_back(r.code);
+  std::string signature = std::string(ActionName(plan.action)) + "|" + plan.decision.policy;
+  for (const auto& c : codes) signature += "|" + c;
+  if (plan.action == Plan::Action::kHoldForFlood) signature += "|" + plan.flood.scope;
+
+  bool decision = plan.action != Plan::Action::kWaitForNode &&
+                  plan.action != Plan::Action::kHoldForFlood;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (written) {
+      recorded_.erase(uid);
+    } else {
+      auto& seen = recorded_[uid];
+      if (seen == signature) return;  // already told
+      seen = signature;
+    }
+    const std::string& policy = plan.decision.policy;
+    if (decision && !policy.empty() && policies_.store().Get(policy)) {
+      DecisionTally t;
+      switch (plan.action) {
+        case Plan::Action::kApprove: t.approved = 1; break;
+        case Plan::Action::kDeny: t.denied = 1; break;
+        case Plan::Action::kIgnore: t.ignored = 1; break;
+        default: t.dry_run = 1; break;
+      }
+      t.last = LastDecisionJson(name, VerdictName(plan.decision.verdict),
+                                codes.empty() ? "" : codes.front(),
+                                plan.action == Plan::Action::kDryRun, now);
+      tallies_[policy].Merge(t);
+    }
+  }
+  if (decision && !plan.decision.policy.empty() && policies_.store().Get(plan.decision.policy)) {
+    status_queue_.AddAfter(plan.decision.policy, options_.policy_status_delay);
+  }
+
+  kube::EventSeverity severity = kube::EventSeverity::kNormal;
+  const char* reason = event::kIgnored;
+  std::string message = plan.message;
+  switch (plan.action) {
+    case Plan::Action::kApprove: reason = event::kApproved; break;
+    case Plan::Action::kDeny:
+      reason = event::kDenied;
+      severity = kube::EventSeverity::kWarning;
+      break;
+    case Plan::Action::kIgnore: reason = event::kIgnored; break;
+    case Plan::Action::kDryRun:
+      reason = event::kDryRun;
+      message = std::string("dry run, nothing written: would ") +
+                VerdictName(plan.decision.verdict) + ": " + plan.message;
+      break;
+    case Plan::Action::kWaitForNode:
+      reason = event::kWaitingForNode;
+      message = plan.note + ": " + plan.message;
+      break;
+    case Plan::Action::kHoldForFlood:
+      reason = event::kApprovalPaused;
+      severity = kube::EventSeverity::kWarning;
+      message = plan.flood.message;
+      break;
+    case Plan::Action::kSkip: return;
+  }
+  events_.Record(CsrReference(csr), severity, reason, message);
+
+  if (decision && metrics_) {
+    double latency = -1;
+    if (written) {
+      if (auto created = ParseRfc3339(Str(csr, "metadata", "creationTimestamp")); created.ok()) {
+        latency = options_.clock ? static_cast<double>((now - *created).count())
+                                 : std::chrono::duration<double>(
+                                       std::chrono::system_clock::now() - *created)
+                                       .count();
+      }
+    }
+    metrics_->Decided(plan.signer_name, DecisionLabel(plan), codes.empty() ? "" : codes.front(),
+                      latency);
+  }
+  log::Info(written ? "csr decided" : "csr looked at",
+            {{"csr", name},
+             {"action", ActionName(plan.action)},
+             {"policy", plan.decision.policy},
+             {"requester", plan.requester},
+             {"message", message}});
+}
+
+ReconcileResult CsrController::ReconcilePolicyStatus(const std::string& name) {
+  DecisionTally tally;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = tallies_.find(name); it != tallies_.end()) {
+      tally = std::move(it->second);
+      tallies_.erase(it);
+    }
+  }
+  auto put_back = [this, &name, &tally] {
+    std::lock_guard<std::mutex> lock(mu_);
+    DecisionTally merged = tally;
+    if (auto it = tallies_.find(name); it != tallies_.end()) merged.Merge(it->second);
+    tallies_[name] = std::move(merged);
+  };
+  auto obj = client_.Get(kPolicies, "", name);
+  if (!obj.ok()) {
+    if (obj.status().code() == Code::kNotFound) return ReconcileResult::Done();
+    put_back();
+    return ReconcileResult::Retry(obj.status().Annotate("reading policy " + name));
+  }
+  std::vector<std::string> errors;
+  if (auto parsed = PolicyFromObject(*obj); parsed.ok()) {
+    errors = parsed->errors;
+  } else {
+    errors.push_back(parsed.status().message());
+  }
+  nlohmann::json status = NextPolicyStatus(*obj, tally, errors, Now());
+  if (obj->contains("status") && (*obj)["status"] == status) return ReconcileResult::Done();
+  nlohmann::json body = std::move(*obj);
+  body["status"] = status;
+  auto written = client_.Update(kPolicies, "", body, "status");
+  if (!written.ok()) {
+    put_back();
+    return ReconcileResult::Retry(written.status().Annotate("writing the status of policy " + name));
+  }
+  return ReconcileResult::Done();
+}
+
+}  // namespace certguard::csr

@@ -1,0 +1,124 @@
+// The CSR approval controller: watches CertificateSigningRequests, Nodes and
+// CSRApprovalPolicies, decides every pending CSR of the two kubelet signers
+// with the policy engine (csr/plan.h) and writes the decision through the
+// /approval subresource, with an Event on the CSR and counts on the policy.
+//
+// Level-triggered: a work item is a CSR name. A CSR already approved, denied or
+// issued is left alone; a write on a stale object (409) re-reads the CSR and
+// decides again, so no CSR is ever decided twice. A policy change or a new Node
+// re-queues every pending CSR.
+//
+// Thread-safety: Start/Stop from one thread; everything else is internal.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <prometheus/registry.h>
+
+#include "csr/metrics.h"
+#include "csr/plan.h"
+#include "csr/policy_status.h"
+#include "kube/client.h"
+#include "kube/controller.h"
+#include "kube/events.h"
+#include "kube/informer.h"
+#include "kube/queue.h"
+
+namespace certguard::csr {
+
+// Event reasons on CSRs (kubectl describe csr).
+namespace event {
+inline constexpr char kApproved[] = "Approved";              // Normal
+inline constexpr char kDenied[] = "Denied";                  // Warning
+inline constexpr char kIgnored[] = "Ignored";                // Normal: left for a person
+inline constexpr char kDryRun[] = "DryRun";                  // Normal: what a dry-run policy would do
+inline constexpr char kWaitingForNode[] = "WaitingForNode";  // Normal
+inline constexpr char kApprovalPaused[] = "ApprovalPaused";  // Warning: flood guard
+}  // namespace event
+
+struct CsrControllerOptions {
+  PlanOptions plan;
+  int workers = 2;
+  // Decisions are gathered this long before a policy's status is written.
+  std::chrono::milliseconds policy_status_delay = std::chrono::seconds(2);
+  // How often the pending gauges are refreshed without an event.
+  std::chrono::milliseconds backlog_refresh = std::chrono::seconds(10);
+  std::function<x509::Time()> clock;  // default: the system clock
+};
+
+// The informers a CSR controller reads. Started by the controller.
+class CsrController {
+ public:
+  // `metrics` may be null (no metrics). Client, recorder and metrics must
+  // outlive the controller.
+  CsrController(kube::Client& client, kube::EventRecorder& events, CsrMetrics* metrics,
+                CsrControllerOptions options);
+  ~CsrController();  // Stop()
+  CsrController(const CsrController&) = delete;
+  CsrController& operator=(const CsrController&) = delete;
+
+  // Starts the informers, waits for nothing, and starts the workers once the
+  // informers are synced (on a thread of its own).
+  void Start();
+  // Stops the workers (letting each finish its CSR), then the informers. Idempotent.
+  void Stop();
+  // Every informer has listed once and the workers run: readiness.
+  bool Synced() const { return running_.load(); }
+
+  // One reconcile of one CSR (exposed for tests).
+  kube::ReconcileResult ReconcileCsr(const std::string& name);
+  // Writes one policy's status (exposed for tests).
+  kube::ReconcileResult ReconcilePolicyStatus(const std::string& name);
+
+ private:
+  class CsrReconciler;
+  class StatusReconciler;
+
+  x509::Time Now() const;
+  std::vector<Policy> CurrentPolicies();
+  PendingSummary CurrentSummary(x509::Time now);
+  void EnqueuePending();
+  void Record(const nlohmann::json& csr, const Plan& plan, bool written, x509::Time now);
+  void StartWhenSynced();
+  void BacklogLoop();
+
+  kube::Client& client_;
+  kube::EventRecorder& events_;
+  CsrMetrics* metrics_;
+  CsrControllerOptions options_;
+
+  kube::Informer csrs_;
+  kube::Informer nodes_;
+  kube::Informer policies_;
+  kube::WorkQueue queue_;
+  kube::WorkQueue status_queue_;
+  std::unique_ptr<CsrReconciler> csr_reconciler_;
+  std::unique_ptr<StatusReconciler> status_reconciler_;
+  std::unique_ptr<kube::Controller> csr_controller_;
+  std::unique_ptr<kube::Controller> status_controller_;
+
+  std::mutex mu_;
+  // Parsed policies by name, with the resourceVersion they were parsed from.
+  std::map<std::string, std::pair<std::string, Policy>> policy_cache_;
+  // Per CSR uid: the last non-writing outcome recorded (Event and metric), so a
+  // re-reconcile of an ignored or held CSR does not repeat them.
+  std::map<std::string, std::string> recorded_;
+  // Decisions not yet in each policy's status.
+  std::map<std::string, DecisionTally> tallies_;
+
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stopping_{false};
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  std::thread starter_;
+  std::thread backlog_;
+};
+
+}  // namespace certguard::csr

@@ -1,0 +1,178 @@
+#include "csr/plan.h"
+
+#include <openssl/evp.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
+
+#include "support/pki.h"
+
+using namespace certguard::csr;
+using certguard::testing::CsrBuilder;
+using nlohmann::json;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+namespace {
+
+certguard::x509::Time Now() {
+  using namespace std::chrono;
+  return sys_days(year_month_day{year(2026), month(11), day(24)}) + hours(6);
+}
+
+std::string Base64(const std::string& in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  out.resize(n);
+  return out;
+}
+
+json ServingCsr(const std::string& node, const std::string& created,
+                const std::string& ip = "10.0.0.11") {
+  std::string pem = CsrBuilder()
+                        .Subject({{"O", "system:nodes"}, {"CN", "system:node:" + node}})
+                        .Dns(node)
+                        .Ip(ip)
+                        .Pem();
+  return {{"apiVersion", "certificates.k8s.io/v1"},
+          {"kind", "CertificateSigningRequest"},
+          {"metadata", {{"name", "csr-" + node}, {"uid", "uid-" + node},
+                        {"resourceVersion", "10"}, {"creationTimestamp", created}}},
+          {"spec",
+           {{"signerName", kServingSigner},
+            {"request", Base64(pem)},
+            {"username", "system:node:" + node},
+            {"groups", {"system:nodes", "system:authenticated"}},
+            {"usages", {"digital signature", "server auth"}}}},
+          {"status", json::object()}};
+}
+
+NodeMap Nodes() {
+  NodeFacts n;
+  n.name = "worker-1";
+  n.addresses = {{"InternalIP", "10.0.0.11"}, {"Hostname", "worker-1"}};
+  n.ready_status = "True";
+  return {{"worker-1", n}};
+}
+
+NodeLookup Lookup(const NodeMap& nodes) {
+  return [&nodes](const std::string& name) -> const NodeFacts* {
+    auto it = nodes.find(name);
+    return it == nodes.end() ? nullptr : &it->second;
+  };
+}
+
+const char* kRecent = "2026-11-24T05:59:30Z";  // 30 s before Now()
+
+}  // namespace
+
+TEST_CASE("MakePlan approves a serving CSR of a registered node", "[csr][plan]") {
+  NodeMap nodes = Nodes();
+  Plan p = MakePlan(ServingCsr("worker-1", kRecent), Lookup(nodes), {}, {}, Now(), {});
+  INFO(p.message);
+  CHECK(p.action == Plan::Action::kApprove);
+  CHECK(p.decision.verdict == Verdict::kApprove);
+  CHECK(p.decision.policy == "default");
+  CHECK(p.requester == "system:node:worker-1");
+  CHECK(p.signer_name == kServingSigner);
+  CHECK(p.message.rfind("policy default: ApprovedServing: ", 0) == 0);
+}
+
+TEST_CASE("MakePlan waits for a missing Node, then refuses", "[csr][plan]") {
+  NodeMap none;
+  PlanOptions opts;
+  opts.node_wait_timeout = minutes(10);
+  Plan wait = MakePlan(ServingCsr("worker-2", kRecent), Lookup(none), {}, {}, Now(), opts);
+  CHECK(wait.action == Plan::Action::kWaitForNode);
+  CHECK(wait.requeue_after == seconds(30));
+  CHECK(wait.note.find("waited 30s of 10m") != std::string::npos);
+
+  Plan late = MakePlan(ServingCsr("worker-2", "2026-11-24T05:49:00Z"), Lookup(none), {}, {}, Now(),
+                       opts);
+  CHECK(late.action == Plan::Action::kDeny);
+  bool node_not_found = false;
+  for (const auto& r : late.decision.reasons) node_not_found |= r.code == "NodeNotFound";
+  CHECK(node_not_found);
+  CHECK(late.message.find("NodeNotFound") != std::string::npos);
+}
+
+TEST_CASE("MakePlan denies a request the Node cannot fix at once", "[csr][plan]") {
+  NodeMap nodes = Nodes();
+  // An IP that is not the node's: refused without waiting.
+  Plan p = MakePlan(ServingCsr("worker-1", kRecent, "10.9.9.9"), Lookup(nodes), {}, {}, Now(), {});
+  CHECK(p.action == Plan::Action::kDeny);
+  CHECK(p.message.find("SANNotNodeAddress") != std::string::npos);
+}
+
+TEST_CASE("MakePlan leaves decided CSRs and other signers alone", "[csr][plan]") {
+  NodeMap nodes = Nodes();
+  json approved = ServingCsr("worker-1", kRecent);
+  approved["status"]["conditions"] = json::array({{{"type", "Approved"}, {"status", "True"}}});
+  Plan p = MakePlan(approved, Lookup(nodes), {}, {}, Now(), {});
+  CHECK(p.action == Plan::Action::kSkip);
+  CHECK(p.state == CsrState::kApproved);
+  CHECK(p.note == "already Approved");
+
+  json other = ServingCsr("worker-1", kRecent);
+  other["spec"]["signerName"] = "example.com/signer";
+  Plan o = MakePlan(other, Lookup(nodes), {}, {}, Now(), {});
+  CHECK(o.action == Plan::Action::kSkip);
+  CHECK(o.note.find("not a kubelet signer") != std::string::npos);
+
+  Plan junk = MakePlan(json::array(), Lookup(nodes), {}, {}, Now(), {});
+  CHECK(junk.action == Plan::Action::kSkip);
+}
+
+TEST_CASE("MakePlan holds approvals in a flood but still denies", "[csr][plan]") {
+  NodeMap nodes = Nodes();
+  PendingSummary flood;
+  flood.total = 12;
+  flood.per_requester["node:worker-1"] = 12;
+  PlanOptions opts;
+  opts.flood = {10, 500};
+  Plan held = MakePlan(ServingCsr("worker-1", kRecent), Lookup(nodes), {}, flood, Now(), opts);
+  CHECK(held.action == Plan::Action::kHoldForFlood);
+  CHECK(held.flood.scope == "node");
+  CHECK(held.requeue_after == opts.flood_recheck);
+
+  Plan denied =
+      MakePlan(ServingCsr("worker-1", kRecent, "10.9.9.9"), Lookup(nodes), {}, flood, Now(), opts);
+  CHECK(denied.action == Plan::Action::kDeny);
+
+  // Without limits nothing is held.
+  opts.flood = {0, 0};
+  CHECK(MakePlan(ServingCsr("worker-1", kRecent), Lookup(nodes), {}, flood, Now(), opts).action ==
+        Plan::Action::kApprove);
+}
+
+TEST_CASE("MakePlan writes nothing for dry-run and ignoring policies", "[csr][plan]") {
+  NodeMap nodes = Nodes();
+  Policy audit = DefaultPolicy();
+  audit.name = "audit";
+  audit.dry_run = true;
+  Plan dry = MakePlan(ServingCsr("worker-1", kRecent), Lookup(nodes), {audit}, {}, Now(), {});
+  CHECK(dry.action == Plan::Action::kDryRun);
+  CHECK(dry.decision.verdict == Verdict::kApprove);
+  CHECK(dry.decision.policy == "audit");
+
+  Policy lenient = DefaultPolicy();
+  lenient.name = "lenient";
+  lenient.on_refusal = OnRefusal::kIgnore;
+  Plan ignored = MakePlan(ServingCsr("worker-1", kRecent, "10.9.9.9"), Lookup(nodes), {lenient}, {},
+                          Now(), {});
+  CHECK(ignored.action == Plan::Action::kIgnore);
+  CHECK(ignored.message.rfind("policy lenient: ", 0) == 0);
+}
+
+TEST_CASE("DecisionMessage names the policy and every reason", "[csr][plan]") {
+  Decision d;
+  d.policy = "p";
+  d.reasons = {{"A", "first"}, {"B", "second"}};
+  CHECK(DecisionMessage(d) == "policy p: A: first; B: second");
+  d.policy.clear();
+  d.reasons = {{"NoApplicablePolicy", "none"}};
+  CHECK(DecisionMessage(d) == "policy (none): NoApplicablePolicy: none");
+}
