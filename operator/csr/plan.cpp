@@ -64,6 +64,14 @@ Plan MakePlan(const nlohmann::json& csr, const NodeLookup& nodes,
     case Verdict::kDeny: {
       std::vector<std::string> codes;
       for (const auto& r : p.decision.reasons) codes.push_back(r.code);
+      // A Node is often created first and given its addresses by a status update
+      // right after: until then its serving SANs cannot match. Wait as for a
+      // missing Node (an address update re-queues the CSR).
+      constexpr std::string_view kNodeUser = "system:node:";
+      if (p.signer_name == kServingSigner && p.requester.rfind(kNodeUser, 0) == 0) {
+        const NodeFacts* node = nodes(p.requester.substr(kNodeUser.size()));
+        if (node != nullptr && node->addresses.empty()) codes.push_back(reason::kNodeNotFound);
+      }
       std::chrono::milliseconds age{0};
       if (request->creation_timestamp) {
         age = std::max(std::chrono::milliseconds(0),
@@ -73,7 +81,7 @@ Plan MakePlan(const nlohmann::json& csr, const NodeLookup& nodes,
       if (auto delay = NodeWaitDelay(p.signer_name, codes, age, options.node_wait_timeout)) {
         p.action = Plan::Action::kWaitForNode;
         p.requeue_after = *delay;
-        p.note = "its Node is not registered yet; waited " +
+        p.note = "its Node is not registered yet or has no addresses; waited " +
                  common::FormatDuration(std::chrono::duration_cast<common::Millis>(
                      std::chrono::seconds(std::chrono::duration_cast<std::chrono::seconds>(age)))) +
                  " of " + common::FormatDuration(options.node_wait_timeout);

@@ -99,6 +99,18 @@ TEST_CASE("MakePlan waits for a missing Node, then refuses", "[csr][plan]") {
   CHECK(late.message.find("NodeNotFound") != std::string::npos);
 }
 
+TEST_CASE("MakePlan waits for the addresses of a Node registered without them", "[csr][plan]") {
+  NodeMap nodes = Nodes();
+  nodes["worker-1"].addresses.clear();
+  Plan p = MakePlan(ServingCsr("worker-1", kRecent), Lookup(nodes), {}, {}, Now(), {});
+  CHECK(p.action == Plan::Action::kWaitForNode);
+  CHECK(p.note.find("no addresses") != std::string::npos);
+  // Past the timeout it is refused for the address it names.
+  Plan late = MakePlan(ServingCsr("worker-1", "2026-11-24T05:00:00Z"), Lookup(nodes), {}, {}, Now(), {});
+  CHECK(late.action == Plan::Action::kDeny);
+  CHECK(late.message.find("SANNotNodeAddress") != std::string::npos);
+}
+
 TEST_CASE("MakePlan denies a request the Node cannot fix at once", "[csr][plan]") {
   NodeMap nodes = Nodes();
   // An IP that is not the node's: refused without waiting.
