@@ -58,8 +58,8 @@ Result<Name> ConvertName(const X509_NAME* xn, const char* what) {
       return InvalidArgument(std::string(what) + ": attribute " + type +
                              " has an undecodable value: " + TakeError());
     }
-    name.attributes.emplace_back(
-        std::move(type), std::string(reinterpret_cast<const char*>(utf8), static_cast<size_t>(len)));
+    std::string value(reinterpret_cast<const char*>(utf8), static_cast<size_t>(len));
+    name.attributes.emplace_back(std::move(type), std::move(value));
   }
   return name;
 }

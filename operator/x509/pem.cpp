@@ -103,7 +103,8 @@ std::vector<Block> Scan(std::string_view text) {
 
     size_t end = ends.Next(body_start);
     size_t next_begin = begins.Next(body_start);
-    if (end == std::string_view::npos || (next_begin != std::string_view::npos && next_begin < end)) {
+    constexpr size_t npos = std::string_view::npos;
+    if (end == npos || (next_begin != npos && next_begin < end)) {
       b.error = "no END line (truncated?)";
       b.end = next_begin == std::string_view::npos ? text.size() : next_begin;
       b.body = text.substr(body_start, b.end - body_start);
@@ -120,7 +121,8 @@ std::vector<Block> Scan(std::string_view text) {
     } else {
       b.end = after;
       if (end_label != label) {
-        b.error = "END line says \"" + Printable(end_label) + "\" but BEGIN said \"" + b.type + "\"";
+        b.error =
+            "END line says \"" + Printable(end_label) + "\" but BEGIN said \"" + b.type + "\"";
       }
     }
     pos = b.end;

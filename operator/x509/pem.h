@@ -16,7 +16,7 @@ struct Block {
   std::string_view body;  // text between the BEGIN and END lines (a view into the input)
   std::string error;      // why the block is unusable (no END line, mismatched END); empty if fine
   size_t begin = 0;       // offset of "-----BEGIN"
-  size_t end = 0;         // offset just past the END line's closing dashes (or where scanning resumed)
+  size_t end = 0;         // offset just past the END line (or where scanning resumed)
 };
 
 // True if the input looks like PEM (contains "-----BEGIN").

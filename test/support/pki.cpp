@@ -79,8 +79,8 @@ ossl::ExtPtr SanExtension(const NameAndSans& p) {
   for (const auto& ip : p.ips) {
     ossl::Asn1OctetStringPtr bytes(a2i_IPADDRESS(ip.c_str()));
     Check(bytes != nullptr, "IP address \"" + ip + "\"");
-    PushIp(gens.get(), std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(bytes.get())),
-                                   static_cast<size_t>(ASN1_STRING_length(bytes.get()))));
+    const auto* data = reinterpret_cast<const char*>(ASN1_STRING_get0_data(bytes.get()));
+    PushIp(gens.get(), std::string(data, static_cast<size_t>(ASN1_STRING_length(bytes.get()))));
   }
   for (const auto& raw : p.raw_ips) PushIp(gens.get(), raw);
   for (const auto& e : p.emails) PushName(gens.get(), GEN_EMAIL, e);

@@ -100,8 +100,10 @@ TEST_CASE("ParseCertificate: is_ca follows basicConstraints only", "[x509][cert]
 
 TEST_CASE("ParseCertificate: serial numbers", "[x509][cert]") {
   for (const auto& [in, out] : std::vector<std::pair<std::string, std::string>>{
-           {"1", "01"}, {"ff", "FF"}, {"00ABCDEF", "ABCDEF"}, {"7fffffffffffffffffffffffffffffff",
-                                                              "7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"}}) {
+           {"1", "01"},
+           {"ff", "FF"},
+           {"00ABCDEF", "ABCDEF"},
+           {"7fffffffffffffffffffffffffffffff", "7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"}}) {
     CAPTURE(in);
     auto cert = ParseCertificate(CertBuilder().Serial(in).Pem());
     REQUIRE(cert.ok());

@@ -365,3 +365,25 @@ TEST_CASE("ParseCsr: a 10 MB input is refused before parsing", "[x509][csr][bad]
   std::string big = pem + std::string(kMaxInputBytes - pem.size(), '\n');
   CHECK(ParseCsr(big).ok());
 }
+
+TEST_CASE("ParseCsr keeps embedded NUL bytes so they cannot hide a suffix", "[x509][csr][bad]") {
+  std::string cn("system:node:a\0.evil", 19);
+  std::string dns("worker-1\0.evil.example", 22);
+  auto csr = ParseCsr(CsrBuilder().O("system:nodes").Cn(cn).Dns(dns).Pem());
+  REQUIRE(csr.ok());
+  CHECK(csr->subject.CommonName() == cn);
+  CHECK(csr->subject.CommonName() != std::string("system:node:a"));
+  CHECK(csr->subject.ToString() == "O=system:nodes,CN=system:node:a\\00.evil");
+  REQUIRE(csr->sans.dns.size() == 1);
+  CHECK(csr->sans.dns[0] == dns);
+  CHECK(csr->sans.dns[0].size() == 22);
+}
+
+TEST_CASE("ParseCsr: a request with no subject and no SANs", "[x509][csr]") {
+  auto csr = ParseCsr(CsrBuilder().Der());
+  REQUIRE(csr.ok());
+  CHECK(csr->subject.attributes.empty());
+  CHECK(csr->subject.ToString().empty());
+  CHECK(csr->sans.empty());
+  CHECK(csr->signature_valid);
+}

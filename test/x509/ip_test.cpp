@@ -45,9 +45,10 @@ TEST_CASE("IpAddress equality ignores spelling", "[x509][ip]") {
 }
 
 TEST_CASE("IpAddress rejects what is not an address", "[x509][ip]") {
-  for (const std::string& bad : std::vector<std::string>{"", " 10.0.0.1", "10.0.0.1 ", "10.0.0", "10.0.0.256", "010.0.0.1", "1.2.3.4.5",
-        "0x0a.0.0.1", "10.0.0.1/32", "fe80::1%eth0", ":::", "1:2:3:4:5:6:7:8:9", "gggg::",
-        "localhost", std::string("10.0.0.1\0", 9), std::string(100, '1')}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "", " 10.0.0.1", "10.0.0.1 ", "10.0.0", "10.0.0.256", "010.0.0.1", "1.2.3.4.5",
+           "0x0a.0.0.1", "10.0.0.1/32", "fe80::1%eth0", ":::", "1:2:3:4:5:6:7:8:9", "gggg::",
+           "localhost", std::string("10.0.0.1\0", 9), std::string(100, '1')}) {
     CAPTURE(bad);
     auto ip = IpAddress::Parse(bad);
     REQUIRE_FALSE(ip.ok());
