@@ -8,6 +8,10 @@ GENERATOR ?= Ninja
 WERROR ?= ON
 CTEST_ARGS ?=
 JOBS ?= $(shell nproc)
+# ccache (if installed): objects are reused across clones of the repository.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := true
+export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
 .PHONY: deps build asan test unit integration tools test-asan clean fuzz fuzz-smoke bench
 

@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl openssl jq unzip
   libssl-dev libcpprest-dev nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev
   libspdlog-dev catch2 libcli11-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev ccache
 )
 
 missing=()
