@@ -13,7 +13,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: deps build asan test unit integration tools test-asan clean fuzz fuzz-smoke bench
+.PHONY: deps build asan test unit integration tools test-asan clean fuzz fuzz-smoke bench demo chart
 
 deps:
 	bash hack/install-deps.sh
@@ -56,8 +56,16 @@ tools:
 integration: build tools
 	cd $(BUILD_DIR) && ctest -L integration --output-on-failure $(CTEST_ARGS)
 
+# The local demo: control plane, certguard, three kubelets and an attacker (hack/demo.sh).
+demo: deps tools build
+	bash hack/demo.sh $(BUILD_DIR)
+
+# Regenerate the chart's copies (CRDs, alert rules) and deploy/certguard.yaml.
+chart: tools
+	bash hack/sync-chart.sh
+
 # Every test, in the normal and the sanitizer build (integration tests in the normal one).
-test: build asan tools
+test: deps build asan tools
 	cd $(BUILD_DIR) && ctest --output-on-failure $(CTEST_ARGS)
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest -L unit --output-on-failure -j $(JOBS) $(CTEST_ARGS)

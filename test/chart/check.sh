@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Checks the Helm chart against the real control plane of $CERTGUARD_TEST_CLUSTER:
+#  - the chart's copies (CRDs, alert rules) and deploy/certguard.yaml are up to date;
+#  - helm lint --strict, with the default values and every example values file;
+#  - every rendering, applied with a server-side dry run, is accepted by kube-apiserver
+#    (the CRDs are installed first, so the example policies and bundles are validated too);
+#  - the PrometheusRule rendered with default thresholds equals deploy/prometheus's;
+#  - the ClusterRole lets certguard approve for the two kubelet signers and nothing else.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$repo"
+cluster="${CERTGUARD_TEST_CLUSTER:?CERTGUARD_TEST_CLUSTER is not set: no control plane}"
+[[ -f "$cluster/env" ]] || { echo "no control plane in $cluster" >&2; exit 1; }
+# shellcheck disable=SC1091
+source "$cluster/env"
+export KUBECONFIG
+helm="$TOOLS_DIR/helm"
+k() { "$KUBECTL" "$@"; }
+tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass=0
+ok() { echo "ok: $*"; pass=$((pass + 1)); }
+
+HELM="$helm" bash hack/sync-chart.sh --check || fail "chart copies or deploy/certguard.yaml out of date"
+ok "chart copies and deploy/certguard.yaml up to date"
+
+k apply -f crds/ >/dev/null
+k wait --for=condition=Established crd/csrapprovalpolicies.certguard.io crd/trustbundles.certguard.io --timeout=60s >/dev/null
+ns=certguard-chart-check
+k create namespace "$ns" --dry-run=client -o yaml | k apply -f - >/dev/null
+
+for values in "" charts/certguard/examples/*.yaml; do
+  label="${values:-default values}"
+  args=(); [[ -n "$values" ]] && args=(-f "$values")
+  "$helm" lint --strict charts/certguard "${args[@]}" >"$tmp/lint" 2>&1 || { cat "$tmp/lint" >&2; fail "helm lint ($label)"; }
+  # CRDs are applied above; the monitoring kinds need the Prometheus operator, checked apart.
+  "$helm" template certguard charts/certguard -n "$ns" --kube-version 1.34.0 "${args[@]}" \
+    --set crds.install=false --set prometheusRule.enabled=false --set serviceMonitor.enabled=false \
+    >"$tmp/render.yaml" || fail "helm template ($label)"
+  k apply --dry-run=server -f "$tmp/render.yaml" >"$tmp/apply" 2>&1 || { cat "$tmp/apply" >&2; fail "server dry run ($label)"; }
+  ok "$label: lint, render and server-side dry run ($(grep -c '^kind:' "$tmp/render.yaml") objects)"
+done
+
+# The CRDs as the chart installs them (with crds.install=true) are accepted too.
+"$helm" template certguard charts/certguard -n "$ns" --kube-version 1.34.0 --show-only templates/crds.yaml >"$tmp/crds.yaml"
+[[ "$(grep -c '^kind: CustomResourceDefinition' "$tmp/crds.yaml")" -eq "$(ls crds/*.yaml | wc -l)" ]] || fail "chart renders a CRD per file of crds/"
+k apply --dry-run=server -f "$tmp/crds.yaml" >/dev/null || fail "chart CRDs rejected"
+grep -q 'helm.sh/resource-policy: keep' "$tmp/crds.yaml" || fail "crds.keep=true must mark the CRDs keep"
+ok "chart CRDs accepted and kept on uninstall"
+
+k apply --dry-run=server -f deploy/examples/ >"$tmp/examples" 2>&1 || { cat "$tmp/examples" >&2; fail "deploy/examples rejected"; }
+ok "deploy/examples accepted ($(wc -l <"$tmp/examples") objects)"
+
+"$helm" template certguard charts/certguard --kube-version 1.34.0 --set prometheusRule.enabled=true \
+  --show-only templates/prometheusrule.yaml | sed -n '/^spec:/,$p' >"$tmp/chart-rules"
+sed -n '/^spec:/,$p' deploy/prometheus/certguard-prometheusrule.yaml >"$tmp/plain-rules"
+diff -u "$tmp/plain-rules" "$tmp/chart-rules" || fail "chart PrometheusRule differs from deploy/prometheus"
+ok "chart PrometheusRule equals deploy/prometheus with default thresholds"
+"$helm" template certguard charts/certguard --kube-version 1.34.0 --set prometheusRule.enabled=true \
+  --set prometheusRule.thresholds.expiryWarningDays=45 --show-only templates/prometheusrule.yaml \
+  | grep -q 'certguard:certificate_expiry_days:min < 45' || fail "thresholds are not set through values"
+ok "alert thresholds set through values"
+
+# Least privilege: approve only for the kubelet signers.
+"$helm" template certguard charts/certguard --kube-version 1.34.0 --show-only templates/rbac.yaml >"$tmp/rbac.yaml"
+signers="$(sed -n '/resources: \["signers"\]/,/verbs/p' "$tmp/rbac.yaml" | grep -E '^\s+- ' | sed 's/^ *- //' | sort | tr '\n' ' ')"
+[[ "$signers" == "kubernetes.io/kube-apiserver-client-kubelet kubernetes.io/kubelet-serving " ]] \
+  || fail "signers rule names: $signers"
+ok "ClusterRole approves only for the two kubelet signers"
+
+k delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+echo "chart check: $pass passed, 0 failed"
