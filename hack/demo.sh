@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The local demo: a real control plane (etcd, kube-apiserver, kube-controller-manager
 # signing approved CSRs) on 127.0.0.1, certguard approving kubelet CSRs, three
-# simulated kubelets, one attacker, a TrustBundle reaching labelled namespaces, and
-# the expiry metrics. Stops everything it started, whatever happens.
+# simulated kubelets, one attacker, a TrustBundle reaching labelled namespaces, the
+# decision metrics and the expiry table. Stops everything it started, whatever happens.
 #
 # Usage: hack/demo.sh [BUILD_DIR]        (make demo builds first, then runs this)
 set -euo pipefail
@@ -96,7 +96,10 @@ done
 k get configmap -A --field-selector metadata.name=cluster-ca
 k get trustbundles
 
-step "Expiry metrics (certguard_certificate_expiry_days)"
-curl -fs "http://127.0.0.1:$metrics_port/metrics" | grep '^certguard_certificate_expiry_days' | head -20
+step "certguard's decisions, from /metrics"
+curl -fs "http://127.0.0.1:$metrics_port/metrics" | grep -E '^certguard_(csr_decisions_total|trustbundle_certificates|build_info)' || true
+
+step "Expiry of the certificates the kubelets now hold (certguard certs check-expiration)"
+"$certguard" certs check-expiration --path "$dir/nodes" --path "$CLUSTER_CA"
 
 step "Done in $((SECONDS - start))s; stopping everything"

@@ -2,7 +2,9 @@
 // here; a name without a factory is a controller this build does not have.
 #include "app/manager.h"
 #include "csr/controller.h"
+#include "common/log.h"
 #include "csr/metrics.h"
+#include "trust/controller.h"
 
 namespace certguard::app {
 
@@ -31,6 +33,24 @@ class CsrRunnable : public Runnable {
   csr::CsrController controller_;
 };
 
+// TrustController::Start returns once its caches synced (or its sync timeout
+// passed: the informers then keep trying and readiness says so).
+class TrustRunnable : public Runnable {
+ public:
+  explicit TrustRunnable(ManagerContext& ctx) : controller_(ctx.client, ctx.events, ctx.registry) {}
+
+  void Start() override {
+    if (auto st = controller_.Start(); !st.ok()) {
+      log::Warn("trust controller: caches not synced yet", {{"error", st.ToString()}});
+    }
+  }
+  void Stop() override { controller_.Stop(); }
+  bool Ready() const override { return controller_.Synced().ok(); }
+
+ private:
+  trust::TrustController controller_;
+};
+
 }  // namespace
 
 std::vector<ControllerEntry> BuiltinControllers() {
@@ -39,8 +59,11 @@ std::vector<ControllerEntry> BuiltinControllers() {
        [](ManagerContext& ctx) -> Result<std::unique_ptr<Runnable>> {
          return std::unique_ptr<Runnable>(std::make_unique<CsrRunnable>(ctx));
        }},
-      // Hook points: the trust and expiry controllers register their factories here.
-      {"trust", nullptr},
+      {"trust",
+       [](ManagerContext& ctx) -> Result<std::unique_ptr<Runnable>> {
+         return std::unique_ptr<Runnable>(std::make_unique<TrustRunnable>(ctx));
+       }},
+      // Hook point: the in-cluster expiry inventory registers its factory here.
       {"expiry", nullptr},
   };
 }
