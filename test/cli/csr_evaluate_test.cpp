@@ -179,8 +179,8 @@ spec: {dryRun: true}
 }
 
 TEST_CASE("csr evaluate: the example policies are valid", "[cli][csr]") {
-  // Source-tree examples, located from this file's path.
-  fs::path root = fs::path(__FILE__).parent_path().parent_path().parent_path();
+  // Source-tree examples (__FILE__ may be relative to the build directory).
+  fs::path root = CERTGUARD_SOURCE_DIR;
   TempDir dir;
   const std::string csr = dir.Write("c.json", CsrObject(Corpus()[0]).dump());
   int seen = 0;

@@ -74,7 +74,8 @@ TEST_CASE("kube: ListAll pages through 1200 ConfigMaps", "[integration][kube]") 
   auto evens = kube::ListAll(*client, res::kConfigMaps, ns, even, 100);
   REQUIRE(evens.ok());
   CHECK(evens->items.size() == 600);
-  CHECK(evens->pages == 6);
+  // 600 items at most 100 a page; with a selector the server may return short pages.
+  CHECK(evens->pages >= 6);
 
   auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
   WARN("created 1200 ConfigMaps in " << ms(created - start) << " ms (4 writers); listed 3 pages in "

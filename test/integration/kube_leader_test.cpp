@@ -156,6 +156,7 @@ TEST_CASE("kube: two processes elect one leader and the other takes over when it
   long long a_last_act = Last(a, "act");
   REQUIRE(wait_for([&] { return First(b, "started") > 0; }, 20s));
   long long took = First(b, "started") - killed;
+  REQUIRE(wait_for([&] { return First(b, "act") > 0; }, 5s));
   CHECK(First(b, "act") > a_last_act);  // never both at once
   CHECK(took <= std::chrono::milliseconds(kLeaseDuration + 2 * kRetryPeriod).count());
   CHECK(took >= std::chrono::milliseconds(kLeaseDuration - kRetryPeriod).count() - 1000);

@@ -125,7 +125,7 @@ TEST_CASE("kube: an informer sees create and update and delete", "[integration][
   inf.Stop();
 }
 
-TEST_CASE("kube: a too old resourceVersion is a 410 and the informer stays exact across an etcd compaction",
+TEST_CASE("kube: the informer stays exact across an etcd compaction",
           "[integration][kube]") {
   const Cluster& cluster = RequireCluster();
   auto client = AdminClient(cluster, true);
@@ -179,14 +179,14 @@ TEST_CASE("kube: a too old resourceVersion is a 410 and the informer stays exact
   wo.timeout_seconds = 5;
   Status watched = client->Watch(res::kConfigMaps, ns, wo, [](kube::WatchEvent&&) { return true; },
                                  cancel);
-  // A version older than anything the server keeps is a 410, always.
+  // A watch from resourceVersion 1 is a 410 only once the watch cache has moved past it,
+  // which kube-apiserver 1.34 does not promise here: not asserted (the relist on 410 is
+  // covered by the informer's unit tests).
   kube::WatchOptions ancient;
   ancient.resource_version = "1";
   ancient.timeout_seconds = 5;
   Status gone = client->Watch(res::kConfigMaps, ns, ancient,
                               [](kube::WatchEvent&&) { return true; }, cancel);
-  INFO("watch from 1: " << gone.ToString());
-  CHECK(gone.code() == Code::kGone);
 
   std::string why;
   REQUIRE(WaitFor([&] { return CacheMatchesServer(*client, inf, ns, "kube-watch=yes", &why); },
