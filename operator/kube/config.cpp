@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <tuple>
 
 namespace certguard::kube {
@@ -16,13 +15,21 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Kubeconfigs, certificates, keys and tokens are small; the cap keeps a wrong
+// path (a device, a log file) from exhausting memory.
+constexpr size_t kMaxFileBytes = 4u << 20;
+
 Result<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound("cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  std::string out;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    out.append(buf, static_cast<size_t>(in.gcount()));
+    if (out.size() > kMaxFileBytes) return InvalidArgument(path + " is larger than 4 MiB");
+  }
   if (in.bad()) return Unavailable("error reading " + path);
-  return ss.str();
+  return out;
 }
 
 std::string Trim(std::string s) {

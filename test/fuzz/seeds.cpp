@@ -1,5 +1,8 @@
 // Writes a small seed corpus for the fuzz targets, minted now with the test
-// PKI builders: fuzz_seeds DIR creates DIR/csr, DIR/bundle and DIR/ip.
+// PKI builders: fuzz_seeds DIR creates a folder per target (DIR/csr, DIR/bundle, ...).
+#include <openssl/evp.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -12,6 +15,14 @@ namespace fs = std::filesystem;
 using namespace certguard::testing;
 
 namespace {
+
+std::string Base64(const std::string& in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(n);
+  return out;
+}
 
 void Write(const fs::path& dir, const std::string& name, const std::string& data) {
   fs::create_directories(dir);
@@ -67,6 +78,41 @@ int main(int argc, char** argv) {
     Write(out / "csr_evaluate", "client.der", std::string(1, '\0') + client.Der());
     Write(out / "csr_evaluate", "bootstrap.der", "\x24" + client.Der());
     Write(out / "csr_evaluate", "tampered.der", "\x02" + client.TamperSignature().Der());
+
+    // watch: a chunking byte, then a watch stream (events, a bookmark, an error, blanks, CRLF).
+    const std::string events =
+        "{\"type\":\"ADDED\",\"object\":{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"a\","
+        "\"resourceVersion\":\"5\"}}}\n\r\n"
+        "{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"a\",\"labels\":{\"x\":\"y\"}}}}\r\n"
+        "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":\"9\"}}}\n"
+        "{\"type\":\"DELETED\",\"object\":{\"metadata\":{\"name\":\"a\"}}}\n"
+        "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,\"reason\":\"Expired\"}}\n";
+    Write(out / "watch", "stream", std::string(1, '\x03') + events);
+    Write(out / "watch", "partial", std::string(1, '\x20') + events + "{\"type\":\"ADD");
+    Write(out / "watch", "bad", std::string(1, '\x07') + "{\"type\":\"NOPE\",\"object\":{}}\n[1]\n");
+
+    // kubeconfig: one file, or two separated by a NUL (merged like $KUBECONFIG).
+    const std::string kubeconfig =
+        "apiVersion: v1\nkind: Config\ncurrent-context: admin\n"
+        "clusters:\n- name: plane\n  cluster:\n    server: https://127.0.0.1:6443/\n"
+        "    certificate-authority-data: " + Base64(ca.pem) + "\n"
+        "users:\n- name: admin\n  user:\n    token: abc\n"
+        "contexts:\n- name: admin\n  context: {cluster: plane, user: admin, namespace: ns}\n";
+    Write(out / "kubeconfig", "token", kubeconfig);
+    Write(out / "kubeconfig", "merged",
+          "current-context: other\ncontexts:\n- name: other\n  context: {cluster: plane, user: u}\n"
+          "users:\n- name: u\n  user: {tokenFile: token, client-certificate: c.crt}\n" +
+              std::string(1, '\0') + kubeconfig);
+    Write(out / "kubeconfig", "insecure",
+          "clusters:\n- name: c\n  cluster: {server: 'http://x', insecure-skip-tls-verify: true}\n"
+          "contexts:\n- name: c\n  context: {cluster: c, user: ''}\ncurrent-context: c\n");
+
+    // trust_build: an options byte, then sources separated by 0xFF.
+    const certguard::x509::Time y2000 = certguard::x509::Time{} + std::chrono::hours(24 * 10957);
+    Cert old_ca = CertBuilder().Cn("old root").Ca().NotBefore(y2000).NotAfter(y2000 + std::chrono::hours(24 * 365)).Build();
+    Write(out / "trust_build", "two-sources", std::string(1, '\0') + ca.pem + "\xff" + rsa.pem + ca.pem);
+    Write(out / "trust_build", "ca-only-expired", "\x03" + ca.pem + old_ca.pem + "\xff" + leaf.pem);
+    Write(out / "trust_build", "garbage", "\x04" + ca.pem + "\xff-----BEGIN CERTIFICATE-----\nAAAA\n");
   } catch (const std::exception& e) {
     std::cerr << "fuzz_seeds: " << e.what() << "\n";
     return 1;

@@ -109,6 +109,12 @@ users:
   auto t = ResolveKubeconfig(*files, "t", false);
   REQUIRE(t.ok());
   CHECK(t->token_file == dir.path() + "/a/token");
+  // A file over 4 MiB (a wrong path: a device, a log) is refused, not read whole.
+  dir.Write("a/pki/ca.crt", std::string((4u << 20) + 1, 'A'));
+  auto big = ResolveKubeconfig(*files, "", false);
+  CHECK(big.status().code() == Code::kInvalidArgument);
+  CHECK_THAT(big.status().message(), Catch::Contains("larger than 4 MiB"));
+  dir.Write("a/pki/ca.crt", "FILE-CA");
   // A file named but missing is an error, not an unauthenticated client.
   std::filesystem::remove(dir.path() + "/a/pki/admin.key");
   auto broken = ResolveKubeconfig(*files, "", false);
