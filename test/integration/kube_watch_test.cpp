@@ -7,6 +7,7 @@
 
 #include "integration/kube_support.h"
 #include "kube/informer.h"
+#include "support/wait.h"
 
 namespace certguard::test {
 namespace {
@@ -15,13 +16,9 @@ using namespace std::chrono_literals;
 using kube::Json;
 namespace res = kube::resources;
 
+// Each check costs API requests: poll every 20ms.
 bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
+  return testing::WaitFor(pred, limit, 20ms);
 }
 
 Json ConfigMap(const std::string& name, const std::string& v) {

@@ -6,12 +6,16 @@
 #include <mutex>
 #include <thread>
 
+#include "support/wait.h"
+
 using namespace std::chrono_literals;
 using certguard::Code;
 using certguard::Status;
 using namespace certguard::kube;
 
 namespace {
+
+using certguard::testing::WaitFor;
 
 // Scripted reconciler: returns the next result for each key, counts calls.
 class Script : public Reconciler {
@@ -42,15 +46,6 @@ class Script : public Reconciler {
     return calls[key];
   }
 };
-
-bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds limit = 3s) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return pred();
-}
 
 QueueOptions Fast() {
   QueueOptions o;

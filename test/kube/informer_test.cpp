@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "support/kube/fake_client.h"
+#include "support/wait.h"
 
 using namespace std::chrono_literals;
 using certguard::Code;
@@ -14,6 +15,8 @@ using namespace certguard::kube;
 using certguard::kube::testing::FakeClient;
 
 namespace {
+
+using certguard::testing::WaitFor;
 
 const Resource& kCM = resources::kConfigMaps;
 
@@ -45,15 +48,6 @@ struct Recorder {
     return std::count(log.begin(), log.end(), entry);
   }
 };
-
-bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds limit = 5s) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return pred();
-}
 
 InformerOptions Fast() {
   InformerOptions o;

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "support/kube/fake_client.h"
+#include "support/wait.h"
 
 using namespace std::chrono_literals;
 using certguard::Code;
@@ -15,6 +16,8 @@ using certguard::kube::testing::FakeClient;
 using Action = LeaderDecision::Action;
 
 namespace {
+
+using certguard::testing::WaitFor;
 
 LeaderElectionConfig Config(const std::string& id) {
   LeaderElectionConfig c;
@@ -208,15 +211,6 @@ struct Flags {
         .count();
   }
 };
-
-bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds limit = 5s) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
-}
 
 }  // namespace
 
