@@ -4,6 +4,8 @@
 #include "csr/controller.h"
 #include "common/log.h"
 #include "csr/metrics.h"
+#include "expiry/collector.h"
+#include "expiry/controller.h"
 #include "trust/controller.h"
 
 namespace certguard::app {
@@ -51,6 +53,36 @@ class TrustRunnable : public Runnable {
   trust::TrustController controller_;
 };
 
+// The in-cluster certificate inventory and its metrics. The collector is
+// registered at once: a standby replica exports no certificate series.
+class ExpiryRunnable : public Runnable {
+ public:
+  explicit ExpiryRunnable(ManagerContext& ctx)
+      : inventory_(std::make_shared<expiry::Inventory>()),
+        controller_(ctx.client, inventory_, Sources(ctx.options)) {
+    ctx.endpoints.AddCollectable(std::make_shared<expiry::ExpiryCollector>(inventory_));
+  }
+
+  static expiry::ExpirySources Sources(const RunOptions& o) {
+    expiry::ExpirySources s;
+    s.csrs = o.expiry_csrs;
+    s.tls_secrets = o.expiry_tls_secrets;
+    s.secret_selector = o.expiry_secret_selector;
+    s.configmap_selector = o.expiry_configmap_selector;
+    s.trust_bundles = o.expiry_trust_bundles;
+    s.webhooks = o.expiry_webhooks;
+    return s;
+  }
+
+  void Start() override { controller_.Start(); }
+  void Stop() override { controller_.Stop(); }
+  bool Ready() const override { return controller_.Synced().ok(); }
+
+ private:
+  std::shared_ptr<expiry::Inventory> inventory_;
+  expiry::ExpiryController controller_;
+};
+
 }  // namespace
 
 std::vector<ControllerEntry> BuiltinControllers() {
@@ -63,8 +95,11 @@ std::vector<ControllerEntry> BuiltinControllers() {
        [](ManagerContext& ctx) -> Result<std::unique_ptr<Runnable>> {
          return std::unique_ptr<Runnable>(std::make_unique<TrustRunnable>(ctx));
        }},
-      // Hook point: the in-cluster expiry inventory registers its factory here.
-      {"expiry", nullptr},
+      {"expiry",
+       [](ManagerContext& ctx) -> Result<std::unique_ptr<Runnable>> {
+         if (auto st = expiry::Validate(ExpiryRunnable::Sources(ctx.options)); !st.ok()) return st;
+         return std::unique_ptr<Runnable>(std::make_unique<ExpiryRunnable>(ctx));
+       }},
   };
 }
 

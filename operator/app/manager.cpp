@@ -157,7 +157,7 @@ int Run(const RunOptions& options_in, StopSignal& stop) {
   event_options.host = identity;
   kube::ApiEventRecorder events(**client, event_options);
 
-  ManagerContext ctx{options, **client, events, endpoints.registry()};
+  ManagerContext ctx{options, **client, events, endpoints.registry(), endpoints};
   Group group;
   for (auto& entry : BuiltinControllers()) {
     if (std::find(options.controllers.begin(), options.controllers.end(), entry.name) ==

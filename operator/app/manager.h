@@ -22,6 +22,7 @@
 #include "common/status.h"
 #include "kube/client.h"
 #include "kube/events.h"
+#include "metrics/endpoints.h"
 
 namespace certguard::app {
 
@@ -40,6 +41,7 @@ struct ManagerContext {
   kube::Client& client;
   kube::EventRecorder& events;
   prometheus::Registry& registry;
+  metrics::Endpoints& endpoints;  // for collectors computed at scrape time
 };
 
 using RunnableFactory = std::function<Result<std::unique_ptr<Runnable>>(ManagerContext&)>;

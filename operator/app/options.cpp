@@ -4,6 +4,8 @@
 #include <fstream>
 #include <set>
 
+#include "expiry/controller.h"
+
 namespace certguard::app {
 
 Result<std::vector<std::string>> ParseControllerList(const std::string& text) {
@@ -63,7 +65,10 @@ Status Validate(const RunOptions& o) {
   if (o.csr_node_wait_timeout.count() < 0) {
     return InvalidArgument("--csr-node-wait-timeout must not be negative");
   }
-  return Status::Ok();
+  expiry::ExpirySources expiry;
+  expiry.secret_selector = o.expiry_secret_selector;
+  expiry.configmap_selector = o.expiry_configmap_selector;
+  return expiry::Validate(expiry);
 }
 
 std::string LeaderIdentity(const Getenv& getenv, const std::string& hostname,

@@ -30,6 +30,13 @@ struct RunOptions {
   int csr_max_pending_per_node = 10;
   int csr_max_pending = 500;
   int workers = 2;
+  // The expiry inventory's sources (--expiry-*): see expiry/controller.h.
+  bool expiry_tls_secrets = true;
+  std::string expiry_secret_selector;
+  std::string expiry_configmap_selector;
+  bool expiry_trust_bundles = true;
+  bool expiry_csrs = true;
+  bool expiry_webhooks = false;
 };
 
 // "csr,trust" -> {"csr", "trust"} in kControllerNames order, duplicates

@@ -55,6 +55,19 @@ void AddRunCommand(CLI::App& app, Context& ctx) {
                   "All approvals pause while more kubelet CSRs than this are pending (0: no cap)")
       ->capture_default_str();
   cmd->add_option("--workers", o.workers, "CSR reconcile workers")->capture_default_str();
+  cmd->add_flag("--expiry-tls-secrets", o.expiry_tls_secrets,
+                "Expiry inventory: Secrets of type kubernetes.io/tls in every namespace (default "
+                "true; =false to turn off)");
+  cmd->add_option("--expiry-secret-selector", o.expiry_secret_selector,
+                  "Expiry inventory: also Secrets with these labels (key=value,...; empty: none)");
+  cmd->add_option("--expiry-configmap-selector", o.expiry_configmap_selector,
+                  "Expiry inventory: ConfigMaps with these labels (empty: none)");
+  cmd->add_flag("--expiry-trust-bundles", o.expiry_trust_bundles,
+                "Expiry inventory: the certificates of TrustBundles, from their targets (default true)");
+  cmd->add_flag("--expiry-csrs", o.expiry_csrs,
+                "Expiry inventory: issued kubelet CSRs, a node's newest per signer (default true)");
+  cmd->add_flag("--expiry-webhooks", o.expiry_webhooks,
+                "Expiry inventory: caBundle of webhook configurations and APIServices (default false)");
 
   cmd->callback([&ctx, flags] {
     ctx.run = [&ctx, flags]() -> int {

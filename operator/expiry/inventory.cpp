@@ -37,6 +37,13 @@ std::tuple<x509::Time, x509::Time> Recency(const SourceCerts& certs) {
   return {not_before, not_after};
 }
 
+// Where a CSR source competes for being shown: its node and group; empty when
+// it has no node (never superseded).
+std::string SlotOf(const SourceCerts& certs) {
+  if (certs.node.empty()) return {};
+  return certs.group.empty() ? certs.node : certs.node + '\n' + certs.group;
+}
+
 }  // namespace
 
 std::string_view SourceKindName(SourceKind kind) {
@@ -47,6 +54,9 @@ std::string_view SourceKindName(SourceKind kind) {
     case SourceKind::kTrustBundle: return "trustbundle";
     case SourceKind::kFile: return "file";
     case SourceKind::kKubeconfig: return "kubeconfig";
+    case SourceKind::kValidatingWebhook: return "validatingwebhook";
+    case SourceKind::kMutatingWebhook: return "mutatingwebhook";
+    case SourceKind::kApiService: return "apiservice";
   }
   return "unknown";
 }
@@ -85,7 +95,7 @@ void Inventory::Remove(const SourceRef& source) {
   if (obj == objects_.end()) return;
   auto key = obj->second.find(source.key);
   if (key == obj->second.end()) return;
-  std::string node = key->second.node;
+  std::string node = SlotOf(key->second);
   cert_count_ -= key->second.certs.size();
   --source_count_;
   obj->second.erase(key);
@@ -133,14 +143,14 @@ void Inventory::SetKeyLocked(const SourceRef& source, SourceCerts certs) {
   std::string old_node;
   if (!inserted) {
     cert_count_ -= it->second.certs.size();
-    old_node = std::move(it->second.node);
+    old_node = SlotOf(it->second);
   } else {
     ++source_count_;
   }
   cert_count_ += certs.certs.size();
   it->second = std::move(certs);
   if (!csr) return;
-  const std::string& node = it->second.node;
+  const std::string node = SlotOf(it->second);
   if (!old_node.empty() && old_node != node) {
     csr_sources_by_node_[old_node].erase(
         std::remove(csr_sources_by_node_[old_node].begin(), csr_sources_by_node_[old_node].end(),
@@ -162,14 +172,14 @@ void Inventory::EraseObjectLocked(std::map<ObjectRef, Keys>::iterator it) {
   for (const auto& [key, certs] : it->second) {
     cert_count_ -= certs.certs.size();
     --source_count_;
-    if (it->first.kind == SourceKind::kCsr && !certs.node.empty()) nodes.insert(certs.node);
+    if (it->first.kind == SourceKind::kCsr && !certs.node.empty()) nodes.insert(SlotOf(certs));
   }
   objects_.erase(it);
   for (const auto& node : nodes) ReindexNodeLocked(node);
 }
 
-// Drops sources of `node` that no longer exist or moved to another node, then
-// picks the one shown.
+// Drops sources of slot `node` that no longer exist or moved to another slot,
+// then picks the one shown.
 void Inventory::ReindexNodeLocked(const std::string& node) {
   auto& sources = csr_sources_by_node_[node];
   const SourceCerts* best = nullptr;
@@ -179,7 +189,7 @@ void Inventory::ReindexNodeLocked(const std::string& node) {
     auto obj = objects_.find(ref.object);
     if (obj == objects_.end()) continue;
     auto key = obj->second.find(ref.key);
-    if (key == obj->second.end() || key->second.node != node) continue;
+    if (key == obj->second.end() || SlotOf(key->second) != node) continue;
     kept.push_back(ref);
   }
   sources = std::move(kept);
@@ -203,7 +213,7 @@ void Inventory::ReindexNodeLocked(const std::string& node) {
 bool Inventory::ShownLocked(const ObjectRef& object, const std::string& key,
                             const SourceCerts& certs) const {
   if (object.kind != SourceKind::kCsr || certs.node.empty()) return true;
-  auto it = csr_winner_by_node_.find(certs.node);
+  auto it = csr_winner_by_node_.find(SlotOf(certs));
   return it != csr_winner_by_node_.end() && it->second.object == object && it->second.key == key;
 }
 

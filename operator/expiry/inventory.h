@@ -13,15 +13,27 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "x509/types.h"
 
 namespace certguard::expiry {
 
-enum class SourceKind { kCsr, kSecret, kConfigMap, kTrustBundle, kFile, kKubeconfig };
+enum class SourceKind {
+  kCsr,
+  kSecret,
+  kConfigMap,
+  kTrustBundle,
+  kFile,
+  kKubeconfig,
+  kValidatingWebhook,
+  kMutatingWebhook,
+  kApiService,
+};
 
-// The `source_kind` label: "csr", "secret", "configmap", "trustbundle", "file", "kubeconfig".
+// The `source_kind` label: "csr", "secret", "configmap", "trustbundle", "file", "kubeconfig",
+// "validatingwebhook", "mutatingwebhook", "apiservice".
 std::string_view SourceKindName(SourceKind kind);
 
 // One object that holds certificates: a CSR, a Secret, a ConfigMap, a file, ...
@@ -54,9 +66,16 @@ struct CertFacts {
 CertFacts FactsOf(const x509::CertificateInfo& cert);
 
 // One key's certificates and its node (for kubelet certificates; empty otherwise).
+// For kind csr, `group` splits a node's certificates into lines that supersede
+// only each other (the signer: a node's client and serving certificates both show).
 struct SourceCerts {
+  SourceCerts() = default;
+  SourceCerts(std::string node_in, std::vector<CertFacts> certs_in, std::string group_in = {})
+      : node(std::move(node_in)), certs(std::move(certs_in)), group(std::move(group_in)) {}
+
   std::string node;
   std::vector<CertFacts> certs;
+  std::string group;
 };
 
 class Inventory {
@@ -81,7 +100,7 @@ class Inventory {
 
   // Calls `visit` for every certificate that is shown, in source order, under
   // a shared lock: `visit` must not call back into the inventory. For kind csr,
-  // only the newest certificate source of each node is shown (the latest
+  // only the newest certificate source of each node and group is shown (the latest
   // not_before wins; ties go to the later not_after, then the greater source).
   using Visitor = std::function<void(const ObjectRef& object, const std::string& key,
                                      const std::string& node, const CertFacts& cert)>;
@@ -102,7 +121,7 @@ class Inventory {
   std::map<ObjectRef, Keys> objects_;
   size_t cert_count_ = 0;
   size_t source_count_ = 0;
-  // kind csr: node -> its CSR sources, and the one shown.
+  // kind csr: slot (node and group) -> its CSR sources, and the one shown.
   std::map<std::string, std::vector<SourceRef>> csr_sources_by_node_;
   std::map<std::string, SourceRef> csr_winner_by_node_;
 };

@@ -210,6 +210,11 @@ Status Informer::ListAndReplace() {
     fresh[key] = std::make_shared<const Json>(std::move(item));
   }
   auto view = fresh;  // pointers only
+  if (options_.cache_transform) {
+    for (auto& [key, obj] : fresh) {
+      obj = std::make_shared<const Json>(options_.cache_transform(*obj));
+    }
+  }
   auto old = store_.Replace(std::move(fresh));
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -270,13 +275,17 @@ void Informer::Apply(WatchEvent&& ev) {
   if (!ev.object.contains("kind")) ev.object["kind"] = resource_.kind;
   std::string key = KeyOf(ev.object);
   auto obj = std::make_shared<const Json>(std::move(ev.object));
+  ObjectPtr cached = obj;
+  if (options_.cache_transform && ev.type != EventType::kDeleted) {
+    cached = std::make_shared<const Json>(options_.cache_transform(*obj));
+  }
   std::lock_guard<std::mutex> nl(notify_mu_);
   if (ev.type == EventType::kDeleted) {
     ObjectPtr prev = store_.Remove(key);
     Notify({Change::Kind::kDelete, key, obj, prev ? prev : obj});
     return;
   }
-  ObjectPtr prev = store_.Upsert(key, obj);
+  ObjectPtr prev = store_.Upsert(key, cached);
   if (prev) {
     Notify({Change::Kind::kUpdate, key, obj, prev});
   } else {

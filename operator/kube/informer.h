@@ -79,6 +79,11 @@ struct InformerOptions {
   int watch_timeout_seconds = 300;  // randomised in [t, 2t) per watch like client-go
   bool allow_bookmarks = true;      // bookmarks keep the resume point fresh
   Backoff retry_backoff{std::chrono::milliseconds(800), std::chrono::seconds(30), 2.0, 1.0};
+  // What the cache keeps of each object (after StripForCache), to keep less:
+  // handlers still get the object as received in Change::object of an add or
+  // update; old_object, deletes after a relist and resyncs carry the cached
+  // copy. The result must keep metadata.name, namespace and resourceVersion.
+  std::function<Json(const Json&)> cache_transform;
 };
 
 struct InformerStats {

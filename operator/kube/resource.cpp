@@ -48,6 +48,13 @@ const Resource kLeases{"coordination.k8s.io", "v1", "leases", "Lease", true};
 const Resource kCsrApprovalPolicies{"certguard.io", "v1alpha1", "csrapprovalpolicies",
                                     "CSRApprovalPolicy", false};
 const Resource kTrustBundles{"certguard.io", "v1alpha1", "trustbundles", "TrustBundle", false};
+const Resource kValidatingWebhookConfigurations{"admissionregistration.k8s.io", "v1",
+                                                "validatingwebhookconfigurations",
+                                                "ValidatingWebhookConfiguration", false};
+const Resource kMutatingWebhookConfigurations{"admissionregistration.k8s.io", "v1",
+                                              "mutatingwebhookconfigurations",
+                                              "MutatingWebhookConfiguration", false};
+const Resource kApiServices{"apiregistration.k8s.io", "v1", "apiservices", "APIService", false};
 }  // namespace resources
 
 std::string MakeKey(std::string_view ns, std::string_view name) {

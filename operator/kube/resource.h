@@ -37,6 +37,9 @@ extern const Resource kEventsV1;                     // events.k8s.io/v1, namesp
 extern const Resource kLeases;                       // coordination.k8s.io/v1, namespaced
 extern const Resource kCsrApprovalPolicies;          // certguard.io/v1alpha1, cluster
 extern const Resource kTrustBundles;                 // certguard.io/v1alpha1, cluster
+extern const Resource kValidatingWebhookConfigurations;  // admissionregistration.k8s.io/v1, cluster
+extern const Resource kMutatingWebhookConfigurations;    // admissionregistration.k8s.io/v1, cluster
+extern const Resource kApiServices;                      // apiregistration.k8s.io/v1, cluster
 }  // namespace resources
 
 // Cache and work-queue key: "NAMESPACE/NAME", or "NAME" for cluster-scoped objects.

@@ -64,3 +64,14 @@ TEST_CASE("LeaderIdentity prefers the pod name", "[app]") {
   CHECK(LeaderIdentity(none, "host", "ab12") == "host_ab12");
   CHECK(LeaderIdentity(none, "", "ab12") == "certguard_ab12");
 }
+
+TEST_CASE("Validate refuses an expiry label selector that is not one", "[app]") {
+  certguard::app::RunOptions o;
+  o.expiry_secret_selector = "certguard.io/expiry=true";
+  o.expiry_configmap_selector = "app in (a,b),!legacy";
+  CHECK(certguard::app::Validate(o).ok());
+  o.expiry_secret_selector = "x=$(id)";
+  auto st = certguard::app::Validate(o);
+  CHECK_FALSE(st.ok());
+  CHECK(st.message().find("--expiry-secret-selector") != std::string::npos);
+}

@@ -196,6 +196,36 @@ TEST_CASE("Supersession follows a CSR moved to another node and relists", "[expi
   CHECK(Shown(inv).size() == 3);
 }
 
+TEST_CASE("A node's client and serving certificates supersede only their own kind", "[expiry]") {
+  Inventory inv;
+  auto with_group = [](SourceCerts c, std::string group) {
+    c.group = std::move(group);
+    return c;
+  };
+  inv.UpsertFacts(Csr("client-1"),
+                  with_group(Certs({Facts("x", "01", kT0, kT0 + days{365})}, "n1"), "client"));
+  inv.UpsertFacts(Csr("serving-1"),
+                  with_group(Certs({Facts("x", "02", kT0 + days{1}, kT0 + days{366})}, "n1"),
+                             "serving"));
+  // The newer serving certificate does not hide the node's client certificate.
+  CHECK(Shown(inv) == std::vector<std::string>{"csr//client-1/status.certificate n1 01",
+                                               "csr//serving-1/status.certificate n1 02"});
+  inv.UpsertFacts(Csr("client-2"),
+                  with_group(Certs({Facts("x", "03", kT0 + days{200}, kT0 + days{565})}, "n1"),
+                             "client"));
+  CHECK(Shown(inv) == std::vector<std::string>{"csr//client-2/status.certificate n1 03",
+                                               "csr//serving-1/status.certificate n1 02"});
+  // Moving a source to another group re-indexes both.
+  inv.UpsertFacts(Csr("client-2"),
+                  with_group(Certs({Facts("x", "03", kT0 + days{200}, kT0 + days{565})}, "n1"),
+                             "serving"));
+  CHECK(Shown(inv) == std::vector<std::string>{"csr//client-1/status.certificate n1 01",
+                                               "csr//client-2/status.certificate n1 03"});
+  inv.RemoveObject(ObjectRef{SourceKind::kCsr, "", "client-2"});
+  CHECK(Shown(inv) == std::vector<std::string>{"csr//client-1/status.certificate n1 01",
+                                               "csr//serving-1/status.certificate n1 02"});
+}
+
 TEST_CASE("Inventory is safe under concurrent writers and readers", "[expiry]") {
   Inventory inv;
   std::vector<std::thread> threads;

@@ -244,3 +244,42 @@ TEST_CASE("StripForCache drops managedFields and the last-applied annotation", "
   StripForCache(odd);  // no crash on a wrong shape
   CHECK(KeyOf(odd) == "");
 }
+
+TEST_CASE("Informer cache_transform trims the cache, not what handlers see", "[kube][informer]") {
+  FakeClient api;
+  REQUIRE(api.Create(kCM, "ns", CM("listed", "big")).ok());
+  InformerOptions o = Fast();
+  o.cache_transform = [](const Json& obj) {
+    return Json{{"metadata", {{"name", obj["metadata"]["name"]},
+                              {"namespace", obj["metadata"]["namespace"]},
+                              {"resourceVersion", obj["metadata"]["resourceVersion"]}}}};
+  };
+  Informer inf(api, kCM, o);
+  std::mutex mu;
+  std::vector<std::string> seen;  // handler's view: "kind key data"
+  inf.AddHandler([&](const Change& c) {
+    std::lock_guard<std::mutex> l(mu);
+    std::string data = c.object->contains("data") ? (*c.object)["data"].value("v", "") : "-";
+    std::string old = c.old_object && c.old_object->contains("data") ? "old-data" : "old-trimmed";
+    seen.push_back(std::to_string(static_cast<int>(c.kind)) + " " + c.key + " " + data + " " +
+                   (c.old_object ? old : "none"));
+  });
+  inf.Start();
+  REQUIRE(inf.WaitForSync(5s));
+  REQUIRE(api.Create(kCM, "ns", CM("watched", "1")).ok());
+  REQUIRE(WaitFor([&] { return inf.store().Get("ns/watched") != nullptr; }));
+  REQUIRE(api.Patch(kCM, "ns", "watched", PatchType::kMerge, R"({"data":{"v":"2"}})").ok());
+  REQUIRE(WaitFor([&] {
+    std::lock_guard<std::mutex> l(mu);
+    return seen.size() == 3;
+  }));
+  for (const char* key : {"ns/listed", "ns/watched"}) {
+    auto cached = inf.store().Get(key);
+    REQUIRE(cached);
+    CHECK_FALSE(cached->contains("data"));
+    CHECK_FALSE((*cached)["metadata"]["resourceVersion"].get<std::string>().empty());
+  }
+  std::lock_guard<std::mutex> l(mu);
+  CHECK(seen == std::vector<std::string>{"0 ns/listed big none", "0 ns/watched 1 none",
+                                         "1 ns/watched 2 old-trimmed"});
+}

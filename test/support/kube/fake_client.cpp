@@ -35,10 +35,19 @@ bool FakeClient::Matches(const Json& o, const std::string& ns, const std::string
     }
     return out;
   };
+  auto has_label = [&o](const std::string& k) {
+    auto m = o.find("metadata");
+    return m != o.end() && m->contains("labels") && (*m)["labels"].is_object() &&
+           (*m)["labels"].contains(k);
+  };
   for (const auto& t : terms(labels)) {
     bool neg = t.find("!=") != std::string::npos;
     auto eq = t.find(neg ? "!=" : "=");
-    if (eq == std::string::npos) continue;
+    if (eq == std::string::npos) {  // "key" (exists) or "!key"
+      bool absent = !t.empty() && t[0] == '!';
+      if (has_label(absent ? t.substr(1) : t) == absent) return false;
+      continue;
+    }
     std::string k = t.substr(0, eq), v = t.substr(eq + (neg ? 2 : 1));
     std::string have;
     bool present = false;
@@ -57,6 +66,7 @@ bool FakeClient::Matches(const Json& o, const std::string& ns, const std::string
     std::string k = t.substr(0, eq), v = t.substr(eq + 1);
     if (k == "metadata.name" && MetaStr(o, "name") != v) return false;
     if (k == "metadata.namespace" && MetaStr(o, "namespace") != v) return false;
+    if (k == "type" && o.value("type", "") != v) return false;  // Secrets
   }
   return true;
 }

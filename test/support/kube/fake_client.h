@@ -4,8 +4,8 @@
 // inject errors, compact history (watches from older versions get 410) or drop
 // every open watch (like an API server restart). Thread-safe.
 //
-// Simplifications: label selectors support only `k=v` and `k!=v` terms; field
-// selectors only metadata.name and metadata.namespace; merge, strategic and
+// Simplifications: label selectors support only `k=v`, `k!=v`, `k` and `!k`
+// terms; field selectors only metadata.name, metadata.namespace and type; merge, strategic and
 // apply patches are all JSON merge patches; an update of a subresource
 // replaces only `status`.
 #pragma once

@@ -1,0 +1,196 @@
+#include "expiry/controller.h"
+
+#include "common/log.h"
+#include "kube/resource.h"
+
+namespace certguard::expiry {
+
+namespace {
+
+constexpr const char* kTlsSecretType = "type=kubernetes.io/tls";
+
+// One source of certificates: what to watch and how to read an object.
+struct Source {
+  SourceKind kind;
+  const kube::Resource* resource;
+  std::string label_selector;
+  std::string field_selector;
+  Keys (*read)(const nlohmann::json&);
+  bool (*skip)(const nlohmann::json&) = nullptr;  // objects another source reads
+};
+
+bool IsTlsSecret(const nlohmann::json& secret) {
+  return secret.is_object() && secret.value("type", "") == "kubernetes.io/tls";
+}
+
+
+std::vector<Source> SourcesOf(const ExpirySources& s) {
+  using namespace kube::resources;
+  std::vector<Source> out;
+  if (s.csrs) out.push_back({SourceKind::kCsr, &kCertificateSigningRequests, "", "", CsrCertificates});
+  if (s.tls_secrets) {
+    out.push_back({SourceKind::kSecret, &kSecrets, "", kTlsSecretType, SecretCertificates});
+  }
+  if (!s.secret_selector.empty()) {
+    // Secrets of type kubernetes.io/tls are read by the TLS watch when it runs,
+    // so that one object has one writer.
+    out.push_back({SourceKind::kSecret, &kSecrets, s.secret_selector, "", SecretCertificates,
+                   s.tls_secrets ? IsTlsSecret : nullptr});
+  }
+  if (!s.configmap_selector.empty()) {
+    out.push_back(
+        {SourceKind::kConfigMap, &kConfigMaps, s.configmap_selector, "", ConfigMapCertificates});
+  }
+  if (s.webhooks) {
+    out.push_back({SourceKind::kValidatingWebhook, &kValidatingWebhookConfigurations, "", "",
+                   WebhookCertificates});
+    out.push_back({SourceKind::kMutatingWebhook, &kMutatingWebhookConfigurations, "", "",
+                   WebhookCertificates});
+    out.push_back({SourceKind::kApiService, &kApiServices, "", "", ApiServiceCertificates});
+  }
+  return out;
+}
+
+void Put(Inventory& inventory, const ObjectRef& ref, Keys keys) {
+  if (keys.empty()) {
+    inventory.RemoveObject(ref);
+  } else {
+    inventory.ReplaceObject(ref, std::move(keys));
+  }
+}
+
+}  // namespace
+
+Status Validate(const ExpirySources& sources) {
+  for (const auto& [flag, selector] :
+       {std::pair{"--expiry-secret-selector", &sources.secret_selector},
+        std::pair{"--expiry-configmap-selector", &sources.configmap_selector}}) {
+    for (char c : *selector) {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                std::string_view("-_./=!,() ").find(c) != std::string_view::npos;
+      if (!ok) {
+        return InvalidArgument(std::string(flag) + ": \"" + *selector +
+                               "\" is not a label selector (key=value,key!=value,key in (a,b),key,!key)");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+ExpiryController::ExpiryController(kube::Client& client, std::shared_ptr<Inventory> inventory,
+                                   ExpirySources sources)
+    : client_(client), inventory_(std::move(inventory)), sources_(std::move(sources)) {
+  for (const Source& s : SourcesOf(sources_)) {
+    kube::InformerOptions o;
+    o.label_selector = s.label_selector;
+    o.field_selector = s.field_selector;
+    kube::Informer& informer = Watch(*s.resource, o);
+    informer.AddHandler([this, s](const kube::Change& c) {
+      if (c.object && s.skip && s.skip(*c.object)) return;
+      Handle(s.kind, s.read, c);
+    });
+  }
+  if (sources_.trust_bundles) {
+    kube::InformerOptions o;
+    o.label_selector = kTrustBundleLabel;
+    Watch(kube::resources::kConfigMaps, o).AddHandler([this](const kube::Change& c) {
+      HandleBundleTarget(c);
+    });
+  }
+}
+
+ExpiryController::~ExpiryController() { Stop(); }
+
+kube::Informer& ExpiryController::Watch(const kube::Resource& resource,
+                                        kube::InformerOptions options) {
+  options.cache_transform = MetadataOnly;
+  // The handlers read objects only as they arrive; a resync would hand them
+  // the metadata-only copies, which hold nothing to read.
+  options.resync_period = kube::Duration(0);
+  informers_.push_back(std::make_unique<kube::Informer>(client_, resource, std::move(options)));
+  return *informers_.back();
+}
+
+void ExpiryController::Handle(SourceKind kind, Keys (*read)(const nlohmann::json&),
+                              const kube::Change& c) {
+  if (!c.object) return;
+  ObjectRef ref = RefOf(kind, *c.object);
+  if (c.kind == kube::Change::Kind::kDelete) {
+    inventory_->RemoveObject(ref);
+    return;
+  }
+  if (c.object == c.old_object) return;  // a cached copy: nothing new to read
+  Put(*inventory_, ref, read(*c.object));
+}
+
+void ExpiryController::HandleBundleTarget(const kube::Change& c) {
+  if (!c.object || c.object == c.old_object) return;
+  std::lock_guard<std::mutex> lock(bundles_mu_);
+  std::set<std::string> touched;
+  if (c.kind == kube::Change::Kind::kDelete) {
+    ObjectRef ref = RefOf(SourceKind::kConfigMap, *c.object);
+    touched = bundles_.Remove(ref.ns, ref.name);
+  } else {
+    touched = bundles_.Update(*c.object);
+  }
+  for (const std::string& bundle : touched) {
+    Put(*inventory_, ObjectRef{SourceKind::kTrustBundle, "", bundle}, bundles_.Of(bundle));
+  }
+}
+
+void ExpiryController::Start() {
+  for (auto& i : informers_) i->Start();
+  log::Info("expiry inventory: watching",
+            {{"sources", std::to_string(informers_.size())},
+             {"secret_selector", sources_.secret_selector},
+             {"configmap_selector", sources_.configmap_selector},
+             {"webhooks", sources_.webhooks ? "true" : "false"}});
+}
+
+void ExpiryController::Stop() {
+  for (auto& i : informers_) i->Stop();
+}
+
+Status ExpiryController::Synced() const {
+  for (const auto& i : informers_) {
+    if (!i->HasSynced()) return Unavailable("expiry: " + i->resource().resource + " not listed yet");
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> ListInventory(kube::Client& client, const ExpirySources& sources,
+                                       Inventory& inventory) {
+  std::vector<std::string> errors;
+  auto list = [&](const kube::Resource& r, const std::string& labels,
+                  const std::string& fields) -> std::vector<nlohmann::json> {
+    kube::ListOptions o;
+    o.label_selector = labels;
+    o.field_selector = fields;
+    auto result = kube::ListAll(client, r, "", o);
+    if (!result.ok()) {
+      std::string what = r.resource;
+      if (!labels.empty()) what += " (" + labels + ")";
+      errors.push_back(what + ": " + result.status().ToString());
+      return {};
+    }
+    return std::move(result->items);
+  };
+  for (const Source& s : SourcesOf(sources)) {
+    for (const auto& obj : list(*s.resource, s.label_selector, s.field_selector)) {
+      if (s.skip && s.skip(obj)) continue;
+      Put(inventory, RefOf(s.kind, obj), s.read(obj));
+    }
+  }
+  if (sources.trust_bundles) {
+    BundleTargets bundles;
+    for (const auto& obj : list(kube::resources::kConfigMaps, kTrustBundleLabel, "")) {
+      bundles.Update(obj);
+    }
+    for (const std::string& b : bundles.Bundles()) {
+      Put(inventory, ObjectRef{SourceKind::kTrustBundle, "", b}, bundles.Of(b));
+    }
+  }
+  return errors;
+}
+
+}  // namespace certguard::expiry

@@ -1,0 +1,76 @@
+// The in-cluster certificate inventory: watches the sources of certificates and
+// keeps their parsed facts in an Inventory that ExpiryCollector exports.
+//
+// Sources (ExpiryControllerOptions): issued kubelet CSRs, Secrets of type
+// kubernetes.io/tls, Secrets and ConfigMaps chosen by label selectors, the
+// ConfigMaps TrustBundles write, and optionally the caBundle fields of webhook
+// configurations and APIServices.
+//
+// The watch caches keep only metadata (kube::InformerOptions::cache_transform):
+// a handler turns each object into facts as it arrives and the object is
+// dropped, so memory follows the number of certificates, not the size of the
+// Secrets. There is no work queue: the inventory is the state, and an object
+// is read only once per change. Thread-safe.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "expiry/inventory.h"
+#include "expiry/objects.h"
+#include "kube/client.h"
+#include "kube/informer.h"
+
+namespace certguard::expiry {
+
+struct ExpirySources {
+  bool csrs = true;                // issued CSRs of the kubelet signers
+  bool tls_secrets = true;         // Secrets of type kubernetes.io/tls, every namespace
+  std::string secret_selector;     // label selector for other Secrets; empty: none
+  std::string configmap_selector;  // label selector for ConfigMaps; empty: none
+  bool trust_bundles = true;       // ConfigMaps labelled certguard.io/trustbundle
+  bool webhooks = false;           // webhook configurations' and APIServices' caBundle
+};
+
+// InvalidArgument when a selector does not parse (Kubernetes label selector syntax).
+Status Validate(const ExpirySources& sources);
+
+class ExpiryController {
+ public:
+  // `client` must outlive the controller.
+  ExpiryController(kube::Client& client, std::shared_ptr<Inventory> inventory,
+                   ExpirySources sources);
+  ~ExpiryController();  // Stop()
+  ExpiryController(const ExpiryController&) = delete;
+  ExpiryController& operator=(const ExpiryController&) = delete;
+
+  // Starts the watches; does not block.
+  void Start();
+  // Stops every watch. Idempotent.
+  void Stop();
+  // OK once every watch has listed once.
+  Status Synced() const;
+
+ private:
+  kube::Informer& Watch(const kube::Resource& resource, kube::InformerOptions options);
+  void Handle(SourceKind kind, Keys (*read)(const nlohmann::json&), const kube::Change& c);
+  void HandleBundleTarget(const kube::Change& c);
+
+  kube::Client& client_;
+  std::shared_ptr<Inventory> inventory_;
+  ExpirySources sources_;
+  std::vector<std::unique_ptr<kube::Informer>> informers_;
+  std::mutex bundles_mu_;
+  BundleTargets bundles_;
+};
+
+// One list of the same sources into `inventory` (for a one-shot command).
+// Returns the sources that could not be listed, each "resource: error"; the
+// others are in the inventory.
+std::vector<std::string> ListInventory(kube::Client& client, const ExpirySources& sources,
+                                       Inventory& inventory);
+
+}  // namespace certguard::expiry

@@ -1,0 +1,187 @@
+#include "expiry/controller.h"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "kube/resource.h"
+#include "support/kube/fake_client.h"
+#include "support/pki.h"
+#include "x509/pem.h"
+
+using namespace std::chrono_literals;
+using namespace certguard::expiry;
+using certguard::kube::Json;
+using certguard::kube::testing::FakeClient;
+using certguard::testing::Cert;
+using certguard::testing::CertBuilder;
+namespace resources = certguard::kube::resources;
+
+namespace {
+
+std::string B64(std::string_view bytes) {
+  std::string s = certguard::x509::pem::EncodeBody(bytes);
+  std::erase(s, '\n');
+  return s;
+}
+
+// "kind/ns/name/key node cn" of every certificate shown, sorted.
+std::vector<std::string> Shown(const Inventory& inv) {
+  std::vector<std::string> out;
+  inv.ForEach([&](const ObjectRef& o, const std::string& key, const std::string& node,
+                  const CertFacts& c) {
+    out.push_back(std::string(SourceKindName(o.kind)) + "/" + o.ns + "/" + o.name + "/" + key +
+                  " " + node + " " + c.subject_cn);
+  });
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool Eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit = 5s) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return pred();
+}
+
+Json TlsSecret(const std::string& name, const Cert& cert, const std::string& type = "kubernetes.io/tls",
+               std::map<std::string, std::string> labels = {}) {
+  Json o = {{"metadata", {{"name", name}}},
+            {"type", type},
+            {"data", {{"tls.crt", B64(cert.pem)}, {"tls.key", B64(cert.key.PrivatePem())}}}};
+  if (!labels.empty()) o["metadata"]["labels"] = labels;
+  return o;
+}
+
+const Cert& Ca() {
+  static const Cert ca = CertBuilder().Cn("ca").Ca().Build();
+  return ca;
+}
+
+}  // namespace
+
+TEST_CASE("ExpiryController follows TLS Secrets, selected objects and kubelet CSRs", "[expiry]") {
+  FakeClient api;
+  Cert web = CertBuilder().Cn("web").IssuedBy(Ca()).Build();
+  Cert web2 = CertBuilder().Cn("web-renewed").IssuedBy(Ca()).Build();
+  Cert opaque = CertBuilder().Cn("opaque").IssuedBy(Ca()).Build();
+  REQUIRE(api.Create(resources::kSecrets, "apps", TlsSecret("web", web)).ok());
+  // Opaque Secrets count only when the selector picks them.
+  REQUIRE(api.Create(resources::kSecrets, "apps", TlsSecret("plain", opaque, "Opaque")).ok());
+  REQUIRE(api.Create(resources::kSecrets, "apps",
+                     TlsSecret("picked", opaque, "Opaque", {{"certguard.io/expiry", "true"}}))
+              .ok());
+  // A TLS Secret the selector also picks is read once.
+  REQUIRE(api.Create(resources::kSecrets, "apps",
+                     TlsSecret("both", web, "kubernetes.io/tls", {{"certguard.io/expiry", "true"}}))
+              .ok());
+  REQUIRE(api.Create(resources::kConfigMaps, "apps",
+                     Json{{"metadata", {{"name", "ca"}, {"labels", {{"certguard.io/expiry", "true"}}}}},
+                          {"data", {{"ca.crt", Ca().pem}}}})
+              .ok());
+  REQUIRE(api.Create(resources::kConfigMaps, "apps",
+                     Json{{"metadata", {{"name", "unpicked"}}}, {"data", {{"ca.crt", Ca().pem}}}})
+              .ok());
+
+  auto inv = std::make_shared<Inventory>();
+  ExpirySources sources;
+  sources.secret_selector = "certguard.io/expiry=true";
+  sources.configmap_selector = "certguard.io/expiry=true";
+  ExpiryController controller(api, inv, sources);
+  CHECK_FALSE(controller.Synced().ok());
+  controller.Start();
+  REQUIRE(Eventually([&] { return controller.Synced().ok(); }));
+  REQUIRE(Eventually([&] { return Shown(*inv).size() == 4; }));
+  CHECK(Shown(*inv) == std::vector<std::string>{"configmap/apps/ca/ca.crt  ca",
+                                                "secret/apps/both/tls.crt  web",
+                                                "secret/apps/picked/tls.crt  opaque",
+                                                "secret/apps/web/tls.crt  web"});
+
+  // Updated: the series follows; deleted: it goes.
+  Json renewed = TlsSecret("web", web2);
+  renewed["metadata"]["namespace"] = "apps";
+  auto current = api.Get(resources::kSecrets, "apps", "web");
+  REQUIRE(current.ok());
+  renewed["metadata"]["resourceVersion"] = (*current)["metadata"]["resourceVersion"];
+  REQUIRE(api.Update(resources::kSecrets, "apps", renewed).ok());
+  REQUIRE(Eventually([&] {
+    auto s = Shown(*inv);
+    return std::find(s.begin(), s.end(), "secret/apps/web/tls.crt  web-renewed") != s.end();
+  }));
+  REQUIRE(api.Delete(resources::kSecrets, "apps", "both").ok());
+  REQUIRE(api.Delete(resources::kConfigMaps, "apps", "ca").ok());
+  REQUIRE(Eventually([&] { return Shown(*inv).size() == 2; }));
+  CHECK(Shown(*inv) == std::vector<std::string>{"secret/apps/picked/tls.crt  opaque",
+                                                "secret/apps/web/tls.crt  web-renewed"});
+
+  // A kubelet CSR: pending shows nothing, issued shows under its node.
+  Cert kubelet = CertBuilder().Cn("system:node:n1").O("system:nodes").IssuedBy(Ca()).Build();
+  Json csr = {{"metadata", {{"name", "csr-a"}}},
+              {"spec",
+               {{"signerName", "kubernetes.io/kube-apiserver-client-kubelet"},
+                {"username", "system:node:n1"}}}};
+  REQUIRE(api.Create(resources::kCertificateSigningRequests, "", csr).ok());
+  auto got = api.Get(resources::kCertificateSigningRequests, "", "csr-a");
+  REQUIRE(got.ok());
+  Json issued = *got;
+  issued["status"]["certificate"] = B64(kubelet.pem);
+  REQUIRE(api.Update(resources::kCertificateSigningRequests, "", issued, "status").ok());
+  REQUIRE(Eventually([&] { return Shown(*inv).size() == 3; }));
+  CHECK(Shown(*inv)[0] == "csr//csr-a/status.certificate n1 system:node:n1");
+  controller.Stop();
+}
+
+TEST_CASE("ExpiryController: a TrustBundle's targets give one series per certificate",
+          "[expiry]") {
+  FakeClient api;
+  Cert next = CertBuilder().Cn("ca-next").Ca().Build();
+  auto target = [&](const std::string& pem) {
+    return Json{{"metadata", {{"name", "cluster-ca"}, {"labels", {{kTrustBundleLabel, "cluster"}}}}},
+                {"data", {{"ca.crt", pem}}}};
+  };
+  REQUIRE(api.Create(resources::kConfigMaps, "a", target(Ca().pem + next.pem)).ok());
+  REQUIRE(api.Create(resources::kConfigMaps, "b", target(Ca().pem + next.pem)).ok());
+  auto inv = std::make_shared<Inventory>();
+  ExpirySources sources;
+  sources.csrs = false;
+  sources.tls_secrets = false;
+  ExpiryController controller(api, inv, sources);
+  controller.Start();
+  REQUIRE(Eventually([&] { return Shown(*inv).size() == 2; }));
+  CHECK(Shown(*inv) == std::vector<std::string>{"trustbundle//cluster/ca.crt  ca",
+                                                "trustbundle//cluster/ca.crt  ca-next"});
+  REQUIRE(api.Delete(resources::kConfigMaps, "a", "cluster-ca").ok());
+  REQUIRE(api.Delete(resources::kConfigMaps, "b", "cluster-ca").ok());
+  REQUIRE(Eventually([&] { return Shown(*inv).empty(); }));
+}
+
+TEST_CASE("ListInventory lists the same sources once and reports what failed", "[expiry]") {
+  FakeClient api;
+  Cert web = CertBuilder().Cn("web").IssuedBy(Ca()).Build();
+  REQUIRE(api.Create(resources::kSecrets, "apps", TlsSecret("web", web)).ok());
+  Json hooks = {{"metadata", {{"name", "policy"}}},
+                {"webhooks", {{{"name", "a.example.com"},
+                               {"clientConfig", {{"caBundle", B64(Ca().pem)}}}}}}};
+  REQUIRE(api.Create(resources::kValidatingWebhookConfigurations, "", hooks).ok());
+  ExpirySources sources;
+  sources.webhooks = true;
+  api.InjectError("list", certguard::Status(certguard::Code::kForbidden, "no"), 1);  // the CSRs
+  Inventory inv;
+  auto errors = ListInventory(api, sources, inv);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].rfind("certificatesigningrequests: ", 0) == 0);
+  CHECK(Shown(inv) == std::vector<std::string>{"secret/apps/web/tls.crt  web",
+                                               "validatingwebhook//policy/a.example.com  ca"});
+}
+
+TEST_CASE("Expiry sources: selectors are checked", "[expiry]") {
+  ExpirySources s;
+  CHECK(Validate(s).ok());
+  s.secret_selector = "app in (a,b),!legacy,tier!=x";
+  CHECK(Validate(s).ok());
+  s.configmap_selector = "a=b;rm -rf";
+  CHECK_FALSE(Validate(s).ok());
+}
