@@ -2,12 +2,11 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <functional>
-#include <thread>
 
 #include "kube/resource.h"
 #include "support/kube/fake_client.h"
 #include "support/pki.h"
+#include "support/wait.h"
 #include "x509/pem.h"
 
 using namespace std::chrono_literals;
@@ -16,6 +15,7 @@ using certguard::kube::Json;
 using certguard::kube::testing::FakeClient;
 using certguard::testing::Cert;
 using certguard::testing::CertBuilder;
+using certguard::testing::WaitFor;
 namespace resources = certguard::kube::resources;
 
 namespace {
@@ -36,15 +36,6 @@ std::vector<std::string> Shown(const Inventory& inv) {
   });
   std::sort(out.begin(), out.end());
   return out;
-}
-
-bool Eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit = 5s) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return pred();
 }
 
 Json TlsSecret(const std::string& name, const Cert& cert, const std::string& type = "kubernetes.io/tls",
@@ -93,8 +84,8 @@ TEST_CASE("ExpiryController follows TLS Secrets, selected objects and kubelet CS
   ExpiryController controller(api, inv, sources);
   CHECK_FALSE(controller.Synced().ok());
   controller.Start();
-  REQUIRE(Eventually([&] { return controller.Synced().ok(); }));
-  REQUIRE(Eventually([&] { return Shown(*inv).size() == 4; }));
+  REQUIRE(WaitFor([&] { return controller.Synced().ok(); }));
+  REQUIRE(WaitFor([&] { return Shown(*inv).size() == 4; }));
   CHECK(Shown(*inv) == std::vector<std::string>{"configmap/apps/ca/ca.crt  ca",
                                                 "secret/apps/both/tls.crt  web",
                                                 "secret/apps/picked/tls.crt  opaque",
@@ -107,13 +98,13 @@ TEST_CASE("ExpiryController follows TLS Secrets, selected objects and kubelet CS
   REQUIRE(current.ok());
   renewed["metadata"]["resourceVersion"] = (*current)["metadata"]["resourceVersion"];
   REQUIRE(api.Update(resources::kSecrets, "apps", renewed).ok());
-  REQUIRE(Eventually([&] {
+  REQUIRE(WaitFor([&] {
     auto s = Shown(*inv);
     return std::find(s.begin(), s.end(), "secret/apps/web/tls.crt  web-renewed") != s.end();
   }));
   REQUIRE(api.Delete(resources::kSecrets, "apps", "both").ok());
   REQUIRE(api.Delete(resources::kConfigMaps, "apps", "ca").ok());
-  REQUIRE(Eventually([&] { return Shown(*inv).size() == 2; }));
+  REQUIRE(WaitFor([&] { return Shown(*inv).size() == 2; }));
   CHECK(Shown(*inv) == std::vector<std::string>{"secret/apps/picked/tls.crt  opaque",
                                                 "secret/apps/web/tls.crt  web-renewed"});
 
@@ -129,7 +120,7 @@ TEST_CASE("ExpiryController follows TLS Secrets, selected objects and kubelet CS
   Json issued = *got;
   issued["status"]["certificate"] = B64(kubelet.pem);
   REQUIRE(api.Update(resources::kCertificateSigningRequests, "", issued, "status").ok());
-  REQUIRE(Eventually([&] { return Shown(*inv).size() == 3; }));
+  REQUIRE(WaitFor([&] { return Shown(*inv).size() == 3; }));
   CHECK(Shown(*inv)[0] == "csr//csr-a/status.certificate n1 system:node:n1");
   controller.Stop();
 }
@@ -150,12 +141,12 @@ TEST_CASE("ExpiryController: a TrustBundle's targets give one series per certifi
   sources.tls_secrets = false;
   ExpiryController controller(api, inv, sources);
   controller.Start();
-  REQUIRE(Eventually([&] { return Shown(*inv).size() == 2; }));
+  REQUIRE(WaitFor([&] { return Shown(*inv).size() == 2; }));
   CHECK(Shown(*inv) == std::vector<std::string>{"trustbundle//cluster/ca.crt  ca",
                                                 "trustbundle//cluster/ca.crt  ca-next"});
   REQUIRE(api.Delete(resources::kConfigMaps, "a", "cluster-ca").ok());
   REQUIRE(api.Delete(resources::kConfigMaps, "b", "cluster-ca").ok());
-  REQUIRE(Eventually([&] { return Shown(*inv).empty(); }));
+  REQUIRE(WaitFor([&] { return Shown(*inv).empty(); }));
 }
 
 TEST_CASE("ListInventory lists the same sources once and reports what failed", "[expiry]") {
