@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "common/log.h"
 #include "kube/resource.h"
 #include "trust/plan.h"
 
@@ -98,7 +99,10 @@ Status TrustController::Start() {
   configmaps_.Start();
   for (kube::Informer* i : {&bundles_, &namespaces_, &configmaps_}) {
     if (!i->WaitForSync(options_.sync_timeout)) {
-      return Unavailable("trust: the " + i->resource().resource + " cache did not sync");
+      // Workers on a partial cache would take existing targets for missing ones.
+      late_start_ = std::thread([this] { StartWhenSynced(); });
+      return Unavailable("trust: the " + i->resource().resource +
+                         " cache did not sync; the workers start once it does");
     }
   }
   EnqueueAll();
@@ -106,7 +110,21 @@ Status TrustController::Start() {
   return Status::Ok();
 }
 
+void TrustController::StartWhenSynced() {
+  for (kube::Informer* i : {&bundles_, &namespaces_, &configmaps_}) {
+    while (!i->WaitForSync(std::chrono::seconds(1))) {
+      if (stopping_) return;
+    }
+  }
+  if (stopping_) return;
+  log::Info("trust: caches synced late, starting the workers");
+  EnqueueAll();
+  controller_->Start();
+}
+
 void TrustController::Stop() {
+  stopping_ = true;
+  if (late_start_.joinable()) late_start_.join();
   controller_->Stop();
   bundles_.Stop();
   namespaces_.Stop();

@@ -11,8 +11,10 @@
 // Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <prometheus/registry.h>
 
@@ -42,7 +44,8 @@ class TrustController {
 
   // Starts the informers, waits for their first lists (up to sync_timeout),
   // then the workers. Unavailable when the caches did not sync in time (the
-  // informers keep trying; call Stop()).
+  // CRD not installed yet, the API server unreachable): the informers keep
+  // trying and the workers start as soon as every cache holds its first list.
   Status Start();
   void Stop();
   // OK once every cache holds its first list.
@@ -54,6 +57,8 @@ class TrustController {
  private:
   class View;
   void EnqueueAll();
+  // Waits (until Stop) for every cache, then starts the workers.
+  void StartWhenSynced();
 
   TrustControllerOptions options_;
   kube::Informer bundles_;
@@ -64,6 +69,8 @@ class TrustController {
   kube::WorkQueue queue_;
   std::unique_ptr<TrustBundleReconciler> reconciler_;
   std::unique_ptr<kube::Controller> controller_;
+  std::atomic<bool> stopping_{false};
+  std::thread late_start_;  // runs StartWhenSynced when Start timed out
 };
 
 }  // namespace certguard::trust
