@@ -8,7 +8,8 @@
 # KUBECONFIG, KUBE_SERVER, ports, PIDs, paths), DIR/pki/, DIR/logs/.
 # Stop it with test/cluster/down.sh DIR. On failure it stops what it started.
 # Env: CERTGUARD_TOOLS (tool directory; default: hack/tools/build.sh builds it),
-#      UP_TIMEOUT (seconds to wait for each component, default 60).
+#      UP_TIMEOUT (seconds to wait for each component, default 60),
+#      UP_EXTRA_CONTROLLERS (comma list added to kube-controller-manager's, e.g. garbagecollector).
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -196,7 +197,7 @@ launch kube-controller-manager "$tools/kube-controller-manager" \
   --bind-address=127.0.0.1 \
   --secure-port="$kcm_port" \
   --cert-dir="$dir/run/kube-controller-manager" \
-  --controllers=certificatesigningrequest-signing-controller,root-ca-certificate-publisher-controller \
+  --controllers=certificatesigningrequest-signing-controller,root-ca-certificate-publisher-controller${UP_EXTRA_CONTROLLERS:+,$UP_EXTRA_CONTROLLERS} \
   --cluster-signing-cert-file="$pki/signer-ca.crt" \
   --cluster-signing-key-file="$pki/signer-ca.key" \
   --root-ca-file="$pki/ca.crt" \

@@ -1,169 +1,775 @@
 // TrustBundle propagation on the real control plane: the controller runs in
-// this process against the shared cluster, as the admin.
+// this process against the shared cluster, as the admin. Namespaces cannot be
+// deleted on the test plane (no namespace controller), so every test names its
+// namespaces, labels and bundles after a fresh run id and a rerun on the same
+// plane starts clean.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
 #include <string>
-#include <thread>
+#include <vector>
 
 #include <prometheus/registry.h>
 
+#include "integration/kube_support.h"
 #include "kube/client.h"
-#include "kube/config.h"
+#include "kube/resource.h"
+#include "support/certguard_process.h"
 #include "support/cluster.h"
+#include "support/kube/counting_client.h"
 #include "support/kube/fake_recorder.h"
 #include "support/pki.h"
 #include "trust/controller.h"
+#include "trust/plan.h"
+#include "trust/reconciler.h"
+#include "x509/parse.h"
 
 namespace certguard::test {
 namespace {
 
-using nlohmann::json;
+using namespace std::chrono_literals;
 using certguard::testing::CertBuilder;
 using certguard::testing::JoinPem;
+using nlohmann::json;
+namespace res = kube::resources;
 
-bool Eventually(const std::function<bool()>& cond, std::chrono::seconds limit) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
-  return cond();
+constexpr const char* kLabel = "certguard.io/trustbundle";
+
+std::string RunId() {
+  std::random_device rd;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%06x", static_cast<unsigned>(rd()) & 0xffffffu);
+  return buf;
 }
 
-json Cm(const std::string& ns, const std::string& name, const json& data) {
-  return {{"apiVersion", "v1"}, {"kind", "ConfigMap"},
-          {"metadata", {{"name", name}, {"namespace", ns}}}, {"data", data}};
+// The sorted SHA-256 fingerprints of a PEM text's certificates; {} when none parse.
+std::vector<std::string> Fingerprints(const std::string& pem) {
+  std::vector<std::string> out;
+  for (const auto& c : x509::ParseBundle(pem).certificates) out.push_back(c.sha256_fingerprint);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> Fingerprints(const std::vector<std::string>& pems) {
+  return Fingerprints(JoinPem(pems));
+}
+
+json ConfigMap(const std::string& ns, const std::string& name, const json& data,
+               const json& labels = json::object()) {
+  json meta = {{"name", name}, {"namespace", ns}};
+  if (!labels.empty()) meta["labels"] = labels;
+  return {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", meta}, {"data", data}};
+}
+
+// One value of a metric family in `registry`: the series whose labels include
+// `labels`; nullopt when there is none.
+std::optional<double> MetricValue(prometheus::Registry& registry, const std::string& family,
+                                  const std::map<std::string, std::string>& labels) {
+  for (const auto& f : registry.Collect()) {
+    if (f.name != family) continue;
+    for (const auto& m : f.metric) {
+      size_t matched = 0;
+      for (const auto& l : m.label) {
+        auto it = labels.find(l.name);
+        if (it != labels.end() && it->second == l.value) ++matched;
+      }
+      if (matched != labels.size()) continue;
+      return f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
+    }
+  }
+  return std::nullopt;
+}
+
+// The plane as the tests see it: the admin client and small readers.
+class TrustPlane {
+ public:
+  explicit TrustPlane(const Cluster& cluster)
+      : cluster_(cluster), admin_(AdminClient(cluster, /*fast=*/true)) {
+    auto crd = cluster.Kubectl("apply --server-side -f crds/certguard.io_trustbundles.yaml");
+    INFO(crd.err);
+    REQUIRE(crd.ok());
+    auto est = cluster.Kubectl(
+        "wait --for condition=established --timeout=60s crd/trustbundles.certguard.io");
+    INFO(est.err);
+    REQUIRE(est.ok());
+  }
+
+  // The plane is shared by the whole run: the bundles a test made go with it
+  // (their targets stay: the test plane has no garbage collector).
+  ~TrustPlane() {
+    for (const auto& b : bundles_) (void)admin_->Delete(res::kTrustBundles, "", b);
+  }
+
+  const Cluster& cluster() const { return cluster_; }
+  kube::Client& client() { return *admin_; }
+
+  void Namespace(const std::string& name, const json& labels = json::object()) {
+    json meta = {{"name", name}};
+    if (!labels.empty()) meta["labels"] = labels;
+    auto r = admin_->Create(res::kNamespaces, "",
+                            {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", meta}});
+    INFO(name << ": " << r.status().ToString());
+    REQUIRE(r.ok());
+  }
+  void Label(const std::string& ns, const std::string& key, const std::optional<std::string>& v) {
+    json patch = {{"metadata", {{"labels", {{key, v ? json(*v) : json(nullptr)}}}}}};
+    auto r = admin_->Patch(res::kNamespaces, "", ns, kube::PatchType::kMerge, patch.dump());
+    INFO(r.status().ToString());
+    REQUIRE(r.ok());
+  }
+  void Create(const std::string& ns, const json& cm) {
+    auto r = admin_->Create(res::kConfigMaps, ns, cm);
+    INFO(r.status().ToString());
+    REQUIRE(r.ok());
+  }
+  void SetData(const std::string& ns, const std::string& name, const json& data) {
+    json patch = {{"data", data}};
+    auto r = admin_->Patch(res::kConfigMaps, ns, name, kube::PatchType::kMerge, patch.dump());
+    INFO(r.status().ToString());
+    REQUIRE(r.ok());
+  }
+  std::optional<json> Get(const std::string& ns, const std::string& name) {
+    auto r = admin_->Get(res::kConfigMaps, ns, name);
+    if (!r.ok()) return std::nullopt;
+    return *r;
+  }
+  // data[key] of a ConfigMap, nullopt when it or the key is absent.
+  std::optional<std::string> Data(const std::string& ns, const std::string& name,
+                                  const std::string& key = "ca.crt") {
+    auto cm = Get(ns, name);
+    if (!cm) return std::nullopt;
+    const json data = cm->value("data", json::object());
+    if (!data.contains(key) || !data[key].is_string()) return std::nullopt;
+    return data[key].get<std::string>();
+  }
+  std::string ResourceVersion(const std::string& ns, const std::string& name) {
+    auto cm = Get(ns, name);
+    return cm ? (*cm)["metadata"].value("resourceVersion", "") : "<absent>";
+  }
+  // Whether every namespace's target holds exactly `want` (sorted fingerprints).
+  bool AllHold(const std::vector<std::string>& nss, const std::string& target,
+               const std::vector<std::string>& want, std::string* why = nullptr) {
+    for (const auto& ns : nss) {
+      auto d = Data(ns, target);
+      if (!d || Fingerprints(*d) != want) {
+        if (why) *why = ns + "/" + target + (d ? " differs" : " absent");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void CreateBundle(const json& bundle) {
+    auto r = admin_->Create(res::kTrustBundles, "", bundle);
+    INFO(r.status().ToString());
+    REQUIRE(r.ok());
+    bundles_.push_back(bundle["metadata"]["name"].get<std::string>());
+  }
+  void DeleteAtEnd(const std::string& bundle) { bundles_.push_back(bundle); }
+  json Bundle(const std::string& name) {
+    auto r = admin_->Get(res::kTrustBundles, "", name);
+    return r.ok() ? *r : json::object();
+  }
+  json Status(const std::string& name) { return Bundle(name).value("status", json::object()); }
+  // A condition's field ("status", "reason", "message"); "" when absent.
+  std::string Condition(const std::string& bundle, const std::string& type,
+                        const std::string& field = "status") {
+    for (const json& c : Status(bundle).value("conditions", json::array())) {
+      if (c.value("type", "") == type) return c.value(field, "");
+    }
+    return "";
+  }
+  bool Targets(const std::string& bundle, int synced, int outdated, int failed) {
+    json t = Status(bundle).value("targets", json::object());
+    return t.value("synced", -1) == synced && t.value("outdated", -1) == outdated &&
+           t.value("failed", -1) == failed;
+  }
+
+ private:
+  const Cluster& cluster_;
+  std::shared_ptr<kube::RestClient> admin_;
+  std::vector<std::string> bundles_;
+};
+
+// The controller in this process, with its own client, registry and recorder.
+struct RunningController {
+  explicit RunningController(const Cluster& cluster)
+      : client(AdminClient(cluster)),
+        counting(*client),
+        controller(counting, events, registry, Options()) {
+    auto st = controller.Start();
+    INFO(st.ToString());
+    REQUIRE(st.ok());
+  }
+  ~RunningController() { controller.Stop(); }
+
+  static trust::TrustControllerOptions Options() {
+    trust::TrustControllerOptions o;
+    o.sync_timeout = 60s;
+    return o;
+  }
+  std::optional<double> Metric(const std::string& family,
+                               const std::map<std::string, std::string>& labels) {
+    return MetricValue(registry, family, labels);
+  }
+  size_t EventsWithReason(const std::string& bundle, const std::string& reason) {
+    size_t n = 0;
+    for (const auto& e : events.entries()) n += e.object.name == bundle && e.reason == reason;
+    return n;
+  }
+
+  std::shared_ptr<kube::RestClient> client;
+  kube::testing::CountingClient counting;
+  prometheus::Registry registry;
+  kube::testing::FakeRecorder events;
+  trust::TrustController controller;
+};
+
+// A TrustView over fresh lists from the API server (managedFields included):
+// what a restarted certguard would see.
+class ListedView : public trust::TrustView {
+ public:
+  explicit ListedView(kube::Client& c) {
+    for (const auto* r : {&res::kTrustBundles, &res::kNamespaces, &res::kConfigMaps}) {
+      auto l = kube::ListAll(c, *r, "", {});
+      INFO(l.status().ToString());
+      REQUIRE(l.ok());
+      for (auto& item : l->items) {
+        auto p = std::make_shared<const json>(std::move(item));
+        const json& m = (*p)["metadata"];
+        std::string key = kube::MakeKey(m.value("namespace", ""), m.value("name", ""));
+        if (r == &res::kTrustBundles) bundles_[key] = p;
+        if (r == &res::kNamespaces) namespaces_.push_back(p);
+        if (r == &res::kConfigMaps) configmaps_[key] = p;
+      }
+    }
+  }
+  trust::ObjectPtr Bundle(const std::string& name) const override { return Find(bundles_, name); }
+  std::vector<trust::ObjectPtr> Namespaces() const override { return namespaces_; }
+  trust::ObjectPtr ConfigMap(const std::string& ns, const std::string& name) const override {
+    return Find(configmaps_, kube::MakeKey(ns, name));
+  }
+  std::vector<trust::ObjectPtr> TargetsOf(const std::string& bundle) const override {
+    std::vector<trust::ObjectPtr> out;
+    for (const auto& [k, cm] : configmaps_) {
+      json labels = (*cm)["metadata"].value("labels", json::object());
+      if (labels.value(kLabel, "") == bundle) out.push_back(cm);
+    }
+    return out;
+  }
+
+ private:
+  static trust::ObjectPtr Find(const std::map<std::string, trust::ObjectPtr>& m,
+                               const std::string& k) {
+    auto it = m.find(k);
+    return it == m.end() ? nullptr : it->second;
+  }
+  std::map<std::string, trust::ObjectPtr> bundles_;
+  std::vector<trust::ObjectPtr> namespaces_;
+  std::map<std::string, trust::ObjectPtr> configmaps_;
+};
+
+json BundleObject(const std::string& name, const json& sources, const std::string& target,
+                  const json& selector) {
+  return {{"apiVersion", "certguard.io/v1alpha1"},
+          {"kind", "TrustBundle"},
+          {"metadata", {{"name", name}}},
+          {"spec",
+           {{"sources", sources},
+            {"target", {{"configMap", {{"name", target}}}}},
+            {"namespaceSelector", selector}}}};
+}
+
+json FromConfigMap(const std::string& ns, const std::string& name) {
+  return json::array({{{"configMap", {{"namespace", ns}, {"name", name}, {"key", "ca.crt"}}}}});
+}
+
+std::vector<std::string> Names(const std::string& prefix, int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%02d", i);
+    out.push_back(prefix + buf);
+  }
+  return out;
 }
 
 }  // namespace
 
-TEST_CASE("TrustBundle: propagation, repair, rotation, last good, foreign, gap",
+TEST_CASE("trust: 50 namespaces, a new one within seconds, edited and deleted targets repaired, "
+          "a no-op reconcile writes nothing",
           "[integration][trust]") {
-  const Cluster& cluster = RequireCluster();
-  REQUIRE(cluster.Kubectl("apply -f crds/certguard.io_trustbundles.yaml").ok());
-  REQUIRE(cluster.Kubectl("wait --for condition=established --timeout=60s crd/trustbundles.certguard.io").ok());
+  TrustPlane plane(RequireCluster());
+  const std::string id = RunId();
+  const std::string src_ns = "tb-" + id + "-src";
+  const std::string bundle = "prop-" + id;
+  const std::string target = "prop-ca";
+  const std::string ca1 = CertBuilder().Cn("prop-ca-1-" + id).Ca().Pem();
+  const auto want = Fingerprints(ca1);
+  REQUIRE(want.size() == 1);
 
-  kube::LoadOptions lo;
-  lo.kubeconfig_flag = cluster.admin_kubeconfig();
-  auto cfg = kube::LoadClientConfig(lo);
-  REQUIRE(cfg.ok());
-  cfg->qps = 200;
-  cfg->burst = 200;
-  auto client = kube::NewRestClient(*cfg);
-  REQUIRE(client.ok());
-  kube::Client& c = **client;
+  plane.Namespace(src_ns);
+  plane.Create(src_ns, ConfigMap(src_ns, "ca", {{"ca.crt", ca1}}));
+  std::vector<std::string> nss = Names("tb-" + id + "-", 50);
+  for (const auto& ns : nss) plane.Namespace(ns, {{"trust-it", id}});
+  const std::string off = "tb-" + id + "-off";
+  plane.Namespace(off, {{"trust-it", "other"}});
 
-  const std::string ca1 = CertBuilder().Cn("it-ca-1").Ca().Pem();
-  const std::string ca2 = CertBuilder().Cn("it-ca-2").Ca().Pem();
-  const auto& ns_res = kube::resources::kNamespaces;
-  const auto& cm_res = kube::resources::kConfigMaps;
-  auto make_ns = [&](const std::string& name, bool labelled) {
-    json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}}}};
-    if (labelled) ns["metadata"]["labels"] = {{"trust-it", "on"}};
-    return c.Create(ns_res, "", ns).ok();
-  };
-  REQUIRE(make_ns("tb-src", false));
-  REQUIRE(c.Create(cm_res, "tb-src", Cm("tb-src", "ca", {{"ca.crt", ca1}})).ok());
-  std::vector<std::string> nss;
-  for (int i = 0; i < 50; ++i) {
-    char name[16];
-    std::snprintf(name, sizeof name, "tb-ns-%02d", i);
-    nss.push_back(name);
-    REQUIRE(make_ns(name, true));
+  RunningController rc(plane.cluster());
+  json b = BundleObject(bundle, FromConfigMap(src_ns, "ca"), target,
+                        {{"matchLabels", {{"trust-it", id}}}});
+  b["spec"]["target"]["configMap"]["labels"] = {{"app", "trust-it"}};
+  const auto t0 = std::chrono::steady_clock::now();
+  plane.CreateBundle(b);
+  const std::string uid = plane.Bundle(bundle)["metadata"].value("uid", "");
+  REQUIRE(!uid.empty());
+
+  std::string why;
+  CHECK(Eventually([&] { return plane.AllHold(nss, target, want, &why); }, 60s));
+  INFO(why);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  WARN("50 targets written in "
+       << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  CHECK(!plane.Get(off, target));
+  // Each target carries the label and an owner reference to its TrustBundle.
+  for (const auto& ns : nss) {
+    auto cm = plane.Get(ns, target);
+    REQUIRE(cm);
+    const json& meta = (*cm)["metadata"];
+    CHECK(meta["labels"].value(kLabel, "") == bundle);
+    CHECK(meta["labels"].value("app", "") == "trust-it");
+    REQUIRE(meta.contains("ownerReferences"));
+    REQUIRE(meta["ownerReferences"].size() == 1);
+    CHECK(meta["ownerReferences"][0].value("kind", "") == "TrustBundle");
+    CHECK(meta["ownerReferences"][0].value("uid", "") == uid);
   }
-  REQUIRE(c.Create(cm_res, "tb-ns-00", Cm("tb-ns-00", "consumer", {{"ca.crt", ca2}})).ok());
+  CHECK(Eventually([&] { return plane.Targets(bundle, 50, 0, 0); }, 15s));
+  CHECK(plane.Condition(bundle, "Synced") == "True");
+  CHECK(plane.Status(bundle).value("certificates", 0) == 1);
+  CHECK(plane.Status(bundle).value("fingerprint", "").rfind("sha256:", 0) == 0);
+  CHECK(rc.Metric("certguard_trustbundle_targets", {{"bundle", bundle}, {"state", "synced"}}) ==
+        50.0);
+  CHECK(rc.Metric("certguard_trustbundle_certificates", {{"bundle", bundle}}) == 1.0);
+  CHECK(rc.EventsWithReason(bundle, "BundleUpdated") >= 1);
 
-  prometheus::Registry registry;
-  kube::testing::FakeRecorder events;
-  trust::TrustController controller(c, events, registry);
-  REQUIRE(controller.Start().ok());
+  SECTION("a namespace created later gets the target within seconds") {
+    const std::string late = "tb-" + id + "-late";
+    const auto t1 = std::chrono::steady_clock::now();
+    plane.Namespace(late, {{"trust-it", id}});
+    REQUIRE(Eventually([&] { return plane.AllHold({late}, target, want); }, 10s));
+    WARN("a new namespace got its target in "
+         << std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - t1)
+                .count()
+         << " ms");
+    // So does one that is relabelled into the selection.
+    plane.Label(off, "trust-it", id);
+    CHECK(Eventually([&] { return plane.AllHold({off}, target, want); }, 10s));
+    CHECK(Eventually([&] { return plane.Targets(bundle, 52, 0, 0); }, 15s));
+  }
 
-  json bundle = {
-      {"apiVersion", "certguard.io/v1alpha1"}, {"kind", "TrustBundle"},
-      {"metadata", {{"name", "it"}}},
-      {"spec",
-       {{"sources", json::array({{{"configMap", {{"namespace", "tb-src"}, {"name", "ca"}, {"key", "ca.crt"}}}}})},
-        {"target", {{"configMap", {{"name", "it-ca"}}}}},
-        {"namespaceSelector", {{"matchLabels", {{"trust-it", "on"}}}}},
-        {"verify", json::array({{{"namespace", "tb-ns-00"}, {"name", "consumer"}}})}}}};
-  REQUIRE(c.Create(kube::resources::kTrustBundles, "", bundle).ok());
+  SECTION("an edited and a deleted target are repaired; keys others add are kept") {
+    plane.SetData(nss[1], target, {{"ca.crt", "edited"}});
+    auto del = plane.client().Delete(res::kConfigMaps, nss[2], target);
+    REQUIRE(del.ok());
+    json relabel = {{"metadata", {{"labels", {{"app", "edited"}}}}}};
+    REQUIRE(plane.client()
+                .Patch(res::kConfigMaps, nss[3], target, kube::PatchType::kMerge, relabel.dump(),
+                       {.field_manager = "someone-else"})
+                .ok());
+    json extra = {{"data", {{"extra.txt", "kept"}}}};
+    REQUIRE(plane.client()
+                .Patch(res::kConfigMaps, nss[4], target, kube::PatchType::kMerge, extra.dump(),
+                       {.field_manager = "someone-else"})
+                .ok());
+    CHECK(Eventually([&] { return plane.AllHold({nss[1], nss[2]}, target, want); }, 10s));
+    CHECK(Eventually(
+        [&] {
+          auto cm = plane.Get(nss[3], target);
+          return cm && (*cm)["metadata"]["labels"].value("app", "") == "trust-it";
+        },
+        10s));
+    CHECK(plane.Data(nss[4], target, "extra.txt") == std::optional<std::string>("kept"));
+    CHECK(plane.AllHold(nss, target, want, &why));
+    INFO(why);
+    CHECK(Eventually([&] { return plane.Targets(bundle, 50, 0, 0); }, 15s));
+  }
 
-  auto target = [&](const std::string& ns) {
-    auto r = c.Get(cm_res, ns, "it-ca");
-    return r.ok() ? r->value("data", json::object()).value("ca.crt", "") : std::string("<absent>");
-  };
-  auto holds = [&](const std::string& ns, const std::vector<std::string>& cas, bool exactly) {
-    std::string t = target(ns);
-    for (const auto& ca : cas) {
-      if (t.find(ca.substr(28, 200)) == std::string::npos) return false;
+  SECTION("a reconcile with nothing to do writes nothing and changes no resourceVersion") {
+    CHECK(Eventually([&] { return plane.Targets(bundle, 50, 0, 0); }, 15s));
+    rc.controller.Stop();
+    std::map<std::string, std::string> rvs;
+    for (const auto& ns : nss) rvs[ns] = plane.ResourceVersion(ns, target);
+    const std::string bundle_rv = plane.Bundle(bundle)["metadata"].value("resourceVersion", "");
+
+    // A fresh reconciler on fresh lists, as after a restart: no memory of its writes.
+    ListedView view(plane.client());
+    kube::testing::CountingClient counting(plane.client());
+    kube::testing::FakeRecorder events;
+    prometheus::Registry registry;
+    trust::TrustMetrics metrics(registry);
+    trust::TrustBundleReconciler fresh(counting, view, events, metrics);
+    for (int i = 0; i < 3; ++i) {
+      auto r = fresh.Reconcile(bundle);
+      CHECK(r.error.ok());
     }
-    return !exactly || std::count(t.begin(), t.end(), 'B') >= 0;
+    CHECK(counting.counts().writes() == 0);
+    for (const auto& ns : nss) CHECK(plane.ResourceVersion(ns, target) == rvs[ns]);
+    CHECK(plane.Bundle(bundle)["metadata"].value("resourceVersion", "") == bundle_rv);
+    CHECK(MetricValue(registry, "certguard_trustbundle_targets",
+                      {{"bundle", bundle}, {"state", "synced"}}) == 50.0);
+  }
+}
+
+TEST_CASE("trust: a CA rotation reaches every target; a garbage, empty or unreadable source "
+          "keeps the last good bundle",
+          "[integration][trust]") {
+  TrustPlane plane(RequireCluster());
+  const std::string id = RunId();
+  const std::string src_ns = "tb-" + id + "-src";
+  const std::string bundle = "rot-" + id;
+  const std::string target = "rot-ca";
+  const std::string ca1 = CertBuilder().Cn("rot-ca-1-" + id).Ca().Pem();
+  const std::string ca2 = CertBuilder().Cn("rot-ca-2-" + id).Ca().Pem();
+  const std::string ca3 = CertBuilder().Cn("rot-ca-3-" + id).Ca().Pem();
+
+  plane.Namespace(src_ns);
+  plane.Create(src_ns, ConfigMap(src_ns, "ca", {{"ca.crt", ca1}}));
+  std::vector<std::string> nss = Names("tb-" + id + "-", 5);
+  for (const auto& ns : nss) plane.Namespace(ns, {{"trust-rot", id}});
+
+  RunningController rc(plane.cluster());
+  plane.CreateBundle(BundleObject(bundle, FromConfigMap(src_ns, "ca"), target,
+                                  {{"matchLabels", {{"trust-rot", id}}}}));
+  std::string why;
+  REQUIRE(Eventually([&] { return plane.AllHold(nss, target, Fingerprints(ca1), &why); }, 30s));
+
+  // Rotation: the new CA joins the old one, then the old one goes.
+  plane.SetData(src_ns, "ca", {{"ca.crt", JoinPem({ca1, ca2})}});
+  CHECK(Eventually([&] { return plane.AllHold(nss, target, Fingerprints({ca1, ca2}), &why); },
+                   15s));
+  plane.SetData(src_ns, "ca", {{"ca.crt", ca2}});
+  CHECK(Eventually([&] { return plane.AllHold(nss, target, Fingerprints(ca2), &why); }, 15s));
+  INFO(why);
+  CHECK(Eventually([&] { return plane.Status(bundle).value("certificates", 0) == 1; }, 10s));
+  const std::string good_fingerprint = plane.Status(bundle).value("fingerprint", "");
+  std::map<std::string, std::string> rvs;
+  for (const auto& ns : nss) rvs[ns] = plane.ResourceVersion(ns, target);
+
+  struct Broken {
+    std::string what;
+    std::function<void()> apply;
+    std::string reason;
   };
-  auto all = [&](const std::function<bool(const std::string&)>& f) {
+  const std::vector<Broken> broken = {
+      {"garbage", [&] {
+         plane.SetData(src_ns, "ca",
+                       {{"ca.crt", "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n"
+                                   "-----END CERTIFICATE-----\n"}});
+       },
+       "InvalidBlock"},
+      {"a good CA beside a garbage block", [&] {
+         plane.SetData(src_ns, "ca", {{"ca.crt", JoinPem({ca3, "-----BEGIN CERTIFICATE-----\n!!\n"
+                                                               "-----END CERTIFICATE-----\n"})}});
+       },
+       "InvalidBlock"},
+      {"empty", [&] { plane.SetData(src_ns, "ca", {{"ca.crt", ""}}); }, "Empty"},
+      {"text that is no certificate", [&] {
+         plane.SetData(src_ns, "ca", {{"ca.crt", "hello\n"}});
+       },
+       "InvalidBlock"},
+      {"the key missing", [&] { plane.SetData(src_ns, "ca", {{"ca.crt", nullptr}, {"x", "y"}}); },
+       "Unreadable"},
+      {"the ConfigMap deleted", [&] {
+         REQUIRE(plane.client().Delete(res::kConfigMaps, src_ns, "ca").ok());
+       },
+       "Unreadable"},
+  };
+  for (const Broken& br : broken) {
+    INFO("source: " << br.what);
+    const double errors_before =
+        rc.Metric("certguard_trustbundle_source_errors_total",
+                  {{"bundle", bundle}, {"reason", br.reason}})
+            .value_or(0);
+    const size_t events_before = rc.EventsWithReason(bundle, "SourceError");
+    br.apply();
+    CHECK(Eventually(
+        [&] {
+          return plane.Condition(bundle, "SourceError") == "True" &&
+                 plane.Condition(bundle, "SourceError", "reason") == br.reason;
+        },
+        10s));
+    CHECK(plane.Condition(bundle, "SourceError", "message").find("keeping the last good bundle") !=
+          std::string::npos);
+    CHECK(Eventually([&] { return rc.EventsWithReason(bundle, "SourceError") > events_before; },
+                     10s));
+    CHECK(Eventually(
+        [&] {
+          return rc.Metric("certguard_trustbundle_source_errors_total",
+                           {{"bundle", bundle}, {"reason", br.reason}})
+                     .value_or(0) > errors_before;
+        },
+        10s));
+    // Every target keeps the last good bundle, untouched.
+    CHECK(plane.Status(bundle).value("fingerprint", "") == good_fingerprint);
+    CHECK(plane.Status(bundle).value("certificates", 0) == 1);
     for (const auto& ns : nss) {
-      if (!f(ns)) return false;
+      CHECK(plane.ResourceVersion(ns, target) == rvs[ns]);
+      CHECK(plane.AllHold({ns}, target, Fingerprints(ca2)));
     }
-    return true;
+  }
+
+  // A good source again: the error clears and the new bundle goes out.
+  plane.Create(src_ns, ConfigMap(src_ns, "ca", {{"ca.crt", JoinPem({ca2, ca3})}}));
+  CHECK(Eventually([&] { return plane.AllHold(nss, target, Fingerprints({ca2, ca3}), &why); },
+                   15s));
+  CHECK(Eventually([&] { return plane.Condition(bundle, "SourceError") == "False"; }, 10s));
+  CHECK(Eventually([&] { return plane.Targets(bundle, 5, 0, 0); }, 10s));
+}
+
+TEST_CASE("trust: a selector change removes targets from namespaces no longer selected, and only "
+          "its own",
+          "[integration][trust]") {
+  TrustPlane plane(RequireCluster());
+  const std::string id = RunId();
+  const std::string bundle = "sel-" + id;
+  const std::string target = "sel-ca";
+  const std::string ca = CertBuilder().Cn("sel-ca-" + id).Ca().Pem();
+  const auto want = Fingerprints(ca);
+  std::vector<std::string> a = Names("tb-" + id + "-a", 3);
+  std::vector<std::string> b = Names("tb-" + id + "-b", 2);
+  for (const auto& ns : a) plane.Namespace(ns, {{"trust-sel", id}, {"group", "a"}});
+  for (const auto& ns : b) plane.Namespace(ns, {{"trust-sel", id}, {"group", "b"}});
+  const std::string named = "tb-" + id + "-named";
+  plane.Namespace(named);
+  // Not certguard's: a ConfigMap that only carries the label (no owner reference).
+  plane.Create(a[0], ConfigMap(a[0], "look-alike", {{"ca.crt", "mine"}}, {{kLabel, bundle}}));
+
+  RunningController rc(plane.cluster());
+  json obj = BundleObject(bundle, json::array({{{"inline", ca}}}), target,
+                          {{"matchLabels", {{"trust-sel", id}, {"group", "a"}}}});
+  obj["spec"]["namespaces"] = {named};
+  plane.CreateBundle(obj);
+  std::string why;
+  REQUIRE(Eventually([&] { return plane.AllHold(a, target, want, &why); }, 30s));
+  CHECK(plane.AllHold({named}, target, want));
+  for (const auto& ns : b) CHECK(!plane.Get(ns, target));
+
+  // A namespace loses its label.
+  plane.Label(a[2], "group", "none");
+  CHECK(Eventually([&] { return !plane.Get(a[2], target); }, 10s));
+
+  // The selector moves to group b.
+  json patch = {{"spec", {{"namespaceSelector", {{"matchLabels", {{"group", "b"},
+                                                                   {"trust-sel", id}}}}}}}};
+  REQUIRE(plane.client()
+              .Patch(res::kTrustBundles, "", bundle, kube::PatchType::kMerge, patch.dump())
+              .ok());
+  CHECK(Eventually([&] { return plane.AllHold(b, target, want, &why); }, 15s));
+  INFO(why);
+  CHECK(Eventually([&] { return !plane.Get(a[0], target) && !plane.Get(a[1], target); }, 15s));
+  CHECK(plane.AllHold({named}, target, want));  // still named in spec.namespaces
+  CHECK(plane.Data(a[0], "look-alike") == std::optional<std::string>("mine"));
+  CHECK(Eventually([&] { return plane.Targets(bundle, 3, 0, 0); }, 10s));
+}
+
+TEST_CASE("trust: kube-root-ca.crt and ConfigMaps certguard did not create are never written",
+          "[integration][trust]") {
+  TrustPlane plane(RequireCluster());
+  const std::string id = RunId();
+  const std::string ca = CertBuilder().Cn("root-" + id).Ca().Pem();
+  std::vector<std::string> nss = Names("tb-" + id + "-", 3);
+  for (const auto& ns : nss) plane.Namespace(ns, {{"trust-root", id}});
+  // kube-controller-manager publishes kube-root-ca.crt in each new namespace.
+  REQUIRE(Eventually(
+      [&] {
+        return std::all_of(nss.begin(), nss.end(),
+                           [&](auto& ns) { return plane.Data(ns, "kube-root-ca.crt"); });
+      },
+      30s));
+  std::map<std::string, std::string> root, rvs;
+  for (const auto& ns : nss) {
+    root[ns] = *plane.Data(ns, "kube-root-ca.crt");
+    rvs[ns] = plane.ResourceVersion(ns, "kube-root-ca.crt");
+  }
+  plane.Create(nss[0], ConfigMap(nss[0], "user-ca", {{"ca.crt", "the user's"}}));
+
+  RunningController rc(plane.cluster());
+  const std::string evil = "root-" + id;
+  plane.CreateBundle(BundleObject(evil, json::array({{{"inline", ca}}}), "kube-root-ca.crt",
+                                  {{"matchLabels", {{"trust-root", id}}}}));
+  const std::string user = "user-" + id;
+  plane.CreateBundle(BundleObject(user, json::array({{{"inline", ca}}}), "user-ca",
+                                  {{"matchLabels", {{"trust-root", id}}}}));
+
+  CHECK(Eventually([&] { return plane.Condition(evil, "Synced", "reason") == "TargetConflict"; },
+                   15s));
+  CHECK(plane.Condition(evil, "Synced") == "False");
+  CHECK(plane.Condition(evil, "Synced", "message").find("kube-controller-manager") !=
+        std::string::npos);
+  CHECK(Eventually([&] { return plane.Targets(evil, 0, 0, 3); }, 10s));
+  CHECK(rc.Metric("certguard_trustbundle_targets", {{"bundle", evil}, {"state", "failed"}}) ==
+        3.0);
+  CHECK(Eventually([&] { return rc.EventsWithReason(evil, "TargetConflict") >= 1; }, 10s));
+
+  // The user's own ConfigMap is reported, the two others created.
+  CHECK(Eventually([&] { return plane.Targets(user, 2, 0, 1); }, 15s));
+  CHECK(plane.Condition(user, "Synced", "reason") == "TargetConflict");
+  CHECK(plane.Condition(user, "Synced", "message").find("not created by certguard") !=
+        std::string::npos);
+  CHECK(plane.Data(nss[0], "user-ca") == std::optional<std::string>("the user's"));
+  CHECK(plane.AllHold({nss[1], nss[2]}, "user-ca", Fingerprints(ca)));
+
+  for (const auto& ns : nss) {
+    CHECK(plane.Data(ns, "kube-root-ca.crt") == std::optional<std::string>(root[ns]));
+    CHECK(plane.ResourceVersion(ns, "kube-root-ca.crt") == rvs[ns]);
+    auto cm = plane.Get(ns, "kube-root-ca.crt");
+    REQUIRE(cm);
+    CHECK(!(*cm)["metadata"].value("labels", json::object()).contains(kLabel));
+  }
+}
+
+TEST_CASE("trust: a trust gap is raised while a consumer lacks a CA and cleared once it holds it",
+          "[integration][trust]") {
+  TrustPlane plane(RequireCluster());
+  const std::string id = RunId();
+  const std::string ca1 = CertBuilder().Cn("gap-ca-1-" + id).Ca().Pem();
+  const std::string ca2 = CertBuilder().Cn("gap-ca-2-" + id).Ca().Pem();
+  std::vector<std::string> nss = Names("tb-" + id + "-", 2);
+  for (const auto& ns : nss) plane.Namespace(ns, {{"trust-gap", id}});
+  plane.Create(nss[0], ConfigMap(nss[0], "consumer", {{"ca.crt", ca2}}));
+
+  RunningController rc(plane.cluster());
+  const std::string bundle = "gap-" + id;
+  json obj = BundleObject(bundle, json::array({{{"inline", ca1}}}), "gap-ca",
+                          {{"matchLabels", {{"trust-gap", id}}}});
+  obj["spec"]["verify"] = json::array({{{"namespace", nss[0]}, {"name", "consumer"}}});
+  plane.CreateBundle(obj);
+  auto gap = [&](const std::string& ns, const std::string& name) {
+    return rc.Metric("certguard_trust_gap", {{"bundle", bundle}, {"namespace", ns},
+                                             {"name", name}});
   };
 
-  // 50 namespaces.
-  CHECK(Eventually([&] { return all([&](auto& ns) { return holds(ns, {ca1}, true); }); },
-                   std::chrono::seconds(60)));
-  // A new namespace.
-  REQUIRE(make_ns("tb-late", true));
-  CHECK(Eventually([&] { return holds("tb-late", {ca1}, true); }, std::chrono::seconds(10)));
-  // Edited and deleted targets.
-  REQUIRE(cluster.Kubectl("-n tb-ns-01 patch configmap it-ca --type merge -p '{\"data\":{\"ca.crt\":\"x\"}}'").ok());
-  REQUIRE(c.Delete(cm_res, "tb-ns-02", "it-ca").ok());
-  CHECK(Eventually([&] { return holds("tb-ns-01", {ca1}, true) && holds("tb-ns-02", {ca1}, true); },
-                   std::chrono::seconds(10)));
-  // Trust gap: the consumer lacks ca1, then holds it.
-  auto cond = [&](const std::string& type) {
-    return cluster.Kubectl("get trustbundle it -o jsonpath='{.status.conditions[?(@.type==\"" + type +
-                           "\")].status}'").out;
-  };
-  CHECK(Eventually([&] { return cond("TrustGap") == "True"; }, std::chrono::seconds(10)));
-  REQUIRE(cluster.Kubectl("-n tb-ns-00 delete configmap consumer").ok());
-  REQUIRE(c.Create(cm_res, "tb-ns-00", Cm("tb-ns-00", "consumer", {{"ca.crt", JoinPem({ca2, ca1})}})).ok());
-  CHECK(Eventually([&] { return cond("TrustGap") == "False"; }, std::chrono::seconds(10)));
-  // Rotation.
-  auto set_source = [&](const std::string& pem) {
-    json p = {{"data", {{"ca.crt", pem}}}};
-    return c.Patch(cm_res, "tb-src", "ca", kube::PatchType::kMerge, p.dump()).ok();
-  };
-  REQUIRE(set_source(JoinPem({ca1, ca2})));
-  CHECK(Eventually([&] { return all([&](auto& ns) { return holds(ns, {ca1, ca2}, false); }); },
-                   std::chrono::seconds(60)));
-  REQUIRE(set_source(ca2));
-  CHECK(Eventually([&] { return all([&](auto& ns) { return target(ns).find(ca1.substr(28, 200)) == std::string::npos; }); },
-                   std::chrono::seconds(60)));
-  const std::string good = target("tb-ns-10");
-  // Garbage keeps the last good bundle.
-  REQUIRE(set_source("-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n"));
-  CHECK(Eventually([&] { return cond("SourceError") == "True"; }, std::chrono::seconds(10)));
-  CHECK(all([&](auto& ns) { return target(ns) == good; }));
-  // A selector change.
-  REQUIRE(cluster.Kubectl("label namespace tb-ns-49 trust-it-").ok());
-  CHECK(Eventually([&] { return target("tb-ns-49") == "<absent>"; }, std::chrono::seconds(10)));
+  CHECK(Eventually([&] { return plane.Condition(bundle, "TrustGap") == "True"; }, 15s));
+  CHECK(gap(nss[0], "consumer") == 1.0);
+  json gaps = plane.Status(bundle).value("trustGaps", json::array());
+  REQUIRE(gaps.size() == 1);
+  CHECK(gaps[0].value("namespace", "") == nss[0]);
+  CHECK(gaps[0].value("message", "").find("gap-ca-1-" + id) != std::string::npos);
+  CHECK(Eventually([&] { return rc.EventsWithReason(bundle, "TrustGap") >= 1; }, 10s));
+  // The consumer itself is never written.
+  CHECK(plane.Data(nss[0], "consumer") == std::optional<std::string>(ca2));
 
-  // kube-root-ca.crt is never overwritten.
-  const std::string root = cluster.Kubectl("-n tb-ns-03 get configmap kube-root-ca.crt -o jsonpath='{.data.ca\\.crt}'").out;
-  json evil = bundle;
-  evil["metadata"]["name"] = "it-root";
-  evil["spec"]["target"]["configMap"]["name"] = "kube-root-ca.crt";
-  evil["spec"]["sources"] = json::array({{{"inline", ca1}}});
-  evil["spec"].erase("verify");
-  REQUIRE(c.Create(kube::resources::kTrustBundles, "", evil).ok());
-  CHECK(Eventually([&] {
-    return cluster.Kubectl("get trustbundle it-root -o jsonpath='{.status.conditions[?(@.type==\"Synced\")].reason}'").out ==
-           "TargetConflict";
-  }, std::chrono::seconds(15)));
-  CHECK(cluster.Kubectl("-n tb-ns-03 get configmap kube-root-ca.crt -o jsonpath='{.data.ca\\.crt}'").out == root);
+  // Whoever owns the consumer adds the CA: the gap clears.
+  plane.SetData(nss[0], "consumer", {{"ca.crt", JoinPem({ca2, ca1})}});
+  CHECK(Eventually([&] { return plane.Condition(bundle, "TrustGap") == "False"; }, 10s));
+  CHECK(Eventually([&] { return gap(nss[0], "consumer") == 0.0; }, 10s));
+  CHECK(plane.Condition(bundle, "TrustGap", "reason") == "ConsumersTrustBundle");
 
-  controller.Stop();
-  (void)cluster.Kubectl("delete trustbundle it it-root --wait=false");
+  // A consumer that goes away is a gap again.
+  REQUIRE(plane.client().Delete(res::kConfigMaps, nss[0], "consumer").ok());
+  CHECK(Eventually([&] { return gap(nss[0], "consumer") == 1.0; }, 10s));
+}
+
+TEST_CASE("trust: kubeadm example, the cluster CA from kube-root-ca.crt into labelled "
+          "namespaces, verified with no gap",
+          "[integration][trust]") {
+  TrustPlane plane(RequireCluster());
+  const std::string id = RunId();
+  RunningController rc(plane.cluster());
+  // The example as shipped, once per plane (its name is fixed).
+  auto applied = plane.cluster().Kubectl(
+      "apply --server-side -f deploy/examples/trustbundle-kubeadm.yaml");
+  INFO(applied.err);
+  REQUIRE(applied.ok());
+  plane.DeleteAtEnd("kubeadm-cluster-ca");
+  json verify = {{"spec", {{"verify", json::array({{{"name", "kube-root-ca.crt"}}})}}}};
+  REQUIRE(plane.client()
+              .Patch(res::kTrustBundles, "", "kubeadm-cluster-ca", kube::PatchType::kMerge,
+                     verify.dump())
+              .ok());
+  const std::string ns = "tb-" + id + "-app";
+  plane.Namespace(ns, {{"certguard.io/cluster-ca", "inject"}});
+  REQUIRE(Eventually([&] { return plane.Data("kube-system", "kube-root-ca.crt").has_value(); },
+                     30s));
+  const std::string cluster_ca = *plane.Data("kube-system", "kube-root-ca.crt");
+  CHECK(Eventually(
+      [&] { return plane.AllHold({ns}, "cluster-ca", Fingerprints(cluster_ca)); }, 15s));
+  CHECK(Eventually(
+      [&] {
+        return rc.Metric("certguard_trust_gap", {{"bundle", "kubeadm-cluster-ca"},
+                                                 {"namespace", ns},
+                                                 {"name", "kube-root-ca.crt"}}) == 0.0;
+      },
+      15s));
+  CHECK(Eventually([&] { return plane.Condition("kubeadm-cluster-ca", "TrustGap") == "False"; },
+                   10s));
+}
+
+// Targets go through their owner reference, so this test runs on a private plane
+// whose kube-controller-manager also runs the garbage collector (the shared one
+// has none). A ConfigMap certguard did not create has no such reference and stays.
+TEST_CASE("trust: deleting a TrustBundle removes only the targets it created",
+          "[integration][trust]") {
+  const Cluster& shared = RequireCluster();
+  const std::string dir = shared.ScratchDir("trust-gc-plane");
+  auto up = shared.Run("UP_EXTRA_CONTROLLERS=garbagecollector CERTGUARD_TOOLS=\"$TOOLS_DIR\" "
+                       "test/cluster/up.sh " +
+                       ShellQuote(dir));
+  INFO(up.err);
+  REQUIRE(up.ok());
+  struct Down {
+    const Cluster& c;
+    std::string dir;
+    ~Down() { c.Run("test/cluster/down.sh " + ShellQuote(dir) + " >/dev/null 2>&1"); }
+  } down{shared, dir};
+  auto private_plane = Cluster::Load(dir);
+  REQUIRE(private_plane.ok());
+
+  TrustPlane plane(*private_plane);
+  const std::string ca = CertBuilder().Cn("gc-ca").Ca().Pem();
+  std::vector<std::string> nss = Names("tb-gc-", 4);
+  for (const auto& ns : nss) plane.Namespace(ns, {{"trust-gc", "on"}});
+  // Not certguard's: the user's ConfigMap of the target's name, one that only
+  // carries the label, and a ConfigMap of another bundle that stays.
+  plane.Create(nss[0], ConfigMap(nss[0], "gc-ca", {{"ca.crt", "the user's"}}));
+  plane.Create(nss[1], ConfigMap(nss[1], "look-alike", {{"ca.crt", "mine"}}, {{kLabel, "gc"}}));
+
+  RunningController rc(*private_plane);
+  plane.CreateBundle(BundleObject("gc", json::array({{{"inline", ca}}}), "gc-ca",
+                                  {{"matchLabels", {{"trust-gc", "on"}}}}));
+  plane.CreateBundle(BundleObject("other", json::array({{{"inline", ca}}}), "other-ca",
+                                  {{"matchLabels", {{"trust-gc", "on"}}}}));
+  const std::vector<std::string> own = {nss[1], nss[2], nss[3]};
+  std::string why;
+  REQUIRE(Eventually([&] { return plane.AllHold(own, "gc-ca", Fingerprints(ca), &why); }, 30s));
+  REQUIRE(Eventually([&] { return plane.AllHold(nss, "other-ca", Fingerprints(ca), &why); }, 30s));
+
+  REQUIRE(plane.client().Delete(res::kTrustBundles, "", "gc").ok());
+  // The garbage collector learns of the new CRD at its next discovery (every 30 s).
+  CHECK(Eventually(
+      [&] {
+        return std::none_of(own.begin(), own.end(),
+                            [&](auto& ns) { return plane.Get(ns, "gc-ca").has_value(); });
+      },
+      90s));
+  CHECK(plane.Data(nss[0], "gc-ca") == std::optional<std::string>("the user's"));
+  CHECK(plane.Data(nss[1], "look-alike") == std::optional<std::string>("mine"));
+  CHECK(plane.AllHold(nss, "other-ca", Fingerprints(ca)));
+  // The deleted bundle's series are gone; the other's stay.
+  CHECK(Eventually(
+      [&] {
+        return !rc.Metric("certguard_trustbundle_certificates", {{"bundle", "gc"}}).has_value();
+      },
+      10s));
+  CHECK(rc.Metric("certguard_trustbundle_certificates", {{"bundle", "other"}}) == 1.0);
 }
 
 }  // namespace certguard::test
