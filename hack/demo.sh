@@ -2,7 +2,8 @@
 # The local demo: a real control plane (etcd, kube-apiserver, kube-controller-manager
 # signing approved CSRs) on 127.0.0.1, certguard approving kubelet CSRs, three
 # simulated kubelets, one attacker, a TrustBundle reaching labelled namespaces, the
-# decision metrics and the expiry table. Stops everything it started, whatever happens.
+# decision metrics, days to expiry from /metrics and the expiry table. Stops
+# everything it started, whatever happens.
 #
 # Usage: hack/demo.sh [BUILD_DIR]        (make demo builds first, then runs this)
 set -euo pipefail
@@ -97,7 +98,17 @@ k get configmap -A --field-selector metadata.name=cluster-ca
 k get trustbundles
 
 step "certguard's decisions, from /metrics"
-curl -fs "http://127.0.0.1:$metrics_port/metrics" | grep -E '^certguard_(csr_decisions_total|trustbundle_certificates|build_info)' || true
+metrics() { curl -fs "http://127.0.0.1:$metrics_port/metrics"; }
+metrics | grep -E '^certguard_(csr_decisions_total|trustbundle_certificates|build_info)' || true
+
+step "Days to expiry of every certificate certguard watches, from /metrics"
+# The issued kubelet certificates and the bundle reach the inventory through watches.
+for _ in $(seq 1 50); do
+  metrics | grep -q '^certguard_certificate_expiry_days{.*source_kind="csr"' && break
+  sleep 0.2
+done
+metrics | grep -E '^certguard_certificate_expiry_days' | sed -E 's/serial="[0-9A-F]+",?//' \
+  || { echo "no certguard_certificate_expiry_days series" >&2; exit 1; }
 
 step "Expiry of the certificates the kubelets now hold (certguard certs check-expiration)"
 "$certguard" certs check-expiration --path "$dir/nodes" --path "$CLUSTER_CA"
