@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
+TSAN_DIR ?= build-tsan
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 20
 GENERATOR ?= Ninja
@@ -13,7 +14,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: deps build asan test unit integration tools test-asan clean fuzz fuzz-smoke bench demo chart
+.PHONY: deps build asan tsan test unit integration fault tools test-asan clean fuzz fuzz-smoke bench bench-approval demo chart
 
 deps:
 	bash hack/install-deps.sh
@@ -30,6 +31,16 @@ build: $(BUILD_DIR)/build.ninja
 
 asan: $(ASAN_DIR)/build.ninja
 	cmake --build $(ASAN_DIR) -j $(JOBS)
+
+# Unit tests under ThreadSanitizer, in their own tree (only the unit test binary is built).
+$(TSAN_DIR)/build.ninja:
+	cmake -S . -B $(TSAN_DIR) -G $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCERTGUARD_WERROR=$(WERROR) \
+	  -DCERTGUARD_SANITIZE=thread -DCERTGUARD_BUILD_BENCH=OFF
+
+tsan: $(TSAN_DIR)/build.ninja
+	cmake --build $(TSAN_DIR) -j $(JOBS) --target certguard_unit_tests
+	cd $(TSAN_DIR) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  ctest -L unit --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 # libFuzzer targets of the x509 parsers, built with clang in their own tree.
 $(FUZZ_DIR)/build.ninja:
@@ -56,6 +67,10 @@ tools:
 integration: build tools
 	cd $(BUILD_DIR) && ctest -L integration --output-on-failure $(CTEST_ARGS)
 
+# Fault tests: each kills or throttles its own control plane under a CSR burst (test/fault/).
+fault: build tools
+	cd $(BUILD_DIR) && ctest -L fault --output-on-failure $(CTEST_ARGS)
+
 # The local demo: control plane, certguard, three kubelets and an attacker (hack/demo.sh).
 demo: deps tools build
 	bash hack/demo.sh $(BUILD_DIR)
@@ -71,9 +86,14 @@ test: deps build asan tools
 	  ctest -L unit --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 # Benchmarks, never part of make test: each prints a table and fails over its budget.
-bench: build
+bench: build tools
 	$(BUILD_DIR)/bench/certguard_bench_metrics
 	$(BUILD_DIR)/bench/certguard_bench_csr
+	bash bench/approval.sh $(BUILD_DIR)
+
+# Only the approval benchmark: certguard and the Go approvers on one real control plane.
+bench-approval: build tools
+	bash bench/approval.sh $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(FUZZ_DIR)

@@ -46,7 +46,8 @@ trap 'rm -f "$ext" "$nodes/$name.csr"' EXIT
 printf '%s\n' "basicConstraints=critical,CA:FALSE" \
   "keyUsage=critical,digitalSignature" "extendedKeyUsage=clientAuth" >"$ext"
 openssl req -new -key "$key" -subj "/O=system:nodes/CN=system:node:$name" -out "$nodes/$name.csr"
-openssl x509 -req -in "$nodes/$name.csr" -CA "$CLUSTER_CA" -CAkey "$CLUSTER_CA_KEY" \
+# The serial file is shared by every identity: one signing at a time.
+flock "$dir/pki/ca.srl.lock" openssl x509 -req -in "$nodes/$name.csr" -CA "$CLUSTER_CA" -CAkey "$CLUSTER_CA_KEY" \
   -CAcreateserial -CAserial "$dir/pki/ca.srl" -days 365 -sha256 -extfile "$ext" \
   -out "$crt" 2>/dev/null
 

@@ -1,0 +1,667 @@
+// Kubelet serving CSR approval on a real control plane, for certguard and the
+// approvers it is compared with, one after the other against the same plane:
+//
+//   certguard_bench_approval --cluster DIR [--nodes 100] [--csrs 1000]
+//       [--load-nodes 5000] [--load-csrs 10000] [--out FILE]
+//       --approver 'NAME=SHELL COMMAND' ...          # run in turn, $KUBECONFIG is the admin's
+//       --unavailable 'NAME=WHY' ...                 # reported, not run
+//
+// Each approver, in a cluster holding only the benchmark's Nodes: starts, is
+// ready once it has decided one warm-up CSR, idles 3 s (resident memory,
+// "idle"), then CSRS serving CSRs are created by NODES node identities (their
+// own kubelet credentials; 8 creating threads), and the time until all are
+// decided and each one's creation -> decision latency are measured. Creation is
+// when the POST returned; decision is when this program's watch saw the
+// Approved or Denied condition. The peak resident memory of the approver is
+// sampled every 100 ms. Then it is stopped and the round's CSRs are deleted.
+//
+// With --load-*, LOAD_NODES more Nodes and LOAD_CSRS already decided serving
+// CSRs are created afterwards, and each approver is started once more: the time
+// until its warm-up CSR is decided (start-up with a big cache) and its resident
+// memory then ("loaded").
+//
+// Prints a table and writes FILE (default bench/results/approval.json). An
+// approver that does not start, does not decide, or wrongly denies a valid CSR
+// is reported with why, never dropped. Exit 1 if any approver that was run failed.
+// test/support/cluster.cpp reports through Catch; its implementation lives here, without a main.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kube/client.h"
+#include "kube/config.h"
+#include "support/cluster.h"
+#include "support/pki.h"
+#include "x509/pem.h"
+
+using namespace certguard;
+using Clock = std::chrono::steady_clock;
+using Json = nlohmann::json;
+namespace res = kube::resources;
+
+namespace {
+
+constexpr const char* kRoundLabel = "bench.certguard.io/round";
+
+struct Options {
+  std::string cluster_dir;
+  int nodes = 100;
+  int csrs = 1000;
+  int load_nodes = 0;
+  int load_csrs = 0;
+  std::string out = "bench/results/approval.json";
+  std::vector<std::pair<std::string, std::string>> approvers;    // name, command
+  std::vector<std::pair<std::string, std::string>> unavailable;  // name, why
+};
+
+[[noreturn]] void Die(const std::string& message) {
+  std::fprintf(stderr, "certguard_bench_approval: %s\n", message.c_str());
+  std::exit(2);
+}
+
+std::pair<std::string, std::string> SplitPair(const std::string& text) {
+  auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) Die("expected NAME=VALUE, got " + text);
+  return {text.substr(0, eq), text.substr(eq + 1)};
+}
+
+Options ParseArgs(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) Die(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--cluster") o.cluster_dir = value();
+    else if (a == "--nodes") o.nodes = std::stoi(value());
+    else if (a == "--csrs") o.csrs = std::stoi(value());
+    else if (a == "--load-nodes") o.load_nodes = std::stoi(value());
+    else if (a == "--load-csrs") o.load_csrs = std::stoi(value());
+    else if (a == "--out") o.out = value();
+    else if (a == "--approver") o.approvers.push_back(SplitPair(value()));
+    else if (a == "--unavailable") o.unavailable.push_back(SplitPair(value()));
+    else Die("unknown argument " + a);
+  }
+  if (o.cluster_dir.empty()) Die("--cluster DIR is required");
+  if (o.nodes < 1 || o.csrs < 1 || o.nodes > 60000) Die("bad --nodes or --csrs");
+  return o;
+}
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+std::shared_ptr<kube::RestClient> ClientFor(const std::string& kubeconfig) {
+  kube::LoadOptions lo;
+  lo.kubeconfig_flag = kubeconfig;
+  auto config = kube::LoadClientConfig(lo);
+  if (!config.ok()) Die(kubeconfig + ": " + config.status().ToString());
+  config->qps = 0;  // the load generator is not what is measured
+  auto client = kube::NewRestClient(*config);
+  if (!client.ok()) Die(client.status().ToString());
+  return *client;
+}
+
+// Node i: name and addresses (10.64.0.0/10 leaves room for 60,000 nodes).
+std::string NodeName(const std::string& prefix, int i) { return prefix + std::to_string(i); }
+std::string NodeIp(int i) {
+  return "10." + std::to_string(64 + i / 65536) + "." + std::to_string((i / 256) % 256) + "." +
+         std::to_string(i % 256);
+}
+
+// A kubelet's serving CSR object for node NAME (ECDSA P-256, DNS and IP SAN).
+Json ServingCsr(const std::string& csr_name, const std::string& node, const std::string& ip,
+                const std::string& round) {
+  std::string pem = testing::CsrBuilder()
+                        .Subject({{"O", "system:nodes"}, {"CN", "system:node:" + node}})
+                        .Dns(node)
+                        .Ip(ip)
+                        .Key(testing::Key::Ec("P-256"))
+                        .Pem();
+  std::string b64 = x509::pem::EncodeBody(pem);
+  b64.erase(std::remove(b64.begin(), b64.end(), '\n'), b64.end());
+  return {{"apiVersion", "certificates.k8s.io/v1"},
+          {"kind", "CertificateSigningRequest"},
+          {"metadata", {{"name", csr_name}, {"labels", {{kRoundLabel, round}}}}},
+          {"spec",
+           {{"request", b64},
+            {"signerName", "kubernetes.io/kubelet-serving"},
+            {"usages", {"digital signature", "server auth"}}}}};
+}
+
+// "Approved", "Denied", "Failed" or "" (pending).
+std::string DecisionOf(const Json& csr) {
+  auto it = csr.find("status");
+  if (it == csr.end() || !it->contains("conditions")) return "";
+  for (const auto& c : (*it)["conditions"]) {
+    std::string type = c.value("type", "");
+    if (c.value("status", "") == "True" &&
+        (type == "Approved" || type == "Denied" || type == "Failed")) {
+      return type;
+    }
+  }
+  return "";
+}
+
+// ---- the approver as a child process -------------------------------------
+
+class Child {
+ public:
+  Child(const std::string& command, const std::string& log_path) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      setpgid(0, 0);
+      FILE* log = std::fopen(log_path.c_str(), "a");
+      if (log) {
+        dup2(fileno(log), 1);
+        dup2(fileno(log), 2);
+      }
+      execl("/bin/bash", "bash", "-c", ("exec " + command).c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+  }
+  ~Child() { Stop(); }
+  pid_t pid() const { return pid_; }
+  // Exit code once it ended by itself, else nullopt.
+  std::optional<int> Ended() {
+    if (reaped_) return code_;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      reaped_ = true;
+      code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return code_;
+    }
+    return std::nullopt;
+  }
+  void Stop() {
+    if (pid_ <= 0 || Ended()) return;
+    kill(-pid_, SIGTERM);
+    for (int i = 0; i < 100 && !Ended(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!Ended()) {
+      kill(-pid_, SIGKILL);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+      reaped_ = true;
+      code_ = -1;
+    }
+  }
+  // Resident set size in MiB ("VmRSS"), or -1 once gone.
+  double RssMiB() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+    }
+    return -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int code_ = -1;
+};
+
+std::string Tail(const std::string& path, size_t bytes = 1500) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  return s.size() > bytes ? s.substr(s.size() - bytes) : s;
+}
+
+// ---- the watch that timestamps decisions ---------------------------------
+
+class DecisionWatch {
+ public:
+  DecisionWatch(std::shared_ptr<kube::Client> client, std::string selector)
+      : client_(std::move(client)), selector_(std::move(selector)) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~DecisionWatch() {
+    stop_ = true;
+    cancel_.Cancel();
+    thread_.join();
+  }
+  std::map<std::string, std::pair<std::string, Clock::time_point>> Snapshot() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return decided_;
+  }
+  size_t Count() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return decided_.size();
+  }
+
+ private:
+  void See(const Json& csr) {
+    std::string d = DecisionOf(csr);
+    if (d.empty()) return;
+    std::string name = csr["metadata"].value("name", "");
+    std::lock_guard<std::mutex> lock(mu_);
+    decided_.emplace(name, std::make_pair(d, Clock::now()));
+  }
+  void Loop() {
+    std::string rv;
+    while (!stop_) {
+      if (rv.empty()) {  // (re)list: decisions missed while disconnected count from now
+        kube::ListOptions lo;
+        lo.label_selector = selector_;
+        auto list = client_->List(res::kCertificateSigningRequests, "", lo);
+        if (!list.ok()) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          continue;
+        }
+        for (const auto& item : (*list)["items"]) See(item);
+        rv = (*list)["metadata"].value("resourceVersion", "");
+      }
+      kube::WatchOptions wo;
+      wo.label_selector = selector_;
+      wo.resource_version = rv;
+      wo.timeout_seconds = 1800;
+      Status s = client_->Watch(
+          res::kCertificateSigningRequests, "", wo,
+          [&](kube::WatchEvent&& e) {
+            std::string v = e.object["metadata"].value("resourceVersion", "");
+            if (!v.empty()) rv = v;
+            if (e.type == kube::EventType::kAdded || e.type == kube::EventType::kModified) {
+              See(e.object);
+            }
+            return !stop_.load();
+          },
+          cancel_);
+      if (!s.ok() && !stop_) rv.clear();
+    }
+  }
+
+  std::shared_ptr<kube::Client> client_;
+  std::string selector_;
+  std::atomic<bool> stop_{false};
+  kube::CancelToken cancel_;
+  std::mutex mu_;
+  std::map<std::string, std::pair<std::string, Clock::time_point>> decided_;
+  std::thread thread_;
+};
+
+// ---- the benchmark -------------------------------------------------------
+
+struct Node {
+  std::string name, ip;
+  std::shared_ptr<kube::RestClient> client;  // as the node's kubelet
+};
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(p * (v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+void RunParallel(int threads, int count, const std::function<void(int)>& fn) {
+  std::atomic<int> next{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (int i = next++; i < count; i = next++) fn(i);
+    });
+  }
+  for (auto& t : pool) t.join();
+}
+
+class Bench {
+ public:
+  explicit Bench(Options o) : o_(std::move(o)) {
+    auto c = test::Cluster::Load(o_.cluster_dir);
+    if (!c.ok()) Die(c.status().ToString());
+    cluster_ = *c;
+    admin_ = ClientFor(cluster_.admin_kubeconfig());
+    logs_ = cluster_.dir() + "/bench-logs";
+    std::filesystem::create_directories(logs_);
+  }
+
+  void MakeNodes() {
+    auto start = Clock::now();
+    nodes_.resize(o_.nodes);
+    std::atomic<bool> failed{false};
+    RunParallel(4, o_.nodes, [&](int i) {
+      Node& n = nodes_[i];
+      n.name = NodeName("bench-node-", i);
+      n.ip = NodeIp(i);
+      auto kc = cluster_.NodeIdentity(n.name, {"InternalIP=" + n.ip, "Hostname=" + n.name});
+      if (!kc.ok()) {
+        std::fprintf(stderr, "node %s: %s\n", n.name.c_str(), kc.status().ToString().c_str());
+        failed = true;
+        return;
+      }
+      n.client = ClientFor(*kc);
+    });
+    if (failed) Die("could not create the node identities");
+    std::printf("%d node identities in %.1f s\n", o_.nodes, Seconds(Clock::now() - start));
+  }
+
+  Json RunApprover(const std::string& name, const std::string& command) {
+    Json r = {{"name", name}, {"command", command}, {"status", "ok"}};
+    std::string round = name;
+    std::string log = logs_ + "/" + name + ".log";
+    std::filesystem::remove(log);
+    std::printf("== %s: %s\n", name.c_str(), command.c_str());
+    std::fflush(stdout);
+
+    // CSRs first, off the clock: key generation is not the approver's work.
+    std::vector<Json> csrs(o_.csrs);
+    for (int i = 0; i < o_.csrs; ++i) {
+      const Node& n = nodes_[i % o_.nodes];
+      csrs[i] = ServingCsr("bench-" + round + "-" + std::to_string(i), n.name, n.ip, round);
+    }
+
+    Child child(command, log);
+    auto started = Clock::now();
+    auto ready = WarmUp(child, "bench-warmup-" + round, round, std::chrono::seconds(180));
+    if (!ready.ok()) {
+      r["status"] = "failed";
+      r["reason"] = ready.message() + "; log: " + Tail(log);
+      Cleanup(round);
+      return r;
+    }
+    r["ready_seconds"] = Seconds(Clock::now() - started);
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    r["rss_idle_mib"] = child.RssMiB();
+
+    DecisionWatch watch(admin_, std::string(kRoundLabel) + "=" + round);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // watch established
+    double peak = child.RssMiB();
+    std::atomic<bool> sampling{true};
+    std::thread sampler([&] {
+      while (sampling) {
+        peak = std::max(peak, child.RssMiB());
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+
+    std::vector<Clock::time_point> created(o_.csrs);
+    std::atomic<int> create_errors{0};
+    std::string first_error;
+    std::mutex error_mu;
+    auto t0 = Clock::now();
+    RunParallel(8, o_.csrs, [&](int i) {
+      const Node& n = nodes_[i % o_.nodes];
+      auto c = n.client->Create(res::kCertificateSigningRequests, "", csrs[i]);
+      created[i] = Clock::now();
+      if (!c.ok()) {
+        ++create_errors;
+        std::lock_guard<std::mutex> lock(error_mu);
+        if (first_error.empty()) first_error = c.status().ToString();
+      }
+    });
+    auto created_all = Clock::now();
+    int expected = o_.csrs - create_errors;
+    auto deadline = Clock::now() + std::chrono::seconds(600);
+    while (static_cast<int>(watch.Count()) < expected + 1 && Clock::now() < deadline &&
+           !child.Ended()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    sampling = false;
+    sampler.join();
+    auto decided = watch.Snapshot();
+
+    std::vector<double> latencies;
+    int approved = 0, denied = 0, failed = 0;
+    Clock::time_point last = t0;
+    for (int i = 0; i < o_.csrs; ++i) {
+      auto it = decided.find("bench-" + round + "-" + std::to_string(i));
+      if (it == decided.end()) continue;
+      const auto& [what, when] = it->second;
+      if (what == "Approved") ++approved;
+      else if (what == "Denied") ++denied;
+      else ++failed;
+      latencies.push_back(std::max(0.0, Seconds(when - created[i])) * 1000);
+      last = std::max(last, when);
+    }
+    int undecided = expected - approved - denied - failed;
+    r["created"] = expected;
+    r["create_seconds"] = Seconds(created_all - t0);
+    r["approved"] = approved;
+    r["denied"] = denied;
+    r["undecided"] = undecided;
+    r["all_decided_seconds"] = Seconds(last - t0);
+    r["csrs_per_second"] = approved / std::max(1e-9, Seconds(last - t0));
+    r["p50_ms"] = Percentile(latencies, 0.50);
+    r["p99_ms"] = Percentile(latencies, 0.99);
+    r["rss_busy_peak_mib"] = peak;
+    if (create_errors > 0) {
+      r["status"] = "failed";
+      r["reason"] = std::to_string(create_errors.load()) + " CSRs not created: " + first_error;
+    } else if (child.Ended()) {
+      r["status"] = "failed";
+      r["reason"] = "exited with " + std::to_string(*child.Ended()) + "; log: " + Tail(log);
+    } else if (undecided > 0 || denied > 0 || failed > 0) {
+      r["status"] = "failed";
+      r["reason"] = "every CSR is valid: expected all approved within 600 s";
+    }
+    child.Stop();
+    Cleanup(round);
+    return r;
+  }
+
+  // Extra Nodes and decided CSRs for the memory-under-load figure.
+  void MakeLoad() {
+    auto start = Clock::now();
+    std::atomic<int> errors{0};
+    RunParallel(8, o_.load_nodes, [&](int i) {
+      int k = o_.nodes + i;
+      std::string name = NodeName("bench-load-node-", i);
+      Json node = {{"apiVersion", "v1"},
+                   {"kind", "Node"},
+                   {"metadata", {{"name", name}, {"labels", {{kRoundLabel, "load"}}}}}};
+      auto c = admin_->Create(res::kNodes, "", node);
+      if (!c.ok() && c.status().code() != Code::kAlreadyExists) ++errors;
+      if (!c.ok()) return;
+      Json status = {{"status",
+                      {{"addresses",
+                        {{{"type", "InternalIP"}, {"address", NodeIp(k)}},
+                         {{"type", "Hostname"}, {"address", name}}}}}}};
+      auto p = admin_->Patch(res::kNodes, "", name, kube::PatchType::kMerge, status.dump(), {},
+                             "status");
+      if (!p.ok()) ++errors;
+    });
+    std::printf("%d extra Nodes in %.1f s (%d errors)\n", o_.load_nodes,
+                Seconds(Clock::now() - start), errors.load());
+    start = Clock::now();
+    // Decided serving CSRs: created and approved by the admin (kube-controller-manager then
+    // signs or fails them); every approver lists and caches them but has nothing to do.
+    Json one = ServingCsr("x", "bench-load-node-0", NodeIp(o_.nodes), "load");
+    RunParallel(8, o_.load_csrs, [&](int i) {
+      Json csr = one;
+      csr["metadata"]["name"] = "bench-load-" + std::to_string(i);
+      auto c = admin_->Create(res::kCertificateSigningRequests, "", csr);
+      if (!c.ok()) {
+        if (c.status().code() != Code::kAlreadyExists) ++errors;
+        return;
+      }
+      Json obj = *c;
+      obj["status"]["conditions"] = Json::array({{{"type", "Approved"},
+                                                  {"status", "True"},
+                                                  {"reason", "BenchLoad"},
+                                                  {"message", "decided before the benchmark"}}});
+      auto u = admin_->Update(res::kCertificateSigningRequests, "", obj, "approval");
+      if (!u.ok()) ++errors;
+    });
+    std::printf("%d decided CSRs in %.1f s (%d errors)\n", o_.load_csrs,
+                Seconds(Clock::now() - start), errors.load());
+    load_errors_ = errors;
+  }
+
+  Json RunLoaded(const std::string& name, const std::string& command) {
+    Json r = {{"status", "ok"}};
+    std::string log = logs_ + "/" + name + "-loaded.log";
+    std::filesystem::remove(log);
+    std::string round = name + "-loaded";
+    Child child(command, log);
+    auto started = Clock::now();
+    auto ready = WarmUp(child, "bench-warmup-" + round, round, std::chrono::seconds(600));
+    if (!ready.ok()) {
+      r["status"] = "failed";
+      r["reason"] = ready.message() + "; log: " + Tail(log);
+    } else {
+      r["ready_seconds"] = Seconds(Clock::now() - started);
+      std::this_thread::sleep_for(std::chrono::seconds(5));
+      r["rss_mib"] = child.RssMiB();
+    }
+    child.Stop();
+    Cleanup(round);
+    return r;
+  }
+
+  int load_errors() const { return load_errors_; }
+
+ private:
+  // Creates one CSR from node 0 and waits until it is decided: the approver is
+  // up and its caches are synced.
+  Status WarmUp(Child& child, const std::string& csr_name, const std::string& round,
+                std::chrono::seconds timeout) {
+    const Node& n = nodes_[0];
+    auto c = n.client->Create(res::kCertificateSigningRequests, "",
+                              ServingCsr(csr_name, n.name, n.ip, round));
+    if (!c.ok()) return c.status();
+    auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      if (auto code = child.Ended()) {
+        return Status(Code::kUnavailable, "exited with " + std::to_string(*code));
+      }
+      auto g = admin_->Get(res::kCertificateSigningRequests, "", csr_name);
+      if (g.ok()) {
+        std::string d = DecisionOf(*g);
+        if (d == "Approved") return Status::Ok();
+        if (!d.empty()) return Status(Code::kInternal, "warm-up CSR " + d);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return Status(Code::kDeadlineExceeded, "warm-up CSR not decided in " +
+                                               std::to_string(timeout.count()) + " s");
+  }
+
+  void Cleanup(const std::string& round) {
+    auto r = cluster_.Kubectl("delete csr -l " + std::string(kRoundLabel) + "=" + round +
+                              " --wait=false");
+    if (!r.ok()) std::fprintf(stderr, "cleanup of %s: %s\n", round.c_str(), r.err.c_str());
+  }
+
+  Options o_;
+  test::Cluster cluster_;
+  std::shared_ptr<kube::RestClient> admin_;
+  std::string logs_;
+  std::vector<Node> nodes_;
+  int load_errors_ = 0;
+};
+
+std::string Fmt(const Json& r, const char* key, const char* fmt = "%.1f") {
+  if (!r.contains(key) || !r[key].is_number()) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, r[key].get<double>());
+  return buf;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o = ParseArgs(argc, argv);
+  Bench bench(o);
+  bench.MakeNodes();
+
+  Json results = Json::array();
+  for (const auto& [name, why] : o.unavailable) {
+    results.push_back({{"name", name}, {"status", "unavailable"}, {"reason", why}});
+  }
+  for (const auto& [name, command] : o.approvers) {
+    results.push_back(bench.RunApprover(name, command));
+  }
+  if (o.load_nodes > 0 || o.load_csrs > 0) {
+    bench.MakeLoad();
+    for (auto& r : results) {
+      if (r["status"] != "ok") continue;
+      std::string name = r["name"];
+      std::printf("== %s with %d extra Nodes and %d decided CSRs\n", name.c_str(), o.load_nodes,
+                  o.load_csrs);
+      std::fflush(stdout);
+      r["loaded"] = bench.RunLoaded(name, r["command"]);
+      if (r["loaded"]["status"] != "ok") {
+        r["status"] = "failed";
+        r["reason"] = "with load: " + r["loaded"].value("reason", "");
+      }
+    }
+  }
+
+  // Ratios against the best peer (every approver but certguard that ran fine).
+  double best_peer_rate = 0, lightest_peer_rss = 0;
+  for (const auto& r : results) {
+    if (r["name"] == "certguard" || r["status"] != "ok") continue;
+    best_peer_rate = std::max(best_peer_rate, r["csrs_per_second"].get<double>());
+    double rss = r["rss_idle_mib"].get<double>();
+    if (lightest_peer_rss == 0 || rss < lightest_peer_rss) lightest_peer_rss = rss;
+  }
+  for (auto& r : results) {
+    if (r["status"] != "ok") continue;
+    if (best_peer_rate > 0) {
+      r["throughput_vs_best_peer"] = r["csrs_per_second"].get<double>() / best_peer_rate;
+    }
+    if (lightest_peer_rss > 0) {
+      r["idle_rss_vs_lightest_peer"] = r["rss_idle_mib"].get<double>() / lightest_peer_rss;
+    }
+  }
+
+  std::printf("\n%d serving CSRs from %d node identities; loaded: +%d Nodes, +%d decided CSRs\n",
+              o.csrs, o.nodes, o.load_nodes, o.load_csrs);
+  std::printf("%-30s %-11s %9s %8s %8s %8s %8s %8s %8s %8s %7s\n", "approver", "status",
+              "decided s", "CSR/s", "p50 ms", "p99 ms", "idle MiB", "busy MiB", "load MiB",
+              "load s", "x best");
+  bool failed = false;
+  for (const auto& r : results) {
+    std::string status = r["status"];
+    Json loaded = r.value("loaded", Json::object());
+    std::printf("%-30s %-11s %9s %8s %8s %8s %8s %8s %8s %8s %7s\n",
+                r["name"].get<std::string>().c_str(), status.c_str(),
+                Fmt(r, "all_decided_seconds").c_str(), Fmt(r, "csrs_per_second").c_str(),
+                Fmt(r, "p50_ms", "%.0f").c_str(), Fmt(r, "p99_ms", "%.0f").c_str(),
+                Fmt(r, "rss_idle_mib").c_str(), Fmt(r, "rss_busy_peak_mib").c_str(),
+                Fmt(loaded, "rss_mib").c_str(), Fmt(loaded, "ready_seconds").c_str(),
+                Fmt(r, "throughput_vs_best_peer", "%.2f").c_str());
+    if (status == "failed") failed = true;
+  }
+  for (const auto& r : results) {
+    if (r.contains("reason")) {
+      std::printf("  %s: %s\n", r["name"].get<std::string>().c_str(),
+                  r["reason"].get<std::string>().c_str());
+    }
+  }
+
+  Json out = {{"benchmark", "kubelet serving CSR approval"},
+              {"nodes", o.nodes},
+              {"csrs", o.csrs},
+              {"load_nodes", o.load_nodes},
+              {"load_csrs", o.load_csrs},
+              {"load_setup_errors", bench.load_errors()},
+              {"approvers", results}};
+  std::filesystem::path path(o.out);
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  std::ofstream(o.out) << out.dump(2) << "\n";
+  std::printf("wrote %s\n", o.out.c_str());
+  return failed ? 1 : 0;
+}
