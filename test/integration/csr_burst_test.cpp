@@ -1,0 +1,154 @@
+// 200 CSRs at once, with certguard killed (SIGKILL) in the middle and
+// restarted: every CSR is decided, none twice.
+#include <catch2/catch.hpp>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include "csr/approval.h"
+#include "csr_support.h"
+#include "kube/client.h"
+#include "kube/config.h"
+#include "kube/resource.h"
+#include "support/pki.h"
+
+namespace certguard::test {
+namespace {
+
+using namespace csr_it;
+
+std::shared_ptr<kube::RestClient> ClientFor(const std::string& kubeconfig) {
+  kube::LoadOptions load;
+  load.kubeconfig_flag = kubeconfig;
+  auto config = kube::LoadClientConfig(load);
+  REQUIRE(config.ok());
+  config->qps = 500;
+  config->burst = 500;
+  auto client = kube::NewRestClient(*config);
+  REQUIRE(client.ok());
+  return *client;
+}
+
+std::string Base64(const std::string& in) {
+  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out += k[(v >> s) & 63];
+  }
+  if (i < in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    if (i + 1 < in.size()) v |= uint8_t(in[i + 1]) << 8;
+    out += k[(v >> 18) & 63];
+    out += k[(v >> 12) & 63];
+    out += i + 1 < in.size() ? k[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+// A kubelet CSR of node `node`: a client certificate, or a serving one for `ip`.
+nlohmann::json KubeletCsr(const std::string& name, const std::string& node, const std::string& ip) {
+  auto builder = testing::CsrBuilder().Subject({{"O", "system:nodes"}, {"CN", "system:node:" + node}});
+  if (!ip.empty()) builder.Ip(ip);
+  std::string pem = builder.Pem();
+  return {{"apiVersion", "certificates.k8s.io/v1"},
+          {"kind", "CertificateSigningRequest"},
+          {"metadata", {{"name", name}}},
+          {"spec",
+           {{"request", Base64(pem)},
+            {"signerName", ip.empty() ? "kubernetes.io/kube-apiserver-client-kubelet"
+                                      : "kubernetes.io/kubelet-serving"},
+            {"usages", ip.empty() ? nlohmann::json{"digital signature", "client auth"}
+                                  : nlohmann::json{"digital signature", "server auth"}}}}};
+}
+
+// name -> number of Approved/Denied conditions, for CSRs named PREFIX*.
+std::map<std::string, int> Decided(kube::Client& admin, const std::string& prefix,
+                                   std::map<std::string, std::string>* states = nullptr) {
+  std::map<std::string, int> out;
+  auto list = kube::ListAll(admin, kube::resources::kCertificateSigningRequests, "", {});
+  if (!list.ok()) return out;
+  for (const auto& item : list->items) {
+    std::string name = item["metadata"]["name"];
+    if (name.rfind(prefix, 0) != 0) continue;
+    int n = csr::DecisionConditionCount(item);
+    if (n > 0) out[name] = n;
+    if (states) (*states)[name] = csr::CsrStateName(csr::StateOf(item));
+  }
+  return out;
+}
+
+TEST_CASE("a burst of 200 CSRs is decided completely, across a kill -9 and restart, none twice",
+          "[integration][csr][burst]") {
+  const Cluster& cluster = RequireCluster();
+  REQUIRE(cluster.Kubectl("apply -f crds/").ok());
+  constexpr int kNodes = 4, kPerNode = 50;
+  std::vector<std::shared_ptr<kube::RestClient>> nodes;
+  for (int i = 0; i < kNodes; ++i) {
+    auto kc = cluster.NodeIdentity("burst-" + std::to_string(i), {"InternalIP=10.40.0." + std::to_string(i + 1)});
+    REQUIRE(kc.ok());
+    nodes.push_back(ClientFor(*kc));
+  }
+  auto admin = ClientFor(cluster.admin_kubeconfig());
+  const std::vector<std::string> election = {
+      "--leader-elect=true", "--leader-election-id=certguard-burst",
+      "--leader-election-namespace=default", "--leader-election-lease-duration=4s",
+      "--leader-election-renew-deadline=3s", "--leader-election-retry-period=500ms",
+      "--csr-max-pending-per-node=0", "--csr-max-pending=0"};
+  auto cg = StartCertguard(cluster, "burst-1", election);
+  REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
+
+  // 150 client renewals; node 0 asks 50 times for a serving certificate for an
+  // address that is not its own.
+  std::map<std::string, bool> expect_approved;
+  std::vector<std::pair<int, nlohmann::json>> objects;
+  for (int i = 0; i < kNodes; ++i) {
+    for (int j = 0; j < kPerNode; ++j) {
+      std::string name = "burst-" + std::to_string(i) + "-" + std::to_string(j);
+      bool good = i != 0;
+      objects.emplace_back(i, KubeletCsr(name, "burst-" + std::to_string(i), good ? "" : "10.99.0.1"));
+      expect_approved[name] = good;
+    }
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  for (auto& [i, obj] : objects) {
+    auto created = nodes[i]->Create(kube::resources::kCertificateSigningRequests, "", obj);
+    INFO(created.status().ToString());
+    REQUIRE(created.ok());
+  }
+  auto created_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  // Kill it in the middle of the burst.
+  size_t at_kill = 0;
+  REQUIRE(Eventually([&] { return Decided(*admin, "burst-").size() >= 30; }, std::chrono::seconds(60)));
+  cg->Kill();
+  at_kill = Decided(*admin, "burst-").size();
+  CHECK(at_kill < objects.size());
+
+  auto cg2 = StartCertguard(cluster, "burst-2", election);
+  bool all = Eventually([&] { return Decided(*admin, "burst-").size() == objects.size(); },
+                        std::chrono::seconds(180));
+  auto total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::map<std::string, std::string> states;
+  auto decided = Decided(*admin, "burst-", &states);
+  INFO(cg2->Log().substr(0, 4000));
+  CHECK(all);
+  CHECK(decided.size() == objects.size());
+  int twice = 0, wrong = 0;
+  for (const auto& [name, n] : decided) {
+    twice += n != 1;
+    bool approved = states[name] == "Approved" || states[name] == "Issued";
+    wrong += approved != expect_approved[name];
+  }
+  CHECK(twice == 0);
+  CHECK(wrong == 0);
+  std::cout << "burst: " << objects.size() << " CSRs created in " << created_s << " s, "
+            << at_kill << " decided before the kill, all decided " << total_s
+            << " s after the first was created (restart included)\n";
+  CHECK(cg2->Stop() == 0);
+}
+
+}  // namespace
+}  // namespace certguard::test

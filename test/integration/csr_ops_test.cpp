@@ -1,0 +1,304 @@
+// The operational side of CSR approval on the real control plane: dry-run
+// policies, policy changes, approve-pending, csr explain, the node wait, the
+// flood guard and the least-privilege RBAC.
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <thread>
+
+#include "csr_support.h"
+
+namespace certguard::test {
+namespace {
+
+using namespace csr_it;
+
+void ApplyCrds(const Cluster& cluster) {
+  CommandResult r = cluster.Kubectl("apply -f crds/");
+  INFO(r.err);
+  REQUIRE(r.ok());
+  REQUIRE(cluster.Kubectl("wait --for condition=established --timeout=60s "
+                          "crd/csrapprovalpolicies.certguard.io").ok());
+}
+
+// Creates a kubelet CSR as `kubeconfig`; returns its name.
+std::string Create(const Cluster& cluster, const std::string& kubeconfig, const std::string& args,
+                   const std::string& out) {
+  CommandResult r = cluster.Run("test/cluster/kubelet-csr.sh create --kubeconfig " +
+                                ShellQuote(kubeconfig) + " " + args + " --out " + ShellQuote(out));
+  INFO(r.err);
+  REQUIRE(r.ok());
+  return Trim(r.out);
+}
+
+std::string Certguard(const Cluster& cluster, const std::string& args) {
+  return ShellQuote(CertguardBinary()) + " " + args + " --kubeconfig " +
+         ShellQuote(cluster.admin_kubeconfig());
+}
+
+TEST_CASE("a dry-run policy writes nothing; removing it re-decides the pending CSR",
+          "[integration][csr]") {
+  const Cluster& cluster = RequireCluster();
+  ApplyCrds(cluster);
+  const std::string work = cluster.ScratchDir("csr-dryrun");
+  auto kc = cluster.NodeIdentity("dry-a", {"InternalIP=10.33.0.1"});
+  REQUIRE(kc.ok());
+  std::ofstream(work + "/policy.yaml") << R"(apiVersion: certguard.io/v1alpha1
+kind: CSRApprovalPolicy
+metadata:
+  name: audit-only
+spec:
+  dryRun: true
+)";
+  REQUIRE(cluster.Kubectl("apply -f " + ShellQuote(work + "/policy.yaml")).ok());
+  auto cg = StartCertguard(cluster, "dryrun");
+  REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
+
+  std::string name = Create(cluster, *kc, "--node dry-a --type client", work + "/c");
+  REQUIRE(Eventually([&] { return EventsOf(cluster, name).find("DryRun:") != std::string::npos; },
+                     std::chrono::seconds(30)));
+  CHECK(EventsOf(cluster, name).find("would Approve") != std::string::npos);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  nlohmann::json csr = GetCsr(cluster, name);
+  CHECK(StateOf(csr) == "");
+  CHECK_FALSE(csr.value("status", nlohmann::json::object()).contains("conditions"));
+  // The policy counts what it would have done.
+  CHECK(Eventually(
+      [&] {
+        return Trim(cluster.Kubectl("get csrapprovalpolicy audit-only -o jsonpath='{.status.dryRun}'").out) != "" &&
+               Trim(cluster.Kubectl("get csrapprovalpolicy audit-only -o jsonpath='{.status.dryRun}'").out) != "0";
+      },
+      std::chrono::seconds(20)));
+  CHECK(Trim(cluster.Kubectl("get csrapprovalpolicy audit-only -o jsonpath='{.status.conditions[0].status}'").out) == "True");
+
+  // `csr explain` says why it is still pending.
+  CommandResult explain = cluster.Run(Certguard(cluster, "csr explain " + name));
+  INFO(explain.err);
+  CHECK(explain.ok());
+  CHECK(explain.out.find("dry run") != std::string::npos);
+
+  // The policy goes: the built-in default decides the pending CSR at once.
+  REQUIRE(cluster.Kubectl("delete csrapprovalpolicy audit-only").ok());
+  CHECK(Eventually([&] { return StateOf(GetCsr(cluster, name)) == "Issued"; }, std::chrono::seconds(30)));
+  CHECK(cg->Stop() == 0);
+}
+
+TEST_CASE("an invalid policy gets a False Valid condition naming the field", "[integration][csr]") {
+  const Cluster& cluster = RequireCluster();
+  ApplyCrds(cluster);
+  const std::string work = cluster.ScratchDir("csr-invalid-policy");
+  std::ofstream(work + "/policy.yaml") << R"(apiVersion: certguard.io/v1alpha1
+kind: CSRApprovalPolicy
+metadata:
+  name: broken-regex
+spec:
+  nodeNamePattern: "worker-(["
+  dryRun: true
+)";
+  CommandResult applied = cluster.Kubectl("apply -f " + ShellQuote(work + "/policy.yaml"));
+  INFO(applied.err);
+  REQUIRE(applied.ok());
+  auto cg = StartCertguard(cluster, "invalid-policy");
+  REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
+  CHECK(Eventually(
+      [&] {
+        return Trim(cluster.Kubectl("get csrapprovalpolicy broken-regex -o jsonpath='{.status.conditions[0].status}'").out) == "False";
+      },
+      std::chrono::seconds(20)));
+  CHECK(cluster.Kubectl("get csrapprovalpolicy broken-regex -o jsonpath='{.status.conditions[0].message}'")
+            .out.find("nodeNamePattern") != std::string::npos);
+  CHECK(cg->Stop() == 0);
+  CHECK(cluster.Kubectl("delete csrapprovalpolicy broken-regex").ok());
+}
+
+TEST_CASE("approve-pending clears a backlog left while certguard was down", "[integration][csr]") {
+  const Cluster& cluster = RequireCluster();
+  ApplyCrds(cluster);
+  const std::string work = cluster.ScratchDir("csr-approve-pending");
+  auto kc_a = cluster.NodeIdentity("ap-a", {"InternalIP=10.34.0.1", "Hostname=ap-a"});
+  auto kc_b = cluster.NodeIdentity("ap-b", {"InternalIP=10.34.0.2"});
+  REQUIRE(kc_a.ok());
+  REQUIRE(kc_b.ok());
+  std::vector<std::string> good = {
+      Create(cluster, *kc_a, "--node ap-a --type client", work + "/1"),
+      Create(cluster, *kc_a, "--node ap-a --type serving --dns ap-a --ip 10.34.0.1", work + "/2"),
+      Create(cluster, *kc_b, "--node ap-b --type client", work + "/3")};
+  std::string bad = Create(cluster, *kc_a, "--node ap-a --type serving --ip 10.34.0.2", work + "/4");
+
+  // --dry-run: the table, nothing written.
+  CommandResult dry = cluster.Run(Certguard(cluster, "approve-pending --dry-run"));
+  INFO(dry.out << dry.err);
+  REQUIRE(dry.ok());
+  CHECK(dry.out.rfind("NAME", 0) == 0);
+  CHECK(dry.out.find("REQUESTER") != std::string::npos);
+  for (const auto& n : good) {
+    CHECK(dry.out.find(n) != std::string::npos);
+    CHECK(StateOf(GetCsr(cluster, n)) == "");
+  }
+  CHECK(dry.out.find("WouldDeny") != std::string::npos);
+  CHECK(dry.out.find("SANNotNodeAddress") != std::string::npos);
+
+  CommandResult real = cluster.Run(Certguard(cluster, "approve-pending"));
+  INFO(real.out << real.err);
+  REQUIRE(real.ok());
+  for (const auto& n : good) {
+    CHECK(Eventually([&] { return StateOf(GetCsr(cluster, n)) == "Issued"; }, std::chrono::seconds(30)));
+  }
+  CHECK(StateOf(GetCsr(cluster, bad)) == "Denied");
+  CHECK(real.out.find("Approved") != std::string::npos);
+  CHECK(real.out.find("Denied") != std::string::npos);
+
+  // --watch: a CSR that arrives while it runs is decided; it stops once quiet.
+  CommandResult watched = cluster.Run(
+      "(sleep 2; test/cluster/kubelet-csr.sh create --kubeconfig " + ShellQuote(*kc_b) +
+      " --node ap-b --type client --out " + ShellQuote(work + "/5") + " >/dev/null) & " +
+      Certguard(cluster, "approve-pending --watch --interval 1s --until-quiet 5s") + "; wait");
+  INFO(watched.out << watched.err);
+  CHECK(watched.ok());
+  CHECK(watched.out.find("quiet for 5s: done") != std::string::npos);
+  std::string late = Trim(cluster.Run("cat " + ShellQuote(work + "/5.name")).out);
+  REQUIRE_FALSE(late.empty());
+  CHECK(watched.out.find(late) != std::string::npos);
+  CHECK(Eventually([&] { return StateOf(GetCsr(cluster, late)) == "Issued"; }, std::chrono::seconds(30)));
+
+  // explain on the refused one names every reason.
+  CommandResult explain = cluster.Run(Certguard(cluster, "csr explain " + bad));
+  CHECK(explain.ok());
+  CHECK(explain.out.find("State:      Denied") != std::string::npos);
+  CHECK(explain.out.find("SANNotNodeAddress: IP 10.34.0.2 is not an address of node ap-a") !=
+        std::string::npos);
+  CommandResult missing = cluster.Run(Certguard(cluster, "csr explain no-such-csr"));
+  CHECK(missing.exit_code == 1);
+}
+
+TEST_CASE("a serving CSR waits for its Node, boundedly", "[integration][csr]") {
+  const Cluster& cluster = RequireCluster();
+  ApplyCrds(cluster);
+  const std::string work = cluster.ScratchDir("csr-node-wait");
+  auto kc_a = cluster.NodeIdentity("nw-a", {"InternalIP=10.35.0.1"});
+  auto kc_b = cluster.NodeIdentity("nw-b", {"InternalIP=10.35.0.2"});
+  REQUIRE(kc_a.ok());
+  REQUIRE(kc_b.ok());
+  REQUIRE(cluster.Kubectl("delete node nw-a nw-b").ok());
+  auto cg = StartCertguard(cluster, "node-wait", {"--csr-node-wait-timeout=10s"});
+  REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
+
+  std::string a = Create(cluster, *kc_a, "--node nw-a --type serving --ip 10.35.0.1", work + "/a");
+  std::string b = Create(cluster, *kc_b, "--node nw-b --type serving --ip 10.35.0.2", work + "/b");
+  REQUIRE(Eventually([&] { return EventsOf(cluster, a).find("WaitingForNode:") != std::string::npos; },
+                     std::chrono::seconds(20)));
+  CHECK(StateOf(GetCsr(cluster, a)) == "");
+  CommandResult explain = cluster.Run(Certguard(cluster, "csr explain " + a));
+  CHECK(explain.out.find("waits for its Node") != std::string::npos);
+  CHECK(explain.out.find("NodeNotFound") != std::string::npos);
+
+  // nw-a registers: approved at once. nw-b never does: refused after the timeout.
+  REQUIRE(cluster.NodeIdentity("nw-a", {"InternalIP=10.35.0.1"}).ok());
+  CHECK(Eventually([&] { return StateOf(GetCsr(cluster, a)) == "Issued"; }, std::chrono::seconds(20)));
+  CHECK(Eventually([&] { return StateOf(GetCsr(cluster, b)) == "Denied"; }, std::chrono::seconds(30)));
+  CHECK(DecisionMessage(GetCsr(cluster, b)).find("NodeNotFound") != std::string::npos);
+  CHECK(cg->Stop() == 0);
+}
+
+TEST_CASE("the flood guard pauses approvals past the cap and resumes by itself",
+          "[integration][csr]") {
+  const Cluster& cluster = RequireCluster();
+  ApplyCrds(cluster);
+  const std::string work = cluster.ScratchDir("csr-flood");
+  auto kc = cluster.NodeIdentity("flood-a", {"InternalIP=10.36.0.1"});
+  REQUIRE(kc.ok());
+  std::vector<std::string> names;
+  for (int i = 0; i < 5; ++i) {
+    names.push_back(Create(cluster, *kc, "--node flood-a --type client", work + "/" + std::to_string(i)));
+  }
+  auto cg = StartCertguard(cluster, "flood", {"--csr-max-pending-per-node=3"});
+  REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
+  REQUIRE(Eventually([&] { return EventsOf(cluster, names[0]).find("ApprovalPaused:") != std::string::npos; },
+                     std::chrono::seconds(20)));
+  for (const auto& n : names) CHECK(StateOf(GetCsr(cluster, n)) == "");
+  int port = MetricsPort(*cg);
+  REQUIRE(port > 0);
+  CommandResult metrics = cluster.Run("curl -sS http://127.0.0.1:" + std::to_string(port) + "/metrics");
+  CHECK(metrics.out.find("certguard_csr_approvals_paused{scope=\"node\"} 1") != std::string::npos);
+
+  // The flood ends (two requests withdrawn): the rest is approved without help.
+  REQUIRE(cluster.Kubectl("delete csr " + names[3] + " " + names[4]).ok());
+  for (int i = 0; i < 3; ++i) {
+    CHECK(Eventually([&] { return StateOf(GetCsr(cluster, names[i])) == "Issued"; }, std::chrono::seconds(40)));
+  }
+  CHECK(Eventually(
+      [&] {
+        metrics = cluster.Run("curl -sS http://127.0.0.1:" + std::to_string(port) + "/metrics");
+        return metrics.out.find("certguard_csr_approvals_paused{scope=\"node\"} 0") != std::string::npos;
+      },
+      std::chrono::seconds(20)));
+  CHECK(metrics.out.find("certguard_csr_decisions_total{decision=\"Approve\",reason=\"ApprovedRenewal\",signer_name=\"kubernetes.io/kube-apiserver-client-kubelet\"}") != std::string::npos);
+  CHECK(metrics.out.find("certguard_csr_decision_latency_seconds_count") != std::string::npos);
+  CHECK(metrics.out.find("certguard_csr_pending{signer_name=\"kubernetes.io/kubelet-serving\"}") != std::string::npos);
+  CHECK(cg->Stop() == 0);
+}
+
+TEST_CASE("certguard runs under the ClusterRole of deploy/ through a ServiceAccount token",
+          "[integration][csr][rbac]") {
+  const Cluster& cluster = RequireCluster();
+  ApplyCrds(cluster);
+  const std::string work = cluster.ScratchDir("csr-rbac");
+  // deploy/certguard.yaml as shipped: its Deployment never runs here (no
+  // scheduler), its ServiceAccount and RBAC are what this test runs under.
+  cluster.Kubectl("create namespace certguard");
+  CommandResult deployed = cluster.Kubectl("apply -f deploy/certguard.yaml");
+  INFO(deployed.err);
+  REQUIRE(deployed.ok());
+  const std::string sa = "system:serviceaccount:certguard:certguard";
+
+  // The signers rule names only the two kubelet signers.
+  CHECK(Trim(cluster.Kubectl("auth can-i approve signers.certificates.k8s.io/kubernetes.io/kubelet-serving --as " + sa).out) == "yes");
+  CHECK(Trim(cluster.Kubectl("auth can-i approve signers.certificates.k8s.io/kubernetes.io/kube-apiserver-client-kubelet --as " + sa).out) == "yes");
+  CHECK(Trim(cluster.Kubectl("auth can-i approve signers.certificates.k8s.io/kubernetes.io/kube-apiserver-client --as " + sa).out) == "no");
+  CHECK(Trim(cluster.Kubectl("auth can-i approve signers.certificates.k8s.io/example.com/any --as " + sa).out) == "no");
+  CommandResult names = cluster.Kubectl(
+      "get clusterrole certguard -o jsonpath='{.rules[?(@.resources[0]==\"signers\")].resourceNames}'");
+  CHECK(Trim(names.out) == "[\"kubernetes.io/kube-apiserver-client-kubelet\",\"kubernetes.io/kubelet-serving\"]");
+
+  CommandResult token = cluster.Kubectl("create token certguard -n certguard --duration 1h");
+  REQUIRE(token.ok());
+  const std::string kubeconfig = work + "/sa.kubeconfig";
+  CommandResult made = cluster.Run(
+      "set -e; k=" + ShellQuote(kubeconfig) + "; kubectl config --kubeconfig \"$k\" set-cluster c --server \"$KUBE_SERVER\" --certificate-authority \"$CLUSTER_CA\" --embed-certs >/dev/null;"
+      " kubectl config --kubeconfig \"$k\" set-credentials sa --token " + ShellQuote(Trim(token.out)) + " >/dev/null;"
+      " kubectl config --kubeconfig \"$k\" set-context c --cluster c --user sa >/dev/null;"
+      " kubectl config --kubeconfig \"$k\" use-context c >/dev/null");
+  INFO(made.err);
+  REQUIRE(made.ok());
+
+  auto kc = cluster.NodeIdentity("rbac-a", {"InternalIP=10.37.0.1"});
+  REQUIRE(kc.ok());
+  auto cg = StartCertguard(cluster, "rbac",
+                           {"--leader-elect=true", "--leader-election-namespace=certguard"},
+                           kubeconfig);
+  REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
+  std::string name = Create(cluster, *kc, "--node rbac-a --type serving --ip 10.37.0.1", work + "/s");
+  CHECK(Eventually([&] { return StateOf(GetCsr(cluster, name)) == "Issued"; }, std::chrono::seconds(30)));
+  CHECK(Eventually([&] { return EventsOf(cluster, name).find("Approved:") != std::string::npos; },
+                   std::chrono::seconds(20)));
+  CHECK(cluster.Kubectl("get lease certguard -n certguard").ok());
+  CHECK(cg->Log().find("Forbidden") == std::string::npos);
+
+  // The same identity cannot approve for any other signer.
+  CommandResult other = cluster.Run(
+      "set -e; cd " + ShellQuote(work) + "; openssl ecparam -name prime256v1 -genkey -noout -out o.key 2>/dev/null;"
+      " openssl req -new -key o.key -subj '/CN=someone' -out o.csr;"
+      " jq -n --arg r \"$(base64 -w0 o.csr)\" '{apiVersion: \"certificates.k8s.io/v1\", kind: \"CertificateSigningRequest\","
+      " metadata: {name: \"rbac-other-signer\"}, spec: {request: $r, signerName: \"kubernetes.io/kube-apiserver-client\","
+      " usages: [\"client auth\"]}}' | kubectl create -f - >/dev/null");
+  REQUIRE(other.ok());
+  CommandResult approve = cluster.Kubectl("certificate approve rbac-other-signer", kubeconfig);
+  CHECK_FALSE(approve.ok());
+  CHECK(approve.err.find("Forbidden") != std::string::npos);
+  // certguard leaves it alone.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  CHECK(StateOf(GetCsr(cluster, "rbac-other-signer")) == "");
+  CHECK(cg->Stop() == 0);
+}
+
+}  // namespace
+}  // namespace certguard::test
