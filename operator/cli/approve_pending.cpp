@@ -15,11 +15,10 @@
 #include "common/duration.h"
 #include "common/log.h"
 #include "csr/approval.h"
+#include "csr/backlog.h"
 #include "csr/cluster.h"
-#include "csr/controller.h"
 #include "csr/plan.h"
 #include "csr/table.h"
-#include "csr/write.h"
 #include "kube/events.h"
 
 namespace certguard::cli {
@@ -34,50 +33,24 @@ struct ApproveFlags {
   std::string interval = "30s";
   std::string until_quiet = "2m";
   std::string node_wait = "10m";
+  int max_pending_per_node = 10;
+  int max_pending = 500;
 };
 
 x509::Time Now() {
   return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
 }
 
-std::string Str(const nlohmann::json& obj, const char* a, const char* b) {
-  if (!obj.is_object() || !obj.contains(a) || !obj[a].is_object()) return {};
-  const auto& o = obj[a];
-  if (!o.contains(b) || !o[b].is_string()) return {};
-  return o[b].get<std::string>();
-}
-
-std::string Codes(const csr::Decision& d) {
-  std::string out;
-  for (const auto& r : d.reasons) out += (out.empty() ? "" : ",") + r.code;
-  return out;
-}
-
-// The DECISION column.
-std::string Outcome(const csr::Plan& plan, bool written, bool dry_run) {
-  using A = csr::Plan::Action;
-  switch (plan.action) {
-    case A::kApprove: return dry_run ? "WouldApprove" : written ? "Approved" : "Error";
-    case A::kDeny: return dry_run ? "WouldDeny" : written ? "Denied" : "Error";
-    case A::kIgnore: return "Ignored";
-    case A::kDryRun:
-      return std::string("DryRunPolicy:") + csr::VerdictName(plan.decision.verdict);
-    case A::kWaitForNode: return "WaitingForNode";
-    case A::kHoldForFlood: return "Held";
-    case A::kSkip: return plan.note == "deleted" ? "Deleted" : "AlreadyDecided";
-  }
-  return "Unknown";
-}
-
 struct PassResult {
   int failures = 0;
+  int held = 0;
   std::set<std::string> pending_uids;  // pending kubelet CSRs seen in this pass
 };
 
 // One pass over every pending kubelet CSR. Prints the rows of CSRs whose
 // outcome differs from `shown` (all of them on the first pass).
 Result<PassResult> Pass(kube::Client& client, kube::EventRecorder& events,
-                        const ApproveFlags& flags, std::chrono::milliseconds node_wait,
+                        const ApproveFlags& flags, const csr::PlanOptions& plan_options,
                         std::map<std::string, std::string>& shown, std::ostream& out,
                         std::ostream& err) {
   csr::PolicySet policies;
@@ -96,49 +69,27 @@ Result<PassResult> Pass(kube::Client& client, kube::EventRecorder& events,
   auto csrs = csr::LoadCsrs(client);
   if (!csrs.ok()) return csrs.status();
 
-  csr::PlanOptions options;
-  options.node_wait_timeout = node_wait;
-  options.flood = {0, 0};  // the admin's tool: the backlog is what it is here to clear
   csr::NodeLookup lookup = [&nodes](const std::string& name) -> const csr::NodeFacts* {
     auto it = nodes->find(name);
     return it == nodes->end() ? nullptr : &it->second;
   };
-  csr::PendingSummary none;
-  auto replan = [&](const nlohmann::json& obj) {
-    return csr::MakePlan(obj, lookup, policies.policies, none, Now(), options);
-  };
+  csr::BacklogOptions options;
+  options.plan = plan_options;
+  options.dry_run = flags.dry_run;
+  csr::BacklogResult decided =
+      csr::DecideBacklog(client, events, *csrs, lookup, policies.policies, options, Now);
+  for (const auto& e : decided.errors) err << "error: " << e << "\n";
 
   PassResult result;
+  result.failures = static_cast<int>(decided.errors.size());
+  result.held = decided.held;
   std::vector<std::vector<std::string>> rows;
-  for (auto& obj : *csrs) {
-    csr::Plan plan = replan(obj);
-    if (plan.action == csr::Plan::Action::kSkip) continue;  // decided or not a kubelet CSR
-    const std::string name = Str(obj, "metadata", "name");
-    result.pending_uids.insert(Str(obj, "metadata", "uid"));
-    bool written = false;
-    if (!flags.dry_run) {
-      csr::WriteResult w = csr::WriteDecision(client, obj, plan, replan, Now);
-      if (!w.status.ok()) {
-        ++result.failures;
-        err << "error: " << w.status.ToString() << "\n";
-      }
-      written = w.written;
-      plan = w.plan;
-      if (written) {
-        bool approve = plan.action == csr::Plan::Action::kApprove;
-        events.Record(
-            kube::ObjectReference{"certificates.k8s.io/v1", "CertificateSigningRequest", "",
-                                  name, Str(obj, "metadata", "uid"), ""},
-            approve ? kube::EventSeverity::kNormal : kube::EventSeverity::kWarning,
-            approve ? csr::event::kApproved : csr::event::kDenied,
-            plan.message + " (certguard approve-pending)");
-      }
-    }
-    std::string outcome = Outcome(plan, written, flags.dry_run);
-    std::string row_key = outcome + "|" + Codes(plan.decision);
-    if (shown[name] == row_key) continue;
-    shown[name] = row_key;
-    rows.push_back({name, plan.signer_name, plan.requester, outcome, Codes(plan.decision)});
+  for (const auto& row : decided.rows) {
+    result.pending_uids.insert(row.uid);
+    std::string row_key = row.decision + "|" + row.reason;
+    if (shown[row.name] == row_key) continue;
+    shown[row.name] = row_key;
+    rows.push_back({row.name, row.signer_name, row.requester, row.decision, row.reason});
   }
   if (!rows.empty()) {
     out << csr::FormatTable({"NAME", "SIGNER", "REQUESTER", "DECISION", "REASON"}, rows);
@@ -169,6 +120,14 @@ void AddApprovePendingCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--csr-node-wait-timeout", flags->node_wait,
                   "A serving CSR whose Node is missing is left pending until it is this old")
       ->capture_default_str();
+  cmd->add_option("--csr-max-pending-per-node", flags->max_pending_per_node,
+                  "Approvals for a node are held while it has more pending CSRs than this, as "
+                  "in `certguard run` (0: no cap)")
+      ->capture_default_str();
+  cmd->add_option("--csr-max-pending", flags->max_pending,
+                  "All approvals are held while more kubelet CSRs than this are pending, as in "
+                  "`certguard run` (0: no cap)")
+      ->capture_default_str();
 
   cmd->callback([&ctx, flags] {
     ctx.run = [&ctx, flags]() -> int {
@@ -184,6 +143,14 @@ void AddApprovePendingCommand(CLI::App& app, Context& ctx) {
         }
         *out = *d;
       }
+      if (flags->max_pending_per_node < 0 || flags->max_pending < 0) {
+        ctx.err << "certguard approve-pending: --csr-max-pending-per-node and --csr-max-pending "
+                   "must be 0 or more\n";
+        return kExitUsage;
+      }
+      csr::PlanOptions plan_options;
+      plan_options.node_wait_timeout = node_wait;
+      plan_options.flood = {flags->max_pending_per_node, flags->max_pending};
       if (flags->watch && interval.count() <= 0) {
         ctx.err << "certguard approve-pending: --interval must be positive\n";
         return kExitUsage;
@@ -208,10 +175,11 @@ void AddApprovePendingCommand(CLI::App& app, Context& ctx) {
       std::map<std::string, std::string> shown;
       std::set<std::string> seen;
       int failures = 0;
+      int held = 0;
       auto last_new = std::chrono::steady_clock::now();
       bool first = true;
       while (true) {
-        auto pass = Pass(**client, *events, *flags, node_wait, shown, ctx.out, ctx.err);
+        auto pass = Pass(**client, *events, *flags, plan_options, shown, ctx.out, ctx.err);
         if (!pass.ok()) {
           ctx.err << "certguard approve-pending: " << pass.status().ToString() << "\n";
           events->Flush();
@@ -222,13 +190,21 @@ void AddApprovePendingCommand(CLI::App& app, Context& ctx) {
         for (const auto& uid : pass->pending_uids) fresh |= seen.insert(uid).second;
         if (fresh || first) last_new = std::chrono::steady_clock::now();
         if (first && pass->pending_uids.empty()) ctx.out << "no pending kubelet CSR\n";
+        ctx.out.flush();  // each pass shows at once, also when stdout is a file or a pipe
         first = false;
+        held = pass->held;
         if (!flags->watch) break;
         if (std::chrono::steady_clock::now() - last_new >= quiet) {
           ctx.out << "quiet for " << common::FormatDuration(quiet) << ": done\n";
           break;
         }
         if (stop.WaitFor(interval)) break;
+      }
+      if (held > 0) {
+        ctx.out << held << " approval" << (held == 1 ? " is" : "s are")
+                << " held by the pending-flood guard (--csr-max-pending-per-node "
+                << flags->max_pending_per_node << ", --csr-max-pending " << flags->max_pending
+                << "; 0 turns a cap off)\n";
       }
       events->Flush();
       return failures > 0 ? kExitFailure : kExitOk;

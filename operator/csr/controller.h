@@ -22,6 +22,7 @@
 
 #include <prometheus/registry.h>
 
+#include "csr/event_reasons.h"
 #include "csr/metrics.h"
 #include "csr/plan.h"
 #include "csr/policy_status.h"
@@ -32,16 +33,6 @@
 #include "kube/queue.h"
 
 namespace certguard::csr {
-
-// Event reasons on CSRs (kubectl describe csr).
-namespace event {
-inline constexpr char kApproved[] = "Approved";              // Normal
-inline constexpr char kDenied[] = "Denied";                  // Warning
-inline constexpr char kIgnored[] = "Ignored";                // Normal: left for a person
-inline constexpr char kDryRun[] = "DryRun";                  // Normal: what a dry-run policy would do
-inline constexpr char kWaitingForNode[] = "WaitingForNode";  // Normal
-inline constexpr char kApprovalPaused[] = "ApprovalPaused";  // Warning: flood guard
-}  // namespace event
 
 struct CsrControllerOptions {
   PlanOptions plan;

@@ -66,12 +66,29 @@ PendingSummary Summarize(const std::vector<const nlohmann::json*>& csrs, x509::T
   return s;
 }
 
+void Forget(PendingSummary& summary, const nlohmann::json& csr) {
+  if (!csr.is_object() || IsDecided(csr)) return;
+  auto signer = summary.per_signer.find(StringAt(csr, "spec", "signerName"));
+  if (signer == summary.per_signer.end()) return;
+  auto down = [](int& n) { n = std::max(0, n - 1); };
+  down(summary.total);
+  down(signer->second.pending);
+  auto who = summary.per_requester.find(RequesterKey(StringAt(csr, "spec", "username")));
+  if (who != summary.per_requester.end()) {
+    down(who->second);
+    if (who->second == 0) summary.per_requester.erase(who);
+  }
+}
+
 FloodCheck CheckFlood(const PendingSummary& summary, std::string_view requester_key,
                       const FloodLimits& limits) {
   FloodCheck c;
   if (limits.max_pending > 0 && summary.total > limits.max_pending) {
     c.hold = true;
     c.scope = "cluster";
+    c.code = kFloodMaxPending;
+    c.reason = c.code + ": " + std::to_string(summary.total) + " pending, cap " +
+               std::to_string(limits.max_pending);
     c.message = std::to_string(summary.total) + " kubelet CSRs are pending, more than the " +
                 std::to_string(limits.max_pending) +
                 " allowed (--csr-max-pending): approvals are paused until the backlog shrinks";
@@ -82,6 +99,9 @@ FloodCheck CheckFlood(const PendingSummary& summary, std::string_view requester_
   if (limits.max_pending_per_node > 0 && mine > limits.max_pending_per_node) {
     c.hold = true;
     c.scope = "node";
+    c.code = kFloodMaxPendingPerNode;
+    c.reason = c.code + ": " + std::string(requester_key) + " has " + std::to_string(mine) +
+               " pending, cap " + std::to_string(limits.max_pending_per_node);
     c.message = std::to_string(mine) + " CSRs of " + std::string(requester_key) +
                 " are pending, more than the " + std::to_string(limits.max_pending_per_node) +
                 " allowed (--csr-max-pending-per-node): its approvals are paused until the "

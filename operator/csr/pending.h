@@ -37,14 +37,26 @@ struct PendingSummary {
 // `csrs` (CertificateSigningRequest objects; other objects are skipped).
 PendingSummary Summarize(const std::vector<const nlohmann::json*>& csrs, x509::Time now);
 
+// Takes `csr`, a pending CSR that `summary` counted and that has since been
+// decided or deleted, out of the counts (one pass over a list keeps its
+// summary true this way). Oldest ages are left as they are. A CSR that
+// Summarize would not count changes nothing; counts never go below zero.
+void Forget(PendingSummary& summary, const nlohmann::json& csr);
+
 struct FloodLimits {
   int max_pending_per_node = 10;  // <= 0: no limit
   int max_pending = 500;          // <= 0: no limit
 };
 
+// Codes of a hold, named after the flags that set the caps.
+inline constexpr char kFloodMaxPending[] = "MaxPending";
+inline constexpr char kFloodMaxPendingPerNode[] = "MaxPendingPerNode";
+
 struct FloodCheck {
   bool hold = false;    // true: do not approve now (denials still go through)
   std::string scope;    // "node" or "cluster" when held
+  std::string code;     // kFloodMaxPendingPerNode or kFloodMaxPending when held
+  std::string reason;   // short, for a table: "MaxPendingPerNode: node:w1 has 12 pending, cap 10"
   std::string message;  // for the Event and the log
 };
 

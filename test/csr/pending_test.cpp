@@ -80,6 +80,8 @@ TEST_CASE("CheckFlood holds approvals past the per-node and overall caps", "[csr
   CHECK(w1.scope == "node");
   CHECK(w1.message.find("node:w1") != std::string::npos);
   CHECK(w1.message.find("--csr-max-pending-per-node") != std::string::npos);
+  CHECK(w1.code == "MaxPendingPerNode");
+  CHECK(w1.reason == "MaxPendingPerNode: node:w1 has 11 pending, cap 10");
 
   CHECK_FALSE(CheckFlood(s, "node:w2", limits).hold);
   CHECK_FALSE(CheckFlood(s, "node:unknown", limits).hold);
@@ -94,9 +96,47 @@ TEST_CASE("CheckFlood holds approvals past the per-node and overall caps", "[csr
   CHECK(all.hold);
   CHECK(all.scope == "cluster");
   CHECK(all.message.find("501") != std::string::npos);
+  CHECK(all.code == "MaxPending");
+  CHECK(all.reason == "MaxPending: 501 pending, cap 500");
 
   // Zero means no limit.
   CHECK_FALSE(CheckFlood(s, "node:w1", FloodLimits{0, 0}).hold);
+}
+
+TEST_CASE("Forget takes a decided CSR out of the counts", "[csr][pending]") {
+  std::vector<json> objs = {
+      Csr("a", kServing, "system:node:w1", "2026-11-24T05:50:00Z"),
+      Csr("b", kClient, "system:node:w1", "2026-11-24T05:59:00Z"),
+      Csr("c", kClient, "system:node:w2", "2026-11-24T04:00:00Z"),
+  };
+  std::vector<const json*> ptrs;
+  for (const auto& o : objs) ptrs.push_back(&o);
+  PendingSummary s = Summarize(ptrs, Now());
+  REQUIRE(s.total == 3);
+
+  Forget(s, objs[0]);
+  CHECK(s.total == 2);
+  CHECK(s.per_requester["node:w1"] == 1);
+  CHECK(s.per_signer[kServing].pending == 0);
+  CHECK(s.per_signer[kClient].pending == 2);
+
+  Forget(s, objs[2]);
+  CHECK(s.total == 1);
+  CHECK(s.per_requester.count("node:w2") == 0);  // gone, not left at zero
+
+  // What Summarize would not count changes nothing.
+  Forget(s, Csr("d", kClient, "system:node:w1", "2026-11-24T05:00:00Z", /*approved=*/true));
+  Forget(s, Csr("e", "example.com/other", "system:node:w1", "2026-11-24T05:00:00Z"));
+  Forget(s, json());
+  CHECK(s.total == 1);
+  CHECK(s.per_requester["node:w1"] == 1);
+
+  // Never below zero.
+  Forget(s, objs[1]);
+  Forget(s, objs[1]);
+  CHECK(s.total == 0);
+  CHECK(s.per_signer[kClient].pending == 0);
+  CHECK(s.per_requester.empty());
 }
 
 TEST_CASE("NodeWaitDelay waits for a missing Node, boundedly, on serving CSRs only",
