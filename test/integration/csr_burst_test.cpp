@@ -83,7 +83,7 @@ std::map<std::string, int> Decided(kube::Client& admin, const std::string& prefi
 TEST_CASE("a burst of 200 CSRs is decided completely, across a kill -9 and restart, none twice",
           "[integration][csr][burst]") {
   const Cluster& cluster = RequireCluster();
-  REQUIRE(cluster.Kubectl("apply -f crds/").ok());
+  PrepareCluster(cluster);
   constexpr int kNodes = 4, kPerNode = 50;
   std::vector<std::shared_ptr<kube::RestClient>> nodes;
   for (int i = 0; i < kNodes; ++i) {

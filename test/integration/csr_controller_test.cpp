@@ -12,15 +12,6 @@ namespace {
 using namespace csr_it;
 using std::chrono::seconds;
 
-// The CRDs certguard watches, applied once per cluster (idempotent).
-void ApplyCrds(const Cluster& cluster) {
-  CommandResult r = cluster.Kubectl("apply -f crds/");
-  INFO(r.err);
-  REQUIRE(r.ok());
-  REQUIRE(cluster.Kubectl("wait --for condition=established --timeout=60s "
-                          "crd/csrapprovalpolicies.certguard.io").ok());
-}
-
 std::string Request(const Cluster& cluster, const std::string& kubeconfig,
                     const std::string& args, const std::string& out) {
   CommandResult r = cluster.Run("test/cluster/kubelet-csr.sh request --timeout 60 --kubeconfig " +
@@ -31,7 +22,7 @@ std::string Request(const Cluster& cluster, const std::string& kubeconfig,
 TEST_CASE("three kubelets get client renewals and serving certificates approved and issued",
           "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
-  ApplyCrds(cluster);
+  PrepareCluster(cluster);
   const std::string work = cluster.ScratchDir("csr-kubelets");
   auto cg = StartCertguard(cluster, "kubelets");
   REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
@@ -64,7 +55,7 @@ TEST_CASE("three kubelets get client renewals and serving certificates approved 
 TEST_CASE("adversarial requests made by real identities are refused with reasons, never signed",
           "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
-  ApplyCrds(cluster);
+  PrepareCluster(cluster);
   const std::string work = cluster.ScratchDir("csr-adversarial");
   auto kc_a = cluster.NodeIdentity("adv-a", {"InternalIP=10.31.0.1", "Hostname=adv-a"});
   auto kc_b = cluster.NodeIdentity("adv-b", {"InternalIP=10.31.0.2", "Hostname=adv-b"});
@@ -106,7 +97,7 @@ TEST_CASE("adversarial requests made by real identities are refused with reasons
   }
   // A CSR whose subject carries an extra attribute, made by hand.
   CommandResult extra = cluster.Run(
-      "set -e; cd " + ShellQuote(work) +
+      "set -e; cd " + ShellQuote(work) + "; kubectl delete csr adv-extra-ou --ignore-not-found >/dev/null" +
       "; openssl ecparam -name prime256v1 -genkey -noout -out x.key 2>/dev/null;"
       " openssl req -new -key x.key -subj '/O=system:nodes/OU=admins/CN=system:node:adv-a' -out x.csr;"
       " jq -n --arg r \"$(base64 -w0 x.csr)\" '{apiVersion: \"certificates.k8s.io/v1\", kind: "
@@ -136,7 +127,7 @@ TEST_CASE("adversarial requests made by real identities are refused with reasons
 TEST_CASE("bootstrap with a real token: a new node is approved, an existing one refused",
           "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
-  ApplyCrds(cluster);
+  PrepareCluster(cluster);
   const std::string work = cluster.ScratchDir("csr-bootstrap");
   CommandResult token = cluster.Run("test/cluster/bootstrap-token.sh " + ShellQuote(cluster.dir()));
   INFO(token.err);

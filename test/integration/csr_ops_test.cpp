@@ -12,14 +12,6 @@ namespace {
 
 using namespace csr_it;
 
-void ApplyCrds(const Cluster& cluster) {
-  CommandResult r = cluster.Kubectl("apply -f crds/");
-  INFO(r.err);
-  REQUIRE(r.ok());
-  REQUIRE(cluster.Kubectl("wait --for condition=established --timeout=60s "
-                          "crd/csrapprovalpolicies.certguard.io").ok());
-}
-
 // Creates a kubelet CSR as `kubeconfig`; returns its name.
 std::string Create(const Cluster& cluster, const std::string& kubeconfig, const std::string& args,
                    const std::string& out) {
@@ -35,10 +27,10 @@ std::string Certguard(const Cluster& cluster, const std::string& args) {
          ShellQuote(cluster.admin_kubeconfig());
 }
 
-TEST_CASE("a dry-run policy writes nothing; removing it re-decides the pending CSR",
+TEST_CASE("a dry-run policy writes nothing; changing and removing it re-decides the pending CSR",
           "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
-  ApplyCrds(cluster);
+  PrepareCluster(cluster);
   const std::string work = cluster.ScratchDir("csr-dryrun");
   auto kc = cluster.NodeIdentity("dry-a", {"InternalIP=10.33.0.1"});
   REQUIRE(kc.ok());
@@ -49,6 +41,8 @@ metadata:
 spec:
   dryRun: true
 )";
+  DeleteOnExit cleanup{cluster, "csrapprovalpolicy audit-only"};
+  cluster.Kubectl("delete csrapprovalpolicy audit-only --ignore-not-found");
   REQUIRE(cluster.Kubectl("apply -f " + ShellQuote(work + "/policy.yaml")).ok());
   auto cg = StartCertguard(cluster, "dryrun");
   REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
@@ -76,15 +70,25 @@ spec:
   CHECK(explain.ok());
   CHECK(explain.out.find("dry run") != std::string::npos);
 
+  // The policy changes: it no longer applies to dry-a, and without an applicable
+  // policy the CSR is left for a person (Ignored, NoApplicablePolicy).
+  REQUIRE(cluster.Kubectl("patch csrapprovalpolicy audit-only --type merge -p "
+                          "'{\"spec\":{\"nodeNamePattern\":\"other-.*\"}}'").ok());
+  REQUIRE(Eventually([&] { return EventsOf(cluster, name).find("Ignored:") != std::string::npos; },
+                     std::chrono::seconds(30)));
+  CHECK(EventsOf(cluster, name).find("NoApplicablePolicy") != std::string::npos);
+  CHECK(StateOf(GetCsr(cluster, name)) == "");
+
   // The policy goes: the built-in default decides the pending CSR at once.
   REQUIRE(cluster.Kubectl("delete csrapprovalpolicy audit-only").ok());
   CHECK(Eventually([&] { return StateOf(GetCsr(cluster, name)) == "Issued"; }, std::chrono::seconds(30)));
+  CHECK(DecisionMessage(GetCsr(cluster, name)).find("policy default: ApprovedRenewal") != std::string::npos);
   CHECK(cg->Stop() == 0);
 }
 
 TEST_CASE("an invalid policy gets a False Valid condition naming the field", "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
-  ApplyCrds(cluster);
+  PrepareCluster(cluster);
   const std::string work = cluster.ScratchDir("csr-invalid-policy");
   std::ofstream(work + "/policy.yaml") << R"(apiVersion: certguard.io/v1alpha1
 kind: CSRApprovalPolicy
@@ -94,6 +98,7 @@ spec:
   nodeNamePattern: "worker-(["
   dryRun: true
 )";
+  DeleteOnExit cleanup{cluster, "csrapprovalpolicy broken-regex"};
   CommandResult applied = cluster.Kubectl("apply -f " + ShellQuote(work + "/policy.yaml"));
   INFO(applied.err);
   REQUIRE(applied.ok());
@@ -112,7 +117,7 @@ spec:
 
 TEST_CASE("approve-pending clears a backlog left while certguard was down", "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
-  ApplyCrds(cluster);
+  PrepareCluster(cluster);
   const std::string work = cluster.ScratchDir("csr-approve-pending");
   auto kc_a = cluster.NodeIdentity("ap-a", {"InternalIP=10.34.0.1", "Hostname=ap-a"});
   auto kc_b = cluster.NodeIdentity("ap-b", {"InternalIP=10.34.0.2"});
@@ -148,16 +153,24 @@ TEST_CASE("approve-pending clears a backlog left while certguard was down", "[in
   CHECK(real.out.find("Denied") != std::string::npos);
 
   // --watch: a CSR that arrives while it runs is decided; it stops once quiet.
-  CommandResult watched = cluster.Run(
-      "(sleep 2; test/cluster/kubelet-csr.sh create --kubeconfig " + ShellQuote(*kc_b) +
-      " --node ap-b --type client --out " + ShellQuote(work + "/5") + " >/dev/null) & " +
-      Certguard(cluster, "approve-pending --watch --interval 1s --until-quiet 5s") + "; wait");
-  INFO(watched.out << watched.err);
-  CHECK(watched.ok());
-  CHECK(watched.out.find("quiet for 5s: done") != std::string::npos);
-  std::string late = Trim(cluster.Run("cat " + ShellQuote(work + "/5.name")).out);
-  REQUIRE_FALSE(late.empty());
-  CHECK(watched.out.find(late) != std::string::npos);
+  // The CSR is created only once the first pass is over, and the quiet period
+  // is far longer than creating one takes.
+  CertguardProcess watch({"approve-pending", "--watch", "--interval", "1s", "--until-quiet", "10s",
+                          "--kubeconfig", cluster.admin_kubeconfig()},
+                         work + "/watch.log");
+  REQUIRE(Eventually(
+      [&] {
+        std::string log = watch.Log();
+        return log.find("NAME") != std::string::npos ||
+               log.find("no pending kubelet CSR") != std::string::npos;
+      },
+      std::chrono::seconds(30)));
+  const std::string late = Create(cluster, *kc_b, "--node ap-b --type client", work + "/5");
+  CHECK(watch.Wait(std::chrono::seconds(60)) == 0);
+  const std::string watched = watch.Log();
+  INFO(watched);
+  CHECK(watched.find("quiet for 10s: done") != std::string::npos);
+  CHECK(watched.find(late) != std::string::npos);
   CHECK(Eventually([&] { return StateOf(GetCsr(cluster, late)) == "Issued"; }, std::chrono::seconds(30)));
 
   // explain on the refused one names every reason.
@@ -170,16 +183,68 @@ TEST_CASE("approve-pending clears a backlog left while certguard was down", "[in
   CHECK(missing.exit_code == 1);
 }
 
+TEST_CASE("approve-pending holds a flooding node's approvals, says why, and goes on once it ends",
+          "[integration][csr]") {
+  const Cluster& cluster = RequireCluster();
+  PrepareCluster(cluster);
+  const std::string work = cluster.ScratchDir("csr-approve-pending-flood");
+  auto kc = cluster.NodeIdentity("apf-a", {"InternalIP=10.38.0.1"});
+  auto kc_other = cluster.NodeIdentity("apf-b", {"InternalIP=10.38.0.2"});
+  REQUIRE(kc.ok());
+  REQUIRE(kc_other.ok());
+  std::vector<std::string> names;
+  for (int i = 0; i < 4; ++i) {
+    names.push_back(Create(cluster, *kc, "--node apf-a --type client", work + "/" + std::to_string(i)));
+  }
+  const std::string other = Create(cluster, *kc_other, "--node apf-b --type client", work + "/b");
+  const std::string why = "MaxPendingPerNode: node:apf-a has 4 pending, cap 3";
+
+  CommandResult dry = cluster.Run(Certguard(cluster, "approve-pending --dry-run --csr-max-pending-per-node 3"));
+  INFO(dry.out << dry.err);
+  REQUIRE(dry.ok());
+  for (const auto& n : names) {
+    size_t line = dry.out.find(n);
+    REQUIRE(line != std::string::npos);
+    std::string row = dry.out.substr(line, dry.out.find('\n', line) - line);
+    CHECK(row.find("Held") != std::string::npos);
+    CHECK(row.find(why) != std::string::npos);
+  }
+  CHECK(dry.out.find("WouldApprove") != std::string::npos);  // apf-b is not held
+
+  CommandResult held = cluster.Run(Certguard(cluster, "approve-pending --csr-max-pending-per-node 3"));
+  INFO(held.out << held.err);
+  REQUIRE(held.ok());
+  CHECK(held.out.find("4 approvals are held by the pending-flood guard") != std::string::npos);
+  for (const auto& n : names) CHECK(StateOf(GetCsr(cluster, n)) == "");
+  CHECK(Eventually([&] { return StateOf(GetCsr(cluster, other)) == "Issued"; }, std::chrono::seconds(30)));
+  CHECK(Eventually(
+      [&] { return EventsOf(cluster, names[0]).find("ApprovalPaused:") != std::string::npos; },
+      std::chrono::seconds(20)));
+  CHECK(EventsOf(cluster, names[0]).find("--csr-max-pending-per-node") != std::string::npos);
+
+  // One request withdrawn: the node is back at its cap and the rest goes through.
+  REQUIRE(cluster.Kubectl("delete csr " + names[3]).ok());
+  CommandResult resumed = cluster.Run(Certguard(cluster, "approve-pending --csr-max-pending-per-node 3"));
+  INFO(resumed.out << resumed.err);
+  REQUIRE(resumed.ok());
+  CHECK(resumed.out.find("held by the pending-flood guard") == std::string::npos);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(Eventually([&] { return StateOf(GetCsr(cluster, names[i])) == "Issued"; },
+                     std::chrono::seconds(30)));
+  }
+}
+
 TEST_CASE("a serving CSR waits for its Node, boundedly", "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
-  ApplyCrds(cluster);
+  PrepareCluster(cluster);
   const std::string work = cluster.ScratchDir("csr-node-wait");
   auto kc_a = cluster.NodeIdentity("nw-a", {"InternalIP=10.35.0.1"});
   auto kc_b = cluster.NodeIdentity("nw-b", {"InternalIP=10.35.0.2"});
   REQUIRE(kc_a.ok());
   REQUIRE(kc_b.ok());
   REQUIRE(cluster.Kubectl("delete node nw-a nw-b").ok());
-  auto cg = StartCertguard(cluster, "node-wait", {"--csr-node-wait-timeout=10s"});
+  // Long enough that nw-a registers well inside it, even on a loaded machine.
+  auto cg = StartCertguard(cluster, "node-wait", {"--csr-node-wait-timeout=20s"});
   REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
 
   std::string a = Create(cluster, *kc_a, "--node nw-a --type serving --ip 10.35.0.1", work + "/a");
@@ -194,15 +259,18 @@ TEST_CASE("a serving CSR waits for its Node, boundedly", "[integration][csr]") {
   // nw-a registers: approved at once. nw-b never does: refused after the timeout.
   REQUIRE(cluster.NodeIdentity("nw-a", {"InternalIP=10.35.0.1"}).ok());
   CHECK(Eventually([&] { return StateOf(GetCsr(cluster, a)) == "Issued"; }, std::chrono::seconds(20)));
-  CHECK(Eventually([&] { return StateOf(GetCsr(cluster, b)) == "Denied"; }, std::chrono::seconds(30)));
-  CHECK(DecisionMessage(GetCsr(cluster, b)).find("NodeNotFound") != std::string::npos);
+  CHECK(Eventually([&] { return StateOf(GetCsr(cluster, b)) == "Denied"; }, std::chrono::seconds(60)));
+  nlohmann::json refused = GetCsr(cluster, b);
+  CHECK(DecisionMessage(refused).find("NodeNotFound") != std::string::npos);
+  // Refused once the wait was over, not before.
+  CHECK(SecondsBetween(refused["metadata"].value("creationTimestamp", ""), DecisionTime(refused)) >= 20);
   CHECK(cg->Stop() == 0);
 }
 
 TEST_CASE("the flood guard pauses approvals past the cap and resumes by itself",
           "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
-  ApplyCrds(cluster);
+  PrepareCluster(cluster);
   const std::string work = cluster.ScratchDir("csr-flood");
   auto kc = cluster.NodeIdentity("flood-a", {"InternalIP=10.36.0.1"});
   REQUIRE(kc.ok());
@@ -219,6 +287,16 @@ TEST_CASE("the flood guard pauses approvals past the cap and resumes by itself",
   REQUIRE(port > 0);
   CommandResult metrics = cluster.Run("curl -sS http://127.0.0.1:" + std::to_string(port) + "/metrics");
   CHECK(metrics.out.find("certguard_csr_approvals_paused{scope=\"node\"} 1") != std::string::npos);
+  CHECK(EventsOf(cluster, names[0]).find("--csr-max-pending-per-node") != std::string::npos);
+  const std::string client_signer = "{signer_name=\"kubernetes.io/kube-apiserver-client-kubelet\"}";
+  CHECK(MetricValue(metrics.out, "certguard_csr_pending" + client_signer) >= 5);
+  // The oldest held request ages (the gauges are refreshed every 10 s).
+  CHECK(Eventually(
+      [&] {
+        metrics = cluster.Run("curl -sS http://127.0.0.1:" + std::to_string(port) + "/metrics");
+        return MetricValue(metrics.out, "certguard_csr_oldest_pending_age_seconds" + client_signer) >= 1;
+      },
+      std::chrono::seconds(20)));
 
   // The flood ends (two requests withdrawn): the rest is approved without help.
   REQUIRE(cluster.Kubectl("delete csr " + names[3] + " " + names[4]).ok());
@@ -232,7 +310,7 @@ TEST_CASE("the flood guard pauses approvals past the cap and resumes by itself",
       },
       std::chrono::seconds(20)));
   CHECK(metrics.out.find("certguard_csr_decisions_total{decision=\"Approve\",reason=\"ApprovedRenewal\",signer_name=\"kubernetes.io/kube-apiserver-client-kubelet\"}") != std::string::npos);
-  CHECK(metrics.out.find("certguard_csr_decision_latency_seconds_count") != std::string::npos);
+  CHECK(MetricValue(metrics.out, "certguard_csr_decision_latency_seconds_count") >= 3);
   CHECK(metrics.out.find("certguard_csr_pending{signer_name=\"kubernetes.io/kubelet-serving\"}") != std::string::npos);
   CHECK(cg->Stop() == 0);
 }
@@ -240,7 +318,7 @@ TEST_CASE("the flood guard pauses approvals past the cap and resumes by itself",
 TEST_CASE("certguard runs under the ClusterRole of deploy/ through a ServiceAccount token",
           "[integration][csr][rbac]") {
   const Cluster& cluster = RequireCluster();
-  ApplyCrds(cluster);
+  PrepareCluster(cluster);
   const std::string work = cluster.ScratchDir("csr-rbac");
   // deploy/certguard.yaml as shipped: its Deployment never runs here (no
   // scheduler), its ServiceAccount and RBAC are what this test runs under.
@@ -250,11 +328,45 @@ TEST_CASE("certguard runs under the ClusterRole of deploy/ through a ServiceAcco
   REQUIRE(deployed.ok());
   const std::string sa = "system:serviceaccount:certguard:certguard";
 
-  // The signers rule names only the two kubelet signers.
-  CHECK(Trim(cluster.Kubectl("auth can-i approve signers.certificates.k8s.io/kubernetes.io/kubelet-serving --as " + sa).out) == "yes");
-  CHECK(Trim(cluster.Kubectl("auth can-i approve signers.certificates.k8s.io/kubernetes.io/kube-apiserver-client-kubelet --as " + sa).out) == "yes");
-  CHECK(Trim(cluster.Kubectl("auth can-i approve signers.certificates.k8s.io/kubernetes.io/kube-apiserver-client --as " + sa).out) == "no");
-  CHECK(Trim(cluster.Kubectl("auth can-i approve signers.certificates.k8s.io/example.com/any --as " + sa).out) == "no");
+  // The signers rule names only the two kubelet signers: asked as the approval
+  // admission plugin asks (a SubjectAccessReview of verb approve on resource
+  // signers with the signer as name; `kubectl auth can-i` cannot say this, it
+  // turns an unknown resource into group "*").
+  auto can = [&](const std::string& verb, std::string resource, const std::string& name) {
+    std::string subresource;
+    if (auto slash = resource.find('/'); slash != std::string::npos) {
+      subresource = resource.substr(slash + 1);
+      resource.resize(slash);
+    }
+    nlohmann::json review = {
+        {"apiVersion", "authorization.k8s.io/v1"},
+        {"kind", "SubjectAccessReview"},
+        {"spec",
+         {{"user", sa},
+          {"groups", {"system:serviceaccounts", "system:serviceaccounts:certguard",
+                      "system:authenticated"}},
+          {"resourceAttributes",
+           {{"group", "certificates.k8s.io"}, {"resource", resource}, {"verb", verb},
+            {"subresource", subresource}, {"name", name}}}}}};
+    CommandResult r = cluster.Run("echo " + ShellQuote(review.dump()) +
+                                  " | kubectl create -f - -o jsonpath='{.status.allowed}'");
+    INFO(r.err);
+    REQUIRE(r.ok());
+    return Trim(r.out) == "true";
+  };
+  CHECK(can("approve", "signers", "kubernetes.io/kubelet-serving"));
+  CHECK(can("approve", "signers", "kubernetes.io/kube-apiserver-client-kubelet"));
+  CHECK_FALSE(can("approve", "signers", "kubernetes.io/kube-apiserver-client"));
+  CHECK_FALSE(can("approve", "signers", "kubernetes.io/legacy-unknown"));
+  CHECK_FALSE(can("approve", "signers", "kubernetes.io/*"));
+  CHECK_FALSE(can("approve", "signers", "example.com/any"));
+  CHECK_FALSE(can("sign", "signers", "kubernetes.io/kubelet-serving"));
+  // CSRs: read, and write only the approval; never create, update, delete.
+  CHECK(can("update", "certificatesigningrequests/approval", ""));
+  CHECK_FALSE(can("update", "certificatesigningrequests", ""));
+  CHECK_FALSE(can("update", "certificatesigningrequests/status", ""));
+  CHECK_FALSE(can("create", "certificatesigningrequests", ""));
+  CHECK_FALSE(can("delete", "certificatesigningrequests", ""));
   CommandResult names = cluster.Kubectl(
       "get clusterrole certguard -o jsonpath='{.rules[?(@.resources[0]==\"signers\")].resourceNames}'");
   CHECK(Trim(names.out) == "[\"kubernetes.io/kube-apiserver-client-kubelet\",\"kubernetes.io/kubelet-serving\"]");
@@ -285,7 +397,8 @@ TEST_CASE("certguard runs under the ClusterRole of deploy/ through a ServiceAcco
 
   // The same identity cannot approve for any other signer.
   CommandResult other = cluster.Run(
-      "set -e; cd " + ShellQuote(work) + "; openssl ecparam -name prime256v1 -genkey -noout -out o.key 2>/dev/null;"
+      "set -e; cd " + ShellQuote(work) + "; kubectl delete csr rbac-other-signer --ignore-not-found >/dev/null;"
+      " openssl ecparam -name prime256v1 -genkey -noout -out o.key 2>/dev/null;"
       " openssl req -new -key o.key -subj '/CN=someone' -out o.csr;"
       " jq -n --arg r \"$(base64 -w0 o.csr)\" '{apiVersion: \"certificates.k8s.io/v1\", kind: \"CertificateSigningRequest\","
       " metadata: {name: \"rbac-other-signer\"}, spec: {request: $r, signerName: \"kubernetes.io/kube-apiserver-client\","

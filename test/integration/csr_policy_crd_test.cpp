@@ -30,6 +30,15 @@ TEST_CASE("the CSRApprovalPolicy CRD validates and defaults policies",
                        "crd/csrapprovalpolicies.certguard.io")
               .ok());
 
+  // Every policy made here is gone when the test ends: a policy left behind
+  // would decide for the other tests of the shared plane.
+  struct Cleanup {
+    const Cluster& cluster;
+    ~Cleanup() {
+      cluster.Kubectl("delete csrapprovalpolicy kubeadm-nodes okd-workers restore-from-snapshot "
+                      "defaults --ignore-not-found");
+    }
+  } cleanup{cluster};
   auto examples = cluster.Kubectl("apply -f deploy/examples/csrapprovalpolicy-kubeadm.yaml "
                                   "-f deploy/examples/csrapprovalpolicy-okd.yaml "
                                   "-f deploy/examples/csrapprovalpolicy-restore.yaml");

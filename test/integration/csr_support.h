@@ -3,10 +3,12 @@
 #pragma once
 
 #include <chrono>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "support/certguard_process.h"
@@ -55,6 +57,30 @@ inline std::string DecisionMessage(const nlohmann::json& csr) {
   return "";
 }
 
+// Seconds from `from` to `to`, both "2026-11-24T05:18:33Z" as the API writes them;
+// a huge negative value when either does not parse.
+inline long SecondsBetween(const std::string& from, const std::string& to) {
+  auto parse = [](const std::string& s) -> long {
+    std::tm tm{};
+    if (strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr) return -1;
+    return static_cast<long>(timegm(&tm));
+  };
+  long a = parse(from), b = parse(to);
+  return a < 0 || b < 0 ? -1000000 : b - a;
+}
+
+// lastUpdateTime of the first Approved/Denied condition.
+inline std::string DecisionTime(const nlohmann::json& csr) {
+  if (!csr.is_object()) return "";
+  const auto& st = csr.value("status", nlohmann::json::object());
+  for (const auto& c : st.value("conditions", nlohmann::json::array())) {
+    if (c.value("type", "") == "Approved" || c.value("type", "") == "Denied") {
+      return c.value("lastUpdateTime", "");
+    }
+  }
+  return "";
+}
+
 // Event reasons recorded on a CSR ("Approved", "Denied", ...), any namespace.
 inline std::string EventsOf(const Cluster& cluster, const std::string& csr) {
   return cluster
@@ -62,6 +88,27 @@ inline std::string EventsOf(const Cluster& cluster, const std::string& csr) {
                "involvedObject.name=" + csr + " -o jsonpath='{range .items[*]}{.reason}:{.message}{\"\\n\"}{end}'")
       .out;
 }
+
+// The CRDs certguard watches (idempotent), and no CSRApprovalPolicy: these
+// tests expect the built-in default policy unless they create one.
+inline void PrepareCluster(const Cluster& cluster) {
+  CommandResult r = cluster.Kubectl("apply -f crds/");
+  INFO(r.err);
+  REQUIRE(r.ok());
+  REQUIRE(cluster.Kubectl("wait --for condition=established --timeout=60s "
+                          "crd/csrapprovalpolicies.certguard.io").ok());
+  CommandResult cleared = cluster.Kubectl("delete csrapprovalpolicies --all");
+  INFO(cleared.err);
+  REQUIRE(cleared.ok());
+}
+
+// Deletes a cluster object when the test ends, passed or not: a policy left
+// behind would decide for every later test. `what` is "KIND NAME".
+struct DeleteOnExit {
+  const Cluster& cluster;
+  std::string what;
+  ~DeleteOnExit() { cluster.Kubectl("delete " + what + " --ignore-not-found"); }
+};
 
 // certguard run with flags for tests: metrics and health on free ports, no
 // leader election unless `extra` turns it on.
@@ -80,6 +127,17 @@ inline std::unique_ptr<CertguardProcess> StartCertguard(const Cluster& cluster,
   if (!election) args.push_back("--leader-elect=false");
   for (auto& e : extra) args.push_back(std::move(e));
   return std::make_unique<CertguardProcess>(args, cluster.ScratchDir("logs-" + log_name) + "/certguard.log");
+}
+
+// The value of one series ("name{labels}" exactly as exposed) in a /metrics
+// text; -1 when absent.
+inline double MetricValue(const std::string& text, const std::string& series) {
+  size_t at = 0;
+  while ((at = text.find(series + " ", at)) != std::string::npos) {
+    if (at == 0 || text[at - 1] == '\n') return std::atof(text.c_str() + at + series.size() + 1);
+    at += series.size();
+  }
+  return -1;
 }
 
 // The metrics port certguard logged.
