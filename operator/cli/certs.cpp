@@ -5,8 +5,11 @@
 #include <vector>
 
 #include "cli/app.h"
+#include "cli/cluster.h"
 #include "cli/commands.h"
 #include "expiry/check.h"
+#include "expiry/controller.h"
+#include "expiry/objects.h"
 #include "expiry/scan.h"
 
 namespace certguard::cli {
@@ -17,6 +20,8 @@ struct CheckExpirationFlags {
   std::vector<std::string> paths;
   std::string output = "table";
   std::string fail_within;
+  ClusterFlags cluster;
+  expiry::ExpirySources sources;
 };
 
 int RunCheckExpiration(const CheckExpirationFlags& flags, Context& ctx) {
@@ -29,9 +34,32 @@ int RunCheckExpiration(const CheckExpirationFlags& flags, Context& ctx) {
     }
     window = *parsed;
   }
+  if (auto st = expiry::Validate(flags.sources); !st.ok()) {
+    ctx.err << "certguard: " << st.message() << "\n";
+    return kExitUsage;
+  }
+  const bool cluster = !flags.cluster.kubeconfig.empty() || !flags.cluster.context.empty();
+  std::shared_ptr<kube::Client> client;
+  if (cluster) {
+    auto connected = Connect(flags.cluster);
+    if (!connected.ok()) {
+      ctx.err << "certguard: " << connected.status().ToString() << "\n";
+      return kExitUsage;
+    }
+    client = *connected;
+  }
   const x509::Time now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-  std::vector<std::string> paths = flags.paths.empty() ? expiry::DefaultNodePaths() : flags.paths;
-  std::vector<expiry::Finding> findings = expiry::ScanPaths(paths);
+  // --kubeconfig alone reads only the cluster; the node's locations need no flag otherwise.
+  std::vector<expiry::Finding> findings;
+  if (!flags.paths.empty() || !cluster) {
+    findings = expiry::ScanPaths(flags.paths.empty() ? expiry::DefaultNodePaths() : flags.paths);
+  }
+  if (client) {
+    expiry::Inventory inventory;
+    std::vector<std::string> errors = expiry::ListInventory(*client, flags.sources, inventory);
+    for (auto& f : expiry::FindingsOf(inventory)) findings.push_back(std::move(f));
+    for (auto& e : errors) findings.push_back(expiry::Finding{"cluster", std::nullopt, std::move(e)});
+  }
 
   if (flags.output == "json") {
     ctx.out << expiry::RenderJson(findings, now);
@@ -59,7 +87,8 @@ void AddCertsCommand(CLI::App& app, Context& ctx) {
   auto* check = certs->add_subcommand(
       "check-expiration",
       "Days to expiry of certificates in files, directories and kubeconfigs (default: the "
-      "node's /etc/kubernetes/pki, /etc/kubernetes/*.conf and /var/lib/kubelet/pki)");
+      "node's /etc/kubernetes/pki, /etc/kubernetes/*.conf and /var/lib/kubelet/pki), and with "
+      "--kubeconfig those of the cluster (kubelet CSRs, TLS Secrets, TrustBundles)");
   check->add_option("--path", flags->paths,
                     "A certificate file, bundle, kubeconfig or directory (searched recursively); "
                     "repeatable")
@@ -68,6 +97,13 @@ void AddCertsCommand(CLI::App& app, Context& ctx) {
       ->check(CLI::IsMember({"table", "json"}));
   check->add_option("--fail-within", flags->fail_within,
                     "Exit 1 when a certificate expires within this window: 30d, 12h, 1d12h");
+  AddClusterFlags(check, flags->cluster);
+  check->add_option("--secret-selector", flags->sources.secret_selector,
+                    "With --kubeconfig: also Secrets with these labels (TLS Secrets are always read)");
+  check->add_option("--configmap-selector", flags->sources.configmap_selector,
+                    "With --kubeconfig: ConfigMaps with these labels");
+  check->add_flag("--webhooks", flags->sources.webhooks,
+                  "With --kubeconfig: caBundle of webhook configurations and APIServices");
   check->callback([&ctx, flags] { ctx.run = [&ctx, flags] { return RunCheckExpiration(*flags, ctx); }; });
 }
 

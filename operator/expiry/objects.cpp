@@ -107,6 +107,25 @@ json MetadataOnly(const json& object) {
   return out;
 }
 
+std::string SourceName(const ObjectRef& object, const std::string& key, const std::string& node) {
+  std::string out(SourceKindName(object.kind));
+  out += ' ';
+  if (!object.ns.empty()) out += object.ns + "/";
+  out += object.name;
+  if (!key.empty()) out += " " + key;
+  if (!node.empty()) out += " (node " + node + ")";
+  return out;
+}
+
+std::vector<Finding> FindingsOf(const Inventory& inventory) {
+  std::vector<Finding> out;
+  inventory.ForEach([&](const ObjectRef& object, const std::string& key, const std::string& node,
+                        const CertFacts& cert) {
+    out.push_back(Finding{SourceName(object, key, node), cert, {}});
+  });
+  return out;
+}
+
 void BundleTargets::Add(const std::string& bundle, const Keys& keys, int delta) {
   auto& per_key = bundles_[bundle];
   for (const auto& [key, certs] : keys) {

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "expiry/check.h"
 #include "expiry/inventory.h"
 
 namespace certguard::expiry {
@@ -45,6 +46,14 @@ Keys ApiServiceCertificates(const nlohmann::json& apiservice);
 // What the cache of a watch needs to keep: name, namespace, resourceVersion,
 // uid, and a Secret's type.
 nlohmann::json MetadataOnly(const nlohmann::json& object);
+
+// Where an inventory certificate came from, for the check-expiration report:
+// "secret apps/web tls.crt", "csr csr-8x2lq status.certificate (node worker-1)",
+// "trustbundle cluster-ca ca.crt".
+std::string SourceName(const ObjectRef& object, const std::string& key, const std::string& node);
+
+// Every certificate the inventory shows, as report lines, in inventory order.
+std::vector<Finding> FindingsOf(const Inventory& inventory);
 
 // The label on the ConfigMaps a TrustBundle writes (trust/spec.h), naming it.
 inline constexpr const char* kTrustBundleLabel = "certguard.io/trustbundle";

@@ -89,5 +89,6 @@ TEST_CASE("certs check-expiration: bad arguments exit 2", "[cli]") {
   CHECK(bad_window.out.empty());
   CHECK(Cli({"--path", f.pki(), "-o", "yaml"}).code == 2);
   CHECK(Cli({"--path", f.dir.path() + "/nope"}).code == 2);
-  CHECK(Cli({"--kubeconfig", "/tmp/x"}).code == 2);  // the in-cluster inventory is not here yet
+  CHECK(Cli({"--kubeconfig", "/nonexistent/kubeconfig"}).code == 2);  // unreadable kubeconfig
+  CHECK(Cli({"--kubeconfig", "/nonexistent/kubeconfig", "--secret-selector", "a;b"}).code == 2);
 }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/pki.h"
+#include "x509/parse.h"
 #include "x509/pem.h"
 
 using namespace certguard::expiry;
@@ -158,4 +159,19 @@ TEST_CASE("BundleTargets merges a bundle's targets and follows changes", "[expir
   CHECK(b.Remove("b", "trust") == std::set<std::string>{"cluster"});
   CHECK(b.Remove("b", "trust").empty());
   CHECK(b.Bundles().empty());
+}
+
+TEST_CASE("FindingsOf names each certificate's source", "[expiry]") {
+  Inventory inv;
+  Cert kubelet = CertBuilder().Cn("system:node:n1").IssuedBy(Ca()).Build();
+  inv.ReplaceObject({SourceKind::kCsr, "", "csr-1"},
+                    CsrCertificates(Csr("kubernetes.io/kubelet-serving", kubelet.pem)));
+  inv.ReplaceObject({SourceKind::kSecret, "apps", "web"},
+                    {{"tls.crt", SourceCerts{"", {FactsOf(*certguard::x509::ParseCertificate(Ca().pem))}}}});
+  auto findings = FindingsOf(inv);
+  REQUIRE(findings.size() == 2);
+  CHECK(findings[0].source == "csr csr-1 status.certificate (node n1)");
+  CHECK(findings[0].cert->subject_cn == "system:node:n1");
+  CHECK(findings[1].source == "secret apps/web tls.crt");
+  CHECK(findings[1].error.empty());
 }

@@ -1,0 +1,380 @@
+// The in-cluster certificate inventory on the real control plane: `certguard
+// run --controllers=...,expiry` exports one series per certificate of issued
+// kubelet CSRs, TLS Secrets, selected Secrets and ConfigMaps and TrustBundle
+// targets, and `certs check-expiration --kubeconfig` lists the same.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "support/certguard_process.h"
+#include "support/cluster.h"
+#include "support/http_get.h"
+#include "support/pki.h"
+
+namespace certguard::test {
+namespace {
+
+using namespace std::chrono_literals;
+using certguard::testing::Cert;
+using certguard::testing::CertBuilder;
+using certguard::testing::HttpGet;
+using certguard::testing::HttpReply;
+using certguard::testing::JoinPem;
+
+constexpr char kSelector[] = "certguard-test/expiry=yes";
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// A fresh namespace per test: the test plane runs no namespace controller, so
+// names must not repeat across runs.
+std::string FreshNamespace(const Cluster& cluster, const std::string& prefix) {
+  std::random_device rd;
+  std::string ns = prefix + "-" + std::to_string(rd() % 1000000);
+  CommandResult r = cluster.Kubectl("create namespace " + ns);
+  INFO(r.err);
+  REQUIRE(r.ok());
+  return ns;
+}
+
+void WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+  REQUIRE(out.good());
+}
+
+// `certguard run` with the expiry controller, metrics and health on free ports.
+class Operator {
+ public:
+  Operator(const Cluster& cluster, const std::string& name, const std::string& controllers,
+           std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"run",
+                                     "--kubeconfig", cluster.admin_kubeconfig(),
+                                     "--controllers", controllers,
+                                     "--leader-elect=false",
+                                     "--metrics-bind-address", "127.0.0.1:0",
+                                     "--health-bind-address", "127.0.0.1:0"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    log_ = cluster.ScratchDir(name) + "/certguard.log";
+    process_ = std::make_unique<CertguardProcess>(args, log_);
+    REQUIRE(process_->WaitForLog("serving endpoints", 30s));
+    std::smatch m;
+    std::string log = process_->Log();
+    REQUIRE(std::regex_search(log, m, std::regex("metrics_port=\"?(\\d+)")));
+    metrics_port_ = std::stoi(m[1]);
+    REQUIRE(std::regex_search(log, m, std::regex("health_port=\"?(\\d+)")));
+    health_port_ = std::stoi(m[1]);
+    // Ready once every watch has listed.
+    bool ready = Eventually([&] { return HttpGet(health_port_, "/readyz").status == 200; }, 30s);
+    INFO(process_->Log());
+    REQUIRE(ready);
+  }
+  ~Operator() {
+    if (process_) process_->Stop();
+  }
+
+  // The certguard_certificate_expiry_days lines whose labels contain every one of `labels`.
+  std::vector<std::string> Series(const std::vector<std::string>& labels) const {
+    std::vector<std::string> out;
+    HttpReply r = HttpGet(metrics_port_, "/metrics");
+    std::istringstream in(r.body);
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("certguard_certificate_expiry_days{", 0) != 0) continue;
+      bool all = true;
+      for (const auto& l : labels) all = all && line.find(l) != std::string::npos;
+      if (all) out.push_back(line);
+    }
+    return out;
+  }
+  // Waits until exactly `n` series match.
+  bool WaitForSeries(const std::vector<std::string>& labels, size_t n,
+                     std::chrono::milliseconds limit = 30s) const {
+    return Eventually([&] { return Series(labels).size() == n; }, limit);
+  }
+  std::string Log() const { return process_->Log(); }
+  int Stop() { return process_->Stop(); }
+
+ private:
+  std::string log_;
+  std::unique_ptr<CertguardProcess> process_;
+  int metrics_port_ = 0;
+  int health_port_ = 0;
+};
+
+std::string Label(const std::string& name, const std::string& value) {
+  return name + "=\"" + value + "\"";
+}
+
+// The value of one series line: "name{...} 12.5" -> 12.5.
+double ValueOf(const std::string& line) { return std::stod(line.substr(line.rfind(' ') + 1)); }
+
+const Cert& TestCa() {
+  static const Cert ca = CertBuilder().Cn("expiry-test-ca").Ca().Build();
+  return ca;
+}
+
+}  // namespace
+
+TEST_CASE("expiry: TLS Secrets created, updated and deleted change the series",
+          "[integration][expiry]") {
+  const Cluster& cluster = RequireCluster();
+  const std::string ns = FreshNamespace(cluster, "expiry-secrets");
+  const std::string dir = cluster.ScratchDir("expiry-secrets");
+  Operator op(cluster, "expiry-secrets-op", "expiry",
+              {"--expiry-secret-selector", kSelector, "--expiry-configmap-selector", kSelector});
+
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  Cert first = CertBuilder().Cn("web-first").IssuedBy(TestCa()).NotBefore(now - 24h)
+                   .NotAfter(now + 24h * 30).Build();
+  WriteFile(dir + "/first.crt", JoinPem({first.pem, TestCa().pem}));
+  WriteFile(dir + "/first.key", first.key.PrivatePem());
+  CommandResult created = cluster.Kubectl("-n " + ns + " create secret tls web --cert " + dir +
+                                          "/first.crt --key " + dir + "/first.key");
+  INFO(created.err);
+  REQUIRE(created.ok());
+
+  const std::vector<std::string> web = {Label("source_kind", "secret"), Label("namespace", ns),
+                                        Label("name", "web")};
+  // tls.crt holds the leaf and its CA: one series each.
+  INFO(op.Log());
+  REQUIRE(op.WaitForSeries(web, 2));
+  auto leaf = op.Series({Label("namespace", ns), Label("subject_cn", "web-first")});
+  REQUIRE(leaf.size() == 1);
+  CHECK(leaf[0].find(Label("key", "tls.crt")) != std::string::npos);
+  CHECK(leaf[0].find(Label("issuer_cn", "expiry-test-ca")) != std::string::npos);
+  CHECK(leaf[0].find(Label("is_ca", "false")) != std::string::npos);
+  CHECK(ValueOf(leaf[0]) > 29.9);
+  CHECK(ValueOf(leaf[0]) <= 30.0);
+  CHECK(op.Series({Label("namespace", ns), Label("subject_cn", "expiry-test-ca"),
+                   Label("is_ca", "true")}).size() == 1);
+
+  // Updated in place: the renewed certificate replaces the old series.
+  Cert renewed = CertBuilder().Cn("web-renewed").IssuedBy(TestCa()).NotBefore(now - 1h)
+                     .NotAfter(now + 24h * 90).Build();
+  WriteFile(dir + "/renewed.crt", renewed.pem);
+  WriteFile(dir + "/renewed.key", renewed.key.PrivatePem());
+  CommandResult updated = cluster.Run(
+      "set -o pipefail; kubectl -n " + ns + " create secret tls web --cert " + dir +
+      "/renewed.crt --key " + dir + "/renewed.key --dry-run=client -o yaml | kubectl replace -f -");
+  INFO(updated.err);
+  REQUIRE(updated.ok());
+  REQUIRE(op.WaitForSeries({Label("namespace", ns), Label("subject_cn", "web-renewed")}, 1));
+  REQUIRE(op.WaitForSeries(web, 1));
+  CHECK(op.Series({Label("namespace", ns), Label("subject_cn", "web-first")}).empty());
+  CHECK(ValueOf(op.Series(web)[0]) > 89.9);
+
+  // An Opaque Secret counts only with the selector's label; a ConfigMap too.
+  WriteFile(dir + "/ca.crt", TestCa().pem);
+  REQUIRE(cluster.Kubectl("-n " + ns + " create secret generic opaque --from-file=ca.crt=" + dir +
+                          "/ca.crt").ok());
+  REQUIRE(cluster.Kubectl("-n " + ns + " create configmap bundle --from-file=ca.crt=" + dir +
+                          "/ca.crt").ok());
+  const std::vector<std::string> opaque = {Label("namespace", ns), Label("name", "opaque")};
+  const std::vector<std::string> cm = {Label("source_kind", "configmap"), Label("namespace", ns),
+                                       Label("name", "bundle")};
+  REQUIRE(cluster.Kubectl("-n " + ns + " label secret opaque " + kSelector).ok());
+  REQUIRE(cluster.Kubectl("-n " + ns + " label configmap bundle " + kSelector).ok());
+  REQUIRE(op.WaitForSeries(opaque, 1));
+  REQUIRE(op.WaitForSeries(cm, 1));
+  // The label removed: out of the selection, out of the metrics.
+  REQUIRE(cluster.Kubectl("-n " + ns + " label secret opaque certguard-test/expiry-").ok());
+  REQUIRE(op.WaitForSeries(opaque, 0));
+
+  // Deleted: the series go.
+  REQUIRE(cluster.Kubectl("-n " + ns + " delete secret web").ok());
+  REQUIRE(cluster.Kubectl("-n " + ns + " delete configmap bundle").ok());
+  REQUIRE(op.WaitForSeries(web, 0));
+  REQUIRE(op.WaitForSeries(cm, 0));
+  CHECK(op.Stop() == 0);
+}
+
+TEST_CASE("expiry: a kubelet CSR issued by kube-controller-manager, and its renewal",
+          "[integration][expiry]") {
+  const Cluster& cluster = RequireCluster();
+  const std::string dir = cluster.ScratchDir("expiry-csr");
+  std::random_device rd;
+  const std::string node = "expiry-node-" + std::to_string(rd() % 1000000);
+  auto kubeconfig = cluster.NodeIdentity(node, {"InternalIP=10.77.0.9"});
+  INFO(kubeconfig.status().ToString());
+  REQUIRE(kubeconfig.ok());
+  Operator op(cluster, "expiry-csr-op", "expiry");
+
+  // As the kubelet: a client certificate request; an admin approves it; kcm signs it.
+  auto request = [&](const std::string& out) {
+    CommandResult created = cluster.Run("test/cluster/kubelet-csr.sh create --kubeconfig " +
+                                        ShellQuote(*kubeconfig) + " --node " + node +
+                                        " --type client --out " + ShellQuote(dir + "/" + out));
+    INFO(created.err);
+    REQUIRE(created.ok());
+    std::string csr = Trim(created.out);
+    REQUIRE(cluster.Kubectl("certificate approve " + csr).ok());
+    CommandResult issued = cluster.Run("test/cluster/kubelet-csr.sh wait --timeout 60 --kubeconfig " +
+                                       ShellQuote(*kubeconfig) + " --name " + csr + " --out " +
+                                       ShellQuote(dir + "/" + out));
+    INFO(issued.out + issued.err);
+    REQUIRE(Trim(issued.out) == "issued");
+    return csr;
+  };
+  const std::string first = request("first");
+  const std::vector<std::string> of_node = {Label("source_kind", "csr"), Label("node", node)};
+  INFO(op.Log());
+  REQUIRE(op.WaitForSeries(of_node, 1));
+  auto series = op.Series(of_node);
+  CHECK(series[0].find(Label("name", first)) != std::string::npos);
+  CHECK(series[0].find(Label("key", "status.certificate")) != std::string::npos);
+  CHECK(series[0].find(Label("subject_cn", "system:node:" + node)) != std::string::npos);
+  CHECK(ValueOf(series[0]) > 0);
+
+  // A renewal: the node's newer certificate supersedes the first one. kcm's
+  // certificates carry notBefore to the second, so wait for a new second.
+  std::this_thread::sleep_for(1100ms);
+  const std::string second = request("second");
+  REQUIRE(Eventually([&] {
+    auto s = op.Series(of_node);
+    return s.size() == 1 && s[0].find(Label("name", second)) != std::string::npos;
+  }, 30s));
+  // The superseded CSR deleted later changes nothing; the current one deleted
+  // brings the older back (it is still a valid certificate of the node).
+  REQUIRE(cluster.Kubectl("delete csr " + second).ok());
+  REQUIRE(Eventually([&] {
+    auto s = op.Series(of_node);
+    return s.size() == 1 && s[0].find(Label("name", first)) != std::string::npos;
+  }, 30s));
+  REQUIRE(cluster.Kubectl("delete csr " + first).ok());
+  REQUIRE(op.WaitForSeries(of_node, 0));
+  CHECK(op.Stop() == 0);
+}
+
+TEST_CASE("expiry: a TrustBundle with several certificates gives one series each",
+          "[integration][expiry]") {
+  const Cluster& cluster = RequireCluster();
+  const std::string ns = FreshNamespace(cluster, "expiry-bundle");
+  const std::string dir = cluster.ScratchDir("expiry-bundle");
+  CommandResult crds = cluster.Kubectl("apply --server-side -f crds/");
+  INFO(crds.err);
+  REQUIRE(crds.ok());
+  REQUIRE(cluster.Kubectl("wait --for condition=established --timeout=30s crd/trustbundles.certguard.io").ok());
+
+  std::random_device rd;
+  const std::string bundle = "expiry-bundle-" + std::to_string(rd() % 1000000);
+  std::vector<std::string> pems;
+  for (int i = 0; i < 3; ++i) {
+    pems.push_back(CertBuilder().Cn(bundle + "-ca-" + std::to_string(i)).Ca().Build().pem);
+  }
+  nlohmann::json tb = {
+      {"apiVersion", "certguard.io/v1alpha1"},
+      {"kind", "TrustBundle"},
+      {"metadata", {{"name", bundle}}},
+      {"spec",
+       {{"sources", {{{"inline", JoinPem(pems)}}}},
+        {"target", {{"configMap", {{"name", "cas"}, {"key", "ca.crt"}}}}},
+        {"namespaces", {ns}}}}};
+  WriteFile(dir + "/bundle.json", tb.dump());
+  Operator op(cluster, "expiry-bundle-op", "trust,expiry");
+  CommandResult applied = cluster.Kubectl("apply -f " + dir + "/bundle.json");
+  INFO(applied.err);
+  REQUIRE(applied.ok());
+
+  const std::vector<std::string> of_bundle = {Label("source_kind", "trustbundle"),
+                                              Label("name", bundle)};
+  INFO(op.Log());
+  REQUIRE(op.WaitForSeries(of_bundle, 3));
+  std::set<std::string> cns;
+  for (const auto& line : op.Series(of_bundle)) {
+    std::smatch m;
+    REQUIRE(std::regex_search(line, m, std::regex("subject_cn=\"([^\"]+)\"")));
+    cns.insert(m[1]);
+    CHECK(line.find(Label("key", "ca.crt")) != std::string::npos);
+    CHECK(line.find(Label("is_ca", "true")) != std::string::npos);
+  }
+  CHECK(cns == std::set<std::string>{bundle + "-ca-0", bundle + "-ca-1", bundle + "-ca-2"});
+
+  // `certs check-expiration --kubeconfig` lists the same certificates.
+  CommandResult listed = cluster.Run(ShellQuote(CertguardBinary()) +
+                                     " certs check-expiration -o json --kubeconfig " +
+                                     ShellQuote(cluster.admin_kubeconfig()));
+  INFO(listed.err);
+  REQUIRE(listed.ok());
+  auto doc = nlohmann::json::parse(listed.out, nullptr, false);
+  REQUIRE(doc.is_array());
+  int found = 0;
+  for (const auto& e : doc) {
+    if (e.value("source", "") == "trustbundle " + bundle + " ca.crt") {
+      ++found;
+      CHECK(e.value("isCA", false));
+      CHECK(e.value("daysLeft", 0.0) > 0);
+    }
+  }
+  CHECK(found == 3);
+
+  // Deleting the bundle's target removes the series (the bundle has no other).
+  REQUIRE(cluster.Kubectl("delete trustbundle " + bundle).ok());
+  REQUIRE(cluster.Kubectl("-n " + ns + " delete configmap cas --ignore-not-found").ok());
+  REQUIRE(op.WaitForSeries(of_bundle, 0));
+  CHECK(op.Stop() == 0);
+}
+
+TEST_CASE("expiry: certs check-expiration --kubeconfig lists the cluster's certificates",
+          "[integration][expiry]") {
+  const Cluster& cluster = RequireCluster();
+  const std::string ns = FreshNamespace(cluster, "expiry-check");
+  const std::string dir = cluster.ScratchDir("expiry-check");
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  Cert soon = CertBuilder().Cn("expiring-soon").IssuedBy(TestCa()).NotBefore(now - 24h)
+                  .NotAfter(now + 24h * 5).Build();
+  WriteFile(dir + "/soon.crt", soon.pem);
+  WriteFile(dir + "/soon.key", soon.key.PrivatePem());
+  REQUIRE(cluster.Kubectl("-n " + ns + " create secret tls soon --cert " + dir + "/soon.crt --key " +
+                          dir + "/soon.key").ok());
+  WriteFile(dir + "/ca.crt", TestCa().pem);
+  REQUIRE(cluster.Kubectl("-n " + ns + " create configmap picked --from-file=ca.crt=" + dir +
+                          "/ca.crt").ok());
+  REQUIRE(cluster.Kubectl("-n " + ns + " label configmap picked " + std::string(kSelector)).ok());
+
+  const std::string cmd = ShellQuote(CertguardBinary()) + " certs check-expiration --kubeconfig " +
+                          ShellQuote(cluster.admin_kubeconfig());
+  CommandResult json_out = cluster.Run(cmd + " -o json --configmap-selector " + kSelector);
+  INFO(json_out.err);
+  REQUIRE(json_out.ok());
+  auto doc = nlohmann::json::parse(json_out.out, nullptr, false);
+  REQUIRE(doc.is_array());
+  std::map<std::string, nlohmann::json> by_source;
+  for (const auto& e : doc) by_source[e.value("source", "")] = e;
+  REQUIRE(by_source.count("secret " + ns + "/soon tls.crt") == 1);
+  const auto& s = by_source["secret " + ns + "/soon tls.crt"];
+  CHECK(s.value("subject", "") == "CN=expiring-soon");
+  CHECK(s.value("issuer", "") == "CN=expiry-test-ca");
+  CHECK(s.value("daysLeft", 0.0) > 4.9);
+  CHECK(s.value("daysLeft", 0.0) <= 5.0);
+  CHECK(s.value("isCA", true) == false);
+  REQUIRE(by_source.count("configmap " + ns + "/picked ca.crt") == 1);
+  CHECK(by_source["configmap " + ns + "/picked ca.crt"].value("isCA", false));
+  // The private key is never printed.
+  CHECK(json_out.out.find("PRIVATE KEY") == std::string::npos);
+  // Without the selector the ConfigMap is not read.
+  CommandResult plain = cluster.Run(cmd + " -o json");
+  REQUIRE(plain.ok());
+  CHECK(plain.out.find(ns + "/picked") == std::string::npos);
+
+  // The table, and --fail-within over the cluster's certificates.
+  CommandResult table = cluster.Run(cmd);
+  REQUIRE(table.ok());
+  CHECK(table.out.find("secret " + ns + "/soon tls.crt") != std::string::npos);
+  CHECK(table.out.find("CERTIFICATE AUTHORITY") != std::string::npos);
+  CHECK(cluster.Run(cmd + " --fail-within 7d").exit_code == 1);
+
+  // A kubeconfig that cannot be read: exit 2.
+  CHECK(cluster.Run(ShellQuote(CertguardBinary()) +
+                    " certs check-expiration --kubeconfig /nonexistent/kubeconfig").exit_code == 2);
+}
+
+}  // namespace certguard::test
