@@ -84,6 +84,20 @@ signers="$(sed -n '/resources: \["signers"\]/,/verbs/p' "$tmp/rbac.yaml" | grep 
   || fail "signers rule names: $signers"
 ok "ClusterRole approves only for the two kubelet signers"
 
+# The expiry inventory: its flags follow the values, and the webhook RBAC exists only when asked.
+"$helm" template certguard charts/certguard --kube-version 1.34.0 >"$tmp/default.yaml"
+grep -q -- '--expiry-webhooks=false' "$tmp/default.yaml" || fail "expiry flags not rendered by default"
+grep -q 'validatingwebhookconfigurations' "$tmp/default.yaml" && fail "webhook RBAC granted while expiry.webhooks=false"
+"$helm" template certguard charts/certguard --kube-version 1.34.0 --set expiry.webhooks=true \
+  --set expiry.secretSelector=certguard.io/expiry=true >"$tmp/webhooks.yaml"
+grep -q -- '--expiry-webhooks=true' "$tmp/webhooks.yaml" && grep -q -- '--expiry-secret-selector=certguard.io/expiry=true' "$tmp/webhooks.yaml" \
+  && grep -q 'validatingwebhookconfigurations' "$tmp/webhooks.yaml" || fail "expiry values not rendered"
+"$helm" template certguard charts/certguard --kube-version 1.34.0 --set controllers.expiry=false >"$tmp/noexpiry.yaml"
+grep -q -- '--expiry-' "$tmp/noexpiry.yaml" && fail "expiry flags rendered with controllers.expiry=false"
+grep -q -- '--controllers=csr,trust$' "$tmp/noexpiry.yaml" || fail "controllers.expiry=false still runs expiry"
+"$helm" lint --strict charts/certguard --set expiry.secretSelector='a;b' >/dev/null 2>&1 && fail "schema accepts a selector with ';'"
+ok "expiry values: flags, selectors and webhook RBAC follow the values"
+
 # The namespace stays: the test plane runs no namespace controller, so a deleted one
 # would stay Terminating and refuse the next run's dry runs.
 echo "chart check: $pass passed, 0 failed"

@@ -259,7 +259,7 @@ TEST_CASE("expiry: a TrustBundle with several certificates gives one series each
   const Cluster& cluster = RequireCluster();
   const std::string ns = FreshNamespace(cluster, "expiry-bundle");
   const std::string dir = cluster.ScratchDir("expiry-bundle");
-  CommandResult crds = cluster.Kubectl("apply --server-side -f crds/");
+  CommandResult crds = cluster.Kubectl("apply -f crds/");
   INFO(crds.err);
   REQUIRE(crds.ok());
   REQUIRE(cluster.Kubectl("wait --for condition=established --timeout=30s crd/trustbundles.certguard.io").ok());
