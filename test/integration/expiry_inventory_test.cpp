@@ -17,6 +17,7 @@
 #include "support/cluster.h"
 #include "support/http_get.h"
 #include "support/pki.h"
+#include "x509/pem.h"
 
 namespace certguard::test {
 namespace {
@@ -56,9 +57,10 @@ void WriteFile(const std::string& path, const std::string& content) {
 class Operator {
  public:
   Operator(const Cluster& cluster, const std::string& name, const std::string& controllers,
-           std::vector<std::string> extra = {}) {
+           std::vector<std::string> extra = {}, const std::string& kubeconfig = "") {
     std::vector<std::string> args = {"run",
-                                     "--kubeconfig", cluster.admin_kubeconfig(),
+                                     "--kubeconfig",
+                                     kubeconfig.empty() ? cluster.admin_kubeconfig() : kubeconfig,
                                      "--controllers", controllers,
                                      "--leader-elect=false",
                                      "--metrics-bind-address", "127.0.0.1:0",
@@ -120,6 +122,34 @@ double ValueOf(const std::string& line) { return std::stod(line.substr(line.rfin
 const Cert& TestCa() {
   static const Cert ca = CertBuilder().Cn("expiry-test-ca").Ca().Build();
   return ca;
+}
+
+std::string Base64(std::string_view bytes) {
+  std::string s = certguard::x509::pem::EncodeBody(bytes);
+  std::erase(s, '\n');
+  return s;
+}
+
+// A kubeconfig with the token of deploy/certguard.yaml's ServiceAccount.
+std::string DeployedServiceAccount(const Cluster& cluster, const std::string& dir) {
+  cluster.Kubectl("create namespace certguard");  // may exist already
+  CommandResult deployed = cluster.Kubectl("apply -f deploy/certguard.yaml");
+  INFO(deployed.err);
+  REQUIRE(deployed.ok());
+  CommandResult token = cluster.Kubectl("create token certguard -n certguard --duration 1h");
+  REQUIRE(token.ok());
+  const std::string kubeconfig = dir + "/sa.kubeconfig";
+  CommandResult made = cluster.Run(
+      "set -e; k=" + ShellQuote(kubeconfig) +
+      "; kubectl config --kubeconfig \"$k\" set-cluster c --server \"$KUBE_SERVER\""
+      " --certificate-authority \"$CLUSTER_CA\" --embed-certs >/dev/null;"
+      " kubectl config --kubeconfig \"$k\" set-credentials sa --token " +
+      ShellQuote(Trim(token.out)) +
+      " >/dev/null; kubectl config --kubeconfig \"$k\" set-context c --cluster c --user sa"
+      " >/dev/null; kubectl config --kubeconfig \"$k\" use-context c >/dev/null");
+  INFO(made.err);
+  REQUIRE(made.ok());
+  return kubeconfig;
 }
 
 }  // namespace
@@ -375,6 +405,72 @@ TEST_CASE("expiry: certs check-expiration --kubeconfig lists the cluster's certi
   // A kubeconfig that cannot be read: exit 2.
   CHECK(cluster.Run(ShellQuote(CertguardBinary()) +
                     " certs check-expiration --kubeconfig /nonexistent/kubeconfig").exit_code == 2);
+}
+
+TEST_CASE("expiry: runs under the RBAC of deploy/; webhooks' caBundle when asked",
+          "[integration][expiry]") {
+  const Cluster& cluster = RequireCluster();
+  const std::string ns = FreshNamespace(cluster, "expiry-rbac");
+  const std::string dir = cluster.ScratchDir("expiry-rbac");
+  const std::string sa = DeployedServiceAccount(cluster, dir);
+
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  Cert cert = CertBuilder().Cn("rbac-web").IssuedBy(TestCa()).NotAfter(now + 24h * 60).Build();
+  WriteFile(dir + "/web.crt", cert.pem);
+  WriteFile(dir + "/web.key", cert.key.PrivatePem());
+  REQUIRE(cluster.Kubectl("-n " + ns + " create secret tls web --cert " + dir + "/web.crt --key " +
+                          dir + "/web.key").ok());
+  {
+    // The default sources need no more than the shipped ClusterRole (ready, no 403).
+    Operator op(cluster, "expiry-rbac-op", "expiry",
+                {"--expiry-secret-selector", kSelector, "--expiry-configmap-selector", kSelector}, sa);
+    INFO(op.Log());
+    REQUIRE(op.WaitForSeries({Label("namespace", ns), Label("subject_cn", "rbac-web")}, 1));
+    CHECK(op.Log().find("Forbidden") == std::string::npos);
+    CHECK(op.Stop() == 0);
+  }
+  {
+    // Webhooks are not in the shipped ClusterRole (expiry.webhooks=false): refused, logged.
+    std::vector<std::string> args = {"run", "--kubeconfig", sa, "--controllers", "expiry",
+                                     "--leader-elect=false", "--metrics-bind-address", "0",
+                                     "--health-bind-address", "0", "--expiry-webhooks"};
+    CertguardProcess refused(args, dir + "/refused.log");
+    CHECK(refused.WaitForLog("Forbidden", 30s));
+    CHECK(refused.Stop() == 0);
+  }
+
+  // With the admin's rights: a webhook configuration's caBundle, one series per webhook.
+  std::random_device rd;
+  const std::string hooks = "expiry-hooks-" + std::to_string(rd() % 1000000);
+  Cert other = CertBuilder().Cn(hooks + "-ca").Ca().Build();
+  auto webhook = [&](const std::string& name, const std::string& pem) {
+    return nlohmann::json{
+        {"name", name},
+        {"clientConfig", {{"url", "https://127.0.0.1:1/never"},
+                          {"caBundle", Base64(pem)}}},
+        {"rules", {{{"apiGroups", {"certguard-test.example.com"}}, {"apiVersions", {"v1"}},
+                    {"operations", {"CREATE"}}, {"resources", {"widgets"}}}}},
+        {"failurePolicy", "Ignore"},
+        {"sideEffects", "None"},
+        {"admissionReviewVersions", {"v1"}}};
+  };
+  nlohmann::json config = {
+      {"apiVersion", "admissionregistration.k8s.io/v1"},
+      {"kind", "ValidatingWebhookConfiguration"},
+      {"metadata", {{"name", hooks}}},
+      {"webhooks", {webhook("a.certguard-test.example.com", TestCa().pem),
+                    webhook("b.certguard-test.example.com", JoinPem({TestCa().pem, other.pem}))}}};
+  WriteFile(dir + "/hooks.json", config.dump());
+  Operator op(cluster, "expiry-webhooks-op", "expiry", {"--expiry-webhooks"});
+  REQUIRE(cluster.Kubectl("apply -f " + dir + "/hooks.json").ok());
+  const std::vector<std::string> of_hooks = {Label("source_kind", "validatingwebhook"),
+                                             Label("name", hooks)};
+  INFO(op.Log());
+  REQUIRE(op.WaitForSeries(of_hooks, 3));
+  CHECK(op.Series({Label("name", hooks), Label("key", "b.certguard-test.example.com")}).size() == 2);
+  REQUIRE(cluster.Kubectl("delete validatingwebhookconfiguration " + hooks).ok());
+  REQUIRE(op.WaitForSeries(of_hooks, 0));
+  CHECK(op.Stop() == 0);
 }
 
 }  // namespace certguard::test
