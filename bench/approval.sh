@@ -33,6 +33,8 @@ kubectl="$(set -a && . "$dir/env" && echo "$KUBECTL")"
 args=(--approver "certguard=env KUBECONFIG=$kc $build/operator/certguard run --kubeconfig $kc \
 --leader-elect=false --controllers csr --metrics-bind-address 0 --health-bind-address 0 \
 --csr-max-pending 0 --csr-max-pending-per-node 0")
+# The same with the client-side rate limit raised (its default is 20 QPS, burst 30).
+args+=(--approver "${args[1]/certguard=/certguard-qps200=} --kube-api-qps 200 --kube-api-burst 400")
 while IFS=$'\t' read -r name state what; do
   if [[ "$state" != ok ]]; then
     args+=(--unavailable "$name=$what")

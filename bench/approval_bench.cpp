@@ -609,10 +609,10 @@ int main(int argc, char** argv) {
     }
   }
 
-  // Ratios against the best peer (every approver but certguard that ran fine).
+  // Ratios against the best peer (every approver that ran fine, but certguard's runs).
   double best_peer_rate = 0, lightest_peer_rss = 0;
   for (const auto& r : results) {
-    if (r["name"] == "certguard" || r["status"] != "ok") continue;
+    if (r["name"].get<std::string>().rfind("certguard", 0) == 0 || r["status"] != "ok") continue;
     best_peer_rate = std::max(best_peer_rate, r["csrs_per_second"].get<double>());
     double rss = r["rss_idle_mib"].get<double>();
     if (lightest_peer_rss == 0 || rss < lightest_peer_rss) lightest_peer_rss = rss;

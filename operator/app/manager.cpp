@@ -142,6 +142,8 @@ int Run(const RunOptions& options_in, StopSignal& stop) {
     log::Error("cannot load the cluster configuration", {{"error", config.status().ToString()}});
     return 1;
   }
+  config->qps = options.kube_api_qps;
+  config->burst = options.kube_api_burst;
   auto client = kube::NewRestClient(*config);
   if (!client.ok()) {
     log::Error("cannot build the API client", {{"error", client.status().ToString()}});

@@ -59,6 +59,9 @@ Status Validate(const RunOptions& o) {
     if (o.leader_election_id.empty()) return InvalidArgument("--leader-election-id is empty");
   }
   if (o.workers < 1) return InvalidArgument("--workers must be at least 1");
+  if (!(o.kube_api_qps >= 0) || o.kube_api_burst < 1) {
+    return InvalidArgument("--kube-api-qps must be >= 0 and --kube-api-burst at least 1");
+  }
   if (o.csr_max_pending < 0 || o.csr_max_pending_per_node < 0) {
     return InvalidArgument("--csr-max-pending and --csr-max-pending-per-node must be >= 0");
   }

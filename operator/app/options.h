@@ -30,6 +30,10 @@ struct RunOptions {
   int csr_max_pending_per_node = 10;
   int csr_max_pending = 500;
   int workers = 2;
+  // Client-side rate limit of every API call (token bucket), like kube-controller-manager's
+  // --kube-api-qps/--kube-api-burst; 0 QPS: no limit.
+  double kube_api_qps = 20.0;
+  int kube_api_burst = 30;
   // The expiry inventory's sources (--expiry-*): see expiry/controller.h.
   bool expiry_tls_secrets = true;
   std::string expiry_secret_selector;
@@ -50,7 +54,8 @@ std::string DefaultLeaderElectionNamespace(const Getenv& getenv,
                                            const std::string& service_account_dir);
 
 // InvalidArgument unless lease > renew deadline > retry period > 0 (when
-// leader election is on), workers >= 1 and the pending caps are >= 0.
+// leader election is on), workers >= 1, the pending caps and the QPS are >= 0 and the
+// burst >= 1.
 Status Validate(const RunOptions& options);
 
 // A replica's identity on the Lease: $POD_NAME (else the host name) plus "_"

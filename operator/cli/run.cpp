@@ -55,6 +55,11 @@ void AddRunCommand(CLI::App& app, Context& ctx) {
                   "All approvals pause while more kubelet CSRs than this are pending (0: no cap)")
       ->capture_default_str();
   cmd->add_option("--workers", o.workers, "CSR reconcile workers")->capture_default_str();
+  cmd->add_option("--kube-api-qps", o.kube_api_qps,
+                  "API requests per second, client-side (0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--kube-api-burst", o.kube_api_burst, "API requests allowed in a burst")
+      ->capture_default_str();
   cmd->add_flag("--expiry-tls-secrets", o.expiry_tls_secrets,
                 "Expiry inventory: Secrets of type kubernetes.io/tls in every namespace (default "
                 "true; =false to turn off)");

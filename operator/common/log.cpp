@@ -35,8 +35,18 @@ bool NeedsQuotes(std::string_view v) {
   return false;
 }
 
+// spdlog creates its registry (and the default logger) on first use, inside the
+// shared library. Reaching it first through a static of ours orders every
+// thread's first log call after that creation in a way ThreadSanitizer can see
+// (the library's own once-check is invisible to it).
+spdlog::logger* DefaultLogger() {
+  static spdlog::logger* const first = spdlog::default_logger_raw();
+  (void)first;
+  return spdlog::default_logger_raw();  // Init() may have replaced it since
+}
+
 void Emit(spdlog::level::level_enum lvl, std::string_view msg, const Fields& fields) {
-  auto logger = spdlog::default_logger_raw();
+  auto logger = DefaultLogger();
   if (!logger->should_log(lvl)) return;
   Format format;
   {

@@ -1,6 +1,7 @@
 #include "app/options.h"
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -51,6 +52,16 @@ TEST_CASE("Validate checks the leader election timings and limits", "[app]") {
   CHECK_FALSE(Validate(o).ok());
   o.workers = 1;
   o.csr_max_pending = -1;
+  CHECK_FALSE(Validate(o).ok());
+  o.csr_max_pending = 0;
+  o.kube_api_qps = 0;  // no client-side limit
+  CHECK(Validate(o).ok());
+  o.kube_api_qps = -1;
+  CHECK_FALSE(Validate(o).ok());
+  o.kube_api_qps = std::nan("");
+  CHECK_FALSE(Validate(o).ok());
+  o.kube_api_qps = 100;
+  o.kube_api_burst = 0;
   CHECK_FALSE(Validate(o).ok());
 }
 

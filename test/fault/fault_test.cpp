@@ -280,8 +280,11 @@ void Record(const std::string& test, const std::string& what, double value,
   WARN(test << ": " << what << " " << value << " " << unit);
 }
 
+// Starts `certguard run` (no leader election unless `extra` turns it on) and waits
+// until its CSR controller runs, unless `wait` is false.
 std::unique_ptr<CertguardProcess> StartCertguard(const Plane& plane, const std::string& log,
-                                                 std::vector<std::string> extra = {}) {
+                                                 std::vector<std::string> extra = {},
+                                                 bool wait = true) {
   std::vector<std::string> args = {"run",
                                    "--kubeconfig",
                                    plane.cluster().admin_kubeconfig(),
@@ -294,8 +297,10 @@ std::unique_ptr<CertguardProcess> StartCertguard(const Plane& plane, const std::
                                    "0"};
   args.insert(args.end(), extra.begin(), extra.end());
   auto cg = std::make_unique<CertguardProcess>(args, plane.dir() + "/" + log);
-  INFO(cg->Log());
-  REQUIRE(cg->WaitForLog("csr controller started", 60s));
+  if (wait) {
+    INFO(cg->Log());
+    REQUIRE(cg->WaitForLog("csr controller started", 60s));
+  }
   return cg;
 }
 
@@ -354,6 +359,52 @@ TEST_CASE("csr: certguard SIGKILLed in the middle of approvals, then restarted",
   Record("certguard-kill", "decided before SIGKILL", static_cast<double>(decided_at_kill), "CSRs");
   Record("certguard-kill", "restart to ready", Secs(restarted - killed), "s");
   Record("certguard-kill", "all decided after the restart", Secs(done - restarted), "s");
+}
+
+TEST_CASE("csr: the leader SIGKILLed mid-burst, the standby takes over", "[fault]") {
+  Plane plane("leader-kill");
+  auto nodes = MakeNodes(plane, "lk", 8);
+  REQUIRE(plane.cluster().Kubectl("create namespace certguard").ok());
+  std::vector<std::string> election = {"--leader-elect=true",
+                                       "--leader-election-lease-duration",
+                                       "4s",
+                                       "--leader-election-renew-deadline",
+                                       "3s",
+                                       "--leader-election-retry-period",
+                                       "1s"};
+  auto leader = StartCertguard(plane, "certguard-a.log", election);
+  auto standby = StartCertguard(plane, "certguard-b.log", election, false);
+  INFO(standby->Log());
+  REQUIRE(standby->WaitForLog("leader is another replica", 30s));
+  CHECK(standby->Log().find("csr controller started") == std::string::npos);
+
+  Burst b = MakeBurst("leader-kill", nodes, 8);  // 64 valid, 3 attacks
+  std::thread creator([&] {
+    for (size_t i = 0; i < b.csrs.size(); ++i) Create(b, i);
+  });
+  auto end = Clock::now() + 60s;
+  size_t decided_before = 0;
+  while (Clock::now() < end && decided_before < 10) {
+    if (auto d = Decisions(plane.admin(), b.test)) decided_before = CountDecided(*d);
+    std::this_thread::sleep_for(20ms);
+  }
+  leader->Kill();
+  auto killed = Clock::now();
+  creator.join();
+  auto d = Decisions(plane.admin(), b.test);
+  REQUIRE(d);
+  size_t decided_at_kill = CountDecided(*d);
+  CHECK(decided_before >= 10);
+  CHECK(decided_at_kill < b.expected.size());  // the standby has work left
+
+  INFO(standby->Log());
+  REQUIRE(standby->WaitForLog("csr controller started", 60s));
+  auto took_over = Clock::now();
+  auto done = ExpectAllDecidedCorrectly(plane.admin(), b, 180s);
+  CHECK(standby->running());
+  Record("leader-kill", "decided before SIGKILL", static_cast<double>(decided_at_kill), "CSRs");
+  Record("leader-kill", "standby leading after (lease 4s)", Secs(took_over - killed), "s");
+  Record("leader-kill", "all decided after the kill", Secs(done - killed), "s");
 }
 
 TEST_CASE("csr: a Node deleted while its serving CSR is pending", "[fault]") {
