@@ -80,6 +80,28 @@ std::map<std::string, int> Decided(kube::Client& admin, const std::string& prefi
   return out;
 }
 
+// Deletes the CSRs named PREFIX* (left by an earlier run on the same plane).
+void DeleteCsrs(kube::Client& admin, const std::string& prefix) {
+  auto list = kube::ListAll(admin, kube::resources::kCertificateSigningRequests, "", {});
+  REQUIRE(list.ok());
+  for (const auto& item : list->items) {
+    std::string name = item["metadata"]["name"];
+    if (name.rfind(prefix, 0) == 0) {
+      (void)admin.Delete(kube::resources::kCertificateSigningRequests, "", name);
+    }
+  }
+  REQUIRE(Eventually(
+      [&] {
+        auto now = kube::ListAll(admin, kube::resources::kCertificateSigningRequests, "", {});
+        if (!now.ok()) return false;
+        for (const auto& item : now->items) {
+          if (item["metadata"]["name"].get<std::string>().rfind(prefix, 0) == 0) return false;
+        }
+        return true;
+      },
+      std::chrono::seconds(60)));
+}
+
 TEST_CASE("a burst of 200 CSRs is decided completely, across a kill -9 and restart, none twice",
           "[integration][csr][burst]") {
   const Cluster& cluster = RequireCluster();
@@ -92,6 +114,7 @@ TEST_CASE("a burst of 200 CSRs is decided completely, across a kill -9 and resta
     nodes.push_back(ClientFor(*kc));
   }
   auto admin = ClientFor(cluster.admin_kubeconfig());
+  DeleteCsrs(*admin, "burst-");
   const std::vector<std::string> election = {
       "--leader-elect=true", "--leader-election-id=certguard-burst",
       "--leader-election-namespace=default", "--leader-election-lease-duration=4s",
@@ -148,6 +171,73 @@ TEST_CASE("a burst of 200 CSRs is decided completely, across a kill -9 and resta
             << at_kill << " decided before the kill, all decided " << total_s
             << " s after the first was created (restart included)\n";
   CHECK(cg2->Stop() == 0);
+}
+
+int Count(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST_CASE("two certguards racing without leader election decide every CSR once",
+          "[integration][csr][burst]") {
+  // Both see every CSR and write on their copy: the second write of a CSR meets
+  // 409 Conflict, re-reads it, finds it decided and leaves it.
+  const Cluster& cluster = RequireCluster();
+  PrepareCluster(cluster);
+  constexpr int kNodes = 2, kPerNode = 50;
+  std::vector<std::shared_ptr<kube::RestClient>> nodes;
+  for (int i = 0; i < kNodes; ++i) {
+    auto kc = cluster.NodeIdentity("race-" + std::to_string(i),
+                                   {"InternalIP=10.41.0." + std::to_string(i + 1)});
+    REQUIRE(kc.ok());
+    nodes.push_back(ClientFor(*kc));
+  }
+  auto admin = ClientFor(cluster.admin_kubeconfig());
+  DeleteCsrs(*admin, "race-");
+  const std::vector<std::string> flags = {"--csr-max-pending-per-node=0", "--csr-max-pending=0",
+                                          "--workers=4"};
+  auto a = StartCertguard(cluster, "race-a", flags);
+  auto b = StartCertguard(cluster, "race-b", flags);
+  REQUIRE(a->WaitForLog("csr controller started", std::chrono::seconds(60)));
+  REQUIRE(b->WaitForLog("csr controller started", std::chrono::seconds(60)));
+
+  // Node race-1 asks for serving certificates of an address it does not have.
+  std::map<std::string, bool> expect_approved;
+  for (int i = 0; i < kNodes; ++i) {
+    for (int j = 0; j < kPerNode; ++j) {
+      std::string name = "race-" + std::to_string(i) + "-" + std::to_string(j);
+      bool good = i == 0;
+      auto created =
+          nodes[i]->Create(kube::resources::kCertificateSigningRequests, "",
+                           KubeletCsr(name, "race-" + std::to_string(i), good ? "" : "10.99.0.2"));
+      INFO(created.status().ToString());
+      REQUIRE(created.ok());
+      expect_approved[name] = good;
+    }
+  }
+  CHECK(Eventually([&] { return Decided(*admin, "race-").size() == expect_approved.size(); },
+                   std::chrono::seconds(120)));
+  std::map<std::string, std::string> states;
+  auto decided = Decided(*admin, "race-", &states);
+  int twice = 0, wrong = 0;
+  for (const auto& [name, n] : decided) {
+    twice += n != 1;
+    bool approved = states[name] == "Approved" || states[name] == "Issued";
+    wrong += approved != expect_approved[name];
+  }
+  CHECK(decided.size() == expect_approved.size());
+  CHECK(twice == 0);
+  CHECK(wrong == 0);
+  CHECK(a->Stop() == 0);
+  CHECK(b->Stop() == 0);
+  const std::string logs = a->Log() + b->Log();
+  CHECK(logs.find("Forbidden") == std::string::npos);
+  std::cout << "race: " << decided.size() << " CSRs decided once each by two certguards; "
+            << Count(logs, "csr decided") << " decisions written, "
+            << Count(logs, "deciding again on a fresh copy") << " conflicts re-read\n";
+  // Every CSR was written by exactly one of them, once.
+  CHECK(Count(logs, "csr decided") == static_cast<int>(expect_approved.size()));
 }
 
 }  // namespace
