@@ -25,6 +25,7 @@ int Main(int argc, const char* const* argv, std::ostream& out, std::ostream& err
   AddCsrCommand(app, ctx);
   AddRunCommand(app, ctx);
   AddApprovePendingCommand(app, ctx);
+  AddNodeAgentCommand(app, ctx);
   AddCsrExplainCommand(app, ctx);
 
   try {

@@ -19,6 +19,7 @@ void AddCertsCommand(CLI::App& app, Context& ctx);  // certs check-expiration
 void AddCsrCommand(CLI::App& app, Context& ctx);    // csr evaluate
 void AddRunCommand(CLI::App& app, Context& ctx);
 void AddApprovePendingCommand(CLI::App& app, Context& ctx);
+void AddNodeAgentCommand(CLI::App& app, Context& ctx);
 // csr explain: adds to the `csr` command if it exists, so register it after the others.
 void AddCsrExplainCommand(CLI::App& app, Context& ctx);
 

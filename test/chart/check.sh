@@ -98,6 +98,20 @@ grep -q -- '--controllers=csr,trust$' "$tmp/noexpiry.yaml" || fail "controllers.
 "$helm" lint --strict charts/certguard --set expiry.secretSelector='a;b' >/dev/null 2>&1 && fail "schema accepts a selector with ';'"
 ok "expiry values: flags, selectors and webhook RBAC follow the values"
 
+# The node agent: off by default; when on, a DaemonSet the API server accepts, reading the
+# host paths read-only, with pods the Deployment's Service does not select.
+"$helm" template certguard charts/certguard -n "$ns" --kube-version 1.34.0 | grep -q '^kind: DaemonSet' \
+  && fail "node agent rendered while nodeAgent.enabled=false"
+"$helm" lint --strict charts/certguard --set nodeAgent.enabled=true >"$tmp/lint" 2>&1 || { cat "$tmp/lint" >&2; fail "helm lint (node agent)"; }
+"$helm" template certguard charts/certguard -n "$ns" --kube-version 1.34.0 --set nodeAgent.enabled=true \
+  --show-only templates/node-agent.yaml >"$tmp/agent.yaml" || fail "node agent does not render"
+k apply --dry-run=server -f "$tmp/agent.yaml" >/dev/null || fail "node agent DaemonSet rejected"
+[[ "$(grep -c 'readOnly: true' "$tmp/agent.yaml")" -eq 2 ]] || fail "node agent host paths not read-only"
+grep -q -- '- node-agent' "$tmp/agent.yaml" && grep -q 'fieldPath: spec.nodeName' "$tmp/agent.yaml" \
+  || fail "node agent args or NODE_NAME missing"
+grep -q 'app.kubernetes.io/name: certguard-node-agent' "$tmp/agent.yaml" || fail "node agent pods share the Deployment's name label"
+ok "node agent: off by default; DaemonSet accepted, read-only host paths, own pod labels"
+
 # The namespace stays: the test plane runs no namespace controller, so a deleted one
 # would stay Terminating and refuse the next run's dry runs.
 echo "chart check: $pass passed, 0 failed"

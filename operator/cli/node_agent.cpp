@@ -1,0 +1,133 @@
+// `certguard node-agent`: the node's certificate files as the same metrics as
+// the cluster's (certguard_certificate_*{source_kind="file"|"kubeconfig", node}),
+// rescanned every --interval. Run by the chart's optional DaemonSet.
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <prometheus/gauge.h>
+
+#include "app/manager.h"
+#include "cli/app.h"
+#include "cli/commands.h"
+#include "common/duration.h"
+#include "common/log.h"
+#include "expiry/collector.h"
+#include "expiry/node_files.h"
+#include "expiry/scan.h"
+#include "metrics/endpoints.h"
+
+namespace certguard::cli {
+
+namespace {
+
+struct NodeAgentFlags {
+  std::vector<std::string> paths;
+  std::string root = "/";
+  std::string node;
+  std::string interval = "5m";
+  std::string metrics_bind_address = ":8080";
+  std::string health_bind_address = ":8081";
+  bool once = false;
+};
+
+std::vector<std::string> PathsOf(const NodeAgentFlags& flags) {
+  return flags.paths.empty() ? expiry::DefaultNodePaths(flags.root) : flags.paths;
+}
+
+int RunNodeAgent(const NodeAgentFlags& flags, Context& ctx) {
+  auto interval = common::ParseDuration(flags.interval);
+  if (!interval.ok() || interval->count() <= 0) {
+    ctx.err << "certguard node-agent: --interval: "
+            << (interval.ok() ? "must be positive" : interval.status().message()) << "\n";
+    return kExitUsage;
+  }
+  std::string node = flags.node;
+  if (node.empty()) {
+    if (const char* env = std::getenv("NODE_NAME"); env != nullptr) node = env;
+  }
+
+  auto inventory = std::make_shared<expiry::Inventory>();
+  metrics::Endpoints endpoints;
+  endpoints.AddCollectable(std::make_shared<expiry::ExpiryCollector>(inventory));
+  auto& errors = prometheus::BuildGauge()
+                     .Name("certguard_node_agent_scan_errors")
+                     .Help("Inputs the last scan of the node's files could not read")
+                     .Register(endpoints.registry())
+                     .Add({});
+  auto& last_scan = prometheus::BuildGauge()
+                        .Name("certguard_node_agent_last_scan_timestamp_seconds")
+                        .Help("When the node's files were last scanned, Unix time")
+                        .Register(endpoints.registry())
+                        .Add({});
+  std::atomic<bool> scanned{false};
+  auto scan = [&] {
+    std::vector<expiry::Finding> findings = expiry::ScanPaths(PathsOf(flags));
+    for (const auto& f : findings) {
+      if (!f.cert) log::Warn("node-agent: unreadable input", {{"source", f.source}, {"error", f.error}});
+    }
+    expiry::ReplaceNodeFiles(*inventory, findings, node);
+    errors.Set(static_cast<double>(expiry::ScanErrors(findings)));
+    last_scan.SetToCurrentTime();
+    scanned.store(true);
+  };
+
+  if (flags.once) {
+    scan();
+    ctx.out << endpoints.RenderMetrics();
+    return kExitOk;
+  }
+
+  // Before the servers start threads: SIGTERM must reach only the signal thread.
+  app::StopSignal stop;
+  app::NotifyOnSignals(stop);
+  endpoints.AddReadinessCheck("scanned", [&scanned] {
+    return scanned.load() ? Status::Ok() : Unavailable("first scan not done");
+  });
+  metrics::EndpointsOptions eo;
+  eo.metrics_bind_address = flags.metrics_bind_address;
+  eo.health_bind_address = flags.health_bind_address;
+  if (auto st = endpoints.Start(eo); !st.ok()) {
+    log::Error("cannot serve metrics and health endpoints", {{"error", st.ToString()}});
+    return kExitFailure;
+  }
+  log::Info("node-agent: serving endpoints",
+            {{"metrics_port", std::to_string(endpoints.metrics_port())},
+             {"health_port", std::to_string(endpoints.health_port())},
+             {"node", node}});
+  do {
+    scan();
+    log::Debug("node-agent: scanned", {{"certificates", std::to_string(inventory->certificate_count())}});
+  } while (!stop.WaitFor(std::chrono::duration_cast<std::chrono::milliseconds>(*interval)));
+  endpoints.Stop();
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddNodeAgentCommand(CLI::App& app, Context& ctx) {
+  auto flags = std::make_shared<NodeAgentFlags>();
+  auto* cmd = app.add_subcommand(
+      "node-agent",
+      "Export the expiry metrics of this node's certificate files (kubelet and kubeadm PKI, "
+      "kubeconfigs) with the node label; rescans every --interval");
+  cmd->add_option("--path", flags->paths,
+                  "A certificate file, bundle, kubeconfig or directory; repeatable (default: the "
+                  "node's /etc/kubernetes/pki, /etc/kubernetes/*.conf, /var/lib/kubelet/pki under --root)");
+  cmd->add_option("--root", flags->root, "Where the node's file system is mounted")->capture_default_str();
+  cmd->add_option("--node", flags->node, "The node label's value (default: $NODE_NAME)");
+  cmd->add_option("--interval", flags->interval, "Time between scans")->capture_default_str();
+  cmd->add_option("--metrics-bind-address", flags->metrics_bind_address,
+                  "Address of /metrics (\"0\" turns it off)")
+      ->capture_default_str();
+  cmd->add_option("--health-bind-address", flags->health_bind_address,
+                  "Address of /healthz and /readyz (\"0\" turns it off)")
+      ->capture_default_str();
+  cmd->add_flag("--once", flags->once, "Scan once, print the metrics to stdout and exit");
+  cmd->callback([&ctx, flags] { ctx.run = [&ctx, flags] { return RunNodeAgent(*flags, ctx); }; });
+}
+
+}  // namespace certguard::cli
