@@ -772,4 +772,61 @@ TEST_CASE("trust: deleting a TrustBundle removes only the targets it created",
   CHECK(rc.Metric("certguard_trustbundle_certificates", {{"bundle", "other"}}) == 1.0);
 }
 
+TEST_CASE("trust: the API server accepts the shipped TrustBundles and rejects malformed ones",
+          "[integration][trust]") {
+  TrustPlane plane(RequireCluster());
+  auto examples = plane.cluster().Kubectl(
+      "apply --dry-run=server -f deploy/examples/trustbundle-okd.yaml "
+      "-f deploy/examples/trustbundle-kubeadm.yaml -f deploy/examples/trustbundle-talos.yaml");
+  INFO(examples.out << examples.err);
+  CHECK(examples.ok());
+
+  const json good = BundleObject("crd-check", json::array({{{"inline", "PEM"}}}), "ca",
+                                 {{"matchLabels", {{"a", "b"}}}});
+  kube::WriteOptions dry;
+  dry.dry_run = true;
+  auto created = plane.client().Create(res::kTrustBundles, "", good, dry);
+  INFO(created.status().ToString());
+  REQUIRE(created.ok());
+  // Defaults filled by the schema.
+  CHECK((*created)["spec"]["target"]["configMap"].value("key", "") == "ca.crt");
+  CHECK((*created)["spec"].value("dropExpired", true) == false);
+
+  struct Bad {
+    std::string what;
+    std::function<void(json&)> edit;
+  };
+  const std::vector<Bad> bad = {
+      {"a source with two kinds",
+       [](json& b) {
+         b["spec"]["sources"][0]["configMap"] = {{"namespace", "x"}, {"name", "y"}};
+       }},
+      {"a source with none", [](json& b) { b["spec"]["sources"][0] = json::object(); }},
+      {"no source", [](json& b) { b["spec"]["sources"] = json::array(); }},
+      {"neither selector nor namespaces", [](json& b) { b["spec"].erase("namespaceSelector"); }},
+      {"a namespace name that is not a DNS label",
+       [](json& b) { b["spec"]["namespaces"] = {"Not_A_Namespace"}; }},
+      {"a secret source without a key",
+       [](json& b) {
+         b["spec"]["sources"][0] = {{"secret", {{"namespace", "x"}, {"name", "y"}}}};
+       }},
+      {"the reserved label on targets",
+       [](json& b) { b["spec"]["target"]["configMap"]["labels"] = {{kLabel, "x"}}; }},
+      {"no target", [](json& b) { b["spec"].erase("target"); }},
+      {"a bad selector operator",
+       [](json& b) {
+         b["spec"]["namespaceSelector"] = {
+             {"matchExpressions", json::array({{{"key", "a"}, {"operator", "Maybe"}}})}};
+       }},
+  };
+  for (const Bad& b : bad) {
+    json obj = good;
+    b.edit(obj);
+    auto r = plane.client().Create(res::kTrustBundles, "", obj, dry);
+    INFO(b.what << ": " << r.status().ToString());
+    CHECK(!r.ok());
+    CHECK(r.status().code() == Code::kInvalidArgument);
+  }
+}
+
 }  // namespace certguard::test
