@@ -90,6 +90,7 @@ bench: build tools
 	$(BUILD_DIR)/bench/certguard_bench_metrics
 	$(BUILD_DIR)/bench/certguard_bench_csr
 	bash bench/approval.sh $(BUILD_DIR)
+	$(BUILD_DIR)/bench/certguard_bench_trust
 
 # Only the approval benchmark: certguard and the Go approvers on one real control plane.
 bench-approval: build tools
