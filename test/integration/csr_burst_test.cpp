@@ -102,7 +102,7 @@ void DeleteCsrs(kube::Client& admin, const std::string& prefix) {
       std::chrono::seconds(60)));
 }
 
-TEST_CASE("a burst of 200 CSRs is decided completely, across a kill -9 and restart, none twice",
+TEST_CASE("csr: a burst of 200 CSRs is decided completely, across a kill -9 and restart, none twice",
           "[integration][csr][burst]") {
   const Cluster& cluster = RequireCluster();
   PrepareCluster(cluster);
@@ -179,7 +179,7 @@ int Count(const std::string& text, const std::string& what) {
   return n;
 }
 
-TEST_CASE("two certguards racing without leader election decide every CSR once",
+TEST_CASE("csr: two certguards racing without leader election decide every CSR once",
           "[integration][csr][burst]") {
   // Both see every CSR and write on their copy: the second write of a CSR meets
   // 409 Conflict, re-reads it, finds it decided and leaves it.

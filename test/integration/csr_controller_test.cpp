@@ -19,7 +19,7 @@ std::string Request(const Cluster& cluster, const std::string& kubeconfig,
   return Trim(r.out);
 }
 
-TEST_CASE("three kubelets get client renewals and serving certificates approved and issued",
+TEST_CASE("csr: three kubelets get client renewals and serving certificates approved and issued",
           "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
   PrepareCluster(cluster);
@@ -52,7 +52,7 @@ TEST_CASE("three kubelets get client renewals and serving certificates approved 
   CHECK(cg->Log().find("stopped") != std::string::npos);
 }
 
-TEST_CASE("adversarial requests made by real identities are refused with reasons, never signed",
+TEST_CASE("csr: adversarial requests made by real identities are refused with reasons, never signed",
           "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
   PrepareCluster(cluster);
@@ -124,7 +124,7 @@ TEST_CASE("adversarial requests made by real identities are refused with reasons
   CHECK(cg->Stop() == 0);
 }
 
-TEST_CASE("bootstrap with a real token: a new node is approved, an existing one refused",
+TEST_CASE("csr: bootstrap with a real token: a new node is approved, an existing one refused",
           "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
   PrepareCluster(cluster);

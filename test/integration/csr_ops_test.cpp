@@ -27,7 +27,7 @@ std::string Certguard(const Cluster& cluster, const std::string& args) {
          ShellQuote(cluster.admin_kubeconfig());
 }
 
-TEST_CASE("a dry-run policy writes nothing; changing and removing it re-decides the pending CSR",
+TEST_CASE("csr: a dry-run policy writes nothing, and changing or removing it re-decides the pending CSR",
           "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
   PrepareCluster(cluster);
@@ -86,7 +86,56 @@ spec:
   CHECK(cg->Stop() == 0);
 }
 
-TEST_CASE("an invalid policy gets a False Valid condition naming the field", "[integration][csr]") {
+TEST_CASE("csr: a policy's status counts its decisions and names the last one",
+          "[integration][csr]") {
+  const Cluster& cluster = RequireCluster();
+  PrepareCluster(cluster);
+  const std::string work = cluster.ScratchDir("csr-policy-status");
+  auto kc = cluster.NodeIdentity("count-a", {"InternalIP=10.39.0.1"});
+  REQUIRE(kc.ok());
+  std::ofstream(work + "/policy.yaml") << R"(apiVersion: certguard.io/v1alpha1
+kind: CSRApprovalPolicy
+metadata:
+  name: counted
+spec:
+  nodeNamePattern: "count-.*"
+)";
+  DeleteOnExit cleanup{cluster, "csrapprovalpolicy counted"};
+  REQUIRE(cluster.Kubectl("apply -f " + ShellQuote(work + "/policy.yaml")).ok());
+  auto cg = StartCertguard(cluster, "policy-status");
+  REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
+
+  std::string good = Create(cluster, *kc, "--node count-a --type client", work + "/good");
+  REQUIRE(Eventually([&] { return StateOf(GetCsr(cluster, good)) == "Issued"; }, std::chrono::seconds(30)));
+  std::string bad = Create(cluster, *kc, "--node count-a --type serving --ip 10.39.0.9", work + "/bad");
+  REQUIRE(Eventually([&] { return StateOf(GetCsr(cluster, bad)) == "Denied"; }, std::chrono::seconds(30)));
+  CHECK(DecisionMessage(GetCsr(cluster, good)).find("policy counted: ApprovedRenewal") != std::string::npos);
+  CHECK(DecisionMessage(GetCsr(cluster, bad)).find("policy counted: SANNotNodeAddress") != std::string::npos);
+
+  nlohmann::json status;
+  CHECK(Eventually(
+      [&] {
+        CommandResult r = cluster.Kubectl("get csrapprovalpolicy counted -o json");
+        if (!r.ok()) return false;
+        nlohmann::json p = nlohmann::json::parse(r.out, nullptr, false);
+        if (!p.is_object()) return false;
+        status = p.value("status", nlohmann::json::object());
+        return status.value("approved", 0) == 1 && status.value("denied", 0) == 1 &&
+               status.value("lastDecision", nlohmann::json::object()).value("csr", "") == bad &&
+               status.value("observedGeneration", 0) == p["metadata"].value("generation", -1);
+      },
+      std::chrono::seconds(20)));
+  INFO(status.dump());
+  CHECK(status.value("ignored", -1) == 0);
+  CHECK(status.value("dryRun", -1) == 0);
+  CHECK(status["lastDecision"].value("decision", "") == "Deny");
+  CHECK(status["lastDecision"].value("reason", "") == "SANNotNodeAddress");
+  CHECK(status["conditions"][0].value("type", "") == "Valid");
+  CHECK(status["conditions"][0].value("status", "") == "True");
+  CHECK(cg->Stop() == 0);
+}
+
+TEST_CASE("csr: an invalid policy gets a False Valid condition naming the field", "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
   PrepareCluster(cluster);
   const std::string work = cluster.ScratchDir("csr-invalid-policy");
@@ -115,7 +164,7 @@ spec:
   CHECK(cluster.Kubectl("delete csrapprovalpolicy broken-regex").ok());
 }
 
-TEST_CASE("approve-pending clears a backlog left while certguard was down", "[integration][csr]") {
+TEST_CASE("csr: approve-pending clears a backlog left while certguard was down", "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
   PrepareCluster(cluster);
   const std::string work = cluster.ScratchDir("csr-approve-pending");
@@ -183,7 +232,7 @@ TEST_CASE("approve-pending clears a backlog left while certguard was down", "[in
   CHECK(missing.exit_code == 1);
 }
 
-TEST_CASE("approve-pending holds a flooding node's approvals, says why, and goes on once it ends",
+TEST_CASE("csr: approve-pending holds a flooding node's approvals, says why, and goes on once it ends",
           "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
   PrepareCluster(cluster);
@@ -234,7 +283,7 @@ TEST_CASE("approve-pending holds a flooding node's approvals, says why, and goes
   }
 }
 
-TEST_CASE("a serving CSR waits for its Node, boundedly", "[integration][csr]") {
+TEST_CASE("csr: a serving CSR waits for its Node, boundedly", "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
   PrepareCluster(cluster);
   const std::string work = cluster.ScratchDir("csr-node-wait");
@@ -267,7 +316,7 @@ TEST_CASE("a serving CSR waits for its Node, boundedly", "[integration][csr]") {
   CHECK(cg->Stop() == 0);
 }
 
-TEST_CASE("the flood guard pauses approvals past the cap and resumes by itself",
+TEST_CASE("csr: the flood guard pauses approvals past the cap and resumes by itself",
           "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
   PrepareCluster(cluster);
@@ -315,7 +364,7 @@ TEST_CASE("the flood guard pauses approvals past the cap and resumes by itself",
   CHECK(cg->Stop() == 0);
 }
 
-TEST_CASE("certguard runs under the ClusterRole of deploy/ through a ServiceAccount token",
+TEST_CASE("csr: certguard runs under the ClusterRole of deploy/ through a ServiceAccount token",
           "[integration][csr][rbac]") {
   const Cluster& cluster = RequireCluster();
   PrepareCluster(cluster);

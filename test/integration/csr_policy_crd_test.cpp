@@ -18,7 +18,7 @@ CommandResult ApplyPolicy(const Cluster& cluster, const std::string& work, const
   return cluster.Kubectl("apply -f " + ShellQuote(file));
 }
 
-TEST_CASE("the CSRApprovalPolicy CRD validates and defaults policies",
+TEST_CASE("csr: the CSRApprovalPolicy CRD validates and defaults policies",
           "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
   const std::string work = cluster.ScratchDir("csr-policy-crd");
