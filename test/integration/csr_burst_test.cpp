@@ -119,7 +119,10 @@ TEST_CASE("csr: a burst of 200 CSRs is decided completely, across a kill -9 and 
       "--leader-elect=true", "--leader-election-id=certguard-burst",
       "--leader-election-namespace=default", "--leader-election-lease-duration=4s",
       "--leader-election-renew-deadline=3s", "--leader-election-retry-period=500ms",
-      "--csr-max-pending-per-node=0", "--csr-max-pending=0"};
+      "--csr-max-pending-per-node=0", "--csr-max-pending=0",
+      // 20 writes a second at most: 200 decisions take seconds, so the kill
+      // below lands in the middle of the burst whatever the machine's speed.
+      "--kube-api-qps=20", "--kube-api-burst=30"};
   auto cg = StartCertguard(cluster, "burst-1", election);
   REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
 
