@@ -2,7 +2,7 @@
 // approvers it is compared with, one after the other against the same plane:
 //
 //   certguard_bench_approval --cluster DIR [--nodes 100] [--csrs 1000]
-//       [--load-nodes 5000] [--load-csrs 10000] [--out FILE]
+//       [--load-nodes 5000] [--load-csrs 10000] [--timeout 600] [--out FILE]
 //       --approver 'NAME=SHELL COMMAND' ...          # run in turn, $KUBECONFIG is the admin's
 //       --unavailable 'NAME=WHY' ...                 # reported, not run
 //
@@ -68,6 +68,7 @@ struct Options {
   int csrs = 1000;
   int load_nodes = 0;
   int load_csrs = 0;
+  int timeout_seconds = 600;  // per burst
   std::string out = "bench/results/approval.json";
   std::vector<std::pair<std::string, std::string>> approvers;    // name, command
   std::vector<std::pair<std::string, std::string>> unavailable;  // name, why
@@ -98,6 +99,7 @@ Options ParseArgs(int argc, char** argv) {
     else if (a == "--load-nodes") o.load_nodes = std::stoi(value());
     else if (a == "--load-csrs") o.load_csrs = std::stoi(value());
     else if (a == "--out") o.out = value();
+    else if (a == "--timeout") o.timeout_seconds = std::stoi(value());
     else if (a == "--approver") o.approvers.push_back(SplitPair(value()));
     else if (a == "--unavailable") o.unavailable.push_back(SplitPair(value()));
     else Die("unknown argument " + a);
@@ -413,7 +415,7 @@ class Bench {
     });
     auto created_all = Clock::now();
     int expected = o_.csrs - create_errors;
-    auto deadline = Clock::now() + std::chrono::seconds(600);
+    auto deadline = Clock::now() + std::chrono::seconds(o_.timeout_seconds);
     while (static_cast<int>(watch.Count()) < expected + 1 && Clock::now() < deadline &&
            !child.Ended()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -454,7 +456,8 @@ class Bench {
       r["reason"] = "exited with " + std::to_string(*child.Ended()) + "; log: " + Tail(log);
     } else if (undecided > 0 || denied > 0 || failed > 0) {
       r["status"] = "failed";
-      r["reason"] = "every CSR is valid: expected all approved within 600 s";
+      r["reason"] = "every CSR is valid: expected all approved within " +
+                    std::to_string(o_.timeout_seconds) + " s";
     }
     child.Stop();
     Cleanup(round);
