@@ -1,6 +1,6 @@
 // One TrustBundle reaching N labelled namespaces (2,000 by default) on a real
 // control plane, with `certguard run --controllers=trust` as its own process at
-// its default client limits (20 QPS, burst 30). Two windows:
+// its default client limits (20 QPS, burst 30; --qps, --burst). Two windows:
 //   create  the TrustBundle is created: a target is written in every namespace;
 //   change  its source gains a CA: every target is updated.
 // For each: the time until certguard's own metrics say every target is synced
@@ -11,7 +11,8 @@
 // Prints a table, writes FILE (default bench/results/trust.json) and exits 1
 // when a window takes over --max-ratio (1.25) times that floor.
 //
-//   certguard_bench_trust [--namespaces N] [--cluster DIR] [--max-ratio R] [--out FILE]
+//   certguard_bench_trust [--namespaces N] [--cluster DIR] [--qps Q] [--burst B]
+//                         [--max-ratio R] [--out FILE]
 //
 // Without --cluster it starts its own plane with test/cluster/up.sh in a
 // temporary directory and stops it at the end (logs kept on failure).
@@ -55,8 +56,6 @@ namespace res = certguard::kube::resources;
 
 namespace {
 
-constexpr double kQps = 20.0;  // certguard's default client limit (ClientConfig)
-constexpr int kBurst = 30;
 const std::set<std::string> kCertguardResources = {"configmaps", "trustbundles", "events",
                                                    "namespaces", "secrets"};
 
@@ -196,6 +195,8 @@ struct Window {
 static int Run(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines as they come
   int n = 2000;
+  double qps = 20.0;  // certguard's default client limit (--kube-api-qps, --kube-api-burst)
+  int burst = 30;
   double max_ratio = 1.25;
   std::string out = "bench/results/trust.json", cluster_dir;
   for (int i = 1; i < argc; ++i) {
@@ -204,18 +205,23 @@ static int Run(int argc, char** argv) {
       n = std::atoi(argv[++i]);
     } else if (a == "--cluster" && i + 1 < argc) {
       cluster_dir = argv[++i];
+    } else if (a == "--qps" && i + 1 < argc) {
+      qps = std::atof(argv[++i]);
+    } else if (a == "--burst" && i + 1 < argc) {
+      burst = std::atoi(argv[++i]);
     } else if (a == "--max-ratio" && i + 1 < argc) {
       max_ratio = std::atof(argv[++i]);
     } else if (a == "--out" && i + 1 < argc) {
       out = argv[++i];
     } else {
       std::fprintf(stderr,
-                   "usage: certguard_bench_trust [--namespaces N] [--cluster DIR] "
-                   "[--max-ratio R] [--out FILE]\n");
+                   "usage: certguard_bench_trust [--namespaces N] [--cluster DIR] [--qps Q] "
+                   "[--burst B] [--max-ratio R] [--out FILE]\n");
       return 2;
     }
   }
-  if (n <= kBurst) Fail("--namespaces must be over the burst (" + std::to_string(kBurst) + ")");
+  if (qps <= 0 || burst < 1) Fail("--qps and --burst must be positive");
+  if (n <= burst) Fail("--namespaces must be over the burst (" + std::to_string(burst) + ")");
   const std::string scripts = std::string(CERTGUARD_SOURCE_DIR) + "/test/cluster/";
 
   // The plane.
@@ -316,7 +322,8 @@ static int Run(int argc, char** argv) {
   const std::string log_path = cluster_dir + "/certguard-bench.log";
   certguard::test::CertguardProcess cg(
       {"run", "--kubeconfig", cluster_dir + "/admin.kubeconfig", "--controllers", "trust",
-       "--leader-elect=false", "--metrics-bind-address",
+       "--leader-elect=false", "--kube-api-qps", std::to_string(qps), "--kube-api-burst",
+       std::to_string(burst), "--metrics-bind-address",
        "127.0.0.1:" + std::to_string(metrics_port), "--health-bind-address",
        "127.0.0.1:" + std::to_string(health_port)},
       log_path);
@@ -342,7 +349,7 @@ static int Run(int argc, char** argv) {
     Window w;
     w.name = name;
     // The floor assumes a full burst: let certguard's token bucket refill first.
-    std::this_thread::sleep_for(milliseconds(int(1000 * kBurst / kQps) + 500));
+    std::this_thread::sleep_for(milliseconds(int(1000 * burst / qps) + 500));
     auto before = ApiRequests(admin);
     auto t0 = steady_clock::now();
     if (!act()) Fail(name + ": the bench's write failed");
@@ -369,7 +376,7 @@ static int Run(int argc, char** argv) {
         if (it->second <= 0) w.requests.erase(it);
       }
     }
-    w.floor_seconds = (n - kBurst) / kQps;
+    w.floor_seconds = (n - burst) / qps;
     w.ratio = w.seconds / w.floor_seconds;
     windows.push_back(w);
   };
@@ -413,7 +420,7 @@ static int Run(int argc, char** argv) {
   }
   int stopped = cg.Stop();
 
-  std::printf("\nTrustBundle to %d namespaces, certguard at %.0f QPS, burst %d\n", n, kQps, kBurst);
+  std::printf("\nTrustBundle to %d namespaces, certguard at %.0f QPS, burst %d\n", n, qps, burst);
   std::printf("%-8s %10s %10s %10s %7s  %s\n", "window", "seconds", "floor s", "requests",
               "ratio", "requests by verb and resource");
   bool over = false;
@@ -438,8 +445,8 @@ static int Run(int argc, char** argv) {
   std::filesystem::create_directories(std::filesystem::path(out).parent_path(), ec);
   std::ofstream(out) << json{{"benchmark", "trust"},
                              {"namespaces", n},
-                             {"qps", kQps},
-                             {"burst", kBurst},
+                             {"qps", qps},
+                             {"burst", burst},
                              {"max_ratio", max_ratio},
                              {"setup_seconds", setup_s},
                              {"windows", jw},
