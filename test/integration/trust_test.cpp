@@ -428,7 +428,7 @@ TEST_CASE("trust: 50 namespaces, a new one within seconds, edited and deleted ta
   }
 }
 
-TEST_CASE("trust: a CA rotation reaches every target; a garbage, empty or unreadable source "
+TEST_CASE("trust: a CA rotation reaches every target, and a garbage, empty or unreadable source "
           "keeps the last good bundle",
           "[integration][trust]") {
   TrustPlane plane(RequireCluster());

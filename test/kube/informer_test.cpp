@@ -211,7 +211,7 @@ TEST_CASE("Informer resync re-delivers every object", "[kube][informer]") {
   }));
 }
 
-TEST_CASE("Informer handlers can feed a work queue; Stop is prompt", "[kube][informer]") {
+TEST_CASE("Informer handlers can feed a work queue, Stop is prompt", "[kube][informer]") {
   FakeClient api;
   WorkQueue q;
   Informer inf(api, resources::kNodes, Fast());

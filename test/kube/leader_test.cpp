@@ -214,7 +214,7 @@ struct Flags {
 
 }  // namespace
 
-TEST_CASE("Two electors: one leads; on release the other takes over", "[kube][leader]") {
+TEST_CASE("Two electors: one leads, on release the other takes over", "[kube][leader]") {
   FakeClient api;
   Flags fa, fb;
   LeaderElector a(api, Fast("a"), fa.Callbacks());

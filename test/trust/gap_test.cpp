@@ -42,7 +42,7 @@ TEST_CASE("A consumer holding every CA has no gap", "[trust]") {
   CHECK_THAT(gap.Describe(), Catch::StartsWith("lacks CN=api-int-new ("));
 }
 
-TEST_CASE("An absent consumer is a gap; garbage in a consumer does not hide its CAs", "[trust]") {
+TEST_CASE("An absent consumer is a gap, garbage in a consumer does not hide its CAs", "[trust]") {
   std::string ca = CertBuilder().Cn("ca").Ca().Pem();
   auto bundle = Certs(ca);
   auto absent = CheckConsumer(bundle, std::nullopt, Now());

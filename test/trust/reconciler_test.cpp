@@ -344,7 +344,7 @@ TEST_CASE("Reconcile writes the bundle into every selected namespace, once", "[t
   CHECK(f.api.GetObj("configmaps", "app-3", "cluster-ca")["metadata"]["resourceVersion"] == rv);
 }
 
-TEST_CASE("Edited and deleted targets are repaired; unselected namespaces lose theirs", "[trust]") {
+TEST_CASE("Edited and deleted targets are repaired, unselected namespaces lose theirs", "[trust]") {
   Fixture f;
   (void)f.Run();
   const std::string want = BundleOf(f.ca1);
