@@ -136,7 +136,7 @@ TEST_CASE("ScanPaths reports unreadable inputs and goes on", "[expiry][cli]") {
   for (const auto& f : findings) CHECK(f.error.find("PRIVATE KEY") == std::string::npos);
 }
 
-TEST_CASE("ScanPaths: a file named twice is read once; unreadable files are errors", "[expiry][cli]") {
+TEST_CASE("ScanPaths: a file named twice is read once, unreadable files are errors", "[expiry][cli]") {
   Node node;
   std::string ca = node.root + "/etc/kubernetes/pki/ca.crt";
   CHECK(ScanPaths({ca, ca, node.root + "/etc/kubernetes/pki/../pki/ca.crt"}).size() == 1);
