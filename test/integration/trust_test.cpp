@@ -294,7 +294,7 @@ json FromConfigMap(const std::string& ns, const std::string& name) {
 std::vector<std::string> Names(const std::string& prefix, int n) {
   std::vector<std::string> out;
   for (int i = 0; i < n; ++i) {
-    char buf[8];
+    char buf[16];
     std::snprintf(buf, sizeof buf, "%02d", i);
     out.push_back(prefix + buf);
   }
