@@ -21,6 +21,7 @@ struct CheckExpirationFlags {
   std::string output = "table";
   std::string fail_within;
   ClusterFlags cluster;
+  bool in_cluster = false;  // the cluster as `run` finds it: $KUBECONFIG, the pod's service account
   expiry::ExpirySources sources;
 };
 
@@ -38,7 +39,8 @@ int RunCheckExpiration(const CheckExpirationFlags& flags, Context& ctx) {
     ctx.err << "certguard: " << st.message() << "\n";
     return kExitUsage;
   }
-  const bool cluster = !flags.cluster.kubeconfig.empty() || !flags.cluster.context.empty();
+  const bool cluster =
+      flags.in_cluster || !flags.cluster.kubeconfig.empty() || !flags.cluster.context.empty();
   std::shared_ptr<kube::Client> client;
   if (cluster) {
     auto connected = Connect(flags.cluster);
@@ -98,6 +100,9 @@ void AddCertsCommand(CLI::App& app, Context& ctx) {
   check->add_option("--fail-within", flags->fail_within,
                     "Exit 1 when a certificate expires within this window: 30d, 12h, 1d12h");
   AddClusterFlags(check, flags->cluster);
+  check->add_flag("--in-cluster", flags->in_cluster,
+                  "Add the cluster's certificates, connecting as `certguard run` does ($KUBECONFIG, "
+                  "else the pod's service account, else ~/.kube/config): for use inside a pod");
   check->add_option("--secret-selector", flags->sources.secret_selector,
                     "With --kubeconfig: also Secrets with these labels (TLS Secrets are always read)");
   check->add_option("--configmap-selector", flags->sources.configmap_selector,

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <vector>
@@ -91,4 +92,12 @@ TEST_CASE("certs check-expiration: bad arguments exit 2", "[cli]") {
   CHECK(Cli({"--path", f.dir.path() + "/nope"}).code == 2);
   CHECK(Cli({"--kubeconfig", "/nonexistent/kubeconfig"}).code == 2);  // unreadable kubeconfig
   CHECK(Cli({"--kubeconfig", "/nonexistent/kubeconfig", "--secret-selector", "a;b"}).code == 2);
+  // --in-cluster with no cluster to be found ($KUBECONFIG names only missing files): exit 2.
+  const char* saved = std::getenv("KUBECONFIG");
+  std::string saved_value = saved ? saved : "";
+  ::setenv("KUBECONFIG", "/nonexistent/a:/nonexistent/b", 1);
+  auto none = Cli({"--in-cluster"});
+  if (saved) ::setenv("KUBECONFIG", saved_value.c_str(), 1); else ::unsetenv("KUBECONFIG");
+  CHECK(none.code == 2);
+  CHECK(none.err.find("KUBECONFIG") != std::string::npos);
 }

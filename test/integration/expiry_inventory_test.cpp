@@ -408,6 +408,13 @@ TEST_CASE("expiry: certs check-expiration --kubeconfig lists the cluster's certi
   CHECK(table.out.find("CERTIFICATE AUTHORITY") != std::string::npos);
   CHECK(cluster.Run(cmd + " --fail-within 7d").exit_code == 1);
 
+  // --in-cluster finds the cluster as `run` does: here through $KUBECONFIG (the admin's).
+  CommandResult found = cluster.Run(ShellQuote(CertguardBinary()) +
+                                    " certs check-expiration --in-cluster -o json");
+  INFO(found.err);
+  REQUIRE(found.ok());
+  CHECK(found.out.find("secret " + ns + "/soon tls.crt") != std::string::npos);
+
   // A kubeconfig that cannot be read: exit 2.
   CHECK(cluster.Run(ShellQuote(CertguardBinary()) +
                     " certs check-expiration --kubeconfig /nonexistent/kubeconfig").exit_code == 2);
