@@ -12,16 +12,6 @@ namespace {
 
 using namespace csr_it;
 
-// Creates a kubelet CSR as `kubeconfig`; returns its name.
-std::string Create(const Cluster& cluster, const std::string& kubeconfig, const std::string& args,
-                   const std::string& out) {
-  CommandResult r = cluster.Run("test/cluster/kubelet-csr.sh create --kubeconfig " +
-                                ShellQuote(kubeconfig) + " " + args + " --out " + ShellQuote(out));
-  INFO(r.err);
-  REQUIRE(r.ok());
-  return Trim(r.out);
-}
-
 std::string Certguard(const Cluster& cluster, const std::string& args) {
   return ShellQuote(CertguardBinary()) + " " + args + " --kubeconfig " +
          ShellQuote(cluster.admin_kubeconfig());
@@ -47,7 +37,7 @@ spec:
   auto cg = StartCertguard(cluster, "dryrun");
   REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
 
-  std::string name = Create(cluster, *kc, "--node dry-a --type client", work + "/c");
+  std::string name = CreateCsr(cluster, *kc, "--node dry-a --type client", work + "/c");
   REQUIRE(Eventually([&] { return EventsOf(cluster, name).find("DryRun:") != std::string::npos; },
                      std::chrono::seconds(30)));
   CHECK(EventsOf(cluster, name).find("would Approve") != std::string::npos);
@@ -105,9 +95,9 @@ spec:
   auto cg = StartCertguard(cluster, "policy-status");
   REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
 
-  std::string good = Create(cluster, *kc, "--node count-a --type client", work + "/good");
+  std::string good = CreateCsr(cluster, *kc, "--node count-a --type client", work + "/good");
   REQUIRE(Eventually([&] { return StateOf(GetCsr(cluster, good)) == "Issued"; }, std::chrono::seconds(30)));
-  std::string bad = Create(cluster, *kc, "--node count-a --type serving --ip 10.39.0.9", work + "/bad");
+  std::string bad = CreateCsr(cluster, *kc, "--node count-a --type serving --ip 10.39.0.9", work + "/bad");
   REQUIRE(Eventually([&] { return StateOf(GetCsr(cluster, bad)) == "Denied"; }, std::chrono::seconds(30)));
   CHECK(DecisionMessage(GetCsr(cluster, good)).find("policy counted: ApprovedRenewal") != std::string::npos);
   CHECK(DecisionMessage(GetCsr(cluster, bad)).find("policy counted: SANNotNodeAddress") != std::string::npos);
@@ -173,10 +163,10 @@ TEST_CASE("csr: approve-pending clears a backlog left while certguard was down",
   REQUIRE(kc_a.ok());
   REQUIRE(kc_b.ok());
   std::vector<std::string> good = {
-      Create(cluster, *kc_a, "--node ap-a --type client", work + "/1"),
-      Create(cluster, *kc_a, "--node ap-a --type serving --dns ap-a --ip 10.34.0.1", work + "/2"),
-      Create(cluster, *kc_b, "--node ap-b --type client", work + "/3")};
-  std::string bad = Create(cluster, *kc_a, "--node ap-a --type serving --ip 10.34.0.2", work + "/4");
+      CreateCsr(cluster, *kc_a, "--node ap-a --type client", work + "/1"),
+      CreateCsr(cluster, *kc_a, "--node ap-a --type serving --dns ap-a --ip 10.34.0.1", work + "/2"),
+      CreateCsr(cluster, *kc_b, "--node ap-b --type client", work + "/3")};
+  std::string bad = CreateCsr(cluster, *kc_a, "--node ap-a --type serving --ip 10.34.0.2", work + "/4");
 
   // --dry-run: the table, nothing written.
   CommandResult dry = cluster.Run(Certguard(cluster, "approve-pending --dry-run"));
@@ -214,7 +204,7 @@ TEST_CASE("csr: approve-pending clears a backlog left while certguard was down",
                log.find("no pending kubelet CSR") != std::string::npos;
       },
       std::chrono::seconds(30)));
-  const std::string late = Create(cluster, *kc_b, "--node ap-b --type client", work + "/5");
+  const std::string late = CreateCsr(cluster, *kc_b, "--node ap-b --type client", work + "/5");
   CHECK(watch.Wait(std::chrono::seconds(60)) == 0);
   const std::string watched = watch.Log();
   INFO(watched);
@@ -243,9 +233,9 @@ TEST_CASE("csr: approve-pending holds a flooding node's approvals, says why, and
   REQUIRE(kc_other.ok());
   std::vector<std::string> names;
   for (int i = 0; i < 4; ++i) {
-    names.push_back(Create(cluster, *kc, "--node apf-a --type client", work + "/" + std::to_string(i)));
+    names.push_back(CreateCsr(cluster, *kc, "--node apf-a --type client", work + "/" + std::to_string(i)));
   }
-  const std::string other = Create(cluster, *kc_other, "--node apf-b --type client", work + "/b");
+  const std::string other = CreateCsr(cluster, *kc_other, "--node apf-b --type client", work + "/b");
   const std::string why = "MaxPendingPerNode: node:apf-a has 4 pending, cap 3";
 
   CommandResult dry = cluster.Run(Certguard(cluster, "approve-pending --dry-run --csr-max-pending-per-node 3"));
@@ -296,8 +286,8 @@ TEST_CASE("csr: a serving CSR waits for its Node, boundedly", "[integration][csr
   auto cg = StartCertguard(cluster, "node-wait", {"--csr-node-wait-timeout=20s"});
   REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
 
-  std::string a = Create(cluster, *kc_a, "--node nw-a --type serving --ip 10.35.0.1", work + "/a");
-  std::string b = Create(cluster, *kc_b, "--node nw-b --type serving --ip 10.35.0.2", work + "/b");
+  std::string a = CreateCsr(cluster, *kc_a, "--node nw-a --type serving --ip 10.35.0.1", work + "/a");
+  std::string b = CreateCsr(cluster, *kc_b, "--node nw-b --type serving --ip 10.35.0.2", work + "/b");
   REQUIRE(Eventually([&] { return EventsOf(cluster, a).find("WaitingForNode:") != std::string::npos; },
                      std::chrono::seconds(20)));
   CHECK(StateOf(GetCsr(cluster, a)) == "");
@@ -325,7 +315,7 @@ TEST_CASE("csr: the flood guard pauses approvals past the cap and resumes by its
   REQUIRE(kc.ok());
   std::vector<std::string> names;
   for (int i = 0; i < 5; ++i) {
-    names.push_back(Create(cluster, *kc, "--node flood-a --type client", work + "/" + std::to_string(i)));
+    names.push_back(CreateCsr(cluster, *kc, "--node flood-a --type client", work + "/" + std::to_string(i)));
   }
   auto cg = StartCertguard(cluster, "flood", {"--csr-max-pending-per-node=3"});
   REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
@@ -437,7 +427,7 @@ TEST_CASE("csr: certguard runs under the ClusterRole of deploy/ through a Servic
                            {"--leader-elect=true", "--leader-election-namespace=certguard"},
                            kubeconfig);
   REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
-  std::string name = Create(cluster, *kc, "--node rbac-a --type serving --ip 10.37.0.1", work + "/s");
+  std::string name = CreateCsr(cluster, *kc, "--node rbac-a --type serving --ip 10.37.0.1", work + "/s");
   CHECK(Eventually([&] { return StateOf(GetCsr(cluster, name)) == "Issued"; }, std::chrono::seconds(30)));
   CHECK(Eventually([&] { return EventsOf(cluster, name).find("Approved:") != std::string::npos; },
                    std::chrono::seconds(20)));

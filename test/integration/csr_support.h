@@ -21,6 +21,17 @@ inline std::string Trim(std::string s) {
   return s;
 }
 
+// Creates a kubelet CSR as `kubeconfig` (test/cluster/kubelet-csr.sh create ARGS), without
+// waiting for a decision; returns its name. Fails the test if it cannot be created.
+inline std::string CreateCsr(const Cluster& cluster, const std::string& kubeconfig,
+                             const std::string& args, const std::string& out) {
+  CommandResult r = cluster.Run("test/cluster/kubelet-csr.sh create --kubeconfig " +
+                                ShellQuote(kubeconfig) + " " + args + " --out " + ShellQuote(out));
+  INFO(r.err);
+  REQUIRE(r.ok());
+  return Trim(r.out);
+}
+
 // The CSR as JSON; null when it cannot be read.
 inline nlohmann::json GetCsr(const Cluster& cluster, const std::string& name) {
   CommandResult r = cluster.Kubectl("get csr " + ShellQuote(name) + " -o json");

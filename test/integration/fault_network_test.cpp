@@ -18,16 +18,6 @@ namespace {
 using namespace csr_it;
 using namespace std::chrono_literals;
 
-// Creates a CSR as the node, without waiting; its name.
-std::string Create(const Cluster& cluster, const std::string& kubeconfig, const std::string& args,
-                   const std::string& out) {
-  CommandResult r = cluster.Run("test/cluster/kubelet-csr.sh create --kubeconfig " +
-                                ShellQuote(kubeconfig) + " " + args + " --out " + ShellQuote(out));
-  INFO(r.err);
-  REQUIRE(r.ok());
-  return Trim(r.out);
-}
-
 // Approved/Denied conditions on the CSR: more than one would mean decided twice.
 int Decisions(const nlohmann::json& csr) {
   int n = 0;
@@ -78,7 +68,7 @@ TEST_CASE("fault: the network to the API server is cut and etcd compacted mid-wo
   auto cg = StartCertguard(cluster, "fault-network", {}, kubeconfig);
   REQUIRE(cg->WaitForLog("csr controller started", 60s));
   // Before the fault: decisions flow through the proxy.
-  std::string before = Create(cluster, kubeconfigs["fault-net-a"],
+  std::string before = CreateCsr(cluster, kubeconfigs["fault-net-a"],
                               "--node fault-net-a --type client", work + "/before");
   REQUIRE(Eventually([&] { return StateOf(GetCsr(cluster, before)) == "Issued"; }, 60s));
   const size_t connections_before = proxy.accepted();
@@ -89,14 +79,14 @@ TEST_CASE("fault: the network to the API server is cut and etcd compacted mid-wo
   proxy.CutAll();
   std::map<std::string, std::string> want;  // CSR name -> "Approved" or "Denied"
   for (const auto& [node, ip] : nodes) {
-    want[Create(cluster, kubeconfigs[node], "--node " + node + " --type client",
+    want[CreateCsr(cluster, kubeconfigs[node], "--node " + node + " --type client",
                 work + "/" + node + "-client")] = "Approved";
-    want[Create(cluster, kubeconfigs[node],
+    want[CreateCsr(cluster, kubeconfigs[node],
                 "--node " + node + " --type serving --dns " + node + " --ip " + ip,
                 work + "/" + node + "-serving")] = "Approved";
   }
   // An attacker inside the outage: node a asks for node b's address.
-  const std::string attack = Create(cluster, kubeconfigs["fault-net-a"],
+  const std::string attack = CreateCsr(cluster, kubeconfigs["fault-net-a"],
                                     "--node fault-net-a --type serving --ip 10.77.0.2",
                                     work + "/attack");
   want[attack] = "Denied";
