@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "csr_support.h"
+#include "rbac_support.h"
 
 namespace certguard::test {
 namespace {
@@ -359,12 +360,8 @@ TEST_CASE("csr: certguard runs under the ClusterRole of deploy/ through a Servic
   const Cluster& cluster = RequireCluster();
   PrepareCluster(cluster);
   const std::string work = cluster.ScratchDir("csr-rbac");
-  // deploy/certguard.yaml as shipped: its Deployment never runs here (no
-  // scheduler), its ServiceAccount and RBAC are what this test runs under.
-  cluster.Kubectl("create namespace certguard");
-  CommandResult deployed = cluster.Kubectl("apply -f deploy/certguard.yaml");
-  INFO(deployed.err);
-  REQUIRE(deployed.ok());
+  // deploy/certguard.yaml as shipped: its ServiceAccount and RBAC are what this test runs under.
+  const std::string kubeconfig = DeployedServiceAccountKubeconfig(cluster, work);
   const std::string sa = "system:serviceaccount:certguard:certguard";
 
   // The signers rule names only the two kubelet signers: asked as the approval
@@ -409,17 +406,6 @@ TEST_CASE("csr: certguard runs under the ClusterRole of deploy/ through a Servic
   CommandResult names = cluster.Kubectl(
       "get clusterrole certguard -o jsonpath='{.rules[?(@.resources[0]==\"signers\")].resourceNames}'");
   CHECK(Trim(names.out) == "[\"kubernetes.io/kube-apiserver-client-kubelet\",\"kubernetes.io/kubelet-serving\"]");
-
-  CommandResult token = cluster.Kubectl("create token certguard -n certguard --duration 1h");
-  REQUIRE(token.ok());
-  const std::string kubeconfig = work + "/sa.kubeconfig";
-  CommandResult made = cluster.Run(
-      "set -e; k=" + ShellQuote(kubeconfig) + "; kubectl config --kubeconfig \"$k\" set-cluster c --server \"$KUBE_SERVER\" --certificate-authority \"$CLUSTER_CA\" --embed-certs >/dev/null;"
-      " kubectl config --kubeconfig \"$k\" set-credentials sa --token " + ShellQuote(Trim(token.out)) + " >/dev/null;"
-      " kubectl config --kubeconfig \"$k\" set-context c --cluster c --user sa >/dev/null;"
-      " kubectl config --kubeconfig \"$k\" use-context c >/dev/null");
-  INFO(made.err);
-  REQUIRE(made.ok());
 
   auto kc = cluster.NodeIdentity("rbac-a", {"InternalIP=10.37.0.1"});
   REQUIRE(kc.ok());
