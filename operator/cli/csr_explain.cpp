@@ -9,6 +9,7 @@
 #include "cli/app.h"
 #include "cli/cluster.h"
 #include "cli/commands.h"
+#include "common/json_fields.h"
 #include "common/duration.h"
 #include "csr/approval.h"
 #include "csr/cluster.h"
@@ -29,12 +30,7 @@ struct ExplainFlags {
   int max_pending = 500;
 };
 
-std::string Str(const nlohmann::json& obj, const char* a, const char* b) {
-  if (!obj.is_object() || !obj.contains(a) || !obj[a].is_object()) return {};
-  const auto& o = obj[a];
-  if (!o.contains(b) || !o[b].is_string()) return {};
-  return o[b].get<std::string>();
-}
+using common::Str;
 
 // What certguard does about it, in words.
 std::string ActionText(const csr::Plan& p) {

@@ -3,6 +3,7 @@
 #include <optional>
 #include <utility>
 
+#include "common/json_fields.h"
 #include "csr/approval.h"
 #include "csr/event_reasons.h"
 #include "csr/pending.h"
@@ -14,12 +15,7 @@ namespace {
 
 using A = Plan::Action;
 
-std::string Str(const nlohmann::json& obj, const char* a, const char* b) {
-  if (!obj.is_object() || !obj.contains(a) || !obj[a].is_object()) return {};
-  const auto& o = obj[a];
-  if (!o.contains(b) || !o[b].is_string()) return {};
-  return o[b].get<std::string>();
-}
+using common::Str;
 
 std::string Codes(const Decision& d) {
   std::string out;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "common/json_fields.h"
 #include "common/log.h"
 #include "csr/approval.h"
 #include "csr/node.h"
@@ -17,12 +18,7 @@ using kube::ReconcileResult;
 const kube::Resource& kCsrs = kube::resources::kCertificateSigningRequests;
 const kube::Resource& kPolicies = kube::resources::kCsrApprovalPolicies;
 
-std::string Str(const nlohmann::json& obj, const char* a, const char* b) {
-  if (!obj.is_object() || !obj.contains(a) || !obj[a].is_object()) return {};
-  const auto& o = obj[a];
-  if (!o.contains(b) || !o[b].is_string()) return {};
-  return o[b].get<std::string>();
-}
+using common::Str;
 
 int64_t Generation(const nlohmann::json& obj) {
   if (!obj.is_object() || !obj.contains("metadata") || !obj["metadata"].is_object()) return 0;

@@ -3,6 +3,8 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "common/json_fields.h"
+
 namespace certguard::csr {
 
 namespace {
@@ -17,16 +19,8 @@ bool Digits(const std::string& s, size_t pos, size_t n, int& out) {
   return true;
 }
 
-const nlohmann::json* Field(const nlohmann::json& obj, const char* key) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(key);
-  return it == obj.end() ? nullptr : &*it;
-}
-
-std::string StringField(const nlohmann::json& obj, const char* key) {
-  auto* v = Field(obj, key);
-  return v && v->is_string() ? v->get<std::string>() : std::string();
-}
+using common::Field;
+using common::Str;
 
 }  // namespace
 
@@ -69,34 +63,28 @@ Result<x509::Time> ParseRfc3339(const std::string& s) {
 
 Result<NodeFacts> NodeFromObject(const nlohmann::json& object) {
   if (!object.is_object()) return InvalidArgument("node is not an object");
-  if (auto* kind = Field(object, "kind"); kind && !(kind->is_string() && *kind == "Node")) {
-    return InvalidArgument("expected kind Node, got " + kind->dump());
+  if (const auto& kind = Field(object, "kind"); !kind.is_null() && kind != "Node") {
+    return InvalidArgument("expected kind Node, got " + kind.dump());
   }
   NodeFacts n;
-  const auto* meta = Field(object, "metadata");
-  if (!meta || !meta->is_object()) return InvalidArgument("node has no metadata");
-  n.name = StringField(*meta, "name");
+  const auto& meta = Field(object, "metadata");
+  if (!meta.is_object()) return InvalidArgument("node has no metadata");
+  n.name = Str(meta, "name");
   if (n.name.empty()) return InvalidArgument("node has no metadata.name");
-  if (auto* labels = Field(*meta, "labels"); labels && labels->is_object()) {
-    for (const auto& [k, v] : labels->items()) {
-      if (v.is_string()) n.labels[k] = v.get<std::string>();
-    }
-  }
-  const auto* status = Field(object, "status");
-  if (!status || !status->is_object()) return n;
-  if (auto* addrs = Field(*status, "addresses"); addrs && addrs->is_array()) {
-    for (const auto& a : *addrs) {
-      NodeAddress na{StringField(a, "type"), StringField(a, "address")};
+  n.labels = common::StrMap(Field(meta, "labels"));
+  const auto& status = Field(object, "status");
+  if (!status.is_object()) return n;
+  if (const auto& addrs = Field(status, "addresses"); addrs.is_array()) {
+    for (const auto& a : addrs) {
+      NodeAddress na{Str(a, "type"), Str(a, "address")};
       if (!na.type.empty() && !na.address.empty()) n.addresses.push_back(std::move(na));
     }
   }
-  if (auto* conds = Field(*status, "conditions"); conds && conds->is_array()) {
-    for (const auto& c : *conds) {
-      if (StringField(c, "type") != "Ready") continue;
-      n.ready_status = StringField(c, "status");
-      if (auto t = ParseRfc3339(StringField(c, "lastTransitionTime")); t.ok()) {
-        n.ready_since = *t;
-      }
+  if (const auto& conds = Field(status, "conditions"); conds.is_array()) {
+    for (const auto& c : conds) {
+      if (Str(c, "type") != "Ready") continue;
+      n.ready_status = Str(c, "status");
+      if (auto t = ParseRfc3339(Str(c, "lastTransitionTime")); t.ok()) n.ready_since = *t;
     }
   }
   return n;

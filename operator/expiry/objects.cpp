@@ -1,5 +1,6 @@
 #include "expiry/objects.h"
 
+#include "common/json_fields.h"
 #include "csr/policy.h"
 #include "expiry/check.h"
 #include "expiry/sources.h"
@@ -11,17 +12,8 @@ namespace {
 
 using nlohmann::json;
 
-const json& Field(const json& obj, const char* name) {
-  static const json kNull;
-  if (!obj.is_object()) return kNull;
-  auto it = obj.find(name);
-  return it == obj.end() ? kNull : *it;
-}
-
-std::string Str(const json& obj, const char* name) {
-  const json& f = Field(obj, name);
-  return f.is_string() ? f.get<std::string>() : std::string();
-}
+using common::Field;
+using common::Str;
 
 // Decoded base64 values of an object of strings; undecodable ones left out.
 std::map<std::string, std::string> DecodedFields(const json& data) {

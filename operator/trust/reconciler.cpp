@@ -5,6 +5,7 @@
 #include <thread>
 #include <utility>
 
+#include "common/json_fields.h"
 #include "common/label_selector.h"
 #include "common/log.h"
 #include "kube/resource.h"
@@ -19,26 +20,9 @@ namespace {
 using nlohmann::json;
 namespace resources = kube::resources;
 
-const json& Field(const json& obj, const char* name) {
-  static const json kNull;
-  if (!obj.is_object()) return kNull;
-  auto it = obj.find(name);
-  return it == obj.end() ? kNull : *it;
-}
-
-std::string Str(const json& obj, const char* name) {
-  const json& v = Field(obj, name);
-  return v.is_string() ? v.get<std::string>() : std::string();
-}
-
-std::map<std::string, std::string> StrMap(const json& obj) {
-  std::map<std::string, std::string> out;
-  if (!obj.is_object()) return out;
-  for (auto it = obj.begin(); it != obj.end(); ++it) {
-    if (it.value().is_string()) out[it.key()] = it.value().get<std::string>();
-  }
-  return out;
-}
+using common::Field;
+using common::Str;
+using common::StrMap;
 
 bool IsSet(const json& obj, const char* name) { return !Field(obj, name).is_null(); }
 
