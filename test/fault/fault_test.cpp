@@ -57,31 +57,19 @@ std::shared_ptr<kube::RestClient> ClientFor(const std::string& kubeconfig) {
 // A private control plane with certguard's CRDs; stopped when the test ends.
 class Plane {
  public:
-  explicit Plane(const std::string& name) {
-    dir_ = (std::filesystem::current_path() / "fault-planes" / name).string();
-    RunShell(CERTGUARD_SOURCE_DIR "/test/cluster/down.sh " + ShellQuote(dir_) + " >/dev/null 2>&1");
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    auto up = RunShell("cd " CERTGUARD_SOURCE_DIR " && test/cluster/up.sh " + ShellQuote(dir_));
-    INFO(up.out << up.err);
-    REQUIRE(up.ok());
-    auto c = Cluster::Load(dir_);
-    INFO(c.status().ToString());
-    REQUIRE(c.ok());
-    cluster_ = std::make_unique<Cluster>(*c);
+  explicit Plane(const std::string& name)
+      : own_((std::filesystem::current_path() / "fault-planes" / name).string()),
+        cluster_(&own_.cluster()) {
     auto crds = cluster_->Kubectl("apply -f crds/ && kubectl wait --for condition=established "
                                   "--timeout=60s -f crds/");
     INFO(crds.err);
     REQUIRE(crds.ok());
     admin_ = ClientFor(cluster_->admin_kubeconfig());
   }
-  ~Plane() {
-    RunShell(CERTGUARD_SOURCE_DIR "/test/cluster/down.sh " + ShellQuote(dir_) + " >/dev/null 2>&1");
-  }
 
   const Cluster& cluster() const { return *cluster_; }
   kube::RestClient& admin() { return *admin_; }
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return cluster_->dir(); }
 
   // SIGKILLs kube-apiserver (its command line kept to start it again).
   void KillApiserver() {
@@ -119,8 +107,8 @@ class Plane {
   }
 
  private:
-  std::string dir_;
-  std::unique_ptr<Cluster> cluster_;
+  OwnCluster own_;
+  const Cluster* cluster_;
   std::shared_ptr<kube::RestClient> admin_;
 };
 

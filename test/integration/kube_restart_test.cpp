@@ -26,44 +26,13 @@ Json ConfigMap(const std::string& name, const std::string& v) {
           {"data", {{"v", v}}}};
 }
 
-bool Matches(kube::Client& client, const kube::Informer& inf, const std::string& ns,
-             std::string* why) {
-  auto list = kube::ListAll(client, res::kConfigMaps, ns, {}, 500);
-  if (!list.ok()) {
-    *why = list.status().ToString();
-    return false;
-  }
-  if (list->items.size() != inf.store().Size()) {
-    *why = std::to_string(list->items.size()) + " on the server, " +
-           std::to_string(inf.store().Size()) + " cached";
-    return false;
-  }
-  for (const auto& item : list->items) {
-    auto c = inf.store().Get(kube::KeyOf(item));
-    if (!c || (*c)["metadata"]["resourceVersion"] != item["metadata"]["resourceVersion"]) {
-      *why = "differs at " + kube::KeyOf(item);
-      return false;
-    }
-  }
-  return true;
-}
-
 TEST_CASE("kube: kube-apiserver stopped and restarted mid-watch and the cache catches up",
           "[integration][kube]") {
   const Cluster& shared = RequireCluster();
-  const std::string dir = shared.ScratchDir("kube-restart-plane");
-  auto up = shared.Run("CERTGUARD_TOOLS=\"$TOOLS_DIR\" test/cluster/up.sh " + ShellQuote(dir));
-  INFO(up.err);
-  REQUIRE(up.ok());
-  struct Down {
-    const Cluster& c;
-    std::string dir;
-    ~Down() { c.Run("test/cluster/down.sh " + ShellQuote(dir) + " >/dev/null 2>&1"); }
-  } down{shared, dir};
-  auto plane = Cluster::Load(dir);
-  REQUIRE(plane.ok());
+  OwnCluster plane(shared.ScratchDir("kube-restart-plane"),
+                   "CERTGUARD_TOOLS=" + ShellQuote(shared.Env("TOOLS_DIR")));
 
-  auto client = AdminClient(*plane, true);
+  auto client = AdminClient(plane.cluster(), true);
   const std::string ns = "kube-restart";
   EnsureNamespace(*client, ns);
   for (int i = 0; i < 10; ++i) {
@@ -76,7 +45,7 @@ TEST_CASE("kube: kube-apiserver stopped and restarted mid-watch and the cache ca
   inf.Start();
   REQUIRE(inf.WaitForSync(20s));
   std::string why;
-  REQUIRE(WaitFor([&] { return Matches(*client, inf, ns, &why); }, 10s));
+  REQUIRE(WaitFor([&] { return CacheMatchesServer(*client, inf, ns, "", &why); }, 10s));
 
   // Stop kube-apiserver (keeping its command line), wait, start it again.
   auto stop = plane->Run(
@@ -128,7 +97,7 @@ TEST_CASE("kube: kube-apiserver stopped and restarted mid-watch and the cache ca
   REQUIRE(retried([&] {
             return client->Create(res::kConfigMaps, ns, ConfigMap("r-new", "1")).status();
           }).ok());
-  REQUIRE(WaitFor([&] { return Matches(*client, inf, ns, &why); }, 30s));
+  REQUIRE(WaitFor([&] { return CacheMatchesServer(*client, inf, ns, "", &why); }, 30s));
   auto caught_up = std::chrono::steady_clock::now();
   auto st = inf.Stats();
   CHECK(st.errors >= 1);

@@ -1,4 +1,5 @@
-// Shared pieces of the kube integration tests: clients for the test plane.
+// Shared pieces of the kube integration tests: clients for the test plane, and
+// the check that an informer's cache matches the server.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -6,6 +7,7 @@
 #include <string>
 
 #include "kube/client.h"
+#include "kube/informer.h"
 #include "kube/config.h"
 #include "support/cluster.h"
 
@@ -44,6 +46,33 @@ inline void EnsureNamespace(kube::Client& client, const std::string& name) {
                           {"metadata", {{"name", name}}}});
   INFO(r.status().ToString());
   REQUIRE((r.ok() || r.status().code() == Code::kAlreadyExists));
+}
+
+// Whether the informer's cache of ConfigMaps in `ns` holds exactly the server's
+// objects (those matching `selector`) at the same resourceVersions; if not, why.
+inline bool CacheMatchesServer(kube::Client& client, const kube::Informer& inf,
+                               const std::string& ns, const std::string& selector,
+                               std::string* why) {
+  kube::ListOptions o;
+  o.label_selector = selector;
+  auto list = kube::ListAll(client, kube::resources::kConfigMaps, ns, o, 500);
+  if (!list.ok()) {
+    *why = list.status().ToString();
+    return false;
+  }
+  if (list->items.size() != inf.store().Size()) {
+    *why = std::to_string(list->items.size()) + " on the server, " +
+           std::to_string(inf.store().Size()) + " cached";
+    return false;
+  }
+  for (const auto& item : list->items) {
+    auto c = inf.store().Get(kube::KeyOf(item));
+    if (!c || (*c)["metadata"]["resourceVersion"] != item["metadata"]["resourceVersion"]) {
+      *why = "differs at " + kube::KeyOf(item);
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace certguard::test

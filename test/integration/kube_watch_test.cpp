@@ -32,31 +32,6 @@ std::string DataOf(const kube::Informer& inf, const std::string& key) {
   return o ? (*o)["data"].value("v", "") : "<absent>";
 }
 
-// Whether the informer's cache holds exactly the server's objects and versions.
-bool CacheMatchesServer(kube::Client& client, const kube::Informer& inf, const std::string& ns,
-                        const std::string& selector, std::string* why) {
-  kube::ListOptions o;
-  o.label_selector = selector;
-  auto list = kube::ListAll(client, res::kConfigMaps, ns, o, 500);
-  if (!list.ok()) {
-    *why = list.status().ToString();
-    return false;
-  }
-  if (list->items.size() != inf.store().Size()) {
-    *why = "server has " + std::to_string(list->items.size()) + ", cache " +
-           std::to_string(inf.store().Size());
-    return false;
-  }
-  for (const auto& item : list->items) {
-    auto c = inf.store().Get(kube::KeyOf(item));
-    if (!c || (*c)["metadata"]["resourceVersion"] != item["metadata"]["resourceVersion"]) {
-      *why = "differs at " + kube::KeyOf(item);
-      return false;
-    }
-  }
-  return true;
-}
-
 // etcd's JSON gateway: current revision, and compaction up to it.
 long long EtcdRevision(const Cluster& c) {
   auto r = c.Run("curl -sS --max-time 5 http://127.0.0.1:$ETCD_PORT/v3/kv/range -d '{\"key\":\"AA==\"}'");

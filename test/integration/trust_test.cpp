@@ -719,21 +719,11 @@ TEST_CASE("trust: kubeadm example, the cluster CA from kube-root-ca.crt into lab
 TEST_CASE("trust: deleting a TrustBundle removes only the targets it created",
           "[integration][trust]") {
   const Cluster& shared = RequireCluster();
-  const std::string dir = shared.ScratchDir("trust-gc-plane");
-  auto up = shared.Run("UP_EXTRA_CONTROLLERS=garbagecollector CERTGUARD_TOOLS=\"$TOOLS_DIR\" "
-                       "test/cluster/up.sh " +
-                       ShellQuote(dir));
-  INFO(up.err);
-  REQUIRE(up.ok());
-  struct Down {
-    const Cluster& c;
-    std::string dir;
-    ~Down() { c.Run("test/cluster/down.sh " + ShellQuote(dir) + " >/dev/null 2>&1"); }
-  } down{shared, dir};
-  auto private_plane = Cluster::Load(dir);
-  REQUIRE(private_plane.ok());
+  OwnCluster private_plane(shared.ScratchDir("trust-gc-plane"),
+                           "UP_EXTRA_CONTROLLERS=garbagecollector CERTGUARD_TOOLS=" +
+                               ShellQuote(shared.Env("TOOLS_DIR")));
 
-  TrustPlane plane(*private_plane);
+  TrustPlane plane(private_plane.cluster());
   const std::string ca = CertBuilder().Cn("gc-ca").Ca().Pem();
   std::vector<std::string> nss = Names("tb-gc-", 4);
   for (const auto& ns : nss) plane.Namespace(ns, {{"trust-gc", "on"}});
@@ -742,7 +732,7 @@ TEST_CASE("trust: deleting a TrustBundle removes only the targets it created",
   plane.Create(nss[0], ConfigMap(nss[0], "gc-ca", {{"ca.crt", "the user's"}}));
   plane.Create(nss[1], ConfigMap(nss[1], "look-alike", {{"ca.crt", "mine"}}, {{kLabel, "gc"}}));
 
-  RunningController rc(*private_plane);
+  RunningController rc(private_plane.cluster());
   plane.CreateBundle(BundleObject("gc", json::array({{{"inline", ca}}}), "gc-ca",
                                   {{"matchLabels", {{"trust-gc", "on"}}}}));
   plane.CreateBundle(BundleObject("other", json::array({{{"inline", ca}}}), "other-ca",

@@ -130,6 +130,27 @@ std::string Cluster::ScratchDir(const std::string& name) const {
   return p.string();
 }
 
+OwnCluster::OwnCluster(std::string dir, const std::string& env) : dir_(std::move(dir)) {
+  Down();  // a plane left by an earlier run of the same test
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+  auto up = RunShell("cd " + ShellQuote(CERTGUARD_SOURCE_DIR) + " && " + env +
+                     " test/cluster/up.sh " + ShellQuote(dir_));
+  INFO(up.out << up.err);
+  REQUIRE(up.ok());
+  auto c = Cluster::Load(dir_);
+  INFO(c.status().ToString());
+  REQUIRE(c.ok());
+  cluster_ = std::make_unique<Cluster>(std::move(*c));
+}
+
+OwnCluster::~OwnCluster() { Down(); }
+
+void OwnCluster::Down() const {
+  RunShell(ShellQuote(std::string(CERTGUARD_SOURCE_DIR) + "/test/cluster/down.sh") + " " +
+           ShellQuote(dir_) + " >/dev/null 2>&1");
+}
+
 const Cluster& RequireCluster() {
   static const Result<Cluster> cluster = Cluster::FromEnvironment();
   INFO(cluster.status().ToString());

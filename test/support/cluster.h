@@ -14,6 +14,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,6 +73,27 @@ class Cluster {
   std::string server_;
   std::string kubeconfig_;
   std::map<std::string, std::string> env_;
+};
+
+// A control plane of a test's own, for tests that stop, restart or reconfigure
+// it so that the shared one never goes away under other tests: test/cluster/up.sh
+// in `dir` (emptied first), with `env` words before it (for example
+// "UP_EXTRA_CONTROLLERS=garbagecollector"); down.sh when it goes out of scope.
+// The constructor fails the current test when the plane does not start.
+class OwnCluster {
+ public:
+  explicit OwnCluster(std::string dir, const std::string& env = "");
+  ~OwnCluster();
+  OwnCluster(const OwnCluster&) = delete;
+  OwnCluster& operator=(const OwnCluster&) = delete;
+
+  const Cluster& cluster() const { return *cluster_; }
+  const Cluster* operator->() const { return cluster_.get(); }
+
+ private:
+  void Down() const;
+  std::string dir_;
+  std::unique_ptr<Cluster> cluster_;
 };
 
 // The run's shared cluster. Fails the current test (a Catch2 REQUIRE, never a
