@@ -1,4 +1,5 @@
 #include "cli/app.h"
+#include "cli/cli_support.h"
 
 #include <catch2/catch.hpp>
 #include <sstream>
@@ -6,17 +7,8 @@
 
 namespace {
 
-struct Run {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Run Cli(std::vector<const char*> args) {
-  args.insert(args.begin(), "certguard");
-  std::ostringstream out, err;
-  int code = certguard::cli::Main(static_cast<int>(args.size()), args.data(), out, err);
-  return {code, out.str(), err.str()};
+certguard::testing::CliRun Cli(const std::vector<std::string>& args) {
+  return certguard::testing::RunCli({}, args);
 }
 
 }  // namespace
@@ -37,8 +29,8 @@ TEST_CASE("certguard --help lists the subcommands", "[cli]") {
 }
 
 TEST_CASE("unknown commands and flags print usage to stderr and exit 2", "[cli]") {
-  for (auto args : {std::vector<const char*>{"frobnicate"}, std::vector<const char*>{"--bogus"},
-                    std::vector<const char*>{"version", "--bogus"}, std::vector<const char*>{}}) {
+  for (auto args : {std::vector<std::string>{"frobnicate"}, std::vector<std::string>{"--bogus"},
+                    std::vector<std::string>{"version", "--bogus"}, std::vector<std::string>{}}) {
     auto r = Cli(args);
     CHECK(r.code == 2);
     CHECK(r.out.empty());

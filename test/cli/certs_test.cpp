@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/app.h"
+#include "cli/cli_support.h"
 #include "support/pki.h"
 #include "support/temp_dir.h"
 
@@ -16,18 +17,8 @@ using certguard::testing::TempDir;
 
 namespace {
 
-struct Run {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Run Cli(std::vector<std::string> args) {
-  std::vector<const char*> argv{"certguard", "certs", "check-expiration"};
-  for (const auto& a : args) argv.push_back(a.c_str());
-  std::ostringstream out, err;
-  int code = certguard::cli::Main(static_cast<int>(argv.size()), argv.data(), out, err);
-  return {code, out.str(), err.str()};
+certguard::testing::CliRun Cli(const std::vector<std::string>& args) {
+  return certguard::testing::RunCli({"certs", "check-expiration"}, args);
 }
 
 // One certificate that expires in 10 days, one CA in 3 years, a key and a broken file.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/app.h"
+#include "cli/cli_support.h"
 #include "csr/corpus/corpus.h"
 
 namespace fs = std::filesystem;
@@ -16,18 +17,8 @@ using namespace certguard::testing::corpus;
 
 namespace {
 
-struct Run {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Run Cli(std::vector<std::string> args) {
-  std::vector<const char*> argv{"certguard"};
-  for (const auto& a : args) argv.push_back(a.c_str());
-  std::ostringstream out, err;
-  int code = certguard::cli::Main(static_cast<int>(argv.size()), argv.data(), out, err);
-  return {code, out.str(), err.str()};
+certguard::testing::CliRun Cli(const std::vector<std::string>& args) {
+  return certguard::testing::RunCli({}, args);
 }
 
 // A fresh directory under the system's temp dir, removed afterwards.

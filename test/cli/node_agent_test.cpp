@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "cli/app.h"
+#include "cli/cli_support.h"
 #include "support/pki.h"
 #include "support/temp_dir.h"
 
@@ -13,18 +14,8 @@ using certguard::testing::TempDir;
 
 namespace {
 
-struct Run {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Run Agent(std::vector<std::string> args) {
-  std::vector<const char*> argv{"certguard", "node-agent"};
-  for (const auto& a : args) argv.push_back(a.c_str());
-  std::ostringstream out, err;
-  int code = certguard::cli::Main(static_cast<int>(argv.size()), argv.data(), out, err);
-  return {code, out.str(), err.str()};
+certguard::testing::CliRun Agent(const std::vector<std::string>& args) {
+  return certguard::testing::RunCli({"node-agent"}, args);
 }
 
 }  // namespace
