@@ -49,7 +49,7 @@ PROVIDER_IP_PREFIXES=10.64.0.0/10 BYPASS_DNS_RESOLUTION=true $what \
       args+=(--approver "$name=env KUBECONFIG=$kc $what serve") ;;
     *) args+=(--unavailable "$name=no command line known to the benchmark") ;;
   esac
-done < <(bash hack/tools/build-peers.sh)
+done < <(bash hack/tools/build-peers.sh kubelet-csr-approver kubelet-serving-cert-approver)
 
 "$build/bench/certguard_bench_approval" --cluster "$dir" \
   --nodes "${BENCH_NODES:-100}" --csrs "${BENCH_CSRS:-1000}" \

@@ -1,21 +1,39 @@
-// One TrustBundle reaching N labelled namespaces (2,000 by default) on a real
-// control plane, with `certguard run --controllers=trust` as its own process at
-// its default client limits (20 QPS, burst 30; --qps, --burst). Two windows:
-//   create  the TrustBundle is created: a target is written in every namespace;
+// One trust bundle reaching N labelled namespaces (2,000 by default) on a real
+// control plane, certguard next to cert-manager's trust-manager v0.24.0, one
+// after the other on the same plane and the same namespaces (each run's bundle
+// and targets are deleted before the next):
+//   certguard      `certguard run --controllers=trust`, its own process, at its
+//                  default client limit (20 QPS, burst 30; --qps, --burst);
+//   trust-manager  a Bundle with the same source and namespace selector. It has
+//                  no client rate limit flags: its client-go REST clients keep
+//                  client-go's defaults, 5 QPS and burst 10 per API type;
+//   certguard      again at trust-manager's limit (5 QPS, burst 10), the
+//                  like-for-like row (--no-peer-limit-run leaves it out).
+// Two windows each:
+//   create  the bundle is created: a target is written in every namespace;
 //   change  its source gains a CA: every target is updated.
-// For each: the time until certguard's own metrics say every target is synced
-// (checked afterwards against the API server), the API requests certguard made
-// (kube-apiserver's apiserver_request_total over the resources certguard uses,
-// minus the bench's single write), and the time next to the floor the QPS limit
-// sets for N writes ((N - burst) / qps). Also certguard's resident memory.
-// Prints a table, writes FILE (default bench/results/trust.json) and exits 1
-// when a window takes over --max-ratio (1.25) times that floor.
+// For each: the time until every namespace holds the bundle (the bench's own
+// watch on the targets, parsed: the API server's view, not the controller's),
+// the API requests made (kube-apiserver's apiserver_request_total over the
+// resources either controller uses, after it has gone quiet, the bench's own
+// requests taken out) and the floor the client limit sets for N writes,
+// (N - burst) / qps. Also each process's resident memory (/proc/PID/status:
+// VmRSS when ready and at the end, VmHWM). Prints a side-by-side table with the
+// ratios certguard / trust-manager, writes FILE (default
+// bench/results/trust.json) and exits 1 when a certguard window takes over
+// --max-ratio (1.25) times its floor.
 //
 //   certguard_bench_trust [--namespaces N] [--cluster DIR] [--qps Q] [--burst B]
-//                         [--max-ratio R] [--out FILE]
+//                         [--max-ratio R] [--out FILE] [--trust-manager BIN|none]
+//                         [--no-peer-limit-run]
 //
-// Without --cluster it starts its own plane with test/cluster/up.sh in a
-// temporary directory and stops it at the end (logs kept on failure).
+// trust-manager comes from hack/tools/build-peers.sh (built into the tool
+// cache, its chart next to it) unless --trust-manager names a binary (with its
+// chart in BIN_DIR/chart); its Bundle CRD is rendered from that chart with the
+// tool cache's helm and applied at bench time. When it cannot be built or run,
+// the table says why and certguard's runs still happen. Without --cluster the
+// bench starts its own plane with test/cluster/up.sh in a temporary directory
+// and stops it at the end (logs kept on failure).
 #include <arpa/inet.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -31,6 +49,7 @@
 #include <functional>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -56,10 +75,19 @@ namespace res = certguard::kube::resources;
 
 namespace {
 
-const std::set<std::string> kCertguardResources = {"configmaps", "trustbundles", "events",
-                                                   "namespaces", "secrets"};
+// The resources certguard's trust controller and trust-manager use.
+const std::set<std::string> kResources = {"configmaps", "trustbundles", "bundles",
+                                          "events",     "namespaces",   "secrets"};
 
-// Thrown by Fail and caught in main, so that certguard and the plane are stopped.
+// trust-manager's Bundle API (trust.cert-manager.io/v1alpha1).
+const kube::Resource kBundles{"trust.cert-manager.io", "v1alpha1", "bundles", "Bundle", false};
+const char kTrustManagerVersion[] = "v0.24.0";
+// client-go's defaults (rest.DefaultQPS, rest.DefaultBurst), which trust-manager keeps.
+constexpr double kTrustManagerQps = 5.0;
+constexpr int kTrustManagerBurst = 10;
+
+// Thrown by Fail: caught in main (the plane is stopped) or, for trust-manager's
+// run, recorded as the reason it did not run.
 struct BenchError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -98,21 +126,7 @@ int FreePort() {
   return port;
 }
 
-// The value of the first series of `name` whose label text contains every `labels` item.
-std::optional<double> Series(const std::string& page, const std::string& name,
-                             const std::vector<std::string>& labels) {
-  std::istringstream in(page);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(name + "{", 0) != 0) continue;
-    bool all = std::all_of(labels.begin(), labels.end(),
-                           [&](const std::string& l) { return line.find(l) != std::string::npos; });
-    if (!all) continue;
-    return std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
-  }
-  return std::nullopt;
-}
-
-// apiserver_request_total summed by "VERB resource" over the resources certguard uses.
+// apiserver_request_total summed by "VERB resource" over kResources.
 std::map<std::string, double> ApiRequests(kube::RestClient& admin) {
   kube::HttpRequest req;
   req.path = "/metrics";
@@ -130,7 +144,7 @@ std::map<std::string, double> ApiRequests(kube::RestClient& admin) {
   for (std::string line; std::getline(in, line);) {
     if (line.rfind("apiserver_request_total{", 0) != 0) continue;
     std::string resource = label(line, "resource");
-    if (!kCertguardResources.count(resource)) continue;
+    if (!kResources.count(resource)) continue;
     out[label(line, "verb") + " " + resource] +=
         std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
   }
@@ -182,13 +196,273 @@ bool WaitUntil(const std::function<bool()>& cond, seconds limit, milliseconds ev
   return cond();
 }
 
+// How many certificates each namespace's target holds: the ConfigMaps matching
+// `selector`, listed and then watched (listed again whenever a watch ends) on
+// its own thread, the PEM under `key` parsed. Counts its own requests so that a
+// window can take them out.
+class TargetTracker {
+ public:
+  TargetTracker(kube::RestClient& api, std::string selector, std::string key)
+      : api_(api), selector_(std::move(selector)), key_(std::move(key)) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~TargetTracker() {
+    stop_ = true;
+    cancel_.Cancel();
+    thread_.join();
+  }
+  TargetTracker(const TargetTracker&) = delete;
+  TargetTracker& operator=(const TargetTracker&) = delete;
+
+  bool listed() const { return lists_ > 0; }
+  // Namespaces whose target holds exactly `certificates`.
+  int Holding(size_t certificates) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return static_cast<int>(std::count_if(counts_.begin(), counts_.end(), [&](const auto& kv) {
+      return kv.second == certificates;
+    }));
+  }
+  // Requests of its own the API server has counted so far: "VERB resource" -> n.
+  std::map<std::string, double> Requests() const {
+    return {{"LIST configmaps", double(lists_.load())},
+            {"WATCH configmaps", double(watches_ended_.load())}};
+  }
+
+ private:
+  void Set(const json& cm) {
+    const json& data = cm.value("data", json::object());
+    size_t n = 0;
+    if (auto it = data.find(key_); it != data.end() && it->is_string()) {
+      n = certguard::x509::ParseBundle(it->get<std::string>()).certificates.size();
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    counts_[cm["metadata"].value("namespace", "")] = n;
+  }
+
+  void Loop() {
+    while (!stop_) {
+      kube::ListOptions lo;
+      lo.label_selector = selector_;
+      auto l = kube::ListAll(api_, res::kConfigMaps, "", lo);
+      if (!l.ok()) {
+        std::this_thread::sleep_for(500ms);
+        continue;
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        counts_.clear();
+      }
+      for (const auto& cm : l->items) Set(cm);
+      lists_ += l->pages;
+      kube::WatchOptions wo;
+      wo.resource_version = l->resource_version;
+      wo.label_selector = selector_;
+      wo.timeout_seconds = 3600;
+      std::string rv = l->resource_version;
+      while (!stop_) {
+        wo.resource_version = rv;
+        auto st = api_.Watch(
+            res::kConfigMaps, "", wo,
+            [&](kube::WatchEvent&& e) {
+              if (e.type == kube::EventType::kBookmark) {
+                rv = e.object["metadata"].value("resourceVersion", rv);
+                return true;
+              }
+              rv = e.object["metadata"].value("resourceVersion", rv);
+              if (e.type == kube::EventType::kDeleted) {
+                std::lock_guard<std::mutex> lock(mu_);
+                counts_.erase(e.object["metadata"].value("namespace", ""));
+              } else {
+                Set(e.object);
+              }
+              return true;
+            },
+            cancel_);
+        ++watches_ended_;
+        if (!st.ok()) break;  // relist (410 or an error)
+      }
+    }
+  }
+
+  kube::RestClient& api_;
+  const std::string selector_, key_;
+  mutable std::mutex mu_;
+  std::map<std::string, size_t> counts_;  // namespace -> certificates in its target
+  std::atomic<bool> stop_{false};
+  std::atomic<int> lists_{0}, watches_ended_{0};
+  kube::CancelToken cancel_;
+  std::thread thread_;
+};
+
 struct Window {
   std::string name;
   double seconds = 0;
   std::map<std::string, double> requests;
   double floor_seconds = 0;
-  double ratio = 0;
+  double ratio = 0;  // seconds / floor_seconds
 };
+
+struct RunResult {
+  std::string name;  // "certguard", "trust-manager"
+  std::string id;    // its bundle's name (its targets' too); its log is CLUSTER_DIR/ID.log
+  double qps = 0;
+  int burst = 0;
+  bool ran = false;
+  std::string why;  // when it did not run
+  std::vector<Window> windows;
+  Memory idle, end;
+  int exit_code = 0;
+  std::string log;
+
+  std::string Limit() const {
+    char b[64];
+    std::snprintf(b, sizeof b, "%g QPS, burst %d", qps, burst);
+    return b;
+  }
+  const Window* Find(const std::string& w) const {
+    for (const auto& x : windows) {
+      if (x.name == w) return &x;
+    }
+    return nullptr;
+  }
+};
+
+// What every run shares.
+struct Bench {
+  kube::RestClient* admin = nullptr;
+  std::string cluster_dir, label, src_ns, ca1, ca2;
+  int n = 0;
+  std::string trust_manager_bin;  // empty when unavailable
+};
+
+// The controller under test, as a child process.
+struct Controller {
+  std::unique_ptr<certguard::test::CertguardProcess> process;
+  std::string bundle_kind;  // in messages
+  kube::Resource bundles;
+  json bundle;              // the object the create window creates
+  std::string selector;     // its targets
+};
+
+void DeleteAll(Bench& b, const std::string& selector) {
+  kube::ListOptions lo;
+  lo.label_selector = selector;
+  auto l = kube::ListAll(*b.admin, res::kConfigMaps, "", lo);
+  if (!l.ok()) Fail("listing targets to delete: " + l.status().ToString());
+  std::atomic<size_t> next{0};
+  std::atomic<int> failed{0};
+  auto work = [&] {
+    for (size_t i; (i = next++) < l->items.size();) {
+      const json& m = l->items[i]["metadata"];
+      auto st = b.admin->Delete(res::kConfigMaps, m.value("namespace", ""), m.value("name", ""));
+      if (!st.ok() && st.code() != certguard::Code::kNotFound) ++failed;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) threads.emplace_back(work);
+  for (auto& t : threads) t.join();
+  if (failed) Fail(std::to_string(failed.load()) + " targets not deleted");
+}
+
+// One controller through both windows, then its bundle and targets deleted.
+RunResult RunOne(Bench& b, RunResult r, const std::function<Controller(const std::string&)>& start,
+                 double max_wait_s) {
+  const std::string name = r.id;
+  // The source as the create window expects it (one CA), before the controller starts.
+  {
+    json patch = {{"data", {{"ca.crt", b.ca1}}}};
+    if (!b.admin->Patch(res::kConfigMaps, b.src_ns, "ca", kube::PatchType::kMerge, patch.dump())
+             .ok()) {
+      Fail("resetting the source failed");
+    }
+  }
+  Controller c = start(name);
+  auto& proc = *c.process;
+  std::this_thread::sleep_for(2s);  // settled after start-up
+  r.idle = MemoryOf(proc.pid());
+  TargetTracker tracker(*b.admin, c.selector, "ca.crt");
+  if (!WaitUntil([&] { return tracker.listed(); }, seconds(60))) Fail("target watch not started");
+
+  auto measure = [&](const std::string& window, const std::string& own,
+                     const std::function<bool()>& act, size_t certificates) {
+    Window w;
+    w.name = window;
+    // The floor assumes a full burst: let the token bucket refill first.
+    std::this_thread::sleep_for(milliseconds(int(1000 * r.burst / r.qps) + 500));
+    auto before = ApiRequests(*b.admin);
+    auto own_before = tracker.Requests();
+    auto t0 = steady_clock::now();
+    if (!act()) Fail(window + ": the bench's write failed");
+    bool died = false;
+    if (!WaitUntil(
+            [&] {
+              died = !proc.running();
+              return died || tracker.Holding(certificates) == b.n;
+            },
+            seconds(int(max_wait_s)), 20ms) ||
+        died) {
+      Fail(r.name + ", " + window + ": " +
+           (died ? std::string("the process exited")
+                 : std::to_string(tracker.Holding(certificates)) + " of " +
+                       std::to_string(b.n) + " namespaces hold the bundle after " +
+                       std::to_string(int(max_wait_s)) + " s") +
+           "; log: " + r.log);
+    }
+    w.seconds = duration<double>(steady_clock::now() - t0).count();
+    // Count in what follows the last target (the status write): wait until the
+    // API server's counts stand still for 3 s (60 s at most).
+    auto last = ApiRequests(*b.admin);
+    auto still_since = steady_clock::now();
+    for (auto give_up = steady_clock::now() + 60s;
+         steady_clock::now() - still_since < 3s && steady_clock::now() < give_up;) {
+      std::this_thread::sleep_for(500ms);
+      auto now = ApiRequests(*b.admin);
+      if (Sum(now) != Sum(last)) still_since = steady_clock::now();
+      last = now;
+    }
+    w.requests = Diff(last, before);
+    auto mine = Diff(tracker.Requests(), own_before);
+    mine[own] += 1;
+    for (const auto& [key, count] : mine) {
+      if (auto it = w.requests.find(key); it != w.requests.end()) {
+        it->second -= count;
+        if (it->second <= 0) w.requests.erase(it);
+      }
+    }
+    w.floor_seconds = (b.n - r.burst) / r.qps;
+    w.ratio = w.seconds / w.floor_seconds;
+    std::printf("  %s %s: %.1f s (floor %.1f s), %.0f requests\n", r.name.c_str(),
+                window.c_str(), w.seconds, w.floor_seconds, Sum(w.requests));
+    r.windows.push_back(w);
+  };
+
+  measure(
+      "create", "POST " + c.bundles.resource,
+      [&] { return b.admin->Create(c.bundles, "", c.bundle).ok(); }, 1);
+  measure(
+      "change", "PATCH configmaps",
+      [&] {
+        json patch = {{"data", {{"ca.crt", b.ca1 + b.ca2}}}};
+        return b.admin
+            ->Patch(res::kConfigMaps, b.src_ns, "ca", kube::PatchType::kMerge, patch.dump())
+            .ok();
+      },
+      2);
+  r.end = MemoryOf(proc.pid());
+  r.exit_code = proc.Stop();
+  r.ran = true;
+  // Clean for the next run: the bundle, then its targets.
+  auto st = b.admin->Delete(c.bundles, "", name);
+  if (!st.ok() && st.code() != certguard::Code::kNotFound) Fail("deleting " + name + " failed");
+  DeleteAll(b, c.selector);
+  return r;
+}
+
+std::string Fmt(double v, const char* f) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
 
 }  // namespace
 
@@ -198,7 +472,8 @@ static int Run(int argc, char** argv) {
   double qps = 20.0;  // certguard's default client limit (--kube-api-qps, --kube-api-burst)
   int burst = 30;
   double max_ratio = 1.25;
-  std::string out = "bench/results/trust.json", cluster_dir;
+  bool peer_limit_run = true;
+  std::string out = "bench/results/trust.json", cluster_dir, trust_manager_flag;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--namespaces" && i + 1 < argc) {
@@ -213,16 +488,53 @@ static int Run(int argc, char** argv) {
       max_ratio = std::atof(argv[++i]);
     } else if (a == "--out" && i + 1 < argc) {
       out = argv[++i];
+    } else if (a == "--trust-manager" && i + 1 < argc) {
+      trust_manager_flag = argv[++i];
+    } else if (a == "--no-peer-limit-run") {
+      peer_limit_run = false;
     } else {
       std::fprintf(stderr,
                    "usage: certguard_bench_trust [--namespaces N] [--cluster DIR] [--qps Q] "
-                   "[--burst B] [--max-ratio R] [--out FILE]\n");
+                   "[--burst B] [--max-ratio R] [--out FILE] [--trust-manager BIN|none] "
+                   "[--no-peer-limit-run]\n");
       return 2;
     }
   }
   if (qps <= 0 || burst < 1) Fail("--qps and --burst must be positive");
-  if (n <= burst) Fail("--namespaces must be over the burst (" + std::to_string(burst) + ")");
-  const std::string scripts = std::string(CERTGUARD_SOURCE_DIR) + "/test/cluster/";
+  if (n <= std::max(burst, kTrustManagerBurst)) {
+    Fail("--namespaces must be over the burst (" + std::to_string(burst) + ")");
+  }
+  const std::string source_dir = CERTGUARD_SOURCE_DIR;
+  const std::string scripts = source_dir + "/test/cluster/";
+
+  // trust-manager: built (or found) first, so that a slow first build stays out of the plane's life.
+  std::string tm_bin, tm_why;
+  if (trust_manager_flag == "none") {
+    tm_why = "left out (--trust-manager none)";
+  } else if (!trust_manager_flag.empty()) {
+    tm_bin = trust_manager_flag;
+  } else {
+    std::printf("building trust-manager %s (hack/tools/build-peers.sh trust-manager)\n",
+                kTrustManagerVersion);
+    int rc = 0;
+    std::string line = Shell("bash " + Quote(source_dir + "/hack/tools/build-peers.sh") +
+                                 " trust-manager",
+                             &rc);
+    std::istringstream in(line);
+    std::string name, state, what;
+    std::getline(in, name, '\t');
+    std::getline(in, state, '\t');
+    std::getline(in, what);
+    if (name == "trust-manager" && state == "ok") {
+      tm_bin = what;
+    } else {
+      tm_why = state == "unavailable" ? what : "hack/tools/build-peers.sh said: " + line;
+    }
+  }
+  if (!tm_bin.empty() && access(tm_bin.c_str(), X_OK) != 0) {
+    tm_why = tm_bin + " is not an executable";
+    tm_bin.clear();
+  }
 
   // The plane.
   bool own_plane = cluster_dir.empty();
@@ -244,16 +556,31 @@ static int Run(int argc, char** argv) {
       Shell(cmd, &ignored);
     }
   } down{own_plane, scripts + "down.sh " + Quote(cluster_dir) + " >/dev/null 2>&1"};
+  const std::string env = "set -a; . " + Quote(cluster_dir + "/env") + "; ";
 
   {
-    const std::string crd =
-        std::string(CERTGUARD_SOURCE_DIR) + "/crds/certguard.io_trustbundles.yaml";
-    std::string log = Shell("set -a; . " + Quote(cluster_dir + "/env") +
-                                "; \"$KUBECTL\" apply --server-side -f " + Quote(crd) +
+    const std::string crd = source_dir + "/crds/certguard.io_trustbundles.yaml";
+    std::string log = Shell(env + "\"$KUBECTL\" apply --server-side -f " + Quote(crd) +
                                 " && \"$KUBECTL\" wait --for condition=established " +
                                 "--timeout=60s crd/trustbundles.certguard.io 2>&1",
                             &rc);
     if (rc != 0) Fail("installing the TrustBundle CRD failed:\n" + log);
+  }
+  if (!tm_bin.empty()) {
+    // trust-manager's Bundle CRD, rendered from its chart as `helm install` would.
+    const std::string chart = std::filesystem::path(tm_bin).parent_path().string() + "/chart";
+    std::string log = Shell(
+        env + ". " + Quote(source_dir + "/hack/tools/versions.sh") + "; \"$TOOLS_DIR/helm\" " +
+            "template trust-manager " + Quote(chart) +
+            " --kube-version \"${KUBERNETES_VERSION#v}\" --show-only " +
+            "templates/crd-trust.cert-manager.io_bundles.yaml 2>&1 | \"$KUBECTL\" apply " +
+            "--server-side -f - 2>&1 && \"$KUBECTL\" wait --for condition=established " +
+            "--timeout=60s crd/bundles.trust.cert-manager.io 2>&1",
+        &rc);
+    if (rc != 0) {
+      tm_why = "installing its Bundle CRD from " + chart + " failed: " + log;
+      tm_bin.clear();
+    }
   }
 
   kube::LoadOptions lo;
@@ -288,17 +615,22 @@ static int Run(int argc, char** argv) {
     for (auto& t : threads) t.join();
     if (failed) Fail(std::to_string(failed.load()) + " namespaces not created");
   }
-  const std::string src_ns = label + "-src";
-  auto ca1 = certguard::testing::CertBuilder().Cn("bench-ca-1").Ca().Pem();
-  auto ca2 = certguard::testing::CertBuilder().Cn("bench-ca-2").Ca().Pem();
+  Bench b;
+  b.admin = &admin;
+  b.cluster_dir = cluster_dir;
+  b.label = label;
+  b.n = n;
+  b.src_ns = label + "-src";
+  b.ca1 = certguard::testing::CertBuilder().Cn("bench-ca-1").Ca().Pem();
+  b.ca2 = certguard::testing::CertBuilder().Cn("bench-ca-2").Ca().Pem();
   if (!admin.Create(res::kNamespaces, "",
-                    {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", src_ns}}}})
+                    {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", b.src_ns}}}})
            .ok() ||
-      !admin.Create(res::kConfigMaps, src_ns,
+      !admin.Create(res::kConfigMaps, b.src_ns,
                     {{"apiVersion", "v1"},
                      {"kind", "ConfigMap"},
-                     {"metadata", {{"name", "ca"}, {"namespace", src_ns}}},
-                     {"data", {{"ca.crt", ca1}}}})
+                     {"metadata", {{"name", "ca"}, {"namespace", b.src_ns}}},
+                     {"data", {{"ca.crt", b.ca1}}}})
            .ok()) {
     Fail("source not created");
   }
@@ -317,146 +649,263 @@ static int Run(int argc, char** argv) {
   const double setup_s = duration<double>(steady_clock::now() - setup_start).count();
   std::printf("set-up: %d namespaces and their kube-root-ca.crt in %.1f s\n", n, setup_s);
 
-  // certguard, as deployed: its own process, default client limits.
-  const int metrics_port = FreePort(), health_port = FreePort();
-  const std::string log_path = cluster_dir + "/certguard-bench.log";
-  certguard::test::CertguardProcess cg(
-      {"run", "--kubeconfig", cluster_dir + "/admin.kubeconfig", "--controllers", "trust",
-       "--leader-elect=false", "--kube-api-qps", std::to_string(qps), "--kube-api-burst",
-       std::to_string(burst), "--metrics-bind-address",
-       "127.0.0.1:" + std::to_string(metrics_port), "--health-bind-address",
-       "127.0.0.1:" + std::to_string(health_port)},
-      log_path);
-  if (!WaitUntil([&] { return certguard::testing::HttpGet(health_port, "/readyz").status == 200; },
-                 seconds(120), 200ms)) {
-    Fail("certguard not ready; log: " + log_path);
-  }
-  const Memory idle = MemoryOf(cg.pid());
-  auto page = [&] { return certguard::testing::HttpGet(metrics_port, "/metrics").body; };
-  auto synced = [&](double certificates) {
-    std::string p = page();
-    const std::string b = "bundle=\"" + label + "\"";
-    return Series(p, "certguard_trustbundle_certificates", {b}) == certificates &&
-           Series(p, "certguard_trustbundle_targets", {b, "state=\"synced\""}) == double(n) &&
-           Series(p, "certguard_trustbundle_targets", {b, "state=\"outdated\""}) == 0.0 &&
-           Series(p, "certguard_trustbundle_targets", {b, "state=\"failed\""}) == 0.0;
-  };
-
-  std::vector<Window> windows;
-  // `own`: the bench's write that starts the window ("VERB resource"), not certguard's.
-  auto measure = [&](const std::string& name, const std::string& own,
-                     const std::function<bool()>& act, double certificates) {
-    Window w;
-    w.name = name;
-    // The floor assumes a full burst: let certguard's token bucket refill first.
-    std::this_thread::sleep_for(milliseconds(int(1000 * burst / qps) + 500));
-    auto before = ApiRequests(admin);
-    auto t0 = steady_clock::now();
-    if (!act()) Fail(name + ": the bench's write failed");
-    if (!WaitUntil([&] { return synced(certificates); }, seconds(1200))) {
-      Fail(name + ": targets not synced in 20 minutes; log: " + log_path);
-    }
-    w.seconds = duration<double>(steady_clock::now() - t0).count();
-    // The status write follows the metrics: count it in, then the bench's own requests out.
-    int own_gets = 0;
-    auto status_done = [&] {
-      ++own_gets;
-      auto b = admin.Get(res::kTrustBundles, "", label);
-      if (!b.ok()) return false;
-      json st = b->value("status", json::object());
-      return st.value("certificates", 0) == certificates &&
-             st.value("targets", json::object()).value("synced", -1) == n;
-    };
-    if (!WaitUntil(status_done, seconds(60), 100ms)) Fail(name + ": status not written");
-    w.requests = Diff(ApiRequests(admin), before);
-    const std::pair<std::string, int> mine[] = {{own, 1}, {"GET trustbundles", own_gets}};
-    for (const auto& [key, count] : mine) {
-      if (auto it = w.requests.find(key); it != w.requests.end()) {
-        it->second -= count;
-        if (it->second <= 0) w.requests.erase(it);
+  const json selector = {{"matchLabels", {{label, "on"}}}};
+  // certguard, as deployed: its own process, at a given client limit.
+  auto certguard = [&](double q, int bu) {
+    return [&, q, bu](const std::string& name) {
+      Controller c;
+      const int metrics_port = FreePort(), health_port = FreePort();
+      const std::string log = cluster_dir + "/" + name + ".log";
+      c.process = std::make_unique<certguard::test::CertguardProcess>(
+          std::vector<std::string>{"run", "--kubeconfig", cluster_dir + "/admin.kubeconfig",
+                                   "--controllers", "trust", "--leader-elect=false",
+                                   "--kube-api-qps", Fmt(q, "%g"), "--kube-api-burst",
+                                   std::to_string(bu), "--metrics-bind-address",
+                                   "127.0.0.1:" + std::to_string(metrics_port),
+                                   "--health-bind-address",
+                                   "127.0.0.1:" + std::to_string(health_port)},
+          log);
+      if (!WaitUntil(
+              [&] {
+                return certguard::testing::HttpGet(health_port, "/readyz").status == 200 ||
+                       !c.process->running();
+              },
+              seconds(120), 200ms) ||
+          !c.process->running()) {
+        Fail("certguard not ready; log: " + log);
       }
-    }
-    w.floor_seconds = (n - burst) / qps;
-    w.ratio = w.seconds / w.floor_seconds;
-    windows.push_back(w);
+      c.bundles = res::kTrustBundles;
+      c.bundle = {{"apiVersion", "certguard.io/v1alpha1"},
+                  {"kind", "TrustBundle"},
+                  {"metadata", {{"name", name}}},
+                  {"spec",
+                   {{"sources", json::array({{{"configMap",
+                                               {{"namespace", b.src_ns},
+                                                {"name", "ca"},
+                                                {"key", "ca.crt"}}}}})},
+                    {"target", {{"configMap", {{"name", name}, {"key", "ca.crt"}}}}},
+                    {"namespaceSelector", selector}}}};
+      c.selector = "certguard.io/trustbundle=" + name;
+      return c;
+    };
   };
+  // trust-manager as its chart runs it, but: no leader election, its servers on
+  // 127.0.0.1 and its webhook served with a certificate minted here (not
+  // registered with the API server: the Bundles here are valid).
+  auto trust_manager = [&](const std::string& name) {
+    Controller c;
+    const std::string tls = cluster_dir + "/trust-manager-tls";
+    std::filesystem::create_directories(tls);
+    auto cert = certguard::testing::CertBuilder().Cn("trust-manager").Ip("127.0.0.1").Build();
+    std::ofstream(tls + "/tls.crt") << cert.pem;
+    std::ofstream(tls + "/tls.key") << cert.key.PrivatePem();
+    const int metrics_port = FreePort(), ready_port = FreePort(), webhook_port = FreePort();
+    const std::string log = cluster_dir + "/" + name + ".log";
+    c.process = std::make_unique<certguard::test::CertguardProcess>(
+        tm_bin,
+        std::vector<std::string>{"--kubeconfig", cluster_dir + "/admin.kubeconfig",
+                                 "--leader-elect=false", "--trust-namespace", b.src_ns,
+                                 "--metrics-port", std::to_string(metrics_port),
+                                 "--readiness-probe-port", std::to_string(ready_port),
+                                 "--webhook-host", "127.0.0.1", "--webhook-port",
+                                 std::to_string(webhook_port), "--webhook-certificate-dir", tls},
+        log);
+    // Ready (its webhook serves), and its controller's caches synced.
+    if (!WaitUntil(
+            [&] {
+              return !c.process->running() ||
+                     (certguard::testing::HttpGet(ready_port, "/readyz").status == 200 &&
+                      c.process->Log().find("\"Starting workers\" controller=bundles") !=
+                          std::string::npos);
+            },
+            seconds(120), 200ms) ||
+        !c.process->running()) {
+      std::string tail = c.process->Log();
+      if (tail.size() > 1500) tail = "..." + tail.substr(tail.size() - 1500);
+      Fail("trust-manager not ready in 120 s; log " + log + ":\n" + tail);
+    }
+    c.bundles = kBundles;
+    c.bundle = {{"apiVersion", "trust.cert-manager.io/v1alpha1"},
+                {"kind", "Bundle"},
+                {"metadata", {{"name", name}}},
+                {"spec",
+                 {{"sources", json::array({{{"configMap", {{"name", "ca"}, {"key", "ca.crt"}}}}})},
+                  {"target", {{"configMap", {{"key", "ca.crt"}}}, {"namespaceSelector", selector}}}}}};
+    c.selector = "trust.cert-manager.io/bundle=" + name;
+    return c;
+  };
+  auto max_wait = [&](double q, int bu) { return std::max(1200.0, 3 * (n - bu) / q); };
 
-  json bundle = {{"apiVersion", "certguard.io/v1alpha1"},
-                 {"kind", "TrustBundle"},
-                 {"metadata", {{"name", label}}},
-                 {"spec",
-                  {{"sources", json::array({{{"configMap",
-                                              {{"namespace", src_ns},
-                                               {"name", "ca"},
-                                               {"key", "ca.crt"}}}}})},
-                   {"target", {{"configMap", {{"name", "bench-ca"}}}}},
-                   {"namespaceSelector", {{"matchLabels", {{label, "on"}}}}}}}};
-  measure(
-      "create", "POST trustbundles",
-      [&] { return admin.Create(res::kTrustBundles, "", bundle).ok(); }, 1);
-  measure("change", "PATCH configmaps",
-          [&] {
-            json patch = {{"data", {{"ca.crt", ca1 + ca2}}}};
-            return admin
-                .Patch(res::kConfigMaps, src_ns, "ca", kube::PatchType::kMerge, patch.dump())
-                .ok();
-          },
-          2);
-  const Memory end = MemoryOf(cg.pid());
-
-  // What certguard's metrics said, checked against the API server.
-  kube::ListOptions lo2;
-  lo2.label_selector = "certguard.io/trustbundle=" + label;
-  auto targets = kube::ListAll(admin, res::kConfigMaps, "", lo2);
-  if (!targets.ok()) Fail("listing targets: " + targets.status().ToString());
-  int good = 0;
-  for (const auto& cm : targets->items) {
-    std::string pem = cm.value("data", json::object()).value("ca.crt", "");
-    good += certguard::x509::ParseBundle(pem).certificates.size() == 2;
+  std::vector<RunResult> runs;
+  auto plan = [&](std::string name, double q, int bu, const std::string& suffix) {
+    RunResult r;
+    r.name = std::move(name);
+    r.qps = q;
+    r.burst = bu;
+    r.id = label + "-" + r.name + suffix;
+    r.log = cluster_dir + "/" + r.id + ".log";
+    return r;
+  };
+  std::printf("certguard at %g QPS, burst %d\n", qps, burst);
+  runs.push_back(RunOne(b, plan("certguard", qps, burst, ""), certguard(qps, burst),
+                        max_wait(qps, burst)));
+  RunResult tm = plan("trust-manager", kTrustManagerQps, kTrustManagerBurst, "");
+  if (tm_bin.empty()) {
+    tm.why = tm_why;
+    std::printf("trust-manager %s not run: %s\n", kTrustManagerVersion, tm_why.c_str());
+  } else {
+    std::printf("trust-manager %s (%s: client-go's defaults, no flag sets them)\n",
+                kTrustManagerVersion, tm.Limit().c_str());
+    try {
+      tm = RunOne(b, tm, trust_manager, max_wait(kTrustManagerQps, kTrustManagerBurst));
+    } catch (const BenchError& e) {
+      tm.why = e.what();
+      std::printf("trust-manager failed: %s\n", tm.why.c_str());
+      // Leave the plane clean for certguard's next run.
+      (void)admin.Delete(kBundles, "", tm.id);
+      DeleteAll(b, "trust.cert-manager.io/bundle=" + tm.id);
+    }
   }
-  if (good != n) {
-    Fail("certguard reported every target synced, but " + std::to_string(good) + " of " +
-         std::to_string(n) + " hold the new bundle");
+  runs.push_back(tm);
+  if (peer_limit_run) {
+    std::printf("certguard at trust-manager's limit, %g QPS, burst %d\n", kTrustManagerQps,
+                kTrustManagerBurst);
+    runs.push_back(RunOne(b, plan("certguard", kTrustManagerQps, kTrustManagerBurst, "-limit"),
+                          certguard(kTrustManagerQps, kTrustManagerBurst),
+                          max_wait(kTrustManagerQps, kTrustManagerBurst)));
   }
-  int stopped = cg.Stop();
 
-  std::printf("\nTrustBundle to %d namespaces, certguard at %.0f QPS, burst %d\n", n, qps, burst);
-  std::printf("%-8s %10s %10s %10s %7s  %s\n", "window", "seconds", "floor s", "requests",
-              "ratio", "requests by verb and resource");
+  // The table: one column per run, then certguard / trust-manager.
+  const RunResult* same = nullptr;  // certguard at trust-manager's limit
+  for (const auto& r : runs) {
+    if (r.name == "certguard" && r.ran && r.qps == kTrustManagerQps &&
+        r.burst == kTrustManagerBurst) {
+      same = &r;
+    }
+  }
+  const RunResult* deflt = &runs.front();
+  const RunResult* peer = tm.ran ? &runs[1] : nullptr;
+  struct Row {
+    std::string label;
+    std::function<std::optional<double>(const RunResult&)> get;
+    const char* fmt;
+    bool ratio = true;  // a floor is no measurement: no ratio
+  };
+  auto window_field = [](const std::string& w, int what) {
+    return [w, what](const RunResult& r) -> std::optional<double> {
+      const Window* x = r.Find(w);
+      if (!x) return std::nullopt;
+      return what == 0 ? x->seconds : what == 1 ? x->floor_seconds : Sum(x->requests);
+    };
+  };
+  const std::vector<Row> rows = {
+      {"create: seconds", window_field("create", 0), "%.1f"},
+      {"create: floor (N-burst)/QPS s", window_field("create", 1), "%.1f", false},
+      {"create: API requests", window_field("create", 2), "%.0f"},
+      {"change: seconds", window_field("change", 0), "%.1f"},
+      {"change: floor (N-burst)/QPS s", window_field("change", 1), "%.1f", false},
+      {"change: API requests", window_field("change", 2), "%.0f"},
+      {"RSS idle (ready) MiB",
+       [](const RunResult& r) -> std::optional<double> {
+         if (!r.ran) return std::nullopt;
+         return r.idle.rss_mib;
+       },
+       "%.1f"},
+      {"RSS at the end MiB",
+       [](const RunResult& r) -> std::optional<double> {
+         if (!r.ran) return std::nullopt;
+         return r.end.rss_mib;
+       },
+       "%.1f"},
+      {"RSS peak (VmHWM) MiB",
+       [](const RunResult& r) -> std::optional<double> {
+         if (!r.ran) return std::nullopt;
+         return r.end.hwm_mib;
+       },
+       "%.1f"},
+  };
+  auto ratio = [](const RunResult* a, const RunResult* p,
+                  const Row& row) -> std::optional<double> {
+    if (!a || !p || !row.ratio) return std::nullopt;
+    auto x = row.get(*a), y = row.get(*p);
+    if (!x || !y || *y == 0) return std::nullopt;
+    return *x / *y;
+  };
+  std::printf("\nA bundle to %d namespaces on one plane, one run after the other\n", n);
+  std::printf("%-30s", "");
+  for (const auto& r : runs) std::printf(" %18s", r.name.c_str());
+  std::printf(" %18s %18s\n", "cg/tm same limit", "cg default/tm");
+  std::printf("%-30s", "client limit");
+  for (const auto& r : runs) std::printf(" %18s", r.Limit().c_str());
+  std::printf(" %18s %18s\n", "", "");
+  json ratios_same = json::object(), ratios_default = json::object();
+  for (const auto& row : rows) {
+    std::printf("%-30s", row.label.c_str());
+    for (const auto& r : runs) {
+      auto v = row.get(r);
+      std::printf(" %18s", v ? Fmt(*v, row.fmt).c_str() : (r.ran ? "-" : "not run"));
+    }
+    auto rs = ratio(same, peer, row), rd = ratio(deflt, peer, row);
+    std::printf(" %18s %18s\n", rs ? Fmt(*rs, "%.2f").c_str() : "-",
+                rd ? Fmt(*rd, "%.2f").c_str() : "-");
+    if (rs) ratios_same[row.label] = *rs;
+    if (rd) ratios_default[row.label] = *rd;
+  }
+  for (const auto& r : runs) {
+    if (!r.ran) {
+      std::printf("%s %s did not run: %s\n", r.name.c_str(), kTrustManagerVersion, r.why.c_str());
+      continue;
+    }
+    for (const auto& w : r.windows) {
+      std::printf("%s (%s), %s: %s\n", r.name.c_str(), r.Limit().c_str(), w.name.c_str(),
+                  Breakdown(w.requests).c_str());
+    }
+  }
+  std::printf("ratio columns: certguard / trust-manager %s (client-go's default limit, the same "
+              "for certguard in \"same limit\"); floor = (namespaces - burst) / qps; certguard's "
+              "goal: seconds <= %.2f x floor\n",
+              kTrustManagerVersion, max_ratio);
+
   bool over = false;
-  json jw = json::array();
-  for (const auto& w : windows) {
-    std::printf("%-8s %10.1f %10.1f %10.0f %7.2f  %s\n", w.name.c_str(), w.seconds,
-                w.floor_seconds, Sum(w.requests), w.ratio, Breakdown(w.requests).c_str());
-    over = over || w.ratio > max_ratio;
-    jw.push_back({{"window", w.name},
-                  {"seconds", w.seconds},
-                  {"qps_floor_seconds", w.floor_seconds},
-                  {"ratio", w.ratio},
-                  {"api_requests", Sum(w.requests)},
-                  {"api_requests_by_verb_resource", w.requests}});
+  json jruns = json::array();
+  for (const auto& r : runs) {
+    json jw = json::array();
+    for (const auto& w : r.windows) {
+      if (r.name == "certguard") over = over || w.ratio > max_ratio;
+      jw.push_back({{"window", w.name},
+                    {"seconds", w.seconds},
+                    {"qps_floor_seconds", w.floor_seconds},
+                    {"ratio", w.ratio},
+                    {"api_requests", Sum(w.requests)},
+                    {"api_requests_by_verb_resource", w.requests}});
+    }
+    json jr = {{"controller", r.name}, {"qps", r.qps}, {"burst", r.burst}, {"ran", r.ran}};
+    if (r.name == "trust-manager") jr["version"] = kTrustManagerVersion;
+    if (r.ran) {
+      jr["windows"] = jw;
+      jr["rss_mib_idle"] = r.idle.rss_mib;
+      jr["rss_mib_end"] = r.end.rss_mib;
+      jr["rss_mib_peak"] = r.end.hwm_mib;
+      jr["exit_code"] = r.exit_code;
+    } else {
+      jr["why"] = r.why;
+    }
+    jruns.push_back(jr);
   }
-  std::printf("certguard resident memory: %.1f MiB idle with %d namespaces cached, %.1f MiB at "
-              "the end, %.1f MiB peak\n",
-              idle.rss_mib, n, end.rss_mib, end.hwm_mib);
-  std::printf("ratio = seconds / ((namespaces - burst) / qps) (goal <= %.2f); certguard exit %d\n",
-              max_ratio, stopped);
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(out).parent_path(), ec);
   std::ofstream(out) << json{{"benchmark", "trust"},
                              {"namespaces", n},
-                             {"qps", qps},
-                             {"burst", burst},
                              {"max_ratio", max_ratio},
                              {"setup_seconds", setup_s},
-                             {"windows", jw},
-                             {"rss_mib_idle", idle.rss_mib},
-                             {"rss_mib_end", end.rss_mib},
-                             {"rss_mib_peak", end.hwm_mib}}
+                             {"runs", jruns},
+                             {"ratio_certguard_to_trust_manager_same_limit", ratios_same},
+                             {"ratio_certguard_default_to_trust_manager", ratios_default}}
                             .dump(2)
                      << "\n";
+  std::printf("wrote %s\n", out.c_str());
   if (over) {
-    std::fprintf(stderr, "certguard_bench_trust: a window took over %.2fx the QPS floor\n",
+    std::fprintf(stderr, "certguard_bench_trust: a certguard window took over %.2fx its floor\n",
                  max_ratio);
     return 1;
   }

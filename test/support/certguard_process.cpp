@@ -22,8 +22,12 @@ std::string CertguardBinary() {
 }
 
 CertguardProcess::CertguardProcess(std::vector<std::string> args, std::string log_path)
+    : CertguardProcess(CertguardBinary(), std::move(args), std::move(log_path)) {}
+
+CertguardProcess::CertguardProcess(const std::string& binary, std::vector<std::string> args,
+                                   std::string log_path)
     : log_path_(std::move(log_path)) {
-  std::string bin = CertguardBinary();
+  std::string bin = binary;
   std::vector<std::string> argv_s;
   argv_s.push_back(bin);
   for (auto& a : args) argv_s.push_back(std::move(a));

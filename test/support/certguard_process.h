@@ -6,7 +6,8 @@
 //   cg.Kill();     // SIGKILL at once, as a crash would
 //
 // The destructor kills a process still running. The binary is $CERTGUARD_BIN or
-// operator/certguard next to the test binary's folder (build/test -> build/operator).
+// operator/certguard next to the test binary's folder (build/test -> build/operator),
+// unless one is named (a peer run by a benchmark).
 #pragma once
 
 #include <sys/types.h>
@@ -24,6 +25,8 @@ class CertguardProcess {
  public:
   // Starts `certguard ARGS...` with stdout and stderr appended to `log_path`.
   CertguardProcess(std::vector<std::string> args, std::string log_path);
+  // The same for another binary.
+  CertguardProcess(const std::string& binary, std::vector<std::string> args, std::string log_path);
   ~CertguardProcess();
   CertguardProcess(const CertguardProcess&) = delete;
   CertguardProcess& operator=(const CertguardProcess&) = delete;
