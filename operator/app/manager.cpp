@@ -18,12 +18,12 @@
 namespace certguard::app {
 
 void StopSignal::Notify(int exit_code) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (notified_) return;
-    notified_ = true;
-    code_ = exit_code;
-  }
+  // Notified under the lock: a waiter may return and destroy this StopSignal as soon as it
+  // sees notified_, and the signal thread must not touch cv_ after that.
+  std::lock_guard<std::mutex> lock(mu_);
+  if (notified_) return;
+  notified_ = true;
+  code_ = exit_code;
   cv_.notify_all();
 }
 

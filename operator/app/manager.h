@@ -54,7 +54,8 @@ struct ControllerEntry {
 // The controllers of this build, in kControllerNames order.
 std::vector<ControllerEntry> BuiltinControllers();
 
-// Ends Run: set by the signal thread, or by a test.
+// Ends Run: set by the signal thread, or by a test. A waiter that has returned may destroy it
+// while the notifying thread is still in Notify.
 class StopSignal {
  public:
   void Notify(int exit_code = 0);
