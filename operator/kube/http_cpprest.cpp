@@ -3,9 +3,11 @@
 #include <strings.h>
 
 #include <boost/asio/ssl.hpp>
+#include <cstdint>
 #include <map>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <vector>
 
 #include "common/log.h"
 #include "kube/config.h"
@@ -126,7 +128,12 @@ class CpprestTransport : public HttpTransport {
       if (!t.empty()) req.headers().add("Authorization", "Bearer " + t);
     }
     if (!r.body.empty() || !content_type.empty()) {
-      req.set_body(r.body, content_type.empty() ? "application/json" : content_type);
+      // As bytes: cpprest's std::string overloads read a streambuf<char> through a
+      // streambuf<unsigned char> (undefined behaviour that UBSan's vptr check reports).
+      std::vector<uint8_t> bytes(r.body.begin(), r.body.end());
+      size_t size = bytes.size();
+      req.set_body(concurrency::streams::bytestream::open_istream(std::move(bytes)), size,
+                   content_type.empty() ? "application/json" : content_type);
     }
     return req;
   }
