@@ -14,7 +14,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: deps build asan tsan tsan-fault test unit integration fault tools test-asan clean fuzz fuzz-smoke bench bench-approval demo chart
+.PHONY: deps build asan asan-integration tsan tsan-fault tsan-integration test unit integration fault tools test-asan clean fuzz fuzz-smoke bench bench-approval demo chart
 
 deps:
 	bash hack/install-deps.sh
@@ -32,14 +32,31 @@ build: $(BUILD_DIR)/build.ninja
 asan: $(ASAN_DIR)/build.ninja
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 
-# Unit tests under ThreadSanitizer, in their own tree (only the unit test binary is built).
+# Sanitized test runs: deadlines of the tests' waits are multiplied by this (test/support/wait.h).
+SAN_TIME_SCALE ?= 3
+# `$(call san-check,DIR)`: a report file in DIR (a child's stderr is often swallowed, so the
+# runtimes write there through log_path) fails the target, after printing it.
+san-check = if ls $(1)/* >/dev/null 2>&1; then cat $(1)/*; echo "sanitizer reports above (in $(1))"; exit 1; fi
+
+# Integration tests under ASan+UBSan: certguard and the test binaries of the ASan tree, leaks
+# detected; any report of any of them (kept in $(ASAN_DIR)/san-reports/) fails the target.
+asan-integration: asan tools
+	rm -rf $(ASAN_DIR)/san-reports && mkdir -p $(ASAN_DIR)/san-reports
+	status=0; cd $(ASAN_DIR) && CERTGUARD_TEST_TIME_SCALE=$(SAN_TIME_SCALE) \
+	  ASAN_OPTIONS="detect_leaks=1 log_path=$(CURDIR)/$(ASAN_DIR)/san-reports/asan" \
+	  UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1 log_path=$(CURDIR)/$(ASAN_DIR)/san-reports/ubsan" \
+	  ctest -L integration --output-on-failure $(CTEST_ARGS) || status=$$?; \
+	  $(call san-check,$(CURDIR)/$(ASAN_DIR)/san-reports); exit $$status
+
+# Unit tests under ThreadSanitizer, in their own tree (no benchmarks).
 $(TSAN_DIR)/build.ninja:
 	cmake -S . -B $(TSAN_DIR) -G $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCERTGUARD_WERROR=$(WERROR) \
 	  -DCERTGUARD_SANITIZE=thread -DCERTGUARD_BUILD_BENCH=OFF
 
 TSAN_OPTS := second_deadlock_stack=1 suppressions=$(CURDIR)/test/tsan/suppressions.txt
 tsan: $(TSAN_DIR)/build.ninja
-	cmake --build $(TSAN_DIR) -j $(JOBS) --target certguard_unit_tests certguard certguard_fault_tests
+	cmake --build $(TSAN_DIR) -j $(JOBS) --target certguard_unit_tests certguard certguard_fault_tests \
+	  certguard_integration_tests
 	cd $(TSAN_DIR) && TSAN_OPTIONS="halt_on_error=1 $(TSAN_OPTS)" \
 	  ctest -L unit --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
@@ -51,6 +68,15 @@ tsan-fault: tsan tools
 	  ctest -L fault --output-on-failure $(CTEST_ARGS)
 	@if ls $(TSAN_DIR)/tsan-reports/report.* >/dev/null 2>&1; then \
 	  cat $(TSAN_DIR)/tsan-reports/report.*; echo "ThreadSanitizer reported the races above"; exit 1; fi
+
+# Integration tests under TSan: certguard and the integration test binary of the TSan tree; any
+# report (kept in $(TSAN_DIR)/tsan-integration-reports/) fails the target.
+tsan-integration: tsan tools
+	rm -rf $(TSAN_DIR)/tsan-integration-reports && mkdir -p $(TSAN_DIR)/tsan-integration-reports
+	status=0; cd $(TSAN_DIR) && CERTGUARD_TEST_TIME_SCALE=$(SAN_TIME_SCALE) \
+	  TSAN_OPTIONS="$(TSAN_OPTS) log_path=$(CURDIR)/$(TSAN_DIR)/tsan-integration-reports/report" \
+	  ctest -L integration --output-on-failure $(CTEST_ARGS) || status=$$?; \
+	  $(call san-check,$(CURDIR)/$(TSAN_DIR)/tsan-integration-reports); exit $$status
 
 # libFuzzer targets of the x509 parsers, built with clang in their own tree.
 $(FUZZ_DIR)/build.ninja:

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <thread>
 
+#include "support/wait.h"
+
 namespace certguard::test {
 
 std::string CertguardBinary() {
@@ -104,7 +106,7 @@ bool CertguardProcess::WaitForLog(const std::string& text, std::chrono::millisec
 }
 
 bool Eventually(const std::function<bool()>& fn, std::chrono::milliseconds timeout) {
-  auto end = std::chrono::steady_clock::now() + timeout;
+  auto end = std::chrono::steady_clock::now() + testing::Scaled(timeout);
   while (true) {
     if (fn()) return true;
     if (std::chrono::steady_clock::now() > end) return false;

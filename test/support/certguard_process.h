@@ -51,7 +51,7 @@ class CertguardProcess {
   std::string log_path_;
 };
 
-// Polls `fn` every 200 ms until it returns true or `timeout` passes.
+// Polls `fn` every 200 ms until it returns true or `timeout` (times testing::TimeScale()) passes.
 bool Eventually(const std::function<bool()>& fn, std::chrono::milliseconds timeout);
 
 }  // namespace certguard::test
