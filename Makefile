@@ -127,6 +127,7 @@ bench: build tools
 	$(BUILD_DIR)/bench/certguard_bench_csr
 	bash bench/approval.sh $(BUILD_DIR)
 	$(BUILD_DIR)/bench/certguard_bench_trust
+	$(BUILD_DIR)/bench/certguard_bench_expiry
 
 # Only the approval benchmark: certguard and the Go approvers on one real control plane.
 bench-approval: build tools

@@ -8,6 +8,7 @@ namespace certguard::expiry {
 namespace {
 
 constexpr const char* kTlsSecretType = "type=kubernetes.io/tls";
+constexpr int64_t kListPageSize = 100;
 
 // One source of certificates: what to watch and how to read an object.
 struct Source {
@@ -104,6 +105,8 @@ ExpiryController::~ExpiryController() { Stop(); }
 kube::Informer& ExpiryController::Watch(const kube::Resource& resource,
                                         kube::InformerOptions options) {
   options.cache_transform = MetadataOnly;
+  // Whole objects are held one list page at a time: Secrets run to 1 MiB.
+  options.page_size = kListPageSize;
   // The handlers read objects only as they arrive; a resync would hand them
   // the metadata-only copies, which hold nothing to read.
   options.resync_period = kube::Duration(0);

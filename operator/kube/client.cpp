@@ -222,8 +222,8 @@ Result<std::shared_ptr<RestClient>> NewRestClient(const ClientConfig& config) {
   return std::make_shared<RestClient>(std::move(t).value(), o);
 }
 
-Result<ListAllResult> ListAll(Client& client, const Resource& r, const std::string& ns,
-                              ListOptions options, int64_t page_size) {
+Result<ListAllResult> ListPages(Client& client, const Resource& r, const std::string& ns,
+                                ListOptions options, int64_t page_size, const PageFn& on_page) {
   ListAllResult out;
   options.limit = page_size;
   for (;;) {
@@ -231,9 +231,6 @@ Result<ListAllResult> ListAll(Client& client, const Resource& r, const std::stri
     if (!page.ok()) return page.status();
     out.pages++;
     Json& j = *page;
-    if (auto items = j.find("items"); items != j.end() && items->is_array()) {
-      for (auto& item : *items) out.items.push_back(std::move(item));
-    }
     std::string cont;
     if (auto m = j.find("metadata"); m != j.end() && m->is_object()) {
       if (out.pages == 1 || out.resource_version.empty()) {
@@ -241,10 +238,28 @@ Result<ListAllResult> ListAll(Client& client, const Resource& r, const std::stri
       }
       cont = m->value("continue", "");
     }
+    std::vector<Json> items;
+    if (auto it = j.find("items"); it != j.end() && it->is_array()) {
+      items.reserve(it->size());
+      for (auto& item : *it) items.push_back(std::move(item));
+    }
+    j = Json();  // the page's envelope goes before the next page comes
+    if (Status s = on_page(items); !s.ok()) return s;
     if (cont.empty()) return out;
     options.continue_token = cont;
     options.resource_version.clear();  // not allowed together with continue
   }
+}
+
+Result<ListAllResult> ListAll(Client& client, const Resource& r, const std::string& ns,
+                              ListOptions options, int64_t page_size) {
+  std::vector<Json> all;
+  auto out = ListPages(client, r, ns, std::move(options), page_size, [&](std::vector<Json>& items) {
+    for (auto& item : items) all.push_back(std::move(item));
+    return Status::Ok();
+  });
+  if (out.ok()) out->items = std::move(all);
+  return out;
 }
 
 Result<Json> Apply(Client& client, const Resource& r, const std::string& ns, const Json& object,

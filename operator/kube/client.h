@@ -144,6 +144,14 @@ struct ListAllResult {
 Result<ListAllResult> ListAll(Client& client, const Resource& r, const std::string& ns,
                               ListOptions options, int64_t page_size = 500);
 
+// The same walk one page at a time, so that a caller can trim each page before
+// the next arrives: `on_page` gets the page's items (free to move from) and may
+// stop the walk with an error, which ListPages returns. The result's `items`
+// stays empty.
+using PageFn = std::function<Status(std::vector<Json>& items)>;
+Result<ListAllResult> ListPages(Client& client, const Resource& r, const std::string& ns,
+                                ListOptions options, int64_t page_size, const PageFn& on_page);
+
 // Server-side apply of `object` (apiVersion/kind/metadata.name must be set).
 Result<Json> Apply(Client& client, const Resource& r, const std::string& ns, const Json& object,
                    const std::string& field_manager, bool force = true);

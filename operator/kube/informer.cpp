@@ -193,46 +193,55 @@ Status Informer::ListAndReplace() {
   ListOptions lo;
   lo.label_selector = options_.label_selector;
   lo.field_selector = options_.field_selector;
-  auto list = ListAll(client_, resource_, options_.ns, lo, options_.page_size);
+  // Each page goes into the cache (transformed) and to the handlers before the
+  // next is asked for, so memory peaks at one page of whole objects plus the
+  // cache, not at the whole list. The cache is updated in place: an object is
+  // never older than what a handler was told; what the list no longer holds is
+  // removed once the last page is in.
+  std::unordered_set<std::string> listed;
+  auto list = ListPages(client_, resource_, options_.ns, lo, options_.page_size,
+                        [&](std::vector<Json>& items) {
+                          for (auto& item : items) {
+                            if (stopping_) return Unavailable("stopping");
+                            ApplyListed(std::move(item), listed);
+                          }
+                          return Status::Ok();
+                        });
   {
     std::lock_guard<std::mutex> lock(mu_);
     stats_.lists++;
   }
   if (!list.ok()) return list.status();
-  std::unordered_map<std::string, ObjectPtr> fresh;
-  fresh.reserve(list->items.size());
-  for (auto& item : list->items) {
-    StripForCache(item);
-    // List items carry no apiVersion/kind; events and owner references need them.
-    if (!item.contains("apiVersion")) item["apiVersion"] = resource_.ApiVersion();
-    if (!item.contains("kind")) item["kind"] = resource_.kind;
-    std::string key = KeyOf(item);
-    fresh[key] = std::make_shared<const Json>(std::move(item));
-  }
-  auto view = fresh;  // pointers only
-  if (options_.cache_transform) {
-    for (auto& [key, obj] : fresh) {
-      obj = std::make_shared<const Json>(options_.cache_transform(*obj));
-    }
-  }
-  auto old = store_.Replace(std::move(fresh));
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    last_rv_ = list->resource_version;
-  }
-  std::lock_guard<std::mutex> nl(notify_mu_);
-  for (const auto& [key, obj] : view) {
-    auto it = old.find(key);
-    if (it == old.end()) {
-      Notify({Change::Kind::kAdd, key, obj, nullptr});
-    } else if (Meta(*it->second, "resourceVersion") != Meta(*obj, "resourceVersion")) {
-      Notify({Change::Kind::kUpdate, key, obj, it->second});
+    std::lock_guard<std::mutex> nl(notify_mu_);
+    for (const auto& key : store_.Keys()) {
+      if (listed.count(key)) continue;
+      ObjectPtr prev = store_.Remove(key);
+      if (prev) Notify({Change::Kind::kDelete, key, prev, prev});
     }
   }
-  for (const auto& [key, obj] : old) {
-    if (!view.count(key)) Notify({Change::Kind::kDelete, key, obj, obj});
-  }
+  std::lock_guard<std::mutex> lock(mu_);
+  last_rv_ = list->resource_version;
   return Status::Ok();
+}
+
+void Informer::ApplyListed(Json&& item, std::unordered_set<std::string>& listed) {
+  StripForCache(item);
+  // List items carry no apiVersion/kind; events and owner references need them.
+  if (!item.contains("apiVersion")) item["apiVersion"] = resource_.ApiVersion();
+  if (!item.contains("kind")) item["kind"] = resource_.kind;
+  std::string key = KeyOf(item);
+  auto obj = std::make_shared<const Json>(std::move(item));
+  ObjectPtr cached =
+      options_.cache_transform ? std::make_shared<const Json>(options_.cache_transform(*obj)) : obj;
+  listed.insert(key);
+  std::lock_guard<std::mutex> nl(notify_mu_);
+  ObjectPtr prev = store_.Upsert(key, std::move(cached));
+  if (!prev) {
+    Notify({Change::Kind::kAdd, key, obj, nullptr});
+  } else if (Meta(*prev, "resourceVersion") != Meta(*obj, "resourceVersion")) {
+    Notify({Change::Kind::kUpdate, key, obj, prev});
+  }
 }
 
 Status Informer::WatchOnce() {

@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "kube/backoff.h"
@@ -83,6 +84,8 @@ struct InformerOptions {
   // handlers still get the object as received in Change::object of an add or
   // update; old_object, deletes after a relist and resyncs carry the cached
   // copy. The result must keep metadata.name, namespace and resourceVersion.
+  // Applied as each list page and watch event arrives, so whole objects are
+  // held one page at a time (page_size bounds the peak), never a whole list.
   std::function<Json(const Json&)> cache_transform;
 };
 
@@ -106,7 +109,9 @@ class Informer {
   // Cancels the watch and joins the thread. Idempotent.
   void Stop();
 
-  // True once the first list is in the cache (readiness).
+  // True once the first list is in the cache (readiness). A list fills the
+  // cache page by page; a relist updates it in place and removes what it no
+  // longer holds once its last page is in.
   bool HasSynced() const { return synced_.load(); }
   // Waits for HasSynced; false on timeout or Stop.
   bool WaitForSync(Duration timeout);
@@ -121,6 +126,7 @@ class Informer {
   void Run();
   void ResyncLoop();
   Status ListAndReplace();
+  void ApplyListed(Json&& item, std::unordered_set<std::string>& listed);
   Status WatchOnce();
   void Apply(WatchEvent&& event);
   void Resync();

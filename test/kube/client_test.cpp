@@ -173,6 +173,32 @@ TEST_CASE("ListAll follows continue tokens", "[kube][client]") {
   CHECK(reqs[2].path.find("limit=2") != std::string::npos);
 }
 
+TEST_CASE("ListPages hands over each page before fetching the next, and stops on error",
+          "[kube][client]") {
+  auto t = Fake();
+  t->OnDo([](const HttpRequest& r) {
+    bool second = r.path.find("continue=p2") != std::string::npos;
+    nlohmann::json page = {
+        {"items", nlohmann::json::array({{{"metadata", {{"name", second ? "b" : "a"}}}}})},
+        {"metadata", {{"resourceVersion", "7"}, {"continue", second ? "p3" : "p2"}}}};
+    return JsonResponse(200, page.dump());
+  });
+  RestClient c(t, Unlimited());
+  std::vector<std::string> seen;  // "name after N requests"
+  auto on_page = [&](std::vector<nlohmann::json>& items) {
+    for (auto& item : items) {
+      seen.push_back(item["metadata"].value("name", "") + " after " +
+                     std::to_string(t->requests().size()));
+    }
+    if (seen.size() == 2) return Status(Code::kUnavailable, "stop here");
+    return Status::Ok();
+  };
+  auto r = ListPages(c, resources::kConfigMaps, "ns", {}, 1, on_page);
+  CHECK(seen == std::vector<std::string>{"a after 1", "b after 2"});
+  CHECK(r.status().code() == Code::kUnavailable);
+  CHECK(t->requests().size() == 2);  // the third page was never asked for
+}
+
 TEST_CASE("ListAll passes a 410 on an expired continue token", "[kube][client]") {
   auto t = Fake();
   t->OnDo([](const HttpRequest& r) {

@@ -1,10 +1,13 @@
 #include "kube/informer.h"
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "support/kube/counting_client.h"
 #include "support/kube/fake_client.h"
 #include "support/wait.h"
 
@@ -282,4 +285,121 @@ TEST_CASE("Informer cache_transform trims the cache, not what handlers see", "[k
   std::lock_guard<std::mutex> l(mu);
   CHECK(seen == std::vector<std::string>{"0 ns/listed big none", "0 ns/watched 1 none",
                                          "1 ns/watched 2 old-trimmed"});
+}
+
+namespace {
+
+// Forwards to a FakeClient and, at each list call, records what the informer
+// had done by then; can fail the next `fail_pages` calls that ask for a
+// page after the first.
+class PageProbe : public certguard::kube::testing::CountingClient {
+ public:
+  explicit PageProbe(FakeClient& api) : CountingClient(api) {}
+  std::function<std::string()> snapshot;  // what to record before each list call
+  std::atomic<int> fail_pages{0};
+  std::vector<std::string> Seen() {
+    std::lock_guard<std::mutex> l(mu_);
+    return seen_;
+  }
+  certguard::Result<Json> List(const Resource& r, const std::string& ns,
+                               const ListOptions& o) override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      seen_.push_back(snapshot ? snapshot() : "");
+    }
+    if (!o.continue_token.empty() && fail_pages > 0) {
+      --fail_pages;
+      return Status(Code::kUnavailable, "connection reset mid-list");
+    }
+    return CountingClient::List(r, ns, o);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> seen_;
+};
+
+Json Trim(const Json& obj) {
+  return Json{{"metadata", {{"name", obj["metadata"]["name"]},
+                            {"namespace", obj["metadata"]["namespace"]},
+                            {"resourceVersion", obj["metadata"]["resourceVersion"]}}}};
+}
+
+}  // namespace
+
+TEST_CASE("Informer caches each list page, transformed, before asking for the next",
+          "[kube][informer]") {
+  FakeClient api;
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(api.Create(kCM, "ns", CM("cm" + std::to_string(i), "x")).ok());
+  }
+  PageProbe probe(api);
+  std::atomic<int> transforms{0};
+  InformerOptions o = Fast();  // 2 a page
+  o.cache_transform = [&](const Json& obj) {
+    ++transforms;
+    return Trim(obj);
+  };
+  Informer inf(probe, kCM, o);
+  std::atomic<int> adds_with_data{0};
+  inf.AddHandler([&](const Change& c) {
+    if (c.kind == Change::Kind::kAdd && c.object->contains("data")) ++adds_with_data;
+  });
+  probe.snapshot = [&] {
+    size_t trimmed = 0;
+    for (const auto& obj : inf.store().List()) trimmed += !obj->contains("data");
+    return std::to_string(transforms.load()) + " transformed, " +
+           std::to_string(inf.store().Size()) + " cached, " + std::to_string(trimmed) +
+           " trimmed, " + std::to_string(adds_with_data.load()) + " told";
+  };
+  inf.Start();
+  REQUIRE(inf.WaitForSync(5s));
+  // Before the second page, the first is in the cache, trimmed, and the
+  // handlers had the whole objects; the list was never held whole.
+  CHECK(probe.Seen() == std::vector<std::string>{"0 transformed, 0 cached, 0 trimmed, 0 told",
+                                                 "2 transformed, 2 cached, 2 trimmed, 2 told",
+                                                 "4 transformed, 4 cached, 4 trimmed, 4 told"});
+  CHECK(inf.store().Size() == 5);
+  CHECK(adds_with_data == 5);
+  CHECK(inf.LastResourceVersion() != "");
+}
+
+TEST_CASE("Informer relist that fails mid-way deletes nothing, then converges",
+          "[kube][informer]") {
+  FakeClient api;
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(api.Create(kCM, "ns", CM("cm" + std::to_string(i), "1")).ok());
+  }
+  PageProbe probe(api);
+  InformerOptions o = Fast();
+  o.cache_transform = Trim;
+  Informer inf(probe, kCM, o);
+  Recorder rec;
+  inf.AddHandler(rec.Handler());
+  inf.Start();
+  REQUIRE(inf.WaitForSync(5s));
+  REQUIRE(WaitFor([&] { return api.OpenWatches() == 1; }));
+  const std::string synced_rv = inf.LastResourceVersion();
+  // Changes while the watch is away, history compacted: a relist, whose second
+  // page fails once (a full retry follows).
+  probe.fail_pages = 1;
+  api.InjectError("watch", Status(Code::kUnavailable, "connection refused"), 6);
+  api.DropWatches();
+  REQUIRE(api.Patch(kCM, "ns", "cm0", PatchType::kMerge, R"({"data":{"v":"2"}})").ok());
+  REQUIRE(api.Delete(kCM, "ns", "cm4").ok());
+  api.Compact();
+  REQUIRE(WaitFor([&] { return CacheMatches(inf, api, kCM) && probe.fail_pages == 0; }));
+  REQUIRE(WaitFor([&] { return api.OpenWatches() == 1; }));
+  CHECK(rec.Count("delete ns/cm4") == 1);
+  CHECK(rec.Count("update ns/cm0") == 1);  // the retry saw the same version: not told again
+  for (const char* unchanged : {"update ns/cm1", "update ns/cm2", "update ns/cm3"}) {
+    CHECK(rec.Count(unchanged) == 0);
+  }
+  for (int i = 0; i < 5; ++i) CHECK(rec.Count("add ns/cm" + std::to_string(i)) == 1);
+  CHECK(inf.Stats().errors >= 1);
+  CHECK(inf.LastResourceVersion() != synced_rv);
+  // The resumed watch starts from the relist's version: later changes arrive.
+  REQUIRE(api.Patch(kCM, "ns", "cm1", PatchType::kMerge, R"({"data":{"v":"3"}})").ok());
+  REQUIRE(WaitFor([&] { return rec.Count("update ns/cm1") == 1; }));
+  CHECK(inf.store().Get("ns/cm1")->contains("data") == false);
 }
