@@ -13,12 +13,14 @@ Duration Backoff::Delay(uint64_t attempt, double unit) const {
   double f = factor < 1.0 ? 1.0 : factor;
   // Exponent capped so the power cannot overflow to inf/NaN.
   double d = base * std::pow(f, static_cast<double>(std::min<uint64_t>(attempt, 1000)));
-  if (!std::isfinite(d) || d > cap) d = cap;
   double j = std::clamp(jitter, 0.0, 10.0);
   double u = std::clamp(unit, 0.0, 1.0);
+  // The jitter comes on top of the base, so the base stops at max / (1 + j):
+  // the jittered delay then never passes max.
+  double top = cap / (1.0 + j);
+  if (!std::isfinite(d) || d > top) d = top;
   d += d * j * u;
-  double limit = cap * (1.0 + j);
-  if (d > limit) d = limit;
+  if (d > cap) d = cap;
   return Duration(static_cast<Duration::rep>(d));
 }
 

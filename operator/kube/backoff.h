@@ -10,8 +10,10 @@ namespace certguard::kube {
 using Duration = std::chrono::nanoseconds;
 using WallClock = std::chrono::system_clock;
 
-// Exponential backoff: delay(n) = min(initial * factor^n, max), then plus up to
-// `jitter` times itself (jitter 0.5 -> [d, 1.5 d]). Thread-compatible (const).
+// Exponential backoff: delay(n) = initial * factor^n plus up to `jitter` times
+// itself (jitter 0.5 -> [d, 1.5 d]), never over `max`: once the jittered range
+// would pass it, the range is [max / (1 + jitter), max], so retries at the cap
+// stay spread out. Thread-compatible (const).
 struct Backoff {
   Duration initial = std::chrono::milliseconds(5);
   Duration max = std::chrono::seconds(1000);
@@ -19,7 +21,7 @@ struct Backoff {
   double jitter = 0.0;
 
   // Delay before retry number `attempt` (0 = first retry). `unit` in [0, 1)
-  // picks the jitter; never exceeds max * (1 + jitter); never negative.
+  // picks the jitter; never exceeds max; never negative.
   Duration Delay(uint64_t attempt, double unit = 0.0) const;
 };
 

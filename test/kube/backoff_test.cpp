@@ -1,6 +1,9 @@
 #include "kube/backoff.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+
+#include "kube/informer.h"
 
 using namespace std::chrono_literals;
 using certguard::kube::Backoff;
@@ -22,17 +25,43 @@ TEST_CASE("Backoff doubles from initial and stops at max", "[kube][backoff]") {
 TEST_CASE("Backoff jitter stays between d and d times 1 plus jitter", "[kube][backoff]") {
   Backoff b{100ms, 10s, 2.0, 0.5};
   for (uint64_t n = 0; n < 20; ++n) {
-    Duration base = Backoff{100ms, 10s, 2.0, 0.0}.Delay(n);
+    // Below the cap the base doubles; near it, the base stops at max / 1.5.
+    Duration base = std::min(Backoff{100ms, 10s, 2.0, 0.0}.Delay(n),
+                             std::chrono::duration_cast<Duration>(10s / 1.5));
     for (double u : {0.0, 0.25, 0.999999, certguard::kube::RandomUnit()}) {
       Duration d = b.Delay(n, u);
       CHECK(d >= base);
       CHECK(d <= base + base / 2);
-      CHECK(d <= Duration(15s));
+      CHECK(d <= Duration(10s));
     }
   }
   // Out-of-range inputs are clamped, not trusted.
   CHECK(b.Delay(0, 5.0) == Duration(150ms));
   CHECK(b.Delay(0, -1.0) == Duration(100ms));
+}
+
+TEST_CASE("Backoff with jitter never passes max and stays spread at it", "[kube][backoff]") {
+  // The informer's reconnect backoff: 0.8 s doubling, jitter up to 100%, 30 s cap.
+  Backoff b{800ms, 30s, 2.0, 1.0};
+  for (uint64_t n = 0; n < 70; ++n) {
+    for (double u : {0.0, 0.5, 0.9, 0.999999, 1.0}) {
+      INFO("attempt " << n << ", unit " << u);
+      CHECK(b.Delay(n, u) <= Duration(30s));
+    }
+  }
+  CHECK(b.Delay(0, 0.0) == Duration(800ms));  // below the cap: as before
+  CHECK(b.Delay(0, 0.5) == Duration(1200ms));
+  CHECK(b.Delay(3, 0.0) == Duration(6400ms));
+  // At the cap the delays still spread over [15 s, 30 s], not all at 30 s.
+  CHECK(b.Delay(40, 0.0) == Duration(15s));
+  CHECK(b.Delay(40, 0.5) == Duration(22500ms));
+  CHECK(b.Delay(40, 0.999999) > Duration(29900ms));
+  CHECK(b.Delay(~0ull, 1.0) == Duration(30s));
+  // That is the informer's default, documented as capped at 30 s.
+  Backoff informer = certguard::kube::InformerOptions{}.retry_backoff;
+  CHECK(informer.max == Duration(30s));
+  CHECK(informer.jitter > 0.0);
+  for (uint64_t n = 0; n < 70; ++n) CHECK(informer.Delay(n, 0.999999) <= Duration(30s));
 }
 
 TEST_CASE("Backoff with odd parameters never goes negative", "[kube][backoff]") {
