@@ -103,13 +103,19 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events,
       {
         std::lock_guard<std::mutex> lock(mu_);
         recorded_.erase(Str(*ch.object, "metadata", "uid"));
+        held_.erase(ch.key);
       }
       // A smaller backlog may end a flood: look at the held ones again now.
       if (!IsDecided(*ch.object)) EnqueuePending();
       return;
     }
-    if (IsKubeletSigner(Str(*ch.object, "spec", "signerName")) && !IsDecided(*ch.object)) {
+    if (!IsKubeletSigner(Str(*ch.object, "spec", "signerName"))) return;
+    if (!IsDecided(*ch.object)) {
       queue_.Add(ch.key);
+    } else if (ch.kind == kube::Change::Kind::kUpdate && ch.old_object &&
+               !IsDecided(*ch.old_object)) {
+      // Decided (by us or anyone): the backlog shrank.
+      RecheckHeld();
     }
   });
   nodes_.AddHandler([this](const kube::Change& ch) {
@@ -246,6 +252,18 @@ PendingSummary CsrController::CurrentSummary(x509::Time now) {
   return s;
 }
 
+void CsrController::RecheckHeld() {
+  std::map<std::string, std::string> held;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (held_.empty()) return;
+    held = held_;
+  }
+  for (const auto& name : ReleasedFromHold(CurrentSummary(Now()), held, options_.plan.flood)) {
+    queue_.Add(name);
+  }
+}
+
 void CsrController::EnqueuePending() {
   for (const auto& obj : csrs_.store().List()) {
     if (IsKubeletSigner(Str(*obj, "spec", "signerName")) && !IsDecided(*obj)) {
@@ -256,7 +274,11 @@ void CsrController::EnqueuePending() {
 
 ReconcileResult CsrController::ReconcileCsr(const std::string& name) {
   kube::ObjectPtr cached = csrs_.store().Get(name);
-  if (!cached) return ReconcileResult::Done();  // deleted
+  if (!cached) {  // deleted
+    std::lock_guard<std::mutex> lock(mu_);
+    held_.erase(name);
+    return ReconcileResult::Done();
+  }
   nlohmann::json current = *cached;
 
   // Nodes are parsed on demand, once per reconcile.
@@ -282,6 +304,14 @@ ReconcileResult CsrController::ReconcileCsr(const std::string& name) {
   WriteResult w = WriteDecision(client_, std::move(current), std::move(plan), replan,
                                 [this] { return Now(); });
   if (!w.status.ok()) return ReconcileResult::Retry(w.status);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (w.plan.action == Plan::Action::kHoldForFlood) {
+      held_[name] = RequesterKey(w.plan.requester);
+    } else {
+      held_.erase(name);
+    }
+  }
   x509::Time now = Now();
   switch (w.plan.action) {
     case Plan::Action::kSkip:

@@ -76,6 +76,8 @@ class CsrController {
   std::vector<Policy> CurrentPolicies();
   PendingSummary CurrentSummary(x509::Time now);
   void EnqueuePending();
+  // Enqueues the held CSRs that the backlog, as it is now, no longer holds.
+  void RecheckHeld();
   void Record(const nlohmann::json& csr, const Plan& plan, bool written, x509::Time now);
   void StartWhenSynced();
   void BacklogLoop();
@@ -101,6 +103,8 @@ class CsrController {
   // Per CSR uid: the last non-writing outcome recorded (Event and metric), so a
   // re-reconcile of an ignored or held CSR does not repeat them.
   std::map<std::string, std::string> recorded_;
+  // CSRs the flood guard holds: name -> RequesterKey, for RecheckHeld.
+  std::map<std::string, std::string> held_;
   // Decisions not yet in each policy's status.
   std::map<std::string, DecisionTally> tallies_;
 

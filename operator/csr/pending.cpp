@@ -110,6 +110,16 @@ FloodCheck CheckFlood(const PendingSummary& summary, std::string_view requester_
   return c;
 }
 
+std::vector<std::string> ReleasedFromHold(const PendingSummary& summary,
+                                          const std::map<std::string, std::string>& held,
+                                          const FloodLimits& limits) {
+  std::vector<std::string> out;
+  for (const auto& [name, requester_key] : held) {
+    if (!CheckFlood(summary, requester_key, limits).hold) out.push_back(name);
+  }
+  return out;
+}
+
 std::optional<std::chrono::milliseconds> NodeWaitDelay(
     std::string_view signer_name, const std::vector<std::string>& reason_codes,
     std::chrono::milliseconds age, std::chrono::milliseconds timeout) {

@@ -66,6 +66,14 @@ struct FloodCheck {
 FloodCheck CheckFlood(const PendingSummary& summary, std::string_view requester_key,
                       const FloodLimits& limits);
 
+// Of the CSRs the flood guard holds (CSR name -> RequesterKey of its
+// requester), the names it would no longer hold with `summary`: once a decision
+// or a deletion shrinks the backlog below a cap, these are looked at again at
+// once instead of at their recheck.
+std::vector<std::string> ReleasedFromHold(const PendingSummary& summary,
+                                          const std::map<std::string, std::string>& held,
+                                          const FloodLimits& limits);
+
 // How long to wait before deciding again a serving CSR that was refused only
 // because its Node does not exist yet (kubelets ask before they register).
 // `reason_codes` are the decision's reason codes. Returns nullopt to decide

@@ -2,7 +2,9 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <map>
 #include <string>
+#include <vector>
 
 using namespace certguard::csr;
 using nlohmann::json;
@@ -137,6 +139,38 @@ TEST_CASE("Forget takes a decided CSR out of the counts", "[csr][pending]") {
   CHECK(s.total == 0);
   CHECK(s.per_signer[kClient].pending == 0);
   CHECK(s.per_requester.empty());
+}
+
+TEST_CASE("ReleasedFromHold names the held CSRs a smaller backlog lets through",
+          "[csr][pending]") {
+  // w1 floods (cap 3 per node), w2 is held by the cluster cap (5) only.
+  std::vector<json> objs;
+  for (int i = 0; i < 4; ++i) {
+    objs.push_back(
+        Csr("w1-" + std::to_string(i), kClient, "system:node:w1", "2026-11-24T05:50:00Z"));
+  }
+  objs.push_back(Csr("w2-0", kServing, "system:node:w2", "2026-11-24T05:50:00Z"));
+  objs.push_back(Csr("w3-0", kServing, "system:node:w3", "2026-11-24T05:50:00Z"));
+  const FloodLimits limits{3, 5};
+  const std::map<std::string, std::string> held = {
+      {"w1-0", "node:w1"}, {"w1-1", "node:w1"}, {"w2-0", "node:w2"}};
+  auto summary = [&](size_t decided) {
+    std::vector<const json*> ptrs;
+    for (size_t i = decided; i < objs.size(); ++i) ptrs.push_back(&objs[i]);
+    return Summarize(ptrs, Now());
+  };
+  // 6 pending: over both caps, nothing released.
+  CHECK(ReleasedFromHold(summary(0), held, limits).empty());
+  // One of w1's decided (denied, or approved by hand): 5 pending overall, at the
+  // cluster cap, releases w2; w1 has 3, at its cap: released too.
+  CHECK(ReleasedFromHold(summary(1), held, limits) ==
+        std::vector<std::string>{"w1-0", "w1-1", "w2-0"});
+  // A shrink elsewhere that leaves w1 over its cap releases only the others.
+  objs.erase(objs.begin() + 5);  // w3-0 decided
+  CHECK(ReleasedFromHold(summary(0), held, limits) == std::vector<std::string>{"w2-0"});
+  // No caps: everything held goes; nothing held: nothing to do.
+  CHECK(ReleasedFromHold(summary(0), held, FloodLimits{0, 0}).size() == 3);
+  CHECK(ReleasedFromHold(summary(0), {}, limits).empty());
 }
 
 TEST_CASE("NodeWaitDelay waits for a missing Node, boundedly, on serving CSRs only",

@@ -355,6 +355,37 @@ TEST_CASE("csr: the flood guard pauses approvals past the cap and resumes by its
   CHECK(cg->Stop() == 0);
 }
 
+TEST_CASE("csr: held CSRs go through as soon as a denial shrinks the backlog",
+          "[integration][csr]") {
+  const Cluster& cluster = RequireCluster();
+  PrepareCluster(cluster);
+  const std::string work = cluster.ScratchDir("csr-flood-deny");
+  auto kc = cluster.NodeIdentity("flood-d", {"InternalIP=10.36.0.4"});
+  REQUIRE(kc.ok());
+  std::vector<std::string> names;
+  for (int i = 0; i < 5; ++i) {
+    names.push_back(CreateCsr(cluster, *kc, "--node flood-d --type client", work + "/" + std::to_string(i)));
+  }
+  auto cg = StartCertguard(cluster, "flood-deny", {"--csr-max-pending-per-node=3"});
+  REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
+  for (const auto& n : names) {
+    REQUIRE(Eventually([&] { return EventsOf(cluster, n).find("ApprovalPaused:") != std::string::npos; },
+                       std::chrono::seconds(20)));
+  }
+  // An admin denies two: 3 pending, at the cap. The held ones are looked at
+  // again at once, not at their 30 s recheck.
+  const auto denied_at = std::chrono::steady_clock::now();
+  REQUIRE(cluster.Kubectl("certificate deny " + names[3] + " " + names[4]).ok());
+  for (int i = 0; i < 3; ++i) {
+    CHECK(Eventually([&] { return StateOf(GetCsr(cluster, names[i])) == "Issued"; }, std::chrono::seconds(40)));
+  }
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - denied_at).count();
+  INFO("approved " << took << " s after the denials");
+  CHECK(took < 15);
+  CHECK(StateOf(GetCsr(cluster, names[3])) == "Denied");
+  CHECK(cg->Stop() == 0);
+}
+
 TEST_CASE("csr: certguard runs under the ClusterRole of deploy/ through a ServiceAccount token",
           "[integration][csr][rbac]") {
   const Cluster& cluster = RequireCluster();
