@@ -569,13 +569,15 @@ static int Run(int argc, char** argv) {
   if (!tm_bin.empty()) {
     // trust-manager's Bundle CRD, rendered from its chart as `helm install` would.
     const std::string chart = std::filesystem::path(tm_bin).parent_path().string() + "/chart";
+    const std::string rendered = cluster_dir + "/trust-manager-bundles-crd.yaml";
     std::string log = Shell(
         env + ". " + Quote(source_dir + "/hack/tools/versions.sh") + "; \"$TOOLS_DIR/helm\" " +
             "template trust-manager " + Quote(chart) +
             " --kube-version \"${KUBERNETES_VERSION#v}\" --show-only " +
-            "templates/crd-trust.cert-manager.io_bundles.yaml 2>&1 | \"$KUBECTL\" apply " +
-            "--server-side -f - 2>&1 && \"$KUBECTL\" wait --for condition=established " +
-            "--timeout=60s crd/bundles.trust.cert-manager.io 2>&1",
+            "templates/crd-trust.cert-manager.io_bundles.yaml >" + Quote(rendered) +
+            " 2>&1 || { cat " + Quote(rendered) + "; exit 1; }; \"$KUBECTL\" apply " +
+            "--server-side -f " + Quote(rendered) + " 2>&1 && \"$KUBECTL\" wait --for " +
+            "condition=established --timeout=60s crd/bundles.trust.cert-manager.io 2>&1",
         &rc);
     if (rc != 0) {
       tm_why = "installing its Bundle CRD from " + chart + " failed: " + log;
@@ -722,7 +724,11 @@ static int Run(int argc, char** argv) {
         !c.process->running()) {
       std::string tail = c.process->Log();
       if (tail.size() > 1500) tail = "..." + tail.substr(tail.size() - 1500);
-      Fail("trust-manager not ready in 120 s; log " + log + ":\n" + tail);
+      Fail((c.process->running()
+                ? std::string("trust-manager not ready in 120 s")
+                : "trust-manager exited (code " + std::to_string(c.process->Wait(0s)) +
+                      ") before it was ready") +
+           "; log " + log + ":\n" + tail);
     }
     c.bundles = kBundles;
     c.bundle = {{"apiVersion", "trust.cert-manager.io/v1alpha1"},
