@@ -287,7 +287,14 @@ TEST_CASE("expiry: the first list of large Secrets is never held whole",
   const double peak = PeakMib(op.pid());
   INFO("peak " << peak << " MiB for " << listed_mib << " MiB of Secrets listed");
   CHECK(peak > 0);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // Under ASan or TSan the runtime's shadow memory and quarantine of freed blocks dominate the
+  // resident size (615 MiB measured under ASan), so the bound means nothing there; the normal
+  // build checks it. The paging itself still runs under the sanitizer.
+  WARN("sanitizer build: peak " << peak << " MiB not compared with " << listed_mib << " MiB");
+#else
   CHECK(peak < listed_mib);
+#endif
   CHECK(op.Stop() == 0);
 
   // The test plane runs no namespace controller: the Secrets go one by one.
