@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/json_fields.h"
+#include "common/json_parse.h"
 #include "common/log.h"
 #include "csr/approval.h"
 #include "csr/node.h"
@@ -23,9 +24,7 @@ using common::Str;
 int64_t Generation(const nlohmann::json& obj) {
   if (!obj.is_object() || !obj.contains("metadata") || !obj["metadata"].is_object()) return 0;
   const auto& m = obj["metadata"];
-  return m.contains("generation") && m["generation"].is_number_integer()
-             ? m["generation"].get<int64_t>()
-             : 0;
+  return m.contains("generation") ? common::IntIn(m["generation"], 0, INT64_MAX).value_or(0) : 0;
 }
 
 bool IsKubeletSigner(const std::string& s) { return s == kClientSigner || s == kServingSigner; }

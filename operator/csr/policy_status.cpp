@@ -1,5 +1,6 @@
 #include "csr/policy_status.h"
 
+#include "common/json_parse.h"
 #include "csr/approval.h"
 
 namespace certguard::csr {
@@ -9,8 +10,9 @@ namespace {
 int64_t Count(const nlohmann::json& status, const char* key) {
   if (!status.is_object()) return 0;
   auto v = status.find(key);
-  if (v == status.end() || !v->is_number_integer()) return 0;
-  return std::max<int64_t>(0, v->get<int64_t>());
+  if (v == status.end()) return 0;
+  // A count out of range (negative, or past int64 as unsigned) starts again from 0.
+  return common::IntIn(*v, 0, INT64_MAX).value_or(0);
 }
 
 }  // namespace
@@ -41,8 +43,8 @@ nlohmann::json NextPolicyStatus(const nlohmann::json& policy, const DecisionTall
   int64_t generation = 0;
   if (policy.is_object() && policy.contains("metadata") && policy["metadata"].is_object()) {
     const auto& meta = policy["metadata"];
-    if (meta.contains("generation") && meta["generation"].is_number_integer()) {
-      generation = meta["generation"].get<int64_t>();
+    if (meta.contains("generation")) {
+      generation = common::IntIn(meta["generation"], 0, INT64_MAX).value_or(0);
     }
   }
 

@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "common/json_parse.h"
 #include "kube/errors.h"
 
 namespace certguard::kube {
@@ -80,9 +81,12 @@ Result<Json> RestClient::CallJson(HttpRequest request) {
   Status s = StatusFromHttp(resp->status, resp->headers, resp->body);
   if (!s.ok()) return s;
   if (resp->body.empty()) return Json::object();
-  Json j = Json::parse(resp->body, nullptr, false);
-  if (j.is_discarded()) return Internal(what + ": response is not JSON");
-  return j;
+  auto j = common::ParseJson(resp->body);
+  if (!j.ok()) {
+    if (common::IsTooDeep(j.status())) return Internal(what + ": response " + j.status().message());
+    return Internal(what + ": response is not JSON");
+  }
+  return std::move(*j);
 }
 
 Result<Json> RestClient::Get(const Resource& r, const std::string& ns, const std::string& name,

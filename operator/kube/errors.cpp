@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "common/json_parse.h"
+
 namespace certguard::kube {
 namespace {
 
@@ -47,14 +49,15 @@ Status StatusFromStatusObject(const nlohmann::json& status) {
   std::string reason = status.value("reason", "");
   std::string message = status.value("message", "");
   int code = 0;
-  if (auto it = status.find("code"); it != status.end() && it->is_number_integer()) {
-    code = it->get<int>();
+  // Read in range, never truncated: 4294967706 as int would be 410 (Gone).
+  if (auto it = status.find("code"); it != status.end()) {
+    code = static_cast<int>(common::IntIn(*it, 0, 999).value_or(0));
   }
   if (message.empty()) message = reason.empty() ? "HTTP " + std::to_string(code) : reason;
   Status s(CodeFor(code, reason), message);
   if (auto d = status.find("details"); d != status.end() && d->is_object()) {
-    if (auto r = d->find("retryAfterSeconds"); r != d->end() && r->is_number_integer()) {
-      s.WithRetryAfter(r->get<int>());
+    if (auto r = d->find("retryAfterSeconds"); r != d->end()) {
+      if (auto v = common::IntIn(*r, 0, 999999999)) s.WithRetryAfter(static_cast<int>(*v));
     }
   }
   return s;
@@ -63,8 +66,10 @@ Status StatusFromStatusObject(const nlohmann::json& status) {
 Status StatusFromHttp(int http_status, const Headers& headers, std::string_view body) {
   if (http_status >= 200 && http_status < 300) return Status::Ok();
   Status s;
-  nlohmann::json j = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
-  if (!j.is_discarded() && j.is_object() && j.value("kind", "") == "Status") {
+  // Too deep or not JSON: the body is shown as text.
+  auto parsed = common::ParseJson(body);
+  nlohmann::json j = parsed.ok() ? std::move(*parsed) : nlohmann::json();
+  if (j.is_object() && j.value("kind", "") == "Status") {
     j["code"] = http_status;  // the HTTP code is the authority
     s = StatusFromStatusObject(j);
   } else {

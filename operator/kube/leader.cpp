@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "common/json_parse.h"
 #include "common/log.h"
 
 namespace certguard::kube {
@@ -99,9 +100,12 @@ LeaseRecord LeaseFromJson(const Json& lease) {
     auto it = spec->find(k);
     return it != spec->end() && it->is_string() ? it->get<std::string>() : std::string();
   };
+  // Out of range reads as 0 (never truncated to int); transitions stay below INT_MAX
+  // so that the +1 of a takeover cannot overflow.
   auto num = [&](const char* k) -> int {
     auto it = spec->find(k);
-    return it != spec->end() && it->is_number_integer() ? it->get<int>() : 0;
+    if (it == spec->end()) return 0;
+    return static_cast<int>(common::IntIn(*it, 0, INT32_MAX - 1).value_or(0));
   };
   r.holder = str("holderIdentity");
   r.lease_duration_seconds = num("leaseDurationSeconds");

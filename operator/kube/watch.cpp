@@ -1,5 +1,7 @@
 #include "kube/watch.h"
 
+#include "common/json_parse.h"
+
 namespace certguard::kube {
 
 const char* EventTypeName(EventType type) {
@@ -14,10 +16,14 @@ const char* EventTypeName(EventType type) {
 }
 
 Result<WatchEvent> ParseWatchEvent(std::string_view line) {
-  nlohmann::json j = nlohmann::json::parse(line.begin(), line.end(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
+  auto parsed = common::ParseJson(line);
+  if (!parsed.ok() && common::IsTooDeep(parsed.status())) {
+    return parsed.status().Annotate("watch event");
+  }
+  if (!parsed.ok() || !parsed->is_object()) {
     return InvalidArgument("watch event is not a JSON object");
   }
+  nlohmann::json& j = *parsed;
   auto type = j.find("type");
   auto object = j.find("object");
   if (type == j.end() || !type->is_string() || object == j.end() || !object->is_object()) {

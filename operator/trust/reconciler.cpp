@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/json_fields.h"
+#include "common/json_parse.h"
 #include "common/label_selector.h"
 #include "common/log.h"
 #include "kube/resource.h"
@@ -159,7 +160,7 @@ kube::ReconcileResult TrustBundleReconciler::Reconcile(const std::string& key) {
   if (IsSet(meta, "deletionTimestamp")) return kube::ReconcileResult::Done();
   const BundleRef ref{Str(meta, "name"), Str(meta, "uid")};
   const json& gen = Field(meta, "generation");
-  const int64_t generation = gen.is_number_integer() ? gen.get<int64_t>() : 0;
+  const int64_t generation = common::IntIn(gen, 0, INT64_MAX).value_or(0);
   const kube::ObjectReference oref{kApiVersion, kKind, "", ref.name, ref.uid,
                                    Str(meta, "resourceVersion")};
   const json old_status = Field(bundle, "status").is_object() ? Field(bundle, "status")
