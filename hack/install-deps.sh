@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl openssl jq unzip
   libssl-dev libcpprest-dev nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev
-  libspdlog-dev catch2 libcli11-dev
+  libspdlog-dev catch2 libcli11-dev libre2-dev
   clang libclang-rt-14-dev ccache
 )
 

@@ -25,6 +25,10 @@ class CsrRunnable : public Runnable {
   static csr::CsrControllerOptions Options(const RunOptions& o) {
     csr::CsrControllerOptions c;
     c.plan.node_wait_timeout = o.csr_node_wait_timeout;
+    // Validate() has checked these.
+    if (auto n = csr::MakeClusterNetwork(o.cluster_domain, o.service_cidrs); n.ok()) {
+      c.plan.network = std::move(*n);
+    }
     c.plan.flood.max_pending_per_node = o.csr_max_pending_per_node;
     c.plan.flood.max_pending = o.csr_max_pending;
     c.workers = o.workers;

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <set>
 
+#include "csr/evaluate.h"
 #include "expiry/controller.h"
 
 namespace certguard::app {
@@ -58,7 +59,16 @@ Status Validate(const RunOptions& o) {
     }
     if (o.leader_election_id.empty()) return InvalidArgument("--leader-election-id is empty");
   }
-  if (o.workers < 1) return InvalidArgument("--workers must be at least 1");
+  if (o.workers < 1 || o.workers > kMaxWorkers) {
+    return InvalidArgument("--workers must be from 1 to " + std::to_string(kMaxWorkers));
+  }
+  // Durations end up added to clock readings in nanoseconds: a bound keeps the sums finite.
+  for (auto [flag, d] : {std::pair{"--leader-election-lease-duration", o.lease_duration},
+                         std::pair{"--leader-election-renew-deadline", o.renew_deadline},
+                         std::pair{"--leader-election-retry-period", o.retry_period},
+                         std::pair{"--csr-node-wait-timeout", o.csr_node_wait_timeout}}) {
+    if (d > kMaxDuration) return InvalidArgument(std::string(flag) + " must be at most 8760h");
+  }
   if (!(o.kube_api_qps >= 0) || o.kube_api_burst < 1) {
     return InvalidArgument("--kube-api-qps must be >= 0 and --kube-api-burst at least 1");
   }
@@ -67,6 +77,9 @@ Status Validate(const RunOptions& o) {
   }
   if (o.csr_node_wait_timeout.count() < 0) {
     return InvalidArgument("--csr-node-wait-timeout must not be negative");
+  }
+  if (auto n = csr::MakeClusterNetwork(o.cluster_domain, o.service_cidrs); !n.ok()) {
+    return n.status();
   }
   expiry::ExpirySources expiry;
   expiry.secret_selector = o.expiry_secret_selector;

@@ -14,6 +14,9 @@ namespace certguard::app {
 // Every controller `run` knows, in start order.
 inline const std::vector<std::string> kControllerNames{"csr", "trust", "expiry"};
 
+inline constexpr int kMaxWorkers = 64;
+inline constexpr std::chrono::milliseconds kMaxDuration = std::chrono::hours(8760);  // a year
+
 struct RunOptions {
   std::string kubeconfig;
   std::string context;
@@ -29,6 +32,10 @@ struct RunOptions {
   std::chrono::milliseconds csr_node_wait_timeout = std::chrono::minutes(10);
   int csr_max_pending_per_node = 10;
   int csr_max_pending = 500;
+  // The built-in deny list: no certificate for a name in the cluster domain or an
+  // address in a service range.
+  std::string cluster_domain = "cluster.local";
+  std::vector<std::string> service_cidrs;
   int workers = 2;
   // Client-side rate limit of every API call (token bucket), like kube-controller-manager's
   // --kube-api-qps/--kube-api-burst; 0 QPS: no limit.
@@ -54,8 +61,9 @@ std::string DefaultLeaderElectionNamespace(const Getenv& getenv,
                                            const std::string& service_account_dir);
 
 // InvalidArgument unless lease > renew deadline > retry period > 0 (when
-// leader election is on), workers >= 1, the pending caps and the QPS are >= 0 and the
-// burst >= 1.
+// leader election is on), 1 <= workers <= kMaxWorkers, the pending caps and the QPS
+// are >= 0, the burst >= 1, every duration at most kMaxDuration, and the cluster
+// domain and service CIDRs parse.
 Status Validate(const RunOptions& options);
 
 // A replica's identity on the Lease: $POD_NAME (else the host name) plus "_"

@@ -27,6 +27,7 @@ namespace {
 
 struct ApproveFlags {
   ClusterFlags cluster;
+  NetworkFlags network;
   std::string policy_file;
   bool dry_run = false;
   bool watch = false;
@@ -107,6 +108,7 @@ void AddApprovePendingCommand(CLI::App& app, Context& ctx) {
       "a table");
   auto flags = std::make_shared<ApproveFlags>();
   AddClusterFlags(cmd, flags->cluster);
+  AddNetworkFlags(cmd, flags->network);
   cmd->add_option("--policy", flags->policy_file,
                   "CSRApprovalPolicy file to decide with instead of the cluster's policies");
   cmd->add_flag("--dry-run", flags->dry_run, "Decide and print, write nothing");
@@ -148,7 +150,14 @@ void AddApprovePendingCommand(CLI::App& app, Context& ctx) {
                    "must be 0 or more\n";
         return kExitUsage;
       }
+      auto network = csr::MakeClusterNetwork(flags->network.cluster_domain,
+                                             flags->network.service_cidrs);
+      if (!network.ok()) {
+        ctx.err << "certguard approve-pending: " << network.status().message() << "\n";
+        return kExitUsage;
+      }
       csr::PlanOptions plan_options;
+      plan_options.network = std::move(*network);
       plan_options.node_wait_timeout = node_wait;
       plan_options.flood = {flags->max_pending_per_node, flags->max_pending};
       if (flags->watch && interval.count() <= 0) {

@@ -10,6 +10,16 @@ void AddClusterFlags(CLI::App* cmd, ClusterFlags& flags) {
   cmd->add_option("--context", flags.context, "Kubeconfig context to use");
 }
 
+void AddNetworkFlags(CLI::App* cmd, NetworkFlags& flags) {
+  cmd->add_option("--cluster-domain", flags.cluster_domain,
+                  "Cluster DNS domain: no certificate is approved for a name in it")
+      ->capture_default_str();
+  cmd->add_option("--service-cidr", flags.service_cidrs,
+                  "Service (ClusterIP) range whose addresses are never approved (repeatable or "
+                  "comma-separated; kubeadm and Talos 10.96.0.0/12, OKD 172.30.0.0/16)")
+      ->delimiter(',');
+}
+
 Result<std::shared_ptr<kube::Client>> Connect(const ClusterFlags& flags) {
   kube::LoadOptions load;
   load.kubeconfig_flag = flags.kubeconfig;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/app.h"
+#include "cli/cluster.h"
 #include "cli/commands.h"
 #include "common/yaml_json.h"
 #include "csr/evaluate.h"
@@ -30,6 +31,7 @@ struct EvaluateFlags {
   std::vector<std::string> policy_files;
   std::string output = "text";
   std::string now;
+  NetworkFlags network;
 };
 
 // Every object of kind `kind` in the file; an error for any other object.
@@ -83,6 +85,9 @@ int RunEvaluate(const EvaluateFlags& f, Context& ctx) {
     now = *t;
   }
 
+  auto network = csr::MakeClusterNetwork(f.network.cluster_domain, f.network.service_cidrs);
+  if (!network.ok()) return fail(network.status());
+
   auto csrs = ReadObjects(f.csr_file, "CertificateSigningRequest");
   if (!csrs.ok()) return fail(csrs.status());
   if (csrs->size() != 1) {
@@ -117,7 +122,7 @@ int RunEvaluate(const EvaluateFlags& f, Context& ctx) {
     }
   }
 
-  csr::Decision d = csr::Evaluate(*request, nodes, policies, now);
+  csr::Decision d = csr::Evaluate(*request, nodes, policies, now, *network);
   if (f.output == "json") {
     ctx.out << csr::DecisionToJson(d) << "\n";
   } else {
@@ -149,6 +154,7 @@ void AddCsrCommand(CLI::App& app, Context& ctx) {
       ->check(CLI::IsMember({"text", "json"}));
   eval->add_option("--now", flags->now,
                    "Evaluate at this RFC 3339 time instead of the clock (NotReady durations)");
+  AddNetworkFlags(eval, flags->network);
   eval->callback([flags, &ctx] { ctx.run = [flags, &ctx] { return RunEvaluate(*flags, ctx); }; });
 }
 

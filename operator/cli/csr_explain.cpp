@@ -22,6 +22,7 @@ namespace {
 
 struct ExplainFlags {
   ClusterFlags cluster;
+  NetworkFlags network;
   std::string name;
   std::string policy_file;
   std::string output = "text";
@@ -58,6 +59,7 @@ void AddCsrExplainCommand(CLI::App& app, Context& ctx) {
   auto flags = std::make_shared<ExplainFlags>();
   cmd->add_option("NAME", flags->name, "CertificateSigningRequest name")->required();
   AddClusterFlags(cmd, flags->cluster);
+  AddNetworkFlags(cmd, flags->network);
   cmd->add_option("--policy", flags->policy_file,
                   "CSRApprovalPolicy file to decide with instead of the cluster's policies");
   cmd->add_option("-o,--output", flags->output, "text or json")
@@ -78,6 +80,12 @@ void AddCsrExplainCommand(CLI::App& app, Context& ctx) {
       if (!node_wait.ok()) {
         ctx.err << "certguard csr explain: --csr-node-wait-timeout: "
                 << node_wait.status().message() << "\n";
+        return kExitUsage;
+      }
+      auto network = csr::MakeClusterNetwork(flags->network.cluster_domain,
+                                             flags->network.service_cidrs);
+      if (!network.ok()) {
+        ctx.err << "certguard csr explain: " << network.status().message() << "\n";
         return kExitUsage;
       }
       csr::PolicySet policies;
@@ -119,6 +127,7 @@ void AddCsrExplainCommand(CLI::App& app, Context& ctx) {
       for (const auto& c : *csrs) ptrs.push_back(&c);
       csr::PendingSummary summary = csr::Summarize(ptrs, now);
       csr::PlanOptions options;
+      options.network = std::move(*network);
       options.node_wait_timeout = *node_wait;
       options.flood = {flags->max_pending_per_node, flags->max_pending};
       csr::NodeLookup lookup = [&nodes](const std::string& name) -> const csr::NodeFacts* {

@@ -54,6 +54,13 @@ void AddRunCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--csr-max-pending", o.csr_max_pending,
                   "All approvals pause while more kubelet CSRs than this are pending (0: no cap)")
       ->capture_default_str();
+  cmd->add_option("--cluster-domain", o.cluster_domain,
+                  "Cluster DNS domain: no certificate is approved for a name in it")
+      ->capture_default_str();
+  cmd->add_option("--service-cidr", o.service_cidrs,
+                  "Service (ClusterIP) range whose addresses are never approved (repeatable or "
+                  "comma-separated; kubeadm and Talos 10.96.0.0/12, OKD 172.30.0.0/16)")
+      ->delimiter(',');
   cmd->add_option("--workers", o.workers, "CSR reconcile workers")->capture_default_str();
   cmd->add_option("--kube-api-qps", o.kube_api_qps,
                   "API requests per second, client-side (0: no limit)")

@@ -1,6 +1,7 @@
 #include "csr/evaluate.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -16,11 +17,16 @@ constexpr size_t kMaxDnsName = 253;
 // What every rule needs, worked out once per request.
 struct Facts {
   const CsrRequest& req;
+  const ClusterNetwork& network;
   const x509::CsrInfo* csr = nullptr;     // null when unparseable
   std::optional<std::string> node_name;   // NAME of a well-formed CN=system:node:NAME
   const NodeFacts* node = nullptr;        // the Node named node_name, if it exists
   bool client = false;                    // kube-apiserver-client-kubelet
   bool serving = false;                   // kubelet-serving
+  // The Node's addresses, parsed once (sorted, for lookups in log time): its
+  // InternalIP/ExternalIP as bytes, its Hostname/InternalDNS/ExternalDNS lower-cased.
+  std::vector<std::array<uint8_t, 16>> node_ips;
+  std::vector<std::string> node_dns;
 };
 
 // A rule's outcome: every refusal, or on approval what was approved.
@@ -177,6 +183,7 @@ Reasons CheckUsages(const Facts& f) {
 
 Reasons CheckExpiration(const Facts& f, const Policy& p) {
   Reasons r;
+  if (!f.req.expiration_error.empty()) Add(r, reason::kExpirationInvalid, f.req.expiration_error);
   if (f.req.expiration_seconds && *f.req.expiration_seconds > p.max_expiration_seconds) {
     Add(r, reason::kExpirationTooLong,
         "expirationSeconds " + std::to_string(*f.req.expiration_seconds) + " exceeds " +
@@ -231,6 +238,17 @@ std::string FormatTime(x509::Time t) {
   return buf;
 }
 
+// since + wait <= now, without overflow: a wait past the end of time is never over.
+bool NotReadyLongEnough(x509::Time since, int64_t wait_seconds, x509::Time now) {
+  if (wait_seconds < 0) return false;
+  const int64_t s = since.time_since_epoch().count();
+  const int64_t n = now.time_since_epoch().count();
+  if (n < s) return false;
+  int64_t elapsed = 0;  // an overflow fails closed: not long enough
+  if (__builtin_sub_overflow(n, s, &elapsed)) return false;
+  return elapsed >= wait_seconds;
+}
+
 Outcome CheckClientRequester(const Facts& f, const Policy& p, x509::Time now) {
   Outcome o;
   const std::string name = f.node_name.value_or("(none)");
@@ -257,9 +275,8 @@ Outcome CheckClientRequester(const Facts& f, const Policy& p, x509::Time now) {
   if (!f.node) return o;
   const auto& n = *f.node;
   if (p.bootstrap.existing_nodes == ExistingNodes::kWhenNotReady) {
-    auto wait = std::chrono::seconds(p.bootstrap.not_ready_for_seconds);
     bool not_ready = n.ready_status != "True" && n.ready_since.has_value();
-    if (not_ready && *n.ready_since + wait <= now) {
+    if (not_ready && NotReadyLongEnough(*n.ready_since, p.bootstrap.not_ready_for_seconds, now)) {
       o.approval = {reason::kApprovedBootstrap,
                     "bootstrap identity " + f.req.username + " re-bootstraps node " + name +
                         ", NotReady since " + FormatTime(*n.ready_since)};
@@ -303,20 +320,63 @@ Reasons CheckClientSans(const x509::CsrInfo& csr) {
   return r;
 }
 
-bool NodeHasIp(const NodeFacts& n, const x509::IpAddress& ip) {
-  for (const auto& a : n.addresses) {
-    if (a.type != "InternalIP" && a.type != "ExternalIP") continue;
-    if (auto parsed = x509::IpAddress::Parse(a.address); parsed.ok() && *parsed == ip) return true;
-  }
-  return false;
+// Bytes identify an address: an IPv4 address and its IPv4-mapped IPv6 form have the same.
+bool NodeHasIp(const Facts& f, const x509::IpAddress& ip) {
+  return std::binary_search(f.node_ips.begin(), f.node_ips.end(), ip.bytes());
 }
 
-bool NodeHasDns(const NodeFacts& n, const std::string& lower_name) {
-  for (const auto& a : n.addresses) {
-    if (a.type != "Hostname" && a.type != "InternalDNS" && a.type != "ExternalDNS") continue;
-    if (Lower(a.address) == lower_name) return true;
+bool NodeHasDns(const Facts& f, const std::string& lower_name) {
+  return std::binary_search(f.node_dns.begin(), f.node_dns.end(), lower_name);
+}
+
+void IndexNodeAddresses(Facts& f) {
+  for (const auto& a : f.node->addresses) {
+    if (a.type == "InternalIP" || a.type == "ExternalIP") {
+      if (auto parsed = x509::IpAddress::Parse(a.address); parsed.ok()) {
+        f.node_ips.push_back(parsed->bytes());
+      }
+    } else if (a.type == "Hostname" || a.type == "InternalDNS" || a.type == "ExternalDNS") {
+      f.node_dns.push_back(Lower(a.address));
+    }
   }
-  return false;
+  std::sort(f.node_ips.begin(), f.node_ips.end());
+  std::sort(f.node_dns.begin(), f.node_dns.end());
+}
+
+// The built-in deny list and the policy's own: names and addresses no node
+// certificate may carry, whatever its Node claims.
+void CheckDeniedDns(const Facts& f, const Policy& p, const std::string& dns,
+                    const std::string& lower, Reasons& r) {
+  if (std::string why = ControlPlaneNameWhy(lower, f.network); !why.empty()) {
+    Add(r, reason::kSANControlPlaneName, "DNS name " + dns + " " + why);
+  }
+  for (const auto& pat : p.denied_dns_patterns) {
+    if (pat.Matches(lower)) {
+      Add(r, reason::kSANDeniedPattern,
+          "DNS name " + dns + " matches policy " + p.name + "'s deniedDNSPatterns entry " +
+              pat.source);
+      break;
+    }
+  }
+}
+
+void CheckDeniedIp(const Facts& f, const Policy& p, const x509::IpAddress& ip,
+                   const std::string& text, Reasons& r) {
+  for (const auto& range : f.network.service_cidrs) {
+    if (range.Contains(ip)) {
+      Add(r, reason::kSANServiceAddress,
+          "IP " + text + " lies in the service range " + range.ToString());
+      break;
+    }
+  }
+  for (const auto& range : p.denied_ip_ranges) {
+    if (range.Contains(ip)) {
+      Add(r, reason::kSANDeniedRange,
+          "IP " + text + " lies in policy " + p.name + "'s deniedIPRanges entry " +
+              range.ToString());
+      break;
+    }
+  }
 }
 
 Reasons CheckServingSans(const Facts& f, const Policy& p) {
@@ -341,7 +401,8 @@ Reasons CheckServingSans(const Facts& f, const Policy& p) {
       continue;
     }
     const std::string lower = Lower(dns);
-    if (match_node && !NodeHasDns(*f.node, lower)) {
+    CheckDeniedDns(f, p, dns, lower, r);
+    if (match_node && !NodeHasDns(f, lower)) {
       Add(r, reason::kSANNotNodeAddress, "DNS name " + dns + " is not an address of node " + node);
     }
     if (p.allowed_dns_patterns &&
@@ -358,7 +419,8 @@ Reasons CheckServingSans(const Facts& f, const Policy& p) {
           "IP " + text + " is loopback, unspecified, link-local or multicast");
       continue;
     }
-    if (match_node && !NodeHasIp(*f.node, ip)) {
+    CheckDeniedIp(f, p, ip, text, r);
+    if (match_node && !NodeHasIp(f, ip)) {
       Add(r, reason::kSANNotNodeAddress, "IP " + text + " is not an address of node " + node);
     }
     if (p.allowed_ip_ranges &&
@@ -402,14 +464,15 @@ Outcome CheckAll(const Facts& f, const Policy& p, x509::Time now) {
   return o;
 }
 
-Facts MakeFacts(const CsrRequest& req, const NodeLookup& nodes) {
-  Facts f{req, nullptr, std::nullopt, nullptr, false, false};
+Facts MakeFacts(const CsrRequest& req, const NodeLookup& nodes, const ClusterNetwork& network) {
+  Facts f{req, network, nullptr, std::nullopt, nullptr, false, false, {}, {}};
   f.client = req.signer_name == kClientSigner;
   f.serving = req.signer_name == kServingSigner;
   if (req.csr) {
     f.csr = &*req.csr;
     f.node_name = NodeNameFromCn(req.csr->subject);
     if (f.node_name && nodes) f.node = nodes(*f.node_name);
+    if (f.node && f.serving) IndexNodeAddresses(f);
   }
   return f;
 }
@@ -437,6 +500,39 @@ Reasons NotApplicable(const Facts& f, const Policy& p) {
 
 }  // namespace
 
+std::string ControlPlaneNameWhy(const std::string& lower, const ClusterNetwork& network) {
+  if (lower == "kubernetes" || lower == "kubernetes.default") {
+    return "is a name of the API server's Service";
+  }
+  if (lower == "svc" || lower.ends_with(".svc")) return "is a Service name (under .svc)";
+  const std::string& domain = network.cluster_domain;
+  if (!domain.empty() && (lower == domain || lower.ends_with("." + domain))) {
+    return "is in the cluster domain " + domain + " (Service and Pod names)";
+  }
+  return "";
+}
+
+Result<std::string> ParseClusterDomain(const std::string& text) {
+  std::string d = Lower(text);
+  if (!d.empty() && d.back() == '.') d.pop_back();
+  if (!IsNodeName(d)) return InvalidArgument("cluster domain \"" + text + "\" is not a DNS name");
+  return d;
+}
+
+Result<ClusterNetwork> MakeClusterNetwork(const std::string& cluster_domain,
+                                          const std::vector<std::string>& service_cidrs) {
+  ClusterNetwork n;
+  auto domain = ParseClusterDomain(cluster_domain);
+  if (!domain.ok()) return domain.status().Annotate("--cluster-domain");
+  n.cluster_domain = *domain;
+  for (const auto& cidr : service_cidrs) {
+    auto r = x509::IpRange::Parse(cidr);
+    if (!r.ok()) return r.status().Annotate("--service-cidr");
+    n.service_cidrs.push_back(*r);
+  }
+  return n;
+}
+
 const char* VerdictName(Verdict v) {
   switch (v) {
     case Verdict::kApprove: return "Approve";
@@ -447,8 +543,8 @@ const char* VerdictName(Verdict v) {
 }
 
 Reasons Check(const CsrRequest& request, const NodeLookup& nodes, const Policy& policy,
-              x509::Time now) {
-  Facts f = MakeFacts(request, nodes);
+              x509::Time now, const ClusterNetwork& network) {
+  Facts f = MakeFacts(request, nodes, network);
   if (!f.client && !f.serving) {
     return {Reason{reason::kSignerNotHandled,
                    "signer " + request.signer_name + " is not a kubelet signer"}};
@@ -457,9 +553,10 @@ Reasons Check(const CsrRequest& request, const NodeLookup& nodes, const Policy& 
 }
 
 Decision Evaluate(const CsrRequest& request, const NodeLookup& nodes,
-                  const std::vector<Policy>& policies, x509::Time now) {
+                  const std::vector<Policy>& policies, x509::Time now,
+                  const ClusterNetwork& network) {
   Decision d;
-  Facts f = MakeFacts(request, nodes);
+  Facts f = MakeFacts(request, nodes, network);
   if (!f.client && !f.serving) {
     d.verdict = Verdict::kIgnore;
     d.policy = kDefaultPolicyName;
@@ -520,12 +617,13 @@ Decision Evaluate(const CsrRequest& request, const NodeLookup& nodes,
 }
 
 Decision Evaluate(const CsrRequest& request, const NodeMap& nodes,
-                  const std::vector<Policy>& policies, x509::Time now) {
+                  const std::vector<Policy>& policies, x509::Time now,
+                  const ClusterNetwork& network) {
   NodeLookup lookup = [&nodes](const std::string& name) -> const NodeFacts* {
     auto it = nodes.find(name);
     return it == nodes.end() ? nullptr : &it->second;
   };
-  return Evaluate(request, lookup, policies, now);
+  return Evaluate(request, lookup, policies, now, network);
 }
 
 std::string DecisionToJson(const Decision& d) {

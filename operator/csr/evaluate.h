@@ -28,6 +28,26 @@ struct Decision {
   bool dry_run = false;  // the deciding policy is a dry run: record, write nothing
 };
 
+// The cluster's own names and networks, which no node certificate may claim
+// whatever its Node lists (`--cluster-domain`, `--service-cidr`).
+struct ClusterNetwork {
+  std::string cluster_domain = "cluster.local";  // lower case, no trailing dot
+  std::vector<x509::IpRange> service_cidrs;     // Service (ClusterIP) ranges
+};
+
+// Why a DNS name (lower case) belongs to the control plane or to Services: kubernetes,
+// kubernetes.default, any name under .svc, and the cluster domain and every name under it;
+// empty when it does not.
+std::string ControlPlaneNameWhy(const std::string& lower_name, const ClusterNetwork& network);
+
+// "cluster.local" is a valid cluster domain; InvalidArgument otherwise (it is lower-cased
+// and a trailing dot dropped).
+Result<std::string> ParseClusterDomain(const std::string& text);
+
+// From `--cluster-domain` and `--service-cidr` values; InvalidArgument naming the bad one.
+Result<ClusterNetwork> MakeClusterNetwork(const std::string& cluster_domain,
+                                          const std::vector<std::string>& service_cidrs);
+
 // Looks a Node up by name; nullptr when it does not exist.
 using NodeLookup = std::function<const NodeFacts*(const std::string& name)>;
 
@@ -40,16 +60,19 @@ using NodeLookup = std::function<const NodeFacts*(const std::string& name)>;
 // (policies are tried in name order); otherwise Deny if an applicable policy
 // says Deny, else Ignore. Signers other than the two kubelet signers are
 // always Ignore.
+// `network` feeds the built-in deny list (SANControlPlaneName, SANServiceAddress).
 Decision Evaluate(const CsrRequest& request, const NodeLookup& nodes,
-                  const std::vector<Policy>& policies, x509::Time now);
+                  const std::vector<Policy>& policies, x509::Time now,
+                  const ClusterNetwork& network = {});
 Decision Evaluate(const CsrRequest& request, const NodeMap& nodes,
-                  const std::vector<Policy>& policies, x509::Time now);
+                  const std::vector<Policy>& policies, x509::Time now,
+                  const ClusterNetwork& network = {});
 
 // The single-policy check behind Evaluate, exposed for tests and `explain`:
 // every reason `policy` refuses the request for; empty means it approves.
 // Does not check applicability.
 Reasons Check(const CsrRequest& request, const NodeLookup& nodes, const Policy& policy,
-              x509::Time now);
+              x509::Time now, const ClusterNetwork& network = {});
 
 // {"decision": ..., "policy": ..., "reasons": [{"code", "message"}], "dryRun": bool}
 std::string DecisionToJson(const Decision& d);

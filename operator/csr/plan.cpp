@@ -51,7 +51,7 @@ Plan MakePlan(const nlohmann::json& csr, const NodeLookup& nodes,
     return p;
   }
 
-  p.decision = Evaluate(*request, nodes, policies, now);
+  p.decision = Evaluate(*request, nodes, policies, now, options.network);
   p.message = DecisionMessage(p.decision);
   if (p.decision.dry_run) {
     p.action = Plan::Action::kDryRun;

@@ -22,6 +22,7 @@ struct PlanOptions {
   FloodLimits flood;  // {0, 0}: no flood guard
   // How soon a CSR held by the flood guard is looked at again.
   std::chrono::milliseconds flood_recheck = std::chrono::seconds(30);
+  ClusterNetwork network;  // the built-in deny list's cluster domain and service ranges
 };
 
 struct Plan {

@@ -1,13 +1,18 @@
 #include "csr/policy.h"
 
 #include <nlohmann/json.hpp>
+#include <re2/re2.h>
+
+#include "common/json_parse.h"
+#include "csr/request.h"
 
 namespace certguard::csr {
 
 namespace {
 
-// Longest pattern accepted: std::regex compiles recursively.
+// Longest pattern accepted, and the memory RE2 may use for one (its default is 8 MiB).
 constexpr size_t kMaxPatternLength = 1024;
+constexpr int64_t kMaxPatternMemory = 8 << 20;
 
 // Reads one optional field, recording a type error in `errors` (never throwing).
 class FieldReader {
@@ -32,12 +37,13 @@ class FieldReader {
     }
   }
 
-  void Int(const char* key, int64_t& out, int64_t min) {
+  void Int(const char* key, int64_t& out, int64_t min, int64_t max) {
     if (auto* v = Get(key)) {
-      if (v->is_number_integer() && v->get<int64_t>() >= min) {
-        out = v->get<int64_t>();
+      if (auto i = common::IntIn(*v, min, max)) {
+        out = *i;
       } else {
-        Error(key, "must be an integer of at least " + std::to_string(min));
+        Error(key, "must be an integer from " + std::to_string(min) + " to " +
+                       std::to_string(max));
       }
     }
   }
@@ -75,12 +81,8 @@ class FieldReader {
 }  // namespace
 
 bool Pattern::Matches(const std::string& s) const {
-  if (!regex) return false;
-  try {
-    return std::regex_match(s, *regex);
-  } catch (const std::exception&) {
-    return false;  // regex_error (complexity, stack): never a match
-  }
+  // FullMatch anchors the whole pattern, alternatives included ("a|b" is ^(?:a|b)$).
+  return regex && RE2::FullMatch(s, *regex);
 }
 
 Result<Pattern> CompilePattern(const std::string& source) {
@@ -88,12 +90,15 @@ Result<Pattern> CompilePattern(const std::string& source) {
     return InvalidArgument("pattern longer than " + std::to_string(kMaxPatternLength) +
                            " characters");
   }
-  try {
-    auto re = std::make_shared<const std::regex>("^(?:" + source + ")$", std::regex::ECMAScript);
-    return Pattern{source, std::move(re)};
-  } catch (const std::regex_error& e) {
-    return InvalidArgument("pattern " + source + " does not compile: " + e.what());
+  RE2::Options options;
+  options.set_log_errors(false);  // the error is returned, not printed
+  options.set_max_mem(kMaxPatternMemory);
+  auto re = std::make_shared<const RE2>(source, options);
+  if (!re->ok()) {
+    return InvalidArgument("pattern " + source + " does not compile: " + re->error() +
+                           " (RE2 syntax: no backreferences or lookaround)");
   }
+  return Pattern{source, std::move(re)};
 }
 
 Policy DefaultPolicy() { return Policy{}; }
@@ -183,6 +188,28 @@ Result<Policy> PolicyFromObject(const nlohmann::json& object) {
     p.allowed_dns_patterns = std::move(patterns);
   }
 
+  list.clear();
+  if (f.Strings("deniedIPRanges", list)) {
+    for (const auto& cidr : list) {
+      if (auto r = x509::IpRange::Parse(cidr); r.ok()) {
+        p.denied_ip_ranges.push_back(*r);
+      } else {
+        f.Error("deniedIPRanges", "has a bad CIDR " + cidr + ": " + r.status().message());
+      }
+    }
+  }
+
+  list.clear();
+  if (f.Strings("deniedDNSPatterns", list)) {
+    for (const auto& src : list) {
+      if (auto pat = CompilePattern(src); pat.ok()) {
+        p.denied_dns_patterns.push_back(std::move(*pat));
+      } else {
+        f.Error("deniedDNSPatterns", pat.status().message());
+      }
+    }
+  }
+
   f.Bool("requireNodeAddressMatch", p.require_node_address_match);
   if (!p.require_node_address_match &&
       (!p.allowed_ip_ranges.has_value() || !p.allowed_dns_patterns.has_value())) {
@@ -190,7 +217,8 @@ Result<Policy> PolicyFromObject(const nlohmann::json& object) {
     f.Error("requireNodeAddressMatch",
             "false needs both allowedIPRanges and allowedDNSPatterns (an empty list allows none)");
   }
-  f.Int("maxExpirationSeconds", p.max_expiration_seconds, 600);
+  f.Int("maxExpirationSeconds", p.max_expiration_seconds, kMinExpirationSeconds,
+        kMaxExpirationSeconds);
 
   if (auto* b = f.Get("bootstrap")) {
     if (!b->is_object()) {
@@ -215,7 +243,8 @@ Result<Policy> PolicyFromObject(const nlohmann::json& object) {
           bf.Error("existingNodes", "must be Refuse or WhenNotReady");
         }
       }
-      bf.Int("notReadyForSeconds", p.bootstrap.not_ready_for_seconds, 0);
+      bf.Int("notReadyForSeconds", p.bootstrap.not_ready_for_seconds, 0,
+             kMaxNotReadyForSeconds);
     }
   }
 

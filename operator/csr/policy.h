@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -15,11 +14,16 @@
 #include "common/status.h"
 #include "x509/types.h"
 
+namespace re2 {
+class RE2;
+}
+
 namespace certguard::csr {
 
 inline constexpr char kClientSigner[] = "kubernetes.io/kube-apiserver-client-kubelet";
 inline constexpr char kServingSigner[] = "kubernetes.io/kubelet-serving";
 inline constexpr int64_t kDefaultMaxExpirationSeconds = 31708800;  // 367 days
+inline constexpr int64_t kMaxNotReadyForSeconds = 31536000;  // 365 days
 inline constexpr char kDefaultPolicyName[] = "default";
 inline constexpr char kPolicyKind[] = "CSRApprovalPolicy";
 inline constexpr char kPolicyApiVersion[] = "certguard.io/v1alpha1";
@@ -27,10 +31,13 @@ inline constexpr char kPolicyApiVersion[] = "certguard.io/v1alpha1";
 enum class OnRefusal { kDeny, kIgnore };
 enum class ExistingNodes { kRefuse, kWhenNotReady };
 
-// An anchored pattern: the source text and its compiled form.
+// An anchored pattern: the source text and its compiled form. RE2 matches in
+// time linear in the input whatever the pattern (no backtracking), so a
+// requester who picks the name cannot make a match slow.
 struct Pattern {
-  std::string source;                      // as the user wrote it
-  std::shared_ptr<const std::regex> regex;  // of ^(?:source)$; shared so copies are cheap
+  std::string source;                    // as the user wrote it
+  std::shared_ptr<const re2::RE2> regex;  // of source; shared so copies are cheap
+  // The whole of `s` matches (as ^(?:source)$ would).
   bool Matches(const std::string& s) const;
 };
 
@@ -50,6 +57,9 @@ struct Policy {
   // nullopt: no restriction; an empty list: no IP SAN (or DNS SAN) is allowed at all.
   std::optional<std::vector<x509::IpRange>> allowed_ip_ranges;
   std::optional<std::vector<Pattern>> allowed_dns_patterns;
+  // Never approved, whatever else allows them (on top of the built-in deny list).
+  std::vector<x509::IpRange> denied_ip_ranges;
+  std::vector<Pattern> denied_dns_patterns;
   bool require_node_address_match = true;
   int64_t max_expiration_seconds = kDefaultMaxExpirationSeconds;
   BootstrapPolicy bootstrap;
@@ -72,7 +82,8 @@ Policy DefaultPolicy();
 // no metadata.name. Never throws.
 Result<Policy> PolicyFromObject(const nlohmann::json& object);
 
-// Compiles ^(?:source)$ with ECMAScript syntax; InvalidArgument if it does not compile.
+// Compiles `source` with RE2 syntax (Perl-like: no backreferences, no lookaround);
+// InvalidArgument, with RE2's reason, if it does not compile.
 Result<Pattern> CompilePattern(const std::string& source);
 
 const char* OnRefusalName(OnRefusal o);          // "Deny", "Ignore"

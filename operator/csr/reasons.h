@@ -34,6 +34,7 @@ inline constexpr char kSubjectExtraAttributes[] = "SubjectExtraAttributes";
 inline constexpr char kExtensionNotAllowed[] = "ExtensionNotAllowed";
 inline constexpr char kUsagesNotAllowed[] = "UsagesNotAllowed";
 inline constexpr char kExpirationTooLong[] = "ExpirationTooLong";
+inline constexpr char kExpirationInvalid[] = "ExpirationInvalid";
 // Who asks.
 inline constexpr char kRequesterUnknown[] = "RequesterUnknown";
 inline constexpr char kRequesterNotNode[] = "RequesterNotNode";
@@ -52,6 +53,10 @@ inline constexpr char kSANAddressNotRoutable[] = "SANAddressNotRoutable";
 inline constexpr char kSANNotNodeAddress[] = "SANNotNodeAddress";
 inline constexpr char kSANNotAllowedRange[] = "SANNotAllowedRange";
 inline constexpr char kSANNotAllowedPattern[] = "SANNotAllowedPattern";
+inline constexpr char kSANControlPlaneName[] = "SANControlPlaneName";
+inline constexpr char kSANServiceAddress[] = "SANServiceAddress";
+inline constexpr char kSANDeniedRange[] = "SANDeniedRange";
+inline constexpr char kSANDeniedPattern[] = "SANDeniedPattern";
 // Approvals: which kind of request was approved.
 inline constexpr char kApprovedRenewal[] = "ApprovedRenewal";
 inline constexpr char kApprovedBootstrap[] = "ApprovedBootstrap";

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_parse.h"
 #include "csr/node.h"
 #include "x509/parse.h"
 #include "x509/pem.h"
@@ -66,10 +67,16 @@ Result<CsrRequest> RequestFromObject(const nlohmann::json& object) {
     }
   }
   if (auto it = spec.find("expirationSeconds"); it != spec.end() && !it->is_null()) {
-    if (!it->is_number_integer()) {
-      return InvalidArgument("spec.expirationSeconds is not an integer");
+    if (!it->is_number()) return InvalidArgument("spec.expirationSeconds is not a number");
+    // Out of range is refused, never wrapped or clamped: 2^64-1 read as int64 is -1.
+    if (auto v = common::IntIn(*it, kMinExpirationSeconds, kMaxExpirationSeconds)) {
+      r.expiration_seconds = *v;
+    } else {
+      r.expiration_error = "spec.expirationSeconds " + it->dump().substr(0, 40) +
+                           " is not an integer from " + std::to_string(kMinExpirationSeconds) +
+                           " to " + std::to_string(kMaxExpirationSeconds) +
+                           " (the API server's range)";
     }
-    r.expiration_seconds = it->get<int64_t>();
   }
 
   auto req = spec.find("request");

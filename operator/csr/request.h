@@ -15,6 +15,10 @@
 
 namespace certguard::csr {
 
+// The API server's range of spec.expirationSeconds: at least 600, and an int32.
+inline constexpr int64_t kMinExpirationSeconds = 600;
+inline constexpr int64_t kMaxExpirationSeconds = 2147483647;
+
 struct CsrRequest {
   std::string name;  // metadata.name
   std::string signer_name;
@@ -23,7 +27,11 @@ struct CsrRequest {
   std::string uid;
   std::vector<std::string> groups;
   std::map<std::string, std::vector<std::string>> extra;
+  // spec.expirationSeconds when it is an integer the API server accepts
+  // ([kMinExpirationSeconds, kMaxExpirationSeconds]); otherwise empty, and when the
+  // field held another number expiration_error says what (the decision denies it).
   std::optional<int64_t> expiration_seconds;
+  std::string expiration_error;
   std::optional<x509::Time> creation_timestamp;
   // spec.request parsed; when it could not be, `csr` is empty and parse_error says why.
   std::optional<x509::CsrInfo> csr;

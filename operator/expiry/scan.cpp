@@ -3,9 +3,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <system_error>
+
+#include <re2/re2.h>
 
 #include "expiry/kubeconfig_certs.h"
 #include "x509/types.h"
@@ -87,12 +88,12 @@ class Scanner {
     std::sort(files.begin(), files.end());
 
     // kubelet keeps every rotated certificate; NAME-current.pem points at the live one.
-    static const std::regex kRotated(R"((.*)-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}\.pem)");
+    static const RE2 kRotated(R"((.*)-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}\.pem)");
     for (const auto& f : files) {
-      std::smatch m;
+      std::string prefix;
       std::string name = f.filename().string();
-      if (std::regex_match(name, m, kRotated) &&
-          fs::exists(f.parent_path() / (m[1].str() + "-current.pem"), ec)) {
+      if (RE2::FullMatch(name, kRotated, &prefix) &&
+          fs::exists(f.parent_path() / (prefix + "-current.pem"), ec)) {
         continue;
       }
       FileRole role = RoleInDirectory(f);
