@@ -65,6 +65,26 @@ TEST_CASE("Validate checks the leader election timings and limits", "[app]") {
   CHECK_FALSE(Validate(o).ok());
 }
 
+TEST_CASE("Validate bounds counts and durations, and checks the deny list's network",
+          "[app]") {
+  RunOptions o;
+  o.workers = 65;
+  CHECK_FALSE(Validate(o).ok());
+  o.workers = 64;
+  CHECK(Validate(o).ok());
+  o.csr_node_wait_timeout = std::chrono::hours(8761);
+  CHECK_FALSE(Validate(o).ok());
+  o.csr_node_wait_timeout = std::chrono::hours(8760);
+  CHECK(Validate(o).ok());
+  o.service_cidrs = {"10.96.0.0/12", "172.30.0.0/16"};
+  CHECK(Validate(o).ok());
+  o.service_cidrs = {"10.96.0.1/12"};
+  CHECK_FALSE(Validate(o).ok());
+  o.service_cidrs.clear();
+  o.cluster_domain = "not a domain";
+  CHECK_FALSE(Validate(o).ok());
+}
+
 TEST_CASE("LeaderIdentity prefers the pod name", "[app]") {
   Getenv pod = [](const std::string& k) -> std::optional<std::string> {
     if (k == "POD_NAME") return "certguard-7d9f";

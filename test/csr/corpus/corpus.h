@@ -46,7 +46,8 @@ inline CsrBuilder NodeCsr(const std::string& node) {
   return CsrBuilder().Subject({{"O", "system:nodes"}, {"CN", "system:node:" + node}});
 }
 
-// worker-1 and worker-2 exist (Ready); worker-3 does not.
+// worker-1 and worker-2 exist (Ready); worker-3 does not. worker-4 is compromised: its
+// kubelet wrote the API server's Service name and address into its own Node's addresses.
 inline nlohmann::json CorpusNodes() {
   auto node = [](const std::string& name, const std::string& ip4, const std::string& ip6) {
     return nlohmann::json{
@@ -64,10 +65,16 @@ inline nlohmann::json CorpusNodes() {
              {"status", "True"},
              {"lastTransitionTime", "2026-11-01T00:00:00Z"}}}}}}};
   };
+  nlohmann::json compromised = node("worker-4", "10.0.0.14", "fd00::14");
+  for (auto [type, address] : {std::pair{"Hostname", "kubernetes.default.svc"},
+                               std::pair{"InternalDNS", "kubernetes.default.svc.cluster.local"},
+                               std::pair{"InternalIP", "10.96.0.1"}}) {
+    compromised["status"]["addresses"].push_back({{"type", type}, {"address", address}});
+  }
   return {{"apiVersion", "v1"},
           {"kind", "List"},
           {"items", {node("worker-1", "10.0.0.11", "fd00::11"),
-                     node("worker-2", "10.0.0.12", "fd00::12")}}};
+                     node("worker-2", "10.0.0.12", "fd00::12"), compromised}}};
 }
 
 // The CertificateSigningRequest object the API server would hold for `c`.
@@ -264,6 +271,26 @@ inline std::vector<Case> Corpus() {
     c.expiration_seconds = 315360000;
     cases.push_back(c);
   }
+
+  // What a compromised node claims about itself (worker-4's Node lists these).
+  cases.push_back(Serving(
+      "node-claims-kubernetes-service",
+      [] {
+        return NodeCsr("worker-4").Dns("worker-4").Dns("kubernetes.default.svc").Ip("10.0.0.14")
+            .Ip("10.96.0.1").Pem();
+      },
+      Verdict::kDeny, r::kSANControlPlaneName, "worker-4"));
+  cases.push_back(Serving(
+      "node-claims-cluster-domain-name",
+      [] {
+        return NodeCsr("worker-4").Dns("kubernetes.default.svc.cluster.local").Ip("10.0.0.14")
+            .Pem();
+      },
+      Verdict::kDeny, r::kSANControlPlaneName, "worker-4"));
+  cases.push_back(Serving(
+      "node-own-addresses-still-approved",
+      [] { return NodeCsr("worker-4").Dns("worker-4").Ip("10.0.0.14").Pem(); },
+      Verdict::kApprove, r::kApprovedServing, "worker-4"));
   return cases;
 }
 
