@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/json_parse.h"
 #include "csr/evaluate.h"
 #include "support/pki.h"
 #include "x509/pem.h"
@@ -123,6 +124,72 @@ Row Measure(const std::string& label, const Key& key, double seconds) {
   return row;
 }
 
+// Hostile decisions, each timed once in CPU seconds: a Node with 20,000 IPs and
+// 20,000 DNS names against a request with as many SANs (each looked up, not
+// rescanned), and a backtracking-prone pattern against a 60-character node name.
+struct Hostile {
+  double big_node_ms = 0;
+  double pattern_ms = 0;
+  double json_scan_share = 0;  // depth pre-scan / (pre-scan + parse) of a 1,000-CSR list
+  bool ok = false;
+};
+
+Hostile MeasureHostile() {
+  Hostile h;
+  const x509::Time now = std::chrono::time_point_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now());
+  csr::CsrRequest req;
+  req.signer_name = csr::kServingSigner;
+  req.usages = {"digital signature", "server auth"};
+  req.username = "system:node:worker-1";
+  req.groups = {"system:nodes"};
+  x509::CsrInfo info;
+  info.subject.attributes = {{"O", "system:nodes"}, {"CN", "system:node:worker-1"}};
+  info.key = {x509::KeyAlgorithm::kEcdsa, 256, "P-256"};
+  info.signature_valid = true;
+  csr::NodeMap nodes;
+  csr::NodeFacts& n = nodes["worker-1"];
+  n.name = "worker-1";
+  for (int i = 0; i < 20000; ++i) {
+    std::string ip = "10." + std::to_string(1 + i / 65536) + "." +
+                     std::to_string((i / 256) % 256) + "." + std::to_string(i % 256);
+    std::string dns = "n" + std::to_string(i) + ".example";
+    n.addresses.push_back({"InternalIP", ip});
+    n.addresses.push_back({"InternalDNS", dns});
+    info.sans.ips.push_back(x509::IpAddress::Parse(ip).value());
+    info.sans.dns.push_back(dns);
+  }
+  req.csr = info;
+  double t0 = ThreadCpuSeconds();
+  bool approved = csr::Evaluate(req, nodes, {}, now).verdict == csr::Verdict::kApprove;
+  h.big_node_ms = (ThreadCpuSeconds() - t0) * 1000;
+
+  auto pattern = csr::CompilePattern("([a-z0-9]+-?)+x");
+  t0 = ThreadCpuSeconds();
+  bool refused = pattern.ok() && !pattern->Matches(std::string(60, 'a'));
+  h.pattern_ms = (ThreadCpuSeconds() - t0) * 1000;
+
+  nlohmann::json list = {{"kind", "CertificateSigningRequestList"},
+                         {"items", nlohmann::json::array()}};
+  for (int i = 0; i < 1000; ++i) {
+    list["items"].push_back({{"metadata", {{"name", "csr-" + std::to_string(i)}}},
+                             {"spec", {{"request", std::string(800, 'A')},
+                                       {"usages", {"digital signature", "server auth"}}}}});
+  }
+  const std::string text = list.dump();
+  t0 = ThreadCpuSeconds();
+  int depth = 0;
+  for (int i = 0; i < 20; ++i) depth += common::JsonDepth(text, common::kMaxJsonDepth);
+  double scan = ThreadCpuSeconds() - t0;
+  t0 = ThreadCpuSeconds();
+  size_t items = 0;
+  for (int i = 0; i < 20; ++i) items += nlohmann::json::parse(text)["items"].size();
+  double parse = ThreadCpuSeconds() - t0;
+  h.json_scan_share = scan / (scan + parse);
+  h.ok = approved && refused && depth == 20 * 5 && items == 20 * 1000;
+  return h;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -174,12 +241,29 @@ int main(int argc, char** argv) {
   }
   std::printf("ratio = bare (decode + verify) verifies per evaluation (goal <= %.1f)\n",
               max_ratio);
+  const Hostile hostile = MeasureHostile();
+  std::printf("hostile: 20k node addresses x 20k SANs %.1f ms, ([a-z0-9]+-?)+x on 60 chars "
+              "%.3f ms, "
+              "JSON depth pre-scan %.1f%% of scan+parse (goal: decisions < 50 ms)\n",
+              hostile.big_node_ms, hostile.pattern_ms, hostile.json_scan_share * 100);
+  if (!hostile.ok) {
+    std::fprintf(stderr, "certguard_bench_csr: a hostile case decided wrongly\n");
+    return 2;
+  }
+  if (hostile.big_node_ms > 50 || hostile.pattern_ms > 50) {
+    std::fprintf(stderr, "certguard_bench_csr: a hostile decision took 50 ms or more\n");
+    over = true;
+  }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(out).parent_path(), ec);
   std::ofstream(out) << nlohmann::json{{"benchmark", "csr_evaluate"},
                                        {"seconds_per_measure", seconds},
                                        {"max_ratio", max_ratio},
-                                       {"results", results}}
+                                       {"results", results},
+                                       {"hostile",
+                                        {{"node_20k_addresses_20k_sans_ms", hostile.big_node_ms},
+                                         {"backtracking_pattern_ms", hostile.pattern_ms},
+                                         {"json_depth_scan_share", hostile.json_scan_share}}}}
                             .dump(2)
                      << "\n";
   if (over) {
