@@ -1,5 +1,6 @@
 #include "common/json_parse.h"
 
+#include <cstring>
 #include <string>
 
 namespace certguard::common {
@@ -11,23 +12,26 @@ constexpr std::string_view kTooDeep = "JSON nested deeper than ";
 int JsonDepth(std::string_view text, int limit) {
   int depth = 0;
   int deepest = 0;
-  bool in_string = false;
   const char* p = text.data();
   const char* end = p + text.size();
   for (; p < end; ++p) {
-    const char c = *p;
-    if (in_string) {
-      if (c == '\\') {
-        ++p;  // the escaped character, '"' included, never ends the string
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        in_string = true;
+    switch (*p) {
+      case '"': {
+        // Skip the string with memchr (strings, base64 above all, are most of the
+        // bytes): it ends at the first '"' after an even run of backslashes.
+        const char* start = p + 1;
+        const char* q = start;
+        for (;;) {
+          q = static_cast<const char*>(std::memchr(q, '"', static_cast<size_t>(end - q)));
+          if (!q) return deepest;  // unterminated: not JSON, the parser says so
+          size_t backslashes = 0;
+          for (const char* b = q; b > start && b[-1] == '\\'; --b) ++backslashes;
+          if (backslashes % 2 == 0) break;
+          ++q;
+        }
+        p = q;
         break;
+      }
       case '[':
       case '{':
         if (++depth > deepest) {

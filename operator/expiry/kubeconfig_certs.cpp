@@ -35,6 +35,9 @@ Result<std::vector<KubeconfigCert>> KubeconfigCertificates(std::string_view text
   auto root = Load(text);
   if (!root.ok()) return root.status();
   std::vector<KubeconfigCert> out;
+  // Entries repeated by YAML aliases would decode the same data again and again
+  // (a few bytes of text each): what is read may not exceed what the text holds.
+  size_t budget = text.size();
   try {
     struct Section {
       const char* list;
@@ -54,7 +57,13 @@ Result<std::vector<KubeconfigCert>> KubeconfigCertificates(std::string_view text
         const YAML::Node inner = entry[s.inner];
         if (!inner || !inner.IsMap()) continue;
         std::string label = std::string(s.label) + " " + Scalar(entry, "name");
-        if (std::string data = Scalar(inner, s.data_field); !data.empty()) {
+        std::string data = Scalar(inner, s.data_field);
+        if (data.size() > budget) {
+          return InvalidArgument(
+              "kubeconfig: aliases repeat more certificate data than the text holds");
+        }
+        budget -= data.size();
+        if (!data.empty()) {
           auto decoded = x509::pem::DecodeBody(data);
           if (!decoded.ok()) {
             return InvalidArgument(label + ": " + s.data_field + " is not base64");

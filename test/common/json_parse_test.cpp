@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/yaml_json.h"
+#include "expiry/kubeconfig_certs.h"
 #include "kube/config.h"
 #include "kube/errors.h"
 #include "kube/watch.h"
@@ -155,4 +156,24 @@ TEST_CASE("a kubeconfig with an alias bomb or deep nesting is read as a graph, n
   REQUIRE_FALSE(deep.ok());
   CHECK(deep.status().code() == Code::kInvalidArgument);
   CHECK(std::chrono::steady_clock::now() - start < 5s);  // hang guard
+}
+
+TEST_CASE("node agent: kubeconfig entries repeated by aliases cannot multiply the data read",
+          "[expiry][yaml]") {
+  // One 4 KiB certificate-authority-data, then 100,000 aliases of its cluster entry:
+  // 400 KB of text that would decode 400 MB.
+  std::string y = "clusters:\n- &c {name: a, cluster: {certificate-authority-data: " +
+                  std::string(4096, 'A') + "}}\n";
+  for (int i = 0; i < 100000; ++i) y += "- *c\n";
+  auto start = std::chrono::steady_clock::now();
+  auto r = expiry::KubeconfigCertificates(y);
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.status().message(), Catch::Contains("aliases"));
+  CHECK(std::chrono::steady_clock::now() - start < 5s);  // hang guard
+  // Without aliases the same data is read once.
+  auto one = expiry::KubeconfigCertificates(
+      "clusters:\n- {name: a, cluster: {certificate-authority-data: " + std::string(4096, 'A') +
+      "}}\n");
+  REQUIRE(one.ok());
+  CHECK(one->size() == 1);
 }
