@@ -74,6 +74,9 @@ TEST_CASE("csr: the CSRApprovalPolicy CRD validates and defaults policies",
            {"bad-cidr", "  allowedIPRanges: [\"not a cidr\"]"},
            {"bad-group", "  bootstrap:\n    groups: [system:authenticated]"},
            {"bad-relax", "  requireNodeAddressMatch: false"},
+           {"huge-expiry", "  maxExpirationSeconds: 9223372036854775807"},
+           {"huge-not-ready", "  bootstrap:\n    notReadyForSeconds: 9223372036854775807"},
+           {"bad-denied-cidr", "  deniedIPRanges: [\"not a cidr\"]"},
        }) {
     SECTION(b.name) {
       auto r = ApplyPolicy(cluster, work, b.name, b.spec);
