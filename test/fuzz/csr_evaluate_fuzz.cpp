@@ -2,6 +2,7 @@
 // the signer, requester and policy set; the rest is spec.request (PEM or DER).
 // Never crashes; a decision always has reasons; and an approval is only ever
 // given to a request that meets every rule no policy can relax.
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <set>
@@ -24,6 +25,8 @@ const csr::NodeMap& Nodes() {
     n.addresses = {{"InternalIP", "10.0.0.11"},
                    {"InternalIP", "fd00::11"},
                    {"InternalIP", "127.0.0.1"},  // listed, still never approved
+                   {"InternalIP", "10.96.0.1"},  // a Service address: the same
+                   {"Hostname", "kubernetes.default.svc"},
                    {"Hostname", "worker-1"},
                    {"InternalDNS", "worker-1.internal.example"}};
     n.ready_status = "False";
@@ -86,7 +89,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   const auto& policies = Policies(sel >> 4);
-  auto d = csr::Evaluate(req, Nodes(), policies, x509::Time{} + std::chrono::hours(24 * 365 * 56));
+  static const csr::ClusterNetwork network{"cluster.local",
+                                           {x509::IpRange::Parse("10.96.0.0/12").value()}};
+  auto d = csr::Evaluate(req, Nodes(), policies, x509::Time{} + std::chrono::hours(24 * 365 * 56),
+                         network);
   FUZZ_CHECK(!d.reasons.empty());
   for (const auto& r : d.reasons) FUZZ_CHECK(!r.code.empty() && !r.message.empty());
   FUZZ_CHECK(!csr::DecisionToJson(d).empty());
@@ -104,6 +110,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const auto& ip : c.sans.ips) {
       FUZZ_CHECK(!ip.IsLoopback() && !ip.IsUnspecified() && !ip.IsLinkLocal() &&
                  !ip.IsMulticast());
+      FUZZ_CHECK(!network.service_cidrs[0].Contains(ip));
+    }
+    for (const auto& dns : c.sans.dns) {
+      std::string lower;
+      for (char ch : dns) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      FUZZ_CHECK(csr::ControlPlaneNameWhy(lower, network).empty());
     }
     if (req.signer_name == std::string(csr::kClientSigner)) FUZZ_CHECK(c.sans.empty());
     if (req.signer_name == std::string(csr::kServingSigner)) {
