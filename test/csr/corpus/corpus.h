@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "csr/evaluate.h"
+#include "support/hostile_csrs.h"
 #include "support/pki.h"
 #include "x509/pem.h"
 
@@ -253,6 +254,7 @@ inline std::vector<Case> Corpus() {
   cases.push_back(Client("garbage-request", [] { return std::string("not a CSR at all"); },
                          Verdict::kDeny, r::kCsrUnparseable));
 
+
   // Signer and lifetime.
   {
     Case c = Client("non-kubelet-signer", client_pem, Verdict::kIgnore, r::kSignerNotHandled);
@@ -263,6 +265,17 @@ inline std::vector<Case> Corpus() {
     Case c = Client("ten-year-expiration", client_pem, Verdict::kDeny, r::kExpirationTooLong);
     c.expiration_seconds = 315360000;
     cases.push_back(c);
+  }
+  return cases;
+}
+
+// Serving requests of worker-1 that two parsers read differently (smuggled SANs,
+// DER tricks: support/hostile_csrs.h), each refused by the strict reading.
+inline std::vector<Case> ParityCorpus() {
+  std::vector<Case> cases;
+  for (auto& h : HostileCsrs(HostileTarget{}, Key::Ec())) {
+    cases.push_back(Serving("parity-" + h.name, [der = h.der] { return der; }, csr::Verdict::kDeny,
+                            h.code));
   }
   return cases;
 }
