@@ -6,6 +6,7 @@
 #   etcd                                               (go.etcd.io/etcd/server/v3, wrapper etcd/)
 #   helm                                               (helm.sh/helm/v3, plain go install)
 #   promtool                                           (github.com/prometheus/prometheus)
+#   csr-oracle                                         (csr-oracle/, standard library only)
 # A tool is rebuilt only when its pin (versions.sh, the wrapper go.mod/go.sum or
 # this script's build flags) changes: each tool lives in a directory named after
 # a hash of its pin, with a stamp written after a successful build.
@@ -132,13 +133,16 @@ build kubernetes "$kube_dir" build_kubernetes
 build etcd "$etcd_dir" build_etcd
 build helm "$helm_dir" build_helm
 build promtool "$prom_dir" build_promtool
+# Seconds to build; its own script so tests can build it without the rest.
+oracle_dir="$(dirname "$(bash "$here/csr-oracle/build.sh")")"
+log "csr-oracle: $oracle_dir"
 
 # One directory with every tool of the current pins, named after all of them.
-set_dir="$(pin_dir sets "$kube_dir" "$etcd_dir" "$helm_dir" "$prom_dir")/bin"
+set_dir="$(pin_dir sets "$kube_dir" "$etcd_dir" "$helm_dir" "$prom_dir" "$oracle_dir")/bin"
 if [[ ! -f "$set_dir/.stamp" ]]; then
   rm -rf "$set_dir"
   mkdir -p "$set_dir"
-  for d in "$kube_dir" "$etcd_dir" "$helm_dir" "$prom_dir"; do
+  for d in "$kube_dir" "$etcd_dir" "$helm_dir" "$prom_dir" "$oracle_dir"; do
     for f in "$d"/*; do ln -sf "$f" "$set_dir/"; done
   done
   touch "$set_dir/.stamp"
@@ -147,7 +151,7 @@ if ((quiet)); then
   echo "$set_dir"
 else
   log "tools: $set_dir"
-  for t in kube-apiserver kube-controller-manager kubectl etcd helm promtool; do
+  for t in kube-apiserver kube-controller-manager kubectl etcd helm promtool csr-oracle; do
     [[ -x "$set_dir/$t" ]] || { echo "missing tool $t in $set_dir" >&2; exit 1; }
   done
   echo "$set_dir"

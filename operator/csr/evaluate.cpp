@@ -90,8 +90,10 @@ std::optional<std::string> NodeNameFromCn(const x509::Name& subject) {
 Reasons CheckParsed(const Facts& f) {
   Reasons r;
   if (!f.csr) {
-    Add(r, reason::kCsrUnparseable, "spec.request is not a valid PKCS#10 request: " +
-                                        f.req.parse_error);
+    // The strict reading's own code when it refused; CSRUnparseable otherwise.
+    const std::string& code = f.req.parse_code;
+    Add(r, code.empty() ? reason::kCsrUnparseable : code.c_str(),
+        "spec.request is not a valid PKCS#10 request: " + f.req.parse_error);
   }
   return r;
 }

@@ -26,6 +26,18 @@ inline constexpr char kNodeNameNotMatched[] = "NodeNameNotMatched";
 inline constexpr char kNodeSelectorNotMatched[] = "NodeSelectorNotMatched";
 // The request itself.
 inline constexpr char kCsrUnparseable[] = "CSRUnparseable";
+// The strict PKCS#10 reading (x509/csr_strict.h): what Go's crypto/x509 might read
+// differently from certguard is refused before any rule looks at it.
+inline constexpr char kCsrNotDer[] = "CSRNotDER";
+inline constexpr char kCsrVersionNotZero[] = "CSRVersionNotZero";
+inline constexpr char kCsrAttributeNotAllowed[] = "CSRAttributeNotAllowed";
+inline constexpr char kCsrExtensionRequestAmbiguous[] = "CSRExtensionRequestAmbiguous";
+inline constexpr char kCsrDuplicateExtension[] = "CSRDuplicateExtension";
+inline constexpr char kCsrExtensionMalformed[] = "CSRExtensionMalformed";
+inline constexpr char kSubjectStringTypeNotAllowed[] = "SubjectStringTypeNotAllowed";
+inline constexpr char kSubjectMalformed[] = "SubjectMalformed";
+inline constexpr char kSignatureAlgorithmNotAllowed[] = "SignatureAlgorithmNotAllowed";
+inline constexpr char kKeyMalformed[] = "KeyMalformed";
 inline constexpr char kSignatureInvalid[] = "SignatureInvalid";
 inline constexpr char kKeyTooWeak[] = "KeyTooWeak";
 inline constexpr char kKeyAlgorithmNotAllowed[] = "KeyAlgorithmNotAllowed";

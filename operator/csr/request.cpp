@@ -4,6 +4,7 @@
 
 #include "common/json_parse.h"
 #include "csr/node.h"
+#include "csr/reasons.h"
 #include "x509/parse.h"
 #include "x509/pem.h"
 
@@ -31,6 +32,26 @@ Status String(const nlohmann::json& obj, const char* where, const char* key, std
 }
 
 }  // namespace
+
+const char* ReasonForDefect(x509::CsrDefect defect) {
+  using x509::CsrDefect;
+  switch (defect) {
+    case CsrDefect::kNone:
+    case CsrDefect::kMalformed: return reason::kCsrUnparseable;
+    case CsrDefect::kNotDer: return reason::kCsrNotDer;
+    case CsrDefect::kVersionNotZero: return reason::kCsrVersionNotZero;
+    case CsrDefect::kAttributeNotAllowed: return reason::kCsrAttributeNotAllowed;
+    case CsrDefect::kExtensionRequestAmbiguous: return reason::kCsrExtensionRequestAmbiguous;
+    case CsrDefect::kDuplicateExtension: return reason::kCsrDuplicateExtension;
+    case CsrDefect::kExtensionMalformed: return reason::kCsrExtensionMalformed;
+    case CsrDefect::kSubjectStringType: return reason::kSubjectStringTypeNotAllowed;
+    case CsrDefect::kSubjectMalformed: return reason::kSubjectMalformed;
+    case CsrDefect::kSignatureAlgorithm: return reason::kSignatureAlgorithmNotAllowed;
+    case CsrDefect::kKeyAlgorithm: return reason::kKeyAlgorithmNotAllowed;
+    case CsrDefect::kKeyMalformed: return reason::kKeyMalformed;
+  }
+  return reason::kCsrUnparseable;
+}
 
 Result<CsrRequest> RequestFromObject(const nlohmann::json& object) {
   if (!object.is_object()) return InvalidArgument("CSR is not an object");
@@ -82,16 +103,20 @@ Result<CsrRequest> RequestFromObject(const nlohmann::json& object) {
   auto req = spec.find("request");
   if (req == spec.end() || !req->is_string() || req->get<std::string>().empty()) {
     r.parse_error = "spec.request is missing or not a string";
+    r.parse_code = reason::kCsrUnparseable;
     return r;
   }
   auto der = x509::pem::DecodeBody(req->get<std::string>());
   if (!der.ok()) {
     r.parse_error = "spec.request is not valid base64";
+    r.parse_code = reason::kCsrUnparseable;
     return r;
   }
-  auto info = x509::ParseCsr(*der);
+  x509::CsrDefect defect = x509::CsrDefect::kNone;
+  auto info = x509::ParseCsr(*der, &defect);
   if (!info.ok()) {
     r.parse_error = info.status().message();
+    r.parse_code = ReasonForDefect(defect);
     return r;
   }
   r.csr = std::move(*info);

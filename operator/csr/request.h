@@ -33,10 +33,15 @@ struct CsrRequest {
   std::optional<int64_t> expiration_seconds;
   std::string expiration_error;
   std::optional<x509::Time> creation_timestamp;
-  // spec.request parsed; when it could not be, `csr` is empty and parse_error says why.
+  // spec.request parsed; when it could not be, `csr` is empty, parse_error says
+  // why and parse_code is the reason code (reasons.h) of that refusal.
   std::optional<x509::CsrInfo> csr;
   std::string parse_error;
+  std::string parse_code;
 };
+
+// The reason code (reasons.h) of a refusal by the strict CSR reading.
+const char* ReasonForDefect(x509::CsrDefect defect);
 
 // From a CertificateSigningRequest object as JSON. A spec.request that is not
 // valid base64 or not a valid CSR is not an error: it is recorded in parse_error

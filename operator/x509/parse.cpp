@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdio>
 
+#include "x509/csr_strict.h"
 #include "x509/openssl_util.h"
 #include "x509/pem.h"
 
@@ -300,47 +301,60 @@ Result<CertificateInfo> CertificateFromDer(std::string_view der) {
   return ConvertCertificate(x->get());
 }
 
-Result<CsrInfo> CsrFromDer(std::string_view der) {
-  auto parsed = DecodeDer<X509_REQ, ossl::X509ReqPtr>(der, d2i_X509_REQ, "certificate request");
-  if (!parsed.ok()) return parsed.status();
-  X509_REQ* req = parsed->get();
+const EVP_MD* DigestFor(SignatureAlgorithm a) {
+  switch (a) {
+    case SignatureAlgorithm::kEcdsaSha256:
+    case SignatureAlgorithm::kRsaSha256:
+      return EVP_sha256();
+    case SignatureAlgorithm::kEcdsaSha384:
+    case SignatureAlgorithm::kRsaSha384:
+      return EVP_sha384();
+    case SignatureAlgorithm::kEcdsaSha512:
+    case SignatureAlgorithm::kRsaSha512:
+      return EVP_sha512();
+    case SignatureAlgorithm::kEd25519:
+      return nullptr;  // EdDSA hashes internally
+  }
+  return nullptr;
+}
 
+// The request as the strict DER walk reads it; OpenSSL only decodes the key
+// (for its size and curve) and verifies the signature over the same TBS bytes.
+Result<CsrInfo> CsrFromDer(std::string_view der, CsrDefect* defect) {
+  StrictCsr strict;
+  CsrRefusal why;
+  if (!ReadStrictCsr(der, &strict, &why)) {
+    *defect = why.defect;
+    return InvalidArgument(std::move(why.message));
+  }
+  ERR_clear_error();
+  const auto* p = reinterpret_cast<const unsigned char*>(strict.spki.data());
+  ossl::PkeyPtr pkey(d2i_PUBKEY(nullptr, &p, static_cast<long>(strict.spki.size())));
+  if (!pkey) {
+    *defect = CsrDefect::kKeyMalformed;
+    return InvalidArgument("unreadable public key: " + TakeError());
+  }
   CsrInfo info;
-  auto subject = ConvertName(X509_REQ_get_subject_name(req), "subject");
-  if (!subject.ok()) return subject.status();
-  info.subject = std::move(subject).value();
-
-  EVP_PKEY* pkey = X509_REQ_get0_pubkey(req);
-  if (pkey == nullptr) return InvalidArgument("unreadable public key: " + TakeError());
-  info.key = ConvertKey(pkey);
-  // 1 verified, 0 bad signature, -1 could not check: only 1 counts.
-  info.signature_valid = X509_REQ_verify(req, pkey) == 1;
-  ERR_clear_error();
-
-  // X509_REQ_get_extensions returns NULL both when there are none and when the
-  // attribute is malformed; the error queue tells them apart.
-  ERR_clear_error();
-  ossl::ExtStackPtr exts(X509_REQ_get_extensions(req));
-  if (!exts && ERR_peek_error() != 0) {
-    return InvalidArgument("malformed extension request: " + TakeError());
+  info.key = ConvertKey(pkey.get());
+  if (info.key.algorithm != strict.key_algorithm ||
+      (info.key.algorithm == KeyAlgorithm::kEcdsa && info.key.curve != strict.curve)) {
+    *defect = CsrDefect::kKeyMalformed;
+    return InvalidArgument("the public key decodes as " + info.key.Describe() +
+                           ", not as its algorithm identifier says");
   }
-  bool seen_san = false;
-  int n = exts ? sk_X509_EXTENSION_num(exts.get()) : 0;
-  for (int i = 0; i < n; ++i) {
-    X509_EXTENSION* ext = sk_X509_EXTENSION_value(exts.get(), i);
-    const ASN1_OBJECT* obj = X509_EXTENSION_get_object(ext);
-    if (OBJ_obj2nid(obj) != NID_subject_alt_name) {
-      info.other_extensions.push_back(ossl::ObjectName(obj));
-      continue;
-    }
-    // Two SAN extensions would let a checker read one and a signer the other.
-    if (seen_san) return InvalidArgument("duplicate subjectAltName extension");
-    seen_san = true;
-    ossl::GeneralNamesPtr gens(static_cast<GENERAL_NAMES*>(X509V3_EXT_d2i(ext)));
-    if (!gens) return InvalidArgument("malformed subjectAltName extension: " + TakeError());
-    if (Status s = AddGeneralNames(gens.get(), &info.sans); !s.ok()) return s;
+  if (KeyAlgorithmFor(strict.signature_algorithm) == strict.key_algorithm) {
+    ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+    const auto* tbs = reinterpret_cast<const unsigned char*>(strict.tbs.data());
+    const auto* sig = reinterpret_cast<const unsigned char*>(strict.signature.data());
+    info.signature_valid =
+        ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, DigestFor(strict.signature_algorithm),
+                                    nullptr, pkey.get()) == 1 &&
+        EVP_DigestVerify(ctx.get(), sig, strict.signature.size(), tbs, strict.tbs.size()) == 1;
   }
   ERR_clear_error();
+  info.subject = std::move(strict.subject);
+  info.sans = std::move(strict.sans);
+  info.other_extensions = std::move(strict.other_extensions);
   return info;
 }
 
@@ -350,13 +364,22 @@ bool IsCertificateLabel(const std::string& type) {
 
 }  // namespace
 
-Result<CsrInfo> ParseCsr(std::string_view pem_or_der) {
+Result<CsrInfo> ParseCsr(std::string_view pem_or_der, CsrDefect* defect) {
+  CsrDefect ignored = CsrDefect::kNone;
+  if (defect == nullptr) defect = &ignored;
+  *defect = CsrDefect::kMalformed;  // until proven otherwise
   if (Status s = CheckSize(pem_or_der); !s.ok()) return s;
-  if (!pem::LooksLikePem(pem_or_der)) return CsrFromDer(pem_or_der);
-  auto der = SinglePemBlock(pem_or_der, {"CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"},
-                            "certificate request");
-  if (!der.ok()) return der.status();
-  return CsrFromDer(*der);
+  Result<CsrInfo> info = InvalidArgument("unreachable");
+  if (!pem::LooksLikePem(pem_or_der)) {
+    info = CsrFromDer(pem_or_der, defect);
+  } else {
+    auto der = SinglePemBlock(pem_or_der, {"CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"},
+                              "certificate request");
+    if (!der.ok()) return der.status();
+    info = CsrFromDer(*der, defect);
+  }
+  if (info.ok()) *defect = CsrDefect::kNone;
+  return info;
 }
 
 Result<CertificateInfo> ParseCertificate(std::string_view pem_or_der) {

@@ -12,9 +12,14 @@
 namespace certguard::x509 {
 
 // A PKCS#10 request as PEM ("CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST")
-// or DER. A bad self-signature is not an error: it is reported in signature_valid.
-// InvalidArgument for empty, oversized, truncated or trailing-garbage input.
-Result<CsrInfo> ParseCsr(std::string_view pem_or_der);
+// or DER, read strictly (csr_strict.h): strict DER, version 0, at most one
+// attribute and it an extensionRequest with one value, no duplicate extension,
+// subject strings PrintableString or UTF8String, allowed key and signature
+// algorithms. A bad self-signature is not an error: it is reported in
+// signature_valid. InvalidArgument for empty, oversized, truncated,
+// trailing-garbage or refused input; *defect (when given) says which kind of
+// refusal (kNone on success).
+Result<CsrInfo> ParseCsr(std::string_view pem_or_der, CsrDefect* defect = nullptr);
 
 // Exactly one certificate, PEM or DER.
 Result<CertificateInfo> ParseCertificate(std::string_view pem_or_der);

@@ -98,6 +98,23 @@ struct CsrInfo {
   std::vector<std::string> other_extensions;
 };
 
+// Why a CSR was refused before any policy looked at it (see ParseCsr).
+enum class CsrDefect {
+  kNone,
+  kMalformed,                  // not a readable PKCS#10 request
+  kNotDer,                     // readable, but not the one DER encoding
+  kVersionNotZero,             // version other than 0 (v1)
+  kAttributeNotAllowed,        // an attribute other than extensionRequest (msExtReq, ...)
+  kExtensionRequestAmbiguous,  // two extensionRequest attributes, or a SET of 0 or 2+ values
+  kDuplicateExtension,         // one extension OID requested twice
+  kExtensionMalformed,         // extension or subjectAltName contents not as specified
+  kSubjectStringType,          // subject value neither PrintableString nor UTF8String
+  kSubjectMalformed,           // multi-valued RDN, bad characters for the string type
+  kSignatureAlgorithm,         // signature algorithm not on the allowlist
+  kKeyAlgorithm,               // key type, curve or parameters not allowed
+  kKeyMalformed,               // key bytes not a valid key of its type
+};
+
 struct CertificateInfo {
   Name subject;
   Name issuer;

@@ -79,10 +79,11 @@ std::string Yaml(const nlohmann::json& j) {
 
 }  // namespace
 
-TEST_CASE("csr evaluate: every corpus case, as JSON and as YAML files", "[cli][csr]") {
+namespace {
+
+void EvaluateCorpus(const std::vector<Case>& cases) {
   TempDir dir;
   const std::string nodes = dir.Write("nodes.yaml", Yaml(CorpusNodes()));
-  auto cases = Corpus();
   for (size_t i = 0; i < cases.size(); ++i) {
     const auto& c = cases[i];
     SECTION(c.name) {
@@ -106,6 +107,19 @@ TEST_CASE("csr evaluate: every corpus case, as JSON and as YAML files", "[cli][c
       CHECK(j["policy"] == "default");
     }
   }
+}
+
+}  // namespace
+
+TEST_CASE("csr evaluate: every corpus case, as JSON and as YAML files", "[cli][csr]") {
+  EvaluateCorpus(Corpus());
+}
+
+TEST_CASE("csr evaluate: every parity case (smuggled SANs, DER tricks) is denied with its reason",
+          "[cli][csr]") {
+  auto cases = ParityCorpus();
+  REQUIRE(cases.size() >= 30);
+  EvaluateCorpus(cases);
 }
 
 TEST_CASE("csr evaluate: text output names decision, policy and reasons", "[cli][csr]") {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "support/der_builder.h"
+#include "support/hostile_csrs.h"
 #include "support/pki.h"
 
 namespace fs = std::filesystem;
@@ -57,6 +59,19 @@ int main(int argc, char** argv) {
               .IpBytes("\x01\x02\x03")
               .Der());
     Write(out / "csr", "tampered.pem", CsrBuilder().Cn("t").TamperSignature().Pem());
+
+    // csr_parity: DER of kubelet requests (each key type) and of the hostile classes.
+    Write(out / "csr_parity", "serving.der", kubelet.Der());
+    Write(out / "csr_parity", "client.der",
+          CsrBuilder().Subject({{"O", "system:nodes"}, {"CN", "system:node:worker-1"}}).Der());
+    Write(out / "csr_parity", "serving-rsa.der", CsrBuilder(kubelet).Key(Key::Rsa(2048)).Der());
+    Write(out / "csr_parity", "serving-ed25519.der", CsrBuilder(kubelet).Key(Key::Ed25519()).Der());
+    Write(out / "csr_parity", "serving-p384.der", CsrBuilder(kubelet).Key(Key::Ec("P-384")).Der());
+    Key parity_key = Key::Ec();
+    Write(out / "csr_parity", "hand-built.der", GoodServingCsr(HostileTarget{}, parity_key));
+    for (const auto& h : HostileCsrs(HostileTarget{}, parity_key)) {
+      Write(out / "csr_parity", "hostile-" + h.name + ".der", h.der);
+    }
 
     Cert ca = CertBuilder().Cn("root").Ca().Build();
     Cert leaf = CertBuilder().Cn("leaf").Dns("a.example").Ip("192.0.2.1").IssuedBy(ca).Build();

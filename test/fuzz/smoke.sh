@@ -3,13 +3,24 @@
 # Usage: test/fuzz/smoke.sh BUILD_DIR [SECONDS_PER_TARGET]
 # Fails if any target finds a crash, leak, timeout or broken invariant; the
 # input that did it is left in BUILD_DIR/fuzz-artifacts/.
+# csr_parity needs the Go oracle: $CERTGUARD_CSR_ORACLE, else csr-oracle of the
+# tool set (hack/tools/build.sh -q); a missing oracle fails the run.
 set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
 build=${1:?usage: smoke.sh BUILD_DIR [SECONDS]}
 seconds=${2:-20}
 work="$build/fuzz-run"
 rm -rf "$work"
 mkdir -p "$work" "$build/fuzz-artifacts"
 "$build/test/fuzz/fuzz_seeds" "$work/seeds"
+if [[ -z "${CERTGUARD_CSR_ORACLE:-}" ]]; then
+  CERTGUARD_CSR_ORACLE="$(bash "$root/hack/tools/build.sh" -q)/csr-oracle"
+fi
+if [[ ! -x "$CERTGUARD_CSR_ORACLE" ]]; then
+  echo "fuzz: FAILED: no csr-oracle at '$CERTGUARD_CSR_ORACLE' (run hack/tools/build.sh)" >&2
+  exit 1
+fi
+export CERTGUARD_CSR_ORACLE
 
 status=0
 for target in "$build"/test/fuzz/*_fuzz; do

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "csr/evaluate.h"
+#include "support/hostile_csrs.h"
 #include "support/pki.h"
 #include "x509/pem.h"
 
@@ -260,6 +261,7 @@ inline std::vector<Case> Corpus() {
   cases.push_back(Client("garbage-request", [] { return std::string("not a CSR at all"); },
                          Verdict::kDeny, r::kCsrUnparseable));
 
+
   // Signer and lifetime.
   {
     Case c = Client("non-kubelet-signer", client_pem, Verdict::kIgnore, r::kSignerNotHandled);
@@ -291,6 +293,17 @@ inline std::vector<Case> Corpus() {
       "node-own-addresses-still-approved",
       [] { return NodeCsr("worker-4").Dns("worker-4").Ip("10.0.0.14").Pem(); },
       Verdict::kApprove, r::kApprovedServing, "worker-4"));
+  return cases;
+}
+
+// Serving requests of worker-1 that two parsers read differently (smuggled SANs,
+// DER tricks: support/hostile_csrs.h), each refused by the strict reading.
+inline std::vector<Case> ParityCorpus() {
+  std::vector<Case> cases;
+  for (auto& h : HostileCsrs(HostileTarget{}, Key::Ec())) {
+    cases.push_back(Serving("parity-" + h.name, [der = h.der] { return der; }, csr::Verdict::kDeny,
+                            h.code));
+  }
   return cases;
 }
 
