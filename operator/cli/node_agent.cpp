@@ -1,7 +1,6 @@
 // `certguard node-agent`: the node's certificate files as the same metrics as
 // the cluster's (certguard_certificate_*{source_kind="file"|"kubeconfig", node}),
 // rescanned every --interval. Run by the chart's optional DaemonSet.
-#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <future>
@@ -159,8 +158,9 @@ void AddNodeAgentCommand(CLI::App& app, Context& ctx) {
       "Export the expiry metrics of this node's certificate files (kubelet and kubeadm PKI, "
       "kubeconfigs) with the node label; rescans every --interval");
   cmd->add_option("--path", flags->paths,
-                  "A certificate file, bundle, kubeconfig or directory; repeatable (default: the "
-                  "node's /etc/kubernetes/pki, /etc/kubernetes/*.conf, /var/lib/kubelet/pki under --root)");
+                  "A certificate file, bundle, kubeconfig or directory, as a path on the node (under "
+                  "--root); repeatable (default: /etc/kubernetes/pki, /etc/kubernetes/*.conf, "
+                  "/var/lib/kubelet/pki)");
   cmd->add_option("--root", flags->root,
                   "Where the node's file system is mounted: every path, symlink and kubeconfig "
                   "reference is resolved under it and never leaves it")
