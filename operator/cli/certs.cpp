@@ -7,6 +7,7 @@
 #include "cli/app.h"
 #include "cli/cluster.h"
 #include "cli/commands.h"
+#include "cli/scan_flags.h"
 #include "expiry/check.h"
 #include "expiry/controller.h"
 #include "expiry/objects.h"
@@ -23,6 +24,8 @@ struct CheckExpirationFlags {
   ClusterFlags cluster;
   bool in_cluster = false;  // the cluster as `run` finds it: $KUBECONFIG, the pod's service account
   expiry::ExpirySources sources;
+  size_t max_file_size = 1024 * 1024;
+  int max_depth = 32;
 };
 
 int RunCheckExpiration(const CheckExpirationFlags& flags, Context& ctx) {
@@ -54,7 +57,10 @@ int RunCheckExpiration(const CheckExpirationFlags& flags, Context& ctx) {
   // --kubeconfig alone reads only the cluster; the node's locations need no flag otherwise.
   std::vector<expiry::Finding> findings;
   if (!flags.paths.empty() || !cluster) {
-    findings = expiry::ScanPaths(flags.paths.empty() ? expiry::DefaultNodePaths() : flags.paths);
+    expiry::ScanOptions options;
+    options.max_file_bytes = flags.max_file_size;
+    options.max_depth = flags.max_depth;
+    findings = expiry::ScanPaths(flags.paths.empty() ? expiry::DefaultNodePaths() : flags.paths, options);
   }
   if (client) {
     expiry::Inventory inventory;
@@ -95,6 +101,7 @@ void AddCertsCommand(CLI::App& app, Context& ctx) {
                     "A certificate file, bundle, kubeconfig or directory (searched recursively); "
                     "repeatable")
       ->check(CLI::ExistingPath);
+  AddScanBudgetFlags(check, flags->max_file_size, flags->max_depth);
   check->add_option("-o,--output", flags->output, "Output format: table or json")
       ->check(CLI::IsMember({"table", "json"}));
   check->add_option("--fail-within", flags->fail_within,

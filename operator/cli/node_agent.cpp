@@ -1,11 +1,13 @@
 // `certguard node-agent`: the node's certificate files as the same metrics as
 // the cluster's (certguard_certificate_*{source_kind="file"|"kubeconfig", node}),
 // rescanned every --interval. Run by the chart's optional DaemonSet.
-#include <atomic>
 #include <cstdlib>
+#include <filesystem>
+#include <future>
 #include <memory>
 #include <ostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <prometheus/gauge.h>
@@ -13,11 +15,13 @@
 #include "app/manager.h"
 #include "cli/app.h"
 #include "cli/commands.h"
+#include "cli/scan_flags.h"
 #include "common/duration.h"
 #include "common/log.h"
 #include "expiry/collector.h"
 #include "expiry/node_files.h"
 #include "expiry/scan.h"
+#include "expiry/scan_watch.h"
 #include "metrics/endpoints.h"
 
 namespace certguard::cli {
@@ -29,10 +33,17 @@ struct NodeAgentFlags {
   std::string root = "/";
   std::string node;
   std::string interval = "5m";
+  std::string scan_timeout = "2m";
+  size_t max_file_size = 1024 * 1024;
+  int max_depth = 32;
   std::string metrics_bind_address = ":8080";
   std::string health_bind_address = ":8081";
   bool once = false;
 };
+
+// How long SIGTERM waits for a scan to notice it; a scan blocked in a read
+// longer than this is abandoned with the process.
+constexpr std::chrono::seconds kScanStopWait{5};
 
 std::vector<std::string> PathsOf(const NodeAgentFlags& flags) {
   return flags.paths.empty() ? expiry::DefaultNodePaths(flags.root) : flags.paths;
@@ -45,6 +56,17 @@ int RunNodeAgent(const NodeAgentFlags& flags, Context& ctx) {
             << (interval.ok() ? "must be positive" : interval.status().message()) << "\n";
     return kExitUsage;
   }
+  auto scan_timeout = common::ParseDuration(flags.scan_timeout);
+  if (!scan_timeout.ok() || scan_timeout->count() <= 0) {
+    ctx.err << "certguard node-agent: --scan-timeout: "
+            << (scan_timeout.ok() ? "must be positive" : scan_timeout.status().message()) << "\n";
+    return kExitUsage;
+  }
+  if (std::error_code ec; !std::filesystem::is_directory(flags.root, ec)) {
+    ctx.err << "certguard node-agent: --root " << flags.root << ": not a directory\n";
+    return kExitUsage;
+  }
+  const auto budget = std::chrono::duration_cast<std::chrono::steady_clock::duration>(*scan_timeout);
   std::string node = flags.node;
   if (node.empty()) {
     if (const char* env = std::getenv("NODE_NAME"); env != nullptr) node = env;
@@ -63,16 +85,25 @@ int RunNodeAgent(const NodeAgentFlags& flags, Context& ctx) {
                         .Help("When the node's files were last scanned, Unix time")
                         .Register(endpoints.registry())
                         .Add({});
-  std::atomic<bool> scanned{false};
+  expiry::ScanWatch watch(budget);
+  app::StopSignal stop;
   auto scan = [&] {
-    std::vector<expiry::Finding> findings = expiry::ScanPaths(PathsOf(flags));
+    expiry::ScanOptions options;
+    options.root = flags.root;
+    options.max_file_bytes = flags.max_file_size;
+    options.max_depth = flags.max_depth;
+    options.deadline = std::chrono::steady_clock::now() + budget;
+    options.cancelled = [&stop] { return stop.notified(); };
+    watch.Started(std::chrono::steady_clock::now());
+    std::vector<expiry::Finding> findings = expiry::ScanPaths(PathsOf(flags), options);
+    watch.Finished(std::chrono::steady_clock::now());
+    if (stop.notified()) return;  // cut short: keep the last complete scan
     for (const auto& f : findings) {
       if (!f.cert) log::Warn("node-agent: unreadable input", {{"source", f.source}, {"error", f.error}});
     }
     expiry::ReplaceNodeFiles(*inventory, findings, node);
     errors.Set(static_cast<double>(expiry::ScanErrors(findings)));
     last_scan.SetToCurrentTime();
-    scanned.store(true);
   };
 
   if (flags.once) {
@@ -81,12 +112,10 @@ int RunNodeAgent(const NodeAgentFlags& flags, Context& ctx) {
     return kExitOk;
   }
 
-  // Before the servers start threads: SIGTERM must reach only the signal thread.
-  app::StopSignal stop;
+  // Before the servers and the scan start threads: SIGTERM must reach only the signal thread.
   app::NotifyOnSignals(stop);
-  endpoints.AddReadinessCheck("scanned", [&scanned] {
-    return scanned.load() ? Status::Ok() : Unavailable("first scan not done");
-  });
+  endpoints.AddReadinessCheck("scanned", [&watch] { return watch.Readiness(); });
+  endpoints.AddLivenessCheck("scan", [&watch] { return watch.Liveness(std::chrono::steady_clock::now()); });
   metrics::EndpointsOptions eo;
   eo.metrics_bind_address = flags.metrics_bind_address;
   eo.health_bind_address = flags.health_bind_address;
@@ -98,10 +127,24 @@ int RunNodeAgent(const NodeAgentFlags& flags, Context& ctx) {
             {{"metrics_port", std::to_string(endpoints.metrics_port())},
              {"health_port", std::to_string(endpoints.health_port())},
              {"node", node}});
-  do {
-    scan();
-    log::Debug("node-agent: scanned", {{"certificates", std::to_string(inventory->certificate_count())}});
-  } while (!stop.WaitFor(std::chrono::duration_cast<std::chrono::milliseconds>(*interval)));
+  // The scan runs apart so that SIGTERM never waits on a read: a scan stops
+  // between files when told, and one blocked in the kernel is left behind.
+  std::promise<void> scans_ended;
+  std::future<void> ended = scans_ended.get_future();
+  std::thread scanner([&] {
+    do {
+      scan();
+      log::Debug("node-agent: scanned", {{"certificates", std::to_string(inventory->certificate_count())}});
+    } while (!stop.WaitFor(std::chrono::duration_cast<std::chrono::milliseconds>(*interval)));
+    scans_ended.set_value();
+  });
+  stop.Wait();
+  if (ended.wait_for(kScanStopWait) != std::future_status::ready) {
+    log::Warn("node-agent: a scan is blocked in a read; exiting without it",
+              {{"waited", std::to_string(kScanStopWait.count()) + "s"}});
+    std::_Exit(kExitOk);  // nothing to save; the blocked thread cannot be joined
+  }
+  scanner.join();
   endpoints.Stop();
   return kExitOk;
 }
@@ -115,11 +158,20 @@ void AddNodeAgentCommand(CLI::App& app, Context& ctx) {
       "Export the expiry metrics of this node's certificate files (kubelet and kubeadm PKI, "
       "kubeconfigs) with the node label; rescans every --interval");
   cmd->add_option("--path", flags->paths,
-                  "A certificate file, bundle, kubeconfig or directory; repeatable (default: the "
-                  "node's /etc/kubernetes/pki, /etc/kubernetes/*.conf, /var/lib/kubelet/pki under --root)");
-  cmd->add_option("--root", flags->root, "Where the node's file system is mounted")->capture_default_str();
+                  "A certificate file, bundle, kubeconfig or directory, as a path on the node (under "
+                  "--root); repeatable (default: /etc/kubernetes/pki, /etc/kubernetes/*.conf, "
+                  "/var/lib/kubelet/pki)");
+  cmd->add_option("--root", flags->root,
+                  "Where the node's file system is mounted: every path, symlink and kubeconfig "
+                  "reference is resolved under it and never leaves it")
+      ->capture_default_str();
   cmd->add_option("--node", flags->node, "The node label's value (default: $NODE_NAME)");
   cmd->add_option("--interval", flags->interval, "Time between scans")->capture_default_str();
+  cmd->add_option("--scan-timeout", flags->scan_timeout,
+                  "Time budget of one scan: past it the scan stops reading and /healthz fails "
+                  "while it is still running")
+      ->capture_default_str();
+  AddScanBudgetFlags(cmd, flags->max_file_size, flags->max_depth);
   cmd->add_option("--metrics-bind-address", flags->metrics_bind_address,
                   "Address of /metrics (\"0\" turns it off)")
       ->capture_default_str();

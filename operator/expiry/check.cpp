@@ -15,11 +15,13 @@ FileCertificates ReadCertificates(std::string_view content) {
   FileCertificates out;
   out.pem = x509::pem::LooksLikePem(content);
   if (!out.pem) {
-    auto cert = x509::ParseCertificate(content);
-    if (cert.ok()) {
-      out.certs.push_back(std::move(*cert));
-    } else {
-      out.errors.push_back("neither PEM nor a DER certificate: " + cert.status().message());
+    // DER: one certificate or a chain of them back to back (a .der chain).
+    x509::Bundle bundle = x509::ParseBundle(content);
+    out.certs = std::move(bundle.certificates);
+    for (const auto& e : bundle.errors) {
+      out.errors.push_back(out.certs.empty() && e.index == 0
+                               ? "neither PEM nor a DER certificate: " + e.message
+                               : "DER certificate " + std::to_string(e.index + 1) + ": " + e.message);
     }
     return out;
   }

@@ -23,7 +23,8 @@ struct Finding {
 };
 
 // The certificates of a PEM text (CERTIFICATE blocks; keys and other blocks
-// are skipped, never read) or of a DER certificate.
+// are skipped, never read) or of DER certificates (one, or a chain back to back;
+// after a bad one the rest cannot be found, and the error says which).
 struct FileCertificates {
   std::vector<x509::CertificateInfo> certs;
   std::vector<std::string> errors;  // bad CERTIFICATE blocks, or why DER did not parse

@@ -1,115 +1,199 @@
 #include "expiry/scan.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <system_error>
+#include <utility>
 
 #include <re2/re2.h>
 
+#include "common/rooted_fs.h"
 #include "expiry/kubeconfig_certs.h"
-#include "x509/types.h"
 
 namespace certguard::expiry {
 
 namespace fs = std::filesystem;
+using common::RootedFs;
+using common::UniqueFd;
 
 namespace {
 
 enum class FileRole { kAny, kCertificate, kKubeconfig, kSkip };
 
-FileRole RoleInDirectory(const fs::path& p) {
-  std::string ext = p.extension().string();
+FileRole RoleInDirectory(const std::string& name) {
+  std::string ext = fs::path(name).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
   if (ext == ".crt" || ext == ".pem" || ext == ".cert" || ext == ".der") return FileRole::kCertificate;
   if (ext == ".conf" || ext == ".kubeconfig") return FileRole::kKubeconfig;
   return FileRole::kSkip;
 }
 
-Result<std::string> ReadFile(const fs::path& p) {
-  std::error_code ec;
-  auto size = fs::file_size(p, ec);
-  if (ec) return NotFound(ec.message());
-  if (size > x509::kMaxInputBytes) {
-    return InvalidArgument("larger than " + std::to_string(x509::kMaxInputBytes) + " bytes");
-  }
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return Status(Code::kForbidden, "cannot open: " + std::error_code(errno, std::generic_category()).message());
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return Internal("read error");
-  return content;
+std::string Join(const std::string& dir, const std::string& name) {
+  if (!dir.empty() && dir.back() == '/') return dir + name;
+  return dir + "/" + name;
+}
+
+// A path relative to the kubeconfig that names it, lexically, as kubectl does.
+std::string Beside(const std::string& file, const std::string& ref) {
+  if (!ref.empty() && ref[0] == '/') return ref;
+  return (fs::path(file).parent_path() / ref).string();
 }
 
 class Scanner {
  public:
+  Scanner(RootedFs fs, const ScanOptions& options) : fs_(std::move(fs)), options_(options) {
+    limits_.max_bytes = options.max_file_bytes;
+    limits_.max_time = options.file_time_budget;
+  }
+
   std::vector<Finding> findings;
 
-  void Path(const fs::path& p) {
-    std::error_code ec;
-    auto status = fs::status(p, ec);
-    if (ec || !fs::exists(status)) {
-      Error(p.string(), "no such file or directory");
+  void Path(const std::string& display) {
+    if (Stopped(display)) return;
+    std::string resolve = display;
+    if (options_.root == "/" && (display.empty() || display[0] != '/')) {
+      // Relative to the working directory, as the user typed it.
+      std::error_code ec;
+      resolve = fs::absolute(display, ec).string();
+    }
+    auto fd = fs_.OpenPath(resolve, O_PATH);
+    if (!fd.ok()) {
+      Error(display, fd.status().message());
       return;
     }
-    if (fs::is_directory(status)) {
-      Directory(p);
-    } else {
-      // Named explicitly: read whatever its name, but a .conf must be a kubeconfig.
-      FileRole role = RoleInDirectory(p) == FileRole::kKubeconfig ? FileRole::kKubeconfig
-                                                                   : FileRole::kAny;
-      File(p, p.string(), role, /*in_directory=*/false);
+    struct stat st;
+    if (::fstat(fd->get(), &st) != 0) {
+      Error(display, common::ErrnoText(errno));
+      return;
     }
+    if (S_ISDIR(st.st_mode)) {
+      std::string d = display, r = resolve;
+      Directory(fd->get(), d, r, 0);
+      return;
+    }
+    // Named explicitly: read whatever its name, but a .conf must be a kubeconfig.
+    FileRole role = RoleInDirectory(fs::path(display).filename().string()) == FileRole::kKubeconfig
+                        ? FileRole::kKubeconfig
+                        : FileRole::kAny;
+    File(fd->get(), [&] { return fs_.OpenPath(resolve, O_RDONLY | O_NONBLOCK); }, display, resolve,
+         role, /*in_directory=*/false);
   }
 
  private:
-  std::set<fs::path> visited_;
+  RootedFs fs_;
+  ScanOptions options_;
+  common::ReadLimits limits_;
+  std::set<std::pair<dev_t, ino_t>> visited_;
+  bool stopped_ = false;
 
   void Error(std::string source, std::string message) {
     findings.push_back(Finding{std::move(source), std::nullopt, std::move(message)});
   }
 
-  bool FirstVisit(const fs::path& p) {
-    std::error_code ec;
-    fs::path canonical = fs::weakly_canonical(p, ec);
-    return visited_.insert(ec ? p : canonical).second;
+  // Checked before each input: a cancelled scan ends quietly, one over its
+  // deadline says where it stopped.
+  bool Stopped(const std::string& next) {
+    if (stopped_) return true;
+    if (options_.cancelled && options_.cancelled()) {
+      stopped_ = true;
+    } else if (std::chrono::steady_clock::now() > options_.deadline) {
+      stopped_ = true;
+      Error(next, "not read: the scan went over its time budget; this and what follows were skipped");
+    }
+    return stopped_;
   }
 
-  void Directory(const fs::path& dir) {
-    std::vector<fs::path> files;
-    std::error_code ec;
-    for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied,
-                                             ec), end;
-         !ec && it != end; it.increment(ec)) {
-      std::error_code type_ec;
-      if (fs::is_regular_file(it->path(), type_ec)) files.push_back(it->path());
+  // `display` and `resolve` grow by one component per level and are cut back
+  // on return: one string each, whatever the depth.
+  void Directory(int dir_fd, std::string& display, std::string& resolve, int depth) {
+    auto entries = common::ListDirectory(dir_fd);
+    if (!entries.ok()) {
+      Error(display, "reading directory: " + entries.status().message());
+      return;
     }
-    if (ec) Error(dir.string(), "reading directory: " + ec.message());
-    std::sort(files.begin(), files.end());
-
     // kubelet keeps every rotated certificate; NAME-current.pem points at the live one.
     static const RE2 kRotated(R"((.*)-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}\.pem)");
-    for (const auto& f : files) {
-      std::string prefix;
-      std::string name = f.filename().string();
-      if (RE2::FullMatch(name, kRotated, &prefix) &&
-          fs::exists(f.parent_path() / (prefix + "-current.pem"), ec)) {
-        continue;
-      }
-      FileRole role = RoleInDirectory(f);
-      if (role != FileRole::kSkip) File(f, f.string(), role, /*in_directory=*/true);
+    auto listed = [&](const std::string& name) {
+      return std::binary_search(entries->begin(), entries->end(), common::DirEntry{name, 0},
+                                [](const auto& a, const auto& b) { return a.name < b.name; });
+    };
+    const size_t display_size = display.size(), resolve_size = resolve.size();
+    for (const common::DirEntry& e : *entries) {
+      display = Join(display, e.name);
+      resolve = Join(resolve, e.name);
+      if (Stopped(display)) return;
+      Entry(dir_fd, e, display, resolve, depth, listed, kRotated);
+      display.resize(display_size);
+      resolve.resize(resolve_size);
     }
   }
 
-  void File(const fs::path& p, const std::string& source, FileRole role, bool in_directory) {
-    if (!FirstVisit(p)) return;
-    auto content = ReadFile(p);
+  template <typename Listed>
+  void Entry(int dir_fd, const common::DirEntry& e, std::string& display, std::string& resolve,
+             int depth, const Listed& listed, const RE2& rotated) {
+    if (S_ISDIR(e.type)) {
+      if (depth + 1 > options_.max_depth) {
+        Error(display, "directory not read: nested deeper than " + std::to_string(options_.max_depth) +
+                           " levels (the depth budget)");
+        return;
+      }
+      auto sub = common::OpenSubdirectory(dir_fd, e.name);
+      if (!sub.ok()) {
+        Error(display, sub.status().message());
+        return;
+      }
+      Directory(sub->get(), display, resolve, depth + 1);
+      return;
+    }
+    FileRole role = RoleInDirectory(e.name);
+    if (role == FileRole::kSkip || e.type == 0) return;
+    std::string prefix;
+    if (RE2::FullMatch(e.name, rotated, &prefix) && listed(prefix + "-current.pem")) return;
+
+    if (S_ISREG(e.type)) {
+      auto fd = RootedFs::OpenAt(dir_fd, e.name, O_PATH);
+      if (!fd.ok()) {
+        Error(display, fd.status().message());
+        return;
+      }
+      File(fd->get(), [&] { return RootedFs::OpenAt(dir_fd, e.name, O_RDONLY | O_NONBLOCK); }, display,
+           resolve, role, /*in_directory=*/true);
+      return;
+    }
+    if (S_ISLNK(e.type)) {
+      // Followed under the root, whatever it points at.
+      auto fd = fs_.OpenPath(resolve, O_PATH);
+      if (!fd.ok()) {
+        Error(display, "symbolic link: " + fd.status().message());
+        return;
+      }
+      struct stat st;
+      if (::fstat(fd->get(), &st) == 0 && S_ISDIR(st.st_mode)) return;  // never walked: no loops
+      File(fd->get(), [&] { return fs_.OpenPath(resolve, O_RDONLY | O_NONBLOCK); }, display, resolve,
+           role, /*in_directory=*/true);
+      return;
+    }
+    Error(display, "not a regular file: " + common::FileKind(e.type));
+  }
+
+  void File(int path_fd, const common::Reopen& reopen, const std::string& source,
+            const std::string& resolve, FileRole role, bool in_directory) {
+    struct stat st;
+    if (::fstat(path_fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        !visited_.insert({st.st_dev, st.st_ino}).second) {
+      return;  // read already, under another name
+    }
+    auto content = common::ReadRegularFile(path_fd, limits_, reopen);
     if (!content.ok()) {
       Error(source, content.status().message());
       return;
     }
     if (role != FileRole::kCertificate && LooksLikeKubeconfig(*content)) {
-      Kubeconfig(p, *content);
+      Kubeconfig(source, resolve, *content);
       return;
     }
     if (role == FileRole::kKubeconfig) {
@@ -128,27 +212,30 @@ class Scanner {
     }
   }
 
-  void Kubeconfig(const fs::path& p, std::string_view content) {
+  void Kubeconfig(const std::string& display, const std::string& resolve, std::string_view content) {
     auto entries = KubeconfigCertificates(content);
     if (!entries.ok()) {
-      Error(p.string(), entries.status().message());
+      Error(display, entries.status().message());
       return;
     }
     for (const auto& e : *entries) {
       if (e.path.empty()) {
-        Certificates(p.string() + " (" + e.label + ")", e.data, false);
+        Certificates(display + " (" + e.label + ")", e.data, false);
         continue;
       }
-      fs::path ref = e.path;
-      if (ref.is_relative()) ref = p.parent_path() / ref;
-      std::error_code ec;
-      if (!fs::exists(ref, ec)) {
-        Error(ref.string() + " (" + e.label + " in " + p.string() + ")",
-              e.field + ": no such file");
+      // An absolute reference is a path on the node: under the root too.
+      const std::string ref_display = Beside(display, e.path);
+      const std::string ref_resolve = Beside(resolve, e.path);
+      const std::string source = ref_display + " (" + e.label + " in " + display + ")";
+      if (Stopped(source)) return;
+      auto fd = fs_.OpenPath(ref_resolve, O_PATH);
+      if (!fd.ok()) {
+        Error(source, e.field + ": " +
+                          (fd.status().code() == Code::kNotFound ? "no such file" : fd.status().message()));
         continue;
       }
-      File(ref, ref.string() + " (" + e.label + " in " + p.string() + ")",
-           FileRole::kCertificate, /*in_directory=*/false);
+      File(fd->get(), [&] { return fs_.OpenPath(ref_resolve, O_RDONLY | O_NONBLOCK); }, source,
+           ref_resolve, FileRole::kCertificate, /*in_directory=*/false);
     }
   }
 };
@@ -156,29 +243,35 @@ class Scanner {
 }  // namespace
 
 std::vector<std::string> DefaultNodePaths(const std::string& root) {
-  fs::path r = root;
+  auto fs = RootedFs::Open(root);
+  if (!fs.ok()) return {};
+  auto kind = [&](const std::string& path) -> mode_t {
+    auto fd = fs->OpenPath(path, O_PATH);
+    struct stat st;
+    if (!fd.ok() || ::fstat(fd->get(), &st) != 0) return 0;
+    return st.st_mode & S_IFMT;
+  };
   std::vector<std::string> out;
-  std::error_code ec;
-  if (fs::is_directory(r / "etc/kubernetes/pki", ec)) out.push_back((r / "etc/kubernetes/pki").string());
-  std::vector<std::string> confs;
-  if (fs::is_directory(r / "etc/kubernetes", ec)) {
-    for (fs::directory_iterator it(r / "etc/kubernetes", ec), end; !ec && it != end;
-         it.increment(ec)) {
-      if (it->path().extension() == ".conf" && fs::is_regular_file(it->path(), ec)) {
-        confs.push_back(it->path().string());
+  if (kind("/etc/kubernetes/pki") == S_IFDIR) out.push_back("/etc/kubernetes/pki");
+  if (auto dir = fs->OpenPath("/etc/kubernetes", O_PATH | O_DIRECTORY); dir.ok()) {
+    if (auto entries = common::ListDirectory(dir->get()); entries.ok()) {
+      for (const auto& e : *entries) {  // sorted
+        const std::string path = "/etc/kubernetes/" + e.name;
+        if (fs::path(e.name).extension() == ".conf" && kind(path) == S_IFREG) out.push_back(path);
       }
     }
   }
-  std::sort(confs.begin(), confs.end());
-  out.insert(out.end(), confs.begin(), confs.end());
-  if (fs::is_directory(r / "var/lib/kubelet/pki", ec)) {
-    out.push_back((r / "var/lib/kubelet/pki").string());
-  }
+  if (kind("/var/lib/kubelet/pki") == S_IFDIR) out.push_back("/var/lib/kubelet/pki");
   return out;
 }
 
-std::vector<Finding> ScanPaths(const std::vector<std::string>& paths) {
-  Scanner scanner;
+std::vector<Finding> ScanPaths(const std::vector<std::string>& paths, const ScanOptions& options) {
+  auto fs = RootedFs::Open(options.root, options.without_openat2 ? RootedFs::Resolver::kWalk
+                                                                 : RootedFs::Resolver::kAuto);
+  if (!fs.ok()) {
+    return {Finding{options.root, std::nullopt, "the root: " + fs.status().message()}};
+  }
+  Scanner scanner(std::move(*fs), options);
   for (const auto& p : paths) scanner.Path(p);
   return std::move(scanner.findings);
 }

@@ -1,8 +1,13 @@
-// The I/O shell of `certguard certs check-expiration`: reads files, directories
-// and kubeconfigs into findings. An unreadable input becomes a finding with an
-// error; nothing stops the scan. Thread-compatible.
+// The I/O shell of `certguard certs check-expiration` and the node agent: reads
+// files, directories and kubeconfigs into findings. No file stops the scan: an
+// unreadable one (a read error, a FIFO or device, a file over the size budget,
+// a directory past the depth budget, a path that leaves --root) becomes a
+// finding with an error, and the scan goes on. Thread-compatible.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -10,17 +15,34 @@
 
 namespace certguard::expiry {
 
-// The node locations read without --path, under `root` ("/" on a node):
-// <root>/etc/kubernetes/pki, <root>/etc/kubernetes/*.conf, <root>/var/lib/kubelet/pki.
-// Only those that exist, in that order.
+struct ScanOptions {
+  // Where the node's file system is: every path, symlink and kubeconfig
+  // reference is resolved under it and cannot leave it (common/rooted_fs.h).
+  std::string root = "/";
+  size_t max_file_bytes = 1024 * 1024;  // a file over this is reported, not read
+  int max_depth = 32;                   // directories nested deeper are reported, not read
+  std::chrono::milliseconds file_time_budget{10000};
+  // Past this the scan reads nothing more and says so in one finding.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  // Polled between files: when true the scan returns what it has.
+  std::function<bool()> cancelled;
+  bool without_openat2 = false;  // resolve by a walk, as on Linux < 5.6 (tests)
+};
+
+// The node locations that exist under `root` ("/" on a node), as paths on the
+// node (not prefixed with root): /etc/kubernetes/pki, /etc/kubernetes/*.conf,
+// /var/lib/kubelet/pki, in that order.
 std::vector<std::string> DefaultNodePaths(const std::string& root = "/");
 
-// Reads each path: a file whatever its name; a directory recursively, taking
-// .crt, .pem, .cert and .der files as certificates and .conf and .kubeconfig
-// files as kubeconfigs. In directories, files without a certificate (keys) are
-// skipped silently, and kubelet's rotated copies (NAME-2026-01-02-03-04-05.pem
-// beside NAME-current.pem) are left out. A file reached twice (a kubeconfig's
-// reference, a symlink) is read once. Private keys are never decoded.
-std::vector<Finding> ScanPaths(const std::vector<std::string>& paths);
+// Reads each path, resolved under options.root (a relative path: from the
+// working directory when the root is "/", else from the root). A file whatever
+// its name; a directory recursively, taking .crt, .pem, .cert and .der files as
+// certificates and .conf and .kubeconfig files as kubeconfigs. In directories,
+// files without a certificate (keys) are skipped silently, symlinks to
+// directories are not followed, and kubelet's rotated copies
+// (NAME-2026-01-02-03-04-05.pem beside NAME-current.pem) are left out. A file
+// reached twice (a kubeconfig's reference, a symlink) is read once. Private keys
+// are never decoded. Findings are named by the path as given (or joined from it).
+std::vector<Finding> ScanPaths(const std::vector<std::string>& paths, const ScanOptions& options = {});
 
 }  // namespace certguard::expiry

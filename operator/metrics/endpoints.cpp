@@ -44,7 +44,25 @@ std::string Endpoints::RenderMetrics() const {
   return out;
 }
 
-HttpResponse Endpoints::Healthz() const { return {200, "text/plain; charset=utf-8", "ok\n"}; }
+void Endpoints::AddLivenessCheck(std::string name, ReadinessCheck check) {
+  std::lock_guard lock(mu_);
+  liveness_checks_.emplace_back(std::move(name), std::move(check));
+}
+
+HttpResponse Endpoints::Healthz() const {
+  std::vector<std::pair<std::string, ReadinessCheck>> checks;
+  {
+    std::lock_guard lock(mu_);
+    checks = liveness_checks_;
+  }
+  std::string failed;
+  for (const auto& [name, check] : checks) {
+    Status st = check ? check() : Internal("no check function");
+    if (!st.ok()) failed += "[-]" + name + " failed: " + st.message() + "\n";
+  }
+  if (!failed.empty()) return {500, "text/plain; charset=utf-8", failed + "healthz check failed\n"};
+  return {200, "text/plain; charset=utf-8", "ok\n"};
+}
 
 HttpResponse Endpoints::Readyz(bool verbose) const {
   std::vector<std::pair<std::string, ReadinessCheck>> checks;

@@ -1,6 +1,7 @@
 // The operator's observability endpoints, shared by every part of `certguard run`:
 //   /metrics  on --metrics-bind-address: every registered collectable, text format
-//   /healthz  on --health-bind-address: 200 while the process serves requests
+//   /healthz  on --health-bind-address: 200 while the process serves requests and
+//             every liveness check passes, else 500
 //   /readyz   on --health-bind-address: 200 when every readiness check passes, else 503
 // Thread-safe: checks and collectables may be added from any thread, before or
 // after Start.
@@ -55,6 +56,8 @@ class Endpoints {
 
   // A named check for /readyz ("informers-synced", "leader-known").
   void AddReadinessCheck(std::string name, ReadinessCheck check);
+  // A named check for /healthz: a failure asks for a restart (the node agent's stuck scan).
+  void AddLivenessCheck(std::string name, ReadinessCheck check);
 
   // Binds both addresses. InvalidArgument for a bad address, Unavailable when one
   // cannot be bound; on error nothing stays bound.
@@ -77,6 +80,7 @@ class Endpoints {
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
   std::vector<std::pair<std::string, ReadinessCheck>> checks_;
+  std::vector<std::pair<std::string, ReadinessCheck>> liveness_checks_;
   std::unique_ptr<HttpServer> metrics_server_;
   std::unique_ptr<HttpServer> health_server_;
 };

@@ -1,6 +1,9 @@
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <vector>
@@ -91,4 +94,41 @@ TEST_CASE("certs check-expiration: bad arguments exit 2", "[cli]") {
   if (saved) ::setenv("KUBECONFIG", saved_value.c_str(), 1); else ::unsetenv("KUBECONFIG");
   CHECK(none.code == 2);
   CHECK(none.err.find("KUBECONFIG") != std::string::npos);
+}
+
+TEST_CASE("certs check-expiration never dies on a file: read errors, FIFOs, budgets", "[cli]") {
+  Files f;
+  std::filesystem::create_symlink("/proc/self/mem", f.pki() + "/mem.crt");
+  std::filesystem::create_symlink("/proc/self/pagemap", f.pki() + "/pagemap.crt");
+  REQUIRE(::mkfifo((f.pki() + "/fifo.crt").c_str(), 0600) == 0);
+  f.dir.Write("pki/a/b/c/deep.crt", CertBuilder().Cn("deep").Pem());
+  auto r = Cli({"--path", f.pki(), "-o", "json"});
+  CHECK(r.code == 0);
+  auto json = nlohmann::json::parse(r.out);
+  auto error_of = [&](const std::string& name) -> std::string {
+    for (const auto& item : json) {
+      if (item["source"] == f.pki() + "/" + name && item.contains("error")) return item["error"];
+    }
+    return "";
+  };
+  CHECK(error_of("mem.crt") == "not read: on the proc pseudo file system");
+  CHECK(error_of("pagemap.crt") == "not read: on the proc pseudo file system");
+  CHECK(error_of("fifo.crt") == "not a regular file: a FIFO");
+  auto has_cert = [](const nlohmann::json& items, const std::string& source) {
+    for (const auto& item : items) {
+      if (item["source"] == source && item.contains("notAfter")) return true;
+    }
+    return false;
+  };
+  CHECK(has_cert(json, f.pki() + "/a/b/c/deep.crt"));
+
+  // The budgets are flags.
+  auto shallow = Cli({"--path", f.pki(), "-o", "json", "--max-depth", "2", "--max-file-size", "100"});
+  CHECK(shallow.code == 0);
+  CHECK_FALSE(has_cert(nlohmann::json::parse(shallow.out), f.pki() + "/a/b/c/deep.crt"));
+  CHECK(shallow.out.find("nested deeper than 2 levels") != std::string::npos);
+  CHECK(shallow.out.find("larger than the size budget of 100 bytes") != std::string::npos);
+  CHECK(Cli({"--path", f.pki(), "--max-depth", "0"}).code == 2);
+  CHECK(Cli({"--path", f.pki(), "--max-file-size", "lots"}).code == 2);
+  CHECK(Cli({"--path", f.pki(), "--max-file-size", "2MiB"}).code == 0);
 }

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
 #include <sstream>
 #include <vector>
 
@@ -33,7 +34,8 @@ TEST_CASE("node-agent --once exports the node's files with the node label", "[cl
 
   auto r = Agent({"--root", root.path(), "--node", "worker-1", "--once"});
   REQUIRE(r.code == 0);
-  const std::string pki = root.path() + "/etc/kubernetes/pki/ca.crt";
+  // Named as on the node, without the root it is mounted at.
+  const std::string pki = "/etc/kubernetes/pki/ca.crt";
   CHECK(r.out.find("source_kind=\"file\",namespace=\"\",name=\"" + pki +
                    "\",key=\"\",node=\"worker-1\",subject_cn=\"kubernetes\"") != std::string::npos);
   CHECK(r.out.find("subject_cn=\"system:node:worker-1\",issuer_cn=\"kubernetes\"") !=
@@ -41,8 +43,8 @@ TEST_CASE("node-agent --once exports the node's files with the node label", "[cl
   CHECK(r.out.find("certguard_node_agent_scan_errors 1") != std::string::npos);
   CHECK(r.out.find("PRIVATE") == std::string::npos);
   // Days left of the kubelet certificate: about 10.
-  auto at = r.out.find("certguard_certificate_expiry_days{source_kind=\"file\",namespace=\"\",name=\"" +
-                       root.path() + "/var/lib/kubelet/pki/kubelet-client-current.pem\"");
+  auto at = r.out.find("certguard_certificate_expiry_days{source_kind=\"file\",namespace=\"\",name=\""
+                       "/var/lib/kubelet/pki/kubelet-client-current.pem\"");
   REQUIRE(at != std::string::npos);
   auto line = r.out.substr(at, r.out.find('\n', at) - at);
   double days_left = std::stod(line.substr(line.rfind(' ') + 1));
@@ -54,4 +56,39 @@ TEST_CASE("node-agent: bad arguments exit 2", "[cli]") {
   CHECK(Agent({"--interval", "soon", "--once"}).code == 2);
   CHECK(Agent({"--interval", "0s", "--once"}).code == 2);
   CHECK(Agent({"--unknown"}).code == 2);
+}
+
+TEST_CASE("node-agent --root: nothing outside the root is exported as the node's", "[cli]") {
+  TempDir host;
+  const std::string host_cert = host.Write("host.crt", CertBuilder().Cn("agent-host-only").Pem());
+  TempDir root;
+  root.Write("etc/kubernetes/pki/ca.crt", CertBuilder().Cn("node-ca").Pem());
+  std::filesystem::create_symlink(host_cert, root.path() + "/etc/kubernetes/pki/escape.crt");
+  std::filesystem::create_symlink("../../../../../../../.." + host_cert,
+                                  root.path() + "/etc/kubernetes/pki/up.crt");
+  root.Write("etc/kubernetes/kubelet.conf",
+             "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    client-certificate: " +
+                 host_cert + "\n");
+  // --path is a path on the node too.
+  for (const auto& extra : std::vector<std::vector<std::string>>{{}, {"--path", host_cert}}) {
+    std::vector<std::string> args{"--root", root.path(), "--node", "n", "--once"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = Agent(args);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("agent-host-only") == std::string::npos);
+    if (extra.empty()) {
+      CHECK(r.out.find("subject_cn=\"node-ca\"") != std::string::npos);
+      CHECK(r.out.find("certguard_node_agent_scan_errors 3") != std::string::npos);
+    } else {
+      CHECK(r.out.find("certguard_node_agent_scan_errors 1") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("node-agent: bad budgets and a missing root exit 2", "[cli]") {
+  TempDir root;
+  CHECK(Agent({"--root", root.path(), "--scan-timeout", "0s", "--once"}).code == 2);
+  CHECK(Agent({"--root", root.path(), "--max-depth", "-1", "--once"}).code == 2);
+  CHECK(Agent({"--root", root.path() + "/missing", "--once"}).code == 2);
+  CHECK(Agent({"--root", root.path(), "--max-depth", "3", "--max-file-size", "64KiB", "--once"}).code == 0);
 }

@@ -157,6 +157,17 @@ TEST_CASE("ReadCertificates skips keys, reads bundles and DER, reports bad block
   CHECK(der.certs[0].is_ca);
   CHECK_FALSE(der.pem);
 
+  // A DER chain: certificates back to back, each read; a broken tail is named.
+  auto chain = ReadCertificates(pki.apiserver.der + pki.ca.der);
+  REQUIRE(chain.certs.size() == 2);
+  CHECK(chain.errors.empty());
+  CHECK(chain.certs[0].subject.ToString() == "CN=kube-apiserver");
+  CHECK(chain.certs[1].is_ca);
+  auto tail = ReadCertificates(pki.apiserver.der + "\x30\x82\x01");
+  CHECK(tail.certs.size() == 1);
+  REQUIRE(tail.errors.size() == 1);
+  CHECK(tail.errors[0].rfind("DER certificate 2: not a DER certificate", 0) == 0);
+
   auto key_only = ReadCertificates(key.PrivatePem());
   CHECK(key_only.certs.empty());
   CHECK(key_only.errors.empty());

@@ -67,8 +67,8 @@ struct Node {
     dir.Write("etc/kubernetes/kubelet.conf",
               "apiVersion: v1\nkind: Config\nclusters:\n- name: default-cluster\n  cluster:\n"
               "    certificate-authority: pki/ca.crt\nusers:\n- name: default-auth\n  user:\n"
-              "    client-certificate: " + root + "/var/lib/kubelet/pki/kubelet-client-current.pem\n"
-              "    client-key: " + root + "/var/lib/kubelet/pki/kubelet-client-current.pem\n");
+              "    client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem\n"
+              "    client-key: /var/lib/kubelet/pki/kubelet-client-current.pem\n");
     dir.Write("etc/kubernetes/not-kube.conf", "some: other\nconfig: file\n");
     Cert old_client = CertBuilder().Cn("system:node:old").IssuedBy(ca).Build();
     Cert client = CertBuilder().Cn("system:node:worker-1").IssuedBy(ca).Build();
@@ -87,33 +87,42 @@ struct Node {
 
 TEST_CASE("DefaultNodePaths lists the node's PKI and kubeconfigs that exist", "[expiry][cli]") {
   Node node;
+  // Paths on the node, found under the root.
   CHECK(DefaultNodePaths(node.root) ==
-        std::vector<std::string>{node.root + "/etc/kubernetes/pki", node.root + "/etc/kubernetes/admin.conf",
-                                 node.root + "/etc/kubernetes/kubelet.conf",
-                                 node.root + "/etc/kubernetes/not-kube.conf",
-                                 node.root + "/var/lib/kubelet/pki"});
+        std::vector<std::string>{"/etc/kubernetes/pki", "/etc/kubernetes/admin.conf",
+                                 "/etc/kubernetes/kubelet.conf", "/etc/kubernetes/not-kube.conf",
+                                 "/var/lib/kubelet/pki"});
   TempDir empty;
   CHECK(DefaultNodePaths(empty.path()).empty());
 }
 
 TEST_CASE("ScanPaths reads a kubeadm node's certificates once each", "[expiry][cli]") {
   Node node;
-  auto findings = ScanPaths(DefaultNodePaths(node.root));
+  const bool walk = GENERATE(false, true);  // openat2, or the walk of kernels before 5.6
+  ScanOptions options;
+  options.root = node.root;
+  options.without_openat2 = walk;
+  auto findings = ScanPaths(DefaultNodePaths(node.root), options);
+  // Named as on the node: the root is where it is mounted, not part of the name.
   CHECK(Describe(findings, node.root) ==
         std::vector<std::string>{
-            "<root>/etc/kubernetes/pki/apiserver.crt = kube-apiserver",
-            "<root>/etc/kubernetes/pki/ca.crt = kubernetes",
-            "<root>/etc/kubernetes/pki/etcd/ca.crt = etcd-ca",
-            "<root>/etc/kubernetes/pki/etcd/peer.der = etcd-peer",
-            "<root>/etc/kubernetes/admin.conf (cluster kubernetes) = kubernetes",
-            "<root>/etc/kubernetes/admin.conf (user kubernetes-admin) = kubernetes-admin",
+            "/etc/kubernetes/pki/apiserver.crt = kube-apiserver",
+            "/etc/kubernetes/pki/ca.crt = kubernetes",
+            "/etc/kubernetes/pki/etcd/ca.crt = etcd-ca",
+            "/etc/kubernetes/pki/etcd/peer.der = etcd-peer",
+            "/etc/kubernetes/admin.conf (cluster kubernetes) = kubernetes",
+            "/etc/kubernetes/admin.conf (user kubernetes-admin) = kubernetes-admin",
             // kubelet.conf's CA file was read already; its client certificate is the current one.
-            "<root>/var/lib/kubelet/pki/kubelet-client-current.pem (user default-auth in "
-            "<root>/etc/kubernetes/kubelet.conf) = system:node:worker-1",
+            "/var/lib/kubelet/pki/kubelet-client-current.pem (user default-auth in "
+            "/etc/kubernetes/kubelet.conf) = system:node:worker-1",
             // explicitly named (not found in a directory walk): not a kubeconfig
-            "<root>/etc/kubernetes/not-kube.conf = error: not a kubeconfig",
-            "<root>/var/lib/kubelet/pki/kubelet.crt = worker-1@1700000000",
+            "/etc/kubernetes/not-kube.conf = error: not a kubeconfig",
+            "/var/lib/kubelet/pki/kubelet.crt = worker-1@1700000000",
         });
+  // At "/" the same tree is named by its full paths.
+  auto at_slash = ScanPaths({node.root + "/etc/kubernetes/pki"});
+  REQUIRE(at_slash.size() == 4);
+  CHECK(at_slash[0].source == node.root + "/etc/kubernetes/pki/apiserver.crt");
 }
 
 TEST_CASE("ScanPaths reports unreadable inputs and goes on", "[expiry][cli]") {

@@ -1,6 +1,8 @@
 // `certguard node-agent` as the DaemonSet runs it: a process serving the
 // node's files as metrics, rescanning them, and stopping cleanly on SIGTERM.
 // It needs no API server.
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -64,6 +66,43 @@ TEST_CASE("expiry: node-agent serves the node's files, follows changes, exits 0 
   CHECK(Eventually([&] { return count("subject_cn=\"kubernetes\"") == 0; }, 10s));
 
   CHECK(agent.Stop() == 0);
+}
+
+}  // namespace certguard::test
+
+namespace certguard::test {
+
+// Files that once crashed or stalled the agent: /proc/self/mem (EIO), a link to
+// /proc/kmsg (a read that blocks), FIFOs. The agent reports them, serves, stays
+// alive and ends on SIGTERM at once.
+TEST_CASE("expiry: node-agent survives unreadable and blocking files and ends on SIGTERM",
+          "[integration][expiry][node-agent]") {
+  TempDir dir;
+  dir.Write("pki/good.crt", CertBuilder().Cn("survivor").Pem());
+  const std::string pki = dir.path() + "/pki";
+  std::filesystem::create_symlink("/proc/self/mem", pki + "/mem.crt");
+  std::filesystem::create_symlink("/proc/kmsg", pki + "/kmsg.crt");
+  REQUIRE(::mkfifo((pki + "/fifo.crt").c_str(), 0600) == 0);
+  std::filesystem::create_symlink("fifo.crt", pki + "/fifo-link.pem");
+
+  CertguardProcess agent({"node-agent", "--path", pki, "--path", pki + "/fifo.crt", "--node", "n",
+                          "--interval", "200ms", "--metrics-bind-address", "127.0.0.1:0",
+                          "--health-bind-address", "127.0.0.1:0"},
+                         dir.path() + "/agent.log");
+  REQUIRE(agent.WaitForLog("serving endpoints", 20s));
+  const int metrics = PortFromLog(agent.Log(), "metrics_port");
+  const int health = PortFromLog(agent.Log(), "health_port");
+  REQUIRE(Eventually([&] { return HttpGet(health, "/readyz").status == 200; }, 20s));
+  CHECK(HttpGet(health, "/healthz").status == 200);
+  const std::string body = HttpGet(metrics, "/metrics").body;
+  CHECK(body.find("subject_cn=\"survivor\"") != std::string::npos);
+  CHECK(body.find("certguard_node_agent_scan_errors 5") != std::string::npos);
+  CHECK(agent.Log().find("on the proc pseudo file system") != std::string::npos);
+
+  // Mid-run (scans every 200 ms): SIGTERM ends it well within a pod's grace period.
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(agent.Stop(std::chrono::seconds(10)) == 0);
+  CHECK(std::chrono::steady_clock::now() - t0 < 10s);
 }
 
 }  // namespace certguard::test
