@@ -9,6 +9,7 @@
 
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/memory.h"
 #include "common/version.h"
 #include "kube/config.h"
 #include "kube/leader.h"
@@ -129,6 +130,7 @@ class Group {
 }  // namespace
 
 int Run(const RunOptions& options_in, StopSignal& stop) {
+  common::LimitAllocatorArenas();
   RunOptions options = options_in;
   if (options.leader_election_namespace.empty()) {
     options.leader_election_namespace =

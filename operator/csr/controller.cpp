@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/json_fields.h"
+#include "common/memory.h"
 #include "common/log.h"
 #include "csr/approval.h"
 #include "csr/cache.h"
@@ -174,6 +175,9 @@ void CsrController::StartWhenSynced() {
       }
     }
   }
+  // The first lists were parsed whole, a page at a time, and trimmed into the
+  // caches: what they freed goes back to the system instead of staying resident.
+  common::ReleaseFreeMemory();
   std::lock_guard<std::mutex> lock(stop_mu_);
   if (stopping_.load()) return;
   csr_controller_ = std::make_unique<kube::Controller>("csr", *csr_reconciler_, queue_,
