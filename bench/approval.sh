@@ -7,7 +7,9 @@
 #
 # Usage: bench/approval.sh [BUILD_DIR]
 # Env:   BENCH_NODES (100), BENCH_CSRS (1000), BENCH_LOAD_NODES (5000), BENCH_LOAD_CSRS (10000),
-#        BENCH_KEEP=1 keeps the plane's directory (logs of every approver in bench-logs/)
+#        BENCH_KEEP=1 keeps the plane's directory (logs of every approver in bench-logs/),
+#        BENCH_PEERS=0 runs certguard only, BENCH_FORMER_DEFAULTS=1 (below), PEER_SRC_DIR (see hack/tools/build-peers.sh),
+#        BENCH_OUT (bench/results/approval.json)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$(cd "${1:-$root/build}" && pwd)"
@@ -33,8 +35,11 @@ kubectl="$(set -a && . "$dir/env" && echo "$KUBECTL")"
 args=(--approver "certguard=env KUBECONFIG=$kc $build/operator/certguard run --kubeconfig $kc \
 --leader-elect=false --controllers csr --metrics-bind-address 0 --health-bind-address 0 \
 --csr-max-pending 0 --csr-max-pending-per-node 0")
-# The same with the client-side rate limit raised (its default is 20 QPS, burst 30).
-args+=(--approver "${args[1]/certguard=/certguard-qps200=} --kube-api-qps 200 --kube-api-burst 400")
+# BENCH_FORMER_DEFAULTS=1: also certguard as it was before the client limit went
+# (20 QPS, burst 30, and 2 workers), for a before/after in one run.
+if [[ "${BENCH_FORMER_DEFAULTS:-0}" == 1 ]]; then
+  args+=(--approver "${args[1]/certguard=/certguard-qps20=} --kube-api-qps 20 --kube-api-burst 30 --workers 2")
+fi
 while IFS=$'\t' read -r name state what; do
   if [[ "$state" != ok ]]; then
     args+=(--unavailable "$name=$what")
@@ -49,9 +54,14 @@ PROVIDER_IP_PREFIXES=10.64.0.0/10 BYPASS_DNS_RESOLUTION=true $what \
       args+=(--approver "$name=env KUBECONFIG=$kc $what serve") ;;
     *) args+=(--unavailable "$name=no command line known to the benchmark") ;;
   esac
-done < <(bash hack/tools/build-peers.sh kubelet-csr-approver kubelet-serving-cert-approver)
+done < <([[ "${BENCH_PEERS:-1}" == 0 ]] ||
+         bash hack/tools/build-peers.sh kubelet-csr-approver kubelet-serving-cert-approver)
 
-"$build/bench/certguard_bench_approval" --cluster "$dir" \
+meta=(--meta "date=$(date -u +%FT%TZ)"
+      --meta "machine=$(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+      --meta "commit=$(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- operator bench 2>/dev/null || echo '+changes')"
+      --meta "peer_source=$([[ -n "${PEER_SRC_DIR:-}" ]] && echo "git tags (PEER_SRC_DIR)" || echo "Go module proxy")")
+"$build/bench/certguard_bench_approval" --cluster "$dir" "${meta[@]}" \
   --nodes "${BENCH_NODES:-100}" --csrs "${BENCH_CSRS:-1000}" \
   --load-nodes "${BENCH_LOAD_NODES:-5000}" --load-csrs "${BENCH_LOAD_CSRS:-10000}" \
-  --out "$root/bench/results/approval.json" "${args[@]}"
+  --out "${BENCH_OUT:-$root/bench/results/approval.json}" "${args[@]}"

@@ -5,6 +5,7 @@
 //       [--load-nodes 5000] [--load-csrs 10000] [--timeout 600] [--out FILE]
 //       --approver 'NAME=SHELL COMMAND' ...          # run in turn, $KUBECONFIG is the admin's
 //       --unavailable 'NAME=WHY' ...                 # reported, not run
+//       --meta 'KEY=VALUE' ...                       # e.g. date, machine, commit
 //
 // Each approver, in a cluster holding only the benchmark's Nodes: starts, is
 // ready once it has decided one warm-up CSR, idles 3 s (resident memory,
@@ -72,6 +73,7 @@ struct Options {
   std::string out = "bench/results/approval.json";
   std::vector<std::pair<std::string, std::string>> approvers;    // name, command
   std::vector<std::pair<std::string, std::string>> unavailable;  // name, why
+  std::vector<std::pair<std::string, std::string>> meta;         // written as they are
 };
 
 [[noreturn]] void Die(const std::string& message) {
@@ -102,6 +104,7 @@ Options ParseArgs(int argc, char** argv) {
     else if (a == "--timeout") o.timeout_seconds = std::stoi(value());
     else if (a == "--approver") o.approvers.push_back(SplitPair(value()));
     else if (a == "--unavailable") o.unavailable.push_back(SplitPair(value()));
+    else if (a == "--meta") o.meta.push_back(SplitPair(value()));
     else Die("unknown argument " + a);
   }
   if (o.cluster_dir.empty()) Die("--cluster DIR is required");
@@ -612,21 +615,42 @@ int main(int argc, char** argv) {
     }
   }
 
-  // Ratios against the best peer (every approver that ran fine, but certguard's runs).
-  double best_peer_rate = 0, lightest_peer_rss = 0;
-  for (const auto& r : results) {
-    if (r["name"].get<std::string>().rfind("certguard", 0) == 0 || r["status"] != "ok") continue;
-    best_peer_rate = std::max(best_peer_rate, r["csrs_per_second"].get<double>());
-    double rss = r["rss_idle_mib"].get<double>();
-    if (lightest_peer_rss == 0 || rss < lightest_peer_rss) lightest_peer_rss = rss;
-  }
-  for (auto& r : results) {
-    if (r["status"] != "ok") continue;
-    if (best_peer_rate > 0) {
-      r["throughput_vs_best_peer"] = r["csrs_per_second"].get<double>() / best_peer_rate;
+  // Ratios against the best peer on each figure (every approver that ran fine,
+  // but certguard's runs): above 1 is better for throughput, below 1 for the rest.
+  auto is_peer = [](const Json& r) {
+    return r["name"].get<std::string>().rfind("certguard", 0) != 0 && r["status"] == "ok";
+  };
+  auto figure = [](const Json& r, const char* key, const char* sub = nullptr) -> double {
+    const Json& j = sub ? r.value(sub, Json::object()) : r;
+    return j.contains(key) && j[key].is_number() ? j[key].get<double>() : -1;
+  };
+  struct Ratio {
+    const char* name;
+    const char* key;
+    const char* sub;
+    bool higher_is_better;
+  };
+  const Ratio ratios[] = {
+      {"throughput_vs_best_peer", "csrs_per_second", nullptr, true},
+      {"p99_vs_best_peer", "p99_ms", nullptr, false},
+      {"idle_rss_vs_lightest_peer", "rss_idle_mib", nullptr, false},
+      {"busy_rss_vs_lightest_peer", "rss_busy_peak_mib", nullptr, false},
+      {"loaded_start_vs_best_peer", "ready_seconds", "loaded", false},
+      {"loaded_rss_vs_lightest_peer", "rss_mib", "loaded", false},
+  };
+  Json best = Json::object();
+  for (const auto& ratio : ratios) {
+    double b = -1;
+    for (const auto& r : results) {
+      double v = figure(r, ratio.key, ratio.sub);
+      if (!is_peer(r) || v <= 0) continue;
+      if (b < 0 || (ratio.higher_is_better ? v > b : v < b)) b = v;
     }
-    if (lightest_peer_rss > 0) {
-      r["idle_rss_vs_lightest_peer"] = r["rss_idle_mib"].get<double>() / lightest_peer_rss;
+    if (b <= 0) continue;
+    best[ratio.name] = b;
+    for (auto& r : results) {
+      double v = figure(r, ratio.key, ratio.sub);
+      if (r["status"] == "ok" && v > 0) r[ratio.name] = v / b;
     }
   }
 
@@ -648,6 +672,15 @@ int main(int argc, char** argv) {
                 Fmt(r, "throughput_vs_best_peer", "%.2f").c_str());
     if (status == "failed") failed = true;
   }
+  std::printf("ratios to the best peer (throughput: higher is better; the rest: lower):\n");
+  for (const auto& r : results) {
+    if (r["status"] != "ok") continue;
+    std::printf("  %-28s", r["name"].get<std::string>().c_str());
+    for (const auto& ratio : ratios) {
+      std::printf(" %s %s", ratio.name, Fmt(r, ratio.name, "%.2f").c_str());
+    }
+    std::printf("\n");
+  }
   for (const auto& r : results) {
     if (r.contains("reason")) {
       std::printf("  %s: %s\n", r["name"].get<std::string>().c_str(),
@@ -655,7 +688,11 @@ int main(int argc, char** argv) {
     }
   }
 
+  Json meta = Json::object();
+  for (const auto& [k, v] : o.meta) meta[k] = v;
   Json out = {{"benchmark", "kubelet serving CSR approval"},
+              {"meta", meta},
+              {"best_peer", best},
               {"nodes", o.nodes},
               {"csrs", o.csrs},
               {"load_nodes", o.load_nodes},

@@ -15,15 +15,17 @@ namespace {
 class CsrRunnable : public Runnable {
  public:
   explicit CsrRunnable(ManagerContext& ctx)
-      : metrics_(ctx.registry), controller_(ctx.client, ctx.events, &metrics_, Options(ctx.options)) {}
+      : metrics_(ctx.registry),
+        controller_(ctx.client, ctx.events, &metrics_, Options(ctx.options, ctx.routine_events)) {}
 
   void Start() override { controller_.Start(); }
   void Stop() override { controller_.Stop(); }
   bool Ready() const override { return controller_.Synced(); }
 
  private:
-  static csr::CsrControllerOptions Options(const RunOptions& o) {
+  static csr::CsrControllerOptions Options(const RunOptions& o, kube::EventRecorder& routine) {
     csr::CsrControllerOptions c;
+    c.approval_events = &routine;
     c.plan.node_wait_timeout = o.csr_node_wait_timeout;
     // Validate() has checked these.
     if (auto n = csr::MakeClusterNetwork(o.cluster_domain, o.service_cidrs); n.ok()) {

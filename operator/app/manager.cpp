@@ -9,6 +9,7 @@
 
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/memory.h"
 #include "common/version.h"
 #include "kube/config.h"
 #include "kube/leader.h"
@@ -59,6 +60,11 @@ void NotifyOnSignals(StopSignal& stop) {
 }
 
 namespace {
+
+// Approvals' Events: their own client and budget (kube/events.h drops beyond it).
+constexpr double kRoutineEventQps = 5;
+constexpr int kRoutineEventBurst = 10;
+constexpr size_t kRoutineEventMaxPending = 64;
 
 std::optional<std::string> Env(const std::string& name) {
   const char* v = std::getenv(name.c_str());
@@ -124,6 +130,7 @@ class Group {
 }  // namespace
 
 int Run(const RunOptions& options_in, StopSignal& stop) {
+  common::LimitAllocatorArenas();
   RunOptions options = options_in;
   if (options.leader_election_namespace.empty()) {
     options.leader_election_namespace =
@@ -158,8 +165,21 @@ int Run(const RunOptions& options_in, StopSignal& stop) {
   kube::EventRecorderOptions event_options;
   event_options.host = identity;
   kube::ApiEventRecorder events(**client, event_options);
+  // Routine Events get a client of their own with a small client-side budget:
+  // with no limit on the main client, they must not compete with decisions.
+  kube::ClientConfig routine_config = *config;
+  routine_config.qps = kRoutineEventQps;
+  routine_config.burst = kRoutineEventBurst;
+  auto routine_client = kube::NewRestClient(routine_config);
+  if (!routine_client.ok()) {
+    log::Error("cannot build the API client", {{"error", routine_client.status().ToString()}});
+    return 1;
+  }
+  kube::EventRecorderOptions routine_options = event_options;
+  routine_options.max_pending = kRoutineEventMaxPending;
+  kube::ApiEventRecorder routine_events(**routine_client, routine_options);
 
-  ManagerContext ctx{options, **client, events, endpoints.registry(), endpoints};
+  ManagerContext ctx{options, **client, events, routine_events, endpoints.registry(), endpoints};
   Group group;
   for (auto& entry : BuiltinControllers()) {
     if (std::find(options.controllers.begin(), options.controllers.end(), entry.name) ==

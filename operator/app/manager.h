@@ -40,6 +40,9 @@ struct ManagerContext {
   const RunOptions& options;
   kube::Client& client;
   kube::EventRecorder& events;
+  // Events about routine success (approvals): a client and budget of their own,
+  // at low rate, dropped when they pile up, so they never delay a write.
+  kube::EventRecorder& routine_events;
   prometheus::Registry& registry;
   metrics::Endpoints& endpoints;  // for collectors computed at scrape time
 };

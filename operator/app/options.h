@@ -36,10 +36,12 @@ struct RunOptions {
   // address in a service range.
   std::string cluster_domain = "cluster.local";
   std::vector<std::string> service_cidrs;
-  int workers = 2;
+  int workers = 16;
   // Client-side rate limit of every API call (token bucket), like kube-controller-manager's
-  // --kube-api-qps/--kube-api-burst; 0 QPS: no limit.
-  double kube_api_qps = 20.0;
+  // --kube-api-qps/--kube-api-burst; 0 QPS: no limit, the default, as in controller-runtime:
+  // the API server's Priority and Fairness paces clients, and its 429s are retried
+  // after their Retry-After (kube/client.h).
+  double kube_api_qps = 0;
   int kube_api_burst = 30;
   // The expiry inventory's sources (--expiry-*): see expiry/controller.h.
   bool expiry_tls_secrets = true;

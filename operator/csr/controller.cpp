@@ -4,8 +4,10 @@
 
 #include "common/json_fields.h"
 #include "common/json_parse.h"
+#include "common/memory.h"
 #include "common/log.h"
 #include "csr/approval.h"
+#include "csr/cache.h"
 #include "csr/node.h"
 #include "csr/request.h"
 #include "csr/write.h"
@@ -50,6 +52,12 @@ nlohmann::json NodeDecisionFacts(const nlohmann::json& node) {
   return f;
 }
 
+kube::InformerOptions CacheOptions(nlohmann::json (*trim)(const nlohmann::json&)) {
+  kube::InformerOptions o;
+  o.cache_transform = trim;
+  return o;
+}
+
 kube::ObjectReference CsrReference(const nlohmann::json& csr) {
   kube::ObjectReference ref = kube::ReferenceTo(csr);
   ref.api_version = "certificates.k8s.io/v1";
@@ -91,14 +99,15 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events,
       events_(events),
       metrics_(metrics),
       options_(std::move(options)),
-      csrs_(client, kCsrs),
-      nodes_(client, kube::resources::kNodes),
+      csrs_(client, kCsrs, CacheOptions(CsrForCache)),
+      nodes_(client, kube::resources::kNodes, CacheOptions(NodeForCache)),
       policies_(client, kPolicies) {
   csr_reconciler_ = std::make_unique<CsrReconciler>(*this);
   status_reconciler_ = std::make_unique<StatusReconciler>(*this);
 
   csrs_.AddHandler([this](const kube::Change& ch) {
     if (ch.kind == kube::Change::Kind::kDelete) {
+      pending_.Remove(ch.key);
       {
         std::lock_guard<std::mutex> lock(mu_);
         recorded_.erase(Str(*ch.object, "metadata", "uid"));
@@ -108,6 +117,7 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events,
       if (!IsDecided(*ch.object)) EnqueuePending();
       return;
     }
+    pending_.Update(ch.key, *ch.object);
     if (!IsKubeletSigner(Str(*ch.object, "spec", "signerName"))) return;
     if (!IsDecided(*ch.object)) {
       queue_.Add(ch.key);
@@ -164,6 +174,9 @@ void CsrController::StartWhenSynced() {
       }
     }
   }
+  // The first lists were parsed whole, a page at a time, and trimmed into the
+  // caches: what they freed goes back to the system instead of staying resident.
+  common::ReleaseFreeMemory();
   std::lock_guard<std::mutex> lock(stop_mu_);
   if (stopping_.load()) return;
   csr_controller_ = std::make_unique<kube::Controller>("csr", *csr_reconciler_, queue_,
@@ -242,11 +255,7 @@ std::vector<Policy> CsrController::CurrentPolicies() {
 }
 
 PendingSummary CsrController::CurrentSummary(x509::Time now) {
-  auto objects = csrs_.store().List();
-  std::vector<const nlohmann::json*> ptrs;
-  ptrs.reserve(objects.size());
-  for (const auto& o : objects) ptrs.push_back(o.get());
-  PendingSummary s = Summarize(ptrs, now);
+  PendingSummary s = pending_.Summary(now);
   if (metrics_) metrics_->SetBacklog(s, options_.plan.flood);
   return s;
 }
@@ -264,11 +273,7 @@ void CsrController::RecheckHeld() {
 }
 
 void CsrController::EnqueuePending() {
-  for (const auto& obj : csrs_.store().List()) {
-    if (IsKubeletSigner(Str(*obj, "spec", "signerName")) && !IsDecided(*obj)) {
-      queue_.Add(kube::KeyOf(*obj));
-    }
-  }
+  for (const auto& key : pending_.Keys()) queue_.Add(key);
 }
 
 ReconcileResult CsrController::ReconcileCsr(const std::string& name) {
@@ -395,7 +400,13 @@ void CsrController::Record(const nlohmann::json& csr, const Plan& plan, bool wri
       break;
     case Plan::Action::kSkip: return;
   }
-  events_.Record(CsrReference(csr), severity, reason, message);
+  if (plan.action == Plan::Action::kApprove) {
+    if (options_.approval_events) {
+      options_.approval_events->Record(CsrReference(csr), severity, reason, message);
+    }
+  } else {
+    events_.Record(CsrReference(csr), severity, reason, message);
+  }
 
   if (decision && metrics_) {
     double latency = -1;

@@ -1,12 +1,17 @@
 // The CSR approval controller: watches CertificateSigningRequests, Nodes and
 // CSRApprovalPolicies, decides every pending CSR of the two kubelet signers
 // with the policy engine (csr/plan.h) and writes the decision through the
-// /approval subresource, with an Event on the CSR and counts on the policy.
+// /approval subresource, with counts on the policy. The reason of an approval
+// is in its Approved condition; its Event, if any, goes to a recorder of its
+// own (approval_events) so that it never takes an approval's place on the wire.
+// Every other outcome (denials, holds, waits) gets an Event on the CSR.
 //
 // Level-triggered: a work item is a CSR name. A CSR already approved, denied or
 // issued is left alone; a write on a stale object (409) re-reads the CSR and
 // decides again, so no CSR is ever decided twice. A policy change or a new Node
-// re-queues every pending CSR.
+// re-queues every pending CSR; the pending ones are indexed (PendingIndex), so
+// that costs O(pending), not O(cached CSRs), and the caches keep only what
+// decisions read (csr/cache.h).
 //
 // Thread-safety: Start/Stop from one thread; everything else is internal.
 #pragma once
@@ -24,6 +29,7 @@
 
 #include "csr/event_reasons.h"
 #include "csr/metrics.h"
+#include "csr/pending.h"
 #include "csr/plan.h"
 #include "csr/policy_status.h"
 #include "kube/client.h"
@@ -36,7 +42,13 @@ namespace certguard::csr {
 
 struct CsrControllerOptions {
   PlanOptions plan;
-  int workers = 2;
+  // Each worker spends most of its time waiting for its /approval write: enough
+  // of them that the API server, not certguard, sets the pace.
+  int workers = 16;
+  // Where approvals' Events go (null: nowhere). Meant to be a recorder with a
+  // budget of its own that drops under pressure; the Approved condition carries
+  // the same reason.
+  kube::EventRecorder* approval_events = nullptr;
   // Decisions are gathered this long before a policy's status is written.
   std::chrono::milliseconds policy_status_delay = std::chrono::seconds(2);
   // How often the pending gauges are refreshed without an event.
@@ -90,6 +102,7 @@ class CsrController {
   kube::Informer csrs_;
   kube::Informer nodes_;
   kube::Informer policies_;
+  PendingIndex pending_;  // the pending kubelet CSRs of csrs_
   kube::WorkQueue queue_;
   kube::WorkQueue status_queue_;
   std::unique_ptr<CsrReconciler> csr_reconciler_;

@@ -66,6 +66,55 @@ PendingSummary Summarize(const std::vector<const nlohmann::json*>& csrs, x509::T
   return s;
 }
 
+void PendingIndex::Update(const std::string& key, const nlohmann::json& csr) {
+  std::string signer = StringAt(csr, "spec", "signerName");
+  bool counted = csr.is_object() && (signer == kClientSignerName || signer == kServingSignerName) &&
+                 !IsDecided(csr);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!counted) {
+    entries_.erase(key);
+    return;
+  }
+  entries_[key] = Entry{std::move(signer), RequesterKey(StringAt(csr, "spec", "username")),
+                        ParseTimestamp(StringAt(csr, "metadata", "creationTimestamp"))};
+}
+
+void PendingIndex::Remove(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  entries_.erase(key);
+}
+
+PendingSummary PendingIndex::Summary(x509::Time now) const {
+  PendingSummary s;
+  s.per_signer[kClientSignerName] = {};
+  s.per_signer[kServingSignerName] = {};
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [key, e] : entries_) {
+    SignerBacklog& b = s.per_signer[e.signer];
+    ++s.total;
+    ++b.pending;
+    ++s.per_requester[e.requester_key];
+    if (e.created) {
+      double age = std::max<double>(0, static_cast<double>((now - *e.created).count()));
+      b.oldest_age_seconds = std::max(b.oldest_age_seconds, age);
+    }
+  }
+  return s;
+}
+
+std::vector<std::string> PendingIndex::Keys() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  out.reserve(entries_.size());
+  for (const auto& [key, e] : entries_) out.push_back(key);
+  return out;
+}
+
+size_t PendingIndex::Size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.size();
+}
+
 void Forget(PendingSummary& summary, const nlohmann::json& csr) {
   if (!csr.is_object() || IsDecided(csr)) return;
   auto signer = summary.per_signer.find(StringAt(csr, "spec", "signerName"));

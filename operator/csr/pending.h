@@ -5,9 +5,11 @@
 
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -42,6 +44,31 @@ PendingSummary Summarize(const std::vector<const nlohmann::json*>& csrs, x509::T
 // summary true this way). Oldest ages are left as they are. A CSR that
 // Summarize would not count changes nothing; counts never go below zero.
 void Forget(PendingSummary& summary, const nlohmann::json& csr);
+
+// The pending kubelet CSRs of a cache, kept up to date from its changes, so
+// that the backlog costs O(pending) to summarise and to walk, not O(every CSR
+// cached): a cluster keeps thousands of decided CSRs, and a Node event or a
+// decision must not scan them. Thread-safe.
+class PendingIndex {
+ public:
+  // Records `csr` under `key` when Summarize would count it (a kubelet signer,
+  // not decided); otherwise forgets `key`.
+  void Update(const std::string& key, const nlohmann::json& csr);
+  void Remove(const std::string& key);
+  // Summarize over the CSRs recorded, as they were recorded.
+  PendingSummary Summary(x509::Time now) const;
+  std::vector<std::string> Keys() const;
+  size_t Size() const;
+
+ private:
+  struct Entry {
+    std::string signer;
+    std::string requester_key;
+    std::optional<x509::Time> created;
+  };
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;
+};
 
 struct FloodLimits {
   int max_pending_per_node = 10;  // <= 0: no limit

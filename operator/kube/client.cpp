@@ -45,7 +45,9 @@ const char* ContentType(PatchType t) {
 RestClient::RestClient(std::shared_ptr<HttpTransport> transport, RestOptions options)
     : transport_(std::move(transport)),
       options_(std::move(options)),
-      limiter_(options_.qps, options_.burst, TokenBucket::Clock::now()) {}
+      limiter_(options_.qps, options_.burst, TokenBucket::Clock::now()) {
+  if (!options_.sleep) options_.sleep = [](Duration d) { std::this_thread::sleep_for(d); };
+}
 
 void RestClient::WaitForToken() {
   Duration wait;
@@ -53,7 +55,7 @@ void RestClient::WaitForToken() {
     std::lock_guard<std::mutex> lock(limiter_mu_);
     wait = limiter_.Reserve(TokenBucket::Clock::now());
   }
-  if (wait > Duration(0)) std::this_thread::sleep_for(wait);
+  if (wait > Duration(0)) options_.sleep(wait);
 }
 
 Result<HttpResponse> RestClient::Call(HttpRequest request) {
@@ -68,9 +70,14 @@ Result<HttpResponse> RestClient::Call(HttpRequest request) {
     if (!resp.ok()) return resp;
     if (resp->status != 429 || attempt >= options_.max_429_retries) return resp;
     Status s = StatusFromHttp(resp->status, resp->headers, resp->body);
-    int wait = s.retry_after_seconds().value_or(1);
-    if (wait > options_.max_retry_after.count()) return resp;
-    std::this_thread::sleep_for(std::chrono::seconds(wait < 0 ? 0 : wait));
+    Duration wait;
+    if (auto ra = s.retry_after_seconds()) {
+      if (*ra > options_.max_retry_after.count()) return resp;
+      wait = std::chrono::seconds(std::max(0, *ra));
+    } else {
+      wait = options_.retry_429_backoff.Delay(static_cast<uint64_t>(attempt), RandomUnit());
+    }
+    options_.sleep(wait);
   }
 }
 

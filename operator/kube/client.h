@@ -92,8 +92,16 @@ struct RestOptions {
   int burst = 30;
   std::chrono::milliseconds timeout{30000};  // every call but watches
   std::string user_agent = "certguard";
-  int max_429_retries = 3;        // retries honouring Retry-After
+  // A 429 (Too Many Requests: API Priority and Fairness rejected the call, or
+  // the server's in-flight limit) is retried, any method, for the server did
+  // not act on it: after its Retry-After, or without one after
+  // `retry_429_backoff`. The call waits, holding its caller (a worker), so a
+  // throttled client offers at most one request per caller per wait.
+  int max_429_retries = 10;                  // client-go's default
   std::chrono::seconds max_retry_after{10};  // longer waits go back to the caller
+  Backoff retry_429_backoff{std::chrono::milliseconds(250), std::chrono::seconds(8), 2.0, 0.5};
+  // How the client waits (tests record instead).
+  std::function<void(Duration)> sleep;  // default: std::this_thread::sleep_for
 };
 
 // Client over an HttpTransport. Thread-safe.

@@ -163,12 +163,34 @@ class CpprestTransport : public HttpTransport {
       HttpResponse out;
       out.status = resp.status_code();
       for (const auto& [k, v] : resp.headers()) out.headers.emplace_back(k, v);
-      auto bytes = resp.extract_vector().get();
-      out.body.assign(bytes.begin(), bytes.end());
+      out.body = ReadBody(resp);
       return out;
     } catch (const std::exception& e) {
       return FromException(e, what);
     }
+  }
+
+  // The body straight into the string the JSON parser reads: a list page is
+  // copied once (cpprest's buffer to here), not twice through a vector.
+  static std::string ReadBody(http::http_response& resp) {
+    constexpr size_t kChunk = 64 * 1024;
+    std::string body;
+    if (auto len = resp.headers().content_length(); len > 0 && len < (size_t{1} << 31)) {
+      body.reserve(len + kChunk);
+    }
+    auto buf = resp.body().streambuf();
+    using traits = concurrency::streams::streambuf<uint8_t>::traits;
+    for (;;) {
+      size_t old = body.size();
+      body.resize(old + kChunk);
+      size_t n = buf.getn(reinterpret_cast<uint8_t*>(&body[old]), kChunk).get();
+      body.resize(old + n);
+      if (n > 0) continue;
+      auto c = buf.bumpc().get();  // nothing ready: wait for a byte or the end
+      if (c == traits::eof()) break;
+      body.push_back(static_cast<char>(c));
+    }
+    return body;
   }
 
   std::string server_;

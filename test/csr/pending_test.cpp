@@ -1,5 +1,6 @@
 #include "csr/pending.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <map>
@@ -197,4 +198,59 @@ TEST_CASE("NodeWaitDelay waits for a missing Node, boundedly, on serving CSRs on
   CHECK_FALSE(NodeWaitDelay(kServing, {}, seconds(1), timeout));
   // Client certificates never wait.
   CHECK_FALSE(NodeWaitDelay(kClient, {"NodeNotFound"}, seconds(1), timeout));
+}
+
+TEST_CASE("PendingIndex summarises as Summarize does over the same CSRs", "[csr][pending]") {
+  std::vector<json> objs = {
+      Csr("a", kServing, "system:node:w1", "2026-11-24T05:50:00Z"),
+      Csr("b", kServing, "system:node:w1", "2026-11-24T05:59:00Z"),
+      Csr("c", kClient, "system:node:w2", "2026-11-24T04:00:00Z"),
+      Csr("d", kClient, "system:node:w2", "2026-11-24T03:00:00Z", /*approved=*/true),
+      Csr("e", "example.com/other", "system:node:w1", "2026-11-20T00:00:00Z"),
+      Csr("f", kClient, "system:bootstrap:abc", "bad-timestamp"),
+      json::array(),  // not an object
+  };
+  PendingIndex index;
+  std::vector<const json*> ptrs;
+  for (size_t i = 0; i < objs.size(); ++i) {
+    index.Update("k" + std::to_string(i), objs[i]);
+    ptrs.push_back(&objs[i]);
+  }
+  PendingSummary want = Summarize(ptrs, Now());
+  PendingSummary got = index.Summary(Now());
+  CHECK(index.Size() == 4);
+  CHECK(got.total == want.total);
+  CHECK(got.per_requester == want.per_requester);
+  REQUIRE(got.per_signer.size() == want.per_signer.size());
+  for (const auto& [signer, b] : want.per_signer) {
+    CHECK(got.per_signer[signer].pending == b.pending);
+    CHECK(got.per_signer[signer].oldest_age_seconds == b.oldest_age_seconds);
+  }
+  auto keys = index.Keys();
+  std::sort(keys.begin(), keys.end());
+  CHECK(keys == std::vector<std::string>{"k0", "k1", "k2", "k5"});
+}
+
+TEST_CASE("PendingIndex forgets CSRs once decided, deleted or of another signer", "[csr][pending]") {
+  PendingIndex index;
+  index.Update("a", Csr("a", kServing, "system:node:w1", "2026-11-24T05:50:00Z"));
+  index.Update("b", Csr("b", kServing, "system:node:w1", "2026-11-24T05:59:00Z"));
+  index.Update("c", Csr("c", kClient, "system:node:w2", "2026-11-24T05:00:00Z"));
+  REQUIRE(index.Summary(Now()).total == 3);
+
+  index.Update("a", Csr("a", kServing, "system:node:w1", "2026-11-24T05:50:00Z", true));
+  index.Remove("b");
+  index.Remove("never-seen");
+  PendingSummary s = index.Summary(Now());
+  CHECK(s.total == 1);
+  CHECK(s.per_requester.count("node:w1") == 0);
+  CHECK(s.per_signer[kServing].pending == 0);
+  CHECK(s.per_signer[kServing].oldest_age_seconds == 0);
+  CHECK(s.per_signer[kClient].oldest_age_seconds == 3600);
+
+  // A CSR whose signer changed under the same key (recreated) is dropped.
+  index.Update("c", Csr("c", "example.com/other", "system:node:w2", "2026-11-24T05:00:00Z"));
+  CHECK(index.Size() == 0);
+  CHECK(index.Summary(Now()).total == 0);
+  CHECK(index.Summary(Now()).per_signer.size() == 2);
 }

@@ -120,6 +120,75 @@ TEST_CASE("RestClient retries 429 after Retry-After, then gives up", "[kube][cli
   CHECK(r.status().retry_after_seconds() == 3600);  // too long to wait here: the caller decides
 }
 
+namespace {
+
+// A client whose waits are recorded, not slept.
+struct Recorded {
+  std::shared_ptr<std::vector<Duration>> sleeps = std::make_shared<std::vector<Duration>>();
+  RestOptions Options() const {
+    RestOptions o = Unlimited();
+    auto s = sleeps;
+    o.sleep = [s](Duration d) { s->push_back(d); };
+    return o;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("RestClient retries a 429 of any method, backing off when it has no Retry-After",
+          "[kube][client]") {
+  auto t = Fake();
+  int n = 0;
+  t->OnDo([&](const HttpRequest&) -> certguard::Result<HttpResponse> {
+    if (n++ < 4) return StatusResponse(429, "TooManyRequests", "too many requests");
+    return JsonResponse(201, "{}");
+  });
+  Recorded rec;
+  RestOptions o = rec.Options();
+  RestClient c(t, o);
+  nlohmann::json cm = {{"metadata", {{"name", "cm"}}}};
+  REQUIRE(c.Create(resources::kConfigMaps, "ns", cm).ok());  // a POST: the server did nothing
+  CHECK(n == 5);
+  REQUIRE(rec.sleeps->size() == 4);
+  for (size_t i = 0; i < 4; ++i) {
+    INFO("retry " << i);
+    CHECK((*rec.sleeps)[i] >= o.retry_429_backoff.Delay(i, 0.0));
+    CHECK((*rec.sleeps)[i] <= o.retry_429_backoff.Delay(i, 1.0));
+  }
+  CHECK((*rec.sleeps)[3] > (*rec.sleeps)[0]);
+}
+
+TEST_CASE("RestClient gives up on a 429 after max_429_retries", "[kube][client]") {
+  auto t = Fake();
+  int n = 0;
+  t->OnDo([&](const HttpRequest&) {
+    ++n;
+    return StatusResponse(429, "TooManyRequests", "slow", {{"Retry-After", "0"}});
+  });
+  Recorded rec;
+  RestOptions o = rec.Options();
+  o.max_429_retries = 10;
+  RestClient c(t, o);
+  auto r = c.Get(resources::kNodes, "", "n");
+  CHECK(r.status().code() == Code::kTooManyRequests);
+  CHECK(n == 11);
+}
+
+TEST_CASE("RestClient waits a 429's Retry-After before it retries", "[kube][client]") {
+  auto t = Fake();
+  int n = 0;
+  t->OnDo([&](const HttpRequest&) -> certguard::Result<HttpResponse> {
+    if (n++ == 0) return StatusResponse(429, "TooManyRequests", "slow", {{"Retry-After", "3"}});
+    return JsonResponse(200, "{}");
+  });
+  Recorded rec;
+  RestClient c(t, rec.Options());
+  nlohmann::json cm = {{"metadata", {{"name", "cm"}}}};
+  REQUIRE(c.Update(resources::kConfigMaps, "ns", cm).ok());
+  CHECK(n == 2);
+  CHECK(*rec.sleeps == std::vector<Duration>{std::chrono::seconds(3)});
+}
+
 TEST_CASE("RestClient applies the client-side QPS limit", "[kube][client]") {
   auto t = Fake();
   t->OnDo([](const HttpRequest&) { return JsonResponse(200, "{}"); });
