@@ -41,8 +41,9 @@ class CsrOracle {
 
 // Empty when certguard's reading (`ours`, from ParseCsr) and Go's (`go`, from the
 // oracle) agree on subject (types, values, CN, O), every SAN, the extension OIDs,
-// the key and the signature verdict; otherwise what differs. One tolerance: a
-// URI SAN Go's url.Parse refuses (certguard's policy refuses every URI SAN).
+// the key and the signature verdict; otherwise what differs. URI SANs, which
+// certguard's policy always refuses, are compared by number only (Go re-escapes
+// them through net/url), and a URI Go's url.Parse refuses is tolerated.
 std::string CompareWithOracle(const x509::CsrInfo& ours, const nlohmann::json& go);
 
 }  // namespace certguard::testing
