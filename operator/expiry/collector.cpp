@@ -76,17 +76,6 @@ std::vector<prometheus::MetricFamily> ExpiryCollector::Collect() const {
   not_before.help = kNotBeforeHelp;
   not_before.type = prometheus::MetricType::Gauge;
 
-  const DroppedCounts dropped = inventory_->dropped();
-  prometheus::MetricFamily dropped_family{kDroppedName, kDroppedHelp,
-                                          prometheus::MetricType::Counter, {}};
-  for (const auto& [reason, count] : {std::pair{"per_object", dropped.per_object},
-                                      std::pair{"total", dropped.total}}) {
-    prometheus::ClientMetric m;
-    m.label = {{"reason", reason}};
-    m.counter.value = static_cast<double>(count);
-    dropped_family.metric.push_back(std::move(m));
-  }
-  families.push_back(std::move(dropped_family));
 
   inventory_->ForEach([&](const ObjectRef& object, const std::string& key, const std::string& node,
                           const CertFacts& cert) {
@@ -107,6 +96,18 @@ std::vector<prometheus::MetricFamily> ExpiryCollector::Collect() const {
     m.gauge.value = x509::DaysUntil(cert.not_after, now);
     days.metric.push_back(std::move(m));
   });
+  // Added last: the references above point into `families`.
+  const DroppedCounts dropped = inventory_->dropped();
+  prometheus::MetricFamily dropped_family{kDroppedName, kDroppedHelp,
+                                          prometheus::MetricType::Counter, {}};
+  for (const auto& [reason, count] : {std::pair{"per_object", dropped.per_object},
+                                      std::pair{"total", dropped.total}}) {
+    prometheus::ClientMetric m;
+    m.label = {{"reason", reason}};
+    m.counter.value = static_cast<double>(count);
+    dropped_family.metric.push_back(std::move(m));
+  }
+  families.push_back(std::move(dropped_family));
   return families;
 }
 

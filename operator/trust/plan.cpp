@@ -13,10 +13,11 @@ bool IsRevertingManager(const std::string& manager) {
 }
 
 std::string ReservedTargetReason(const std::string& name) {
-  for (const char* reserved : kReservedTargetNames) {
-    if (name == reserved) {
-      return "target " + name + " is kept by another controller in every namespace";
-    }
+  if (name == "kube-root-ca.crt") {
+    return "target kube-root-ca.crt is kept by kube-controller-manager in every namespace";
+  }
+  if (name == "openshift-service-ca.crt") {
+    return "target openshift-service-ca.crt is kept by the service-ca operator in every namespace";
   }
   return "";
 }

@@ -58,9 +58,8 @@ bool IsRevertingManager(const std::string& manager);
 //   kube-public/cluster-info              the bootstrap signer
 //   label config.openshift.io/inject-trusted-cabundle=true: OpenShift's cluster network operator
 //   annotation service.beta.openshift.io/inject-cabundle=true: OpenShift's service-ca operator
-// The first two are refused as a TrustBundle's target name (every namespace has one).
-inline constexpr const char* kReservedTargetNames[] = {"kube-root-ca.crt",
-                                                       "openshift-service-ca.crt"};
+// The first two are refused as a TrustBundle's target name (every namespace has one;
+// the CRD lists the same names).
 // Why no TrustBundle may target this name, or "".
 std::string ReservedTargetReason(const std::string& name);
 // Why this ConfigMap belongs to another controller by the list above, or "".

@@ -231,7 +231,7 @@ TEST_CASE("A reserved target name is never created, written or deleted", "[trust
     REQUIRE(p.actions.size() == 2);
     for (const TargetAction& a : p.actions) {
       CHECK(a.kind == TargetActionKind::kSkipForeign);
-      CHECK(a.reason.find("another controller") != std::string::npos);
+      CHECK(a.reason.find("in every namespace") != std::string::npos);
     }
     CHECK(p.foreign == 2);
     // Renamed away from it: the old one is left to its owner, not deleted.

@@ -91,6 +91,7 @@ class FakeApi : public kube::Client, public TrustView {
     }
     if (fail_writes_) return Unavailable("injected");
     json o = object;
+    o["metadata"]["namespace"] = ns;  // as the API server does, from the path
     o["metadata"]["uid"] = "uid-" + name + "-" + ns;
     o["metadata"]["managedFields"] = json::array({{{"manager", "certguard"}}});
     ++writes_;
@@ -591,7 +592,7 @@ TEST_CASE("A reserved target name is refused: nothing created, TargetConflict", 
     for (int i = 0; i < 5; ++i) CHECK(f.TargetPem("app-" + std::to_string(i), name) == "<absent>");
     CHECK(f.api.writes() == before + 1);  // the status only
     CHECK(f.Condition("Synced", "reason") == "TargetConflict");
-    CHECK_THAT(f.Condition("Synced", "message"), Catch::Contains("another controller"));
+    CHECK_THAT(f.Condition("Synced", "message"), Catch::Contains("in every namespace"));
   }
 }
 
@@ -620,7 +621,7 @@ TEST_CASE("A ConfigMap with certguard's label but other managers is not overwrit
   taken["metadata"]["managedFields"] = json::array({{{"manager", "other-operator"}}});
   taken["data"]["ca.crt"] = "theirs";
   f.api.Put("configmaps", taken);
-  f.compact_ = true;
+  f.api.compact_ = true;
   (void)f.Run();
   CHECK(f.TargetPem("app-0") == "theirs");
   CHECK(f.Condition("Synced", "reason") == "TargetConflict");
@@ -630,7 +631,7 @@ TEST_CASE("A ConfigMap with certguard's label but other managers is not overwrit
 TEST_CASE("Targets cached as digests are in sync and give back the last good bundle",
           "[trust]") {
   Fixture f;
-  f.compact_ = true;
+  f.api.compact_ = true;
   (void)f.Run();
   const std::string good = BundleOf(f.ca1);
   CHECK(f.TargetPem("app-0") == good);
