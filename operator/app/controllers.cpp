@@ -64,7 +64,9 @@ class TrustRunnable : public Runnable {
 class ExpiryRunnable : public Runnable {
  public:
   explicit ExpiryRunnable(ManagerContext& ctx)
-      : inventory_(std::make_shared<expiry::Inventory>()),
+      : inventory_(std::make_shared<expiry::Inventory>(
+            expiry::InventoryLimits{ctx.options.expiry_max_series_per_object,
+                                    ctx.options.expiry_max_series})),
         controller_(ctx.client, inventory_, Sources(ctx.options)) {
     ctx.endpoints.AddCollectable(std::make_shared<expiry::ExpiryCollector>(inventory_));
   }

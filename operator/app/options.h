@@ -50,6 +50,9 @@ struct RunOptions {
   bool expiry_trust_bundles = true;
   bool expiry_csrs = true;
   bool expiry_webhooks = false;
+  // Bounds on the inventory (and so on /metrics): certificates kept per object and in all.
+  size_t expiry_max_series_per_object = 500;
+  size_t expiry_max_series = 50000;
 };
 
 // "csr,trust" -> {"csr", "trust"} in kControllerNames order, duplicates

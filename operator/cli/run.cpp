@@ -80,6 +80,13 @@ void AddRunCommand(CLI::App& app, Context& ctx) {
                 "Expiry inventory: issued kubelet CSRs, a node's newest per signer (default true)");
   cmd->add_flag("--expiry-webhooks", o.expiry_webhooks,
                 "Expiry inventory: caBundle of webhook configurations and APIServices (default false)");
+  cmd->add_option("--expiry-max-series-per-object", o.expiry_max_series_per_object,
+                  "Expiry inventory: certificates kept per object, those expiring first (0: no "
+                  "limit); the rest count in certguard_certificate_series_dropped_total")
+      ->capture_default_str();
+  cmd->add_option("--expiry-max-series", o.expiry_max_series,
+                  "Expiry inventory: certificates kept in all (0: no limit); each is three series")
+      ->capture_default_str();
 
   cmd->callback([&ctx, flags] {
     ctx.run = [&ctx, flags]() -> int {

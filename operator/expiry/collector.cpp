@@ -15,6 +15,10 @@ constexpr const char* kNotAfterName = "certguard_certificate_not_after_timestamp
 constexpr const char* kNotAfterHelp = "The certificate's notAfter as a Unix time";
 constexpr const char* kNotBeforeName = "certguard_certificate_not_before_timestamp_seconds";
 constexpr const char* kNotBeforeHelp = "The certificate's notBefore as a Unix time";
+constexpr const char* kDroppedName = "certguard_certificate_series_dropped_total";
+constexpr const char* kDroppedHelp =
+    "Certificates left out of the inventory by --expiry-max-series-per-object (reason "
+    "per_object) or --expiry-max-series (reason total), counted at each write";
 
 // Label value escaping of the text format: backslash, double quote, newline.
 void AppendLabel(std::string& out, const char* name, std::string_view value, bool first = false) {
@@ -72,6 +76,7 @@ std::vector<prometheus::MetricFamily> ExpiryCollector::Collect() const {
   not_before.help = kNotBeforeHelp;
   not_before.type = prometheus::MetricType::Gauge;
 
+
   inventory_->ForEach([&](const ObjectRef& object, const std::string& key, const std::string& node,
                           const CertFacts& cert) {
     prometheus::ClientMetric m;
@@ -91,6 +96,18 @@ std::vector<prometheus::MetricFamily> ExpiryCollector::Collect() const {
     m.gauge.value = x509::DaysUntil(cert.not_after, now);
     days.metric.push_back(std::move(m));
   });
+  // Added last: the references above point into `families`.
+  const DroppedCounts dropped = inventory_->dropped();
+  prometheus::MetricFamily dropped_family{kDroppedName, kDroppedHelp,
+                                          prometheus::MetricType::Counter, {}};
+  for (const auto& [reason, count] : {std::pair{"per_object", dropped.per_object},
+                                      std::pair{"total", dropped.total}}) {
+    prometheus::ClientMetric m;
+    m.label = {{"reason", reason}};
+    m.counter.value = static_cast<double>(count);
+    dropped_family.metric.push_back(std::move(m));
+  }
+  families.push_back(std::move(dropped_family));
   return families;
 }
 
@@ -137,6 +154,23 @@ void ExpiryCollector::AppendText(std::string& out) const {
   out += not_after;
   AppendHeader(out, kNotBeforeName, kNotBeforeHelp);
   out += not_before;
+  const DroppedCounts dropped = inventory_->dropped();
+  out += "# HELP ";
+  out += kDroppedName;
+  out += ' ';
+  out += kDroppedHelp;
+  out += "\n# TYPE ";
+  out += kDroppedName;
+  out += " counter\n";
+  for (const auto& [reason, count] : {std::pair{"per_object", dropped.per_object},
+                                      std::pair{"total", dropped.total}}) {
+    out += kDroppedName;
+    out += "{reason=\"";
+    out += reason;
+    out += "\"} ";
+    AppendNumber(out, static_cast<unsigned long long>(count));
+    out += '\n';
+  }
 }
 
 }  // namespace certguard::expiry

@@ -136,6 +136,16 @@ void Inventory::ReplaceKind(SourceKind kind,
   }
 }
 
+void Inventory::SetLimits(InventoryLimits limits) {
+  std::unique_lock lock(mu_);
+  limits_ = limits;
+}
+
+DroppedCounts Inventory::dropped() const {
+  std::shared_lock lock(mu_);
+  return dropped_;
+}
+
 void Inventory::SetKeyLocked(const SourceRef& source, SourceCerts certs) {
   const bool csr = source.object.kind == SourceKind::kCsr;
   auto& keys = objects_[source.object];
@@ -146,6 +156,33 @@ void Inventory::SetKeyLocked(const SourceRef& source, SourceCerts certs) {
     old_node = SlotOf(it->second);
   } else {
     ++source_count_;
+  }
+  // The room the limits leave this key: the object's other keys and everything
+  // else stored count first.
+  size_t object_room = certs.certs.size();
+  if (limits_.max_certs_per_object > 0) {
+    size_t others = 0;
+    for (const auto& [k, v] : keys) {
+      if (k != source.key) others += v.certs.size();
+    }
+    object_room = limits_.max_certs_per_object > others ? limits_.max_certs_per_object - others : 0;
+  }
+  size_t total_room = certs.certs.size();
+  if (limits_.max_certs > 0) {
+    total_room = limits_.max_certs > cert_count_ ? limits_.max_certs - cert_count_ : 0;
+  }
+  const size_t room = std::min({certs.certs.size(), object_room, total_room});
+  if (room < certs.certs.size()) {
+    const uint64_t left_out = certs.certs.size() - room;
+    if (object_room <= total_room) {
+      dropped_.per_object += left_out;
+    } else {
+      dropped_.total += left_out;
+    }
+    // Keep those that expire first: they are the ones an alert is for.
+    std::stable_sort(certs.certs.begin(), certs.certs.end(),
+                     [](const CertFacts& a, const CertFacts& b) { return a.not_after < b.not_after; });
+    certs.certs.resize(room);
   }
   cert_count_ += certs.certs.size();
   it->second = std::move(certs);

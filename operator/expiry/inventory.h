@@ -7,6 +7,7 @@
 #pragma once
 
 #include <compare>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -78,12 +79,33 @@ struct SourceCerts {
   std::string group;
 };
 
+// Bounds on what the inventory keeps, so that what others create cannot grow
+// certguard's memory (and its /metrics) without end. 0 means no bound.
+struct InventoryLimits {
+  size_t max_certs_per_object = 500;  // --expiry-max-series-per-object
+  size_t max_certs = 50000;           // --expiry-max-series
+};
+
+// Certificates left out by the limits, counted each time a write left them out.
+struct DroppedCounts {
+  uint64_t per_object = 0;
+  uint64_t total = 0;
+};
+
 class Inventory {
  public:
+  Inventory() = default;
+  explicit Inventory(InventoryLimits limits) : limits_(limits) {}
+  // Bounds for later writes; what is stored stays until written again.
+  void SetLimits(InventoryLimits limits);
+  DroppedCounts dropped() const;
+
   // Sets the certificates of one key, replacing what it held. Certificates with
   // the same subject CN, issuer CN, serial and CA flag as an earlier one of the
   // same key are dropped (they would be the same series). An empty list keeps the
-  // key with no certificates.
+  // key with no certificates. Beyond the limits (the object's other keys and every
+  // other object count first), the certificates that expire last are left out
+  // and counted in dropped().
   void Upsert(const SourceRef& source, const std::vector<x509::CertificateInfo>& certs,
               std::string node = {});
   void UpsertFacts(const SourceRef& source, SourceCerts certs);
@@ -118,6 +140,8 @@ class Inventory {
                    const SourceCerts& certs) const;
 
   mutable std::shared_mutex mu_;
+  InventoryLimits limits_;
+  DroppedCounts dropped_;
   std::map<ObjectRef, Keys> objects_;
   size_t cert_count_ = 0;
   size_t source_count_ = 0;

@@ -113,6 +113,7 @@ Result<Json> RestClient::List(const Resource& r, const std::string& ns, const Li
       .Add("resourceVersion", o.resource_version);
   HttpRequest req;
   req.path = r.CollectionPath(ns) + q.str();
+  if (o.metadata_only) req.headers.emplace_back("Accept", kAcceptMetadataList);
   return CallJson(std::move(req));
 }
 
@@ -191,7 +192,7 @@ Status RestClient::Watch(const Resource& r, const std::string& ns, const WatchOp
   HttpRequest req;
   req.path = r.CollectionPath(ns) + q.str();
   req.headers.emplace_back("User-Agent", options_.user_agent);
-  req.headers.emplace_back("Accept", "application/json");
+  req.headers.emplace_back("Accept", o.metadata_only ? kAcceptMetadata : "application/json");
   // The server ends the watch at timeoutSeconds; give it slack before the client gives up.
   req.timeout = std::chrono::seconds(o.timeout_seconds > 0 ? o.timeout_seconds + 30 : 3600);
   WaitForToken();

@@ -28,6 +28,7 @@ struct ListOptions {
   int64_t limit = 0;              // page size; 0 = server default (all)
   std::string continue_token;     // from the previous page's metadata.continue
   std::string resource_version;   // "" = most recent (quorum read)
+  bool metadata_only = false;     // items as PartialObjectMetadata: no data, spec or status
 };
 
 struct WatchOptions {
@@ -36,7 +37,15 @@ struct WatchOptions {
   std::string field_selector;
   bool allow_bookmarks = true;
   int timeout_seconds = 300;      // the server ends the watch after this
+  bool metadata_only = false;     // objects as PartialObjectMetadata: no data, spec or status
 };
+
+// Accept headers that make the API server send metadata only (what client-go's
+// metadata informers ask for): a large object's body never crosses the wire.
+inline constexpr const char* kAcceptMetadataList =
+    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+inline constexpr const char* kAcceptMetadata =
+    "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
 
 enum class PatchType { kMerge, kJson, kStrategicMerge, kApply };
 

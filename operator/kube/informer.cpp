@@ -73,10 +73,10 @@ std::string KeyOf(const Json& object) {
   return MakeKey(Meta(object, "namespace"), Meta(object, "name"));
 }
 
-void StripForCache(Json& object) {
+void StripForCache(Json& object, bool keep_managed_fields) {
   auto m = object.find("metadata");
   if (m == object.end() || !m->is_object()) return;
-  m->erase("managedFields");
+  if (!keep_managed_fields) m->erase("managedFields");
   auto a = m->find("annotations");
   if (a != m->end() && a->is_object()) {
     a->erase("kubectl.kubernetes.io/last-applied-configuration");
@@ -193,6 +193,7 @@ Status Informer::ListAndReplace() {
   ListOptions lo;
   lo.label_selector = options_.label_selector;
   lo.field_selector = options_.field_selector;
+  lo.metadata_only = options_.metadata_only;
   // Each page goes into the cache (transformed) and to the handlers before the
   // next is asked for, so memory peaks at one page of whole objects plus the
   // cache, not at the whole list. The cache is updated in place: an object is
@@ -226,7 +227,7 @@ Status Informer::ListAndReplace() {
 }
 
 void Informer::ApplyListed(Json&& item, std::unordered_set<std::string>& listed) {
-  StripForCache(item);
+  StripForCache(item, options_.keep_managed_fields);
   // List items carry no apiVersion/kind; events and owner references need them.
   if (!item.contains("apiVersion")) item["apiVersion"] = resource_.ApiVersion();
   if (!item.contains("kind")) item["kind"] = resource_.kind;
@@ -256,6 +257,7 @@ Status Informer::WatchOnce() {
   }
   wo.label_selector = options_.label_selector;
   wo.field_selector = options_.field_selector;
+  wo.metadata_only = options_.metadata_only;
   wo.allow_bookmarks = options_.allow_bookmarks;
   int t = options_.watch_timeout_seconds > 0 ? options_.watch_timeout_seconds : 300;
   wo.timeout_seconds = t + static_cast<int>(RandomUnit() * t);
@@ -279,7 +281,7 @@ void Informer::Apply(WatchEvent&& ev) {
     if (!rv.empty()) last_rv_ = rv;
   }
   if (ev.type == EventType::kBookmark) return;
-  StripForCache(ev.object);
+  StripForCache(ev.object, options_.keep_managed_fields);
   if (!ev.object.contains("apiVersion")) ev.object["apiVersion"] = resource_.ApiVersion();
   if (!ev.object.contains("kind")) ev.object["kind"] = resource_.kind;
   std::string key = KeyOf(ev.object);

@@ -67,9 +67,9 @@ ChangeHandler EnqueueTo(WorkQueue& queue);
 // The cache key of an object: MakeKey(metadata.namespace, metadata.name).
 std::string KeyOf(const Json& object);
 
-// Removes metadata.managedFields (and the last-applied annotation) so the cache
-// holds only what controllers read.
-void StripForCache(Json& object);
+// Removes metadata.managedFields (unless kept) and the last-applied annotation
+// so the cache holds only what controllers read.
+void StripForCache(Json& object, bool keep_managed_fields = false);
 
 struct InformerOptions {
   std::string ns;                 // "" = all namespaces (or cluster-scoped)
@@ -87,6 +87,12 @@ struct InformerOptions {
   // Applied as each list page and watch event arrives, so whole objects are
   // held one page at a time (page_size bounds the peak), never a whole list.
   std::function<Json(const Json&)> cache_transform;
+  // List and watch PartialObjectMetadata: objects without data, spec or status
+  // (kind PartialObjectMetadata), so a large object is never received whole.
+  bool metadata_only = false;
+  // Leave metadata.managedFields in the object for cache_transform (which should
+  // shrink it) and the handlers: who writes an object decides who owns it.
+  bool keep_managed_fields = false;
 };
 
 struct InformerStats {

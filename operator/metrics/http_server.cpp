@@ -1,8 +1,13 @@
 #include "metrics/http_server.h"
 
 #include <arpa/inet.h>
-#include <civetweb.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <mutex>
@@ -12,11 +17,15 @@ namespace certguard::metrics {
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 const char* ReasonPhrase(int status) {
   switch (status) {
     case 200: return "OK";
+    case 400: return "Bad Request";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     default: return "Status";
@@ -26,6 +35,13 @@ const char* ReasonPhrase(int status) {
 bool IsIpLiteral(const std::string& host, bool v6) {
   unsigned char buf[16];
   return inet_pton(v6 ? AF_INET6 : AF_INET, host.c_str(), buf) == 1;
+}
+
+std::string HeadOf(const HttpResponse& r) {
+  return "HTTP/1.1 " + std::to_string(r.status) + " " + ReasonPhrase(r.status) +
+         "\r\nContent-Type: " + r.content_type +
+         "\r\nContent-Length: " + std::to_string(r.body.size()) +
+         "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n";
 }
 
 }  // namespace
@@ -64,6 +80,26 @@ Result<BindAddress> ParseBindAddress(std::string_view text) {
   return out;
 }
 
+Result<HttpRequest> ParseRequestHead(std::string_view head) {
+  size_t eol = head.find("\r\n");
+  std::string_view line = head.substr(0, eol);
+  size_t sp1 = line.find(' ');
+  size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp1 == std::string_view::npos || sp2 == std::string_view::npos || sp1 == 0 ||
+      sp2 == sp1 + 1 || line.find(' ', sp2 + 1) != std::string_view::npos) {
+    return InvalidArgument("malformed request line");
+  }
+  if (line.substr(sp2 + 1).rfind("HTTP/1.", 0) != 0) return InvalidArgument("not HTTP/1.x");
+  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  if (target.front() != '/') return InvalidArgument("request target must be a path");
+  HttpRequest r;
+  r.method = std::string(line.substr(0, sp1));
+  size_t q = target.find('?');
+  r.path = std::string(target.substr(0, q));
+  if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
+  return r;
+}
+
 HttpResponse HttpServer::Dispatch(const Routes& routes, const HttpRequest& request) {
   auto it = routes.find(request.path);
   if (it == routes.end()) return {404, "text/plain; charset=utf-8", "404 page not found\n"};
@@ -73,61 +109,248 @@ HttpResponse HttpServer::Dispatch(const Routes& routes, const HttpRequest& reque
   return it->second(request);
 }
 
-int HttpServer::HandleRequest(::mg_connection* conn, void* self) {
-  const auto* server = static_cast<const HttpServer*>(self);
-  const mg_request_info* info = mg_get_request_info(conn);
-  HttpRequest request;
-  request.method = info->request_method ? info->request_method : "";
-  request.path = info->local_uri ? info->local_uri : "";
-  request.query = info->query_string ? info->query_string : "";
+struct HttpServer::Loop {
+  struct Conn {
+    int fd = -1;
+    bool writing = false;
+    std::string in;
+    std::string head;  // the answer's status line and headers
+    std::string body;  // sent after head, never copied into it (a scrape can be large)
+    size_t sent = 0;   // of head, then of body
+    Clock::time_point opened;
+    Clock::time_point deadline;
+  };
 
-  HttpResponse response;
-  try {
-    response = Dispatch(server->routes_, request);
-  } catch (const std::exception& e) {
-    response = {500, "text/plain; charset=utf-8", std::string("internal error: ") + e.what() + "\n"};
+  Routes routes;
+  HttpServerOptions options;
+  int listen_fd = -1;
+  int wake[2] = {-1, -1};
+  std::atomic<bool> stopping{false};
+  Clock::time_point accept_paused_until{};
+  std::vector<Conn> conns;
+  mutable std::mutex stats_mu;
+  HttpServerStats stats;
+
+  ~Loop() {
+    for (Conn& c : conns) ::close(c.fd);
+    for (int fd : {listen_fd, wake[0], wake[1]}) {
+      if (fd >= 0) ::close(fd);
+    }
   }
-  mg_printf(conn,
-            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-            response.status, ReasonPhrase(response.status), response.content_type.c_str(),
-            response.body.size());
-  if (request.method != "HEAD") mg_write(conn, response.body.data(), response.body.size());
-  return response.status;
-}
+
+  void Count(uint64_t HttpServerStats::*field) {
+    std::lock_guard lock(stats_mu);
+    ++(stats.*field);
+  }
+
+  void Respond(Conn& c, HttpResponse r, bool head_only) {
+    c.head = HeadOf(r);
+    if (!head_only) c.body = std::move(r.body);
+    c.in.clear();
+    c.in.shrink_to_fit();
+    c.writing = true;
+    c.deadline = Clock::now() + options.write_timeout;
+  }
+
+  // Reads what is there; false when the connection is done with (closed by the peer).
+  bool Read(Conn& c) {
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::recv(c.fd, buf, sizeof(buf), 0);
+      if (n == 0) return false;
+      if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+      c.in.append(buf, static_cast<size_t>(n));
+      size_t end = c.in.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        HttpResponse response;
+        bool head_only = false;
+        auto request = ParseRequestHead(std::string_view(c.in).substr(0, end + 2));
+        if (!request.ok()) {
+          response = {400, "text/plain; charset=utf-8", request.status().message() + "\n"};
+        } else {
+          head_only = request->method == "HEAD";
+          try {
+            response = Dispatch(routes, *request);
+          } catch (const std::exception& e) {
+            response = {500, "text/plain; charset=utf-8",
+                        std::string("internal error: ") + e.what() + "\n"};
+          }
+        }
+        Respond(c, std::move(response), head_only);
+        return true;
+      }
+      if (c.in.size() > options.max_request_bytes) {
+        Respond(c, {431, "text/plain; charset=utf-8", "request headers too large\n"}, false);
+        return true;
+      }
+    }
+  }
+
+  // Sends what the socket takes; false when the connection is done with.
+  bool Write(Conn& c) {
+    const size_t total = c.head.size() + c.body.size();
+    while (c.sent < total) {
+      const bool in_head = c.sent < c.head.size();
+      const std::string& part = in_head ? c.head : c.body;
+      const size_t offset = in_head ? c.sent : c.sent - c.head.size();
+      ssize_t n = ::send(c.fd, part.data() + offset, part.size() - offset,
+                         MSG_NOSIGNAL | (in_head && !c.body.empty() ? MSG_MORE : 0));
+      if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+      c.sent += static_cast<size_t>(n);
+    }
+    Count(&HttpServerStats::served);
+    ::shutdown(c.fd, SHUT_WR);
+    return false;
+  }
+
+  void Accept() {
+    for (;;) {
+      int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        // Out of descriptors: the pending connection stays queued and the listening
+        // socket readable; look again a little later rather than spin.
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          accept_paused_until = Clock::now() + std::chrono::milliseconds(100);
+        }
+        return;  // EAGAIN, or an error of that one connection
+      }
+      Count(&HttpServerStats::accepted);
+      if (conns.size() >= options.max_connections) {
+        // Make room by closing the oldest connection still without a request:
+        // whoever holds connections open cannot keep a new client out.
+        size_t victim = conns.size();
+        for (size_t i = 0; i < conns.size(); ++i) {
+          if (conns[i].writing) continue;
+          if (victim == conns.size() || conns[i].opened < conns[victim].opened) victim = i;
+        }
+        if (victim == conns.size()) {
+          ::close(fd);
+          Count(&HttpServerStats::refused);
+          continue;
+        }
+        ::close(conns[victim].fd);
+        conns.erase(conns.begin() + static_cast<std::ptrdiff_t>(victim));
+        Count(&HttpServerStats::evicted);
+      }
+      Conn c;
+      c.fd = fd;
+      c.opened = Clock::now();
+      c.deadline = c.opened + options.read_timeout;
+      conns.push_back(std::move(c));
+    }
+  }
+
+  void Run() {
+    std::vector<pollfd> fds;
+    while (!stopping.load()) {
+      fds.clear();
+      auto now = Clock::now();
+      const bool accepting = now >= accept_paused_until;
+      fds.push_back({wake[0], POLLIN, 0});
+      fds.push_back({listen_fd, static_cast<short>(accepting ? POLLIN : 0), 0});
+      auto wait = std::chrono::milliseconds(accepting ? 1000 : 100);
+      for (const Conn& c : conns) {
+        fds.push_back({c.fd, static_cast<short>(c.writing ? POLLOUT : POLLIN), 0});
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now);
+        if (left < wait) wait = left;
+      }
+      if (wait.count() < 0) wait = std::chrono::milliseconds(0);
+      int ready = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()) + 1);
+      if (ready < 0 && errno != EINTR) break;
+      if (stopping.load()) break;
+
+      // Connections first (their indices match fds), then new ones.
+      now = Clock::now();
+      std::vector<Conn> keep;
+      keep.reserve(conns.size());
+      for (size_t i = 0; i < conns.size(); ++i) {
+        Conn& c = conns[i];
+        short revents = fds[i + 2].revents;
+        bool open = true;
+        if (revents != 0) {
+          if (!c.writing && (revents & (POLLIN | POLLHUP | POLLERR))) open = Read(c);
+          if (open && c.writing) open = (revents & POLLERR) == 0 && Write(c);
+        }
+        if (open && now >= c.deadline) {
+          open = false;
+          Count(&HttpServerStats::timed_out);
+        }
+        if (open) {
+          keep.push_back(std::move(c));
+        } else {
+          ::close(c.fd);
+        }
+      }
+      conns.swap(keep);
+      if (fds[1].revents & POLLIN) Accept();
+    }
+  }
+};
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const BindAddress& address, Routes routes,
-                                                      int threads) {
-  static std::once_flag init_once;
-  std::call_once(init_once, [] { mg_init_library(0); });
+                                                      HttpServerOptions options) {
+  const std::string where = address.ToListeningPort();
+  auto loop = std::make_unique<Loop>();
+  loop->routes = std::move(routes);
+  loop->options = options;
+  if (loop->options.max_connections < 1) loop->options.max_connections = 1;
 
-  std::unique_ptr<HttpServer> server(new HttpServer(std::move(routes)));
-  std::string ports = address.ToListeningPort();
-  std::string thread_count = std::to_string(threads < 1 ? 1 : threads);
-  const char* options[] = {"listening_ports", ports.c_str(),
-                           "num_threads", thread_count.c_str(),
-                           "request_timeout_ms", "10000",
-                           nullptr};
-  mg_callbacks callbacks;
-  std::memset(&callbacks, 0, sizeof(callbacks));
-  // civetweb prints bind errors itself; silence it, the Status says what failed.
-  callbacks.log_message = [](const mg_connection*, const char*) { return 1; };
-  server->ctx_ = mg_start(&callbacks, nullptr, options);
-  if (server->ctx_ == nullptr) {
-    return Unavailable("cannot listen on " + ports);
+  bool v6 = address.host.find(':') != std::string::npos;
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  if (v6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(static_cast<uint16_t>(address.port));
+    inet_pton(AF_INET6, address.host.c_str(), &a->sin6_addr);
+    len = sizeof(*a);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&addr);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(static_cast<uint16_t>(address.port));
+    if (address.host.empty()) {
+      a->sin_addr.s_addr = htonl(INADDR_ANY);
+    } else {
+      inet_pton(AF_INET, address.host.c_str(), &a->sin_addr);
+    }
+    len = sizeof(*a);
   }
-  // "/" catches every path, so unknown ones get our 404 rather than civetweb's file server.
-  mg_set_request_handler(server->ctx_, "/", &HttpServer::HandleRequest, server.get());
-
-  std::vector<mg_server_port> bound(4);
-  int n = mg_get_server_ports(server->ctx_, static_cast<int>(bound.size()), bound.data());
-  if (n < 1) return Internal("listening on " + ports + " but the bound port is unknown");
-  server->port_ = bound[0].port;
+  int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Unavailable("cannot listen on " + where + ": " + std::strerror(errno));
+  loop->listen_fd = fd;
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (v6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd, 128) != 0) {
+    return Unavailable("cannot listen on " + where + ": " + std::strerror(errno));
+  }
+  if (::pipe2(loop->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+    return Internal(std::string("pipe: ") + std::strerror(errno));
+  }
+  sockaddr_storage bound{};
+  socklen_t bound_len = sizeof(bound);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len) != 0) {
+    return Internal("listening on " + where + " but the bound port is unknown");
+  }
+  std::unique_ptr<HttpServer> server(new HttpServer());
+  server->port_ = ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                           : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  server->loop_ = std::move(loop);
+  server->thread_ = std::thread([l = server->loop_.get()] { l->Run(); });
   return server;
 }
 
+HttpServerStats HttpServer::Stats() const {
+  std::lock_guard lock(loop_->stats_mu);
+  return loop_->stats;
+}
+
 HttpServer::~HttpServer() {
-  if (ctx_ != nullptr) mg_stop(ctx_);
+  if (!loop_) return;
+  loop_->stopping = true;
+  char b = 1;
+  [[maybe_unused]] ssize_t n = ::write(loop_->wake[1], &b, 1);
+  if (thread_.joinable()) thread_.join();
 }
 
 }  // namespace certguard::metrics

@@ -1,19 +1,25 @@
 // A small HTTP/1.1 server for the operator's own endpoints (/metrics, /healthz,
-// /readyz), over civetweb. Handlers are plain functions of a request; the server
-// owns its threads. Thread-safe: handlers may run concurrently on the server's
-// threads, so they must be thread-safe themselves.
+// /readyz). One event loop per server reads requests from non-blocking sockets
+// and writes the answers, so an idle or slow client never holds a thread: a
+// request is handed to its handler only once its headers are complete, each
+// connection has a deadline to send them and one to read the answer, and the
+// number of open connections is capped (when full, the connection that has
+// waited longest without a complete request is closed to make room).
+// Handlers run on the loop thread, one at a time; they must be quick and
+// thread-safe against the rest of the program. Each answer closes its connection.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "common/status.h"
-
-struct mg_context;
-struct mg_connection;
 
 namespace certguard::metrics {
 
@@ -23,7 +29,7 @@ struct BindAddress {
   std::string host;  // empty: every interface; an IP literal otherwise (v6 without brackets)
   int port = 0;
 
-  // The civetweb `listening_ports` value for it.
+  // "host:port" for messages ("[v6]:port"; "port" alone for every interface).
   std::string ToListeningPort() const;
 };
 
@@ -45,6 +51,27 @@ struct HttpResponse {
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+struct HttpServerOptions {
+  // Open connections at most; a new one beyond it evicts the oldest that has
+  // not sent a complete request yet (or is refused when every one has).
+  size_t max_connections = 256;
+  // From accept to the end of the request headers.
+  std::chrono::milliseconds read_timeout{5000};
+  // From the complete request to the last byte of the answer sent.
+  std::chrono::milliseconds write_timeout{30000};
+  // Request line and headers; a longer request gets 431.
+  size_t max_request_bytes = 8192;
+};
+
+// What the loop did, for tests and debugging.
+struct HttpServerStats {
+  uint64_t accepted = 0;
+  uint64_t served = 0;     // answers fully sent
+  uint64_t timed_out = 0;  // closed at a read or write deadline
+  uint64_t evicted = 0;    // closed to make room under the connection cap
+  uint64_t refused = 0;    // closed at accept: the cap was full of busy connections
+};
+
 class HttpServer {
  public:
   // Exact paths ("/healthz") to handlers. Other paths answer 404; methods other
@@ -53,24 +80,29 @@ class HttpServer {
 
   // Binds and starts serving. Unavailable when the address cannot be bound.
   static Result<std::unique_ptr<HttpServer>> Start(const BindAddress& address, Routes routes,
-                                                   int threads = 2);
-  ~HttpServer();  // stops serving and joins the threads
+                                                   HttpServerOptions options = {});
+  ~HttpServer();  // stops serving (open connections are closed) and joins the loop
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
   // The port actually bound (useful after port 0).
   int port() const { return port_; }
+  HttpServerStats Stats() const;
 
   // Runs the route for one request, as the server would. Exposed for tests.
   static HttpResponse Dispatch(const Routes& routes, const HttpRequest& request);
 
  private:
-  explicit HttpServer(Routes routes) : routes_(std::move(routes)) {}
-  static int HandleRequest(::mg_connection* conn, void* self);
+  struct Loop;
+  HttpServer() = default;
 
-  Routes routes_;
-  struct mg_context* ctx_ = nullptr;
+  std::unique_ptr<Loop> loop_;
+  std::thread thread_;
   int port_ = 0;
 };
+
+// Pure. Parses the request line of a complete header block ("GET /p?q HTTP/1.1\r\n...");
+// InvalidArgument when it is not an HTTP/1.x request line.
+Result<HttpRequest> ParseRequestHead(std::string_view head);
 
 }  // namespace certguard::metrics

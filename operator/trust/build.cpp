@@ -101,6 +101,12 @@ BuildResult Build(const std::vector<SourceContent>& sources, const BuildOptions&
   return out;
 }
 
+std::string DigestMarker(std::string_view value) { return "\x01" + BundleFingerprint(value); }
+
+bool IsDigestMarker(std::string_view value) {
+  return value.size() > 8 && value[0] == '\x01' && value.substr(1, 7) == "sha256:";
+}
+
 Publish DecidePublish(const BuildResult& build, std::string_view last_good_pem) {
   if (build.publishable()) return {build.pem, false};
   if (!IsBlank(last_good_pem)) return {std::string(last_good_pem), true};

@@ -67,6 +67,11 @@ BuildResult Build(const std::vector<SourceContent>& sources, const BuildOptions&
 // "sha256:" followed by the lower-case hex SHA-256 of `pem`.
 std::string BundleFingerprint(std::string_view pem);
 
+// What the target cache keeps instead of a data value: "\x01" + its fingerprint,
+// so that a bundle written to many namespaces is held once, not once per target.
+std::string DigestMarker(std::string_view value);
+bool IsDigestMarker(std::string_view value);
+
 // The bundle to write, if any.
 struct Publish {
   std::string pem;         // empty: write nothing, leave every target as it is

@@ -1,5 +1,7 @@
 #include "trust/controller.h"
 
+#include <map>
+#include <mutex>
 #include <set>
 
 #include "common/log.h"
@@ -8,20 +10,51 @@
 
 namespace certguard::trust {
 
-// The informers' caches as the reconciler's TrustView.
+// The informers' caches as the reconciler's TrustView. certguard's targets are
+// cached with their data as digests; other ConfigMaps as metadata only. The data
+// of sources and consumers is read when needed and kept per resourceVersion, for
+// the ConfigMaps TrustBundles name and no others.
 class TrustController::View : public TrustView {
  public:
-  View(const kube::Store& bundles, const kube::Store& namespaces, const kube::Store& configmaps)
-      : bundles_(bundles), namespaces_(namespaces), configmaps_(configmaps) {}
+  View(kube::Client& client, const kube::Store& bundles, const kube::Store& namespaces,
+       const kube::Store& targets, const kube::Store& configmaps)
+      : client_(client),
+        bundles_(bundles),
+        namespaces_(namespaces),
+        targets_(targets),
+        configmaps_(configmaps) {}
 
   ObjectPtr Bundle(const std::string& name) const override { return bundles_.Get(name); }
   std::vector<ObjectPtr> Namespaces() const override { return namespaces_.List(); }
   ObjectPtr ConfigMap(const std::string& ns, const std::string& name) const override {
-    return configmaps_.Get(kube::MakeKey(ns, name));
+    const std::string key = kube::MakeKey(ns, name);
+    if (ObjectPtr t = targets_.Get(key)) return t;
+    return configmaps_.Get(key);
+  }
+  Result<ObjectPtr> ConfigMapData(const std::string& ns, const std::string& name) const override {
+    const std::string key = kube::MakeKey(ns, name);
+    ObjectPtr meta = ConfigMap(ns, name);
+    if (!meta) return ObjectPtr();  // the cache holds every ConfigMap's metadata
+    const std::string rv = ResourceVersion(*meta);
+    {
+      std::lock_guard lock(mu_);
+      auto it = data_.find(key);
+      if (it != data_.end() && it->second.first == rv) return it->second.second;
+    }
+    auto live = client_.Get(kube::resources::kConfigMaps, ns, name);
+    if (!live.ok()) {
+      if (live.status().code() == Code::kNotFound) return ObjectPtr();
+      return live.status();
+    }
+    auto obj = std::make_shared<const nlohmann::json>(std::move(*live));
+    std::lock_guard lock(mu_);
+    // Kept under the cache's version: a newer live one is read again once the cache shows it.
+    data_[key] = {rv, obj};
+    return ObjectPtr(obj);
   }
   std::vector<ObjectPtr> TargetsOf(const std::string& bundle) const override {
     std::vector<ObjectPtr> out;
-    for (const ObjectPtr& cm : configmaps_.List()) {
+    for (const ObjectPtr& cm : targets_.List()) {
       auto meta = cm->find("metadata");
       if (meta == cm->end() || !meta->is_object()) continue;
       auto labels = meta->find("labels");
@@ -34,10 +67,31 @@ class TrustController::View : public TrustView {
     return out;
   }
 
+  // A ConfigMap changed or went away: its data read before is stale.
+  void Forget(const std::string& key) {
+    std::lock_guard lock(mu_);
+    data_.erase(key);
+  }
+  size_t DataEntries() const {
+    std::lock_guard lock(mu_);
+    return data_.size();
+  }
+
  private:
+  static std::string ResourceVersion(const nlohmann::json& o) {
+    auto meta = o.find("metadata");
+    if (meta == o.end() || !meta->is_object()) return "";
+    return meta->value("resourceVersion", "");
+  }
+
+  kube::Client& client_;
   const kube::Store& bundles_;
   const kube::Store& namespaces_;
+  const kube::Store& targets_;
   const kube::Store& configmaps_;
+  mutable std::mutex mu_;
+  // ns/name -> (resourceVersion in the cache, the object with its data)
+  mutable std::map<std::string, std::pair<std::string, ObjectPtr>> data_;
 };
 
 namespace {
@@ -48,6 +102,25 @@ kube::InformerOptions WithResync(kube::Duration resync) {
   return o;
 }
 
+// certguard's targets, whole but with digests for data, and their writers.
+kube::InformerOptions TargetOptions(kube::Duration resync) {
+  kube::InformerOptions o = WithResync(resync);
+  o.label_selector = kBundleLabel;  // exists
+  o.keep_managed_fields = true;
+  o.cache_transform = CompactTarget;
+  return o;
+}
+
+// Every other ConfigMap, as metadata only (the server sends no data).
+kube::InformerOptions MetadataOptions(kube::Duration resync) {
+  kube::InformerOptions o = WithResync(resync);
+  o.label_selector = std::string("!") + kBundleLabel;
+  o.metadata_only = true;
+  o.keep_managed_fields = true;
+  o.cache_transform = CompactMetadata;
+  return o;
+}
+
 }  // namespace
 
 TrustController::TrustController(kube::Client& client, kube::EventRecorder& events,
@@ -55,8 +128,10 @@ TrustController::TrustController(kube::Client& client, kube::EventRecorder& even
     : options_(options),
       bundles_(client, kube::resources::kTrustBundles, WithResync(options.resync)),
       namespaces_(client, kube::resources::kNamespaces, WithResync(options.resync)),
-      configmaps_(client, kube::resources::kConfigMaps, WithResync(options.resync)),
-      view_(std::make_unique<View>(bundles_.store(), namespaces_.store(), configmaps_.store())),
+      targets_(client, kube::resources::kConfigMaps, TargetOptions(options.resync)),
+      configmaps_(client, kube::resources::kConfigMaps, MetadataOptions(options.resync)),
+      view_(std::make_unique<View>(client, bundles_.store(), namespaces_.store(), targets_.store(),
+                                   configmaps_.store())),
       metrics_(registry),
       reconciler_(std::make_unique<TrustBundleReconciler>(client, *view_, events, metrics_,
                                                           options.reconciler)) {
@@ -75,7 +150,8 @@ TrustController::TrustController(kube::Client& client, kube::EventRecorder& even
     }
     EnqueueAll();
   });
-  configmaps_.AddHandler([this](const kube::Change& c) {
+  auto on_configmap = [this](const kube::Change& c) {
+    if (c.kind != kube::Change::Kind::kAdd) view_->Forget(c.key);
     if (c.object) reconciler_->Observe(*c.object, c.kind == kube::Change::Kind::kDelete);
     std::set<std::string> keys;
     for (const auto& obj : {c.object, c.old_object}) {
@@ -83,7 +159,9 @@ TrustController::TrustController(kube::Client& client, kube::EventRecorder& even
       for (std::string& b : reconciler_->InterestedBundles(*obj)) keys.insert(std::move(b));
     }
     for (const std::string& k : keys) queue_.Add(k);
-  });
+  };
+  targets_.AddHandler(on_configmap);
+  configmaps_.AddHandler(on_configmap);
   controller_ = std::make_unique<kube::Controller>("trust", *reconciler_, queue_, options.workers);
 }
 
@@ -96,8 +174,9 @@ void TrustController::EnqueueAll() {
 Status TrustController::Start() {
   bundles_.Start();
   namespaces_.Start();
+  targets_.Start();
   configmaps_.Start();
-  for (kube::Informer* i : {&bundles_, &namespaces_, &configmaps_}) {
+  for (kube::Informer* i : {&bundles_, &namespaces_, &targets_, &configmaps_}) {
     if (!i->WaitForSync(options_.sync_timeout)) {
       // Workers on a partial cache would take existing targets for missing ones.
       late_start_ = std::thread([this] { StartWhenSynced(); });
@@ -111,7 +190,7 @@ Status TrustController::Start() {
 }
 
 void TrustController::StartWhenSynced() {
-  for (kube::Informer* i : {&bundles_, &namespaces_, &configmaps_}) {
+  for (kube::Informer* i : {&bundles_, &namespaces_, &targets_, &configmaps_}) {
     while (!i->WaitForSync(std::chrono::seconds(1))) {
       if (stopping_) return;
     }
@@ -128,11 +207,12 @@ void TrustController::Stop() {
   controller_->Stop();
   bundles_.Stop();
   namespaces_.Stop();
+  targets_.Stop();
   configmaps_.Stop();
 }
 
 Status TrustController::Synced() const {
-  for (const kube::Informer* i : {&bundles_, &namespaces_, &configmaps_}) {
+  for (const kube::Informer* i : {&bundles_, &namespaces_, &targets_, &configmaps_}) {
     if (!i->HasSynced()) return Unavailable(i->resource().resource + " not synced");
   }
   return Status::Ok();

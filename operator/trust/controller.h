@@ -1,5 +1,5 @@
 // The TrustBundle controller: informers on TrustBundles, Namespaces and
-// ConfigMaps, a work queue of bundle names, and the reconciler. Handlers map a
+// ConfigMaps (certguard's targets by label; the rest as metadata only), a work queue of bundle names, and the reconciler. Handlers map a
 // namespace change to every bundle and a ConfigMap change to the bundles that
 // read, write or verify it. Secrets are read on demand (no cluster-wide watch).
 //
@@ -63,7 +63,8 @@ class TrustController {
   TrustControllerOptions options_;
   kube::Informer bundles_;
   kube::Informer namespaces_;
-  kube::Informer configmaps_;
+  kube::Informer targets_;     // ConfigMaps labelled kBundleLabel: data as digests
+  kube::Informer configmaps_;  // every other ConfigMap: metadata only
   std::unique_ptr<View> view_;
   TrustMetrics metrics_;
   kube::WorkQueue queue_;

@@ -8,7 +8,38 @@
 namespace certguard::trust {
 
 bool IsRevertingManager(const std::string& manager) {
-  return manager == "kube-controller-manager";
+  return manager == "kube-controller-manager" || manager == "service-ca-operator" ||
+         manager == "cluster-network-operator";
+}
+
+std::string ReservedTargetReason(const std::string& name) {
+  if (name == "kube-root-ca.crt") {
+    return "target kube-root-ca.crt is kept by kube-controller-manager in every namespace";
+  }
+  if (name == "openshift-service-ca.crt") {
+    return "target openshift-service-ca.crt is kept by the service-ca operator in every namespace";
+  }
+  return "";
+}
+
+std::string KnownOwnerReason(const ConfigMapFacts& cm) {
+  if (!ReservedTargetReason(cm.name).empty()) {
+    return cm.name == "kube-root-ca.crt" ? "kept by kube-controller-manager"
+                                         : "kept by the service-ca operator";
+  }
+  if (cm.ns == "kube-system" && cm.name == "extension-apiserver-authentication") {
+    return "kept by kube-apiserver";
+  }
+  if (cm.ns == "kube-public" && cm.name == "cluster-info") return "kept by the bootstrap signer";
+  auto label = cm.labels.find("config.openshift.io/inject-trusted-cabundle");
+  if (label != cm.labels.end() && label->second == "true") {
+    return "injected by the cluster network operator (config.openshift.io/inject-trusted-cabundle)";
+  }
+  auto annotation = cm.annotations.find("service.beta.openshift.io/inject-cabundle");
+  if (annotation != cm.annotations.end() && annotation->second == "true") {
+    return "injected by the service-ca operator (service.beta.openshift.io/inject-cabundle)";
+  }
+  return "";
 }
 
 namespace {
@@ -27,6 +58,7 @@ bool IsOwnTarget(const ConfigMapFacts& cm, const BundleRef& bundle) {
 }
 
 std::string ForeignReason(const ConfigMapFacts& cm, const BundleRef& bundle) {
+  if (std::string known = KnownOwnerReason(cm); !known.empty()) return known;
   for (const std::string& m : cm.managers) {
     if (IsRevertingManager(m)) return "managed by " + m + ", which reverts other writers";
   }
@@ -35,7 +67,9 @@ std::string ForeignReason(const ConfigMapFacts& cm, const BundleRef& bundle) {
       return "controlled by " + o.kind + " " + o.name;
     }
   }
-  if (IsOwnTarget(cm, bundle)) return "";
+  const bool written_by_certguard =
+      std::find(cm.managers.begin(), cm.managers.end(), kFieldManager) != cm.managers.end();
+  if (IsOwnTarget(cm, bundle) && (!cm.managers_known || written_by_certguard)) return "";
   std::string who;
   for (const std::string& m : cm.managers) {
     if (m == kFieldManager) continue;
@@ -57,7 +91,10 @@ OwnerReference DesiredOwner(const BundleRef& bundle) {
 
 bool InSync(const ConfigMapFacts& cm, const DesiredTarget& d) {
   auto data = cm.data.find(d.target.key);
-  if (data == cm.data.end() || data->second != d.pem) return false;
+  if (data == cm.data.end()) return false;
+  if (data->second != d.pem && (d.pem_digest.empty() || data->second != d.pem_digest)) {
+    return false;
+  }
   for (const auto& [k, v] : DesiredLabels(d)) {
     auto it = cm.labels.find(k);
     if (it == cm.labels.end() || it->second != v) return false;
@@ -102,13 +139,21 @@ TargetPlan PlanTargets(const DesiredTarget& desired, const std::vector<std::stri
   // Own targets that are no longer wanted: another namespace or an old name.
   for (const auto& [key, cm] : by_key) {
     if (!IsOwnTarget(*cm, desired.bundle)) continue;
+    if (!ForeignReason(*cm, desired.bundle).empty()) continue;  // never delete another's
     if (wanted.count(cm->ns) && cm->name == desired.target.name) continue;
     if (cm->deleting) continue;
     plan.actions.push_back({TargetActionKind::kDelete, cm->ns, cm->name,
                             wanted.count(cm->ns) ? "target renamed" : "namespace not selected"});
   }
 
+  const std::string reserved = ReservedTargetReason(desired.target.name);
   for (const std::string& ns : wanted) {
+    if (!reserved.empty()) {
+      // Not even created when missing: its owner would fight over it.
+      plan.actions.push_back({TargetActionKind::kSkipForeign, ns, desired.target.name, reserved});
+      ++plan.foreign;
+      continue;
+    }
     auto it = by_key.find({ns, desired.target.name});
     if (it == by_key.end()) {
       if (desired.pem.empty()) {

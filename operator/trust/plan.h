@@ -34,6 +34,9 @@ struct ConfigMapFacts {
   std::map<std::string, std::string> data;
   std::vector<OwnerReference> owners;
   std::vector<std::string> managers;  // metadata.managedFields[].manager
+  // Whether `managers` was read (the object carried managedFields): only then does
+  // "certguard is not among them" mean that certguard did not create it.
+  bool managers_known = false;
   bool deleting = false;              // metadata.deletionTimestamp is set
   std::string resource_version;
 };
@@ -47,12 +50,31 @@ struct BundleRef {
 // kube-controller-manager keeps kube-root-ca.crt in every namespace.
 bool IsRevertingManager(const std::string& manager);
 
+// ConfigMaps another controller keeps. certguard never creates, writes or deletes
+// them, whatever labels or owner references they carry:
+//   kube-root-ca.crt                      every namespace: kube-controller-manager (root-ca-cert-publisher)
+//   openshift-service-ca.crt              every namespace: OpenShift's service-ca operator
+//   kube-system/extension-apiserver-authentication: kube-apiserver
+//   kube-public/cluster-info              the bootstrap signer
+//   label config.openshift.io/inject-trusted-cabundle=true: OpenShift's cluster network operator
+//   annotation service.beta.openshift.io/inject-cabundle=true: OpenShift's service-ca operator
+// The first two are refused as a TrustBundle's target name (every namespace has one;
+// the CRD lists the same names).
+// Why no TrustBundle may target this name, or "".
+std::string ReservedTargetReason(const std::string& name);
+// Why this ConfigMap belongs to another controller by the list above, or "".
+std::string KnownOwnerReason(const ConfigMapFacts& cm);
+
 // Whether `cm` is a target this bundle created: it carries kBundleLabel with the
 // bundle's name and an owner reference to a TrustBundle of that name.
 bool IsOwnTarget(const ConfigMapFacts& cm, const BundleRef& bundle);
 
 // Why certguard must not write `cm` for this bundle, or "" when it may: a
-// ConfigMap it did not create, or one that another controller owns or rewrites.
+// ConfigMap another controller keeps (KnownOwnerReason), one a reverting manager
+// has written, one whose managers (when known) do not include certguard, one
+// controlled by another owner, or one without certguard's label and owner
+// reference. Labels and owner references alone never make a ConfigMap certguard's:
+// they survive another controller's update.
 std::string ForeignReason(const ConfigMapFacts& cm, const BundleRef& bundle);
 
 // The ConfigMap certguard wants in one namespace.
@@ -60,6 +82,8 @@ struct DesiredTarget {
   BundleRef bundle;
   TargetSpec target;
   std::string pem;  // empty: there is no bundle to write, existing targets are kept
+  // DigestMarker(pem) when set: a target whose data holds it (the cache keeps digests) is in sync.
+  std::string pem_digest;
 };
 
 // The labels, annotations and data a target gets (kBundleLabel added).
@@ -68,7 +92,8 @@ std::map<std::string, std::string> DesiredLabels(const DesiredTarget& d);
 // so that another controller's claim is never taken over.
 OwnerReference DesiredOwner(const BundleRef& bundle);
 
-// Whether an own target already holds what is desired: data[key] == pem, the
+// Whether an own target already holds what is desired: data[key] == pem (or
+// its digest marker), the
 // desired labels and annotations present with their values, the owner reference
 // uid. Keys, labels and annotations others add are left alone: certguard writes
 // with server-side apply, which never removes fields another manager owns.

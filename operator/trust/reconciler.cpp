@@ -32,10 +32,10 @@ bool Terminating(const json& ns) {
          Str(Field(ns, "status"), "phase") == "Terminating";
 }
 
-json TargetObject(const DesiredTarget& d, const std::string& ns) {
+// The same for every namespace (the request path names it), so it is built once.
+json TargetObject(const DesiredTarget& d) {
   OwnerReference o = DesiredOwner(d.bundle);
   json meta = {{"name", d.target.name},
-               {"namespace", ns},
                {"labels", DesiredLabels(d)},
                {"ownerReferences",
                 json::array({{{"apiVersion", o.api_version},
@@ -72,7 +72,8 @@ ConfigMapFacts FactsOf(const json& cm) {
     }
   }
   const json& managed = Field(meta, "managedFields");
-  if (managed.is_array()) {
+  if (managed.is_array() && !managed.empty()) {
+    f.managers_known = true;
     for (const json& m : managed) {
       std::string manager = Str(m, "manager");
       if (!manager.empty() &&
@@ -82,6 +83,60 @@ ConfigMapFacts FactsOf(const json& cm) {
     }
   }
   return f;
+}
+
+std::string BundleNameProblem(const std::string& name) {
+  if (name.size() <= 63) return "";
+  return "metadata.name: " + std::to_string(name.size()) +
+         " characters, but a TrustBundle's name is its targets' label value, which holds at "
+         "most 63";
+}
+
+namespace {
+
+json CompactManagers(const json& meta) {
+  json out = json::array();
+  const json& managed = Field(meta, "managedFields");
+  if (!managed.is_array()) return out;
+  for (const json& m : managed) {
+    std::string manager = Str(m, "manager");
+    if (!manager.empty()) out.push_back({{"manager", manager}});
+  }
+  return out;
+}
+
+}  // namespace
+
+json CompactTarget(const json& cm) {
+  json out = cm;
+  json& meta = out["metadata"];
+  if (meta.is_object() && meta.contains("managedFields")) meta["managedFields"] = CompactManagers(meta);
+  for (const char* field : {"data", "binaryData"}) {
+    auto data = out.find(field);
+    if (data == out.end() || !data->is_object()) continue;
+    for (auto& [k, v] : data->items()) {
+      if (v.is_string()) v = DigestMarker(v.get_ref<const std::string&>());
+    }
+  }
+  return out;
+}
+
+json CompactMetadata(const json& cm) {
+  const json& meta = Field(cm, "metadata");
+  json m = json::object();
+  for (const char* k : {"name", "namespace", "uid", "resourceVersion", "labels", "ownerReferences",
+                        "deletionTimestamp"}) {
+    const json& v = Field(meta, k);
+    if (!v.is_null()) m[k] = v;
+  }
+  const json& annotations = Field(meta, "annotations");
+  const std::string inject = "service.beta.openshift.io/inject-cabundle";
+  if (annotations.is_object() && annotations.contains(inject)) {
+    m["annotations"] = {{inject, annotations[inject]}};
+  }
+  json managers = CompactManagers(meta);
+  if (!managers.empty()) m["managedFields"] = managers;
+  return {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", m}};
 }
 
 TrustBundleReconciler::TrustBundleReconciler(kube::Client& client, const TrustView& view,
@@ -105,13 +160,28 @@ std::string TrustBundleReconciler::LastGood(const std::string& bundle, const jso
   // from any target certguard wrote.
   const std::string fingerprint = Str(status, "fingerprint");
   if (fingerprint.empty()) return "";
-  for (const ObjectPtr& t : view_.TargetsOf(bundle)) {
-    auto data = StrMap(Field(*t, "data"));
+  const std::string marker = "\x01" + fingerprint;
+  auto pick = [&](const std::map<std::string, std::string>& data) -> std::string {
     auto it = data.find(key);
     if (it != data.end() && BundleFingerprint(it->second) == fingerprint) return it->second;
     for (const auto& [k, v] : data) {
       if (BundleFingerprint(v) == fingerprint) return v;
     }
+    return "";
+  };
+  for (const ObjectPtr& t : view_.TargetsOf(bundle)) {
+    auto data = StrMap(Field(*t, "data"));
+    bool holds_marker = std::any_of(data.begin(), data.end(),
+                                    [&](const auto& kv) { return kv.second == marker; });
+    if (!holds_marker) {
+      if (std::string pem = pick(data); !pem.empty()) return pem;
+      continue;
+    }
+    // The cache keeps digests: read this target whole.
+    const json& meta = Field(*t, "metadata");
+    auto live = client_.Get(resources::kConfigMaps, Str(meta, "namespace"), Str(meta, "name"));
+    if (!live.ok()) continue;
+    if (std::string pem = pick(StrMap(Field(*live, "data"))); !pem.empty()) return pem;
   }
   return "";
 }
@@ -186,6 +256,9 @@ kube::ReconcileResult TrustBundleReconciler::Reconcile(const std::string& key) {
   auto parsed = ParseSpec(Field(bundle, "spec"));
   std::optional<common::LabelSelector> selector;
   std::string spec_error = parsed.ok() ? "" : parsed.status().message();
+  if (std::string problem = BundleNameProblem(ref.name); !problem.empty()) {
+    spec_error = spec_error.empty() ? problem : problem + "; " + spec_error;
+  }
   if (parsed.ok() && parsed->namespace_selector) {
     auto sel = common::LabelSelector::FromJson(*parsed->namespace_selector);
     if (sel.ok()) {
@@ -247,8 +320,11 @@ kube::ReconcileResult TrustBundleReconciler::Reconcile(const std::string& key) {
     if (s.kind == SourceKind::kInline) {
       c.entries.push_back({"", s.pem});
     } else if (s.kind == SourceKind::kConfigMap) {
-      ObjectPtr cm = view_.ConfigMap(s.ns, s.name);
-      if (!cm) {
+      Result<ObjectPtr> read = view_.ConfigMapData(s.ns, s.name);
+      ObjectPtr cm = read.ok() ? *read : nullptr;
+      if (!read.ok()) {
+        c.read_status = read.status();
+      } else if (!cm) {
         c.read_status = NotFound("configmap " + s.ns + "/" + s.name + " not found");
       } else {
         auto data = StrMap(Field(*cm, "data"));
@@ -291,7 +367,8 @@ kube::ReconcileResult TrustBundleReconciler::Reconcile(const std::string& key) {
   }
 
   // The ConfigMaps that are or may be targets.
-  DesiredTarget desired{ref, spec.target, publish.pem};
+  DesiredTarget desired{ref, spec.target, publish.pem,
+                        publish.pem.empty() ? "" : DigestMarker(publish.pem)};
   std::vector<ConfigMapFacts> existing;
   for (const ObjectPtr& t : view_.TargetsOf(ref.name)) existing.push_back(FactsOf(*t));
   for (const std::string& ns : selected) {
@@ -309,10 +386,10 @@ kube::ReconcileResult TrustBundleReconciler::Reconcile(const std::string& key) {
       auto facts = std::find_if(existing.begin(), existing.end(), [&](const ConfigMapFacts& f) {
         return KeyOf(f.ns, f.name) == it->first;
       });
-      bool keep = steady_now - w.when < options_.inflight_ttl && w.pem == desired.pem;
+      bool keep = steady_now - w.when < options_.inflight_ttl && w.digest == desired.pem_digest;
       if (keep && facts != existing.end()) {
         if (facts->resource_version == w.before_rv) {
-          facts->data[spec.target.key] = w.pem;  // the cache is behind: trust the write
+          facts->data[spec.target.key] = w.digest;  // the cache is behind: trust the write
           for (const auto& [k, v] : DesiredLabels(desired)) facts->labels[k] = v;
           for (const auto& [k, v] : spec.target.annotations) facts->annotations[k] = v;
           facts->owners = {DesiredOwner(ref)};
@@ -325,8 +402,10 @@ kube::ReconcileResult TrustBundleReconciler::Reconcile(const std::string& key) {
         f.name = spec.target.name;
         f.labels = DesiredLabels(desired);
         f.annotations = spec.target.annotations;
-        f.data = {{spec.target.key, w.pem}};
+        f.data = {{spec.target.key, w.digest}};
         f.owners = {DesiredOwner(ref)};
+        f.managers = {kFieldManager};
+        f.managers_known = true;
         existing.push_back(std::move(f));
       } else {
         keep = false;
@@ -357,6 +436,7 @@ kube::ReconcileResult TrustBundleReconciler::Reconcile(const std::string& key) {
     std::string after_rv;
   };
   std::vector<Outcome> outcomes(writes.size());
+  const json target_object = writes.empty() ? json() : TargetObject(desired);
   {
     std::atomic<size_t> next{0};
     auto work = [&] {
@@ -370,18 +450,28 @@ kube::ReconcileResult TrustBundleReconciler::Reconcile(const std::string& key) {
           out.status = s.code() == Code::kNotFound ? Status::Ok() : s;
           continue;
         }
-        json object = TargetObject(desired, a.ns);
-        Result<json> r = a.kind == TargetActionKind::kCreate
-                             ? client_.Create(resources::kConfigMaps, a.ns, object)
-                             : kube::Apply(client_, resources::kConfigMaps, a.ns, object,
-                                           kFieldManager, /*force=*/true);
+        Result<json> r = Internal("unreachable");
+        if (a.kind == TargetActionKind::kCreate) {
+          // A create never replaces: AlreadyExists when someone else was first.
+          r = client_.Create(resources::kConfigMaps, a.ns, target_object);
+        } else {
+          // Only the version whose managers were checked: Conflict when another
+          // writer came in between, and the next reconcile looks again.
+          json object = target_object;
+          if (std::string before = rv(KeyOf(a.ns, a.name)); !before.empty()) {
+            object["metadata"]["resourceVersion"] = before;
+          }
+          r = kube::Apply(client_, resources::kConfigMaps, a.ns, object, kFieldManager,
+                          /*force=*/true);
+        }
         out.status = r.status();
         if (r.ok()) {
           out.after_rv = Str(Field(*r, "metadata"), "resourceVersion");
           const std::string k = KeyOf(a.ns, a.name);
           std::lock_guard lock(mu_);
           inflight_[ref.name][k] = {a.kind == TargetActionKind::kCreate ? "" : rv(k),
-                                    out.after_rv, desired.pem, std::chrono::steady_clock::now()};
+                                    out.after_rv, desired.pem_digest,
+                                    std::chrono::steady_clock::now()};
         }
       }
     };
@@ -438,8 +528,9 @@ kube::ReconcileResult TrustBundleReconciler::Reconcile(const std::string& key) {
   if (!publish.pem.empty()) {
     for (const ConsumerRef& c : ExpandVerify(spec.verify, selected)) {
       std::optional<std::string> text;
-      if (ObjectPtr cm = view_.ConfigMap(c.ns, c.name)) {
-        const json& v = Field(Field(*cm, "data"), c.key.c_str());
+      Result<ObjectPtr> cm = view_.ConfigMapData(c.ns, c.name);
+      if (cm.ok() && *cm) {
+        const json& v = Field(Field(**cm, "data"), c.key.c_str());
         if (v.is_string()) text = v.get<std::string>();
       }
       GapCheck check = CheckConsumer(info.certificates, text, now);

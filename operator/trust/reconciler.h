@@ -37,7 +37,15 @@ class TrustView {
   virtual ~TrustView() = default;
   virtual ObjectPtr Bundle(const std::string& name) const = 0;  // nullptr when absent
   virtual std::vector<ObjectPtr> Namespaces() const = 0;
+  // For planning: the cached object, which may hold metadata only, and a target's
+  // data as digest markers (DigestMarker). No I/O.
   virtual ObjectPtr ConfigMap(const std::string& ns, const std::string& name) const = 0;
+  // With its data, for sources and consumers: may read it from the API server
+  // (the cache holds what TrustBundles name, not every ConfigMap whole).
+  // nullptr when absent.
+  virtual Result<ObjectPtr> ConfigMapData(const std::string& ns, const std::string& name) const {
+    return ConfigMap(ns, name);
+  }
   // Every ConfigMap carrying kBundleLabel=bundle.
   virtual std::vector<ObjectPtr> TargetsOf(const std::string& bundle) const = 0;
 };
@@ -79,7 +87,7 @@ class TrustBundleReconciler : public kube::Reconciler {
   struct Inflight {
     std::string before_rv;  // "" for a create
     std::string after_rv;
-    std::string pem;
+    std::string digest;  // DigestMarker of the bundle written: one copy of it is enough
     std::chrono::steady_clock::time_point when;
   };
 
@@ -101,5 +109,16 @@ class TrustBundleReconciler : public kube::Reconciler {
 
 // The facts planning needs from a ConfigMap object (managedFields if present).
 ConfigMapFacts FactsOf(const nlohmann::json& configmap);
+
+// Why a TrustBundle of this name cannot work, or "": its name is the value of
+// every target's label, and a label value holds at most 63 characters.
+std::string BundleNameProblem(const std::string& name);
+
+// What the cache keeps of a certguard target: managedFields down to the
+// managers' names, and each data value as its digest marker.
+nlohmann::json CompactTarget(const nlohmann::json& configmap);
+// What the cache keeps of any other ConfigMap: identity, labels, owners,
+// managers and the annotations ForeignReason reads. No data.
+nlohmann::json CompactMetadata(const nlohmann::json& configmap);
 
 }  // namespace certguard::trust

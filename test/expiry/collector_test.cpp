@@ -14,6 +14,7 @@ using namespace std::chrono;
 using certguard::expiry::CertFacts;
 using certguard::expiry::ExpiryCollector;
 using certguard::expiry::Inventory;
+using certguard::expiry::InventoryLimits;
 using certguard::expiry::ObjectRef;
 using certguard::expiry::SourceCerts;
 using certguard::expiry::SourceKind;
@@ -120,8 +121,10 @@ TEST_CASE("Collector renders every label, one series per certificate of a bundle
                   "is_ca=\"false\"} 30") != std::string::npos);
   CHECK(text.find("serial=\"CA01\",is_ca=\"true\"} 3650") != std::string::npos);
   auto families = collector.Collect();
-  REQUIRE(families.size() == 3);
-  for (const auto& f : families) CHECK(f.metric.size() == 2);
+  REQUIRE(families.size() == 4);
+  for (size_t i = 0; i < 3; ++i) CHECK(families[i].metric.size() == 2);
+  CHECK(families[3].name == "certguard_certificate_series_dropped_total");
+  CHECK(families[3].metric.size() == 2);  // per_object and total
 }
 
 TEST_CASE("Collector follows the inventory: deleted and superseded sources drop out", "[expiry]") {
@@ -190,7 +193,8 @@ TEST_CASE("The text fast path writes the same series as Collect", "[expiry]") {
   collector.AppendText(fast);
   auto expected = Samples(Render(collector));
   auto actual = Samples(fast);
-  REQUIRE(expected.size() == 3 * (33 + 4));  // 33 secrets, one shown CSR per node
+  // 33 secrets, one shown CSR per node; and the two dropped counters
+  REQUIRE(expected.size() == 3 * (33 + 4) + 2);
   REQUIRE(actual.size() == expected.size());
   for (const auto& [series, value] : expected) {
     INFO(series);
@@ -198,4 +202,69 @@ TEST_CASE("The text fast path writes the same series as Collect", "[expiry]") {
     CHECK(actual.at(series) == Approx(value).epsilon(1e-12));
   }
   CHECK(fast.find("# TYPE certguard_certificate_expiry_days gauge\n") != std::string::npos);
+}
+
+TEST_CASE("The inventory keeps at most the series its limits allow and counts the rest",
+          "[expiry]") {
+  const sys_seconds now = sys_days{2026y / November / 24};
+  auto inv = std::make_shared<Inventory>(InventoryLimits{3, 5});
+  auto certs = [&](const std::string& prefix, int n) {
+    std::vector<CertFacts> out;
+    for (int i = 0; i < n; ++i) {
+      // Listed latest-expiring first: the cap must keep the earliest ones.
+      out.push_back(Expiring(prefix + std::to_string(i), now + days{100 - i}, now - days{1}));
+    }
+    return out;
+  };
+  // Per object: 4 in one key, then 2 more in another key of the same object.
+  const ObjectRef big{SourceKind::kSecret, "ns", "big"};
+  inv->UpsertFacts({big, "ca.crt"}, SourceCerts{"", certs("a", 4)});
+  CHECK(inv->certificate_count() == 3);
+  CHECK(inv->dropped().per_object == 1);
+  inv->UpsertFacts({big, "tls.crt"}, SourceCerts{"", certs("b", 2)});
+  CHECK(inv->certificate_count() == 3);
+  CHECK(inv->dropped().per_object == 3);
+  std::vector<std::string> kept;
+  inv->ForEach([&](const ObjectRef&, const std::string&, const std::string&, const CertFacts& c) {
+    kept.push_back(c.serial);
+  });
+  // The three of "ca.crt" that expire first: a3, a2, a1 (the order of expiry).
+  CHECK(kept == std::vector<std::string>{"a3", "a2", "a1"});
+
+  // In total: 5 at most across objects.
+  inv->UpsertFacts({ObjectRef{SourceKind::kSecret, "ns", "other"}, "ca.crt"},
+                   SourceCerts{"", certs("c", 3)});
+  CHECK(inv->certificate_count() == 5);
+  CHECK(inv->dropped().total == 1);
+
+  // Removing an object makes room again.
+  inv->RemoveObject(big);
+  inv->UpsertFacts({ObjectRef{SourceKind::kSecret, "ns", "other"}, "ca.crt"},
+                   SourceCerts{"", certs("c", 3)});
+  CHECK(inv->certificate_count() == 3);
+
+  ExpiryCollector collector(inv, [&] { return now; });
+  std::string text;
+  collector.AppendText(text);
+  CHECK(text.find("certguard_certificate_series_dropped_total{reason=\"per_object\"} 3\n") !=
+        std::string::npos);
+  CHECK(text.find("certguard_certificate_series_dropped_total{reason=\"total\"} 1\n") !=
+        std::string::npos);
+}
+
+TEST_CASE("The inventory's default limits bound one object and the total", "[expiry]") {
+  InventoryLimits limits;
+  CHECK(limits.max_certs_per_object == 500);
+  CHECK(limits.max_certs == 50000);
+  // 0 lifts a bound.
+  const sys_seconds now = sys_days{2026y / November / 24};
+  Inventory unlimited(InventoryLimits{0, 0});
+  std::vector<CertFacts> many;
+  for (int i = 0; i < 600; ++i) many.push_back(Expiring(std::to_string(i), now + days{i}, now));
+  unlimited.UpsertFacts({ObjectRef{SourceKind::kSecret, "ns", "s"}, "ca.crt"}, SourceCerts{"", many});
+  CHECK(unlimited.certificate_count() == 600);
+  Inventory bounded;
+  bounded.UpsertFacts({ObjectRef{SourceKind::kSecret, "ns", "s"}, "ca.crt"}, SourceCerts{"", many});
+  CHECK(bounded.certificate_count() == 500);
+  CHECK(bounded.dropped().per_object == 100);
 }

@@ -372,3 +372,19 @@ TEST_CASE("RetryOnConflict retries only conflicts", "[kube][client]") {
   CHECK(s.code() == Code::kForbidden);
   CHECK(calls == 1);
 }
+
+TEST_CASE("RestClient asks for metadata only when told to", "[kube][client]") {
+  auto t = Fake();
+  t->OnDo([](const HttpRequest&) { return JsonResponse(200, R"({"kind":"X","items":[]})"); });
+  RestClient c(t, Unlimited());
+  ListOptions plain, meta;
+  meta.metadata_only = true;
+  REQUIRE(c.List(resources::kConfigMaps, "", plain).ok());
+  REQUIRE(c.List(resources::kConfigMaps, "", meta).ok());
+  auto reqs = t->requests();
+  REQUIRE(reqs.size() == 2);
+  CHECK(HeaderValue(reqs[0].headers, "Accept") == "application/json");
+  CHECK(HeaderValue(reqs[1].headers, "Accept") == kAcceptMetadataList);
+  CHECK(std::string(kAcceptMetadataList).find("as=PartialObjectMetadataList;g=meta.k8s.io;v=v1") !=
+        std::string::npos);
+}

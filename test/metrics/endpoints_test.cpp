@@ -1,7 +1,10 @@
 #include "metrics/endpoints.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <vector>
 
 #include "metrics/operator_metrics.h"
 #include "support/http_get.h"
@@ -112,4 +115,28 @@ TEST_CASE("Endpoints refuse a bad address and can disable a server", "[metrics]"
   REQUIRE(endpoints.Start({"0", "127.0.0.1:0"}).ok());
   CHECK(endpoints.metrics_port() == 0);
   CHECK(endpoints.health_port() > 0);
+}
+
+TEST_CASE("Endpoints answer /healthz and /metrics with 200 idle connections on each port",
+          "[metrics]") {
+  Endpoints endpoints;
+  OperatorMetrics op(endpoints.registry(), "1.2.3", "abc");
+  REQUIRE(endpoints.Start({"127.0.0.1:0", "127.0.0.1:0"}).ok());
+  std::vector<int> idle;
+  for (int port : {endpoints.metrics_port(), endpoints.health_port()}) {
+    for (int i = 0; i < 200; ++i) {
+      int fd = certguard::testing::OpenIdleConnection(port);
+      REQUIRE(fd >= 0);
+      idle.push_back(fd);
+    }
+  }
+  // The chart's probes time out after 1 s; 1.5 s here only guards against a hang.
+  auto health = certguard::testing::HttpGetWithin(endpoints.health_port(), "/healthz", 1500);
+  CHECK(health.status == 200);
+  auto ready = certguard::testing::HttpGetWithin(endpoints.health_port(), "/readyz", 1500);
+  CHECK(ready.status == 200);
+  auto metrics = certguard::testing::HttpGetWithin(endpoints.metrics_port(), "/metrics", 1500);
+  CHECK(metrics.status == 200);
+  CHECK(metrics.body.find("certguard_build_info{") != std::string::npos);
+  for (int fd : idle) close(fd);
 }

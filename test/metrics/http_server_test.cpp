@@ -1,6 +1,12 @@
 #include "metrics/http_server.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
+#include <vector>
 
 #include "support/http_get.h"
 
@@ -8,6 +14,10 @@ using certguard::Code;
 using certguard::metrics::HttpRequest;
 using certguard::metrics::HttpResponse;
 using certguard::metrics::HttpServer;
+using certguard::metrics::HttpServerOptions;
+using certguard::metrics::ParseRequestHead;
+using certguard::testing::HttpGetWithin;
+using certguard::testing::OpenIdleConnection;
 using certguard::metrics::ParseBindAddress;
 using certguard::testing::HttpGet;
 
@@ -91,4 +101,108 @@ TEST_CASE("HttpServer serves its routes on a loopback port", "[metrics]") {
 
   server->reset();
   CHECK(HttpGet(port, "/hello").status == 0);  // stopped: connection refused
+}
+
+TEST_CASE("ParseRequestHead reads the request line strictly", "[metrics]") {
+  auto ok = ParseRequestHead("GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\n");
+  REQUIRE(ok.ok());
+  CHECK(ok->method == "GET");
+  CHECK(ok->path == "/metrics");
+  CHECK(ok->query == "x=1");
+  for (const char* bad : {"", "GET\r\n", "GET /a\r\n", "GET /a HTTP/2\r\n", "GET  /a HTTP/1.1\r\n",
+                          "GET a HTTP/1.1\r\n", "GET /a HTTP/1.1 x\r\n"}) {
+    INFO(bad);
+    CHECK_FALSE(ParseRequestHead(bad).ok());
+  }
+}
+
+namespace {
+
+struct IdleConnections {
+  std::vector<int> fds;
+  IdleConnections(int port, int n) {
+    for (int i = 0; i < n; ++i) {
+      int fd = OpenIdleConnection(port);
+      if (fd >= 0) fds.push_back(fd);
+    }
+  }
+  ~IdleConnections() {
+    for (int fd : fds) close(fd);
+  }
+};
+
+HttpServer::Routes Hello() {
+  return {{"/hello", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "hi\n"}; }}};
+}
+
+}  // namespace
+
+TEST_CASE("HttpServer answers while 200 idle connections are open", "[metrics]") {
+  auto address = ParseBindAddress("127.0.0.1:0");
+  REQUIRE(address.ok());
+  auto server = HttpServer::Start(*address, Hello());
+  REQUIRE(server.ok());
+  const int port = (*server)->port();
+  IdleConnections idle(port, 200);
+  REQUIRE(idle.fds.size() == 200);
+  // Several requests in a row: none may wait for an idle client. 1.5 s only guards
+  // against a hang (the answer takes milliseconds; see the bench figures).
+  for (int i = 0; i < 5; ++i) {
+    auto reply = HttpGetWithin(port, "/hello", 1500);
+    CHECK(reply.status == 200);
+    CHECK(reply.body == "hi\n");
+  }
+  CHECK((*server)->Stats().served == 5);
+}
+
+TEST_CASE("HttpServer closes a connection that sends no complete request in time", "[metrics]") {
+  auto address = ParseBindAddress("127.0.0.1:0");
+  REQUIRE(address.ok());
+  HttpServerOptions options;
+  options.read_timeout = std::chrono::milliseconds(200);
+  auto server = HttpServer::Start(*address, Hello(), options);
+  REQUIRE(server.ok());
+  int fd = OpenIdleConnection((*server)->port());
+  REQUIRE(fd >= 0);
+  const std::string partial = "GET /hello HTTP/1.1\r\nHost: a\r\n";  // never finished
+  REQUIRE(send(fd, partial.data(), partial.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(partial.size()));
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char buf[16];
+  CHECK(recv(fd, buf, sizeof(buf), 0) == 0);  // closed by the server, nothing answered
+  close(fd);
+  CHECK((*server)->Stats().timed_out == 1);
+}
+
+TEST_CASE("HttpServer makes room under its connection cap by closing the oldest idle one",
+          "[metrics]") {
+  auto address = ParseBindAddress("127.0.0.1:0");
+  REQUIRE(address.ok());
+  HttpServerOptions options;
+  options.max_connections = 4;
+  auto server = HttpServer::Start(*address, Hello(), options);
+  REQUIRE(server.ok());
+  const int port = (*server)->port();
+  IdleConnections idle(port, 10);
+  REQUIRE(idle.fds.size() == 10);
+  auto reply = HttpGetWithin(port, "/hello", 1500);
+  CHECK(reply.status == 200);
+  // 10 idle + 1 request through 4 slots: at least 7 evictions, and the oldest went first.
+  CHECK((*server)->Stats().evicted >= 7);
+  timeval tv{2, 0};
+  setsockopt(idle.fds[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char buf[16];
+  CHECK(recv(idle.fds[0], buf, sizeof(buf), 0) == 0);
+}
+
+TEST_CASE("HttpServer refuses oversized and malformed requests", "[metrics]") {
+  auto address = ParseBindAddress("127.0.0.1:0");
+  REQUIRE(address.ok());
+  HttpServerOptions options;
+  options.max_request_bytes = 1024;
+  auto server = HttpServer::Start(*address, Hello(), options);
+  REQUIRE(server.ok());
+  CHECK(HttpGetWithin((*server)->port(), "/hello?" + std::string(4096, 'a'), 2000).status == 431);
+  CHECK(HttpGetWithin((*server)->port(), "nopath", 2000).status == 400);
 }

@@ -5,11 +5,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 
 namespace certguard::testing {
 
-HttpReply HttpGet(int port, const std::string& path, const std::string& method) {
+namespace {
+
+HttpReply Get(int port, const std::string& path, const std::string& method, int timeout_ms) {
   HttpReply reply;
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return reply;
@@ -17,8 +20,10 @@ HttpReply HttpGet(int port, const std::string& path, const std::string& method) 
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval tv{10, 0};
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     close(fd);
     return reply;
@@ -33,6 +38,10 @@ HttpReply HttpGet(int port, const std::string& path, const std::string& method) 
   std::string raw;
   char buf[8192];
   for (;;) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      close(fd);
+      return reply;
+    }
     ssize_t n = recv(fd, buf, sizeof(buf), 0);
     if (n <= 0) break;
     raw.append(buf, static_cast<size_t>(n));
@@ -44,6 +53,30 @@ HttpReply HttpGet(int port, const std::string& path, const std::string& method) 
   reply.body = raw.substr(split + 4);
   reply.status = std::atoi(raw.c_str() + raw.find(' ') + 1);
   return reply;
+}
+
+}  // namespace
+
+HttpReply HttpGet(int port, const std::string& path, const std::string& method) {
+  return Get(port, path, method, 10000);
+}
+
+HttpReply HttpGetWithin(int port, const std::string& path, int timeout_ms) {
+  return Get(port, path, "GET", timeout_ms);
+}
+
+int OpenIdleConnection(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 }  // namespace certguard::testing

@@ -12,5 +12,11 @@ struct HttpReply {
 };
 
 HttpReply HttpGet(int port, const std::string& path, const std::string& method = "GET");
+// The same with a bound on connect + send + receive: status 0 when it takes longer.
+HttpReply HttpGetWithin(int port, const std::string& path, int timeout_ms);
+
+// Opens a TCP connection to 127.0.0.1:port and sends nothing: an idle client.
+// Returns the descriptor, -1 when the connection failed. The caller closes it.
+int OpenIdleConnection(int port);
 
 }  // namespace certguard::testing

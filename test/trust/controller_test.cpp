@@ -11,6 +11,7 @@
 #include "support/kube/fake_client.h"
 #include "support/kube/fake_recorder.h"
 #include "support/pki.h"
+#include "x509/parse.h"
 
 using namespace certguard;
 using namespace std::chrono_literals;
@@ -66,4 +67,64 @@ TEST_CASE("TrustController: Stop before the caches ever sync returns promptly", 
   controller.Stop();
   CHECK(std::chrono::steady_clock::now() - t0 < 5s);
   CHECK(!controller.Synced().ok());
+}
+
+TEST_CASE("TrustController: sources are read by name, unrelated ConfigMaps never whole",
+          "[trust]") {
+  kube::testing::FakeClient api;
+  const std::string ca1 = certguard::testing::CertBuilder().Cn("src-ca-1").Ca().Pem();
+  const std::string ca2 = certguard::testing::CertBuilder().Cn("src-ca-2").Ca().Pem();
+  auto configmap = [](const std::string& ns, const std::string& name, const json& data) {
+    return json{{"apiVersion", "v1"},
+                {"kind", "ConfigMap"},
+                {"metadata", {{"name", name}, {"namespace", ns}}},
+                {"data", data}};
+  };
+  REQUIRE(api.Create(kube::resources::kNamespaces, "",
+                     {{"apiVersion", "v1"},
+                      {"kind", "Namespace"},
+                      {"metadata", {{"name", "app"}, {"labels", {{"ca", "yes"}}}}}})
+              .ok());
+  REQUIRE(api.Create(kube::resources::kConfigMaps, "src", configmap("src", "ca", {{"ca.crt", ca1}}))
+              .ok());
+  REQUIRE(api.Create(kube::resources::kConfigMaps, "app",
+                     configmap("app", "big", {{"blob", std::string(64 * 1024, 'x')}}))
+              .ok());
+  REQUIRE(api.Create(kube::resources::kTrustBundles, "",
+                     {{"apiVersion", "certguard.io/v1alpha1"},
+                      {"kind", "TrustBundle"},
+                      {"metadata", {{"name", "b"}, {"uid", "u-b"}}},
+                      {"spec",
+                       {{"sources", json::array({{{"configMap",
+                                                   {{"namespace", "src"},
+                                                    {"name", "ca"},
+                                                    {"key", "ca.crt"}}}}})},
+                        {"target", {{"configMap", {{"name", "b-ca"}}}}},
+                        {"namespaceSelector", {{"matchLabels", {{"ca", "yes"}}}}}}}})
+              .ok());
+  prometheus::Registry registry;
+  kube::testing::FakeRecorder events;
+  trust::TrustController controller(api, events, registry, {});
+  REQUIRE(controller.Start().ok());
+  auto target_holds = [&](const std::string& cn) {
+    auto objects = api.Objects(kube::resources::kConfigMaps);
+    auto it = objects.find("app/b-ca");
+    if (it == objects.end()) return false;
+    auto certs = x509::ParseBundle(it->second["data"].value("ca.crt", "")).certificates;
+    return certs.size() == 1 && certs[0].subject.CommonName().value_or("") == cn;
+  };
+  CHECK(test::Eventually([&] { return target_holds("src-ca-1"); }, 20s));
+  // A change of the source is read again (its cached data was for the older version).
+  json updated = api.Objects(kube::resources::kConfigMaps).at("src/ca");
+  updated["data"]["ca.crt"] = ca2;
+  REQUIRE(api.Update(kube::resources::kConfigMaps, "src", updated).ok());
+  CHECK(test::Eventually([&] { return target_holds("src-ca-2"); }, 20s));
+  controller.Stop();
+  size_t source_gets = 0;
+  for (const std::string& a : api.Actions()) {
+    INFO(a);
+    CHECK(a != "get configmaps app/big");
+    source_gets += a == "get configmaps src/ca";
+  }
+  CHECK(source_gets >= 2);
 }

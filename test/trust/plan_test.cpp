@@ -217,3 +217,70 @@ TEST_CASE("Desired labels and owner", "[trust]") {
   CHECK(IsOwnTarget(Own("a"), kBundle));
   CHECK_FALSE(IsOwnTarget(Own("a"), BundleRef{"other", "uid-1"}));
 }
+
+TEST_CASE("A reserved target name is never created, written or deleted", "[trust]") {
+  for (const char* name : {"kube-root-ca.crt", "openshift-service-ca.crt"}) {
+    INFO(name);
+    CHECK_FALSE(ReservedTargetReason(name).empty());
+    DesiredTarget d = Desired();
+    d.target.name = name;
+    // Missing in "a", and in "b" one that still carries certguard's label and owner
+    // reference (they survive kube-controller-manager's update).
+    ConfigMapFacts kept = Own("b", "CLUSTER-CA\n", name);
+    TargetPlan p = PlanTargets(d, {"a", "b"}, {kept});
+    REQUIRE(p.actions.size() == 2);
+    for (const TargetAction& a : p.actions) {
+      CHECK(a.kind == TargetActionKind::kSkipForeign);
+      CHECK(a.reason.find("in every namespace") != std::string::npos);
+    }
+    CHECK(p.foreign == 2);
+    // Renamed away from it: the old one is left to its owner, not deleted.
+    TargetPlan renamed = PlanTargets(Desired(), {"b"}, {kept});
+    CHECK(renamed.Count(TargetActionKind::kDelete) == 0);
+  }
+  CHECK(ReservedTargetReason("trusted-ca").empty());
+}
+
+TEST_CASE("ConfigMaps another controller keeps are foreign whatever they carry", "[trust]") {
+  struct Case {
+    std::string ns, name, label, annotation;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"kube-system", "extension-apiserver-authentication", "", ""},
+           {"kube-public", "cluster-info", "", ""},
+           {"a", "trusted-ca", "config.openshift.io/inject-trusted-cabundle", ""},
+           {"a", "trusted-ca", "", "service.beta.openshift.io/inject-cabundle"}}) {
+    INFO(c.ns << "/" << c.name);
+    ConfigMapFacts cm = Own(c.ns, "PEM-A\n", c.name);
+    if (!c.label.empty()) cm.labels[c.label] = "true";
+    if (!c.annotation.empty()) cm.annotations[c.annotation] = "true";
+    CHECK_FALSE(KnownOwnerReason(cm).empty());
+    CHECK_FALSE(ForeignReason(cm, kBundle).empty());
+  }
+  CHECK(KnownOwnerReason(Own("a")).empty());
+}
+
+TEST_CASE("Live managers decide ownership, not certguard's label", "[trust]") {
+  // Recreated by another manager that kept certguard's label and owner reference.
+  ConfigMapFacts taken = Own("a", "OTHER\n");
+  taken.managers = {"some-operator"};
+  taken.managers_known = true;
+  CHECK(ForeignReason(taken, kBundle).find("not created by certguard") != std::string::npos);
+  TargetPlan p = PlanTargets(Desired(), {"a"}, {taken});
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].kind == TargetActionKind::kSkipForeign);
+
+  // Written by certguard, then edited by a person: still certguard's to restore.
+  ConfigMapFacts edited = Own("a", "EDITED\n");
+  edited.managers = {"certguard", "kubectl-edit"};
+  edited.managers_known = true;
+  CHECK(ForeignReason(edited, kBundle).empty());
+  CHECK(PlanTargets(Desired(), {"a"}, {edited}).actions[0].kind == TargetActionKind::kUpdate);
+
+  // Written by certguard, then by a manager that reverts others.
+  for (const char* m : {"kube-controller-manager", "service-ca-operator"}) {
+    ConfigMapFacts fought = edited;
+    fought.managers = {"certguard", m};
+    CHECK(ForeignReason(fought, kBundle).find("reverts") != std::string::npos);
+  }
+}

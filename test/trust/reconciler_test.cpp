@@ -91,6 +91,7 @@ class FakeApi : public kube::Client, public TrustView {
     }
     if (fail_writes_) return Unavailable("injected");
     json o = object;
+    o["metadata"]["namespace"] = ns;  // as the API server does, from the path
     o["metadata"]["uid"] = "uid-" + name + "-" + ns;
     o["metadata"]["managedFields"] = json::array({{{"manager", "certguard"}}});
     ++writes_;
@@ -156,7 +157,12 @@ class FakeApi : public kube::Client, public TrustView {
     }
     return out;
   }
+  // Like the controller's caches when compact_: targets with data digests, the
+  // rest as metadata; ConfigMapData reads the object whole.
   ObjectPtr ConfigMap(const std::string& ns, const std::string& name) const override {
+    return Cached(Find("configmaps", ns, name));
+  }
+  Result<ObjectPtr> ConfigMapData(const std::string& ns, const std::string& name) const override {
     return Find("configmaps", ns, name);
   }
   std::vector<ObjectPtr> TargetsOf(const std::string& bundle) const override {
@@ -165,10 +171,20 @@ class FakeApi : public kube::Client, public TrustView {
     for (const auto& [k, v] : View()) {
       if (k.rfind("configmaps/", 0) != 0) continue;
       const json& labels = v["metadata"].value("labels", json::object());
-      if (labels.value(kBundleLabel, "") == bundle) out.push_back(std::make_shared<const json>(v));
+      if (labels.value(kBundleLabel, "") == bundle) {
+        out.push_back(compact_ ? std::make_shared<const json>(CompactTarget(v))
+                               : std::make_shared<const json>(v));
+      }
     }
     return out;
   }
+  ObjectPtr Cached(ObjectPtr o) const {
+    if (!o || !compact_) return o;
+    const json& labels = (*o)["metadata"].value("labels", json::object());
+    return std::make_shared<const json>(labels.contains(kBundleLabel) ? CompactTarget(*o)
+                                                                      : CompactMetadata(*o));
+  }
+  bool compact_ = false;
 
   bool fail_writes_ = false;
   size_t status_writes_ = 0;
@@ -447,7 +463,7 @@ TEST_CASE("kube-root-ca.crt as a target is never overwritten", "[trust]") {
   (void)f.Run();
   for (int i = 0; i < 5; ++i) CHECK(f.TargetPem("app-" + std::to_string(i), "kube-root-ca.crt") == "the cluster's own");
   CHECK(f.Condition("Synced", "reason") == "TargetConflict");
-  CHECK_THAT(f.Condition("Synced", "message"), Catch::Contains("managed by kube-controller-manager"));
+  CHECK_THAT(f.Condition("Synced", "message"), Catch::Contains("kept by kube-controller-manager"));
   CHECK(f.BundleStatus()["targets"]["failed"] == 5);
   CHECK(f.events.Has("TargetConflict"));
 }
@@ -561,4 +577,92 @@ TEST_CASE("InterestedBundles maps ConfigMap changes to bundles", "[trust]") {
   CHECK(of("y", "special").empty());
   CHECK(of("y", "random").empty());
   CHECK(of("y", "random", {{kBundleLabel, "elsewhere"}}) == std::vector<std::string>{"elsewhere"});
+}
+
+TEST_CASE("A reserved target name is refused: nothing created, TargetConflict", "[trust]") {
+  for (const char* name : {"kube-root-ca.crt", "openshift-service-ca.crt"}) {
+    INFO(name);
+    Fixture f;
+    json spec = DefaultSpec();
+    spec["target"]["configMap"]["name"] = name;
+    f.api.Put("trustbundles", BundleObj(spec));
+    const size_t before = f.api.writes();
+    (void)f.Run();
+    // Missing everywhere (as just after a deletion): still never created.
+    for (int i = 0; i < 5; ++i) CHECK(f.TargetPem("app-" + std::to_string(i), name) == "<absent>");
+    CHECK(f.api.writes() == before + 1);  // the status only
+    CHECK(f.Condition("Synced", "reason") == "TargetConflict");
+    CHECK_THAT(f.Condition("Synced", "message"), Catch::Contains("in every namespace"));
+  }
+}
+
+TEST_CASE("A TrustBundle name over 63 characters is an invalid spec", "[trust]") {
+  Fixture f;
+  json bundle = BundleObj(DefaultSpec());
+  const std::string long_name(64, 'a');
+  bundle["metadata"]["name"] = long_name;
+  f.api.Put("trustbundles", bundle);
+  auto r = f.reconciler.Reconcile(long_name);
+  CHECK(r.kind == kube::ReconcileResult::Kind::kDone);
+  for (int i = 0; i < 5; ++i) CHECK(f.TargetPem("app-" + std::to_string(i)) == "<absent>");
+  const json status = f.api.GetObj("trustbundles", "", long_name)["status"];
+  const json* synced = FindCondition(status, "Synced");
+  REQUIRE(synced != nullptr);
+  CHECK((*synced)["reason"] == "InvalidSpec");
+  CHECK_THAT((*synced)["message"].get<std::string>(), Catch::Contains("at most 63"));
+  CHECK(BundleNameProblem(std::string(63, 'a')).empty());
+}
+
+TEST_CASE("A ConfigMap with certguard's label but other managers is not overwritten", "[trust]") {
+  Fixture f;
+  (void)f.Run();
+  // Deleted, then recreated by another writer that copied label and owner reference.
+  json taken = f.api.GetObj("configmaps", "app-0", "cluster-ca");
+  taken["metadata"]["managedFields"] = json::array({{{"manager", "other-operator"}}});
+  taken["data"]["ca.crt"] = "theirs";
+  f.api.Put("configmaps", taken);
+  f.api.compact_ = true;
+  (void)f.Run();
+  CHECK(f.TargetPem("app-0") == "theirs");
+  CHECK(f.Condition("Synced", "reason") == "TargetConflict");
+  CHECK_THAT(f.Condition("Synced", "message"), Catch::Contains("not created by certguard"));
+}
+
+TEST_CASE("Targets cached as digests are in sync and give back the last good bundle",
+          "[trust]") {
+  Fixture f;
+  f.api.compact_ = true;
+  (void)f.Run();
+  const std::string good = BundleOf(f.ca1);
+  CHECK(f.TargetPem("app-0") == good);
+  const size_t writes = f.api.writes();
+  (void)f.Run();
+  CHECK(f.api.writes() == writes);  // the digest matches: nothing rewritten
+  // After a restart with a broken source: the cache holds digests, the bundle is read back.
+  f.api.Put("configmaps", ConfigMapObj("kube-system", "kube-root-ca.crt", {{"ca.crt", "junk"}}));
+  f.api.Put("namespaces", Namespace("late", {{"trust", "on"}}));
+  TrustBundleReconciler fresh(f.api, f.api, f.events, f.metrics, {});
+  (void)fresh.Reconcile("cluster-ca");
+  CHECK(f.TargetPem("late") == good);
+}
+
+TEST_CASE("CompactTarget keeps digests and managers, CompactMetadata no data", "[trust]") {
+  json cm = ConfigMapObj("a", "t", {{"ca.crt", std::string(4096, 'x')}}, "certguard");
+  cm["metadata"]["labels"] = {{kBundleLabel, "b"}};
+  cm["metadata"]["managedFields"][0]["fieldsV1"] = {{"f:data", json::object()}};
+  json target = CompactTarget(cm);
+  CHECK(target["data"]["ca.crt"] == DigestMarker(std::string(4096, 'x')));
+  CHECK(target["metadata"]["managedFields"] == json::array({{{"manager", "certguard"}}}));
+  ConfigMapFacts facts = FactsOf(target);
+  CHECK(facts.managers_known);
+  CHECK(facts.managers == std::vector<std::string>{"certguard"});
+
+  cm["metadata"]["annotations"] = {{"big", std::string(1000, 'y')},
+                                   {"service.beta.openshift.io/inject-cabundle", "true"}};
+  json meta = CompactMetadata(cm);
+  CHECK_FALSE(meta.contains("data"));
+  CHECK(meta["metadata"]["name"] == "t");
+  CHECK(meta["metadata"]["uid"] == "u-a-t");
+  CHECK(meta["metadata"]["annotations"].size() == 1);
+  CHECK_FALSE(KnownOwnerReason(FactsOf(meta)).empty());
 }
