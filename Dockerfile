@@ -14,7 +14,7 @@ RUN bash hack/build-release.sh /out
 FROM debian:bookworm-slim
 COPY hack/runtime-packages.txt /tmp/runtime-packages.txt
 RUN apt-get update \
- && xargs -a /tmp/runtime-packages.txt apt-get install -y --no-install-recommends \
+ && grep -v '^#' /tmp/runtime-packages.txt | xargs apt-get install -y --no-install-recommends \
  && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages.txt
 COPY --from=build /out/certguard /usr/local/bin/certguard
 USER 65532:65532
