@@ -9,13 +9,14 @@
 # Env:   BENCH_NODES (100), BENCH_CSRS (1000), BENCH_LOAD_NODES (5000), BENCH_LOAD_CSRS (10000),
 #        BENCH_KEEP=1 keeps the plane's directory (logs of every approver in bench-logs/),
 #        BENCH_PEERS (the peers to run; 0 or empty: certguard only), BENCH_FORMER_DEFAULTS=1 (below), PEER_SRC_DIR (see hack/tools/build-peers.sh),
-#        BENCH_OUT (bench/results/approval.json)
+#        BENCH_OUT (bench/results/approval.json), CERTGUARD_TOOLS (a directory with etcd,
+#        kube-apiserver, kube-controller-manager and kubectl: hack/tools/build.sh is not run)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$(cd "${1:-$root/build}" && pwd)"
 cd "$root"
 
-bash hack/tools/build.sh -q >/dev/null
+[[ -n "${CERTGUARD_TOOLS:-}" ]] || bash hack/tools/build.sh -q >/dev/null
 dir="$(mktemp -d /tmp/certguard-bench.XXXXXX)"
 cleanup() {
   test/cluster/down.sh "$dir" >/dev/null 2>&1 || true
