@@ -29,7 +29,7 @@ struct RunOptions {
   std::chrono::milliseconds csr_node_wait_timeout = std::chrono::minutes(10);
   int csr_max_pending_per_node = 10;
   int csr_max_pending = 500;
-  int workers = 16;
+  int workers = 4;
   // Client-side rate limit of every API call (token bucket), like kube-controller-manager's
   // --kube-api-qps/--kube-api-burst; 0 QPS: no limit, the default, as in controller-runtime:
   // the API server's Priority and Fairness paces clients, and its 429s are retried
