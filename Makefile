@@ -125,6 +125,7 @@ test: deps build asan tools
 bench: build tools
 	$(BUILD_DIR)/bench/certguard_bench_metrics
 	$(BUILD_DIR)/bench/certguard_bench_csr
+	$(BUILD_DIR)/bench/certguard_bench_startup
 	bash bench/approval.sh $(BUILD_DIR)
 	$(BUILD_DIR)/bench/certguard_bench_trust
 	$(BUILD_DIR)/bench/certguard_bench_expiry

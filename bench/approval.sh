@@ -8,14 +8,15 @@
 # Usage: bench/approval.sh [BUILD_DIR]
 # Env:   BENCH_NODES (100), BENCH_CSRS (1000), BENCH_LOAD_NODES (5000), BENCH_LOAD_CSRS (10000),
 #        BENCH_KEEP=1 keeps the plane's directory (logs of every approver in bench-logs/),
-#        BENCH_PEERS=0 runs certguard only, BENCH_FORMER_DEFAULTS=1 (below), PEER_SRC_DIR (see hack/tools/build-peers.sh),
-#        BENCH_OUT (bench/results/approval.json)
+#        BENCH_PEERS (the peers to run; 0 or empty: certguard only), BENCH_FORMER_DEFAULTS=1 (below), PEER_SRC_DIR (see hack/tools/build-peers.sh),
+#        BENCH_OUT (bench/results/approval.json), CERTGUARD_TOOLS (a directory with etcd,
+#        kube-apiserver, kube-controller-manager and kubectl: hack/tools/build.sh is not run)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$(cd "${1:-$root/build}" && pwd)"
 cd "$root"
 
-bash hack/tools/build.sh -q >/dev/null
+[[ -n "${CERTGUARD_TOOLS:-}" ]] || bash hack/tools/build.sh -q >/dev/null
 dir="$(mktemp -d /tmp/certguard-bench.XXXXXX)"
 cleanup() {
   test/cluster/down.sh "$dir" >/dev/null 2>&1 || true
@@ -54,8 +55,8 @@ PROVIDER_IP_PREFIXES=10.64.0.0/10 BYPASS_DNS_RESOLUTION=true $what \
       args+=(--approver "$name=env KUBECONFIG=$kc $what serve") ;;
     *) args+=(--unavailable "$name=no command line known to the benchmark") ;;
   esac
-done < <([[ "${BENCH_PEERS:-1}" == 0 ]] ||
-         bash hack/tools/build-peers.sh kubelet-csr-approver kubelet-serving-cert-approver)
+done < <(peers="${BENCH_PEERS-kubelet-csr-approver kubelet-serving-cert-approver}"
+         [[ -z "$peers" || "$peers" == 0 ]] || bash hack/tools/build-peers.sh $peers)
 
 meta=(--meta "date=$(date -u +%FT%TZ)"
       --meta "machine=$(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"

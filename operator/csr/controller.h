@@ -42,9 +42,10 @@ namespace certguard::csr {
 
 struct CsrControllerOptions {
   PlanOptions plan;
-  // Each worker spends most of its time waiting for its /approval write: enough
-  // of them that the API server, not certguard, sets the pace.
-  int workers = 16;
+  // Each worker spends most of its time waiting for its /approval write. Not
+  // many more: they share one API Priority and Fairness flow with the leader
+  // Lease's renewals, which queue behind them in the server.
+  int workers = 4;
   // Where approvals' Events go (null: nowhere). Meant to be a recorder with a
   // budget of its own that drops under pressure; the Approved condition carries
   // the same reason.
