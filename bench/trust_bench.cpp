@@ -3,7 +3,7 @@
 // after the other on the same plane and the same namespaces (each run's bundle
 // and targets are deleted before the next):
 //   certguard      `certguard run --controllers=trust`, its own process, at its
-//                  default client limit (20 QPS, burst 30; --qps, --burst);
+//                  former default client limit (20 QPS, burst 30; --qps, --burst);
 //   trust-manager  a Bundle with the same source and namespace selector. It has
 //                  no client rate limit flags: its client-go REST clients keep
 //                  client-go's defaults, 5 QPS and burst 10 per API type;
@@ -469,7 +469,7 @@ std::string Fmt(double v, const char* f) {
 static int Run(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines as they come
   int n = 2000;
-  double qps = 20.0;  // certguard's default client limit (--kube-api-qps, --kube-api-burst)
+  double qps = 20.0;  // certguard's former default client limit (--kube-api-qps, --kube-api-burst)
   int burst = 30;
   double max_ratio = 1.25;
   bool peer_limit_run = true;
