@@ -278,7 +278,8 @@ TEST_CASE("A partitioned leader stops acting before another can take over",
   REQUIRE(WaitFor([&] { return fa.stopped == 1; }, 5s));
   CHECK_FALSE(a.IsLeader());
   CHECK(fa.stopped_at - cut_at < 2500);  // at the renew deadline, not when the call returns
-  REQUIRE(WaitFor([&] { return b.IsLeader(); }, 8s));
+  // started_at is set by b's callback, a moment after b.IsLeader() turns true.
+  REQUIRE(WaitFor([&] { return b.IsLeader() && fb.started_at.load() != 0; }, 8s));
   CHECK(fa.stopped_at.load() < fb.started_at.load());
   la.cut = false;
   // Back on the network, a sees b holds the lease and does not act again.

@@ -274,12 +274,21 @@ json DefaultSpec() {
           {"namespaceSelector", {{"matchLabels", {{"trust", "on"}}}}}};
 }
 
+ReconcilerOptions ClockAt(const x509::Time& now) {
+  ReconcilerOptions o;
+  o.clock = [&now] { return now; };
+  return o;
+}
+
 struct Fixture {
   FakeApi api;
   RecordingEvents events;
   prometheus::Registry registry;
   TrustMetrics metrics{registry};
-  TrustBundleReconciler reconciler{api, api, events, metrics, {}};
+  // The reconciler's clock, fixed so that two runs in different seconds compute one status
+  // (a status time that moved would be a write of its own); tests move it by hand.
+  x509::Time now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  TrustBundleReconciler reconciler{api, api, events, metrics, ClockAt(now)};
   std::string ca1 = CertBuilder().Cn("cluster-ca-1").Ca().Pem();
   std::string ca2 = CertBuilder().Cn("cluster-ca-2").Ca().Pem();
 
