@@ -10,38 +10,19 @@
 
 #include "cli/app.h"
 #include "cli/cli_support.h"
+#include "support/temp_dir.h"
 #include "csr/corpus/corpus.h"
 
 namespace fs = std::filesystem;
 using namespace certguard::testing::corpus;
+
+using certguard::testing::TempDir;
 
 namespace {
 
 certguard::testing::CliRun Cli(const std::vector<std::string>& args) {
   return certguard::testing::RunCli({}, args);
 }
-
-// A fresh directory under the system's temp dir, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    static int n = 0;
-    path_ = fs::temp_directory_path() /
-            ("certguard-csr-eval-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string Write(const std::string& name, const std::string& content) const {
-    std::ofstream(path_ / name, std::ios::binary) << content;
-    return (path_ / name).string();
-  }
-
- private:
-  fs::path path_;
-};
 
 // The JSON as YAML in block style, as `kubectl get -o yaml` prints it (strings quoted).
 void ToYaml(const nlohmann::json& j, int indent, std::string& out) {

@@ -12,11 +12,14 @@
 #include <vector>
 
 #include "cli/cli_support.h"
+#include "support/temp_dir.h"
 #include "csr/corpus/corpus.h"
 
 namespace fs = std::filesystem;
 using namespace certguard::testing::corpus;
 using namespace std::chrono_literals;
+
+using certguard::testing::TempDir;
 
 namespace {
 
@@ -24,27 +27,6 @@ certguard::testing::CliRun Cli(std::vector<std::string> args) {
   args.insert(args.begin(), {"csr", "evaluate"});
   return certguard::testing::RunCli({}, args);
 }
-
-class TempDir {
- public:
-  TempDir() {
-    static int n = 0;
-    path_ = fs::temp_directory_path() /
-            ("certguard-csr-hostile-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string Write(const std::string& name, const std::string& content) const {
-    std::ofstream(path_ / name, std::ios::binary) << content;
-    return (path_ / name).string();
-  }
-
- private:
-  fs::path path_;
-};
 
 std::vector<std::string> Codes(const std::string& out) {
   std::vector<std::string> codes;
