@@ -1,4 +1,5 @@
-// IpAddress and IpRange: parsing with inet_pton, canonical text with inet_ntop.
+// IpAddress and IpRange: parsing with inet_pton; canonical text as Go's net.IP
+// prints it (RFC 5952), so messages and the oracle agree on one spelling.
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -60,10 +61,45 @@ Result<IpAddress> IpAddress::Parse(std::string_view text) {
 }
 
 std::string IpAddress::ToString() const {
-  char buf[INET6_ADDRSTRLEN] = {};
-  const char* r = v4_ ? inet_ntop(AF_INET, bytes_.data() + 12, buf, sizeof(buf))
-                      : inet_ntop(AF_INET6, bytes_.data(), buf, sizeof(buf));
-  return r != nullptr ? std::string(r) : std::string("?");
+  if (v4_) {
+    char buf[INET_ADDRSTRLEN] = {};
+    const char* r = inet_ntop(AF_INET, bytes_.data() + 12, buf, sizeof(buf));
+    return r != nullptr ? std::string(r) : std::string("?");
+  }
+  // Not inet_ntop: glibc writes ::/96 addresses as "::128.0.0.17" where Go
+  // writes "::8000:11". RFC 5952: the longest run (>= 2) of zero groups,
+  // the first such run on a tie, becomes "::"; hex in lower case.
+  uint16_t groups[8];
+  for (size_t i = 0; i < 8; ++i) groups[i] = static_cast<uint16_t>(bytes_[2 * i] << 8 | bytes_[2 * i + 1]);
+  int best_start = -1, best_len = 0;
+  for (int i = 0; i < 8;) {
+    if (groups[i] != 0) {
+      ++i;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && groups[j] == 0) ++j;
+    if (j - i >= 2 && j - i > best_len) best_start = i, best_len = j - i;
+    i = j;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 8; ++i) {
+    if (i == best_start) {
+      out += "::";
+      i += best_len - 1;
+      continue;
+    }
+    if (!out.empty() && out.back() != ':') out += ':';
+    bool started = false;
+    for (int shift = 12; shift >= 0; shift -= 4) {
+      unsigned nibble = (groups[i] >> shift) & 0xf;
+      if (nibble == 0 && !started && shift != 0) continue;
+      started = true;
+      out += kHex[nibble];
+    }
+  }
+  return out;
 }
 
 bool IpAddress::IsLoopback() const {

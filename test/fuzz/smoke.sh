@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a short while from a freshly minted seed corpus.
 # Usage: test/fuzz/smoke.sh BUILD_DIR [SECONDS_PER_TARGET]
+# Inputs under test/fuzz/regressions/TARGET/ are replayed as seeds.
 # Fails if any target finds a crash, leak, timeout or broken invariant; the
 # input that did it is left in BUILD_DIR/fuzz-artifacts/.
 # csr_parity needs the Go oracle: $CERTGUARD_CSR_ORACLE, else csr-oracle of the
@@ -28,7 +29,10 @@ for target in "$build"/test/fuzz/*_fuzz; do
   corpus="$work/corpus-$name"
   mkdir -p "$corpus"
   log="$work/$name.log"
-  if "$target" "$corpus" "$work/seeds/$name" -max_total_time="$seconds" -timeout=10 \
+  # Inputs that once failed replay first, from test/fuzz/regressions/NAME.
+  regressions=()
+  [[ -d "$root/test/fuzz/regressions/$name" ]] && regressions=("$root/test/fuzz/regressions/$name")
+  if "$target" "$corpus" "$work/seeds/$name" "${regressions[@]}" -max_total_time="$seconds" -timeout=10 \
       -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
       -artifact_prefix="$build/fuzz-artifacts/$name-" >"$log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -21,6 +22,7 @@ bool Executable(const std::string& path) {
 void WriteAll(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;  // libFuzzer's timeout alarm interrupts I/O
     if (n <= 0) throw std::runtime_error("csr-oracle: write failed (process gone?)");
     data.remove_prefix(static_cast<size_t>(n));
   }
@@ -141,6 +143,7 @@ nlohmann::json CsrOracle::Parse(std::string_view csr) {
   while ((nl = buffer_.find('\n')) == std::string::npos) {
     char buf[4096];
     ssize_t got = ::read(from_, buf, sizeof(buf));
+    if (got < 0 && errno == EINTR) continue;
     if (got <= 0) throw std::runtime_error("csr-oracle: no answer (process gone?)");
     buffer_.append(buf, static_cast<size_t>(got));
   }

@@ -26,6 +26,14 @@ TEST_CASE("IpAddress parses and prints canonical text", "[x509][ip]") {
            {"::1", "::1", false},
            {"::ffff:10.0.0.1", "10.0.0.1", true},  // IPv4-mapped is the IPv4 address
            {"::ffff:a00:1", "10.0.0.1", true},
+           // ::/96 is not IPv4-mapped: Go writes hex groups where glibc's
+           // inet_ntop writes "::128.0.0.17" (found by the csr_parity fuzzer).
+           {"::8000:11", "::8000:11", false},
+           {"::128.0.0.17", "::8000:11", false},
+           {"::a00:1", "::a00:1", false},
+           {"0:0:0:0:0:1:0:0", "::1:0:0", false},
+           {"1:0:0:2:0:0:0:3", "1:0:0:2::3", false},  // the longer run, not the first
+           {"1:2:3:4:5:6:7:0", "1:2:3:4:5:6:7:0", false},
        }) {
     CAPTURE(c.in);
     auto ip = IpAddress::Parse(c.in);
