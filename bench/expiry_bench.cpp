@@ -38,96 +38,31 @@
 #include "kube/client.h"
 #include "kube/config.h"
 #include "kube/resource.h"
+#include "bench_support.h"
 #include "support/certguard_process.h"
 #include "support/http_get.h"
 #include "support/pki.h"
+#include "x509/pem.h"
 
 using namespace std::chrono;
 using nlohmann::json;
 namespace kube = certguard::kube;
 namespace res = certguard::kube::resources;
+using certguard::bench::BenchError;
+using certguard::bench::Fail;
+using certguard::bench::FreePort;
+using certguard::bench::Memory;
+using certguard::bench::MemoryOf;
+using certguard::bench::Quote;
+using certguard::bench::Shell;
 
 namespace {
 
-struct BenchError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-[[noreturn]] void Fail(const std::string& why) { throw BenchError(why); }
-
-std::string Shell(const std::string& cmd, int* rc) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) Fail("cannot run: " + cmd);
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  int status = pclose(p);
-  *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    Fail("no free port");
-  }
-  int port = ntohs(a.sin_port);
-  close(fd);
-  return port;
-}
-
-std::string Base64(const std::string& in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out += t[(v >> s) & 63];
-  }
-  if (i < in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    if (i + 1 < in.size()) v |= uint8_t(in[i + 1]) << 8;
-    out += t[(v >> 18) & 63];
-    out += t[(v >> 12) & 63];
-    out += i + 1 < in.size() ? t[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-struct Memory {
-  double rss_mib = 0, hwm_mib = 0;
-};
-Memory MemoryOf(pid_t pid) {
-  Memory m;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) m.rss_mib = std::atof(line.c_str() + 6) / 1024;
-    if (line.rfind("VmHWM:", 0) == 0) m.hwm_mib = std::atof(line.c_str() + 6) / 1024;
-  }
-  return m;
-}
-
 bool WaitUntil(const std::function<bool()>& cond, seconds limit, milliseconds every = 100ms) {
-  auto end = steady_clock::now() + limit;
-  while (steady_clock::now() < end) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(every);
-  }
-  return cond();
+  return certguard::bench::WaitUntil(cond, limit, every);
 }
+
+using certguard::x509::pem::Base64;
 
 // Series of certguard_certificate_expiry_days for Secrets of `ns`.
 int SeriesOf(const std::string& page, const std::string& ns) {

@@ -63,6 +63,7 @@
 #include "kube/client.h"
 #include "kube/config.h"
 #include "kube/resource.h"
+#include "bench_support.h"
 #include "support/certguard_process.h"
 #include "support/http_get.h"
 #include "support/pki.h"
@@ -72,8 +73,19 @@ using namespace std::chrono;
 using nlohmann::json;
 namespace kube = certguard::kube;
 namespace res = certguard::kube::resources;
+using certguard::bench::BenchError;
+using certguard::bench::Fail;
+using certguard::bench::FreePort;
+using certguard::bench::Memory;
+using certguard::bench::MemoryOf;
+using certguard::bench::Quote;
+using certguard::bench::Shell;
 
 namespace {
+
+bool WaitUntil(const std::function<bool()>& cond, seconds limit, milliseconds every = 50ms) {
+  return certguard::bench::WaitUntil(cond, limit, every);
+}
 
 // The resources certguard's trust controller and trust-manager use.
 const std::set<std::string> kResources = {"configmaps", "trustbundles", "bundles",
@@ -88,44 +100,6 @@ constexpr int kTrustManagerBurst = 10;
 
 // Thrown by Fail: caught in main (the plane is stopped) or, for trust-manager's
 // run, recorded as the reason it did not run.
-struct BenchError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-[[noreturn]] void Fail(const std::string& why) { throw BenchError(why); }
-
-std::string Shell(const std::string& cmd, int* rc) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) Fail("cannot run: " + cmd);
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  int status = pclose(p);
-  *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    Fail("no free port");
-  }
-  int port = ntohs(a.sin_port);
-  close(fd);
-  return port;
-}
-
 // apiserver_request_total summed by "VERB resource" over kResources.
 std::map<std::string, double> ApiRequests(kube::RestClient& admin) {
   kube::HttpRequest req;
@@ -172,28 +146,6 @@ std::string Breakdown(const std::map<std::string, double>& m) {
   std::string s;
   for (const auto& [k, v] : m) s += (s.empty() ? "" : ", ") + k + " " + std::to_string(int(v));
   return s;
-}
-
-struct Memory {
-  double rss_mib = 0, hwm_mib = 0;
-};
-Memory MemoryOf(pid_t pid) {
-  Memory m;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) m.rss_mib = std::atof(line.c_str() + 6) / 1024;
-    if (line.rfind("VmHWM:", 0) == 0) m.hwm_mib = std::atof(line.c_str() + 6) / 1024;
-  }
-  return m;
-}
-
-bool WaitUntil(const std::function<bool()>& cond, seconds limit, milliseconds every = 50ms) {
-  auto end = steady_clock::now() + limit;
-  while (steady_clock::now() < end) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(every);
-  }
-  return cond();
 }
 
 // How many certificates each namespace's target holds: the ConfigMaps matching

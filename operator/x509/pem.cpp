@@ -177,9 +177,13 @@ Result<std::string> DecodeBody(std::string_view body) {
   return out;
 }
 
-std::string EncodeBody(std::string_view der) {
+namespace {
+
+// Base64 of `der`; a '\n' after every `wrap` output characters and at the end
+// when wrap > 0, one unbroken line when wrap == 0.
+std::string EncodeBase64(std::string_view der, size_t wrap) {
   std::string out;
-  out.reserve((der.size() + 2) / 3 * 4 + der.size() / 48 + 2);
+  out.reserve((der.size() + 2) / 3 * 4 + (wrap ? der.size() / 48 + 2 : 0));
   size_t line = 0;
   for (size_t i = 0; i < der.size(); i += 3) {
     uint32_t v = static_cast<uint32_t>(static_cast<unsigned char>(der[i])) << 16;
@@ -191,14 +195,20 @@ std::string EncodeBody(std::string_view der) {
     out += n > 1 ? kAlphabet[(v >> 6) & 63] : '=';
     out += n > 2 ? kAlphabet[v & 63] : '=';
     line += 4;
-    if (line == 64) {
+    if (wrap != 0 && line == wrap) {
       out += '\n';
       line = 0;
     }
   }
-  if (line != 0) out += '\n';
+  if (wrap != 0 && line != 0) out += '\n';
   return out;
 }
+
+}  // namespace
+
+std::string EncodeBody(std::string_view der) { return EncodeBase64(der, 64); }
+
+std::string Base64(std::string_view bytes) { return EncodeBase64(bytes, 0); }
 
 std::string Encode(std::string_view type, std::string_view der) {
   std::string out = "-----BEGIN ";

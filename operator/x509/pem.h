@@ -34,6 +34,10 @@ Result<std::string> DecodeBody(std::string_view body);
 // Base64 in lines of 64 characters, each ending in '\n'.
 std::string EncodeBody(std::string_view der);
 
+// Base64 on one line, as Kubernetes carries []byte fields in JSON
+// (`spec.request`, a Secret's `data`).
+std::string Base64(std::string_view bytes);
+
 // "-----BEGIN TYPE-----\n...-----END TYPE-----\n"
 std::string Encode(std::string_view type, std::string_view der);
 

@@ -11,6 +11,7 @@
 #include "support/kube/fake_client.h"
 #include "support/kube/fake_recorder.h"
 #include "support/pki.h"
+#include "x509/pem.h"
 
 using namespace certguard;
 using namespace certguard::csr;
@@ -26,14 +27,7 @@ x509::Time Now() {
   return sys_days(year_month_day{year(2026), month(11), day(24)}) + hours(6);
 }
 
-std::string Base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(n);
-  return out;
-}
+using certguard::x509::pem::Base64;
 
 // A client CSR of `node`, asked by the node itself; with `dns` it carries a SAN
 // (refused: SANsOnClientCert).

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "support/pki.h"
+#include "x509/pem.h"
 
 using namespace certguard::csr;
 using certguard::testing::CsrBuilder;
@@ -21,14 +22,7 @@ certguard::x509::Time Now() {
   return sys_days(year_month_day{year(2026), month(11), day(24)}) + hours(6);
 }
 
-std::string Base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(n);
-  return out;
-}
+using certguard::x509::pem::Base64;
 
 json ServingCsr(const std::string& node, const std::string& created,
                 const std::string& ip = "10.0.0.11") {

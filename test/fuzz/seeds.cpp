@@ -12,19 +12,14 @@
 #include "support/der_builder.h"
 #include "support/hostile_csrs.h"
 #include "support/pki.h"
+#include "x509/pem.h"
 
 namespace fs = std::filesystem;
 using namespace certguard::testing;
 
 namespace {
 
-std::string Base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(n);
-  return out;
-}
+using certguard::x509::pem::Base64;
 
 void Write(const fs::path& dir, const std::string& name, const std::string& data) {
   fs::create_directories(dir);

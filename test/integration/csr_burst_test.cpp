@@ -11,6 +11,7 @@
 #include "kube/config.h"
 #include "kube/resource.h"
 #include "support/pki.h"
+#include "x509/pem.h"
 
 namespace certguard::test {
 namespace {
@@ -29,24 +30,7 @@ std::shared_ptr<kube::RestClient> ClientFor(const std::string& kubeconfig) {
   return *client;
 }
 
-std::string Base64(const std::string& in) {
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out += k[(v >> s) & 63];
-  }
-  if (i < in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    if (i + 1 < in.size()) v |= uint8_t(in[i + 1]) << 8;
-    out += k[(v >> 18) & 63];
-    out += k[(v >> 12) & 63];
-    out += i + 1 < in.size() ? k[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
+using certguard::x509::pem::Base64;
 
 // A kubelet CSR of node `node`: a client certificate, or a serving one for `ip`.
 nlohmann::json KubeletCsr(const std::string& name, const std::string& node, const std::string& ip) {

@@ -127,11 +127,7 @@ const Cert& TestCa() {
   return ca;
 }
 
-std::string Base64(std::string_view bytes) {
-  std::string s = certguard::x509::pem::EncodeBody(bytes);
-  std::erase(s, '\n');
-  return s;
-}
+using certguard::x509::pem::Base64;
 
 // A kubeconfig with the token of deploy/certguard.yaml's ServiceAccount.
 std::string DeployedServiceAccount(const Cluster& cluster, const std::string& dir) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "csr/corpus/corpus.h"
+#include "support/csr_cases.h"
 #include "support/der_builder.h"
 #include "support/hostile_csrs.h"
 #include "support/pki.h"
@@ -47,39 +48,13 @@ std::vector<std::pair<std::string, std::string>> BuilderCsrs() {
   auto add = [&](std::string name, std::string pem) {
     out.emplace_back(std::move(name), std::move(pem));
   };
-  add("kubelet serving", CsrBuilder()
-                             .Subject({{"O", "system:nodes"}, {"CN", "system:node:w"}})
-                             .Dns("w")
-                             .Ip("10.0.0.11")
-                             .Ip("fd00:0:0:0:0:0:0:11")
-                             .Pem());
-  add("every subject attribute", CsrBuilder()
-                                     .Subject({{"C", "DE"},
-                                               {"ST", "Berlin"},
-                                               {"L", "Mitte"},
-                                               {"O", "b"},
-                                               {"O", "a"},
-                                               {"OU", "ops"},
-                                               {"CN", "x"},
-                                               {"1.2.3.4.5", "custom"}})
-                                     .Pem());
+  add("kubelet serving", csr_cases::KubeletServing("w"));
+  add("every subject attribute", csr_cases::EverySubjectAttribute());
   add("no CN", CsrBuilder().O("system:nodes").Pem());
   add("two CNs", CsrBuilder().Cn("system:node:a").Cn("system:node:b").Pem());
   add("UTF-8 CN", CsrBuilder().Cn("Jürgen, O=system:masters").Pem());
-  add("every SAN type", CsrBuilder()
-                            .Cn("x")
-                            .Dns("a.example")
-                            .Email("ops@example.com")
-                            .Uri("spiffe://cluster/ns/default/sa/x")
-                            .Dns("b.example")
-                            .Ip("192.168.1.1")
-                            .Ip("2001:DB8::1")
-                            .Pem());
-  add("otherName and RID",
-      CsrBuilder()
-          .Cn("x")
-          .Extension("subjectAltName", "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:a@b,RID:1.2.3.4")
-          .Pem());
+  add("every SAN type", csr_cases::EverySanType());
+  add("otherName and RID", csr_cases::OtherNameAndRid());
   add("IPv4-mapped IPv6", CsrBuilder()
                               .Cn("x")
                               .IpBytes(std::string("\0\0\0\0\0\0\0\0\0\0\xff\xff\x0a\0\0\x01", 16))

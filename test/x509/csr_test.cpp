@@ -2,12 +2,14 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "support/csr_cases.h"
 #include "support/pki.h"
 #include "x509/parse.h"
 
 using certguard::Code;
 using certguard::testing::CsrBuilder;
 using certguard::testing::Key;
+namespace csr_cases = certguard::testing::csr_cases;
 using namespace certguard::x509;
 
 namespace {
@@ -23,14 +25,7 @@ std::string Body(const std::string& pem) {
 }  // namespace
 
 TEST_CASE("ParseCsr reads a kubelet-shaped request", "[x509][csr]") {
-  std::string pem = CsrBuilder()
-                        .Subject({{"O", "system:nodes"}, {"CN", "system:node:worker-1"}})
-                        .Dns("worker-1")
-                        .Ip("10.0.0.11")
-                        .Ip("fd00:0:0:0:0:0:0:11")
-                        .Key(Key::Ec("P-256"))
-                        .Pem();
-  auto csr = ParseCsr(pem);
+  auto csr = ParseCsr(csr_cases::KubeletServing("worker-1"));
   REQUIRE(csr.ok());
   CHECK(csr->subject.attributes ==
         std::vector<std::pair<std::string, std::string>>{{"O", "system:nodes"},
@@ -53,16 +48,7 @@ TEST_CASE("ParseCsr reads a kubelet-shaped request", "[x509][csr]") {
 }
 
 TEST_CASE("ParseCsr keeps every subject attribute in encoding order", "[x509][csr]") {
-  auto csr = ParseCsr(CsrBuilder()
-                          .Subject({{"C", "DE"},
-                                    {"ST", "Berlin"},
-                                    {"L", "Mitte"},
-                                    {"O", "b"},
-                                    {"O", "a"},
-                                    {"OU", "ops"},
-                                    {"CN", "x"},
-                                    {"1.2.3.4.5", "custom"}})
-                          .Pem());
+  auto csr = ParseCsr(csr_cases::EverySubjectAttribute());
   REQUIRE(csr.ok());
   CHECK(csr->subject.attributes == std::vector<std::pair<std::string, std::string>>{
                                        {"C", "DE"},
@@ -107,15 +93,7 @@ TEST_CASE("ParseCsr reads UTF-8 values and escapes them in ToString", "[x509][cs
 }
 
 TEST_CASE("ParseCsr sorts SANs by type", "[x509][csr]") {
-  auto csr = ParseCsr(CsrBuilder()
-                          .Cn("x")
-                          .Dns("a.example")
-                          .Email("ops@example.com")
-                          .Uri("spiffe://cluster/ns/default/sa/x")
-                          .Dns("b.example")
-                          .Ip("192.168.1.1")
-                          .Ip("2001:DB8::1")
-                          .Pem());
+  auto csr = ParseCsr(csr_cases::EverySanType());
   REQUIRE(csr.ok());
   CHECK(csr->sans.dns == std::vector<std::string>{"a.example", "b.example"});
   CHECK(csr->sans.emails == std::vector<std::string>{"ops@example.com"});
@@ -129,11 +107,7 @@ TEST_CASE("ParseCsr sorts SANs by type", "[x509][csr]") {
 }
 
 TEST_CASE("ParseCsr surfaces SAN types a kubelet never asks for", "[x509][csr]") {
-  auto other = ParseCsr(
-      CsrBuilder()
-          .Cn("x")
-          .Extension("subjectAltName", "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:a@b,RID:1.2.3.4")
-          .Pem());
+  auto other = ParseCsr(csr_cases::OtherNameAndRid());
   REQUIRE(other.ok());
   CHECK(other->sans.others ==
         std::vector<std::string>{"othername:msUPN", "RID:1.2.3.4"});

@@ -81,3 +81,17 @@ TEST_CASE("pem Encode writes OpenSSL's layout", "[x509][pem]") {
   CHECK(pem::EncodeBody(long_text) == line + "\n");
   CHECK(pem::EncodeBody(long_text + "y").size() == 64 + 1 + 4 + 1);
 }
+
+TEST_CASE("pem Base64 is one unbroken line with padding", "[x509][pem]") {
+  CHECK(pem::Base64("") == "");
+  CHECK(pem::Base64("A") == "QQ==");
+  CHECK(pem::Base64("AB") == "QUI=");
+  CHECK(pem::Base64("ABC") == "QUJD");
+  const std::string long_text(100, 'x');
+  const std::string encoded = pem::Base64(long_text);
+  CHECK(encoded.find('\n') == std::string::npos);
+  CHECK(encoded.size() == 136);
+  auto back = pem::DecodeBody(encoded);
+  REQUIRE(back.ok());
+  CHECK(*back == long_text);
+}

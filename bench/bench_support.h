@@ -1,0 +1,95 @@
+// What the benchmarks that drive a real control plane share: running a shell
+// command, quoting for it, a free loopback port, a process's memory, polling.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+namespace certguard::bench {
+
+// A benchmark that cannot measure what it set out to stops with this; main()
+// prints it and exits non-zero rather than reporting a number.
+struct BenchError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+[[noreturn]] inline void Fail(const std::string& why) { throw BenchError(why); }
+
+// Standard output of `sh -c cmd`; *rc gets its exit status (-1 if it did not exit).
+inline std::string Shell(const std::string& cmd, int* rc) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) Fail("cannot run: " + cmd);
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  int status = pclose(p);
+  *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+// `s` as one single-quoted shell word.
+inline std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// A loopback port the kernel just handed out (free until someone else binds it).
+inline int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    close(fd);
+    Fail("no free port");
+  }
+  int port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+// Resident and peak resident memory of a process, from /proc/PID/status.
+struct Memory {
+  double rss_mib = 0, hwm_mib = 0;
+};
+
+inline Memory MemoryOf(pid_t pid) {
+  Memory m;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) m.rss_mib = std::atof(line.c_str() + 6) / 1024;
+    if (line.rfind("VmHWM:", 0) == 0) m.hwm_mib = std::atof(line.c_str() + 6) / 1024;
+  }
+  return m;
+}
+
+// True as soon as `cond` holds, polled every `every`; false if it still does
+// not after `limit`. Benchmarks time what they wait for themselves, so the
+// poll interval bounds their resolution.
+inline bool WaitUntil(const std::function<bool()>& cond, std::chrono::seconds limit,
+                      std::chrono::milliseconds every) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(every);
+  }
+  return cond();
+}
+
+}  // namespace certguard::bench
