@@ -2,7 +2,6 @@
 // here; a name without a factory is a controller this build does not have.
 #include "app/manager.h"
 #include "csr/controller.h"
-#include "common/log.h"
 #include "csr/metrics.h"
 #include "expiry/collector.h"
 #include "expiry/controller.h"
@@ -20,7 +19,8 @@ class CsrRunnable : public Runnable {
 
   void Start() override { controller_.Start(); }
   void Stop() override { controller_.Stop(); }
-  bool Ready() const override { return controller_.Synced(); }
+  bool Synced() const override { return controller_.Synced(); }
+  std::string WaitingFor() const override { return controller_.WaitingFor(); }
 
  private:
   static csr::CsrControllerOptions Options(const RunOptions& o, kube::EventRecorder& routine) {
@@ -41,19 +41,14 @@ class CsrRunnable : public Runnable {
   csr::CsrController controller_;
 };
 
-// TrustController::Start returns once its caches synced (or its sync timeout
-// passed: the informers then keep trying and readiness says so).
 class TrustRunnable : public Runnable {
  public:
   explicit TrustRunnable(ManagerContext& ctx) : controller_(ctx.client, ctx.events, ctx.registry) {}
 
-  void Start() override {
-    if (auto st = controller_.Start(); !st.ok()) {
-      log::Warn("trust controller: caches not synced yet", {{"error", st.ToString()}});
-    }
-  }
+  void Start() override { controller_.Start(); }
   void Stop() override { controller_.Stop(); }
-  bool Ready() const override { return controller_.Synced().ok(); }
+  bool Synced() const override { return controller_.Synced(); }
+  std::string WaitingFor() const override { return controller_.WaitingFor(); }
 
  private:
   trust::TrustController controller_;
@@ -84,7 +79,8 @@ class ExpiryRunnable : public Runnable {
 
   void Start() override { controller_.Start(); }
   void Stop() override { controller_.Stop(); }
-  bool Ready() const override { return controller_.Synced().ok(); }
+  bool Synced() const override { return controller_.Synced(); }
+  std::string WaitingFor() const override { return controller_.WaitingFor(); }
 
  private:
   std::shared_ptr<expiry::Inventory> inventory_;

@@ -86,47 +86,6 @@ std::string Hostname() {
   return buf;
 }
 
-// The runnables, started and stopped together, at most once each way.
-class Group {
- public:
-  void Add(std::string name, std::unique_ptr<Runnable> r) {
-    items_.emplace_back(std::move(name), std::move(r));
-  }
-  void StartAll() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (started_ || stopped_) return;
-    started_ = true;
-    for (auto& [name, r] : items_) {
-      log::Info("starting controller", {{"controller", name}});
-      r->Start();
-    }
-  }
-  void StopAll() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopped_) return;
-    stopped_ = true;
-    if (!started_) return;
-    for (auto it = items_.rbegin(); it != items_.rend(); ++it) {
-      log::Info("stopping controller", {{"controller", it->first}});
-      it->second->Stop();
-    }
-  }
-  // OK when not started (a standby replica) or when every runnable is ready.
-  Status Ready() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!started_) return Status::Ok();
-    for (const auto& [name, r] : items_) {
-      if (!r->Ready()) return Unavailable(name + " controller not synced yet");
-    }
-    return Status::Ok();
-  }
-
- private:
-  mutable std::mutex mu_;
-  bool started_ = false, stopped_ = false;
-  std::vector<std::pair<std::string, std::unique_ptr<Runnable>>> items_;
-};
-
 }  // namespace
 
 int Run(const RunOptions& options_in, StopSignal& stop) {
@@ -180,7 +139,7 @@ int Run(const RunOptions& options_in, StopSignal& stop) {
   kube::ApiEventRecorder routine_events(**routine_client, routine_options);
 
   ManagerContext ctx{options, **client, events, routine_events, endpoints.registry(), endpoints};
-  Group group;
+  RunnableGroup group;
   for (auto& entry : BuiltinControllers()) {
     if (std::find(options.controllers.begin(), options.controllers.end(), entry.name) ==
         options.controllers.end()) {
@@ -225,21 +184,20 @@ int Run(const RunOptions& options_in, StopSignal& stop) {
       log::Error("invalid leader election settings", {{"error", st.message()}});
       return 1;
     }
-    kube::LeaderElector::Callbacks cb;
-    // The callbacks run on the election thread: capture nothing of this block by reference.
+    // The callbacks run on the election threads: capture nothing of this block by reference.
     const std::string lease = le.lease_namespace + "/" + le.lease_name;
-    cb.on_started_leading = [&group, &operator_metrics, lease] {
-      log::Info("leading: starting the controllers", {{"lease", lease}});
-      operator_metrics.SetLeader(true);
-      group.StartAll();
-    };
-    cb.on_stopped_leading = [&operator_metrics, &shutting_down, &stop, identity] {
-      operator_metrics.SetLeader(false);
-      if (shutting_down.load()) return;
-      // Another replica may act now: stop at once and let the pod restart.
-      log::Error("leadership lost, exiting", {{"identity", identity}});
-      stop.Notify(1);
-    };
+    kube::LeaderElector::Callbacks cb = RunWhileLeading(
+        group,
+        [&operator_metrics, lease](bool leading) {
+          if (leading) log::Info("leading: starting the controllers", {{"lease", lease}});
+          operator_metrics.SetLeader(leading);
+        },
+        [&shutting_down] { return shutting_down.load(); },
+        [&stop, identity] {
+          // Another replica may act now: stop at once and let the pod restart.
+          log::Error("leadership lost, exiting", {{"identity", identity}});
+          stop.Notify(1);
+        });
     cb.on_new_leader = [&identity](const std::string& holder) {
       if (holder != identity) log::Info("leader is another replica", {{"holder", holder}});
     };

@@ -4,7 +4,9 @@
 // Controllers are Runnables made by factories (app/controllers.cpp lists them
 // by name). They are built at startup and started only once this replica
 // holds the leader lease (at once with --leader-elect=false); they are stopped
-// in reverse order on shutdown or when leadership is lost.
+// in reverse order on shutdown or when leadership is lost (app/group.h). Their
+// Start never blocks, so the lease is renewed while they wait for their caches
+// (a CRD applied after certguard), and /readyz says what they wait for.
 #pragma once
 
 #include <atomic>
@@ -18,6 +20,7 @@
 
 #include <prometheus/registry.h>
 
+#include "app/group.h"
 #include "app/options.h"
 #include "common/status.h"
 #include "kube/client.h"
@@ -25,15 +28,6 @@
 #include "metrics/endpoints.h"
 
 namespace certguard::app {
-
-// A piece of the operator that runs while this replica leads.
-class Runnable {
- public:
-  virtual ~Runnable() = default;
-  virtual void Start() = 0;      // must not block
-  virtual void Stop() = 0;       // blocks until stopped; idempotent
-  virtual bool Ready() const = 0;  // caches synced, workers running
-};
 
 // What a factory may use; all of it outlives the runnables.
 struct ManagerContext {

@@ -160,19 +160,9 @@ void CsrController::Start() {
 }
 
 void CsrController::StartWhenSynced() {
-  auto waited = std::chrono::steady_clock::now();
-  for (kube::Informer* inf : {&csrs_, &nodes_, &policies_}) {
-    while (!inf->WaitForSync(std::chrono::seconds(1))) {
-      if (stopping_.load()) return;
-      if (std::chrono::steady_clock::now() - waited > std::chrono::seconds(30)) {
-        log::Warn("csr controller: still waiting for a cache to sync",
-                  {{"resource", inf->resource().resource},
-                   {"hint", inf->resource().resource == "csrapprovalpolicies"
-                                ? "is the CSRApprovalPolicy CRD installed?"
-                                : "check the API server and RBAC"}});
-        waited = std::chrono::steady_clock::now();
-      }
-    }
+  if (!kube::WaitForCacheSync({&csrs_, &nodes_, &policies_}, [this] { return stopping_.load(); },
+                              "csr controller")) {
+    return;
   }
   // The first lists were parsed whole, a page at a time, and trimmed into the
   // caches: what they freed goes back to the system instead of staying resident.
@@ -191,6 +181,12 @@ void CsrController::StartWhenSynced() {
             {{"csrs", std::to_string(csrs_.store().Size())},
              {"nodes", std::to_string(nodes_.store().Size())},
              {"policies", std::to_string(policies_.store().Size())}});
+}
+
+std::string CsrController::WaitingFor() const {
+  if (running_.load()) return "";
+  std::string cache = kube::WaitingFor({&csrs_, &nodes_, &policies_});
+  return cache.empty() ? "workers starting" : cache;
 }
 
 void CsrController::Stop() {

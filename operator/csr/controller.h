@@ -75,6 +75,8 @@ class CsrController {
   void Stop();
   // Every informer has listed once and the workers run: readiness.
   bool Synced() const { return running_.load(); }
+  // What it waits for while not Synced ("waiting for CRD csrapprovalpolicies.certguard.io"); "" once synced.
+  std::string WaitingFor() const;
 
   // One reconcile of one CSR (exposed for tests).
   kube::ReconcileResult ReconcileCsr(const std::string& name);

@@ -154,11 +154,18 @@ void ExpiryController::Stop() {
   for (auto& i : informers_) i->Stop();
 }
 
-Status ExpiryController::Synced() const {
+bool ExpiryController::Synced() const {
   for (const auto& i : informers_) {
-    if (!i->HasSynced()) return Unavailable("expiry: " + i->resource().resource + " not listed yet");
+    if (!i->HasSynced()) return false;
   }
-  return Status::Ok();
+  return true;
+}
+
+std::string ExpiryController::WaitingFor() const {
+  for (const auto& i : informers_) {
+    if (!i->HasSynced()) return kube::WaitingFor({i.get()});
+  }
+  return "";
 }
 
 std::vector<std::string> ListInventory(kube::Client& client, const ExpirySources& sources,

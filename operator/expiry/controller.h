@@ -51,8 +51,11 @@ class ExpiryController {
   void Start();
   // Stops every watch. Idempotent.
   void Stop();
-  // OK once every watch has listed once.
-  Status Synced() const;
+  // Every watch has listed once: readiness. The inventory fills as the lists
+  // come in, so there are no workers to wait for.
+  bool Synced() const;
+  // What it waits for while not Synced; "" once synced.
+  std::string WaitingFor() const;
 
  private:
   kube::Informer& Watch(const kube::Resource& resource, kube::InformerOptions options);

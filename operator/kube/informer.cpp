@@ -1,5 +1,7 @@
 #include "kube/informer.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 
 namespace certguard::kube {
@@ -117,6 +119,11 @@ bool Informer::WaitForSync(Duration timeout) {
   return synced_.load();
 }
 
+Status Informer::LastListError() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_list_error_;
+}
+
 std::string Informer::LastResourceVersion() const {
   std::lock_guard<std::mutex> lock(mu_);
   return last_rv_;
@@ -148,16 +155,29 @@ void Informer::Run() {
         {
           std::lock_guard<std::mutex> lock(mu_);
           stats_.errors++;
+          last_list_error_ = s;
         }
-        Duration d = options_.retry_backoff.Delay(failures++, RandomUnit());
-        log::Warn("informer list failed",
-                  {{"resource", resource_.resource}, {"error", s.ToString()},
-                   {"retry_in_ms", std::to_string(d.count() / 1000000)}});
+        const bool missing = s.code() == Code::kNotFound;
+        Duration d = options_.retry_backoff.Delay(failures, RandomUnit());
+        if (missing) d = std::min(d, options_.missing_retry_max);
+        // A missing CRD is retried every few seconds, maybe for long: say so now and then.
+        const bool quiet = missing && failures % 30 != 0;
+        failures++;
+        (quiet ? log::Debug : log::Warn)(
+            "informer list failed",
+            {{"resource", resource_.resource},
+             {"error", s.ToString()},
+             {"waiting_for", DescribeSyncWait(resource_, s)},
+             {"retry_in_ms", std::to_string(d.count() / 1000000)}});
         if (!SleepFor(d)) break;
         continue;
       }
       need_list = false;
       failures = 0;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        last_list_error_ = Status::Ok();
+      }
       if (!synced_.exchange(true)) {
         std::lock_guard<std::mutex> lock(mu_);
         cv_.notify_all();
@@ -315,6 +335,37 @@ void Informer::Resync() {
 
 void Informer::ResyncLoop() {
   while (SleepFor(options_.resync_period)) Resync();
+}
+
+std::string DescribeSyncWait(const Resource& resource, const Status& last_list_error) {
+  if (last_list_error.code() == Code::kNotFound && !resource.group.empty()) {
+    return "waiting for CRD " + resource.resource + "." + resource.group;
+  }
+  std::string out = "cache of " + resource.resource + " not synced";
+  if (!last_list_error.ok()) out += ": " + last_list_error.ToString();
+  return out;
+}
+
+std::string WaitingFor(std::initializer_list<const Informer*> informers) {
+  for (const Informer* i : informers) {
+    if (!i->HasSynced()) return DescribeSyncWait(i->resource(), i->LastListError());
+  }
+  return "";
+}
+
+bool WaitForCacheSync(std::initializer_list<Informer*> informers,
+                      const std::function<bool()>& stopping, const std::string& who) {
+  int waits = 0;
+  for (Informer* i : informers) {
+    while (!i->WaitForSync(std::chrono::seconds(1))) {
+      if (stopping()) return false;
+      if (++waits % 30 == 0) {
+        log::Warn(who + ": still waiting for its caches",
+                  {{"waiting_for", DescribeSyncWait(i->resource(), i->LastListError())}});
+      }
+    }
+  }
+  return !stopping();
 }
 
 }  // namespace certguard::kube

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -80,6 +81,10 @@ struct InformerOptions {
   int watch_timeout_seconds = 300;  // randomised in [t, 2t) per watch like client-go
   bool allow_bookmarks = true;      // bookmarks keep the resume point fresh
   Backoff retry_backoff{std::chrono::milliseconds(800), std::chrono::seconds(30), 2.0, 1.0};
+  // The cap on retries while the list gets NotFound: the resource's CRD is not
+  // installed yet. Low, so that the cache fills within seconds of the CRD
+  // appearing (a 404 costs the server little).
+  Duration missing_retry_max = std::chrono::seconds(2);
   // What the cache keeps of each object (after StripForCache), to keep less:
   // handlers still get the object as received in Change::object of an add or
   // update; old_object, deletes after a relist and resyncs carry the cached
@@ -124,6 +129,9 @@ class Informer {
 
   const Store& store() const { return store_; }
   const Resource& resource() const { return resource_; }
+  // Why the cache has not synced yet: the error of the last failed list, OK
+  // when none failed or once a list succeeded.
+  Status LastListError() const;
   // Last resourceVersion seen (list, event or bookmark).
   std::string LastResourceVersion() const;
   InformerStats Stats() const;
@@ -150,10 +158,28 @@ class Informer {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string last_rv_;
+  Status last_list_error_;
   InformerStats stats_;
   CancelToken* cancel_ = nullptr;  // current watch, under mu_
   std::thread thread_;
   std::thread resync_thread_;
 };
+
+// Pure. What a cache of `resource` that has not synced waits for, for
+// readiness and logs: "waiting for CRD PLURAL.GROUP" when its list got
+// NotFound (a resource of an API group that is not served: its CRD is missing),
+// else "cache of PLURAL not synced" plus the last list error, if any.
+std::string DescribeSyncWait(const Resource& resource, const Status& last_list_error);
+
+// What the first of `informers` that has not synced waits for
+// (DescribeSyncWait); "" when every one has synced.
+std::string WaitingFor(std::initializer_list<const Informer*> informers);
+
+// Blocks until every informer has synced (true) or `stopping` returns true
+// (false), checking `stopping` every second. Logs what it still waits for every
+// 30 s, as `who`. For a controller's own start-up thread: never call it from
+// Start().
+bool WaitForCacheSync(std::initializer_list<Informer*> informers,
+                      const std::function<bool()>& stopping, const std::string& who);
 
 }  // namespace certguard::kube

@@ -171,51 +171,45 @@ void TrustController::EnqueueAll() {
   for (const std::string& key : bundles_.store().Keys()) queue_.Add(key);
 }
 
-Status TrustController::Start() {
+void TrustController::Start() {
   bundles_.Start();
   namespaces_.Start();
   targets_.Start();
   configmaps_.Start();
-  for (kube::Informer* i : {&bundles_, &namespaces_, &targets_, &configmaps_}) {
-    if (!i->WaitForSync(options_.sync_timeout)) {
-      // Workers on a partial cache would take existing targets for missing ones.
-      late_start_ = std::thread([this] { StartWhenSynced(); });
-      return Unavailable("trust: the " + i->resource().resource +
-                         " cache did not sync; the workers start once it does");
-    }
-  }
-  EnqueueAll();
-  controller_->Start();
-  return Status::Ok();
+  starter_ = std::thread([this] { StartWhenSynced(); });
 }
 
 void TrustController::StartWhenSynced() {
-  for (kube::Informer* i : {&bundles_, &namespaces_, &targets_, &configmaps_}) {
-    while (!i->WaitForSync(std::chrono::seconds(1))) {
-      if (stopping_) return;
-    }
+  if (!kube::WaitForCacheSync({&bundles_, &namespaces_, &targets_, &configmaps_},
+                              [this] { return stopping_.load(); }, "trust controller")) {
+    return;
   }
+  std::lock_guard<std::mutex> lock(start_mu_);
   if (stopping_) return;
-  log::Info("trust: caches synced late, starting the workers");
   EnqueueAll();
   controller_->Start();
+  running_ = true;
+  log::Info("trust controller started", {{"bundles", std::to_string(bundles_.store().Size())}});
 }
 
 void TrustController::Stop() {
-  stopping_ = true;
-  if (late_start_.joinable()) late_start_.join();
+  {
+    std::lock_guard<std::mutex> lock(start_mu_);
+    stopping_ = true;
+  }
+  if (starter_.joinable()) starter_.join();
   controller_->Stop();
+  running_ = false;
   bundles_.Stop();
   namespaces_.Stop();
   targets_.Stop();
   configmaps_.Stop();
 }
 
-Status TrustController::Synced() const {
-  for (const kube::Informer* i : {&bundles_, &namespaces_, &targets_, &configmaps_}) {
-    if (!i->HasSynced()) return Unavailable(i->resource().resource + " not synced");
-  }
-  return Status::Ok();
+std::string TrustController::WaitingFor() const {
+  if (running_) return "";
+  std::string cache = kube::WaitingFor({&bundles_, &namespaces_, &targets_, &configmaps_});
+  return cache.empty() ? "workers starting" : cache;
 }
 
 }  // namespace certguard::trust

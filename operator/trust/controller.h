@@ -5,14 +5,15 @@
 //
 // Wiring into `certguard run` (after leader election is won):
 //   trust::TrustController trust(client, recorder, endpoints.registry());
-//   trust.Start();            // informers, then the workers once caches sync
-//   endpoints.AddReadinessCheck("trust-informers", [&] { return trust.Synced(); });
+//   trust.Start();            // informers; the workers once caches sync (never blocks)
+//   ready = trust.Synced();   // else trust.WaitingFor() says why
 //   ...; trust.Stop();        // drains the queue and joins every thread
 // Thread-safe.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -32,7 +33,6 @@ struct TrustControllerOptions {
   int workers = 1;
   ReconcilerOptions reconciler;
   kube::Duration resync = std::chrono::minutes(10);
-  kube::Duration sync_timeout = std::chrono::minutes(2);
 };
 
 class TrustController {
@@ -42,14 +42,17 @@ class TrustController {
                   prometheus::Registry& registry, TrustControllerOptions options = {});
   ~TrustController();  // Stop()
 
-  // Starts the informers, waits for their first lists (up to sync_timeout),
-  // then the workers. Unavailable when the caches did not sync in time (the
-  // CRD not installed yet, the API server unreachable): the informers keep
-  // trying and the workers start as soon as every cache holds its first list.
-  Status Start();
+  // Starts the informers and returns; a thread of its own starts the workers
+  // once every cache holds its first list (workers on a partial cache would
+  // take existing targets for missing ones). Until then the informers keep
+  // trying: the CRD may be installed later, the API server come back.
+  void Start();
+  // Stops the workers, then the informers. Idempotent.
   void Stop();
-  // OK once every cache holds its first list.
-  Status Synced() const;
+  // Every cache holds its first list and the workers run: readiness.
+  bool Synced() const { return running_.load(); }
+  // What it waits for while not Synced ("waiting for CRD trustbundles.certguard.io"); "" once synced.
+  std::string WaitingFor() const;
 
   TrustBundleReconciler& reconciler() { return *reconciler_; }
   kube::WorkQueue& queue() { return queue_; }
@@ -70,8 +73,10 @@ class TrustController {
   kube::WorkQueue queue_;
   std::unique_ptr<TrustBundleReconciler> reconciler_;
   std::unique_ptr<kube::Controller> controller_;
+  std::atomic<bool> running_{false};
   std::atomic<bool> stopping_{false};
-  std::thread late_start_;  // runs StartWhenSynced when Start timed out
+  std::mutex start_mu_;  // orders the workers' start against Stop
+  std::thread starter_;  // runs StartWhenSynced
 };
 
 }  // namespace certguard::trust

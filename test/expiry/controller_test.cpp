@@ -82,9 +82,9 @@ TEST_CASE("ExpiryController follows TLS Secrets, selected objects and kubelet CS
   sources.secret_selector = "certguard.io/expiry=true";
   sources.configmap_selector = "certguard.io/expiry=true";
   ExpiryController controller(api, inv, sources);
-  CHECK_FALSE(controller.Synced().ok());
+  CHECK_FALSE(controller.Synced());
   controller.Start();
-  REQUIRE(WaitFor([&] { return controller.Synced().ok(); }));
+  REQUIRE(WaitFor([&] { return controller.Synced(); }));
   REQUIRE(WaitFor([&] { return Shown(*inv).size() == 4; }));
   CHECK(Shown(*inv) == std::vector<std::string>{"configmap/apps/ca/ca.crt  ca",
                                                 "secret/apps/both/tls.crt  web",

@@ -210,17 +210,14 @@ struct RunningController {
       : client(AdminClient(cluster)),
         counting(*client),
         controller(counting, events, registry, Options()) {
-    auto st = controller.Start();
-    INFO(st.ToString());
-    REQUIRE(st.ok());
+    controller.Start();
+    bool synced = Eventually([&] { return controller.Synced(); }, 60s);
+    INFO(controller.WaitingFor());
+    REQUIRE(synced);
   }
   ~RunningController() { controller.Stop(); }
 
-  static trust::TrustControllerOptions Options() {
-    trust::TrustControllerOptions o;
-    o.sync_timeout = 60s;
-    return o;
-  }
+  static trust::TrustControllerOptions Options() { return {}; }
   std::optional<double> Metric(const std::string& family,
                                const std::map<std::string, std::string>& labels) {
     return MetricValue(registry, family, labels);

@@ -403,3 +403,67 @@ TEST_CASE("Informer relist that fails mid-way deletes nothing, then converges",
   REQUIRE(WaitFor([&] { return rec.Count("update ns/cm1") == 1; }));
   CHECK(inf.store().Get("ns/cm1")->contains("data") == false);
 }
+
+TEST_CASE("DescribeSyncWait names a missing CRD, else the cache and its last error", "[kube][informer]") {
+  CHECK(DescribeSyncWait(resources::kTrustBundles, certguard::NotFound("404 page not found")) ==
+        "waiting for CRD trustbundles.certguard.io");
+  CHECK(DescribeSyncWait(resources::kCsrApprovalPolicies, certguard::NotFound("x")) ==
+        "waiting for CRD csrapprovalpolicies.certguard.io");
+  // A core resource is never a CRD: a 404 there is some other trouble.
+  CHECK(DescribeSyncWait(resources::kNodes, certguard::NotFound("x")) ==
+        "cache of nodes not synced: NotFound: x");
+  CHECK(DescribeSyncWait(resources::kSecrets, Status(Code::kForbidden, "no list")) ==
+        "cache of secrets not synced: Forbidden: no list");
+  CHECK(DescribeSyncWait(resources::kNodes, Status::Ok()) == "cache of nodes not synced");
+}
+
+TEST_CASE("Informer: a missing CRD is retried quickly, reported, and listed once it appears",
+          "[kube][informer]") {
+  FakeClient api;
+  REQUIRE(api.Create(resources::kTrustBundles, "", {{"metadata", {{"name", "b"}}}}).ok());
+  api.SetMissing(resources::kTrustBundles, true);
+  InformerOptions o;
+  // Other errors back off for long; a 404 never waits more than the cap.
+  o.retry_backoff = Backoff{std::chrono::seconds(30), std::chrono::seconds(60), 2.0, 0.0};
+  o.missing_retry_max = 50ms;
+  Informer inf(api, resources::kTrustBundles, o);
+  inf.Start();
+  REQUIRE(WaitFor([&] { return inf.Stats().errors >= 3; }));
+  CHECK_FALSE(inf.HasSynced());
+  CHECK(inf.LastListError().code() == Code::kNotFound);
+  CHECK(WaitingFor({&inf}) == "waiting for CRD trustbundles.certguard.io");
+  api.SetMissing(resources::kTrustBundles, false);
+  REQUIRE(WaitFor([&] { return inf.HasSynced(); }, 5s));
+  CHECK(inf.LastListError().ok());
+  CHECK(WaitingFor({&inf}).empty());
+  CHECK(inf.store().Get("b") != nullptr);
+  inf.Stop();
+}
+
+TEST_CASE("WaitForCacheSync returns false once told to stop, true once every cache synced",
+          "[kube][informer]") {
+  FakeClient api;
+  api.SetMissing(resources::kTrustBundles, true);
+  InformerOptions o;
+  o.missing_retry_max = 50ms;
+  Informer missing(api, resources::kTrustBundles, o);
+  Informer cms(api, resources::kConfigMaps, o);
+  missing.Start();
+  cms.Start();
+  std::atomic<bool> stop{false};
+  std::atomic<int> result{-1};
+  std::thread waiter([&] {
+    result = WaitForCacheSync({&cms, &missing}, [&] { return stop.load(); }, "test") ? 1 : 0;
+  });
+  std::this_thread::sleep_for(200ms);
+  CHECK(result == -1);  // still waiting
+  stop = true;
+  REQUIRE(WaitFor([&] { return result != -1; }, 5s));
+  waiter.join();
+  CHECK(result == 0);
+
+  api.SetMissing(resources::kTrustBundles, false);
+  CHECK(WaitForCacheSync({&cms, &missing}, [] { return false; }, "test"));
+  missing.Stop();
+  cms.Stop();
+}

@@ -73,6 +73,9 @@ bool FakeClient::Matches(const Json& o, const std::string& ns, const std::string
 
 Status FakeClient::Intercept(const std::string& verb, const Resource& r, const std::string& key) {
   actions_.push_back(verb + " " + r.resource + (key.empty() ? "" : " " + key));
+  if (missing_.count(r.group + "/" + r.resource) != 0) {
+    return NotFound("the server could not find the requested resource");
+  }
   auto it = errors_.find(verb);
   if (it == errors_.end() || it->second.empty()) return Status::Ok();
   Status s = it->second.front();
@@ -309,6 +312,15 @@ Status FakeClient::Watch(const Resource& r, const std::string& ns, const WatchOp
 void FakeClient::InjectError(const std::string& verb, Status status, int times) {
   std::lock_guard<std::mutex> lock(mu_);
   for (int i = 0; i < times; ++i) errors_[verb].push_back(status);
+}
+
+void FakeClient::SetMissing(const Resource& r, bool missing) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (missing) {
+    missing_.insert(r.group + "/" + r.resource);
+  } else {
+    missing_.erase(r.group + "/" + r.resource);
+  }
 }
 
 void FakeClient::Compact() {

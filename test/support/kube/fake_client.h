@@ -14,6 +14,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,9 @@ class FakeClient : public Client {
   // The next `times` calls of `verb` ("get", "list", "create", "update", "patch",
   // "delete", "watch") fail with `status`.
   void InjectError(const std::string& verb, Status status, int times = 1);
+  // While missing, every call on resource `r` fails with kNotFound, as a
+  // custom resource does while its CRD is not installed.
+  void SetMissing(const Resource& r, bool missing);
   // Forgets the history: watches from a version older than now get 410.
   void Compact();
   // Ends every open watch with kUnavailable, as a restarting server would.
@@ -85,6 +89,7 @@ class FakeClient : public Client {
   std::vector<Event> history_;
   std::vector<Watcher*> watchers_;
   std::map<std::string, std::deque<Status>> errors_;
+  std::set<std::string> missing_;  // resource keys
   std::vector<std::string> actions_;
 };
 
