@@ -1,5 +1,6 @@
 #include "expiry/scan.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -199,6 +200,11 @@ TEST_CASE("Scan: in a directory, files without an extension are read when they a
   CHECK(c.ca == ca.pem);
   CHECK(r.kubeconfigs[1].source == "/etc/kubernetes/my-kubeconfig.yaml");
   CHECK(r.kubeconfigs[1].clusters.empty());
+  // A FIFO or a directory named like a kubeconfig is never opened for reading: no error, no hang.
+  REQUIRE(::mkfifo((dir.path() + "/etc/kubernetes/kubeconfig-fifo").c_str(), 0600) == 0);
+  fs::create_directories(dir.path() + "/etc/kubernetes/kubeconfig.d");
+  ScanResult quiet = Scan({"/etc/kubernetes"}, options);
+  CHECK(Describe(quiet.findings, dir.path()) == Describe(r.findings, dir.path()));
   // Named directly, a file that is no kubeconfig nor certificate is an error.
   ScanResult named = Scan({"/etc/kubernetes/cloud-config"}, options);
   REQUIRE(named.findings.size() == 1);
