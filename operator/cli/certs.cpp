@@ -29,6 +29,7 @@ struct CheckExpirationFlags {
   size_t max_file_size = 1024 * 1024;
   int max_depth = 32;
   std::vector<std::string> trust_bundles;
+  std::vector<std::string> trust_paths;
   bool fail_on_trust_gap = false;
   bool check_server = false;
 };
@@ -79,6 +80,7 @@ int RunCheckExpiration(const CheckExpirationFlags& flags, Context& ctx) {
         findings.push_back(expiry::Finding{"trust bundle", std::nullopt, std::move(e)});
       }
       expiry::TrustOptions to;
+      to.scope = flags.trust_paths;
       to.check_server = flags.check_server;
       expiry::AttachTrustGaps(findings, expiry::KubeconfigGaps(scanned.kubeconfigs, reference, now, to));
     }
@@ -142,6 +144,9 @@ void AddCertsCommand(CLI::App& app, Context& ctx) {
                     "each kubeconfig entry gets a trust gap: the bundle's CAs its cluster CA lacks; "
                     "repeatable")
       ->check(CLI::ExistingFile);
+  check->add_option("--trust-path", flags->trust_paths,
+                    "Compare only the kubeconfigs at this path or under this directory, as named "
+                    "by --path (default: every kubeconfig read); repeatable");
   check->add_flag("--check-server", flags->check_server,
                   "Also connect to each kubeconfig's server and verify its chain with the "
                   "kubeconfig's own CA: a failure is a trust gap");

@@ -42,6 +42,7 @@ struct NodeAgentFlags {
   std::string health_bind_address = ":8081";
   bool once = false;
   std::vector<std::string> trust_bundles;
+  std::vector<std::string> trust_paths;
   bool check_server = false;
 };
 
@@ -117,7 +118,9 @@ int RunNodeAgent(const NodeAgentFlags& flags, Context& ctx) {
       for (const auto& e : reference.errors) log::Warn("node-agent: trust bundle", {{"error", e}});
       trust_errors = reference.errors.size();
       expiry::TrustOptions to;
+      to.scope = flags.trust_paths;
       to.check_server = flags.check_server;
+      to.deadline = options.deadline;
       gaps = expiry::KubeconfigGaps(scanned.kubeconfigs, reference,
                                     std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()), to);
     }
@@ -224,6 +227,9 @@ void AddNodeAgentCommand(CLI::App& app, Context& ctx) {
                   "A PEM bundle (as this process sees it, not under --root: a mounted TrustBundle "
                   "target) of the CAs every kubeconfig should trust; exports "
                   "certguard_node_kubeconfig_trust_gap; repeatable, read at every scan");
+  cmd->add_option("--trust-path", flags->trust_paths,
+                  "Compare only the kubeconfigs at this path or under this directory (paths on the "
+                  "node; default: every kubeconfig scanned); repeatable");
   cmd->add_flag("--check-server", flags->check_server,
                 "Also connect to each kubeconfig's server and verify its chain with the "
                 "kubeconfig's own CA: a failure counts in the trust gap");

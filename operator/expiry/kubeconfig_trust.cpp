@@ -3,7 +3,9 @@
 #include <fcntl.h>
 
 #include <filesystem>
+#include <map>
 #include <system_error>
+#include <utility>
 
 #include "common/rooted_fs.h"
 #include "x509/server_chain.h"
@@ -45,12 +47,24 @@ std::vector<KubeconfigGap> KubeconfigGaps(const std::vector<ScannedKubeconfig>& 
                                           const Reference& reference, x509::Time now,
                                           const TrustOptions& options) {
   std::vector<KubeconfigGap> out;
+  // Many kubeconfigs of a node name one server with one CA: one handshake each.
+  std::map<std::pair<std::string, std::string>, x509::ServerChainCheck> checked;
   for (const auto& k : kubeconfigs) {
+    if (!InTrustScope(k.source, options.scope)) continue;
     KubeconfigGap g{k.source, ComputeTrustGap(k.clusters, reference.cas, now)};
     if (options.check_server) {
       for (const auto& c : k.clusters) {
         if (c.insecure || !c.ca_error.empty() || c.ca_source.empty() || c.server.empty()) continue;
-        auto check = x509::CheckServerChain(c.server, c.ca, options.server_timeout);
+        auto key = std::make_pair(c.server, c.ca);
+        auto it = checked.find(key);
+        if (it == checked.end()) {
+          if (std::chrono::steady_clock::now() > options.deadline) {
+            g.gap.reasons.push_back("server " + c.server + ": not checked: the scan went over its time budget");
+            continue;
+          }
+          it = checked.emplace(std::move(key), x509::CheckServerChain(c.server, c.ca, options.server_timeout)).first;
+        }
+        const x509::ServerChainCheck& check = it->second;
         if (check.verified) continue;
         const std::string what = "server " + c.server + ": " + check.reason;
         (check.reached ? g.gap.missing : g.gap.reasons).push_back(what);

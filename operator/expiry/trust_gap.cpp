@@ -80,6 +80,17 @@ TrustGap ComputeTrustGap(const std::vector<ClusterTrust>& clusters,
   return gap;
 }
 
+bool InTrustScope(const std::string& source, const std::vector<std::string>& scope) {
+  if (scope.empty()) return true;
+  for (std::string p : scope) {
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    if (source == p) return true;
+    const std::string dir = p == "/" ? p : p + "/";
+    if (source.compare(0, dir.size(), dir) == 0) return true;
+  }
+  return false;
+}
+
 void AttachTrustGaps(std::vector<Finding>& findings, const std::vector<KubeconfigGap>& gaps) {
   std::map<std::string, const TrustGap*> by_source;
   for (const auto& g : gaps) by_source.emplace(g.source, &g.gap);
@@ -94,7 +105,7 @@ void AttachTrustGaps(std::vector<Finding>& findings, const std::vector<Kubeconfi
   }
   for (const auto& g : gaps) {
     if (attached.count(g.source) != 0) continue;
-    std::string why = "no certificate in this kubeconfig";
+    std::string why = "no certificate listed for this kubeconfig (none, or listed under another name)";
     for (const auto& r : g.gap.reasons) why += "; " + r;
     Finding f{g.source, std::nullopt, std::move(why), g.source};
     f.trust_gap = g.gap.missing;

@@ -41,6 +41,11 @@ struct TrustGap {
 TrustGap ComputeTrustGap(const std::vector<ClusterTrust>& clusters,
                          const std::vector<x509::CertificateInfo>& reference, x509::Time now);
 
+// True when a kubeconfig named `source` is to be compared: `scope` is empty, or
+// lists it or a directory above it ("/etc/kubernetes" holds
+// "/etc/kubernetes/kubeconfig"; "/etc/kube" does not).
+bool InTrustScope(const std::string& source, const std::vector<std::string>& scope);
+
 // One kubeconfig's gap, named as its findings name it (Finding::kubeconfig).
 struct KubeconfigGap {
   std::string source;

@@ -117,10 +117,11 @@ ok "node agent: off by default; DaemonSet accepted, read-only host paths, own po
 "$helm" template certguard charts/certguard -n "$ns" --kube-version 1.34.0 --set nodeAgent.enabled=true \
   --set 'nodeAgent.hostFiles={/var/lib/kubelet/kubeconfig,/etc/kubernetes/kubeconfig}' \
   --set nodeAgent.trustBundle.configMap=certguard-api-int-ca --set nodeAgent.checkServer=true \
+  --set 'nodeAgent.trustBundle.paths={/var/lib/kubelet/kubeconfig}' \
   --show-only templates/node-agent.yaml >"$tmp/agent-trust.yaml" || fail "node agent with host files does not render"
 k apply --dry-run=server -f "$tmp/agent-trust.yaml" >/dev/null || fail "node agent with host files rejected"
 for arg in --path=/var/lib/kubelet/kubeconfig --path=/etc/kubernetes/kubeconfig \
-  --trust-bundle=/etc/certguard/trust-bundle/ca-bundle.crt --check-server; do
+  --trust-bundle=/etc/certguard/trust-bundle/ca-bundle.crt --trust-path=/var/lib/kubelet/kubeconfig --check-server; do
   grep -q -- "- $arg\$" "$tmp/agent-trust.yaml" || fail "node agent arg $arg missing"
 done
 [[ "$(grep -c 'mountPath: /etc/kubernetes$' "$tmp/agent-trust.yaml")" -eq 1 ]] || fail "a host directory mounted twice"

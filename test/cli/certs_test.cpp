@@ -252,3 +252,33 @@ TEST_CASE("certs check-expiration: without --trust-bundle no trust gap, and the 
   CHECK(empty.code == 0);
   CHECK(empty.err.find("certguard: trust bundle: " + o.dir.path() + "/empty.crt: neither PEM nor") != std::string::npos);
 }
+
+TEST_CASE("certs check-expiration --trust-path compares only the kubeconfigs named", "[cli]") {
+  ApiIntOutage o;
+  // A control plane's localhost kubeconfig trusts another CA: out of scope, no trust_gap.
+  o.dir.Write("node/etc/kubernetes/static-pod-resources/kubeconfig",
+              o.Kubeconfig(CertBuilder().Cn("localhost-serving-signer").Ca().Pem()));
+  auto r = Cli({"--path", o.etc(), "--trust-bundle", o.bundle(), "--trust-path", o.etc() + "/kubeconfig",
+                "-o", "json"});
+  auto json = nlohmann::json::parse(r.out);
+  int compared = 0, left = 0;
+  for (const auto& e : json) {
+    const std::string source = e["source"];
+    if (source.find("static-pod-resources") != std::string::npos) {
+      CHECK_FALSE(e.contains("trust_gap"));
+      ++left;
+    } else {
+      CHECK(e["trust_gap"].size() == 1);
+      ++compared;
+    }
+  }
+  CHECK(compared == 2);
+  CHECK(left == 2);
+  // Without --trust-path it is compared too, and lacks both CAs.
+  r = Cli({"--path", o.etc(), "--trust-bundle", o.bundle(), "-o", "json"});
+  for (const auto& e : nlohmann::json::parse(r.out)) {
+    if (e["source"].get<std::string>().find("static-pod-resources") != std::string::npos) {
+      CHECK(e["trust_gap"].size() == 2);
+    }
+  }
+}

@@ -145,3 +145,15 @@ TEST_CASE("AttachTrustGaps sets every finding of a kubeconfig and adds one for a
   CHECK(findings[2].trust_gap_reasons.size() == 1);
   CHECK(AnyTrustGap(findings));
 }
+
+TEST_CASE("InTrustScope: empty is all, a path or a directory above it, never a prefix of a name", "[expiry][kubeconfig-trust]") {
+  CHECK(InTrustScope("/etc/kubernetes/kubeconfig", {}));
+  CHECK(InTrustScope("/etc/kubernetes/kubeconfig", {"/etc/kubernetes/kubeconfig"}));
+  CHECK(InTrustScope("/etc/kubernetes/kubeconfig", {"/etc/kubernetes"}));
+  CHECK(InTrustScope("/etc/kubernetes/kubeconfig", {"/etc/kubernetes/"}));
+  CHECK(InTrustScope("/etc/kubernetes/kubeconfig", {"/"}));
+  CHECK_FALSE(InTrustScope("/etc/kubernetes/kubeconfig", {"/etc/kube"}));
+  CHECK_FALSE(InTrustScope("/etc/kubernetes/kubeconfig-kubelet", {"/etc/kubernetes/kubeconfig"}));
+  CHECK_FALSE(InTrustScope("/etc/kubernetes/static-pod-resources/kcm/kubeconfig",
+                           {"/etc/kubernetes/kubeconfig", "/var/lib/kubelet/kubeconfig"}));
+}
