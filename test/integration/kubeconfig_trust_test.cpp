@@ -2,6 +2,7 @@
 // plane's own kubeconfig verifies the apiserver's chain; a copy holding another
 // CA (a node kubeconfig left with a CA that no longer signs the server) is a
 // trust gap with the reason, and exit 1 with --fail-on-trust-gap.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <sstream>
@@ -9,16 +10,37 @@
 #include <nlohmann/json.hpp>
 
 #include "kube_support.h"
+#include <chrono>
+#include <filesystem>
+#include <regex>
+
 #include "support/certguard_process.h"
 #include "support/cluster.h"
+#include "support/http_get.h"
+#include "x509/pem.h"
 #include "support/pki.h"
 #include "support/temp_dir.h"
 
 namespace certguard::test {
 namespace {
 
+using namespace std::chrono_literals;
 using certguard::testing::CertBuilder;
+using certguard::testing::HttpGet;
 using certguard::testing::TempDir;
+
+int PortFromLog(const std::string& log, const std::string& name) {
+  std::smatch m;
+  if (!std::regex_search(log, m, std::regex(name + "=\"?(\\d+)"))) return 0;
+  return std::stoi(m[1]);
+}
+
+std::string EmbeddedKubeconfig(const std::string& ca_pem) {
+  std::string b64 = x509::pem::EncodeBody(ca_pem);
+  b64.erase(std::remove(b64.begin(), b64.end(), '\n'), b64.end());
+  return "apiVersion: v1\nkind: Config\nclusters:\n- name: api-int\n  cluster:\n"
+         "    server: https://api-int.example:6443\n    certificate-authority-data: " + b64 + "\n";
+}
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path);
@@ -108,6 +130,54 @@ TEST_CASE("kubeconfig trust: --check-server verifies the apiserver with the kube
   REQUIRE(doc.size() == 2);
   CHECK(doc[0]["trust_gap"].size() == 1);
   CHECK(doc[1]["trust_gap"] == nlohmann::json::array());
+}
+
+TEST_CASE("kubeconfig trust: the node agent's gauge follows the fix and the file's removal",
+          "[integration][expiry][kubeconfig-trust][node-agent]") {
+  TempDir root;
+  TempDir mounted;
+  auto old_ca = CertBuilder().Cn("lb-signer-old").Ca().Build();
+  auto new_ca = CertBuilder().Cn("lb-signer-new").Ca().Build();
+  // The bundle as a ConfigMap volume holds it: a symlink swapped on update.
+  mounted.Write("..data-1/ca-bundle.crt", old_ca.pem);
+  std::filesystem::create_directory_symlink("..data-1", mounted.path() + "/..data");
+  std::filesystem::create_symlink("..data/ca-bundle.crt", mounted.path() + "/ca-bundle.crt");
+  root.Write("etc/kubernetes/kubeconfig", EmbeddedKubeconfig(old_ca.pem));
+
+  CertguardProcess agent({"node-agent", "--root", root.path(), "--node", "n1", "--interval", "200ms",
+                          "--trust-bundle", mounted.path() + "/ca-bundle.crt",
+                          "--metrics-bind-address", "127.0.0.1:0", "--health-bind-address", "127.0.0.1:0"},
+                         root.path() + "/agent.log");
+  REQUIRE(agent.WaitForLog("serving endpoints", 20s));
+  const int metrics = PortFromLog(agent.Log(), "metrics_port");
+  REQUIRE(metrics > 0);
+  const std::string series =
+      "certguard_node_kubeconfig_trust_gap{node=\"n1\",path=\"/etc/kubernetes/kubeconfig\"} ";
+  auto value = [&]() -> std::string {
+    std::string body = HttpGet(metrics, "/metrics").body;
+    size_t at = body.find(series);
+    if (at == std::string::npos) return "absent";
+    return body.substr(at + series.size(), body.find('\n', at) - at - series.size());
+  };
+  CHECK(Eventually([&] { return value() == "0"; }, 10s));
+
+  // The CA rotates: the TrustBundle target gets old + new, the node kubeconfig does not.
+  mounted.Write("..data-2/ca-bundle.crt", old_ca.pem + new_ca.pem);
+  std::filesystem::create_directory_symlink("..data-2", mounted.path() + "/..data-tmp");
+  std::filesystem::rename(mounted.path() + "/..data-tmp", mounted.path() + "/..data");
+  CHECK(Eventually([&] { return value() == "1"; }, 10s));
+  CHECK(agent.WaitForLog("kubeconfig trust gap", 10s));
+
+  // Fixed on the node (written by a rename, as tools do): back to 0.
+  root.Write("etc/kubernetes/kubeconfig.new", EmbeddedKubeconfig(old_ca.pem + new_ca.pem));
+  std::filesystem::rename(root.path() + "/etc/kubernetes/kubeconfig.new",
+                          root.path() + "/etc/kubernetes/kubeconfig");
+  CHECK(Eventually([&] { return value() == "0"; }, 10s));
+
+  // Gone from the node: its series goes.
+  std::filesystem::remove(root.path() + "/etc/kubernetes/kubeconfig");
+  CHECK(Eventually([&] { return value() == "absent"; }, 10s));
+  CHECK(agent.Stop() == 0);
 }
 
 }  // namespace certguard::test
