@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -29,6 +31,31 @@ struct Fd {
   ~Fd() {
     if (fd >= 0) ::close(fd);
   }
+};
+
+// A write to a socket the server closed raises SIGPIPE, which would end the
+// process: blocked on this thread for the check, and a pending one consumed.
+class SigpipeBlocked {
+ public:
+  SigpipeBlocked() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeBlocked() {
+    sigset_t pending;
+    if (!sigismember(&old_, SIGPIPE) && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
+      const timespec zero{0, 0};
+      sigtimedwait(&pipe_, nullptr, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeBlocked(const SigpipeBlocked&) = delete;
+  SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
+
+ private:
+  sigset_t pipe_;
+  sigset_t old_;
 };
 
 struct Target {
@@ -160,6 +187,7 @@ ServerChainCheck CheckServerChain(std::string_view url, std::string_view ca_pem_
   }
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
 
+  SigpipeBlocked no_sigpipe;
   Fd sock{Connect(target, timeout, &out.reason)};
   if (sock.fd < 0) return out;
   SslPtr ssl(SSL_new(ctx.get()));
@@ -181,8 +209,7 @@ ServerChainCheck CheckServerChain(std::string_view url, std::string_view ca_pem_
   const long verify = SSL_get_verify_result(ssl.get());
   X509* peer = SSL_get0_peer_certificate(ssl.get());
   if (rc == 1) {
-    out.reached = out.verified = true;
-    SSL_shutdown(ssl.get());
+    out.reached = out.verified = true;  // nothing more to say: closed without a close_notify
     return out;
   }
   if (verify != X509_V_OK) {
