@@ -230,4 +230,14 @@ TEST_CASE("Scan: a certificate-authority file is read under the root, beside the
   REQUIRE(r.kubeconfigs.size() == 1);
   CHECK(r.kubeconfigs[0].clusters[0].ca_error ==
         "certificate-authority ../../../../../../missing-ca.crt: no such file");
+  // A CA that exists outside the root, named absolutely: resolved under the root, not read.
+  TempDir host;
+  const std::string outside = host.Write("outside-ca.crt", node.ca.pem);
+  node.dir.Write("etc/kubernetes/outside.conf",
+                 "apiVersion: v1\nkind: Config\nclusters:\n- name: o\n  cluster:\n"
+                 "    certificate-authority: " + outside + "\n");
+  r = Scan({"/etc/kubernetes/outside.conf"}, options);
+  REQUIRE(r.kubeconfigs.size() == 1);
+  CHECK(r.kubeconfigs[0].clusters[0].ca.empty());
+  CHECK(r.kubeconfigs[0].clusters[0].ca_error == "certificate-authority " + outside + ": no such file");
 }
