@@ -1,6 +1,7 @@
 // certguard certs check-expiration: days to expiry of a node's certificates.
 #include <chrono>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "cli/scan_flags.h"
 #include "expiry/check.h"
 #include "expiry/controller.h"
+#include "expiry/kubeconfig_trust.h"
 #include "expiry/objects.h"
 #include "expiry/scan.h"
 
@@ -26,6 +28,10 @@ struct CheckExpirationFlags {
   expiry::ExpirySources sources;
   size_t max_file_size = 1024 * 1024;
   int max_depth = 32;
+  std::vector<std::string> trust_bundles;
+  std::vector<std::string> trust_paths;
+  bool fail_on_trust_gap = false;
+  bool check_server = false;
 };
 
 int RunCheckExpiration(const CheckExpirationFlags& flags, Context& ctx) {
@@ -40,6 +46,11 @@ int RunCheckExpiration(const CheckExpirationFlags& flags, Context& ctx) {
   }
   if (auto st = expiry::Validate(flags.sources); !st.ok()) {
     ctx.err << "certguard: " << st.message() << "\n";
+    return kExitUsage;
+  }
+  const bool trust = !flags.trust_bundles.empty() || flags.check_server;
+  if (flags.fail_on_trust_gap && !trust) {
+    ctx.err << "certguard: --fail-on-trust-gap needs --trust-bundle or --check-server\n";
     return kExitUsage;
   }
   const bool cluster =
@@ -60,7 +71,19 @@ int RunCheckExpiration(const CheckExpirationFlags& flags, Context& ctx) {
     expiry::ScanOptions options;
     options.max_file_bytes = flags.max_file_size;
     options.max_depth = flags.max_depth;
-    findings = expiry::ScanPaths(flags.paths.empty() ? expiry::DefaultNodePaths() : flags.paths, options);
+    expiry::ScanResult scanned =
+        expiry::Scan(flags.paths.empty() ? expiry::DefaultNodePaths() : flags.paths, options);
+    findings = std::move(scanned.findings);
+    if (trust) {
+      expiry::Reference reference = expiry::ReadReference(flags.trust_bundles, flags.max_file_size);
+      for (auto& e : reference.errors) {
+        findings.push_back(expiry::Finding{"trust bundle", std::nullopt, std::move(e)});
+      }
+      expiry::TrustOptions to;
+      to.scope = flags.trust_paths;
+      to.check_server = flags.check_server;
+      expiry::AttachTrustGaps(findings, expiry::KubeconfigGaps(scanned.kubeconfigs, reference, now, to));
+    }
   }
   if (client) {
     expiry::Inventory inventory;
@@ -76,6 +99,15 @@ int RunCheckExpiration(const CheckExpirationFlags& flags, Context& ctx) {
     for (const auto& f : findings) {
       if (!f.cert) ctx.err << "certguard: " << f.source << ": " << f.error << "\n";
     }
+    // One line per kubeconfig with a gap: the table shows it per certificate.
+    std::set<std::string> told;
+    for (const auto& f : findings) {
+      if (!f.trust_gap || f.trust_gap->empty() || !told.insert(f.kubeconfig).second) continue;
+      ctx.err << "certguard: " << f.kubeconfig << ": trust gap: lacks";
+      for (const auto& s : *f.trust_gap) ctx.err << " [" << s << "]";
+      for (const auto& r : f.trust_gap_reasons) ctx.err << "; " << r;
+      ctx.err << "\n";
+    }
     bool any = false;
     for (const auto& f : findings) any = any || f.cert.has_value();
     if (!any) ctx.err << "certguard: no certificate found\n";
@@ -83,6 +115,7 @@ int RunCheckExpiration(const CheckExpirationFlags& flags, Context& ctx) {
   if (!flags.fail_within.empty() && expiry::AnyExpiresWithin(findings, now, window)) {
     return kExitFailure;
   }
+  if (flags.fail_on_trust_gap && expiry::AnyTrustGap(findings)) return kExitFailure;
   return kExitOk;
 }
 
@@ -106,6 +139,19 @@ void AddCertsCommand(CLI::App& app, Context& ctx) {
       ->check(CLI::IsMember({"table", "json"}));
   check->add_option("--fail-within", flags->fail_within,
                     "Exit 1 when a certificate expires within this window: 30d, 12h, 1d12h");
+  check->add_option("--trust-bundle", flags->trust_bundles,
+                    "A PEM bundle of the CAs every kubeconfig should trust (a TrustBundle target); "
+                    "each kubeconfig entry gets a trust gap: the bundle's CAs its cluster CA lacks; "
+                    "repeatable")
+      ->check(CLI::ExistingFile);
+  check->add_option("--trust-path", flags->trust_paths,
+                    "Compare only the kubeconfigs at this path or under this directory, as named "
+                    "by --path (default: every kubeconfig read); repeatable");
+  check->add_flag("--check-server", flags->check_server,
+                  "Also connect to each kubeconfig's server and verify its chain with the "
+                  "kubeconfig's own CA: a failure is a trust gap");
+  check->add_flag("--fail-on-trust-gap", flags->fail_on_trust_gap,
+                  "Exit 1 when a kubeconfig has a trust gap");
   AddClusterFlags(check, flags->cluster);
   check->add_flag("--in-cluster", flags->in_cluster,
                   "Add the cluster's certificates, connecting as `certguard run` does ($KUBECONFIG, "

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -19,6 +20,7 @@
 #include "common/duration.h"
 #include "common/log.h"
 #include "expiry/collector.h"
+#include "expiry/kubeconfig_trust.h"
 #include "expiry/node_files.h"
 #include "expiry/scan.h"
 #include "expiry/scan_watch.h"
@@ -39,6 +41,9 @@ struct NodeAgentFlags {
   std::string metrics_bind_address = ":8080";
   std::string health_bind_address = ":8081";
   bool once = false;
+  std::vector<std::string> trust_bundles;
+  std::vector<std::string> trust_paths;
+  bool check_server = false;
 };
 
 // How long SIGTERM waits for a scan to notice it; a scan blocked in a read
@@ -85,6 +90,14 @@ int RunNodeAgent(const NodeAgentFlags& flags, Context& ctx) {
                         .Help("When the node's files were last scanned, Unix time")
                         .Register(endpoints.registry())
                         .Add({});
+  // Only with a reference: without one there is nothing to lack.
+  const bool trust = !flags.trust_bundles.empty() || flags.check_server;
+  auto& trust_gap = prometheus::BuildGauge()
+                        .Name("certguard_node_kubeconfig_trust_gap")
+                        .Help("CAs of the trust bundle (and servers, with --check-server) a node "
+                              "kubeconfig does not trust")
+                        .Register(endpoints.registry());
+  std::map<std::string, prometheus::Gauge*> gap_series;  // by kubeconfig path
   expiry::ScanWatch watch(budget);
   app::StopSignal stop;
   auto scan = [&] {
@@ -95,14 +108,46 @@ int RunNodeAgent(const NodeAgentFlags& flags, Context& ctx) {
     options.deadline = std::chrono::steady_clock::now() + budget;
     options.cancelled = [&stop] { return stop.notified(); };
     watch.Started(std::chrono::steady_clock::now());
-    std::vector<expiry::Finding> findings = expiry::ScanPaths(PathsOf(flags), options);
+    expiry::ScanResult scanned = expiry::Scan(PathsOf(flags), options);
+    std::vector<expiry::Finding>& findings = scanned.findings;
+    std::vector<expiry::KubeconfigGap> gaps;
+    size_t trust_errors = 0;
+    if (trust && !stop.notified()) {
+      // Read every scan: a mounted ConfigMap changes under us.
+      expiry::Reference reference = expiry::ReadReference(flags.trust_bundles, flags.max_file_size);
+      for (const auto& e : reference.errors) log::Warn("node-agent: trust bundle", {{"error", e}});
+      trust_errors = reference.errors.size();
+      expiry::TrustOptions to;
+      to.scope = flags.trust_paths;
+      to.check_server = flags.check_server;
+      to.deadline = options.deadline;
+      gaps = expiry::KubeconfigGaps(scanned.kubeconfigs, reference,
+                                    std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()), to);
+    }
     watch.Finished(std::chrono::steady_clock::now());
     if (stop.notified()) return;  // cut short: keep the last complete scan
     for (const auto& f : findings) {
       if (!f.cert) log::Warn("node-agent: unreadable input", {{"source", f.source}, {"error", f.error}});
     }
     expiry::ReplaceNodeFiles(*inventory, findings, node);
-    errors.Set(static_cast<double>(expiry::ScanErrors(findings)));
+    errors.Set(static_cast<double>(expiry::ScanErrors(findings) + trust_errors));
+    std::map<std::string, prometheus::Gauge*> seen;
+    for (const auto& g : gaps) {
+      if (!g.gap.missing.empty()) {
+        log::Warn("node-agent: kubeconfig trust gap",
+                  {{"path", g.source}, {"missing", std::to_string(g.gap.missing.size())},
+                   {"first", g.gap.missing.front()}});
+      }
+      auto it = gap_series.find(g.source);
+      prometheus::Gauge* gauge = it != gap_series.end() ? it->second
+                                                         : &trust_gap.Add({{"node", node}, {"path", g.source}});
+      gauge->Set(static_cast<double>(g.gap.missing.size()));
+      seen[g.source] = gauge;
+    }
+    for (const auto& [path, gauge] : gap_series) {
+      if (seen.count(path) == 0) trust_gap.Remove(gauge);  // a kubeconfig that is gone
+    }
+    gap_series = std::move(seen);
     last_scan.SetToCurrentTime();
   };
 
@@ -159,8 +204,8 @@ void AddNodeAgentCommand(CLI::App& app, Context& ctx) {
       "kubeconfigs) with the node label; rescans every --interval");
   cmd->add_option("--path", flags->paths,
                   "A certificate file, bundle, kubeconfig or directory, as a path on the node (under "
-                  "--root); repeatable (default: /etc/kubernetes/pki, /etc/kubernetes/*.conf, "
-                  "/var/lib/kubelet/pki)");
+                  "--root); repeatable (default: /etc/kubernetes/pki, the kubeconfigs in "
+                  "/etc/kubernetes, /var/lib/kubelet/kubeconfig, /var/lib/kubelet/pki)");
   cmd->add_option("--root", flags->root,
                   "Where the node's file system is mounted: every path, symlink and kubeconfig "
                   "reference is resolved under it and never leaves it")
@@ -178,6 +223,16 @@ void AddNodeAgentCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--health-bind-address", flags->health_bind_address,
                   "Address of /healthz and /readyz (\"0\" turns it off)")
       ->capture_default_str();
+  cmd->add_option("--trust-bundle", flags->trust_bundles,
+                  "A PEM bundle (as this process sees it, not under --root: a mounted TrustBundle "
+                  "target) of the CAs every kubeconfig should trust; exports "
+                  "certguard_node_kubeconfig_trust_gap; repeatable, read at every scan");
+  cmd->add_option("--trust-path", flags->trust_paths,
+                  "Compare only the kubeconfigs at this path or under this directory (paths on the "
+                  "node; default: every kubeconfig scanned); repeatable");
+  cmd->add_flag("--check-server", flags->check_server,
+                "Also connect to each kubeconfig's server and verify its chain with the "
+                "kubeconfig's own CA: a failure counts in the trust gap");
   cmd->add_flag("--once", flags->once, "Scan once, print the metrics to stdout and exit");
   cmd->callback([&ctx, flags] { ctx.run = [&ctx, flags] { return RunNodeAgent(*flags, ctx); }; });
 }

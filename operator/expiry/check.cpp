@@ -106,30 +106,46 @@ std::string DisplayName(const std::string& cn, const std::string& dn) {
   return dn.empty() ? "(no subject)" : dn;
 }
 
+std::string GapText(const Finding& f) {
+  if (!f.trust_gap) return "";
+  if (f.trust_gap->empty()) return "-";
+  std::string out;
+  for (const auto& s : *f.trust_gap) out += (out.empty() ? "" : " + ") + s;
+  return out;
+}
+
 }  // namespace
 
 std::string RenderTable(const std::vector<Finding>& findings, x509::Time now) {
+  bool gaps = false;
+  for (const auto& f : findings) gaps = gaps || f.trust_gap.has_value();
   std::vector<std::vector<std::string>> leaves, cas;
   for (const auto& f : findings) {
     if (!f.cert) continue;
     const CertFacts& c = *f.cert;
     std::string expires = FormatExpires(c.not_after);
     std::string residual = ResidualTime(c.not_after - now);
+    std::vector<std::string> row;
     if (c.is_ca) {
-      cas.push_back({DisplayName(c.subject_cn, c.subject), expires, residual, f.source});
+      row = {DisplayName(c.subject_cn, c.subject), expires, residual};
     } else {
-      leaves.push_back({DisplayName(c.subject_cn, c.subject), expires, residual,
-                        DisplayName(c.issuer_cn, c.issuer), f.source});
+      row = {DisplayName(c.subject_cn, c.subject), expires, residual, DisplayName(c.issuer_cn, c.issuer)};
     }
+    if (gaps) row.push_back(GapText(f));
+    row.push_back(f.source);
+    (c.is_ca ? cas : leaves).push_back(std::move(row));
+  }
+  std::vector<std::string> leaf_header{"CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY"};
+  std::vector<std::string> ca_header{"CERTIFICATE AUTHORITY", "EXPIRES", "RESIDUAL TIME"};
+  for (auto* h : {&leaf_header, &ca_header}) {
+    if (gaps) h->push_back("TRUST GAP");
+    h->push_back("SOURCE");
   }
   std::string out;
-  if (!leaves.empty()) {
-    out += csr::FormatTable(
-        {"CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY", "SOURCE"}, leaves);
-  }
+  if (!leaves.empty()) out += csr::FormatTable(leaf_header, leaves);
   if (!cas.empty()) {
     if (!out.empty()) out += "\n";
-    out += csr::FormatTable({"CERTIFICATE AUTHORITY", "EXPIRES", "RESIDUAL TIME", "SOURCE"}, cas);
+    out += csr::FormatTable(ca_header, cas);
   }
   return out;
 }
@@ -152,6 +168,10 @@ std::string RenderJson(const std::vector<Finding>& findings, x509::Time now) {
       item["daysLeft"] = std::round(x509::DaysUntil(c.not_after, now) * 1000) / 1000;
       item["isCA"] = c.is_ca;
     }
+    if (f.trust_gap) {
+      item["trust_gap"] = *f.trust_gap;
+      if (!f.trust_gap_reasons.empty()) item["trust_gap_reasons"] = f.trust_gap_reasons;
+    }
     array.push_back(std::move(item));
   }
   // Replace invalid UTF-8 from odd subjects instead of throwing.
@@ -162,6 +182,13 @@ bool AnyExpiresWithin(const std::vector<Finding>& findings, x509::Time now,
                       std::chrono::seconds window) {
   for (const auto& f : findings) {
     if (f.cert && f.cert->not_after < now + window) return true;
+  }
+  return false;
+}
+
+bool AnyTrustGap(const std::vector<Finding>& findings) {
+  for (const auto& f : findings) {
+    if (f.trust_gap && !f.trust_gap->empty()) return true;
   }
   return false;
 }

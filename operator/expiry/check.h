@@ -20,6 +20,12 @@ struct Finding {
   std::string source;             // "/etc/kubernetes/pki/ca.crt", "admin.conf (user admin)"
   std::optional<CertFacts> cert;  // set for a certificate
   std::string error;              // set for an unreadable input
+  std::string kubeconfig = {};    // the kubeconfig it came from (as named in sources), if any
+  // Set on every finding of a kubeconfig when a reference bundle was given
+  // (trust_gap.h): the subjects of the bundle's CAs the kubeconfig lacks, and
+  // servers whose chain its CA does not verify ("server URL: reason").
+  std::optional<std::vector<std::string>> trust_gap = {};
+  std::vector<std::string> trust_gap_reasons = {};  // why, when it could not even be read
 };
 
 // The certificates of a PEM text (CERTIFICATE blocks; keys and other blocks
@@ -46,15 +52,21 @@ std::string FormatRfc3339(x509::Time t);
 
 // Two tables like `kubeadm certs check-expiration`: certificates, then
 // certificate authorities apart, each in input order. Errors are not in it.
+// With a TRUST GAP column when any finding has a trust_gap: "-" for none, the
+// lacking subjects otherwise; empty for findings outside kubeconfigs.
 std::string RenderTable(const std::vector<Finding>& findings, x509::Time now);
 
 // One JSON array, an element per finding in input order:
 // {"source","subject","issuer","serial","notBefore","notAfter","daysLeft","isCA"} or
-// {"source","error"}. Ends with a newline.
+// {"source","error"}; a finding with a trust_gap adds "trust_gap" (a list) and,
+// when there are any, "trust_gap_reasons". Ends with a newline.
 std::string RenderJson(const std::vector<Finding>& findings, x509::Time now);
 
 // True when a certificate's notAfter is before now + window (expired ones included).
 bool AnyExpiresWithin(const std::vector<Finding>& findings, x509::Time now,
                       std::chrono::seconds window);
+
+// True when a finding has a non-empty trust gap.
+bool AnyTrustGap(const std::vector<Finding>& findings);
 
 }  // namespace certguard::expiry

@@ -81,4 +81,42 @@ Result<std::vector<KubeconfigCert>> KubeconfigCertificates(std::string_view text
   return out;
 }
 
+Result<std::vector<KubeconfigCluster>> KubeconfigClusters(std::string_view text) {
+  auto root = Load(text);
+  if (!root.ok()) return root.status();
+  std::vector<KubeconfigCluster> out;
+  size_t budget = text.size();  // as above: aliases may not multiply the data
+  try {
+    const YAML::Node list = (*root)["clusters"];
+    if (!list || !list.IsSequence()) return out;
+    for (const auto& entry : list) {
+      if (!entry.IsMap()) continue;
+      const YAML::Node inner = entry["cluster"];
+      if (!inner || !inner.IsMap()) continue;
+      KubeconfigCluster c;
+      c.name = Scalar(entry, "name");
+      c.server = Scalar(inner, "server");
+      c.ca_path = Scalar(inner, "certificate-authority");
+      c.insecure = Scalar(inner, "insecure-skip-tls-verify") == "true";
+      const std::string data = Scalar(inner, "certificate-authority-data");
+      if (data.size() > budget) {
+        return InvalidArgument("kubeconfig: aliases repeat more certificate data than the text holds");
+      }
+      budget -= data.size();
+      if (!data.empty()) {
+        auto decoded = x509::pem::DecodeBody(data);
+        if (decoded.ok()) {
+          c.ca_data = std::move(*decoded);
+        } else {
+          c.ca_error = "certificate-authority-data is not base64";
+        }
+      }
+      out.push_back(std::move(c));
+    }
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(std::string("kubeconfig: ") + e.what());
+  }
+  return out;
+}
+
 }  // namespace certguard::expiry

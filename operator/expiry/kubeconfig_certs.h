@@ -25,4 +25,18 @@ bool LooksLikeKubeconfig(std::string_view text);
 // not base64. Entries in the file's order: clusters, then users.
 Result<std::vector<KubeconfigCert>> KubeconfigCertificates(std::string_view text);
 
+// A cluster entry, for the trust check: whom it trusts and where it connects.
+struct KubeconfigCluster {
+  std::string name;
+  std::string server;
+  std::string ca_data;   // decoded certificate-authority-data
+  std::string ca_path;   // certificate-authority as written
+  std::string ca_error;  // why certificate-authority-data could not be decoded
+  bool insecure = false;  // insecure-skip-tls-verify: true
+};
+
+// The cluster entries in the file's order. InvalidArgument when the text is not
+// a kubeconfig; a bad certificate-authority-data is the entry's ca_error.
+Result<std::vector<KubeconfigCluster>> KubeconfigClusters(std::string_view text);
+
 }  // namespace certguard::expiry

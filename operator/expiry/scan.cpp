@@ -22,13 +22,20 @@ using common::UniqueFd;
 
 namespace {
 
-enum class FileRole { kAny, kCertificate, kKubeconfig, kSkip };
+// kSniff: a kubeconfig if it is one (OKD's /etc/kubernetes/kubeconfig has no
+// extension), else none of ours and skipped quietly.
+enum class FileRole { kAny, kCertificate, kKubeconfig, kSniff, kSkip };
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
 
 FileRole RoleInDirectory(const std::string& name) {
-  std::string ext = fs::path(name).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string ext = Lower(fs::path(name).extension().string());
   if (ext == ".crt" || ext == ".pem" || ext == ".cert" || ext == ".der") return FileRole::kCertificate;
   if (ext == ".conf" || ext == ".kubeconfig") return FileRole::kKubeconfig;
+  if (ext.empty() || Lower(name).find("kubeconfig") != std::string::npos) return FileRole::kSniff;
   return FileRole::kSkip;
 }
 
@@ -51,6 +58,7 @@ class Scanner {
   }
 
   std::vector<Finding> findings;
+  std::vector<ScannedKubeconfig> kubeconfigs;
 
   void Path(const std::string& display) {
     if (Stopped(display)) return;
@@ -89,9 +97,10 @@ class Scanner {
   common::ReadLimits limits_;
   std::set<std::pair<dev_t, ino_t>> visited_;
   bool stopped_ = false;
+  std::string kubeconfig_;  // the kubeconfig being read, whose findings these are
 
   void Error(std::string source, std::string message) {
-    findings.push_back(Finding{std::move(source), std::nullopt, std::move(message)});
+    findings.push_back(Finding{std::move(source), std::nullopt, std::move(message), kubeconfig_});
   }
 
   // Checked before each input: a cancelled scan ends quietly, one over its
@@ -151,6 +160,7 @@ class Scanner {
     }
     FileRole role = RoleInDirectory(e.name);
     if (role == FileRole::kSkip || e.type == 0) return;
+    if (role == FileRole::kSniff && !S_ISREG(e.type) && !S_ISLNK(e.type)) return;
     std::string prefix;
     if (RE2::FullMatch(e.name, rotated, &prefix) && listed(prefix + "-current.pem")) return;
 
@@ -173,6 +183,7 @@ class Scanner {
       }
       struct stat st;
       if (::fstat(fd->get(), &st) == 0 && S_ISDIR(st.st_mode)) return;  // never walked: no loops
+      if (role == FileRole::kSniff && !S_ISREG(st.st_mode)) return;
       File(fd->get(), [&] { return fs_.OpenPath(resolve, O_RDONLY | O_NONBLOCK); }, display, resolve,
            role, /*in_directory=*/true);
       return;
@@ -187,6 +198,9 @@ class Scanner {
         !visited_.insert({st.st_dev, st.st_ino}).second) {
       return;  // read already, under another name
     }
+    if (role == FileRole::kSniff && static_cast<size_t>(st.st_size) > options_.max_file_bytes) {
+      return;  // a large file without an extension is no kubeconfig
+    }
     auto content = common::ReadRegularFile(path_fd, limits_, reopen);
     if (!content.ok()) {
       Error(source, content.status().message());
@@ -196,7 +210,7 @@ class Scanner {
       Kubeconfig(source, resolve, *content);
       return;
     }
-    if (role == FileRole::kKubeconfig) {
+    if (role == FileRole::kKubeconfig || role == FileRole::kSniff) {
       if (!in_directory) Error(source, "not a kubeconfig");
       return;  // a .conf in a directory that is not a kubeconfig is none of ours
     }
@@ -205,7 +219,7 @@ class Scanner {
 
   void Certificates(const std::string& source, std::string_view content, bool quiet_if_none) {
     FileCertificates read = ReadCertificates(content);
-    for (auto& cert : read.certs) findings.push_back(Finding{source, FactsOf(cert), ""});
+    for (auto& cert : read.certs) findings.push_back(Finding{source, FactsOf(cert), "", kubeconfig_});
     for (auto& e : read.errors) Error(source, e);
     if (read.certs.empty() && read.errors.empty() && !quiet_if_none) {
       Error(source, "no certificate found");
@@ -213,6 +227,47 @@ class Scanner {
   }
 
   void Kubeconfig(const std::string& display, const std::string& resolve, std::string_view content) {
+    kubeconfig_ = display;
+    Trust(display, resolve, content);
+    KubeconfigFindings(display, resolve, content);
+    kubeconfig_.clear();
+  }
+
+  // Whom each cluster entry trusts. A certificate-authority file is read again
+  // here even when its certificates were listed already.
+  void Trust(const std::string& display, const std::string& resolve, std::string_view content) {
+    ScannedKubeconfig scanned{display, {}};
+    auto clusters = KubeconfigClusters(content);
+    if (!clusters.ok()) {
+      scanned.clusters.push_back(ClusterTrust{"(unreadable)", "", "", "", clusters.status().message()});
+      kubeconfigs.push_back(std::move(scanned));
+      return;
+    }
+    for (auto& c : *clusters) {
+      ClusterTrust t{c.name, c.server, "", std::move(c.ca_data), c.ca_error, c.insecure};
+      if (t.ca_error.empty() && !t.ca.empty()) t.ca_source = "certificate-authority-data";
+      if (t.ca_error.empty() && t.ca.empty() && !c.ca_path.empty()) {
+        t.ca_source = "certificate-authority " + c.ca_path;
+        const std::string ref = Beside(resolve, c.ca_path);
+        auto fd = fs_.OpenPath(ref, O_PATH);
+        if (!fd.ok()) {
+          t.ca_error = "certificate-authority " + c.ca_path + ": " +
+                       (fd.status().code() == Code::kNotFound ? "no such file" : fd.status().message());
+        } else if (auto read = common::ReadRegularFile(
+                       fd->get(), limits_, [&] { return fs_.OpenPath(ref, O_RDONLY | O_NONBLOCK); });
+                   !read.ok()) {
+          t.ca_error = "certificate-authority " + c.ca_path + ": " + read.status().message();
+        } else {
+          t.ca = std::move(*read);
+        }
+      }
+      scanned.clusters.push_back(std::move(t));
+    }
+    kubeconfigs.push_back(std::move(scanned));
+  }
+
+  void KubeconfigFindings(const std::string& display, const std::string& resolve,
+                          std::string_view content) {
     auto entries = KubeconfigCertificates(content);
     if (!entries.ok()) {
       Error(display, entries.status().message());
@@ -257,23 +312,30 @@ std::vector<std::string> DefaultNodePaths(const std::string& root) {
     if (auto entries = common::ListDirectory(dir->get()); entries.ok()) {
       for (const auto& e : *entries) {  // sorted
         const std::string path = "/etc/kubernetes/" + e.name;
-        if (fs::path(e.name).extension() == ".conf" && kind(path) == S_IFREG) out.push_back(path);
+        const std::string ext = fs::path(e.name).extension().string();
+        const bool kubeconfig = ext == ".conf" || ext == ".kubeconfig" || e.name.rfind("kubeconfig", 0) == 0;
+        if (kubeconfig && kind(path) == S_IFREG) out.push_back(path);
       }
     }
   }
+  if (kind("/var/lib/kubelet/kubeconfig") == S_IFREG) out.push_back("/var/lib/kubelet/kubeconfig");
   if (kind("/var/lib/kubelet/pki") == S_IFDIR) out.push_back("/var/lib/kubelet/pki");
   return out;
 }
 
 std::vector<Finding> ScanPaths(const std::vector<std::string>& paths, const ScanOptions& options) {
+  return Scan(paths, options).findings;
+}
+
+ScanResult Scan(const std::vector<std::string>& paths, const ScanOptions& options) {
   auto fs = RootedFs::Open(options.root, options.without_openat2 ? RootedFs::Resolver::kWalk
                                                                  : RootedFs::Resolver::kAuto);
   if (!fs.ok()) {
-    return {Finding{options.root, std::nullopt, "the root: " + fs.status().message()}};
+    return {{Finding{options.root, std::nullopt, "the root: " + fs.status().message()}}, {}};
   }
   Scanner scanner(std::move(*fs), options);
   for (const auto& p : paths) scanner.Path(p);
-  return std::move(scanner.findings);
+  return {std::move(scanner.findings), std::move(scanner.kubeconfigs)};
 }
 
 }  // namespace certguard::expiry

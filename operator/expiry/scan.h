@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "expiry/check.h"
+#include "expiry/trust_gap.h"
 
 namespace certguard::expiry {
 
@@ -30,19 +31,39 @@ struct ScanOptions {
 };
 
 // The node locations that exist under `root` ("/" on a node), as paths on the
-// node (not prefixed with root): /etc/kubernetes/pki, /etc/kubernetes/*.conf,
-// /var/lib/kubelet/pki, in that order.
+// node (not prefixed with root), in this order: /etc/kubernetes/pki; the
+// kubeconfigs in /etc/kubernetes: *.conf and *.kubeconfig (kubeadm's
+// kubelet.conf, admin.conf, ...) and names starting with "kubeconfig" (OKD's
+// kubeconfig, Talos' kubeconfig-kubelet); /var/lib/kubelet/kubeconfig (OKD);
+// /var/lib/kubelet/pki.
 std::vector<std::string> DefaultNodePaths(const std::string& root = "/");
 
 // Reads each path, resolved under options.root (a relative path: from the
 // working directory when the root is "/", else from the root). A file whatever
 // its name; a directory recursively, taking .crt, .pem, .cert and .der files as
-// certificates and .conf and .kubeconfig files as kubeconfigs. In directories,
+// certificates, .conf and .kubeconfig files as kubeconfigs, and files without an
+// extension or with "kubeconfig" in their name as kubeconfigs when they are
+// (others, and those over the size budget, are skipped quietly). In directories,
 // files without a certificate (keys) are skipped silently, symlinks to
 // directories are not followed, and kubelet's rotated copies
 // (NAME-2026-01-02-03-04-05.pem beside NAME-current.pem) are left out. A file
 // reached twice (a kubeconfig's reference, a symlink) is read once. Private keys
 // are never decoded. Findings are named by the path as given (or joined from it).
 std::vector<Finding> ScanPaths(const std::vector<std::string>& paths, const ScanOptions& options = {});
+
+// A kubeconfig the scan read: whom each cluster entry trusts. A
+// certificate-authority file is read under the root, beside the kubeconfig.
+struct ScannedKubeconfig {
+  std::string source;  // as its findings name it (Finding::kubeconfig)
+  std::vector<ClusterTrust> clusters;
+};
+
+struct ScanResult {
+  std::vector<Finding> findings;
+  std::vector<ScannedKubeconfig> kubeconfigs;
+};
+
+// ScanPaths, with the kubeconfigs it read.
+ScanResult Scan(const std::vector<std::string>& paths, const ScanOptions& options = {});
 
 }  // namespace certguard::expiry

@@ -112,6 +112,26 @@ grep -q -- '- node-agent' "$tmp/agent.yaml" && grep -q 'fieldPath: spec.nodeName
 grep -q 'app.kubernetes.io/name: certguard-node-agent' "$tmp/agent.yaml" || fail "node agent pods share the Deployment's name label"
 ok "node agent: off by default; DaemonSet accepted, read-only host paths, own pod labels"
 
+# Node kubeconfigs: single host files through their directories (mounted once), the
+# reference bundle from a TrustBundle target ConfigMap, the server check.
+"$helm" template certguard charts/certguard -n "$ns" --kube-version 1.34.0 --set nodeAgent.enabled=true \
+  --set 'nodeAgent.hostFiles={/var/lib/kubelet/kubeconfig,/etc/kubernetes/kubeconfig}' \
+  --set nodeAgent.trustBundle.configMap=certguard-api-int-ca --set nodeAgent.checkServer=true \
+  --set 'nodeAgent.trustBundle.paths={/var/lib/kubelet/kubeconfig}' \
+  --show-only templates/node-agent.yaml >"$tmp/agent-trust.yaml" || fail "node agent with host files does not render"
+k apply --dry-run=server -f "$tmp/agent-trust.yaml" >/dev/null || fail "node agent with host files rejected"
+for arg in --path=/var/lib/kubelet/kubeconfig --path=/etc/kubernetes/kubeconfig \
+  --trust-bundle=/etc/certguard/trust-bundle/ca-bundle.crt --trust-path=/var/lib/kubelet/kubeconfig --check-server; do
+  grep -q -- "- $arg\$" "$tmp/agent-trust.yaml" || fail "node agent arg $arg missing"
+done
+[[ "$(grep -c 'mountPath: /etc/kubernetes$' "$tmp/agent-trust.yaml")" -eq 1 ]] || fail "a host directory mounted twice"
+grep -q 'mountPath: /var/lib/kubelet$' "$tmp/agent-trust.yaml" || fail "a host file's directory not mounted"
+[[ "$(grep -c 'readOnly: true' "$tmp/agent-trust.yaml")" -eq 4 ]] || fail "node agent mounts not read-only"
+grep -q 'name: certguard-api-int-ca' "$tmp/agent-trust.yaml" || fail "trust bundle ConfigMap not mounted"
+"$helm" lint --strict charts/certguard --set nodeAgent.enabled=true --set 'nodeAgent.hostFiles={relative}' >/dev/null 2>&1 \
+  && fail "schema accepts a relative host file"
+ok "node agent: host files through their directories, trust bundle ConfigMap, --check-server"
+
 # The namespace stays: the test plane runs no namespace controller, so a deleted one
 # would stay Terminating and refuse the next run's dry runs.
 echo "chart check: $pass passed, 0 failed"

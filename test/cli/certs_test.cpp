@@ -1,5 +1,6 @@
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 #include "cli/cli_support.h"
 #include "support/pki.h"
 #include "support/temp_dir.h"
+#include "x509/pem.h"
 
 using namespace std::chrono;
 using certguard::testing::CertBuilder;
@@ -131,4 +133,152 @@ TEST_CASE("certs check-expiration never dies on a file: read errors, FIFOs, budg
   CHECK(Cli({"--path", f.pki(), "--max-depth", "0"}).code == 2);
   CHECK(Cli({"--path", f.pki(), "--max-file-size", "lots"}).code == 2);
   CHECK(Cli({"--path", f.pki(), "--max-file-size", "2MiB"}).code == 0);
+}
+
+namespace {
+
+// The OKD 4.15 api-int outage: loadbalancer-serving-ca rotated (old + new CA in
+// the reference bundle), the node kubeconfigs (no extension) kept the old CA.
+struct ApiIntOutage {
+  TempDir dir;
+  sys_seconds now = floor<seconds>(system_clock::now());
+  certguard::testing::Cert old_ca = CertBuilder().Cn("kube-apiserver-lb-signer").Ca()
+                                        .NotBefore(now - days{400}).NotAfter(now + days{3250}).Build();
+  certguard::testing::Cert new_ca = CertBuilder().Cn("kube-apiserver-lb-signer-new").Ca()
+                                        .NotBefore(now - days{1}).NotAfter(now + days{3650}).Build();
+  certguard::testing::Cert client = CertBuilder().Cn("system:node:worker-1").IssuedBy(old_ca)
+                                        .NotBefore(now - days{1}).NotAfter(now + days{300}).Build();
+  ApiIntOutage() {
+    dir.Write("bundle/ca-bundle.crt", old_ca.pem + new_ca.pem);
+    dir.Write("node/etc/kubernetes/kubeconfig", Kubeconfig(old_ca.pem));
+    dir.Write("node/var/lib/kubelet/kubeconfig", Kubeconfig(old_ca.pem));
+  }
+  std::string Kubeconfig(const std::string& ca_pem) const {
+    return "apiVersion: v1\nkind: Config\nclusters:\n- name: api-int\n  cluster:\n"
+           "    server: https://api-int.example:6443\n    certificate-authority-data: " +
+           OneLine(ca_pem) + "\nusers:\n- name: kubelet\n  user:\n    client-certificate-data: " +
+           OneLine(client.pem) + "\n";
+  }
+  static std::string OneLine(const std::string& pem) {
+    std::string b = certguard::x509::pem::EncodeBody(pem);
+    b.erase(std::remove(b.begin(), b.end(), '\n'), b.end());
+    return b;
+  }
+  std::string bundle() const { return dir.path() + "/bundle/ca-bundle.crt"; }
+  std::string etc() const { return dir.path() + "/node/etc/kubernetes"; }
+  std::string kubelet() const { return dir.path() + "/node/var/lib/kubelet/kubeconfig"; }
+};
+
+}  // namespace
+
+TEST_CASE("certs check-expiration --trust-bundle: the api-int outage is a trust gap, exit 1", "[cli]") {
+  ApiIntOutage o;
+  // A directory (the extensionless kubeconfig is found) and a single file.
+  auto r = Cli({"--path", o.etc(), "--path", o.kubelet(), "--trust-bundle", o.bundle(), "-o", "json"});
+  CHECK(r.code == 0);
+  auto json = nlohmann::json::parse(r.out);
+  int kubeconfig_entries = 0;
+  for (const auto& e : json) {
+    const std::string source = e["source"];
+    REQUIRE(e.contains("trust_gap"));
+    CHECK(e["trust_gap"] == nlohmann::json::array({"CN=kube-apiserver-lb-signer-new"}));
+    CHECK((source.find("/etc/kubernetes/kubeconfig (") != std::string::npos ||
+           source.find("/var/lib/kubelet/kubeconfig (") != std::string::npos));
+    ++kubeconfig_entries;
+  }
+  CHECK(kubeconfig_entries == 4);  // cluster CA and user certificate of each
+  CHECK(Cli({"--path", o.etc(), "--path", o.kubelet(), "--trust-bundle", o.bundle(),
+             "--fail-on-trust-gap"}).code == 1);
+
+  auto table = Cli({"--path", o.kubelet(), "--trust-bundle", o.bundle()});
+  CHECK(table.code == 0);
+  CHECK(table.out.find("TRUST GAP") != std::string::npos);
+  CHECK(table.out.find("CN=kube-apiserver-lb-signer-new") != std::string::npos);
+  CHECK(table.err.find("kubeconfig: trust gap: lacks [CN=kube-apiserver-lb-signer-new]") != std::string::npos);
+}
+
+TEST_CASE("certs check-expiration --trust-bundle: the fixed kubeconfig has no gap", "[cli]") {
+  ApiIntOutage o;
+  o.dir.Write("node/var/lib/kubelet/kubeconfig", o.Kubeconfig(o.old_ca.pem + o.new_ca.pem));
+  auto r = Cli({"--path", o.kubelet(), "--trust-bundle", o.bundle(), "-o", "json", "--fail-on-trust-gap"});
+  CHECK(r.code == 0);
+  auto json = nlohmann::json::parse(r.out);
+  REQUIRE(json.size() == 3);  // two CAs and the client certificate
+  for (const auto& e : json) CHECK(e["trust_gap"] == nlohmann::json::array());
+  auto table = Cli({"--path", o.kubelet(), "--trust-bundle", o.bundle()});
+  CHECK(table.out.find("TRUST GAP") != std::string::npos);
+  CHECK(table.err.find("trust gap") == std::string::npos);
+}
+
+TEST_CASE("certs check-expiration --trust-bundle: a certificate-authority file and garbage CA data", "[cli]") {
+  ApiIntOutage o;
+  o.dir.Write("node/etc/kubernetes/ca.crt", o.old_ca.pem);
+  o.dir.Write("node/etc/kubernetes/kubelet.conf",
+              "apiVersion: v1\nkind: Config\nclusters:\n- name: k\n  cluster:\n    server: https://x:6443\n"
+              "    certificate-authority: ca.crt\nusers:\n- name: u\n  user:\n    token: t\n");
+  auto r = Cli({"--path", o.etc() + "/kubelet.conf", "--trust-bundle", o.bundle(), "-o", "json"});
+  auto json = nlohmann::json::parse(r.out);
+  REQUIRE(json.size() == 1);
+  CHECK(json[0]["trust_gap"] == nlohmann::json::array({"CN=kube-apiserver-lb-signer-new"}));
+  // Garbage in certificate-authority-data: an error entry with the gap, no crash.
+  o.dir.Write("node/var/lib/kubelet/kubeconfig",
+              "apiVersion: v1\nkind: Config\nclusters:\n- name: k\n  cluster:\n    server: https://x:6443\n"
+              "    certificate-authority-data: " + ApiIntOutage::OneLine("garbage") + "\n");
+  r = Cli({"--path", o.kubelet(), "--trust-bundle", o.bundle(), "-o", "json", "--fail-on-trust-gap"});
+  CHECK(r.code == 1);
+  json = nlohmann::json::parse(r.out);
+  REQUIRE(json.size() == 1);
+  for (const auto& e : json) {
+    CHECK(e.contains("error"));
+    CHECK(e["trust_gap"].size() == 2);
+    CHECK(e["trust_gap_reasons"][0].get<std::string>().find("certificate-authority-data: ") != std::string::npos);
+  }
+}
+
+TEST_CASE("certs check-expiration: without --trust-bundle no trust gap, and the flags' refusals", "[cli]") {
+  ApiIntOutage o;
+  auto r = Cli({"--path", o.kubelet(), "-o", "json"});
+  CHECK(r.code == 0);
+  for (const auto& e : nlohmann::json::parse(r.out)) CHECK_FALSE(e.contains("trust_gap"));
+  CHECK(Cli({"--path", o.kubelet()}).out.find("TRUST GAP") == std::string::npos);
+  auto refused = Cli({"--path", o.kubelet(), "--fail-on-trust-gap"});
+  CHECK(refused.code == 2);
+  CHECK(refused.err.find("--fail-on-trust-gap needs --trust-bundle") != std::string::npos);
+  CHECK(Cli({"--path", o.kubelet(), "--trust-bundle", o.dir.path() + "/missing.crt"}).code == 2);
+  // A bundle without a certificate is an error line; nothing to lack.
+  o.dir.Write("empty.crt", "nothing here\n");
+  auto empty = Cli({"--path", o.kubelet(), "--trust-bundle", o.dir.path() + "/empty.crt",
+                    "--fail-on-trust-gap"});
+  CHECK(empty.code == 0);
+  CHECK(empty.err.find("certguard: trust bundle: " + o.dir.path() + "/empty.crt: neither PEM nor") != std::string::npos);
+}
+
+TEST_CASE("certs check-expiration --trust-path compares only the kubeconfigs named", "[cli]") {
+  ApiIntOutage o;
+  // A control plane's localhost kubeconfig trusts another CA: out of scope, no trust_gap.
+  o.dir.Write("node/etc/kubernetes/static-pod-resources/kubeconfig",
+              o.Kubeconfig(CertBuilder().Cn("localhost-serving-signer").Ca().Pem()));
+  auto r = Cli({"--path", o.etc(), "--trust-bundle", o.bundle(), "--trust-path", o.etc() + "/kubeconfig",
+                "-o", "json"});
+  auto json = nlohmann::json::parse(r.out);
+  int compared = 0, left = 0;
+  for (const auto& e : json) {
+    const std::string source = e["source"];
+    if (source.find("static-pod-resources") != std::string::npos) {
+      CHECK_FALSE(e.contains("trust_gap"));
+      ++left;
+    } else {
+      CHECK(e["trust_gap"].size() == 1);
+      ++compared;
+    }
+  }
+  CHECK(compared == 2);
+  CHECK(left == 2);
+  // Without --trust-path it is compared too, and lacks both CAs.
+  r = Cli({"--path", o.etc(), "--trust-bundle", o.bundle(), "-o", "json"});
+  for (const auto& e : nlohmann::json::parse(r.out)) {
+    if (e["source"].get<std::string>().find("static-pod-resources") != std::string::npos) {
+      CHECK(e["trust_gap"].size() == 2);
+    }
+  }
 }

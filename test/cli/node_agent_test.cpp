@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -8,6 +9,7 @@
 #include "cli/cli_support.h"
 #include "support/pki.h"
 #include "support/temp_dir.h"
+#include "x509/pem.h"
 
 using namespace std::chrono;
 using certguard::testing::CertBuilder;
@@ -91,4 +93,44 @@ TEST_CASE("node-agent: bad budgets and a missing root exit 2", "[cli]") {
   CHECK(Agent({"--root", root.path(), "--max-depth", "-1", "--once"}).code == 2);
   CHECK(Agent({"--root", root.path() + "/missing", "--once"}).code == 2);
   CHECK(Agent({"--root", root.path(), "--max-depth", "3", "--max-file-size", "64KiB", "--once"}).code == 0);
+}
+
+TEST_CASE("node-agent --trust-bundle: a node kubeconfig that lacks the rotated CA is a gauge of 1", "[cli]") {
+  TempDir root;
+  TempDir mounted;  // the TrustBundle target, mounted into the pod: not under --root
+  auto now = floor<seconds>(system_clock::now());
+  auto old_ca = CertBuilder().Cn("lb-signer-old").Ca().NotBefore(now - days{1}).NotAfter(now + days{3650}).Build();
+  auto new_ca = CertBuilder().Cn("lb-signer-new").Ca().NotBefore(now - days{1}).NotAfter(now + days{3650}).Build();
+  const std::string bundle = mounted.Write("ca-bundle.crt", old_ca.pem + new_ca.pem);
+  auto kubeconfig = [](const std::string& ca_pem) {
+    std::string b64 = certguard::x509::pem::EncodeBody(ca_pem);
+    b64.erase(std::remove(b64.begin(), b64.end(), '\n'), b64.end());
+    return "apiVersion: v1\nkind: Config\nclusters:\n- name: api-int\n  cluster:\n"
+           "    server: https://api-int.example:6443\n    certificate-authority-data: " + b64 + "\n";
+  };
+  root.Write("etc/kubernetes/kubeconfig", kubeconfig(old_ca.pem));                // OKD, not fixed
+  root.Write("var/lib/kubelet/kubeconfig", kubeconfig(old_ca.pem + new_ca.pem));  // OKD, fixed
+  root.Write("etc/kubernetes/kubeconfig-kubelet", kubeconfig(new_ca.pem));        // Talos
+
+  auto r = Agent({"--root", root.path(), "--node", "worker-1", "--trust-bundle", bundle, "--once"});
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("certguard_node_kubeconfig_trust_gap{node=\"worker-1\",path=\"/etc/kubernetes/kubeconfig\"} 1") !=
+        std::string::npos);
+  CHECK(r.out.find("certguard_node_kubeconfig_trust_gap{node=\"worker-1\",path=\"/var/lib/kubelet/kubeconfig\"} 0") !=
+        std::string::npos);
+  // Talos' kubeconfig lacks the old CA: still in the bundle, still a gap.
+  CHECK(r.out.find("certguard_node_kubeconfig_trust_gap{node=\"worker-1\",path=\"/etc/kubernetes/kubeconfig-kubelet\"} 1") !=
+        std::string::npos);
+  CHECK(r.out.find("certguard_node_agent_scan_errors 0") != std::string::npos);
+  // The kubeconfigs without an extension are exported as kubeconfigs.
+  CHECK(r.out.find("source_kind=\"kubeconfig\",namespace=\"\",name=\"/etc/kubernetes/kubeconfig\",key=\"cluster api-int\"") !=
+        std::string::npos);
+
+  // Without a reference there is no trust gauge; an unreadable bundle is a scan error.
+  auto plain = Agent({"--root", root.path(), "--node", "worker-1", "--once"});
+  CHECK(plain.out.find("certguard_node_kubeconfig_trust_gap{") == std::string::npos);
+  auto missing = Agent({"--root", root.path(), "--node", "worker-1", "--trust-bundle",
+                        mounted.path() + "/missing.crt", "--once"});
+  CHECK(missing.out.find("certguard_node_agent_scan_errors 1") != std::string::npos);
+  CHECK(missing.out.find("path=\"/etc/kubernetes/kubeconfig\"} 0") != std::string::npos);
 }

@@ -70,3 +70,50 @@ TEST_CASE("KubeconfigCertificates rejects what is not a kubeconfig", "[expiry][c
   REQUIRE(odd.ok());
   CHECK(odd->empty());
 }
+
+TEST_CASE("KubeconfigClusters: name, server, CA data or file, insecure, bad base64", "[expiry][kubeconfig-trust]") {
+  const std::string text = R"(apiVersion: v1
+kind: Config
+clusters:
+- name: api-int
+  cluster:
+    server: https://api-int.example:6443
+    certificate-authority-data: )" + certguard::x509::pem::EncodeBody("CA") + R"(
+- name: local
+  cluster:
+    server: https://localhost:6443
+    certificate-authority: ca.crt
+- name: lax
+  cluster:
+    server: https://x
+    insecure-skip-tls-verify: true
+- name: broken
+  cluster:
+    certificate-authority-data: "!!!"
+- not a map
+users: []
+)";
+  auto clusters = KubeconfigClusters(text);
+  REQUIRE(clusters.ok());
+  REQUIRE(clusters->size() == 4);
+  CHECK((*clusters)[0].name == "api-int");
+  CHECK((*clusters)[0].server == "https://api-int.example:6443");
+  CHECK((*clusters)[0].ca_data == "CA");
+  CHECK((*clusters)[1].ca_path == "ca.crt");
+  CHECK((*clusters)[1].ca_data.empty());
+  CHECK((*clusters)[2].insecure);
+  CHECK_FALSE((*clusters)[0].insecure);
+  CHECK((*clusters)[3].ca_error == "certificate-authority-data is not base64");
+  CHECK_FALSE(KubeconfigClusters("just text").ok());
+  CHECK_FALSE(KubeconfigClusters("clusters: [").ok());
+}
+
+TEST_CASE("KubeconfigClusters: aliases may not repeat more CA data than the text holds", "[expiry][kubeconfig-trust]") {
+  std::string text = "anchors:\n  d: &d " + std::string(200, 'A') + "\nclusters:\n";
+  for (int i = 0; i < 50; ++i) {
+    text += "- name: c" + std::to_string(i) + "\n  cluster:\n    certificate-authority-data: *d\n";
+  }
+  auto clusters = KubeconfigClusters(text);
+  REQUIRE_FALSE(clusters.ok());
+  CHECK(clusters.status().message().find("aliases") != std::string::npos);
+}

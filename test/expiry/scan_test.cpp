@@ -1,5 +1,6 @@
 #include "expiry/scan.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -155,4 +156,88 @@ TEST_CASE("ScanPaths: a file named twice is read once, unreadable files are erro
     REQUIRE(f.size() == 1);
     CHECK_FALSE(f[0].cert.has_value());
   }
+}
+
+TEST_CASE("DefaultNodePaths finds the OKD and Talos kubeconfigs, which have no extension", "[expiry][cli]") {
+  TempDir dir;
+  const std::string kubeconfig = "apiVersion: v1\nkind: Config\nclusters: []\n";
+  dir.Write("etc/kubernetes/kubeconfig", kubeconfig);           // OKD
+  dir.Write("etc/kubernetes/kubeconfig-kubelet", kubeconfig);   // Talos
+  dir.Write("etc/kubernetes/kubelet-ca.crt", "not listed: the directory scan would read it");
+  dir.Write("var/lib/kubelet/kubeconfig", kubeconfig);          // OKD
+  dir.Write("var/lib/kubelet/pki/kubelet.crt", CertBuilder().Cn("k").Pem());
+  CHECK(DefaultNodePaths(dir.path()) ==
+        std::vector<std::string>{"/etc/kubernetes/kubeconfig", "/etc/kubernetes/kubeconfig-kubelet",
+                                 "/var/lib/kubelet/kubeconfig", "/var/lib/kubelet/pki"});
+}
+
+TEST_CASE("Scan: in a directory, files without an extension are read when they are kubeconfigs", "[expiry][cli]") {
+  TempDir dir;
+  Cert ca = CertBuilder().Cn("lb-signer").Ca().Build();
+  dir.Write("etc/kubernetes/kubeconfig",
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: api-int\n  cluster:\n"
+            "    server: https://api-int.example:6443\n    certificate-authority-data: " +
+                OneLine(certguard::x509::pem::EncodeBody(ca.pem)) + "\n");
+  dir.Write("etc/kubernetes/my-kubeconfig.yaml", "apiVersion: v1\nkind: Config\nclusters: []\n");
+  dir.Write("etc/kubernetes/cloud-config", "[Global]\nzone = a\n");    // no extension, no kubeconfig
+  dir.Write("etc/kubernetes/kubeconfig.bak.yaml", "not yaml: [");       // "kubeconfig" in the name
+  dir.Write("etc/kubernetes/big", std::string(4096, 'x'));             // over the budget: skipped
+  dir.Write("etc/kubernetes/notes.txt", "apiVersion: v1\nkind: Config\n");  // an extension: skipped
+  ScanOptions options;
+  options.root = dir.path();
+  options.max_file_bytes = 1024;
+  ScanResult r = Scan({"/etc/kubernetes"}, options);
+  CHECK(Describe(r.findings, dir.path()) ==
+        std::vector<std::string>{"/etc/kubernetes/kubeconfig (cluster api-int) = lb-signer"});
+  CHECK(r.findings[0].kubeconfig == "/etc/kubernetes/kubeconfig");
+  REQUIRE(r.kubeconfigs.size() == 2);
+  CHECK(r.kubeconfigs[0].source == "/etc/kubernetes/kubeconfig");
+  REQUIRE(r.kubeconfigs[0].clusters.size() == 1);
+  const ClusterTrust& c = r.kubeconfigs[0].clusters[0];
+  CHECK(c.name == "api-int");
+  CHECK(c.server == "https://api-int.example:6443");
+  CHECK(c.ca_source == "certificate-authority-data");
+  CHECK(c.ca == ca.pem);
+  CHECK(r.kubeconfigs[1].source == "/etc/kubernetes/my-kubeconfig.yaml");
+  CHECK(r.kubeconfigs[1].clusters.empty());
+  // A FIFO or a directory named like a kubeconfig is never opened for reading: no error, no hang.
+  REQUIRE(::mkfifo((dir.path() + "/etc/kubernetes/kubeconfig-fifo").c_str(), 0600) == 0);
+  fs::create_directories(dir.path() + "/etc/kubernetes/kubeconfig.d");
+  ScanResult quiet = Scan({"/etc/kubernetes"}, options);
+  CHECK(Describe(quiet.findings, dir.path()) == Describe(r.findings, dir.path()));
+  // Named directly, a file that is no kubeconfig nor certificate is an error.
+  ScanResult named = Scan({"/etc/kubernetes/cloud-config"}, options);
+  REQUIRE(named.findings.size() == 1);
+  CHECK_FALSE(named.findings[0].error.empty());
+}
+
+TEST_CASE("Scan: a certificate-authority file is read under the root, beside the kubeconfig", "[expiry][cli]") {
+  Node node;
+  ScanOptions options;
+  options.root = node.root;
+  ScanResult r = Scan({"/etc/kubernetes/kubelet.conf"}, options);
+  REQUIRE(r.kubeconfigs.size() == 1);
+  REQUIRE(r.kubeconfigs[0].clusters.size() == 1);
+  const ClusterTrust& c = r.kubeconfigs[0].clusters[0];
+  CHECK(c.ca_source == "certificate-authority pki/ca.crt");
+  CHECK(c.ca == node.ca.pem);
+  CHECK(c.ca_error.empty());
+  // A reference that leaves the root stops at it, and a missing file is the entry's error.
+  node.dir.Write("etc/kubernetes/escape.conf",
+                 "apiVersion: v1\nkind: Config\nclusters:\n- name: e\n  cluster:\n"
+                 "    certificate-authority: ../../../../../../missing-ca.crt\n");
+  r = Scan({"/etc/kubernetes/escape.conf"}, options);
+  REQUIRE(r.kubeconfigs.size() == 1);
+  CHECK(r.kubeconfigs[0].clusters[0].ca_error ==
+        "certificate-authority ../../../../../../missing-ca.crt: no such file");
+  // A CA that exists outside the root, named absolutely: resolved under the root, not read.
+  TempDir host;
+  const std::string outside = host.Write("outside-ca.crt", node.ca.pem);
+  node.dir.Write("etc/kubernetes/outside.conf",
+                 "apiVersion: v1\nkind: Config\nclusters:\n- name: o\n  cluster:\n"
+                 "    certificate-authority: " + outside + "\n");
+  r = Scan({"/etc/kubernetes/outside.conf"}, options);
+  REQUIRE(r.kubeconfigs.size() == 1);
+  CHECK(r.kubeconfigs[0].clusters[0].ca.empty());
+  CHECK(r.kubeconfigs[0].clusters[0].ca_error == "certificate-authority " + outside + ": no such file");
 }
