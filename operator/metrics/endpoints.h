@@ -64,7 +64,7 @@ class Endpoints {
   const std::shared_ptr<prometheus::Registry>& shared_registry() const { return registry_; }
 
   // A collector whose values are computed at scrape time (the certificate inventory).
-  // A TextCollectable is rendered through AppendText.
+  // A TextCollectable is written through its TextWriter, a piece at a time.
   void AddCollectable(std::shared_ptr<prometheus::Collectable> collectable);
 
   // A named check for /readyz ("informers-synced", "leader-known").
@@ -88,7 +88,8 @@ class Endpoints {
   // collected when its turn comes and each family serialized on its own, so a
   // piece holds about `budget` bytes, or one family when that is larger.
   BodyStream StreamMetrics() const;
-  // What the endpoints answer, without the HTTP around it.
+  // What the endpoints answer, without the HTTP around it (/metrics whole: for
+  // tests and benchmarks; the server streams it).
   std::string RenderMetrics() const;
   HttpResponse Healthz() const;
   // Like the Kubernetes API server: "[+]name ok" / "[-]name failed: reason" lines;
