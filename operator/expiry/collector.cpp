@@ -147,9 +147,8 @@ class ExpiryTextWriter : public metrics::TextCollectable::TextWriter {
     const char* name;
     const char* help;
   };
-  static constexpr Family kFamilies[] = {{kDaysName, kDaysHelp},
-                                         {kNotAfterName, kNotAfterHelp},
-                                         {kNotBeforeName, kNotBeforeHelp}};
+  static constexpr Family kFamilies[] = {
+      {kDaysName, kDaysHelp}, {kNotAfterName, kNotAfterHelp}, {kNotBeforeName, kNotBeforeHelp}};
   static constexpr size_t kDropped = 3;
 
   void AppendLine(std::string& out, const ObjectRef& object, const std::string& key,
@@ -167,7 +166,9 @@ class ExpiryTextWriter : public metrics::TextCollectable::TextWriter {
     AppendLabel(out, "is_ca", cert.is_ca ? "true" : "false");
     out += "} ";
     switch (family_) {
-      case 0: AppendNumber(out, x509::DaysUntil(cert.not_after, now_)); break;
+      case 0:
+        AppendNumber(out, x509::DaysUntil(cert.not_after, now_));
+        break;
       case 1:
         AppendNumber(out, static_cast<long long>(cert.not_after.time_since_epoch().count()));
         break;
@@ -187,8 +188,8 @@ class ExpiryTextWriter : public metrics::TextCollectable::TextWriter {
     out += "\n# TYPE ";
     out += kDroppedName;
     out += " counter\n";
-    for (const auto& [reason, count] : {std::pair{"per_object", dropped.per_object},
-                                        std::pair{"total", dropped.total}}) {
+    for (const auto& [reason, count] :
+         {std::pair{"per_object", dropped.per_object}, std::pair{"total", dropped.total}}) {
       out += kDroppedName;
       out += "{reason=\"";
       out += reason;
@@ -207,8 +208,8 @@ class ExpiryTextWriter : public metrics::TextCollectable::TextWriter {
 }  // namespace
 
 std::unique_ptr<metrics::TextCollectable::TextWriter> ExpiryCollector::NewTextWriter() const {
-  return std::make_unique<ExpiryTextWriter>(
-      inventory_, std::chrono::floor<std::chrono::seconds>(clock_()));
+  return std::make_unique<ExpiryTextWriter>(inventory_,
+                                            std::chrono::floor<std::chrono::seconds>(clock_()));
 }
 
 }  // namespace certguard::expiry

@@ -107,7 +107,8 @@ TEST_CASE("node-agent caps the series per file and in all and counts what it lef
   TempDir root;
   auto now = floor<seconds>(system_clock::now());
   // a.pem: 5 certificates, b.pem: 3; each expires a day later than the one before.
-  for (const auto& [file, n] : std::vector<std::pair<std::string, int>>{{"a.pem", 5}, {"b.pem", 3}}) {
+  for (const auto& [file, n] :
+       std::vector<std::pair<std::string, int>>{{"a.pem", 5}, {"b.pem", 3}}) {
     std::string bundle;
     for (int i = 0; i < n; ++i) {
       bundle += CertBuilder().Cn(file + "-" + std::to_string(i)).NotAfter(now + days{10 + i}).Pem();

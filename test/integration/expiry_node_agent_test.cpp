@@ -188,10 +188,10 @@ TEST_CASE("expiry: certs check-expiration reports a FIFO and a blocking device a
 TEST_CASE("expiry: node-agent fails /healthz while a scan is stuck and ends on SIGTERM in 5 s",
           "[integration][expiry][node-agent]") {
   HostileDir d(400);
-  CertguardProcess agent({"node-agent", "--path", d.pki, "--node", "n", "--interval", "10ms",
-                          "--scan-timeout", "500ms", "--metrics-bind-address", "127.0.0.1:0",
-                          "--health-bind-address", "127.0.0.1:0"},
-                         d.dir.path() + "/agent.log");
+  CertguardProcess agent(
+      {"node-agent", "--path", d.pki, "--node", "n", "--interval", "10ms", "--scan-timeout",
+       "500ms", "--metrics-bind-address", "127.0.0.1:0", "--health-bind-address", "127.0.0.1:0"},
+      d.dir.path() + "/agent.log");
   REQUIRE(agent.WaitForLog("serving endpoints", 20s));
   const int metrics = PortFromLog(agent.Log(), "metrics_port");
   const int health = PortFromLog(agent.Log(), "health_port");

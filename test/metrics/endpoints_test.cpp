@@ -153,7 +153,8 @@ namespace {
 class Fixed : public prometheus::Collectable {
  public:
   std::vector<prometheus::MetricFamily> Collect() const override {
-    prometheus::MetricFamily family{"test_fixed", "fixed values", prometheus::MetricType::Gauge, {}};
+    prometheus::MetricFamily family{
+        "test_fixed", "fixed values", prometheus::MetricType::Gauge, {}};
     for (int i = 0; i < 50; ++i) {
       prometheus::ClientMetric m;
       m.label = {{"i", std::to_string(i)}};
@@ -193,12 +194,13 @@ TEST_CASE("Endpoints stream a large /metrics as the whole text one piece at a ti
       f.not_after = now + hours{o * 10 + c};
       certs.push_back(f);
     }
-    inventory->UpsertFacts({{certguard::expiry::SourceKind::kSecret, "ns", "tls-" + std::to_string(o)},
-                            "tls.crt"},
-                           {"", certs});
+    inventory->UpsertFacts(
+        {{certguard::expiry::SourceKind::kSecret, "ns", "tls-" + std::to_string(o)}, "tls.crt"},
+        {"", certs});
   }
   REQUIRE(inventory->certificate_count() == 20000);
-  auto collector = std::make_shared<certguard::expiry::ExpiryCollector>(inventory, [&] { return now; });
+  auto collector =
+      std::make_shared<certguard::expiry::ExpiryCollector>(inventory, [&] { return now; });
   endpoints.AddCollectable(collector);
 
   // The text as it was built before streaming: every family serialized at once,

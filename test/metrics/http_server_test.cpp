@@ -295,8 +295,7 @@ TEST_CASE("HttpServer ends a streamed answer unfinished when the stream throws",
   CHECK((*server)->Stats().served == 0);
 }
 
-TEST_CASE("HttpServer answers others while a client does not read its large answer",
-          "[metrics]") {
+TEST_CASE("HttpServer answers others while a client does not read its large answer", "[metrics]") {
   auto address = ParseBindAddress("127.0.0.1:0");
   REQUIRE(address.ok());
   HttpServerOptions options;
