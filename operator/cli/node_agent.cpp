@@ -1,6 +1,8 @@
 // `certguard node-agent`: the node's certificate files as the same metrics as
 // the cluster's (certguard_certificate_*{source_kind="file"|"kubeconfig", node}),
 // rescanned every --interval. Run by the chart's optional DaemonSet.
+#include <pthread.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <future>
@@ -38,6 +40,7 @@ struct NodeAgentFlags {
   std::string scan_timeout = "2m";
   size_t max_file_size = 1024 * 1024;
   int max_depth = 32;
+  expiry::InventoryLimits limits;  // the same defaults as `certguard run`
   std::string metrics_bind_address = ":8080";
   std::string health_bind_address = ":8081";
   bool once = false;
@@ -46,9 +49,10 @@ struct NodeAgentFlags {
   bool check_server = false;
 };
 
-// How long SIGTERM waits for a scan to notice it; a scan blocked in a read
-// longer than this is abandoned with the process.
-constexpr std::chrono::seconds kScanStopWait{5};
+// How long SIGTERM waits for a scan to notice it (it looks between files); a
+// scan blocked in a read longer than this is abandoned with the process, which
+// so ends well within a pod's grace period.
+constexpr std::chrono::seconds kScanStopWait{3};
 
 std::vector<std::string> PathsOf(const NodeAgentFlags& flags) {
   return flags.paths.empty() ? expiry::DefaultNodePaths(flags.root) : flags.paths;
@@ -77,7 +81,7 @@ int RunNodeAgent(const NodeAgentFlags& flags, Context& ctx) {
     if (const char* env = std::getenv("NODE_NAME"); env != nullptr) node = env;
   }
 
-  auto inventory = std::make_shared<expiry::Inventory>();
+  auto inventory = std::make_shared<expiry::Inventory>(flags.limits);
   metrics::Endpoints endpoints;
   endpoints.AddCollectable(std::make_shared<expiry::ExpiryCollector>(inventory));
   auto& errors = prometheus::BuildGauge()
@@ -153,7 +157,14 @@ int RunNodeAgent(const NodeAgentFlags& flags, Context& ctx) {
 
   if (flags.once) {
     scan();
-    ctx.out << endpoints.RenderMetrics();
+    // Written as it is made, like a scrape, rather than whole.
+    metrics::BodyStream page = endpoints.StreamMetrics();
+    std::string piece;
+    for (bool more = true; more;) {
+      piece.clear();
+      more = page(piece, 64 * 1024);
+      ctx.out << piece;
+    }
     return kExitOk;
   }
 
@@ -177,6 +188,8 @@ int RunNodeAgent(const NodeAgentFlags& flags, Context& ctx) {
   std::promise<void> scans_ended;
   std::future<void> ended = scans_ended.get_future();
   std::thread scanner([&] {
+    // Named, so that a stuck scan shows as such in `top -H` or /proc/PID/task.
+    pthread_setname_np(pthread_self(), "certguard-scan");
     do {
       scan();
       log::Debug("node-agent: scanned", {{"certificates", std::to_string(inventory->certificate_count())}});
@@ -217,6 +230,15 @@ void AddNodeAgentCommand(CLI::App& app, Context& ctx) {
                   "while it is still running")
       ->capture_default_str();
   AddScanBudgetFlags(cmd, flags->max_file_size, flags->max_depth);
+  cmd->add_option("--expiry-max-series-per-object", flags->limits.max_certs_per_object,
+                  "Certificates kept per file or kubeconfig, those expiring first (0: no limit); "
+                  "the rest count in certguard_certificate_series_dropped_total")
+      ->check(CLI::NonNegativeNumber)  // a size_t would take -1 as no bound
+      ->capture_default_str();
+  cmd->add_option("--expiry-max-series", flags->limits.max_certs,
+                  "Certificates kept in all (0: no limit); each is three series")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--metrics-bind-address", flags->metrics_bind_address,
                   "Address of /metrics (\"0\" turns it off)")
       ->capture_default_str();

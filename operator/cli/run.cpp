@@ -83,9 +83,11 @@ void AddRunCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--expiry-max-series-per-object", o.expiry_max_series_per_object,
                   "Expiry inventory: certificates kept per object, those expiring first (0: no "
                   "limit); the rest count in certguard_certificate_series_dropped_total")
+      ->check(CLI::NonNegativeNumber)  // a size_t would take -1 as no bound
       ->capture_default_str();
   cmd->add_option("--expiry-max-series", o.expiry_max_series,
                   "Expiry inventory: certificates kept in all (0: no limit); each is three series")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
 
   cmd->callback([&ctx, flags] {

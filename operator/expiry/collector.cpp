@@ -1,6 +1,7 @@
 #include "expiry/collector.h"
 
 #include <charconv>
+#include <optional>
 
 #include "x509/parse.h"
 
@@ -111,66 +112,104 @@ std::vector<prometheus::MetricFamily> ExpiryCollector::Collect() const {
   return families;
 }
 
-void ExpiryCollector::AppendText(std::string& out) const {
-  const x509::Time now = std::chrono::floor<std::chrono::seconds>(clock_());
-  std::string days, not_after, not_before, labels;
-  // About 250 bytes a line: reserve once instead of growing through copies.
-  const size_t expected = inventory_->certificate_count() * 300;
-  days.reserve(expected);
-  not_after.reserve(expected);
-  not_before.reserve(expected);
-  inventory_->ForEach([&](const ObjectRef& object, const std::string& key, const std::string& node,
-                          const CertFacts& cert) {
-    labels.clear();
-    labels += '{';
-    AppendLabel(labels, "source_kind", SourceKindName(object.kind), true);
-    AppendLabel(labels, "namespace", object.ns);
-    AppendLabel(labels, "name", object.name);
-    AppendLabel(labels, "key", key);
-    AppendLabel(labels, "node", node);
-    AppendLabel(labels, "subject_cn", cert.subject_cn);
-    AppendLabel(labels, "issuer_cn", cert.issuer_cn);
-    AppendLabel(labels, "serial", cert.serial);
-    AppendLabel(labels, "is_ca", cert.is_ca ? "true" : "false");
-    labels += "} ";
+namespace {
 
-    days += kDaysName;
-    days += labels;
-    AppendNumber(days, x509::DaysUntil(cert.not_after, now));
-    days += '\n';
-    not_after += kNotAfterName;
-    not_after += labels;
-    AppendNumber(not_after, static_cast<long long>(cert.not_after.time_since_epoch().count()));
-    not_after += '\n';
-    not_before += kNotBeforeName;
-    not_before += labels;
-    AppendNumber(not_before, static_cast<long long>(cert.not_before.time_since_epoch().count()));
-    not_before += '\n';
-  });
-  out.reserve(out.size() + days.size() + not_after.size() + not_before.size() + 512);
-  AppendHeader(out, kDaysName, kDaysHelp);
-  out += days;
-  AppendHeader(out, kNotAfterName, kNotAfterHelp);
-  out += not_after;
-  AppendHeader(out, kNotBeforeName, kNotBeforeHelp);
-  out += not_before;
-  const DroppedCounts dropped = inventory_->dropped();
-  out += "# HELP ";
-  out += kDroppedName;
-  out += ' ';
-  out += kDroppedHelp;
-  out += "\n# TYPE ";
-  out += kDroppedName;
-  out += " counter\n";
-  for (const auto& [reason, count] : {std::pair{"per_object", dropped.per_object},
-                                      std::pair{"total", dropped.total}}) {
-    out += kDroppedName;
-    out += "{reason=\"";
-    out += reason;
-    out += "\"} ";
-    AppendNumber(out, static_cast<unsigned long long>(count));
+class ExpiryTextWriter : public metrics::TextCollectable::TextWriter {
+ public:
+  ExpiryTextWriter(std::shared_ptr<const Inventory> inventory, x509::Time now)
+      : inventory_(std::move(inventory)), now_(now) {}
+
+  bool Next(std::string& out, size_t budget) override {
+    const size_t start = out.size();
+    auto enough = [&] { return out.size() - start >= budget; };
+    while (!enough()) {
+      if (family_ == kDropped) {
+        AppendDropped(out);
+        return false;
+      }
+      if (!cursor_) AppendHeader(out, kFamilies[family_].name, kFamilies[family_].help);
+      bool done = inventory_->ForEachFrom(
+          cursor_,
+          [&](const ObjectRef& object, const std::string& key, const std::string& node,
+              const CertFacts& cert) { AppendLine(out, object, key, node, cert); },
+          enough);
+      // Otherwise ForEachFrom stopped after a key, so cursor_ is set: no second header.
+      if (done) {
+        ++family_;
+        cursor_.reset();
+      }
+    }
+    return true;
+  }
+
+ private:
+  struct Family {
+    const char* name;
+    const char* help;
+  };
+  static constexpr Family kFamilies[] = {
+      {kDaysName, kDaysHelp}, {kNotAfterName, kNotAfterHelp}, {kNotBeforeName, kNotBeforeHelp}};
+  static constexpr size_t kDropped = 3;
+
+  void AppendLine(std::string& out, const ObjectRef& object, const std::string& key,
+                  const std::string& node, const CertFacts& cert) const {
+    out += kFamilies[family_].name;
+    out += '{';
+    AppendLabel(out, "source_kind", SourceKindName(object.kind), true);
+    AppendLabel(out, "namespace", object.ns);
+    AppendLabel(out, "name", object.name);
+    AppendLabel(out, "key", key);
+    AppendLabel(out, "node", node);
+    AppendLabel(out, "subject_cn", cert.subject_cn);
+    AppendLabel(out, "issuer_cn", cert.issuer_cn);
+    AppendLabel(out, "serial", cert.serial);
+    AppendLabel(out, "is_ca", cert.is_ca ? "true" : "false");
+    out += "} ";
+    switch (family_) {
+      case 0:
+        AppendNumber(out, x509::DaysUntil(cert.not_after, now_));
+        break;
+      case 1:
+        AppendNumber(out, static_cast<long long>(cert.not_after.time_since_epoch().count()));
+        break;
+      default:
+        AppendNumber(out, static_cast<long long>(cert.not_before.time_since_epoch().count()));
+        break;
+    }
     out += '\n';
   }
+
+  void AppendDropped(std::string& out) const {
+    const DroppedCounts dropped = inventory_->dropped();
+    out += "# HELP ";
+    out += kDroppedName;
+    out += ' ';
+    out += kDroppedHelp;
+    out += "\n# TYPE ";
+    out += kDroppedName;
+    out += " counter\n";
+    for (const auto& [reason, count] :
+         {std::pair{"per_object", dropped.per_object}, std::pair{"total", dropped.total}}) {
+      out += kDroppedName;
+      out += "{reason=\"";
+      out += reason;
+      out += "\"} ";
+      AppendNumber(out, static_cast<unsigned long long>(count));
+      out += '\n';
+    }
+  }
+
+  std::shared_ptr<const Inventory> inventory_;
+  const x509::Time now_;
+  size_t family_ = 0;
+  std::optional<SourceRef> cursor_;  // empty: the family's header is not written yet
+};
+
+}  // namespace
+
+std::unique_ptr<metrics::TextCollectable::TextWriter> ExpiryCollector::NewTextWriter() const {
+  return std::make_unique<ExpiryTextWriter>(inventory_,
+                                            std::chrono::floor<std::chrono::seconds>(clock_()));
 }
 
 }  // namespace certguard::expiry

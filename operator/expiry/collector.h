@@ -29,8 +29,11 @@ class ExpiryCollector : public metrics::TextCollectable {
                            Clock clock = [] { return std::chrono::system_clock::now(); });
 
   std::vector<prometheus::MetricFamily> Collect() const override;
-  // The same series as Collect, written straight as exposition text (the fast path).
-  void AppendText(std::string& out) const override;
+  // The same series as Collect, written straight as exposition text (the fast
+  // path), a page of the inventory at a time: one family after the other, each
+  // a pass over the inventory that holds its lock only while a piece is written.
+  // The clock is read once, when the writer is made.
+  std::unique_ptr<TextWriter> NewTextWriter() const override;
 
  private:
   std::shared_ptr<const Inventory> inventory_;

@@ -264,6 +264,24 @@ void Inventory::ForEach(const Visitor& visit) const {
   }
 }
 
+bool Inventory::ForEachFrom(std::optional<SourceRef>& cursor, const Visitor& visit,
+                            const std::function<bool()>& enough) const {
+  std::shared_lock lock(mu_);
+  auto it = cursor ? objects_.lower_bound(cursor->object) : objects_.begin();
+  for (; it != objects_.end(); ++it) {
+    const auto& [object, keys] = *it;
+    const bool resume = cursor && object == cursor->object;
+    for (auto k = resume ? keys.upper_bound(cursor->key) : keys.begin(); k != keys.end(); ++k) {
+      const auto& [key, certs] = *k;
+      if (!ShownLocked(object, key, certs)) continue;
+      for (const auto& cert : certs.certs) visit(object, key, certs.node, cert);
+      cursor = SourceRef{object, key};
+      if (enough()) return false;
+    }
+  }
+  return true;
+}
+
 size_t Inventory::certificate_count() const {
   std::shared_lock lock(mu_);
   return cert_count_;

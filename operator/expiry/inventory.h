@@ -127,6 +127,13 @@ class Inventory {
   using Visitor = std::function<void(const ObjectRef& object, const std::string& key,
                                      const std::string& node, const CertFacts& cert)>;
   void ForEach(const Visitor& visit) const;
+  // ForEach by pages, for a scrape that must not hold the lock while it is sent:
+  // visits whole keys in source order from the one after `cursor` (from the
+  // first when empty), updating `cursor` to the last key visited, and stops
+  // after a key once `enough()` is true. Returns true when it reached the end.
+  // A key added or removed between pages is seen or not; none is seen twice.
+  bool ForEachFrom(std::optional<SourceRef>& cursor, const Visitor& visit,
+                   const std::function<bool()>& enough) const;
 
   size_t certificate_count() const;  // every stored certificate, superseded ones included
   size_t source_count() const;

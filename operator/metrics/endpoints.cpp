@@ -2,6 +2,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <cstdint>
 #include <sstream>
 
 namespace certguard::metrics {
@@ -20,27 +21,80 @@ void Endpoints::AddReadinessCheck(std::string name, ReadinessCheck check) {
   checks_.emplace_back(std::move(name), std::move(check));
 }
 
-std::string Endpoints::RenderMetrics() const {
-  std::vector<std::shared_ptr<prometheus::Collectable>> collectables;
+namespace {
+
+// The state of one /metrics answer: where the last piece stopped.
+class MetricsWriter {
+ public:
+  MetricsWriter(std::vector<std::shared_ptr<prometheus::Collectable>> sources,
+                std::vector<std::shared_ptr<const TextCollectable>> texts)
+      : sources_(std::move(sources)), texts_(std::move(texts)) {}
+
+  bool Next(std::string& out, size_t budget) {
+    const size_t start = out.size();
+    while (out.size() - start < budget) {
+      if (family_ < families_.size()) {
+        // One family per call: the same text as serializing them all at once.
+        std::ostringstream text;
+        serializer_.Serialize(text, {std::move(families_[family_++])});
+        out += std::move(text).str();
+      } else if (next_source_ < sources_.size()) {
+        families_ = sources_[next_source_++]->Collect();
+        family_ = 0;
+      } else if (writer_) {
+        if (!writer_->Next(out, budget - (out.size() - start))) writer_.reset();
+      } else if (next_text_ < texts_.size()) {
+        families_.clear();
+        writer_ = texts_[next_text_++]->NewTextWriter();
+      } else {
+        return false;
+      }
+    }
+    return true;
+  }
+
+ private:
+  prometheus::TextSerializer serializer_;
+  std::vector<std::shared_ptr<prometheus::Collectable>> sources_;
+  std::vector<std::shared_ptr<const TextCollectable>> texts_;
+  std::vector<prometheus::MetricFamily> families_;
+  size_t family_ = 0;
+  size_t next_source_ = 0;
+  size_t next_text_ = 0;
+  std::unique_ptr<TextCollectable::TextWriter> writer_;
+};
+
+}  // namespace
+
+void TextCollectable::AppendText(std::string& out) const {
+  auto writer = NewTextWriter();
+  while (writer->Next(out, SIZE_MAX)) {
+  }
+}
+
+BodyStream Endpoints::StreamMetrics() const {
+  std::vector<std::shared_ptr<prometheus::Collectable>> sources{registry_};
+  std::vector<std::shared_ptr<const TextCollectable>> texts;
   {
     std::lock_guard lock(mu_);
-    collectables = collectables_;
-  }
-  std::vector<prometheus::MetricFamily> families = registry_->Collect();
-  std::vector<const TextCollectable*> writers;
-  for (const auto& c : collectables) {
-    if (const auto* writer = dynamic_cast<const TextCollectable*>(c.get())) {
-      writers.push_back(writer);
-      continue;
+    for (const auto& c : collectables_) {
+      if (auto text = std::dynamic_pointer_cast<const TextCollectable>(c)) {
+        texts.push_back(std::move(text));
+      } else {
+        sources.push_back(c);
+      }
     }
-    auto more = c->Collect();
-    families.insert(families.end(), std::make_move_iterator(more.begin()),
-                    std::make_move_iterator(more.end()));
   }
-  std::ostringstream serialized;
-  prometheus::TextSerializer().Serialize(serialized, families);
-  std::string out = std::move(serialized).str();
-  for (const auto* writer : writers) writer->AppendText(out);
+  // std::function needs a copyable callable: share the writer.
+  auto writer = std::make_shared<MetricsWriter>(std::move(sources), std::move(texts));
+  return [writer](std::string& out, size_t budget) { return writer->Next(out, budget); };
+}
+
+std::string Endpoints::RenderMetrics() const {
+  BodyStream stream = StreamMetrics();
+  std::string out;
+  while (stream(out, SIZE_MAX)) {
+  }
   return out;
 }
 
@@ -99,7 +153,7 @@ Status Endpoints::Start(const EndpointsOptions& options) {
   };
 
   HttpServer::Routes metrics_routes{{"/metrics", [this](const HttpRequest&) {
-    return HttpResponse{200, kMetricsContentType, RenderMetrics()};
+    return HttpResponse{200, kMetricsContentType, {}, StreamMetrics()};
   }}};
   HttpServer::Routes health_routes{
       {"/healthz", [this](const HttpRequest&) { return Healthz(); }},
@@ -135,6 +189,11 @@ void Endpoints::Stop() {
 int Endpoints::metrics_port() const {
   std::lock_guard lock(mu_);
   return metrics_server_ ? metrics_server_->port() : 0;
+}
+
+HttpServerStats Endpoints::metrics_server_stats() const {
+  std::lock_guard lock(mu_);
+  return metrics_server_ ? metrics_server_->Stats() : HttpServerStats{};
 }
 
 int Endpoints::health_port() const {

@@ -22,12 +22,25 @@
 
 namespace certguard::metrics {
 
-// A collector that appends its own exposition text, for collectors with many
+// A collector that writes its own exposition text, for collectors with many
 // series: building MetricFamily objects and serializing them costs several
-// times more per scrape. Collect() must describe the same series.
+// times more per scrape, and the text is written piece by piece as /metrics
+// is sent, never whole. Collect() must describe the same series.
 class TextCollectable : public prometheus::Collectable {
  public:
-  virtual void AppendText(std::string& out) const = 0;
+  // One pass over the collector's series. Holds what it needs (it may outlive
+  // the collector); not thread-safe itself, one per scrape.
+  class TextWriter {
+   public:
+    virtual ~TextWriter() = default;
+    // Appends the next piece to `out`: about `budget` bytes, more by at most one
+    // indivisible item. True while more follows; false once all was written.
+    virtual bool Next(std::string& out, size_t budget) = 0;
+  };
+  virtual std::unique_ptr<TextWriter> NewTextWriter() const = 0;
+
+  // The whole text at once (tests and `--once`).
+  void AppendText(std::string& out) const;
 };
 
 // OK when ready; otherwise the reason, shown on /readyz.
@@ -51,7 +64,7 @@ class Endpoints {
   const std::shared_ptr<prometheus::Registry>& shared_registry() const { return registry_; }
 
   // A collector whose values are computed at scrape time (the certificate inventory).
-  // A TextCollectable is rendered through AppendText.
+  // A TextCollectable is written through its TextWriter, a piece at a time.
   void AddCollectable(std::shared_ptr<prometheus::Collectable> collectable);
 
   // A named check for /readyz ("informers-synced", "leader-known").
@@ -67,8 +80,16 @@ class Endpoints {
   // Bound ports, 0 when that server is not running.
   int metrics_port() const;
   int health_port() const;
+  // The metrics server's counters (all zero when it is not running).
+  HttpServerStats metrics_server_stats() const;
 
-  // What the endpoints answer, without the HTTP around it.
+  // /metrics piece by piece, as the server sends it: the registry's families,
+  // then other collectables', then TextCollectables' text. Each source is
+  // collected when its turn comes and each family serialized on its own, so a
+  // piece holds about `budget` bytes, or one family when that is larger.
+  BodyStream StreamMetrics() const;
+  // What the endpoints answer, without the HTTP around it (/metrics whole: for
+  // tests and benchmarks; the server streams it).
   std::string RenderMetrics() const;
   HttpResponse Healthz() const;
   // Like the Kubernetes API server: "[+]name ok" / "[-]name failed: reason" lines;

@@ -38,10 +38,17 @@ bool IsIpLiteral(const std::string& host, bool v6) {
 }
 
 std::string HeadOf(const HttpResponse& r) {
+  std::string length = r.stream ? "\r\nTransfer-Encoding: chunked"
+                                : "\r\nContent-Length: " + std::to_string(r.body.size());
   return "HTTP/1.1 " + std::to_string(r.status) + " " + ReasonPhrase(r.status) +
-         "\r\nContent-Type: " + r.content_type +
-         "\r\nContent-Length: " + std::to_string(r.body.size()) +
+         "\r\nContent-Type: " + r.content_type + length +
          "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n";
+}
+
+std::string ChunkSizeLine(size_t size) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), size, 16);
+  return std::string(buf, ec == std::errc() ? end : buf) + "\r\n";
 }
 
 }  // namespace
@@ -110,13 +117,16 @@ HttpResponse HttpServer::Dispatch(const Routes& routes, const HttpRequest& reque
 }
 
 struct HttpServer::Loop {
+  static constexpr int kPiecesPerTurn = 4;
+
   struct Conn {
     int fd = -1;
     bool writing = false;
     std::string in;
-    std::string head;  // the answer's status line and headers
-    std::string body;  // sent after head, never copied into it (a scrape can be large)
+    std::string head;  // the answer's status line and headers, or a chunk's size line
+    std::string body;  // sent after head: the body, or one streamed piece and its framing
     size_t sent = 0;   // of head, then of body
+    BodyStream stream;  // the rest of a streamed body; empty once it is all in `body`
     Clock::time_point opened;
     Clock::time_point deadline;
   };
@@ -143,13 +153,52 @@ struct HttpServer::Loop {
     ++(stats.*field);
   }
 
+  void NoteBuffered(const Conn& c) {
+    const size_t bytes = c.head.size() + c.body.size();
+    std::lock_guard lock(stats_mu);
+    if (bytes > stats.max_buffered_bytes) stats.max_buffered_bytes = bytes;
+  }
+
   void Respond(Conn& c, HttpResponse r, bool head_only) {
     c.head = HeadOf(r);
-    if (!head_only) c.body = std::move(r.body);
+    if (!head_only) {
+      c.body = std::move(r.body);
+      c.stream = std::move(r.stream);
+      if (c.stream) c.body.clear();
+    }
+    NoteBuffered(c);
     c.in.clear();
     c.in.shrink_to_fit();
     c.writing = true;
     c.deadline = Clock::now() + options.write_timeout;
+  }
+
+  // Replaces what was sent with the stream's next piece, framed as a chunk (the
+  // last one followed by the terminating chunk). False when the stream threw:
+  // the answer ends there, without its terminating chunk.
+  bool NextPiece(Conn& c) {
+    c.sent = 0;
+    c.head.clear();
+    c.body.clear();  // keeps its capacity: the next piece reuses it
+    bool more = false;
+    try {
+      do {
+        more = c.stream(c.body, options.stream_piece_bytes);
+      } while (more && c.body.empty());  // an empty chunk would end the body
+    } catch (const std::exception&) {
+      Count(&HttpServerStats::aborted);
+      return false;
+    }
+    if (!c.body.empty()) {
+      c.head = ChunkSizeLine(c.body.size());
+      c.body += "\r\n";
+    }
+    if (!more) {
+      c.body += "0\r\n\r\n";
+      c.stream = nullptr;
+    }
+    NoteBuffered(c);
+    return true;
   }
 
   // Reads what is there; false when the connection is done with (closed by the peer).
@@ -188,15 +237,23 @@ struct HttpServer::Loop {
 
   // Sends what the socket takes; false when the connection is done with.
   bool Write(Conn& c) {
-    const size_t total = c.head.size() + c.body.size();
-    while (c.sent < total) {
-      const bool in_head = c.sent < c.head.size();
-      const std::string& part = in_head ? c.head : c.body;
-      const size_t offset = in_head ? c.sent : c.sent - c.head.size();
-      ssize_t n = ::send(c.fd, part.data() + offset, part.size() - offset,
-                         MSG_NOSIGNAL | (in_head && !c.body.empty() ? MSG_MORE : 0));
-      if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-      c.sent += static_cast<size_t>(n);
+    // A few pieces per turn, so that a fast reader of a large answer does not
+    // keep the loop from the other connections.
+    for (int pieces = 0;; ++pieces) {
+      const size_t total = c.head.size() + c.body.size();
+      while (c.sent < total) {
+        const bool in_head = c.sent < c.head.size();
+        const std::string& part = in_head ? c.head : c.body;
+        const size_t offset = in_head ? c.sent : c.sent - c.head.size();
+        ssize_t n = ::send(c.fd, part.data() + offset, part.size() - offset,
+                           MSG_NOSIGNAL | (in_head && !c.body.empty() ? MSG_MORE : 0));
+        if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+        c.sent += static_cast<size_t>(n);
+      }
+      // Everything held is sent: only now is the next piece made.
+      if (!c.stream) break;
+      if (pieces == kPiecesPerTurn) return true;
+      if (!NextPiece(c)) return false;
     }
     Count(&HttpServerStats::served);
     ::shutdown(c.fd, SHUT_WR);

@@ -7,6 +7,9 @@
 // waited longest without a complete request is closed to make room).
 // Handlers run on the loop thread, one at a time; they must be quick and
 // thread-safe against the rest of the program. Each answer closes its connection.
+// A large answer (/metrics) is streamed: the loop asks for the next piece only
+// once the previous one is sent, so the server holds one piece per connection,
+// never the whole answer.
 #pragma once
 
 #include <atomic>
@@ -43,10 +46,21 @@ struct HttpRequest {
   std::string query;   // without the '?'
 };
 
+// Produces a body piece by piece. Each call appends the next piece to `out`
+// (about `budget` bytes; more by at most one indivisible item of the producer)
+// and returns true while more follows, false once the body is complete (what it
+// appended in that last call is still sent). Runs on the loop thread between
+// polls: it must not block. An exception ends the answer unfinished.
+using BodyStream = std::function<bool(std::string& out, size_t budget)>;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // When set, the body comes from it instead, sent with chunked transfer coding:
+  // unlike a body cut short before Connection: close, an answer that fails
+  // half-way is seen as incomplete by the client.
+  BodyStream stream = nullptr;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
@@ -61,6 +75,8 @@ struct HttpServerOptions {
   std::chrono::milliseconds write_timeout{30000};
   // Request line and headers; a longer request gets 431.
   size_t max_request_bytes = 8192;
+  // The `budget` asked of a BodyStream for each piece.
+  size_t stream_piece_bytes = 64 * 1024;
 };
 
 // What the loop did, for tests and debugging.
@@ -70,6 +86,10 @@ struct HttpServerStats {
   uint64_t timed_out = 0;  // closed at a read or write deadline
   uint64_t evicted = 0;    // closed to make room under the connection cap
   uint64_t refused = 0;    // closed at accept: the cap was full of busy connections
+  uint64_t aborted = 0;    // streamed answers ended unfinished (the stream threw)
+  // The most answer bytes one connection held at once: a whole body, or one
+  // streamed piece with its headers and chunk framing.
+  size_t max_buffered_bytes = 0;
 };
 
 class HttpServer {

@@ -110,7 +110,12 @@ k apply --dry-run=server -f "$tmp/agent.yaml" >/dev/null || fail "node agent Dae
 grep -q -- '- node-agent' "$tmp/agent.yaml" && grep -q 'fieldPath: spec.nodeName' "$tmp/agent.yaml" \
   || fail "node agent args or NODE_NAME missing"
 grep -q 'app.kubernetes.io/name: certguard-node-agent' "$tmp/agent.yaml" || fail "node agent pods share the Deployment's name label"
-ok "node agent: off by default; DaemonSet accepted, read-only host paths, own pod labels"
+grep -q -- '- --expiry-max-series-per-object=500$' "$tmp/agent.yaml" && grep -q -- '- --expiry-max-series=50000$' "$tmp/agent.yaml" \
+  || fail "node agent series bounds missing"
+"$helm" template certguard charts/certguard --kube-version 1.34.0 --set nodeAgent.enabled=true \
+  --set nodeAgent.maxSeries=2000000 --show-only templates/node-agent.yaml | grep -q -- '- --expiry-max-series=2000000$' \
+  || fail "node agent: a large series bound is not rendered as an integer"
+ok "node agent: off by default; DaemonSet accepted, read-only host paths, own pod labels, series bounds"
 
 # Node kubeconfigs: single host files through their directories (mounted once), the
 # reference bundle from a TrustBundle target ConfigMap, the server check.

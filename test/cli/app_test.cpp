@@ -43,3 +43,12 @@ TEST_CASE("a bad --log-format is a usage error", "[cli]") {
   CHECK(r.code == 2);
   CHECK(r.out.empty());
 }
+
+TEST_CASE("run refuses a negative series bound instead of reading it as none", "[cli]") {
+  for (const char* flag : {"--expiry-max-series-per-object", "--expiry-max-series"}) {
+    INFO(flag);
+    auto r = Cli({"run", flag, "-1"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find(flag) != std::string::npos);
+  }
+}

@@ -134,3 +134,59 @@ TEST_CASE("node-agent --trust-bundle: a node kubeconfig that lacks the rotated C
   CHECK(missing.out.find("certguard_node_agent_scan_errors 1") != std::string::npos);
   CHECK(missing.out.find("path=\"/etc/kubernetes/kubeconfig\"} 0") != std::string::npos);
 }
+
+namespace {
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("node-agent caps the series per file and in all and counts what it left out", "[cli]") {
+  TempDir root;
+  auto now = floor<seconds>(system_clock::now());
+  // a.pem: 5 certificates, b.pem: 3; each expires a day later than the one before.
+  for (const auto& [file, n] :
+       std::vector<std::pair<std::string, int>>{{"a.pem", 5}, {"b.pem", 3}}) {
+    std::string bundle;
+    for (int i = 0; i < n; ++i) {
+      bundle += CertBuilder().Cn(file + "-" + std::to_string(i)).NotAfter(now + days{10 + i}).Pem();
+    }
+    root.Write("etc/kubernetes/pki/" + file, bundle);
+  }
+  const std::string days_series = "certguard_certificate_expiry_days{";
+
+  // The defaults (500 per object, 50,000 in all) keep all 8.
+  auto all = Agent({"--root", root.path(), "--node", "n", "--once"});
+  REQUIRE(all.code == 0);
+  CHECK(Count(all.out, days_series) == 8);
+  CHECK(all.out.find("certguard_certificate_series_dropped_total{reason=\"per_object\"} 0\n") !=
+        std::string::npos);
+
+  // 2 per file: a.pem drops 3 (per_object). 3 in all: b.pem has room for 1 of its
+  // 2, so the total drops the other 2 of its 3 (total).
+  auto capped = Agent({"--root", root.path(), "--node", "n", "--once",
+                       "--expiry-max-series-per-object", "2", "--expiry-max-series", "3"});
+  REQUIRE(capped.code == 0);
+  CHECK(Count(capped.out, days_series) == 3);
+  CHECK(capped.out.find("certguard_certificate_series_dropped_total{reason=\"per_object\"} 3\n") !=
+        std::string::npos);
+  CHECK(capped.out.find("certguard_certificate_series_dropped_total{reason=\"total\"} 2\n") !=
+        std::string::npos);
+  // Those that expire first are kept.
+  CHECK(capped.out.find("subject_cn=\"a.pem-0\"") != std::string::npos);
+  CHECK(capped.out.find("subject_cn=\"a.pem-1\"") != std::string::npos);
+  CHECK(capped.out.find("subject_cn=\"a.pem-2\"") == std::string::npos);
+  CHECK(capped.out.find("subject_cn=\"b.pem-0\"") != std::string::npos);
+  CHECK(capped.out.find("subject_cn=\"b.pem-1\"") == std::string::npos);
+
+  // 0 lifts a bound; a value that is not a count is refused.
+  CHECK(Count(Agent({"--root", root.path(), "--once", "--expiry-max-series-per-object", "0"}).out,
+              days_series) == 8);
+  CHECK(Agent({"--root", root.path(), "--once", "--expiry-max-series", "many"}).code == 2);
+  CHECK(Agent({"--root", root.path(), "--once", "--expiry-max-series-per-object", "-1"}).code == 2);
+  CHECK(Agent({"--root", root.path(), "--once", "--expiry-max-series", "-1"}).code == 2);
+}

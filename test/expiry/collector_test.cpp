@@ -3,8 +3,10 @@
 #include <prometheus/text_serializer.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "support/pki.h"
@@ -267,4 +269,74 @@ TEST_CASE("The inventory's default limits bound one object and the total", "[exp
   bounded.UpsertFacts({ObjectRef{SourceKind::kSecret, "ns", "s"}, "ca.crt"}, SourceCerts{"", many});
   CHECK(bounded.certificate_count() == 500);
   CHECK(bounded.dropped().per_object == 100);
+}
+
+TEST_CASE("The expiry text written in small pieces is the whole text", "[expiry]") {
+  auto inv = std::make_shared<Inventory>();
+  const sys_seconds now = sys_days{2026y / December / 6};
+  for (int i = 0; i < 40; ++i) {
+    std::vector<CertFacts> certs;
+    for (int c = 0; c < i % 4 + 1; ++c) {
+      certs.push_back(Expiring(std::to_string(i) + "-" + std::to_string(c), now + days{i + c}));
+    }
+    inv->UpsertFacts({ObjectRef{SourceKind::kSecret, "ns", "s" + std::to_string(i)}, "tls.crt"},
+                     SourceCerts{"", certs});
+  }
+  ExpiryCollector collector(inv, [&] { return now; });
+  std::string whole;
+  collector.AppendText(whole);
+  for (size_t budget : {size_t{1}, size_t{300}, size_t{4096}}) {
+    INFO(budget);
+    auto writer = collector.NewTextWriter();
+    std::string joined, piece;
+    size_t pieces = 0, largest = 0;
+    for (bool more = true; more; ++pieces) {
+      piece.clear();
+      more = writer->Next(piece, budget);
+      largest = std::max(largest, piece.size());
+      joined += piece;
+      REQUIRE(pieces < 10000);
+    }
+    CHECK(joined == whole);
+    CHECK(pieces > whole.size() / (budget + 2000));
+    // At most one key (4 lines of about 250 bytes) and a family header past the budget.
+    CHECK(largest <= budget + 4 * 300 + 400);
+  }
+}
+
+TEST_CASE("Inventory pages see each key once, whatever changes between pages", "[expiry]") {
+  Inventory inv;
+  const sys_seconds now = sys_days{2026y / December / 6};
+  auto put = [&](const std::string& name) {
+    inv.UpsertFacts({ObjectRef{SourceKind::kSecret, "ns", name}, "tls.crt"},
+                    SourceCerts{"", {Expiring(name, now + days{1})}});
+  };
+  for (const char* name : {"b", "d", "f", "h"}) put(name);
+  std::vector<std::string> seen;
+  auto visit = [&](const ObjectRef& o, const std::string&, const std::string&, const CertFacts&) {
+    seen.push_back(o.name);
+  };
+  std::optional<SourceRef> cursor;
+  size_t in_page = 0;
+  auto two = [&] { return ++in_page % 2 == 0; };
+  CHECK_FALSE(inv.ForEachFrom(cursor, visit, two));
+  CHECK(seen == std::vector<std::string>{"b", "d"});
+  REQUIRE(cursor);
+  CHECK(cursor->object.name == "d");
+  // Between pages: one key before the cursor, one after; one not yet seen goes away;
+  // the last one seen is replaced (it is not seen again).
+  put("a");
+  put("g");
+  put("d");
+  inv.RemoveObject(ObjectRef{SourceKind::kSecret, "ns", "f"});
+  in_page = 0;
+  CHECK_FALSE(inv.ForEachFrom(cursor, visit, two));
+  CHECK(inv.ForEachFrom(cursor, visit, two));
+  CHECK(seen == std::vector<std::string>{"b", "d", "g", "h"});
+  // Removing the key at the cursor: the next page starts after where it was.
+  std::optional<SourceRef> at_d{SourceRef{ObjectRef{SourceKind::kSecret, "ns", "d"}, "tls.crt"}};
+  inv.RemoveObject(ObjectRef{SourceKind::kSecret, "ns", "d"});
+  seen.clear();
+  CHECK(inv.ForEachFrom(at_d, visit, [] { return false; }));
+  CHECK(seen == std::vector<std::string>{"g", "h"});
 }

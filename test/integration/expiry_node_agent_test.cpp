@@ -1,12 +1,17 @@
 // `certguard node-agent` as the DaemonSet runs it: a process serving the
 // node's files as metrics, rescanning them, and stopping cleanly on SIGTERM.
 // It needs no API server.
+#include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <regex>
+#include <string>
 
 #include "support/certguard_process.h"
 #include "support/http_get.h"
@@ -103,6 +108,143 @@ TEST_CASE("expiry: node-agent survives unreadable and blocking files and ends on
   const auto t0 = std::chrono::steady_clock::now();
   CHECK(agent.Stop(std::chrono::seconds(10)) == 0);
   CHECK(std::chrono::steady_clock::now() - t0 < 10s);
+}
+
+}  // namespace certguard::test
+
+namespace certguard::test {
+namespace {
+
+// The thread of `pid` whose name (/proc/PID/task/TID/comm) is `name`; 0 when none.
+pid_t ThreadNamed(pid_t pid, const std::string& name) {
+  const std::string task = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(task, ec)) {
+    std::ifstream comm(entry.path() / "comm");
+    std::string line;
+    if (std::getline(comm, line) && line == name) return std::stoi(entry.path().filename());
+  }
+  return 0;
+}
+
+// A scanned directory with what once hung a scan: a link to a FIFO no one writes
+// to, a link to a terminal master (its read blocks until the other side writes),
+// and enough certificates that a scan takes a while.
+struct HostileDir {
+  TempDir dir;
+  std::string pki = dir.path() + "/pki";
+  explicit HostileDir(int certificates) {
+    const std::string pem = CertBuilder().Cn("survivor").Pem();
+    for (int i = 0; i < certificates; ++i) dir.Write("pki/cert-" + std::to_string(i) + ".crt", pem);
+    REQUIRE(::mkfifo((dir.path() + "/fifo").c_str(), 0600) == 0);
+    std::filesystem::create_symlink(dir.path() + "/fifo", pki + "/fifo-link.pem");
+    std::filesystem::create_symlink("/dev/ptmx", pki + "/ptmx-link.crt");
+  }
+};
+
+// While a thread of another process is this test's tracee, that process's exit
+// is reported only once the thread is reaped: on an early test failure, kill
+// the process and reap the thread, so that the process's own wait cannot hang.
+struct TracedThread {
+  pid_t pid = 0;
+  pid_t tid = 0;
+  bool attached = false;
+  ~TracedThread() {
+    if (!attached) return;
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(tid, &status, __WALL) == tid && !WIFEXITED(status) && !WIFSIGNALED(status)) {
+    }
+  }
+};
+
+int ScanErrors(const std::string& metrics) {
+  std::smatch m;
+  if (!std::regex_search(metrics, m, std::regex("\ncertguard_node_agent_scan_errors (\\d+)"))) {
+    return -1;
+  }
+  return std::stoi(m[1]);
+}
+
+}  // namespace
+
+TEST_CASE("expiry: certs check-expiration reports a FIFO and a blocking device as unreadable",
+          "[integration][expiry][node-agent]") {
+  HostileDir d(3);
+  CertguardProcess check({"certs", "check-expiration", "--path", d.pki},
+                         d.dir.path() + "/check.log");
+  // Seconds at most: a read that blocked would hang here (the guard is generous).
+  REQUIRE(check.Wait(std::chrono::seconds(30)) == 0);
+  const std::string log = check.Log();
+  CHECK(log.find("survivor") != std::string::npos);
+  CHECK(log.find("certguard: " + d.pki + "/fifo-link.pem: ") != std::string::npos);
+  CHECK(log.find("certguard: " + d.pki + "/ptmx-link.crt: ") != std::string::npos);
+}
+
+// A read blocked in the kernel (a hung NFS or FUSE mount) cannot be shown on
+// demand; a scan thread stopped with ptrace is held the same way: it neither
+// progresses nor sees a signal, and cannot be joined. The agent must then fail
+// /healthz past --scan-timeout and still end on SIGTERM within 5 s.
+TEST_CASE("expiry: node-agent fails /healthz while a scan is stuck and ends on SIGTERM in 5 s",
+          "[integration][expiry][node-agent]") {
+  HostileDir d(400);
+  CertguardProcess agent(
+      {"node-agent", "--path", d.pki, "--node", "n", "--interval", "10ms", "--scan-timeout",
+       "500ms", "--metrics-bind-address", "127.0.0.1:0", "--health-bind-address", "127.0.0.1:0"},
+      d.dir.path() + "/agent.log");
+  REQUIRE(agent.WaitForLog("serving endpoints", 20s));
+  const int metrics = PortFromLog(agent.Log(), "metrics_port");
+  const int health = PortFromLog(agent.Log(), "health_port");
+  REQUIRE(Eventually([&] { return HttpGet(health, "/readyz").status == 200; }, 20s));
+  CHECK(HttpGet(health, "/healthz").status == 200);
+  // Both links are reported, and every certificate is read.
+  const std::string body = HttpGet(metrics, "/metrics").body;
+  CHECK(ScanErrors(body) == 2);
+  CHECK(agent.Log().find("fifo-link.pem") != std::string::npos);
+  CHECK(agent.Log().find("ptmx-link.crt") != std::string::npos);
+
+  const pid_t scanner = ThreadNamed(agent.pid(), "certguard-scan");
+  REQUIRE(scanner > 0);
+  TracedThread traced{agent.pid(), scanner};
+  // Stop the scan thread until it is caught inside a scan (between two scans
+  // /healthz rightly stays 200): then /healthz must fail once 500 ms have passed.
+  bool stuck = false;
+  for (int attempt = 0; attempt < 20 && !stuck; ++attempt) {
+    REQUIRE(::ptrace(PTRACE_SEIZE, scanner, nullptr, nullptr) == 0);
+    traced.attached = true;
+    REQUIRE(::ptrace(PTRACE_INTERRUPT, scanner, nullptr, nullptr) == 0);
+    int status = 0;
+    REQUIRE(::waitpid(scanner, &status, __WALL) == scanner);
+    REQUIRE(WIFSTOPPED(status));
+    stuck = Eventually([&] { return HttpGet(health, "/healthz").status == 500; }, 2s);
+    if (!stuck) {
+      REQUIRE(::ptrace(PTRACE_DETACH, scanner, nullptr, nullptr) == 0);
+      traced.attached = false;
+    }
+  }
+  REQUIRE(stuck);
+  const auto failed = HttpGet(health, "/healthz");
+  CHECK(failed.body.find("[-]scan failed: ") != std::string::npos);
+  // The metrics and readiness still answer: only liveness asks for a restart.
+  CHECK(HttpGet(metrics, "/metrics").status == 200);
+
+  // SIGTERM with the scan still held: the process ends, exit 0, within 5 s.
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(::kill(agent.pid(), SIGTERM) == 0);
+  // The stopped thread is this test's tracee: reap it as the process ends, or
+  // the process's own exit is never reported.
+  bool reaped = Eventually(
+      [&] {
+        int status = 0;
+        pid_t r = ::waitpid(scanner, &status, __WALL | WNOHANG);
+        return r < 0 || (r == scanner && (WIFEXITED(status) || WIFSIGNALED(status)));
+      },
+      10s);
+  CHECK(reaped);
+  traced.attached = !reaped;
+  CHECK(agent.Wait(std::chrono::seconds(10)) == 0);
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+  CHECK(agent.Log().find("a scan is blocked in a read; exiting without it") != std::string::npos);
 }
 
 }  // namespace certguard::test

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -205,4 +207,117 @@ TEST_CASE("HttpServer refuses oversized and malformed requests", "[metrics]") {
   REQUIRE(server.ok());
   CHECK(HttpGetWithin((*server)->port(), "/hello?" + std::string(4096, 'a'), 2000).status == 431);
   CHECK(HttpGetWithin((*server)->port(), "nopath", 2000).status == 400);
+}
+
+namespace {
+
+// Lines of varied length, `count` of them, at most kMaxLine bytes each; each call
+// of the stream appends whole lines until it has `budget` bytes.
+constexpr size_t kMaxLine = 120;
+
+std::string LineOf(size_t i) {
+  return "line " + std::to_string(i) + " " + std::string(i % 97, 'x') + "\n";
+}
+
+certguard::metrics::BodyStream Lines(size_t count) {
+  auto next = std::make_shared<size_t>(0);
+  return [next, count](std::string& out, size_t budget) {
+    const size_t start = out.size();
+    while (*next < count && out.size() - start < budget) out += LineOf((*next)++);
+    return *next < count;
+  };
+}
+
+std::string AllLines(size_t count) {
+  std::string out;
+  for (size_t i = 0; i < count; ++i) out += LineOf(i);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("HttpServer streams a large body and holds one piece of it at a time", "[metrics]") {
+  auto address = ParseBindAddress("127.0.0.1:0");
+  REQUIRE(address.ok());
+  constexpr size_t kLines = 100000;  // about 6 MB
+  HttpServerOptions options;
+  options.stream_piece_bytes = 4096;
+  HttpServer::Routes routes{{"/big", [](const HttpRequest&) {
+                               return HttpResponse{200, "text/plain", {}, Lines(kLines)};
+                             }}};
+  auto server = HttpServer::Start(*address, routes, options);
+  REQUIRE(server.ok());
+
+  auto reply = HttpGet((*server)->port(), "/big");
+  const std::string expected = AllLines(kLines);
+  REQUIRE(reply.status == 200);
+  CHECK(reply.chunked);
+  CHECK_FALSE(reply.incomplete);
+  CHECK(reply.headers.find("Content-Length") == std::string::npos);
+  CHECK(reply.body.size() == expected.size());
+  CHECK(reply.body == expected);
+
+  // A piece is the budget plus at most one line, its chunk size line and CRLFs
+  // (and the final piece the terminating chunk); the headers are held alone first.
+  const auto stats = (*server)->Stats();
+  CHECK(stats.served == 1);
+  CHECK(stats.max_buffered_bytes <= options.stream_piece_bytes + kMaxLine + 32);
+  CHECK(stats.max_buffered_bytes * 1000 < expected.size());
+
+  // HEAD: the same headers, no body.
+  auto head = HttpGet((*server)->port(), "/big", "HEAD");
+  CHECK(head.status == 200);
+  CHECK(head.headers.find("Transfer-Encoding: chunked") != std::string::npos);
+  CHECK(head.body.empty());
+}
+
+TEST_CASE("HttpServer ends a streamed answer unfinished when the stream throws", "[metrics]") {
+  auto address = ParseBindAddress("127.0.0.1:0");
+  REQUIRE(address.ok());
+  HttpServer::Routes routes{{"/half", [](const HttpRequest&) {
+                               auto calls = std::make_shared<int>(0);
+                               HttpResponse r{200, "text/plain", {}, nullptr};
+                               r.stream = [calls](std::string& out, size_t) -> bool {
+                                 if ((*calls)++ > 0) throw std::runtime_error("inventory gone");
+                                 out += "first piece\n";
+                                 return true;
+                               };
+                               return r;
+                             }}};
+  auto server = HttpServer::Start(*address, routes);
+  REQUIRE(server.ok());
+  auto reply = HttpGet((*server)->port(), "/half");
+  CHECK(reply.status == 200);
+  CHECK(reply.chunked);
+  CHECK(reply.incomplete);  // no terminating chunk: the client knows it is cut short
+  CHECK(reply.body == "first piece\n");
+  CHECK((*server)->Stats().aborted == 1);
+  CHECK((*server)->Stats().served == 0);
+}
+
+TEST_CASE("HttpServer answers others while a client does not read its large answer", "[metrics]") {
+  auto address = ParseBindAddress("127.0.0.1:0");
+  REQUIRE(address.ok());
+  HttpServerOptions options;
+  options.stream_piece_bytes = 4096;
+  auto routes = Hello();
+  routes["/big"] = [](const HttpRequest&) {
+    return HttpResponse{200, "text/plain", {}, Lines(1000000)};  // about 60 MB
+  };
+  auto server = HttpServer::Start(*address, routes, options);
+  REQUIRE(server.ok());
+  const int port = (*server)->port();
+  // Asks for the large answer and never reads it: the socket buffers fill up.
+  int stalled = OpenIdleConnection(port);
+  REQUIRE(stalled >= 0);
+  const std::string request = "GET /big HTTP/1.1\r\nHost: a\r\n\r\n";
+  REQUIRE(send(stalled, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size()));
+  for (int i = 0; i < 3; ++i) {
+    auto reply = HttpGetWithin(port, "/hello", 1500);  // a guard against a hang only
+    CHECK(reply.status == 200);
+    CHECK(reply.body == "hi\n");
+  }
+  close(stalled);
+  CHECK((*server)->Stats().max_buffered_bytes <= options.stream_piece_bytes + kMaxLine + 32);
 }

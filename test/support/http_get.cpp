@@ -7,10 +7,40 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <stdexcept>
 
 namespace certguard::testing {
 
 namespace {
+
+// Decodes a chunked body strictly (no extensions, no trailers): what precedes
+// the first malformed or missing part, and `incomplete` set then.
+std::string Unchunk(const std::string& in, bool& incomplete) {
+  std::string out;
+  size_t at = 0;
+  for (;;) {
+    size_t eol = in.find("\r\n", at);
+    if (eol == std::string::npos || eol == at) break;
+    size_t size = 0;
+    try {
+      size_t used = 0;
+      size = std::stoul(in.substr(at, eol - at), &used, 16);
+      if (used != eol - at) break;
+    } catch (const std::exception&) {
+      break;
+    }
+    at = eol + 2;
+    if (size == 0) {
+      incomplete = in.compare(at, std::string::npos, "\r\n") != 0;
+      return out;
+    }
+    if (in.size() < at + size + 2 || in.compare(at + size, 2, "\r\n") != 0) break;
+    out.append(in, at, size);
+    at += size + 2;
+  }
+  incomplete = true;
+  return out;
+}
 
 HttpReply Get(int port, const std::string& path, const std::string& method, int timeout_ms) {
   HttpReply reply;
@@ -52,6 +82,11 @@ HttpReply Get(int port, const std::string& path, const std::string& method, int 
   reply.headers = raw.substr(0, split);
   reply.body = raw.substr(split + 4);
   reply.status = std::atoi(raw.c_str() + raw.find(' ') + 1);
+  if (method != "HEAD" &&
+      reply.headers.find("\r\nTransfer-Encoding: chunked") != std::string::npos) {
+    reply.chunked = true;
+    reply.body = Unchunk(reply.body, reply.incomplete);
+  }
   return reply;
 }
 

@@ -8,7 +8,9 @@ namespace certguard::testing {
 struct HttpReply {
   int status = 0;       // 0 when the connection failed or the reply was not HTTP
   std::string headers;  // the raw header block, status line included
-  std::string body;
+  std::string body;     // with chunked transfer coding: decoded
+  bool chunked = false;
+  bool incomplete = false;  // a chunked body that ended before its terminating chunk
 };
 
 HttpReply HttpGet(int port, const std::string& path, const std::string& method = "GET");
