@@ -117,7 +117,8 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events,
       if (!IsDecided(*ch.object)) EnqueuePending();
       return;
     }
-    pending_.Update(ch.key, *ch.object);
+    // A new retry supersedes the older ones: decide them (as Superseded) now.
+    for (const auto& older : pending_.Update(ch.key, *ch.object)) queue_.Add(older);
     if (!IsKubeletSigner(Str(*ch.object, "spec", "signerName"))) return;
     if (!IsDecided(*ch.object)) {
       queue_.Add(ch.key);
@@ -131,6 +132,14 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events,
     if (ch.kind == kube::Change::Kind::kUpdate && ch.old_object &&
         NodeDecisionFacts(*ch.old_object) == NodeDecisionFacts(*ch.object)) {
       return;  // a heartbeat: nothing a decision depends on changed
+    }
+    const std::string node = Str(*ch.object, "metadata", "name");
+    if (ch.kind == kube::Change::Kind::kDelete) {
+      addresses_.Remove(node);
+    } else if (auto facts = NodeFromObject(*ch.object); facts.ok()) {
+      addresses_.Update(node, AddressKeys(*facts));
+    } else {
+      addresses_.Remove(node);
     }
     EnqueuePending();
   });
@@ -302,7 +311,10 @@ ReconcileResult CsrController::ReconcileCsr(const std::string& name) {
 
   auto replan = [&](const nlohmann::json& obj) {
     x509::Time now = Now();
-    return MakePlan(obj, nodes, policies, CurrentSummary(now), now, options_.plan);
+    PlanContext context;
+    context.superseded_by = pending_.SupersededBy(name);
+    context.address_owners = [this](const std::string& key) { return addresses_.Owners(key); };
+    return MakePlan(obj, nodes, policies, CurrentSummary(now), now, options_.plan, context);
   };
   Plan plan = replan(current);
   WriteResult w = WriteDecision(client_, std::move(current), std::move(plan), replan,
@@ -418,8 +430,7 @@ void CsrController::Record(const nlohmann::json& csr, const Plan& plan, bool wri
                                        .count();
       }
     }
-    metrics_->Decided(plan.signer_name, DecisionLabel(plan), codes.empty() ? "" : codes.front(),
-                      latency);
+    metrics_->Decided(plan.signer_name, DecisionLabel(plan), codes, latency);
   }
   log::Info(written ? "csr decided" : "csr looked at",
             {{"csr", name},
