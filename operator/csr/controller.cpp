@@ -101,7 +101,8 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events,
       options_(std::move(options)),
       csrs_(client, kCsrs, CacheOptions(CsrForCache)),
       nodes_(client, kube::resources::kNodes, CacheOptions(NodeForCache)),
-      policies_(client, kPolicies) {
+      policies_(client, kPolicies),
+      pending_(options_.plan.superseded != SupersededAction::kOff) {
   csr_reconciler_ = std::make_unique<CsrReconciler>(*this);
   status_reconciler_ = std::make_unique<StatusReconciler>(*this);
 

@@ -80,7 +80,7 @@ std::vector<std::string> PendingIndex::Update(const std::string& key, const nloh
   }
   // The request is parsed once per CSR, outside the lock.
   std::string group;
-  if (counted && !known) {
+  if (group_ && counted && !known) {
     if (auto request = RequestFromObject(csr); request.ok()) group = DuplicateGroup(*request);
   }
   auto created = ParseTimestamp(StringAt(csr, "metadata", "creationTimestamp"));

@@ -58,6 +58,10 @@ void Forget(PendingSummary& summary, const nlohmann::json& csr);
 // joins no group.)
 class PendingIndex {
  public:
+  // Without `group_duplicates` no CSR joins a group: nothing is superseded and
+  // every pending CSR counts against the flood guard (`--csr-superseded=off`).
+  explicit PendingIndex(bool group_duplicates = true) : group_(group_duplicates) {}
+
   // Records `csr` under `key` when Summarize would count it (a kubelet signer,
   // not decided); otherwise forgets it as pending. Returns the keys of the
   // pending CSRs that `csr` has just superseded (empty when it changed nothing).
@@ -87,6 +91,7 @@ class PendingIndex {
   // Requires mu_.
   std::string NewestLocked(const std::string& group) const;
   void LeaveGroupLocked(const std::string& key);
+  const bool group_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, Entry> entries_;
   std::unordered_map<std::string, Member> members_;  // by key, decided ones too

@@ -74,7 +74,7 @@ Plan MakePlan(const nlohmann::json& csr, const NodeLookup& nodes,
     return p;
   }
 
-  if (!context.superseded_by.empty()) {
+  if (!context.superseded_by.empty() && options.superseded != SupersededAction::kOff) {
     // Its requester has given up on it: decide the newest one, never both.
     p.decision.verdict = Verdict::kDeny;
     p.decision.reasons = {{reason::kSuperseded,

@@ -35,7 +35,9 @@ std::optional<size_t> NewestOf(const std::vector<DuplicateMember>& members) {
 Result<SupersededAction> ParseSupersededAction(std::string_view text) {
   if (text == "deny") return SupersededAction::kDeny;
   if (text == "leave") return SupersededAction::kLeave;
-  return InvalidArgument("must be deny or leave, not \"" + std::string(text.substr(0, 64)) + "\"");
+  if (text == "off") return SupersededAction::kOff;
+  return InvalidArgument("must be deny, leave or off, not \"" + std::string(text.substr(0, 64)) +
+                         "\"");
 }
 
 }  // namespace certguard::csr

@@ -36,9 +36,11 @@ bool IsNewer(const DuplicateMember& a, const DuplicateMember& b);
 // The index of the newest of `members` (IsNewer); nullopt when it is empty.
 std::optional<size_t> NewestOf(const std::vector<DuplicateMember>& members);
 
-// What becomes of a superseded CSR (`--csr-superseded`).
-enum class SupersededAction { kDeny, kLeave };
-// "deny" or "leave"; InvalidArgument otherwise.
+// What becomes of a superseded CSR (`--csr-superseded`): denied, left pending,
+// or nothing is superseded (every CSR is decided on its own and counts against
+// the flood guard, as if it were the only one).
+enum class SupersededAction { kDeny, kLeave, kOff };
+// "deny", "leave" or "off"; InvalidArgument otherwise.
 Result<SupersededAction> ParseSupersededAction(std::string_view text);
 
 }  // namespace certguard::csr

@@ -116,5 +116,7 @@ TEST_CASE("Validate takes deny or leave for --csr-superseded", "[app]") {
   o.csr_superseded = "approve";
   auto st = Validate(o);
   REQUIRE_FALSE(st.ok());
-  CHECK(st.message() == "--csr-superseded must be deny or leave, not \"approve\"");
+  CHECK(st.message() == "--csr-superseded must be deny, leave or off, not \"approve\"");
+  o.csr_superseded = "off";
+  CHECK(Validate(o).ok());
 }

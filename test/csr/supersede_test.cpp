@@ -117,6 +117,7 @@ TEST_CASE("NewestOf picks the latest creationTimestamp, then the greatest name",
 TEST_CASE("ParseSupersededAction reads deny and leave only", "[csr][supersede]") {
   CHECK(*ParseSupersededAction("deny") == SupersededAction::kDeny);
   CHECK(*ParseSupersededAction("leave") == SupersededAction::kLeave);
+  CHECK(*ParseSupersededAction("off") == SupersededAction::kOff);
   for (const char* bad : {"", "Deny", "approve", "deny "}) {
     INFO(bad);
     CHECK_FALSE(ParseSupersededAction(bad).ok());
@@ -193,4 +194,16 @@ TEST_CASE("Superseded CSRs do not count against the flood guard", "[csr][superse
   PendingSummary d = distinct.Summary(At(30));
   CHECK(d.total == 12);
   CHECK(CheckFlood(d, "node:worker-1", FloodLimits{10, 500}).hold);
+}
+
+TEST_CASE("PendingIndex without grouping supersedes nothing and counts every CSR",
+          "[csr][supersede]") {
+  const std::string node = "system:node:worker-1";
+  PendingIndex index(/*group_duplicates=*/false);
+  (void)index.Update("a", Csr("a", kClientSigner, node, node, "2026-11-24T05:00:00Z"));
+  CHECK(index.Update("b", Csr("b", kClientSigner, node, node, "2026-11-24T05:05:00Z")).empty());
+  CHECK(index.SupersededBy("a").empty());
+  PendingSummary s = index.Summary(At(30));
+  CHECK(s.total == 2);
+  CHECK(s.per_requester["node:worker-1"] == 2);
 }

@@ -120,6 +120,8 @@ TEST_CASE("csr: a burst of 200 CSRs is decided completely, across a kill -9 and 
       "--leader-election-namespace=default", "--leader-election-lease-duration=4s",
       "--leader-election-renew-deadline=3s", "--leader-election-retry-period=500ms",
       "--csr-max-pending-per-node=0", "--csr-max-pending=0",
+      // 50 requests per node, each decided on its own (none superseded).
+      "--csr-superseded=off",
       // 20 writes a second at most: 200 decisions take seconds, so the kill
       // below lands in the middle of the burst whatever the machine's speed.
       "--kube-api-qps=20", "--kube-api-burst=30"};
@@ -199,6 +201,7 @@ TEST_CASE("csr: two certguards racing without leader election decide every CSR o
   auto admin = ClientFor(cluster.admin_kubeconfig());
   DeleteCsrs(*admin, "race-");
   const std::vector<std::string> flags = {"--csr-max-pending-per-node=0", "--csr-max-pending=0",
+                                          "--csr-superseded=off",
                                           "--workers=4"};
   auto a = StartCertguard(cluster, "race-a", flags);
   auto b = StartCertguard(cluster, "race-b", flags);
