@@ -119,7 +119,7 @@ TEST_CASE("install: csr, trust and expiry run in one process under the chart's R
   args.push_back(kubeconfig);
 
   // What each controller will act on.
-  auto kc = cluster.NodeIdentity("aio-a", {"InternalIP=10.40.0.1"});
+  auto kc = cluster.NodeIdentity("aio-a", {"InternalIP=10.44.0.1"});
   REQUIRE(kc.ok());
   testing::Cert ca = testing::CertBuilder().Cn("aio ca " + id).Ca().Build();
   const std::string target_ns = "aio-target-" + id;
@@ -143,7 +143,7 @@ TEST_CASE("install: csr, trust and expiry run in one process under the chart's R
 
   CertguardProcess cg(args, work + "/certguard.log");
   REQUIRE(cg.WaitForLog("csr controller started", 60s));
-  std::string csr = CreateCsr(cluster, *kc, "--node aio-a --type serving --ip 10.40.0.1", work + "/s");
+  std::string csr = CreateCsr(cluster, *kc, "--node aio-a --type serving --ip 10.44.0.1", work + "/s");
   {
     INFO(cg.Log());
     CHECK(Eventually([&] { return StateOf(GetCsr(cluster, csr)) == "Issued"; }, 30s));

@@ -84,6 +84,8 @@ TEST_CASE("csr: a policy's status counts its decisions and names the last one",
   const std::string work = cluster.ScratchDir("csr-policy-status");
   auto kc = cluster.NodeIdentity("count-a", {"InternalIP=10.39.0.1"});
   REQUIRE(kc.ok());
+  // The address count-a's refused request names is another Node's: denied at once, no wait.
+  REQUIRE(cluster.NodeIdentity("count-b", {"InternalIP=10.39.0.9"}).ok());
   std::ofstream(work + "/policy.yaml") << R"(apiVersion: certguard.io/v1alpha1
 kind: CSRApprovalPolicy
 metadata:

@@ -22,7 +22,7 @@ TEST_CASE("csr: of a node's pending retries the newest is approved, the older on
   const Cluster& cluster = RequireCluster();
   PrepareCluster(cluster);
   const std::string work = cluster.ScratchDir("csr-supersede");
-  auto kc = cluster.NodeIdentity("sup-a", {"InternalIP=10.38.0.1"});
+  auto kc = cluster.NodeIdentity("sup-a", {"InternalIP=10.45.0.1"});
   REQUIRE(kc.ok());
   // Four retries of sup-a's client certificate, made while nobody decides (certguard is down).
   std::vector<std::string> names;
@@ -77,7 +77,7 @@ TEST_CASE("csr: --csr-superseded=leave leaves the older retries pending and deci
   const Cluster& cluster = RequireCluster();
   PrepareCluster(cluster);
   const std::string work = cluster.ScratchDir("csr-supersede-leave");
-  auto kc = cluster.NodeIdentity("sup-l", {"InternalIP=10.38.0.5"});
+  auto kc = cluster.NodeIdentity("sup-l", {"InternalIP=10.45.0.5"});
   REQUIRE(kc.ok());
   std::string first = CreateCsr(cluster, *kc, "--node sup-l --type client", work + "/0");
   std::string second = CreateCsr(cluster, *kc, "--node sup-l --type client", work + "/1");
@@ -101,18 +101,18 @@ TEST_CASE("csr: a serving CSR naming an address its Node lists a few seconds lat
   const Cluster& cluster = RequireCluster();
   PrepareCluster(cluster);
   const std::string work = cluster.ScratchDir("csr-address-wait");
-  auto kc = cluster.NodeIdentity("aw-a", {"InternalIP=10.41.0.1"});
-  auto kc_b = cluster.NodeIdentity("aw-b", {"InternalIP=10.41.0.9"});
+  auto kc = cluster.NodeIdentity("aw-a", {"InternalIP=10.43.0.1"});
+  auto kc_b = cluster.NodeIdentity("aw-b", {"InternalIP=10.43.0.9"});
   REQUIRE(kc.ok());
   REQUIRE(kc_b.ok());
   auto cg = StartCertguard(cluster, "address-wait", {"--csr-node-wait-timeout=60s"});
   REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
 
   // aw-a's second address is not on its Node yet (a cloud controller adds it later).
-  std::string name = CreateCsr(cluster, *kc, "--node aw-a --type serving --ip 10.41.0.1 --ip 10.41.0.2",
+  std::string name = CreateCsr(cluster, *kc, "--node aw-a --type serving --ip 10.43.0.1 --ip 10.43.0.2",
                                work + "/a");
   // aw-b names an address that aw-a lists: never aw-b's, refused at once.
-  std::string stolen = CreateCsr(cluster, *kc_b, "--node aw-b --type serving --ip 10.41.0.9 --ip 10.41.0.1",
+  std::string stolen = CreateCsr(cluster, *kc_b, "--node aw-b --type serving --ip 10.43.0.9 --ip 10.43.0.1",
                                  work + "/b");
   REQUIRE(Eventually([&] { return EventsOf(cluster, name).find("WaitingForNode:") != std::string::npos; },
                      std::chrono::seconds(20)));
@@ -120,13 +120,13 @@ TEST_CASE("csr: a serving CSR naming an address its Node lists a few seconds lat
   CHECK(StateOf(GetCsr(cluster, name)) == "");
   CHECK(Eventually([&] { return StateOf(GetCsr(cluster, stolen)) == "Denied"; }, std::chrono::seconds(20)));
   nlohmann::json refused = GetCsr(cluster, stolen);
-  CHECK(DecisionMessage(refused).find("IP 10.41.0.1 is an address of node aw-a") != std::string::npos);
+  CHECK(DecisionMessage(refused).find("IP 10.43.0.1 is an address of node aw-a") != std::string::npos);
   CHECK(SecondsBetween(refused["metadata"].value("creationTimestamp", ""), DecisionTime(refused)) < 30);
 
   // A few seconds later the Node gets its second address: approved.
   std::this_thread::sleep_for(std::chrono::seconds(3));
   CHECK(StateOf(GetCsr(cluster, name)) == "");
-  REQUIRE(cluster.NodeIdentity("aw-a", {"InternalIP=10.41.0.1", "InternalIP=10.41.0.2"}).ok());
+  REQUIRE(cluster.NodeIdentity("aw-a", {"InternalIP=10.43.0.1", "InternalIP=10.43.0.2"}).ok());
   CHECK(Eventually([&] { return StateOf(GetCsr(cluster, name)) == "Issued"; }, std::chrono::seconds(30)));
   CHECK(cg->Stop() == 0);
 }
