@@ -35,7 +35,7 @@ kubectl="$(set -a && . "$dir/env" && echo "$KUBECTL")"
 # the benchmark floods on purpose.
 args=(--approver "certguard=env KUBECONFIG=$kc $build/operator/certguard run --kubeconfig $kc \
 --leader-elect=false --controllers csr --metrics-bind-address 0 --health-bind-address 0 \
---csr-max-pending 0 --csr-max-pending-per-node 0")
+--csr-max-pending 0 --csr-max-pending-per-node 0 --csr-superseded=off")
 # BENCH_FORMER_DEFAULTS=1: also certguard as it was before the client limit went
 # (20 QPS, burst 30, and 2 workers), for a before/after in one run.
 if [[ "${BENCH_FORMER_DEFAULTS:-0}" == 1 ]]; then

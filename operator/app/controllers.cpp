@@ -33,6 +33,7 @@ class CsrRunnable : public Runnable {
     }
     c.plan.flood.max_pending_per_node = o.csr_max_pending_per_node;
     c.plan.flood.max_pending = o.csr_max_pending;
+    if (auto a = csr::ParseSupersededAction(o.csr_superseded); a.ok()) c.plan.superseded = *a;
     c.workers = o.workers;
     return c;
   }

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "csr/evaluate.h"
+#include "csr/supersede.h"
 #include "expiry/controller.h"
 
 namespace certguard::app {
@@ -80,6 +81,9 @@ Status Validate(const RunOptions& o) {
   }
   if (auto n = csr::MakeClusterNetwork(o.cluster_domain, o.service_cidrs); !n.ok()) {
     return n.status();
+  }
+  if (auto a = csr::ParseSupersededAction(o.csr_superseded); !a.ok()) {
+    return InvalidArgument("--csr-superseded " + a.status().message());
   }
   expiry::ExpirySources expiry;
   expiry.secret_selector = o.expiry_secret_selector;

@@ -32,6 +32,8 @@ struct RunOptions {
   std::chrono::milliseconds csr_node_wait_timeout = std::chrono::minutes(10);
   int csr_max_pending_per_node = 10;
   int csr_max_pending = 500;
+  // What becomes of a CSR a newer duplicate supersedes: "deny" or "leave".
+  std::string csr_superseded = "deny";
   // The built-in deny list: no certificate for a name in the cluster domain or an
   // address in a service range.
   std::string cluster_domain = "cluster.local";

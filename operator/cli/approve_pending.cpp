@@ -36,6 +36,7 @@ struct ApproveFlags {
   std::string node_wait = "10m";
   int max_pending_per_node = 10;
   int max_pending = 500;
+  std::string superseded = "deny";
 };
 
 x509::Time Now() {
@@ -74,9 +75,12 @@ Result<PassResult> Pass(kube::Client& client, kube::EventRecorder& events,
     auto it = nodes->find(name);
     return it == nodes->end() ? nullptr : &it->second;
   };
+  csr::NodeAddressIndex addresses;
+  for (const auto& [name, node] : *nodes) addresses.Update(name, csr::AddressKeys(node));
   csr::BacklogOptions options;
   options.plan = plan_options;
   options.dry_run = flags.dry_run;
+  options.address_owners = [&addresses](const std::string& key) { return addresses.Owners(key); };
   csr::BacklogResult decided =
       csr::DecideBacklog(client, events, *csrs, lookup, policies.policies, options, Now);
   for (const auto& e : decided.errors) err << "error: " << e << "\n";
@@ -130,6 +134,10 @@ void AddApprovePendingCommand(CLI::App& app, Context& ctx) {
                   "All approvals are held while more kubelet CSRs than this are pending, as in "
                   "`certguard run` (0: no cap)")
       ->capture_default_str();
+  cmd->add_option("--csr-superseded", flags->superseded,
+                  "Older retries of a node's CSR: deny (reason Superseded) or leave them, as in "
+                  "`certguard run`")
+      ->capture_default_str();
 
   cmd->callback([&ctx, flags] {
     ctx.run = [&ctx, flags]() -> int {
@@ -160,6 +168,13 @@ void AddApprovePendingCommand(CLI::App& app, Context& ctx) {
       plan_options.network = std::move(*network);
       plan_options.node_wait_timeout = node_wait;
       plan_options.flood = {flags->max_pending_per_node, flags->max_pending};
+      auto superseded = csr::ParseSupersededAction(flags->superseded);
+      if (!superseded.ok()) {
+        ctx.err << "certguard approve-pending: --csr-superseded " << superseded.status().message()
+                << "\n";
+        return kExitUsage;
+      }
+      plan_options.superseded = *superseded;
       if (flags->watch && interval.count() <= 0) {
         ctx.err << "certguard approve-pending: --interval must be positive\n";
         return kExitUsage;

@@ -29,6 +29,7 @@ struct ExplainFlags {
   std::string node_wait = "10m";
   int max_pending_per_node = 10;
   int max_pending = 500;
+  std::string superseded = "deny";
 };
 
 using common::Str;
@@ -73,6 +74,8 @@ void AddCsrExplainCommand(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   cmd->add_option("--csr-max-pending", flags->max_pending, "As given to `certguard run`")
       ->capture_default_str();
+  cmd->add_option("--csr-superseded", flags->superseded, "As given to `certguard run`")
+      ->capture_default_str();
 
   cmd->callback([&ctx, flags] {
     ctx.run = [&ctx, flags]() -> int {
@@ -86,6 +89,12 @@ void AddCsrExplainCommand(CLI::App& app, Context& ctx) {
                                              flags->network.service_cidrs);
       if (!network.ok()) {
         ctx.err << "certguard csr explain: " << network.status().message() << "\n";
+        return kExitUsage;
+      }
+      auto superseded = csr::ParseSupersededAction(flags->superseded);
+      if (!superseded.ok()) {
+        ctx.err << "certguard csr explain: --csr-superseded " << superseded.status().message()
+                << "\n";
         return kExitUsage;
       }
       csr::PolicySet policies;
@@ -123,18 +132,25 @@ void AddCsrExplainCommand(CLI::App& app, Context& ctx) {
         return kExitFailure;
       }
       auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-      std::vector<const nlohmann::json*> ptrs;
-      for (const auto& c : *csrs) ptrs.push_back(&c);
-      csr::PendingSummary summary = csr::Summarize(ptrs, now);
+      // As the controller sees them: duplicates grouped, addresses indexed by Node.
+      csr::PendingIndex index(*superseded != csr::SupersededAction::kOff);
+      for (const auto& c : *csrs) (void)index.Update(Str(c, "metadata", "name"), c);
+      csr::PendingSummary summary = index.Summary(now);
+      csr::NodeAddressIndex addresses;
+      for (const auto& [name, node] : *nodes) addresses.Update(name, csr::AddressKeys(node));
+      csr::PlanContext context;
+      context.superseded_by = index.SupersededBy(flags->name);
+      context.address_owners = [&addresses](const std::string& key) { return addresses.Owners(key); };
       csr::PlanOptions options;
       options.network = std::move(*network);
       options.node_wait_timeout = *node_wait;
       options.flood = {flags->max_pending_per_node, flags->max_pending};
+      options.superseded = *superseded;
       csr::NodeLookup lookup = [&nodes](const std::string& name) -> const csr::NodeFacts* {
         auto it = nodes->find(name);
         return it == nodes->end() ? nullptr : &it->second;
       };
-      csr::Plan plan = csr::MakePlan(*obj, lookup, policies.policies, summary, now, options);
+      csr::Plan plan = csr::MakePlan(*obj, lookup, policies.policies, summary, now, options, context);
       // A decided CSR is explained too: what the policies would say now.
       csr::Decision decision = plan.decision;
       if (plan.action == csr::Plan::Action::kSkip && plan.state != csr::CsrState::kPending) {

@@ -54,6 +54,11 @@ void AddRunCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--csr-max-pending", o.csr_max_pending,
                   "All approvals pause while more kubelet CSRs than this are pending (0: no cap)")
       ->capture_default_str();
+  cmd->add_option("--csr-superseded", o.csr_superseded,
+                  "An older pending CSR of a node's that a newer one of the same requester, "
+                  "subject and signer supersedes: deny (reason Superseded), leave it pending, or off "
+                  "(nothing is superseded: each CSR is decided on its own)")
+      ->capture_default_str();
   cmd->add_option("--cluster-domain", o.cluster_domain,
                   "Cluster DNS domain: no certificate is approved for a name in it")
       ->capture_default_str();

@@ -43,14 +43,17 @@ BacklogResult DecideBacklog(kube::Client& client, kube::EventRecorder& events,
                             const std::vector<nlohmann::json>& csrs, const NodeLookup& nodes,
                             const std::vector<Policy>& policies, const BacklogOptions& options,
                             const std::function<x509::Time()>& now) {
-  std::vector<const nlohmann::json*> ptrs;
-  ptrs.reserve(csrs.size());
-  for (const auto& c : csrs) ptrs.push_back(&c);
-  PendingSummary summary = Summarize(ptrs, now());
+  // Listed whole, decided CSRs still carry their request: every group is known.
+  PendingIndex index(options.plan.superseded != SupersededAction::kOff);
+  for (const auto& c : csrs) (void)index.Update(Str(c, "metadata", "name"), c);
+  PendingSummary summary = index.Summary(now());
   // Plans always see the counts as they are at that moment, a re-plan after a
   // conflict too.
   auto plan_of = [&](const nlohmann::json& obj) {
-    return MakePlan(obj, nodes, policies, summary, now(), options.plan);
+    PlanContext context;
+    context.superseded_by = index.SupersededBy(Str(obj, "metadata", "name"));
+    context.address_owners = options.address_owners;
+    return MakePlan(obj, nodes, policies, summary, now(), options.plan, context);
   };
 
   BacklogResult result;
@@ -74,7 +77,10 @@ BacklogResult DecideBacklog(kube::Client& client, kube::EventRecorder& events,
     row.reason = plan.action == A::kHoldForFlood ? plan.flood.reason : Codes(plan.decision);
 
     bool decides = plan.action == A::kApprove || plan.action == A::kDeny;
-    if (written || plan.action == A::kSkip || (options.dry_run && decides)) {
+    // A superseded CSR was never in the flood guard's counts.
+    bool superseded = !plan.decision.reasons.empty() &&
+                      plan.decision.reasons.front().code == reason::kSuperseded;
+    if (!superseded && (written || plan.action == A::kSkip || (options.dry_run && decides))) {
       Forget(summary, obj);  // no longer pending (or would not be)
     }
     if (plan.action == A::kHoldForFlood) ++result.held;

@@ -23,6 +23,8 @@ namespace certguard::csr {
 struct BacklogOptions {
   PlanOptions plan;      // node wait and flood limits, as `certguard run` has them
   bool dry_run = false;  // write nothing and record no Event; say what would be done
+  // Which Nodes list an address (PlanContext); empty: none is taken to be another's.
+  AddressOwners address_owners;
 };
 
 // One pending kubelet CSR looked at.
@@ -48,7 +50,8 @@ struct BacklogResult {
 };
 
 // Decides every pending kubelet CSR of `csrs` (the other objects are passed
-// over). Written decisions get an Approved or Denied Event, held approvals an
+// over). Of duplicates among them (csr/supersede.h) only the newest is decided,
+// as the controller does; the superseded ones are not counted by the flood guard. Written decisions get an Approved or Denied Event, held approvals an
 // ApprovalPaused Event, unless dry_run.
 BacklogResult DecideBacklog(kube::Client& client, kube::EventRecorder& events,
                             const std::vector<nlohmann::json>& csrs, const NodeLookup& nodes,

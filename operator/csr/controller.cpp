@@ -101,7 +101,8 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events,
       options_(std::move(options)),
       csrs_(client, kCsrs, CacheOptions(CsrForCache)),
       nodes_(client, kube::resources::kNodes, CacheOptions(NodeForCache)),
-      policies_(client, kPolicies) {
+      policies_(client, kPolicies),
+      pending_(options_.plan.superseded != SupersededAction::kOff) {
   csr_reconciler_ = std::make_unique<CsrReconciler>(*this);
   status_reconciler_ = std::make_unique<StatusReconciler>(*this);
 
@@ -117,7 +118,8 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events,
       if (!IsDecided(*ch.object)) EnqueuePending();
       return;
     }
-    pending_.Update(ch.key, *ch.object);
+    // A new retry supersedes the older ones: decide them (as Superseded) now.
+    for (const auto& older : pending_.Update(ch.key, *ch.object)) queue_.Add(older);
     if (!IsKubeletSigner(Str(*ch.object, "spec", "signerName"))) return;
     if (!IsDecided(*ch.object)) {
       queue_.Add(ch.key);
@@ -131,6 +133,14 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events,
     if (ch.kind == kube::Change::Kind::kUpdate && ch.old_object &&
         NodeDecisionFacts(*ch.old_object) == NodeDecisionFacts(*ch.object)) {
       return;  // a heartbeat: nothing a decision depends on changed
+    }
+    const std::string node = Str(*ch.object, "metadata", "name");
+    if (ch.kind == kube::Change::Kind::kDelete) {
+      addresses_.Remove(node);
+    } else if (auto facts = NodeFromObject(*ch.object); facts.ok()) {
+      addresses_.Update(node, AddressKeys(*facts));
+    } else {
+      addresses_.Remove(node);
     }
     EnqueuePending();
   });
@@ -298,7 +308,10 @@ ReconcileResult CsrController::ReconcileCsr(const std::string& name) {
 
   auto replan = [&](const nlohmann::json& obj) {
     x509::Time now = Now();
-    return MakePlan(obj, nodes, policies, CurrentSummary(now), now, options_.plan);
+    PlanContext context;
+    context.superseded_by = pending_.SupersededBy(name);
+    context.address_owners = [this](const std::string& key) { return addresses_.Owners(key); };
+    return MakePlan(obj, nodes, policies, CurrentSummary(now), now, options_.plan, context);
   };
   Plan plan = replan(current);
   WriteResult w = WriteDecision(client_, std::move(current), std::move(plan), replan,
@@ -414,8 +427,7 @@ void CsrController::Record(const nlohmann::json& csr, const Plan& plan, bool wri
                                        .count();
       }
     }
-    metrics_->Decided(plan.signer_name, DecisionLabel(plan), codes.empty() ? "" : codes.front(),
-                      latency);
+    metrics_->Decided(plan.signer_name, DecisionLabel(plan), codes, latency);
   }
   log::Info(written ? "csr decided" : "csr looked at",
             {{"csr", name},

@@ -29,6 +29,7 @@
 
 #include "csr/event_reasons.h"
 #include "csr/metrics.h"
+#include "csr/node.h"
 #include "csr/pending.h"
 #include "csr/plan.h"
 #include "csr/policy_status.h"
@@ -106,6 +107,7 @@ class CsrController {
   kube::Informer nodes_;
   kube::Informer policies_;
   PendingIndex pending_;  // the pending kubelet CSRs of csrs_
+  NodeAddressIndex addresses_;  // who lists which address, from nodes_
   kube::WorkQueue queue_;
   kube::WorkQueue status_queue_;
   std::unique_ptr<CsrReconciler> csr_reconciler_;

@@ -1,5 +1,7 @@
 #include "csr/metrics.h"
 
+#include "csr/reasons.h"
+
 namespace certguard::csr {
 
 CsrMetrics::CsrMetrics(prometheus::Registry& registry)
@@ -7,6 +9,11 @@ CsrMetrics::CsrMetrics(prometheus::Registry& registry)
                      .Name("certguard_csr_decisions_total")
                      .Help("Decisions on kubelet CSRs, by signer, decision and first reason code")
                      .Register(registry)),
+      reasons_(prometheus::BuildCounter()
+                   .Name("certguard_csr_decision_reasons_total")
+                   .Help("Reason codes of decisions on kubelet CSRs: one count per code of each "
+                         "decision")
+                   .Register(registry)),
       pending_(prometheus::BuildGauge()
                    .Name("certguard_csr_pending")
                    .Help("Kubelet CSRs with neither an Approved nor a Denied condition")
@@ -30,9 +37,14 @@ CsrMetrics::CsrMetrics(prometheus::Registry& registry)
       paused_node_(paused_.Add({{"scope", "node"}})) {}
 
 void CsrMetrics::Decided(const std::string& signer_name, const std::string& decision,
-                         const std::string& reason, double latency_seconds) {
-  decisions_.Add({{"signer_name", signer_name}, {"decision", decision}, {"reason", reason}})
+                         const std::vector<std::string>& reasons, double latency_seconds) {
+  const std::string first = reasons.empty() ? std::string() : ReasonLabel(reasons.front());
+  decisions_.Add({{"signer_name", signer_name}, {"decision", decision}, {"reason", first}})
       .Increment();
+  for (const auto& code : reasons) {
+    reasons_.Add({{"signer_name", signer_name}, {"decision", decision}, {"reason", ReasonLabel(code)}})
+        .Increment();
+  }
   if (latency_seconds >= 0) latency_.Observe(latency_seconds);
 }
 

@@ -1,5 +1,6 @@
 // The CSR controller's Prometheus metrics. Thread-safe.
-//   certguard_csr_decisions_total{signer_name,decision,reason}   counter
+//   certguard_csr_decisions_total{signer_name,decision,reason}   counter (first reason code)
+//   certguard_csr_decision_reasons_total{signer_name,decision,reason}  counter (every reason code)
 //   certguard_csr_pending{signer_name}                           gauge
 //   certguard_csr_oldest_pending_age_seconds{signer_name}        gauge
 //   certguard_csr_decision_latency_seconds                       histogram (creation -> decision)
@@ -7,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -24,14 +26,17 @@ class CsrMetrics {
   explicit CsrMetrics(prometheus::Registry& registry);
 
   // One decision. `decision` is "Approve", "Deny", "Ignore", "DryRunApprove", ...;
-  // `reason` the first reason code. A negative latency is not observed.
+  // `reasons` its reason codes: the first labels decisions_total, each one
+  // decision_reasons_total. Labels come from a bounded set (ReasonLabel): a
+  // code outside reason::kAll counts as "Other". A negative latency is not observed.
   void Decided(const std::string& signer_name, const std::string& decision,
-               const std::string& reason, double latency_seconds);
+               const std::vector<std::string>& reasons, double latency_seconds);
   // The backlog and whether the flood guard holds approvals, per `limits`.
   void SetBacklog(const PendingSummary& summary, const FloodLimits& limits);
 
  private:
   prometheus::Family<prometheus::Counter>& decisions_;
+  prometheus::Family<prometheus::Counter>& reasons_;
   prometheus::Family<prometheus::Gauge>& pending_;
   prometheus::Family<prometheus::Gauge>& oldest_;
   prometheus::Histogram& latency_;

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <map>
+#include <mutex>
+#include <set>
+#include <string_view>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,5 +39,29 @@ Result<NodeFacts> NodeFromObject(const nlohmann::json& object);
 Result<x509::Time> ParseRfc3339(const std::string& text);
 
 using NodeMap = std::map<std::string, NodeFacts>;
+
+// Keys that identify an address whatever its spelling: an IP by its bytes (an
+// IPv4 address and its IPv4-mapped IPv6 form are one), a DNS name lower-cased.
+std::string IpKey(const x509::IpAddress& ip);
+std::string DnsKey(std::string_view name);
+// The keys of a Node's addresses (InternalIP/ExternalIP as IPs, Hostname and
+// the DNS types as names); unparseable ones are skipped.
+std::vector<std::string> AddressKeys(const NodeFacts& node);
+
+// Which Nodes list each address, kept up to date from Node changes, so that a
+// decision can tell an address still to come from one that is another node's
+// without scanning every Node. Thread-safe.
+class NodeAddressIndex {
+ public:
+  void Update(const std::string& node, const std::vector<std::string>& keys);
+  void Remove(const std::string& node);
+  // The Nodes that list `key`, in name order.
+  std::vector<std::string> Owners(const std::string& key) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::vector<std::string>> by_node_;
+  std::map<std::string, std::set<std::string>> owners_;
+};
 
 }  // namespace certguard::csr

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "csr/approval.h"
+#include "csr/request.h"
 
 namespace certguard::csr {
 
@@ -66,22 +67,87 @@ PendingSummary Summarize(const std::vector<const nlohmann::json*>& csrs, x509::T
   return s;
 }
 
-void PendingIndex::Update(const std::string& key, const nlohmann::json& csr) {
+std::vector<std::string> PendingIndex::Update(const std::string& key, const nlohmann::json& csr) {
   std::string signer = StringAt(csr, "spec", "signerName");
-  bool counted = csr.is_object() && (signer == kClientSignerName || signer == kServingSignerName) &&
-                 !IsDecided(csr);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!counted) {
-    entries_.erase(key);
-    return;
+  const bool kubelet = csr.is_object() && (signer == kClientSignerName || signer == kServingSignerName);
+  const bool counted = kubelet && !IsDecided(csr);
+  const std::string uid = StringAt(csr, "metadata", "uid");
+  bool known = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto m = members_.find(key);
+    known = m != members_.end() && m->second.uid == uid;
   }
-  entries_[key] = Entry{std::move(signer), RequesterKey(StringAt(csr, "spec", "username")),
-                        ParseTimestamp(StringAt(csr, "metadata", "creationTimestamp"))};
+  // The request is parsed once per CSR, outside the lock.
+  std::string group;
+  if (group_ && counted && !known) {
+    if (auto request = RequestFromObject(csr); request.ok()) group = DuplicateGroup(*request);
+  }
+  auto created = ParseTimestamp(StringAt(csr, "metadata", "creationTimestamp"));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!kubelet) {
+    entries_.erase(key);
+    LeaveGroupLocked(key);
+    return {};
+  }
+  if (!counted) {  // decided: no longer pending, but it still supersedes older ones
+    entries_.erase(key);
+    return {};
+  }
+  entries_[key] = Entry{std::move(signer), RequesterKey(StringAt(csr, "spec", "username")), created};
+  if (known) return {};
+  LeaveGroupLocked(key);
+  if (group.empty()) return {};
+  members_[key] = Member{group, uid, DuplicateMember{StringAt(csr, "metadata", "name"), created}};
+  auto& keys = groups_[group];
+  keys.push_back(key);
+  std::string newest = NewestLocked(group);
+  std::vector<std::string> superseded;
+  for (const auto& k : keys) {
+    if (k != newest && entries_.count(k) > 0) superseded.push_back(k);
+  }
+  return superseded;
 }
 
 void PendingIndex::Remove(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   entries_.erase(key);
+  LeaveGroupLocked(key);
+}
+
+void PendingIndex::LeaveGroupLocked(const std::string& key) {
+  auto m = members_.find(key);
+  if (m == members_.end()) return;
+  auto g = groups_.find(m->second.group);
+  if (g != groups_.end()) {
+    std::erase(g->second, key);
+    if (g->second.empty()) groups_.erase(g);
+  }
+  members_.erase(m);
+}
+
+std::string PendingIndex::NewestLocked(const std::string& group) const {
+  auto g = groups_.find(group);
+  if (g == groups_.end()) return {};
+  const std::string* best = nullptr;
+  const DuplicateMember* best_member = nullptr;
+  for (const auto& k : g->second) {
+    const DuplicateMember& m = members_.at(k).member;
+    if (best_member == nullptr || IsNewer(m, *best_member)) {
+      best = &k;
+      best_member = &m;
+    }
+  }
+  return best ? *best : std::string();
+}
+
+std::string PendingIndex::SupersededBy(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto m = members_.find(key);
+  if (m == members_.end()) return {};
+  std::string newest = NewestLocked(m->second.group);
+  if (newest.empty() || newest == key) return {};
+  return members_.at(newest).member.name;
 }
 
 PendingSummary PendingIndex::Summary(x509::Time now) const {
@@ -89,15 +155,21 @@ PendingSummary PendingIndex::Summary(x509::Time now) const {
   s.per_signer[kClientSignerName] = {};
   s.per_signer[kServingSignerName] = {};
   std::lock_guard<std::mutex> lock(mu_);
+  std::unordered_map<std::string, std::string> newest;  // group -> key, computed once each
   for (const auto& [key, e] : entries_) {
     SignerBacklog& b = s.per_signer[e.signer];
-    ++s.total;
     ++b.pending;
-    ++s.per_requester[e.requester_key];
     if (e.created) {
       double age = std::max<double>(0, static_cast<double>((now - *e.created).count()));
       b.oldest_age_seconds = std::max(b.oldest_age_seconds, age);
     }
+    if (auto m = members_.find(key); m != members_.end()) {
+      auto [it, fresh] = newest.try_emplace(m->second.group);
+      if (fresh) it->second = NewestLocked(m->second.group);
+      if (it->second != key) continue;  // an abandoned retry: not a flood
+    }
+    ++s.total;
+    ++s.per_requester[e.requester_key];
   }
   return s;
 }
@@ -186,6 +258,62 @@ std::optional<std::chrono::milliseconds> NodeWaitDelay(
   milliseconds left = timeout - age;
   milliseconds delay = std::min<milliseconds>(left, std::chrono::seconds(30));
   return std::max<milliseconds>(delay, std::chrono::seconds(1));
+}
+
+namespace {
+
+std::chrono::milliseconds WaitDelay(std::chrono::milliseconds age,
+                                    std::chrono::milliseconds timeout) {
+  using std::chrono::milliseconds;
+  milliseconds delay = std::min<milliseconds>(timeout - age, std::chrono::seconds(30));
+  return std::max<milliseconds>(delay, std::chrono::seconds(1));
+}
+
+std::string Seconds(std::chrono::milliseconds d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + "s";
+}
+
+}  // namespace
+
+NodeWait CheckNodeWait(std::string_view signer_name, const NodeWaitFacts& facts,
+                       std::chrono::milliseconds age, std::chrono::milliseconds timeout) {
+  NodeWait w;
+  if (signer_name != kServingSignerName) return w;
+  bool node_missing = false;
+  bool address_missing = false;
+  for (const auto& code : facts.reason_codes) {
+    if (code == "NodeNotFound") {
+      node_missing = true;
+    } else if (code == "SANNotNodeAddress") {
+      address_missing = true;
+    } else if (code != "NodeSelectorNotMatched") {
+      return w;  // refused for something a Node cannot fix
+    }
+  }
+  const bool no_addresses = facts.node_exists && !facts.node_has_addresses;
+  std::string waits_for;
+  if (node_missing) {
+    waits_for = "its Node is not registered yet";
+  } else if (no_addresses) {
+    waits_for = "its Node has no addresses yet";
+  } else if (address_missing) {
+    waits_for = "its Node does not list every address it names yet";
+  } else {
+    return w;  // a selector that does not match a Node with its addresses
+  }
+  if (!facts.claimed_elsewhere.empty()) {
+    w.why = facts.claimed_elsewhere.front() + ": not waiting for it";
+    return w;
+  }
+  if (age >= timeout) {
+    w.why = waits_for + " after " + Seconds(age) + " (--csr-node-wait-timeout " +
+            Seconds(timeout) + ")";
+    return w;
+  }
+  w.wait = true;
+  w.delay = WaitDelay(age, timeout);
+  w.why = waits_for;
+  return w;
 }
 
 }  // namespace certguard::csr

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "csr/supersede.h"
 #include "x509/types.h"
 
 namespace certguard::csr {
@@ -49,16 +50,32 @@ void Forget(PendingSummary& summary, const nlohmann::json& csr);
 // that the backlog costs O(pending) to summarise and to walk, not O(every CSR
 // cached): a cluster keeps thousands of decided CSRs, and a Node event or a
 // decision must not scan them. Thread-safe.
+//
+// It also groups duplicates (csr/supersede.h): a CSR's group is read from its
+// request while it is pending and remembered after it is decided, so a newer
+// CSR already approved still supersedes an older one left pending. (A CSR
+// first seen decided, as after a restart, has no request left in the cache and
+// joins no group.)
 class PendingIndex {
  public:
+  // Without `group_duplicates` no CSR joins a group: nothing is superseded and
+  // every pending CSR counts against the flood guard (`--csr-superseded=off`).
+  explicit PendingIndex(bool group_duplicates = true) : group_(group_duplicates) {}
+
   // Records `csr` under `key` when Summarize would count it (a kubelet signer,
-  // not decided); otherwise forgets `key`.
-  void Update(const std::string& key, const nlohmann::json& csr);
+  // not decided); otherwise forgets it as pending. Returns the keys of the
+  // pending CSRs that `csr` has just superseded (empty when it changed nothing).
+  std::vector<std::string> Update(const std::string& key, const nlohmann::json& csr);
   void Remove(const std::string& key);
-  // Summarize over the CSRs recorded, as they were recorded.
+  // Summarize over the CSRs recorded, as they were recorded, except that a
+  // superseded CSR counts only in per_signer (the backlog), never in total or
+  // per_requester (the flood guard's counts).
   PendingSummary Summary(x509::Time now) const;
   std::vector<std::string> Keys() const;
   size_t Size() const;
+  // The name of the newest CSR of `key`'s group when that is not `key`; empty
+  // when `key` is the newest or has no group.
+  std::string SupersededBy(const std::string& key) const;
 
  private:
   struct Entry {
@@ -66,8 +83,19 @@ class PendingIndex {
     std::string requester_key;
     std::optional<x509::Time> created;
   };
+  struct Member {
+    std::string group;
+    std::string uid;
+    DuplicateMember member;
+  };
+  // Requires mu_.
+  std::string NewestLocked(const std::string& group) const;
+  void LeaveGroupLocked(const std::string& key);
+  const bool group_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, Entry> entries_;
+  std::unordered_map<std::string, Member> members_;  // by key, decided ones too
+  std::unordered_map<std::string, std::vector<std::string>> groups_;  // group -> keys
 };
 
 struct FloodLimits {
@@ -110,5 +138,33 @@ std::vector<std::string> ReleasedFromHold(const PendingSummary& summary,
 std::optional<std::chrono::milliseconds> NodeWaitDelay(
     std::string_view signer_name, const std::vector<std::string>& reason_codes,
     std::chrono::milliseconds age, std::chrono::milliseconds timeout);
+
+// What a serving CSR refused for its Node may still be waiting for.
+struct NodeWaitFacts {
+  std::vector<std::string> reason_codes;  // the decision's
+  bool node_exists = false;               // the requester's Node
+  bool node_has_addresses = false;
+  // SANs of the request that another Node lists, for a person:
+  // "IP 10.0.0.12 is an address of node worker-2". They can never become this
+  // node's: the refusal is final at once.
+  std::vector<std::string> claimed_elsewhere;
+};
+
+struct NodeWait {
+  bool wait = false;
+  std::chrono::milliseconds delay{0};  // when wait
+  // When wait: what it waits for. Otherwise why it is decided now; empty when
+  // the refusal never depended on the Node.
+  std::string why;
+};
+
+// A denial is final (the kubelet must make a new CSR), so a serving CSR refused
+// only for facts a Node update brings is looked at again instead, until
+// `timeout` after its creation: its Node is not registered yet, has no
+// addresses yet, or does not list yet an address the CSR names (cloud
+// controllers fill addresses in after registration). Refusals for anything
+// else, and addresses another Node lists, are decided now. Delays as NodeWaitDelay.
+NodeWait CheckNodeWait(std::string_view signer_name, const NodeWaitFacts& facts,
+                       std::chrono::milliseconds age, std::chrono::milliseconds timeout);
 
 }  // namespace certguard::csr

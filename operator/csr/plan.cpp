@@ -8,6 +8,29 @@
 
 namespace certguard::csr {
 
+namespace {
+
+// The SANs of `csr` that `node` does not list but another Node does.
+std::vector<std::string> ClaimedElsewhere(const x509::CsrInfo& csr, const NodeFacts& node,
+                                          const PlanContext& context) {
+  std::vector<std::string> out;
+  if (!context.address_owners) return out;
+  std::vector<std::string> own = AddressKeys(node);
+  auto check = [&](const std::string& key, const std::string& what) {
+    if (std::binary_search(own.begin(), own.end(), key)) return;
+    for (const auto& owner : context.address_owners(key)) {
+      if (owner == node.name) continue;
+      out.push_back(what + " is an address of node " + owner);
+      return;
+    }
+  };
+  for (const auto& ip : csr.sans.ips) check(IpKey(ip), "IP " + ip.ToString());
+  for (const auto& dns : csr.sans.dns) check(DnsKey(dns), "DNS name " + dns.substr(0, 300));
+  return out;
+}
+
+}  // namespace
+
 const char* ActionName(Plan::Action a) {
   switch (a) {
     case Plan::Action::kSkip: return "Skip";
@@ -32,7 +55,7 @@ std::string DecisionMessage(const Decision& d) {
 
 Plan MakePlan(const nlohmann::json& csr, const NodeLookup& nodes,
               const std::vector<Policy>& policies, const PendingSummary& summary,
-              x509::Time now, const PlanOptions& options) {
+              x509::Time now, const PlanOptions& options, const PlanContext& context) {
   Plan p;
   p.state = StateOf(csr);
   auto request = RequestFromObject(csr);
@@ -51,6 +74,17 @@ Plan MakePlan(const nlohmann::json& csr, const NodeLookup& nodes,
     return p;
   }
 
+  if (!context.superseded_by.empty() && options.superseded != SupersededAction::kOff) {
+    // Its requester has given up on it: decide the newest one, never both.
+    p.decision.verdict = Verdict::kDeny;
+    p.decision.reasons = {{reason::kSuperseded,
+                           "the newer CSR " + context.superseded_by + " of the same requester (" +
+                               p.requester + "), subject and signer supersedes it"}};
+    p.message = p.decision.reasons.front().code + ": " + p.decision.reasons.front().message;
+    p.action = options.superseded == SupersededAction::kDeny ? Plan::Action::kDeny
+                                                             : Plan::Action::kIgnore;
+    return p;
+  }
   p.decision = Evaluate(*request, nodes, policies, now, options.network);
   p.message = DecisionMessage(p.decision);
   if (p.decision.dry_run) {
@@ -62,15 +96,17 @@ Plan MakePlan(const nlohmann::json& csr, const NodeLookup& nodes,
       p.action = Plan::Action::kIgnore;
       return p;
     case Verdict::kDeny: {
-      std::vector<std::string> codes;
-      for (const auto& r : p.decision.reasons) codes.push_back(r.code);
-      // A Node is often created first and given its addresses by a status update
-      // right after: until then its serving SANs cannot match. Wait as for a
-      // missing Node (an address update re-queues the CSR).
+      NodeWaitFacts facts;
+      for (const auto& r : p.decision.reasons) facts.reason_codes.push_back(r.code);
       constexpr std::string_view kNodeUser = "system:node:";
+      const NodeFacts* node = nullptr;
       if (p.signer_name == kServingSigner && p.requester.rfind(kNodeUser, 0) == 0) {
-        const NodeFacts* node = nodes(p.requester.substr(kNodeUser.size()));
-        if (node != nullptr && node->addresses.empty()) codes.push_back(reason::kNodeNotFound);
+        node = nodes(p.requester.substr(kNodeUser.size()));
+      }
+      if (node != nullptr) {
+        facts.node_exists = true;
+        facts.node_has_addresses = !node->addresses.empty();
+        if (request->csr) facts.claimed_elsewhere = ClaimedElsewhere(*request->csr, *node, context);
       }
       std::chrono::milliseconds age{0};
       if (request->creation_timestamp) {
@@ -78,15 +114,18 @@ Plan MakePlan(const nlohmann::json& csr, const NodeLookup& nodes,
                        std::chrono::duration_cast<std::chrono::milliseconds>(
                            now - *request->creation_timestamp));
       }
-      if (auto delay = NodeWaitDelay(p.signer_name, codes, age, options.node_wait_timeout)) {
+      NodeWait wait = CheckNodeWait(p.signer_name, facts, age, options.node_wait_timeout);
+      if (wait.wait) {
         p.action = Plan::Action::kWaitForNode;
-        p.requeue_after = *delay;
-        p.note = "its Node is not registered yet or has no addresses; waited " +
+        p.requeue_after = wait.delay;
+        p.note = wait.why + "; waited " +
                  common::FormatDuration(std::chrono::duration_cast<common::Millis>(
                      std::chrono::seconds(std::chrono::duration_cast<std::chrono::seconds>(age)))) +
                  " of " + common::FormatDuration(options.node_wait_timeout);
         return p;
       }
+      // Why it did not wait: part of the final word the kubelet's admin reads.
+      if (!wait.why.empty()) p.message += " (" + wait.why + ")";
       p.action = Plan::Action::kDeny;
       return p;
     }

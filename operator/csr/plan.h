@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "csr/evaluate.h"
 #include "csr/pending.h"
 #include "csr/policy.h"
+#include "csr/supersede.h"
 
 namespace certguard::csr {
 
@@ -23,6 +25,22 @@ struct PlanOptions {
   // How soon a CSR held by the flood guard is looked at again.
   std::chrono::milliseconds flood_recheck = std::chrono::seconds(30);
   ClusterNetwork network;  // the built-in deny list's cluster domain and service ranges
+  // A CSR that a newer duplicate supersedes (csr/supersede.h): denied as
+  // Superseded, or left pending with nothing written (`--csr-superseded`).
+  SupersededAction superseded = SupersededAction::kDeny;
+};
+
+// The Nodes that list an address key (csr/node.h IpKey, DnsKey).
+using AddressOwners = std::function<std::vector<std::string>(const std::string& key)>;
+
+// What MakePlan knows beyond the CSR, its Node and the backlog.
+struct PlanContext {
+  // The name of a newer CSR of the same group (csr/supersede.h); empty when
+  // this one is the newest or has none.
+  std::string superseded_by;
+  // Which Nodes list an address; empty: no address is taken to be another's,
+  // and a serving CSR naming one waits as for an address still to come.
+  AddressOwners address_owners;
 };
 
 struct Plan {
@@ -43,7 +61,7 @@ struct Plan {
   std::string message;        // the condition message: "policy P: CODE: text; CODE: text"
   std::chrono::milliseconds requeue_after{0};  // kWaitForNode, kHoldForFlood
   FloodCheck flood;           // kHoldForFlood
-  std::string note;           // kSkip: why; kWaitForNode: how long it has waited
+  std::string note;           // kSkip: why; kWaitForNode: what for, how long it has waited
 };
 
 const char* ActionName(Plan::Action a);  // "Skip", "Approve", "Deny", ...
@@ -56,6 +74,6 @@ std::string DecisionMessage(const Decision& d);
 // backlog for the flood guard (ignored when options.flood is {0, 0}).
 Plan MakePlan(const nlohmann::json& csr, const NodeLookup& nodes,
               const std::vector<Policy>& policies, const PendingSummary& summary,
-              x509::Time now, const PlanOptions& options);
+              x509::Time now, const PlanOptions& options, const PlanContext& context = {});
 
 }  // namespace certguard::csr

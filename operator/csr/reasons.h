@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace certguard::csr {
@@ -73,6 +74,32 @@ inline constexpr char kSANDeniedPattern[] = "SANDeniedPattern";
 inline constexpr char kApprovedRenewal[] = "ApprovedRenewal";
 inline constexpr char kApprovedBootstrap[] = "ApprovedBootstrap";
 inline constexpr char kApprovedServing[] = "ApprovedServing";
+// Abandoned retries: a newer CSR of the same requester, subject and signer is pending
+// or decided (csr/supersede.h).
+inline constexpr char kSuperseded[] = "Superseded";
+
+// Every code above: the only values a metric's reason label takes besides kOther.
+inline constexpr const char* kAll[] = {
+    kSignerNotHandled, kNoApplicablePolicy, kPolicyInvalid, kSignerNotInPolicy,
+    kNodeNameNotMatched, kNodeSelectorNotMatched, kCsrUnparseable, kCsrNotDer,
+    kCsrVersionNotZero, kCsrAttributeNotAllowed, kCsrExtensionRequestAmbiguous,
+    kCsrDuplicateExtension, kCsrExtensionMalformed, kSubjectStringTypeNotAllowed,
+    kSubjectMalformed, kSignatureAlgorithmNotAllowed, kKeyMalformed, kSignatureInvalid,
+    kKeyTooWeak, kKeyAlgorithmNotAllowed, kSubjectNotNode, kSubjectExtraAttributes,
+    kExtensionNotAllowed, kUsagesNotAllowed, kExpirationTooLong, kExpirationInvalid,
+    kRequesterUnknown, kRequesterNotNode, kRequesterNotSubject, kRequesterNotInNodesGroup,
+    kRequesterNotBootstrapper, kBootstrapNotAllowed, kBootstrapForExistingNode, kNodeNotFound,
+    kSANsOnClientCert, kNoSANs, kSANTypeNotAllowed, kSANInvalidDNSName, kSANAddressNotRoutable,
+    kSANNotNodeAddress, kSANNotAllowedRange, kSANNotAllowedPattern, kSANControlPlaneName,
+    kSANServiceAddress, kSANDeniedRange, kSANDeniedPattern, kApprovedRenewal,
+    kApprovedBootstrap, kApprovedServing, kSuperseded};
+
+// The label value for a code that is not in kAll (a metric never grows a series for it).
+inline constexpr char kOther[] = "Other";
 }  // namespace reason
+
+// `code` when it is one of reason::kAll, "" when empty, else reason::kOther: a
+// metric label from a bounded set whatever a future code path passes.
+std::string ReasonLabel(std::string_view code);
 
 }  // namespace certguard::csr

@@ -106,3 +106,17 @@ TEST_CASE("Validate refuses an expiry label selector that is not one", "[app]") 
   CHECK_FALSE(st.ok());
   CHECK(st.message().find("--expiry-secret-selector") != std::string::npos);
 }
+
+TEST_CASE("Validate takes deny or leave for --csr-superseded", "[app]") {
+  RunOptions o;
+  CHECK(o.csr_superseded == "deny");
+  CHECK(Validate(o).ok());
+  o.csr_superseded = "leave";
+  CHECK(Validate(o).ok());
+  o.csr_superseded = "approve";
+  auto st = Validate(o);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message() == "--csr-superseded must be deny, leave or off, not \"approve\"");
+  o.csr_superseded = "off";
+  CHECK(Validate(o).ok());
+}

@@ -49,6 +49,8 @@ struct Fixture {
   kube::testing::FakeClient client;
   kube::testing::FakeRecorder events;
   NodeMap nodes;
+  // These tables model floods of requests to be decided each on its own.
+  SupersededAction superseded = SupersededAction::kOff;
 
   void Add(const json& csr) { REQUIRE(client.Create(kCsrs, "", csr).ok()); }
 
@@ -58,6 +60,7 @@ struct Fixture {
     BacklogOptions o;
     o.plan.flood = flood;
     o.dry_run = dry_run;
+    o.plan.superseded = superseded;
     NodeLookup lookup = [this](const std::string& n) -> const NodeFacts* {
       auto it = nodes.find(n);
       return it == nodes.end() ? nullptr : &it->second;
@@ -225,4 +228,30 @@ TEST_CASE("DecideBacklog reports a failed write and goes on", "[csr][backlog]") 
   CHECK(Row(r, "a").decision == "Error");
   CHECK(Row(r, "b").decision == "Approved");
   CHECK(f.State("a") == "Pending");
+}
+
+TEST_CASE("DecideBacklog decides a node's newest retry and denies the older ones Superseded",
+          "[csr][backlog][supersede]") {
+  Fixture f;
+  f.superseded = SupersededAction::kDeny;
+  for (int i = 0; i < 4; ++i) {
+    json c = ClientCsr("retry-" + std::to_string(i), "worker-1");
+    c["metadata"]["creationTimestamp"] = "2026-11-24T05:5" + std::to_string(i) + ":00Z";
+    f.Add(c);
+  }
+  // A per-node cap of 1: the three abandoned retries do not hold the newest.
+  BacklogResult r = f.Decide({1, 0});
+  CHECK(r.held == 0);
+  REQUIRE(r.rows.size() == 4);
+  for (const auto& row : r.rows) {
+    INFO(row.name);
+    if (row.name == "retry-3") {
+      CHECK(row.decision == "Approved");
+      CHECK(f.State(row.name) == "Approved");
+    } else {
+      CHECK(row.decision == "Denied");
+      CHECK(row.reason == "Superseded");
+      CHECK(f.State(row.name) == "Denied");
+    }
+  }
 }

@@ -254,3 +254,65 @@ TEST_CASE("PendingIndex forgets CSRs once decided, deleted or of another signer"
   CHECK(index.Summary(Now()).total == 0);
   CHECK(index.Summary(Now()).per_signer.size() == 2);
 }
+
+TEST_CASE("CheckNodeWait waits for a Node still filling in its addresses", "[csr][pending]") {
+  const milliseconds timeout = minutes(10);
+  NodeWaitFacts missing_node{{"NodeNotFound"}, false, false, {}};
+  NodeWait w = CheckNodeWait(kServing, missing_node, seconds(5), timeout);
+  CHECK(w.wait);
+  CHECK(w.delay == seconds(30));
+  CHECK(w.why == "its Node is not registered yet");
+
+  NodeWaitFacts no_addresses{{"SANNotNodeAddress"}, true, false, {}};
+  w = CheckNodeWait(kServing, no_addresses, seconds(5), timeout);
+  CHECK(w.wait);
+  CHECK(w.why == "its Node has no addresses yet");
+  // A selector that cannot match yet a Node without addresses waits too.
+  w = CheckNodeWait(kServing, {{"NodeSelectorNotMatched"}, true, false, {}}, seconds(5), timeout);
+  CHECK(w.wait);
+
+  // The Node lists addresses, but not yet every one the CSR names.
+  NodeWaitFacts partial{{"SANNotNodeAddress"}, true, true, {}};
+  w = CheckNodeWait(kServing, partial, minutes(10) - seconds(3), timeout);
+  CHECK(w.wait);
+  CHECK(w.delay == seconds(3));
+  CHECK(w.why == "its Node does not list every address it names yet");
+}
+
+TEST_CASE("CheckNodeWait decides at once what no Node update can change", "[csr][pending]") {
+  const milliseconds timeout = minutes(10);
+  // An address another Node lists: never this node's.
+  NodeWaitFacts elsewhere{{"SANNotNodeAddress"}, true, true,
+                          {"IP 10.0.0.12 is an address of node worker-2"}};
+  NodeWait w = CheckNodeWait(kServing, elsewhere, seconds(1), timeout);
+  CHECK_FALSE(w.wait);
+  CHECK(w.why == "IP 10.0.0.12 is an address of node worker-2: not waiting for it");
+  // A service address or a denied range comes with its own code: no wait.
+  for (const char* code : {"SANServiceAddress", "SANDeniedRange", "SANAddressNotRoutable",
+                           "SANNotAllowedRange", "SANControlPlaneName", "RequesterNotNode"}) {
+    INFO(code);
+    NodeWait c = CheckNodeWait(kServing, {{"SANNotNodeAddress", code}, true, true, {}}, seconds(1),
+                               timeout);
+    CHECK_FALSE(c.wait);
+    CHECK(c.why.empty());
+  }
+  // A selector that does not match a Node that has its addresses: nothing to wait for.
+  CHECK_FALSE(CheckNodeWait(kServing, {{"NodeSelectorNotMatched"}, true, true, {}}, seconds(1),
+                            timeout)
+                  .wait);
+  // Client certificates never wait.
+  CHECK_FALSE(CheckNodeWait(kClient, {{"NodeNotFound"}, false, false, {}}, seconds(1), timeout).wait);
+}
+
+TEST_CASE("CheckNodeWait stops waiting at the timeout and says so", "[csr][pending]") {
+  NodeWaitFacts partial{{"SANNotNodeAddress"}, true, true, {}};
+  NodeWait w = CheckNodeWait(kServing, partial, minutes(10), minutes(10));
+  CHECK_FALSE(w.wait);
+  CHECK(w.why ==
+        "its Node does not list every address it names yet after 600s (--csr-node-wait-timeout 600s)");
+  w = CheckNodeWait(kServing, {{"NodeNotFound"}, false, false, {}}, minutes(11), minutes(10));
+  CHECK_FALSE(w.wait);
+  CHECK(w.why.find("not registered yet after 660s") != std::string::npos);
+  // A zero timeout never waits.
+  CHECK_FALSE(CheckNodeWait(kServing, partial, milliseconds(0), milliseconds(0)).wait);
+}

@@ -105,12 +105,83 @@ TEST_CASE("MakePlan waits for the addresses of a Node registered without them", 
   CHECK(late.message.find("SANNotNodeAddress") != std::string::npos);
 }
 
+TEST_CASE("MakePlan waits for an address the Node does not list yet", "[csr][plan]") {
+  NodeMap nodes = Nodes();
+  // worker-1 lists 10.0.0.11; its CSR also names 10.9.9.9, which no Node lists (yet).
+  PlanContext context;
+  context.address_owners = [](const std::string&) { return std::vector<std::string>{}; };
+  Plan p = MakePlan(ServingCsr("worker-1", kRecent, "10.9.9.9"), Lookup(nodes), {}, {}, Now(), {},
+                    context);
+  CHECK(p.action == Plan::Action::kWaitForNode);
+  CHECK(p.note.rfind("its Node does not list every address it names yet; waited 30s", 0) == 0);
+  CHECK(p.requeue_after == seconds(30));
+  // Once the Node lists it, approved.
+  nodes["worker-1"].addresses.push_back({"InternalIP", "10.9.9.9"});
+  CHECK(MakePlan(ServingCsr("worker-1", kRecent, "10.9.9.9"), Lookup(nodes), {}, {}, Now(), {},
+                 context)
+            .action == Plan::Action::kApprove);
+  // Never listed: refused at the timeout, for the address, saying why it stopped waiting.
+  nodes = Nodes();
+  Plan late = MakePlan(ServingCsr("worker-1", "2026-11-24T05:49:00Z", "10.9.9.9"), Lookup(nodes),
+                       {}, {}, Now(), {}, context);
+  CHECK(late.action == Plan::Action::kDeny);
+  CHECK(late.message.find("SANNotNodeAddress: IP 10.9.9.9 is not an address of node worker-1") !=
+        std::string::npos);
+  CHECK(late.message.find("(--csr-node-wait-timeout 600s)") != std::string::npos);
+}
+
 TEST_CASE("MakePlan denies a request the Node cannot fix at once", "[csr][plan]") {
   NodeMap nodes = Nodes();
-  // An IP that is not the node's: refused without waiting.
-  Plan p = MakePlan(ServingCsr("worker-1", kRecent, "10.9.9.9"), Lookup(nodes), {}, {}, Now(), {});
+  // An IP another Node lists: refused without waiting, naming that Node.
+  PlanContext context;
+  context.address_owners = [](const std::string& key) {
+    if (key == IpKey(certguard::x509::IpAddress::Parse("10.0.0.12").value())) {
+      return std::vector<std::string>{"worker-2"};
+    }
+    if (key == IpKey(certguard::x509::IpAddress::Parse("10.0.0.11").value())) {
+      return std::vector<std::string>{"worker-1"};
+    }
+    return std::vector<std::string>{};
+  };
+  Plan p = MakePlan(ServingCsr("worker-1", kRecent, "10.0.0.12"), Lookup(nodes), {}, {}, Now(), {},
+                    context);
   CHECK(p.action == Plan::Action::kDeny);
   CHECK(p.message.find("SANNotNodeAddress") != std::string::npos);
+  CHECK(p.message.find("(IP 10.0.0.12 is an address of node worker-2: not waiting for it)") !=
+        std::string::npos);
+  // A service address: refused without waiting.
+  PlanOptions opts;
+  opts.network = MakeClusterNetwork("cluster.local", {"10.96.0.0/12"}).value();
+  Plan svc = MakePlan(ServingCsr("worker-1", kRecent, "10.96.0.1"), Lookup(nodes), {}, {}, Now(),
+                      opts, context);
+  CHECK(svc.action == Plan::Action::kDeny);
+  CHECK(svc.message.find("SANServiceAddress") != std::string::npos);
+  // A loopback address: refused without waiting.
+  Plan lo = MakePlan(ServingCsr("worker-1", kRecent, "127.0.0.1"), Lookup(nodes), {}, {}, Now(), {});
+  CHECK(lo.action == Plan::Action::kDeny);
+}
+
+TEST_CASE("MakePlan decides a superseded CSR as --csr-superseded says", "[csr][plan]") {
+  NodeMap nodes = Nodes();
+  PlanContext context;
+  context.superseded_by = "csr-newer";
+  Plan p = MakePlan(ServingCsr("worker-1", kRecent), Lookup(nodes), {}, {}, Now(), {}, context);
+  CHECK(p.action == Plan::Action::kDeny);
+  CHECK(p.decision.verdict == Verdict::kDeny);
+  REQUIRE(p.decision.reasons.size() == 1);
+  CHECK(p.decision.reasons[0].code == "Superseded");
+  CHECK(p.message ==
+        "Superseded: the newer CSR csr-newer of the same requester (system:node:worker-1), "
+        "subject and signer supersedes it");
+  PlanOptions leave;
+  leave.superseded = SupersededAction::kLeave;
+  Plan left = MakePlan(ServingCsr("worker-1", kRecent), Lookup(nodes), {}, {}, Now(), leave, context);
+  CHECK(left.action == Plan::Action::kIgnore);
+  CHECK(left.decision.reasons[0].code == "Superseded");
+  // A decided CSR stays decided, superseded or not.
+  json approved = ServingCsr("worker-1", kRecent);
+  approved["status"]["conditions"] = json::array({{{"type", "Approved"}, {"status", "True"}}});
+  CHECK(MakePlan(approved, Lookup(nodes), {}, {}, Now(), {}, context).action == Plan::Action::kSkip);
 }
 
 TEST_CASE("MakePlan leaves decided CSRs and other signers alone", "[csr][plan]") {
@@ -145,7 +216,7 @@ TEST_CASE("MakePlan holds approvals in a flood but still denies", "[csr][plan]")
   CHECK(held.requeue_after == opts.flood_recheck);
 
   Plan denied =
-      MakePlan(ServingCsr("worker-1", kRecent, "10.9.9.9"), Lookup(nodes), {}, flood, Now(), opts);
+      MakePlan(ServingCsr("worker-1", kRecent, "127.0.0.1"), Lookup(nodes), {}, flood, Now(), opts);
   CHECK(denied.action == Plan::Action::kDeny);
 
   // Without limits nothing is held.

@@ -104,21 +104,23 @@ TEST_CASE("csr: a burst of 200 CSRs is decided completely, across a kill -9 and 
       "--leader-election-namespace=default", "--leader-election-lease-duration=4s",
       "--leader-election-renew-deadline=3s", "--leader-election-retry-period=500ms",
       "--csr-max-pending-per-node=0", "--csr-max-pending=0",
+      // 50 requests per node, each decided on its own (none superseded).
+      "--csr-superseded=off",
       // 20 writes a second at most: 200 decisions take seconds, so the kill
       // below lands in the middle of the burst whatever the machine's speed.
       "--kube-api-qps=20", "--kube-api-burst=30"};
   auto cg = StartCertguard(cluster, "burst-1", election);
   REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
 
-  // 150 client renewals; node 0 asks 50 times for a serving certificate for an
-  // address that is not its own.
+  // 150 client renewals; node 0 asks 50 times for a serving certificate for
+  // node 1's address (refused at once: it is another Node's).
   std::map<std::string, bool> expect_approved;
   std::vector<std::pair<int, nlohmann::json>> objects;
   for (int i = 0; i < kNodes; ++i) {
     for (int j = 0; j < kPerNode; ++j) {
       std::string name = "burst-" + std::to_string(i) + "-" + std::to_string(j);
       bool good = i != 0;
-      objects.emplace_back(i, KubeletCsr(name, "burst-" + std::to_string(i), good ? "" : "10.99.0.1"));
+      objects.emplace_back(i, KubeletCsr(name, "burst-" + std::to_string(i), good ? "" : "10.40.0.2"));
       expect_approved[name] = good;
     }
   }
@@ -183,13 +185,14 @@ TEST_CASE("csr: two certguards racing without leader election decide every CSR o
   auto admin = ClientFor(cluster.admin_kubeconfig());
   DeleteCsrs(*admin, "race-");
   const std::vector<std::string> flags = {"--csr-max-pending-per-node=0", "--csr-max-pending=0",
+                                          "--csr-superseded=off",
                                           "--workers=4"};
   auto a = StartCertguard(cluster, "race-a", flags);
   auto b = StartCertguard(cluster, "race-b", flags);
   REQUIRE(a->WaitForLog("csr controller started", std::chrono::seconds(60)));
   REQUIRE(b->WaitForLog("csr controller started", std::chrono::seconds(60)));
 
-  // Node race-1 asks for serving certificates of an address it does not have.
+  // Node race-1 asks for serving certificates of race-0's address (refused at once).
   std::map<std::string, bool> expect_approved;
   for (int i = 0; i < kNodes; ++i) {
     for (int j = 0; j < kPerNode; ++j) {
@@ -197,7 +200,7 @@ TEST_CASE("csr: two certguards racing without leader election decide every CSR o
       bool good = i == 0;
       auto created =
           nodes[i]->Create(kube::resources::kCertificateSigningRequests, "",
-                           KubeletCsr(name, "race-" + std::to_string(i), good ? "" : "10.99.0.2"));
+                           KubeletCsr(name, "race-" + std::to_string(i), good ? "" : "10.41.0.1"));
       INFO(created.status().ToString());
       REQUIRE(created.ok());
       expect_approved[name] = good;

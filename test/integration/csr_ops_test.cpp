@@ -84,6 +84,8 @@ TEST_CASE("csr: a policy's status counts its decisions and names the last one",
   const std::string work = cluster.ScratchDir("csr-policy-status");
   auto kc = cluster.NodeIdentity("count-a", {"InternalIP=10.39.0.1"});
   REQUIRE(kc.ok());
+  // The address count-a's refused request names is another Node's: denied at once, no wait.
+  REQUIRE(cluster.NodeIdentity("count-b", {"InternalIP=10.39.0.9"}).ok());
   std::ofstream(work + "/policy.yaml") << R"(apiVersion: certguard.io/v1alpha1
 kind: CSRApprovalPolicy
 metadata:
@@ -169,8 +171,9 @@ TEST_CASE("csr: approve-pending clears a backlog left while certguard was down",
       CreateCsr(cluster, *kc_b, "--node ap-b --type client", work + "/3")};
   std::string bad = CreateCsr(cluster, *kc_a, "--node ap-a --type serving --ip 10.34.0.2", work + "/4");
 
-  // --dry-run: the table, nothing written.
-  CommandResult dry = cluster.Run(Certguard(cluster, "approve-pending --dry-run"));
+  // --dry-run: the table, nothing written. (ap-a's refused serving request is
+  // its newest: --csr-superseded=off lets the good one be decided too.)
+  CommandResult dry = cluster.Run(Certguard(cluster, "approve-pending --dry-run --csr-superseded=off"));
   INFO(dry.out << dry.err);
   REQUIRE(dry.ok());
   CHECK(dry.out.rfind("NAME", 0) == 0);
@@ -182,7 +185,7 @@ TEST_CASE("csr: approve-pending clears a backlog left while certguard was down",
   CHECK(dry.out.find("WouldDeny") != std::string::npos);
   CHECK(dry.out.find("SANNotNodeAddress") != std::string::npos);
 
-  CommandResult real = cluster.Run(Certguard(cluster, "approve-pending"));
+  CommandResult real = cluster.Run(Certguard(cluster, "approve-pending --csr-superseded=off"));
   INFO(real.out << real.err);
   REQUIRE(real.ok());
   for (const auto& n : good) {
@@ -239,7 +242,7 @@ TEST_CASE("csr: approve-pending holds a flooding node's approvals, says why, and
   const std::string other = CreateCsr(cluster, *kc_other, "--node apf-b --type client", work + "/b");
   const std::string why = "MaxPendingPerNode: node:apf-a has 4 pending, cap 3";
 
-  CommandResult dry = cluster.Run(Certguard(cluster, "approve-pending --dry-run --csr-max-pending-per-node 3"));
+  CommandResult dry = cluster.Run(Certguard(cluster, "approve-pending --dry-run --csr-max-pending-per-node 3 --csr-superseded=off"));
   INFO(dry.out << dry.err);
   REQUIRE(dry.ok());
   for (const auto& n : names) {
@@ -251,7 +254,7 @@ TEST_CASE("csr: approve-pending holds a flooding node's approvals, says why, and
   }
   CHECK(dry.out.find("WouldApprove") != std::string::npos);  // apf-b is not held
 
-  CommandResult held = cluster.Run(Certguard(cluster, "approve-pending --csr-max-pending-per-node 3"));
+  CommandResult held = cluster.Run(Certguard(cluster, "approve-pending --csr-max-pending-per-node 3 --csr-superseded=off"));
   INFO(held.out << held.err);
   REQUIRE(held.ok());
   CHECK(held.out.find("4 approvals are held by the pending-flood guard") != std::string::npos);
@@ -264,7 +267,7 @@ TEST_CASE("csr: approve-pending holds a flooding node's approvals, says why, and
 
   // One request withdrawn: the node is back at its cap and the rest goes through.
   REQUIRE(cluster.Kubectl("delete csr " + names[3]).ok());
-  CommandResult resumed = cluster.Run(Certguard(cluster, "approve-pending --csr-max-pending-per-node 3"));
+  CommandResult resumed = cluster.Run(Certguard(cluster, "approve-pending --csr-max-pending-per-node 3 --csr-superseded=off"));
   INFO(resumed.out << resumed.err);
   REQUIRE(resumed.ok());
   CHECK(resumed.out.find("held by the pending-flood guard") == std::string::npos);
@@ -318,7 +321,8 @@ TEST_CASE("csr: the flood guard pauses approvals past the cap and resumes by its
   for (int i = 0; i < 5; ++i) {
     names.push_back(CreateCsr(cluster, *kc, "--node flood-a --type client", work + "/" + std::to_string(i)));
   }
-  auto cg = StartCertguard(cluster, "flood", {"--csr-max-pending-per-node=3"});
+  // Five requests of one node, each counted (none superseded): a flood.
+  auto cg = StartCertguard(cluster, "flood", {"--csr-max-pending-per-node=3", "--csr-superseded=off"});
   REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
   REQUIRE(Eventually([&] { return EventsOf(cluster, names[0]).find("ApprovalPaused:") != std::string::npos; },
                      std::chrono::seconds(20)));
@@ -366,7 +370,7 @@ TEST_CASE("csr: held CSRs go through as soon as a denial shrinks the backlog",
   for (int i = 0; i < 5; ++i) {
     names.push_back(CreateCsr(cluster, *kc, "--node flood-d --type client", work + "/" + std::to_string(i)));
   }
-  auto cg = StartCertguard(cluster, "flood-deny", {"--csr-max-pending-per-node=3"});
+  auto cg = StartCertguard(cluster, "flood-deny", {"--csr-max-pending-per-node=3", "--csr-superseded=off"});
   REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
   for (const auto& n : names) {
     REQUIRE(Eventually([&] { return EventsOf(cluster, n).find("ApprovalPaused:") != std::string::npos; },
