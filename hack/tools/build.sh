@@ -7,6 +7,8 @@
 #   helm                                               (helm.sh/helm/v3, plain go install)
 #   promtool                                           (github.com/prometheus/prometheus)
 #   csr-oracle                                         (csr-oracle/, standard library only)
+#   kubelet-certs                                      (kubernetes/kubelet-certs/: the kubelet's
+#                                                       certificate code, same module set)
 # A tool is rebuilt only when its pin (versions.sh, the wrapper go.mod/go.sum or
 # this script's build flags) changes: each tool lives in a directory named after
 # a hash of its pin, with a stamp written after a successful build.
@@ -105,6 +107,11 @@ build_kubernetes() {
     k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kubectl)
 }
+build_kubelet_certs() {
+  # -mod=readonly: the wrapper's go.mod is the kube pin; building must not rewrite it.
+  (cd "$here/kubernetes" && GOFLAGS="-mod=readonly -buildvcs=false" go build -p "$jobs" -trimpath \
+    -ldflags "$kube_ldflags" -o "$1/kubelet-certs" ./kubelet-certs)
+}
 build_etcd() {
   (cd "$here/etcd" && go build -p "$jobs" -trimpath -ldflags "$etcd_ldflags" -o "$1/etcd" \
     go.etcd.io/etcd/server/v3)
@@ -127,22 +134,24 @@ kube_dir="$(pin_dir kubernetes "$KUBERNETES_VERSION" "$go_version" "$kube_ldflag
 etcd_dir="$(pin_dir etcd "$ETCD_VERSION" "$go_version" "$etcd_ldflags" \
   "$(cat "$here/etcd/go.mod" "$here/etcd/go.sum")")"
 helm_dir="$(pin_dir helm "$HELM_VERSION" "$go_version" "$helm_ldflags")"
+kubelet_certs_dir="$(pin_dir kubelet-certs "$kube_dir" "$(cat "$here/kubernetes/kubelet-certs/main.go")")"
 prom_dir="$(pin_dir promtool "$PROMETHEUS_VERSION" "$go_version" "$prom_ldflags" remove_all_sd)"
 
 build kubernetes "$kube_dir" build_kubernetes
 build etcd "$etcd_dir" build_etcd
 build helm "$helm_dir" build_helm
 build promtool "$prom_dir" build_promtool
+build kubelet-certs "$kubelet_certs_dir" build_kubelet_certs
 # Seconds to build; its own script so tests can build it without the rest.
 oracle_dir="$(dirname "$(bash "$here/csr-oracle/build.sh")")"
 log "csr-oracle: $oracle_dir"
 
 # One directory with every tool of the current pins, named after all of them.
-set_dir="$(pin_dir sets "$kube_dir" "$etcd_dir" "$helm_dir" "$prom_dir" "$oracle_dir")/bin"
+set_dir="$(pin_dir sets "$kube_dir" "$etcd_dir" "$helm_dir" "$prom_dir" "$oracle_dir" "$kubelet_certs_dir")/bin"
 if [[ ! -f "$set_dir/.stamp" ]]; then
   rm -rf "$set_dir"
   mkdir -p "$set_dir"
-  for d in "$kube_dir" "$etcd_dir" "$helm_dir" "$prom_dir" "$oracle_dir"; do
+  for d in "$kube_dir" "$etcd_dir" "$helm_dir" "$prom_dir" "$oracle_dir" "$kubelet_certs_dir"; do
     for f in "$d"/*; do ln -sf "$f" "$set_dir/"; done
   done
   touch "$set_dir/.stamp"
@@ -151,7 +160,7 @@ if ((quiet)); then
   echo "$set_dir"
 else
   log "tools: $set_dir"
-  for t in kube-apiserver kube-controller-manager kubectl etcd helm promtool csr-oracle; do
+  for t in kube-apiserver kube-controller-manager kubectl etcd helm promtool csr-oracle kubelet-certs; do
     [[ -x "$set_dir/$t" ]] || { echo "missing tool $t in $set_dir" >&2; exit 1; }
   done
   echo "$set_dir"

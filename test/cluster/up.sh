@@ -9,7 +9,9 @@
 # Stop it with test/cluster/down.sh DIR. On failure it stops what it started.
 # Env: CERTGUARD_TOOLS (tool directory; default: hack/tools/build.sh builds it),
 #      UP_TIMEOUT (seconds to wait for each component, default 60),
-#      UP_EXTRA_CONTROLLERS (comma list added to kube-controller-manager's, e.g. garbagecollector).
+#      UP_EXTRA_CONTROLLERS (comma list added to kube-controller-manager's, e.g. garbagecollector),
+#      UP_SIGNING_DURATION (kube-controller-manager --cluster-signing-duration, e.g. 3m, so that
+#        kubelets rotate inside a test; default: kube-controller-manager's own, one year).
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -77,6 +79,10 @@ extendedKeyUsage=clientAuth"
 
 new_ca ca "certguard-test-cluster-ca"
 new_ca signer-ca "certguard-test-kcm-signer-ca"
+# The API server accepts client certificates of both: the harness mints node
+# identities from ca, kube-controller-manager issues kubelet client certificates
+# from signer-ca, and a kubelet authenticates with the one it was issued.
+cat "$pki/ca.crt" "$pki/signer-ca.crt" >"$pki/client-ca.crt"
 new_cert apiserver "/CN=kube-apiserver" "basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
@@ -171,7 +177,7 @@ launch kube-apiserver "$tools/kube-apiserver" \
   --etcd-servers="http://127.0.0.1:$etcd_port" \
   --tls-cert-file="$pki/apiserver.crt" \
   --tls-private-key-file="$pki/apiserver.key" \
-  --client-ca-file="$pki/ca.crt" \
+  --client-ca-file="$pki/client-ca.crt" \
   --enable-bootstrap-token-auth=true \
   --authorization-mode=Node,RBAC \
   --enable-admission-plugins=NodeRestriction \
@@ -200,6 +206,7 @@ launch kube-controller-manager "$tools/kube-controller-manager" \
   --controllers=certificatesigningrequest-signing-controller,root-ca-certificate-publisher-controller${UP_EXTRA_CONTROLLERS:+,$UP_EXTRA_CONTROLLERS} \
   --cluster-signing-cert-file="$pki/signer-ca.crt" \
   --cluster-signing-key-file="$pki/signer-ca.key" \
+  ${UP_SIGNING_DURATION:+--cluster-signing-duration="$UP_SIGNING_DURATION"} \
   --root-ca-file="$pki/ca.crt" \
   --service-account-private-key-file="$pki/sa.key" \
   --use-service-account-credentials=true \
