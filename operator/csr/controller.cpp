@@ -320,7 +320,7 @@ ReconcileResult CsrController::ReconcileCsr(const std::string& name) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (w.plan.action == Plan::Action::kHoldForFlood) {
-      held_[name] = RequesterKey(w.plan.requester);
+      held_[name] = w.plan.flood_key;
     } else {
       held_.erase(name);
     }

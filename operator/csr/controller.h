@@ -121,7 +121,7 @@ class CsrController {
   // Per CSR uid: the last non-writing outcome recorded (Event and metric), so a
   // re-reconcile of an ignored or held CSR does not repeat them.
   std::map<std::string, std::string> recorded_;
-  // CSRs the flood guard holds: name -> RequesterKey, for RecheckHeld.
+  // CSRs the flood guard holds: name -> FloodKey, for RecheckHeld.
   std::map<std::string, std::string> held_;
   // Decisions not yet in each policy's status.
   std::map<std::string, DecisionTally> tallies_;

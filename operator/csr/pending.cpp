@@ -39,13 +39,34 @@ std::optional<x509::Time> ParseTimestamp(const std::string& s) {
 
 }  // namespace
 
-std::string RequesterKey(std::string_view username) {
+std::string FloodKey(std::string_view username, std::string_view common_name) {
   constexpr std::string_view kNodePrefix = "system:node:";
   if (username.substr(0, kNodePrefix.size()) == kNodePrefix) {
     return "node:" + std::string(username.substr(kNodePrefix.size()));
   }
+  if (common_name.size() > kNodePrefix.size() &&
+      common_name.substr(0, kNodePrefix.size()) == kNodePrefix) {
+    return std::string(username) + " for node:" + std::string(common_name.substr(kNodePrefix.size()));
+  }
   return std::string(username);
 }
+
+std::string RequesterKey(std::string_view username) { return FloodKey(username, ""); }
+
+namespace {
+
+// FloodKey of a CSR object: its CN is read from spec.request.
+std::string FloodKeyOf(const nlohmann::json& csr) {
+  const std::string username = StringAt(csr, "spec", "username");
+  if (username.rfind("system:node:", 0) == 0) return RequesterKey(username);
+  std::string cn;
+  if (auto request = RequestFromObject(csr); request.ok() && request->csr) {
+    cn = request->csr->subject.CommonName().value_or("");
+  }
+  return FloodKey(username, cn);
+}
+
+}  // namespace
 
 PendingSummary Summarize(const std::vector<const nlohmann::json*>& csrs, x509::Time now) {
   PendingSummary s;
@@ -58,7 +79,7 @@ PendingSummary Summarize(const std::vector<const nlohmann::json*>& csrs, x509::T
     if (it == s.per_signer.end() || IsDecided(*obj)) continue;
     ++s.total;
     ++it->second.pending;
-    ++s.per_requester[RequesterKey(StringAt(*obj, "spec", "username"))];
+    ++s.per_requester[FloodKeyOf(*obj)];
     if (auto created = ParseTimestamp(StringAt(*obj, "metadata", "creationTimestamp"))) {
       double age = std::max<double>(0, static_cast<double>((now - *created).count()));
       it->second.oldest_age_seconds = std::max(it->second.oldest_age_seconds, age);
@@ -80,8 +101,12 @@ std::vector<std::string> PendingIndex::Update(const std::string& key, const nloh
   }
   // The request is parsed once per CSR, outside the lock.
   std::string group;
-  if (group_ && counted && !known) {
-    if (auto request = RequestFromObject(csr); request.ok()) group = DuplicateGroup(*request);
+  std::string flood_key;
+  if (counted && !known) {
+    flood_key = FloodKeyOf(csr);
+    if (group_) {
+      if (auto request = RequestFromObject(csr); request.ok()) group = DuplicateGroup(*request);
+    }
   }
   auto created = ParseTimestamp(StringAt(csr, "metadata", "creationTimestamp"));
   std::lock_guard<std::mutex> lock(mu_);
@@ -94,7 +119,11 @@ std::vector<std::string> PendingIndex::Update(const std::string& key, const nloh
     entries_.erase(key);
     return {};
   }
-  entries_[key] = Entry{std::move(signer), RequesterKey(StringAt(csr, "spec", "username")), created};
+  if (known) {
+    if (auto e = entries_.find(key); e != entries_.end()) flood_key = e->second.requester_key;
+    else flood_key = FloodKeyOf(csr);  // rare: pending again after it was decided
+  }
+  entries_[key] = Entry{std::move(signer), std::move(flood_key), created};
   if (known) return {};
   LeaveGroupLocked(key);
   if (group.empty()) return {};
@@ -194,7 +223,7 @@ void Forget(PendingSummary& summary, const nlohmann::json& csr) {
   auto down = [](int& n) { n = std::max(0, n - 1); };
   down(summary.total);
   down(signer->second.pending);
-  auto who = summary.per_requester.find(RequesterKey(StringAt(csr, "spec", "username")));
+  auto who = summary.per_requester.find(FloodKeyOf(csr));
   if (who != summary.per_requester.end()) {
     down(who->second);
     if (who->second == 0) summary.per_requester.erase(who);

@@ -19,10 +19,15 @@
 
 namespace certguard::csr {
 
-// Who a flood is counted against: "node:NAME" for a kubelet (system:node:NAME),
-// otherwise the requesting user as it is (a bootstrap token, a service
-// account), so one token cannot hide behind many node names.
-std::string RequesterKey(std::string_view username);
+// Who a flood is counted against: a node. "node:NAME" for a kubelet's own
+// requests (system:node:NAME); for another requester (a bootstrap token, a
+// service account) that requester for the node its CN names, "USER for
+// node:NAME", else the user alone. kubeadm and OKD join every node with one
+// bootstrap identity: counted as one, 200 nodes joining at once would each wait
+// behind a cap meant for one node's retries, and none would ever be approved.
+// The cluster-wide cap (--csr-max-pending) still bounds what one token asks.
+std::string FloodKey(std::string_view username, std::string_view common_name);
+std::string RequesterKey(std::string_view username);  // FloodKey without a CN
 
 struct SignerBacklog {
   int pending = 0;
@@ -32,7 +37,7 @@ struct SignerBacklog {
 
 struct PendingSummary {
   int total = 0;                                // pending CSRs of the kubelet signers
-  std::map<std::string, int> per_requester;     // by RequesterKey
+  std::map<std::string, int> per_requester;     // by FloodKey
   std::map<std::string, SignerBacklog> per_signer;  // both kubelet signers always present
 };
 

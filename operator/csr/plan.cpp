@@ -29,6 +29,26 @@ std::vector<std::string> ClaimedElsewhere(const x509::CsrInfo& csr, const NodeFa
   return out;
 }
 
+// The SANs of `csr` that `node` lists and another Node lists too.
+std::vector<std::string> SharedWithOthers(const x509::CsrInfo& csr, const NodeFacts& node,
+                                          const PlanContext& context) {
+  std::vector<std::string> out;
+  if (!context.address_owners) return out;
+  std::vector<std::string> own = AddressKeys(node);
+  auto check = [&](const std::string& key, const std::string& what) {
+    if (!std::binary_search(own.begin(), own.end(), key)) return;
+    for (const auto& owner : context.address_owners(key)) {
+      if (owner == node.name) continue;
+      out.push_back(what + " is listed by node " + node.name + " and by node " + owner +
+                    ": two Nodes claim it");
+      return;
+    }
+  };
+  for (const auto& ip : csr.sans.ips) check(IpKey(ip), "IP " + ip.ToString());
+  for (const auto& dns : csr.sans.dns) check(DnsKey(dns), "DNS name " + dns.substr(0, 300));
+  return out;
+}
+
 }  // namespace
 
 const char* ActionName(Plan::Action a) {
@@ -64,6 +84,8 @@ Plan MakePlan(const nlohmann::json& csr, const NodeLookup& nodes,
     return p;
   }
   p.requester = request->username;
+  p.flood_key = FloodKey(p.requester, request->csr ? request->csr->subject.CommonName().value_or("")
+                                                   : std::string());
   p.signer_name = request->signer_name;
   if (p.signer_name != kClientSigner && p.signer_name != kServingSigner) {
     p.note = "signer " + p.signer_name + " is not a kubelet signer";
@@ -86,6 +108,20 @@ Plan MakePlan(const nlohmann::json& csr, const NodeLookup& nodes,
     return p;
   }
   p.decision = Evaluate(*request, nodes, policies, now, options.network);
+  constexpr std::string_view kNodeUser = "system:node:";
+  if (p.decision.verdict == Verdict::kApprove && p.signer_name == kServingSigner &&
+      p.requester.rfind(kNodeUser, 0) == 0 && request->csr) {
+    // A Node writes its own addresses: an approval for an address that another
+    // Node lists as well would let either one serve as the other.
+    if (const NodeFacts* node = nodes(p.requester.substr(kNodeUser.size()))) {
+      std::vector<std::string> shared = SharedWithOthers(*request->csr, *node, context);
+      if (!shared.empty()) {
+        p.decision.verdict = Verdict::kDeny;
+        p.decision.reasons.clear();
+        for (auto& why : shared) p.decision.reasons.push_back({reason::kSANAddressShared, std::move(why)});
+      }
+    }
+  }
   p.message = DecisionMessage(p.decision);
   if (p.decision.dry_run) {
     p.action = Plan::Action::kDryRun;
@@ -98,7 +134,6 @@ Plan MakePlan(const nlohmann::json& csr, const NodeLookup& nodes,
     case Verdict::kDeny: {
       NodeWaitFacts facts;
       for (const auto& r : p.decision.reasons) facts.reason_codes.push_back(r.code);
-      constexpr std::string_view kNodeUser = "system:node:";
       const NodeFacts* node = nullptr;
       if (p.signer_name == kServingSigner && p.requester.rfind(kNodeUser, 0) == 0) {
         node = nodes(p.requester.substr(kNodeUser.size()));
@@ -130,7 +165,7 @@ Plan MakePlan(const nlohmann::json& csr, const NodeLookup& nodes,
       return p;
     }
     case Verdict::kApprove: {
-      p.flood = CheckFlood(summary, RequesterKey(p.requester), options.flood);
+      p.flood = CheckFlood(summary, p.flood_key, options.flood);
       if (p.flood.hold) {
         p.action = Plan::Action::kHoldForFlood;
         p.requeue_after = options.flood_recheck;

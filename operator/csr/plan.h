@@ -57,6 +57,7 @@ struct Plan {
   Decision decision;          // valid for every action but kSkip
   CsrState state = CsrState::kPending;
   std::string requester;      // spec.username
+  std::string flood_key;      // FloodKey of requester and CN: who the flood guard counts it against
   std::string signer_name;    // spec.signerName
   std::string message;        // the condition message: "policy P: CODE: text; CODE: text"
   std::chrono::milliseconds requeue_after{0};  // kWaitForNode, kHoldForFlood

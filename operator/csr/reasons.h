@@ -64,6 +64,10 @@ inline constexpr char kSANTypeNotAllowed[] = "SANTypeNotAllowed";
 inline constexpr char kSANInvalidDNSName[] = "SANInvalidDNSName";
 inline constexpr char kSANAddressNotRoutable[] = "SANAddressNotRoutable";
 inline constexpr char kSANNotNodeAddress[] = "SANNotNodeAddress";
+// An IP or DNS SAN the requesting Node lists, but another Node lists too: a
+// node writes its own addresses, so a compromised one can claim another's;
+// while two claim one, neither gets a serving certificate for it.
+inline constexpr char kSANAddressShared[] = "SANAddressShared";
 inline constexpr char kSANNotAllowedRange[] = "SANNotAllowedRange";
 inline constexpr char kSANNotAllowedPattern[] = "SANNotAllowedPattern";
 inline constexpr char kSANControlPlaneName[] = "SANControlPlaneName";
@@ -90,7 +94,7 @@ inline constexpr const char* kAll[] = {
     kRequesterUnknown, kRequesterNotNode, kRequesterNotSubject, kRequesterNotInNodesGroup,
     kRequesterNotBootstrapper, kBootstrapNotAllowed, kBootstrapForExistingNode, kNodeNotFound,
     kSANsOnClientCert, kNoSANs, kSANTypeNotAllowed, kSANInvalidDNSName, kSANAddressNotRoutable,
-    kSANNotNodeAddress, kSANNotAllowedRange, kSANNotAllowedPattern, kSANControlPlaneName,
+    kSANNotNodeAddress, kSANAddressShared, kSANNotAllowedRange, kSANNotAllowedPattern, kSANControlPlaneName,
     kSANServiceAddress, kSANDeniedRange, kSANDeniedPattern, kApprovedRenewal,
     kApprovedBootstrap, kApprovedServing, kSuperseded};
 

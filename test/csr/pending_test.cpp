@@ -7,7 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "support/pki.h"
+#include "x509/pem.h"
+
 using namespace certguard::csr;
+using certguard::testing::CsrBuilder;
 using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::minutes;
@@ -38,6 +42,50 @@ TEST_CASE("RequesterKey groups kubelets by node and others by user", "[csr][pend
   CHECK(RequesterKey("system:node:worker-1") == "node:worker-1");
   CHECK(RequesterKey("system:bootstrap:abcdef") == "system:bootstrap:abcdef");
   CHECK(RequesterKey("") == "");
+}
+
+TEST_CASE("FloodKey counts a bootstrap identity once per node its CN names", "[csr][pending]") {
+  CHECK(FloodKey("system:node:worker-1", "system:node:worker-1") == "node:worker-1");
+  CHECK(FloodKey("system:node:worker-1", "system:node:worker-2") == "node:worker-1");
+  CHECK(FloodKey("system:bootstrap:abcdef", "system:node:worker-1") ==
+        "system:bootstrap:abcdef for node:worker-1");
+  CHECK(FloodKey("system:bootstrap:abcdef", "system:node:") == "system:bootstrap:abcdef");
+  CHECK(FloodKey("system:bootstrap:abcdef", "someone") == "system:bootstrap:abcdef");
+}
+
+TEST_CASE("One bootstrap token joining many nodes is no flood, one node's retries are",
+          "[csr][pending]") {
+  // kubeadm joins every node with one token: 12 nodes at once, each one CSR.
+  std::vector<json> objs;
+  for (int i = 0; i < 12; ++i) {
+    json c = Csr("join-" + std::to_string(i), kClient, "system:bootstrap:abcdef",
+                 "2026-11-24T05:50:00Z");
+    c["spec"]["request"] = certguard::x509::pem::Base64(
+        CsrBuilder().O("system:nodes").Cn("system:node:w" + std::to_string(i)).Pem());
+    objs.push_back(c);
+  }
+  // And one node whose kubelet asked 12 times with that token.
+  for (int i = 0; i < 12; ++i) {
+    json c = Csr("retry-" + std::to_string(i), kClient, "system:bootstrap:abcdef",
+                 "2026-11-24T05:50:00Z");
+    c["spec"]["request"] =
+        certguard::x509::pem::Base64(CsrBuilder().O("system:nodes").Cn("system:node:stuck").Pem());
+    objs.push_back(c);
+  }
+  std::vector<const json*> ptrs;
+  PendingIndex index(/*group_duplicates=*/false);
+  for (size_t i = 0; i < objs.size(); ++i) {
+    ptrs.push_back(&objs[i]);
+    index.Update("k" + std::to_string(i), objs[i]);
+  }
+  const FloodLimits limits{10, 500};
+  for (const PendingSummary& s : {Summarize(ptrs, Now()), index.Summary(Now())}) {
+    CHECK(s.total == 24);
+    CHECK(s.per_requester.at("system:bootstrap:abcdef for node:w3") == 1);
+    CHECK(s.per_requester.at("system:bootstrap:abcdef for node:stuck") == 12);
+    CHECK_FALSE(CheckFlood(s, "system:bootstrap:abcdef for node:w3", limits).hold);
+    CHECK(CheckFlood(s, "system:bootstrap:abcdef for node:stuck", limits).hold);
+  }
 }
 
 TEST_CASE("Summarize counts pending kubelet CSRs by requester and signer", "[csr][pending]") {

@@ -161,6 +161,36 @@ TEST_CASE("MakePlan denies a request the Node cannot fix at once", "[csr][plan]"
   CHECK(lo.action == Plan::Action::kDeny);
 }
 
+TEST_CASE("MakePlan refuses an address two Nodes list, to either of them", "[csr][plan]") {
+  // worker-1 lists 10.0.0.11; so does evil-1, which wrote it into its own Node status.
+  NodeMap nodes = Nodes();
+  NodeFacts evil;
+  evil.name = "evil-1";
+  evil.addresses = {{"InternalIP", "10.0.0.11"}, {"Hostname", "evil-1"}};
+  evil.ready_status = "True";
+  nodes["evil-1"] = evil;
+  const std::string shared = IpKey(certguard::x509::IpAddress::Parse("10.0.0.11").value());
+  PlanContext context;
+  context.address_owners = [&](const std::string& key) {
+    return key == shared ? std::vector<std::string>{"evil-1", "worker-1"} : std::vector<std::string>{};
+  };
+  for (const std::string node : {"worker-1", "evil-1"}) {
+    json csr = ServingCsr(node, kRecent);
+    Plan p = MakePlan(csr, Lookup(nodes), {}, {}, Now(), {}, context);
+    INFO(p.message);
+    CHECK(p.action == Plan::Action::kDeny);
+    REQUIRE(p.decision.reasons.size() == 1);
+    CHECK(p.decision.reasons[0].code == "SANAddressShared");
+    CHECK(p.message.find("IP 10.0.0.11 is listed by node " + node) != std::string::npos);
+  }
+  // Once only worker-1 lists it, worker-1 is approved again.
+  context.address_owners = [&](const std::string& key) {
+    return key == shared ? std::vector<std::string>{"worker-1"} : std::vector<std::string>{};
+  };
+  CHECK(MakePlan(ServingCsr("worker-1", kRecent), Lookup(nodes), {}, {}, Now(), {}, context).action ==
+        Plan::Action::kApprove);
+}
+
 TEST_CASE("MakePlan decides a superseded CSR as --csr-superseded says", "[csr][plan]") {
   NodeMap nodes = Nodes();
   PlanContext context;
