@@ -87,9 +87,14 @@ type node struct {
 
 	mu sync.Mutex
 	st status
+	// Held across a whole write: two goroutines renaming one temporary file
+	// could otherwise leave an older state in place last.
+	writeMu sync.Mutex
 }
 
 func (n *node) write() {
+	n.writeMu.Lock()
+	defer n.writeMu.Unlock()
 	n.mu.Lock()
 	data, _ := json.Marshal(n.st)
 	n.mu.Unlock()
