@@ -26,12 +26,6 @@ using certguard::testing::CertBuilder;
 using certguard::testing::HttpGet;
 using certguard::testing::TempDir;
 
-int PortFromLog(const std::string& log, const std::string& name) {
-  std::smatch m;
-  if (!std::regex_search(log, m, std::regex(name + "=\"?(\\d+)"))) return 0;
-  return std::stoi(m[1]);
-}
-
 }  // namespace
 
 TEST_CASE("expiry: node-agent serves the node's files, follows changes, exits 0 on SIGTERM",

@@ -29,15 +29,8 @@ using certguard::testing::CertBuilder;
 using certguard::testing::HttpGet;
 using certguard::testing::TempDir;
 
-int PortFromLog(const std::string& log, const std::string& name) {
-  std::smatch m;
-  if (!std::regex_search(log, m, std::regex(name + "=\"?(\\d+)"))) return 0;
-  return std::stoi(m[1]);
-}
-
 std::string EmbeddedKubeconfig(const std::string& ca_pem) {
-  std::string b64 = x509::pem::EncodeBody(ca_pem);
-  b64.erase(std::remove(b64.begin(), b64.end(), '\n'), b64.end());
+  const std::string b64 = x509::pem::Base64(ca_pem);
   return "apiVersion: v1\nkind: Config\nclusters:\n- name: api-int\n  cluster:\n"
          "    server: https://api-int.example:6443\n    certificate-authority-data: " + b64 + "\n";
 }

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -112,6 +113,12 @@ bool Eventually(const std::function<bool()>& fn, std::chrono::milliseconds timeo
     if (std::chrono::steady_clock::now() > end) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
+}
+
+int PortFromLog(const std::string& log, const std::string& name) {
+  std::smatch m;
+  if (!std::regex_search(log, m, std::regex(name + "=\"?(\\d+)"))) return 0;
+  return std::stoi(m[1]);
 }
 
 }  // namespace certguard::test

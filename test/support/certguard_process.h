@@ -51,6 +51,10 @@ class CertguardProcess {
   std::string log_path_;
 };
 
+// The port a certguard process logged as `name` ("metrics_port=8080" or
+// metrics_port="8080"); 0 when it has not logged it (yet).
+int PortFromLog(const std::string& log, const std::string& name);
+
 // Polls `fn` every 200 ms until it returns true or `timeout` (times testing::TimeScale()) passes.
 bool Eventually(const std::function<bool()>& fn, std::chrono::milliseconds timeout);
 
