@@ -179,12 +179,7 @@ TEST_CASE("Client certificates of real kubelets rotate before expiry, hands-off,
             at += line.size();
             const auto sp = line.find("serial=\"");
             if (line.find("node=\"" + w.name + "\"") == std::string::npos ||
-                line.find("source_kind=\"CertificateSigningRequest\"") == std::string::npos ||
-                sp == std::string::npos) {
-              continue;
-            }
-            if (line.find("kube-apiserver-client-kubelet") == std::string::npos &&
-                line.find("client") == std::string::npos) {
+                line.find("source_kind=\"csr\"") == std::string::npos || sp == std::string::npos) {
               continue;
             }
             const std::string exposed = line.substr(sp + 8, line.find('"', sp + 8) - sp - 8);
