@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Writes the README's approval table from bench/results/approval.json (written
+# Writes the approval table of docs/benchmarks.md from bench/results/approval.json (written
 # by bench/approval.sh): the lines between <!-- approval-table:begin --> and
 # <!-- approval-table:end --> are replaced.
 #
-# Usage: hack/gen-bench-tables.sh            rewrite README.md
-#        hack/gen-bench-tables.sh --check    exit 1 if README.md is not up to date
+# Usage: hack/gen-bench-tables.sh            rewrite docs/benchmarks.md
+#        hack/gen-bench-tables.sh --check    exit 1 if docs/benchmarks.md is not up to date
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 json="$root/bench/results/approval.json"
-readme="$root/README.md"
+doc="$root/docs/benchmarks.md"
 mode="${1:-write}"
 [[ -f "$json" ]] || { echo "no $json: run make bench-approval" >&2; exit 1; }
 
@@ -30,10 +30,10 @@ new="$(awk -v table="$table" '
   /<!-- approval-table:begin -->/ { print; print table; skip = 1; next }
   /<!-- approval-table:end -->/ { skip = 0 }
   !skip { print }
-' "$readme")"
-grep -q '<!-- approval-table:begin -->' "$readme" || { echo "README.md has no approval-table markers" >&2; exit 1; }
+' "$doc")"
+grep -q '<!-- approval-table:begin -->' "$doc" || { echo "docs/benchmarks.md has no approval-table markers" >&2; exit 1; }
 if [[ "$mode" == --check ]]; then
-  [[ "$new" == "$(cat "$readme")" ]] || { echo "README.md's approval table is stale: run hack/gen-bench-tables.sh" >&2; exit 1; }
+  [[ "$new" == "$(cat "$doc")" ]] || { echo "docs/benchmarks.md's approval table is stale: run hack/gen-bench-tables.sh" >&2; exit 1; }
   exit 0
 fi
-printf '%s\n' "$new" >"$readme"
+printf '%s\n' "$new" >"$doc"

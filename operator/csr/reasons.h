@@ -1,6 +1,6 @@
 // Stable reason codes of CSR decisions. They appear in the CSR's approval
 // condition, in `certguard csr evaluate` and in metrics labels: never rename one.
-// README.md has a table of them all.
+// docs/reference/reason-codes.md has a table of them all.
 #pragma once
 
 #include <string>
