@@ -3,8 +3,11 @@
 #include <strings.h>
 
 #include <boost/asio/ssl.hpp>
+#include <chrono>
 #include <cstdint>
+#include <future>
 #include <map>
+#include <optional>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <vector>
@@ -45,6 +48,31 @@ Status FromException(const std::exception& e, const std::string& what) {
   return Unavailable(what + ": " + e.what());
 }
 
+// cpprest completes a response on its thread pool after the body's last byte is
+// read (it closes the body stream, then marks the response done). Waiting for
+// that here means no continuation of a request outlives the call that made it:
+// none is left behind at shutdown (where it would be destroyed unrun, leaking
+// what it holds) and a cancelled watch's connection is really gone.
+void AwaitCompletion(http::http_response& resp) {
+  auto done = std::make_shared<std::promise<void>>();
+  auto finished = done->get_future();
+  try {
+    resp.content_ready().then([done](pplx::task<http::http_response> t) {
+      try {
+        t.wait();
+      } catch (...) {  // a cancelled or failed body: completed all the same
+      }
+      done->set_value();
+    });
+  } catch (...) {
+    return;
+  }
+  // Bounded: a completion that never comes must not hold a shutdown.
+  if (finished.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    log::Debug("http: a response did not complete within 5s of its end");
+  }
+}
+
 class CpprestTransport : public HttpTransport {
  public:
   CpprestTransport(const ClientConfig& c, std::shared_ptr<TokenSource> token)
@@ -70,14 +98,24 @@ class CpprestTransport : public HttpTransport {
     std::string what = request.method + " " + request.path.substr(0, request.path.find('?'));
     auto cts = std::make_shared<pplx::cancellation_token_source>();
     cancel.SetCallback([cts] { cts->cancel(); });
-    struct Clear {
+    // On every way out, the watch is ended: a stream the caller stopped reading
+    // would otherwise keep its connection open, buffering events nobody reads.
+    std::optional<http::http_response> open;
+    struct End {
       CancelToken& c;
-      ~Clear() { c.ClearCallback(); }
-    } clear{cancel};
+      std::shared_ptr<pplx::cancellation_token_source> cts;
+      std::optional<http::http_response>& resp;
+      ~End() {
+        c.ClearCallback();
+        cts->cancel();
+        if (resp) AwaitCompletion(*resp);
+      }
+    } end{cancel, cts, open};
     try {
       auto cl = NewClient(request.timeout);  // a watch gets its own connection
       http::http_request req = Build(request);
       http::http_response resp = cl->request(req, cts->get_token()).get();
+      open = resp;
       HttpResponse out;
       out.status = resp.status_code();
       for (const auto& [k, v] : resp.headers()) out.headers.emplace_back(k, v);
@@ -164,6 +202,7 @@ class CpprestTransport : public HttpTransport {
       out.status = resp.status_code();
       for (const auto& [k, v] : resp.headers()) out.headers.emplace_back(k, v);
       out.body = ReadBody(resp);
+      AwaitCompletion(resp);
       return out;
     } catch (const std::exception& e) {
       return FromException(e, what);
