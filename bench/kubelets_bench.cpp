@@ -300,10 +300,15 @@ class Bench {
 
   // No Node and no CSR; kubeadm's client bindings present or absent. Empty when done.
   std::string Reset(bool kcm_clients) {
-    for (const char* what : {"csr", "nodes"}) {
-      auto d = cluster_.Kubectl(std::string("delete ") + what + " --all --wait=true");
+    // One DELETE of each collection (kubectl delete --all sends one per object).
+    for (const char* path : {"/apis/certificates.k8s.io/v1/certificatesigningrequests", "/api/v1/nodes"}) {
+      auto d = cluster_.Kubectl(std::string("delete --raw ") + path);
       if (!d.ok()) return d.err;
     }
+    const bool empty = bench::WaitUntil(
+        [&] { return cluster_.Kubectl("get csr,nodes -o name").out.empty(); }, std::chrono::seconds(60),
+        std::chrono::milliseconds(200));
+    if (!empty) return "CSRs or Nodes still there 60 s after their deletion";
     auto b = cluster_.Run(std::string("printf '%s' ") + test::ShellQuote(kKcmClientBindings) + " | kubectl " +
                           (kcm_clients ? "apply" : "delete --ignore-not-found") + " -f -");
     return b.ok() ? "" : b.err;
