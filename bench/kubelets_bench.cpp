@@ -33,9 +33,8 @@
 // if any approver that was run failed.
 // test/support/cluster.cpp reports through Catch; its implementation lives here, without a main.
 #define CATCH_CONFIG_RUNNER
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -121,16 +120,26 @@ Options ParseArgs(int argc, char** argv) {
       if (i + 1 >= argc) Die(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--cluster") o.cluster_dir = value();
-    else if (a == "--bootstrap-kubeconfig") o.bootstrap_kubeconfig = value();
-    else if (a == "--kubelets") o.kubelets = Number(a, value(), 1, 60000);
-    else if (a == "--timeout") o.timeout_seconds = Number(a, value(), 1, 86400);
-    else if (a == "--out") o.out = value();
-    else if (a == "--approver") o.approvers.push_back(SplitPair(value()));
-    else if (a == "--kcm-clients") o.kcm_clients.insert(value());
-    else if (a == "--unavailable") o.unavailable.push_back(SplitPair(value()));
-    else if (a == "--meta") o.meta.push_back(SplitPair(value()));
-    else Die("unknown argument " + a);
+    if (a == "--cluster")
+      o.cluster_dir = value();
+    else if (a == "--bootstrap-kubeconfig")
+      o.bootstrap_kubeconfig = value();
+    else if (a == "--kubelets")
+      o.kubelets = Number(a, value(), 1, 60000);
+    else if (a == "--timeout")
+      o.timeout_seconds = Number(a, value(), 1, 86400);
+    else if (a == "--out")
+      o.out = value();
+    else if (a == "--approver")
+      o.approvers.push_back(SplitPair(value()));
+    else if (a == "--kcm-clients")
+      o.kcm_clients.insert(value());
+    else if (a == "--unavailable")
+      o.unavailable.push_back(SplitPair(value()));
+    else if (a == "--meta")
+      o.meta.push_back(SplitPair(value()));
+    else
+      Die("unknown argument " + a);
   }
   if (o.cluster_dir.empty()) Die("--cluster DIR is required");
   if (o.bootstrap_kubeconfig.empty()) Die("--bootstrap-kubeconfig FILE is required");
@@ -192,7 +201,8 @@ class Bench {
     if (!c.ok()) Die(c.status().ToString());
     cluster_ = *c;
     kubelet_certs_ = cluster_.Env("TOOLS_DIR") + "/kubelet-certs";
-    if (!std::filesystem::exists(kubelet_certs_)) Die("no " + kubelet_certs_ + ": run hack/tools/build.sh");
+    if (!std::filesystem::exists(kubelet_certs_))
+      Die("no " + kubelet_certs_ + ": run hack/tools/build.sh");
     logs_ = cluster_.dir() + "/bench-logs";
     std::filesystem::create_directories(logs_);
   }
@@ -226,8 +236,9 @@ class Bench {
           std::chrono::seconds(180), std::chrono::milliseconds(100));
       if (!ready || approver.Ended()) {
         r["status"] = "failed";
-        r["reason"] = std::string(approver.Ended() ? "exited" : "warm-up kubelet without both "
-                                                                "certificates after 180 s") +
+        r["reason"] = std::string(approver.Ended() ? "exited"
+                                                   : "warm-up kubelet without both "
+                                                     "certificates after 180 s") +
                       "; log: " + Tail(log);
         return r;
       }
@@ -266,7 +277,8 @@ class Bench {
     }
     r["nodes_with_client"] = clients;
     r["nodes_with_both"] = both;
-    if (clients == n) r["all_client_seconds"] = *std::max_element(client_times.begin(), client_times.end());
+    if (clients == n)
+      r["all_client_seconds"] = *std::max_element(client_times.begin(), client_times.end());
     if (both == n) r["all_both_seconds"] = *std::max_element(both_times.begin(), both_times.end());
     if (!both_times.empty()) r["median_both_seconds"] = Median(both_times);
     r["rss_peak_mib"] = bench::MemoryOf(approver.pid()).hwm_mib;
@@ -280,8 +292,9 @@ class Bench {
     } else if (both < n) {
       r["status"] = "failed";
       char buf[160];
-      std::snprintf(buf, sizeof buf, "after %.0f s: %d of %d nodes hold a client certificate, %d both",
-                    elapsed, clients, n, both);
+      std::snprintf(buf, sizeof buf,
+                    "after %.0f s: %d of %d nodes hold a client certificate, %d both", elapsed,
+                    clients, n, both);
       r["reason"] = buf;
     }
     kubelets.Stop();
@@ -293,7 +306,8 @@ class Bench {
   // kubelet-certs for nodes first..first+count-1, state under `dir`, serving on.
   std::string KubeletsCommand(const std::string& dir, int first, int count) const {
     std::string cmd = bench::Quote(kubelet_certs_) + " -bootstrap-kubeconfig " +
-                      bench::Quote(o_.bootstrap_kubeconfig) + " -dir " + bench::Quote(dir) + " -serve";
+                      bench::Quote(o_.bootstrap_kubeconfig) + " -dir " + bench::Quote(dir) +
+                      " -serve";
     for (int i = first; i < first + count; ++i) cmd += " -node " + NodeName(i) + "=" + NodeIp(i);
     return cmd;
   }
@@ -301,36 +315,44 @@ class Bench {
   // No Node and no CSR; kubeadm's client bindings present or absent. Empty when done.
   std::string Reset(bool kcm_clients) {
     // One DELETE of each collection (kubectl delete --all sends one per object).
-    for (const char* path : {"/apis/certificates.k8s.io/v1/certificatesigningrequests", "/api/v1/nodes"}) {
+    for (const char* path :
+         {"/apis/certificates.k8s.io/v1/certificatesigningrequests", "/api/v1/nodes"}) {
       auto d = cluster_.Kubectl(std::string("delete --raw ") + path);
       if (!d.ok()) return d.err;
     }
-    const bool empty = bench::WaitUntil(
-        [&] { return cluster_.Kubectl("get csr,nodes -o name").out.empty(); }, std::chrono::seconds(60),
-        std::chrono::milliseconds(200));
+    const bool empty =
+        bench::WaitUntil([&] { return cluster_.Kubectl("get csr,nodes -o name").out.empty(); },
+                         std::chrono::seconds(60), std::chrono::milliseconds(200));
     if (!empty) return "CSRs or Nodes still there 60 s after their deletion";
-    auto b = cluster_.Run(std::string("printf '%s' ") + test::ShellQuote(kKcmClientBindings) + " | kubectl " +
-                          (kcm_clients ? "apply" : "delete --ignore-not-found") + " -f -");
+    auto b = cluster_.Run(std::string("printf '%s' ") + test::ShellQuote(kKcmClientBindings) +
+                          " | kubectl " + (kcm_clients ? "apply" : "delete --ignore-not-found") +
+                          " -f -");
     return b.ok() ? "" : b.err;
   }
 
   // The CSRs of the round, per signer: how they ended, and the reasons of the
   // decisions (which approver wrote them: CertguardApproved, AutoApproved, ...).
   Json CountCsrs() {
-    const Json counts = {{"approved", 0}, {"denied", 0}, {"failed", 0}, {"pending", 0},
-                         {"reasons", Json::object()}};
+    const Json counts = {
+        {"approved", 0}, {"denied", 0}, {"failed", 0}, {"pending", 0}, {"reasons", Json::object()}};
     Json out = {{"client", counts}, {"serving", counts}};
     auto r = cluster_.Kubectl("get csr -o json");
     Json list = Json::parse(r.out, nullptr, false);
     if (!list.is_object()) return out;
     for (const auto& c : list.value("items", Json::array())) {
       const std::string signer = c.value("spec", Json::object()).value("signerName", "");
-      const char* kind = signer == kClientSigner ? "client" : signer == kServingSigner ? "serving" : nullptr;
+      const char* kind = signer == kClientSigner    ? "client"
+                         : signer == kServingSigner ? "serving"
+                                                    : nullptr;
       if (!kind) continue;
       std::string d = DecisionOf(c);
-      const char* key = d == "Approved" ? "approved" : d == "Denied" ? "denied" : d == "Failed" ? "failed" : "pending";
+      const char* key = d == "Approved" ? "approved"
+                        : d == "Denied" ? "denied"
+                        : d == "Failed" ? "failed"
+                                        : "pending";
       out[kind][key] = out[kind][key].get<int>() + 1;
-      for (const auto& cond : c.value("status", Json::object()).value("conditions", Json::array())) {
+      for (const auto& cond :
+           c.value("status", Json::object()).value("conditions", Json::array())) {
         if (cond.value("type", "") != "Approved" && cond.value("type", "") != "Denied") continue;
         Json& reasons = out[kind]["reasons"];
         const std::string reason = cond.value("reason", "");
@@ -363,7 +385,8 @@ int main(int argc, char** argv) {
   for (const auto& [name, why] : o.unavailable) {
     results.push_back({{"name", name}, {"status", "unavailable"}, {"reason", why}});
   }
-  for (const auto& [name, command] : o.approvers) results.push_back(bench.RunApprover(name, command));
+  for (const auto& [name, command] : o.approvers)
+    results.push_back(bench.RunApprover(name, command));
 
   // The time to the last node against the best peer's (every approver that ran
   // fine but certguard's runs): below 1 is faster.
@@ -374,7 +397,8 @@ int main(int argc, char** argv) {
     if (v > 0 && (best < 0 || v < best)) best = v;
   }
   for (auto& r : results) {
-    if (best > 0 && r["status"] == "ok") r["all_both_vs_best_peer"] = r["all_both_seconds"].get<double>() / best;
+    if (best > 0 && r["status"] == "ok")
+      r["all_both_vs_best_peer"] = r["all_both_seconds"].get<double>() / best;
   }
 
   std::printf("\n%d kubelets starting at once from their bootstrap kubeconfig\n", o.kubelets);
@@ -391,9 +415,12 @@ int main(int argc, char** argv) {
     if (status == "failed") failed = true;
   }
   for (const auto& r : results) {
-    if (r.contains("csrs")) std::printf("  %s CSRs: %s\n", r["name"].get<std::string>().c_str(), r["csrs"].dump().c_str());
+    if (r.contains("csrs"))
+      std::printf("  %s CSRs: %s\n", r["name"].get<std::string>().c_str(),
+                  r["csrs"].dump().c_str());
     if (r.contains("reason")) {
-      std::printf("  %s: %s\n", r["name"].get<std::string>().c_str(), r["reason"].get<std::string>().c_str());
+      std::printf("  %s: %s\n", r["name"].get<std::string>().c_str(),
+                  r["reason"].get<std::string>().c_str());
     }
   }
 

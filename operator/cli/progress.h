@@ -33,11 +33,11 @@ struct PassCounts {
 PassCounts CountPass(const std::vector<std::string>& decisions);
 
 struct PassSummary {
-  int pass = 1;               // 1 for the first
+  int pass = 1;  // 1 for the first
   PassCounts counts;
-  int decided_total = 0;      // approved and denied over every pass so far
-  Millis quiet{0};            // since a new pending CSR last appeared
-  Millis until_quiet{0};      // --until-quiet
+  int decided_total = 0;  // approved and denied over every pass so far
+  Millis quiet{0};        // since a new pending CSR last appeared
+  Millis until_quiet{0};  // --until-quiet
   bool dry_run = false;
 };
 

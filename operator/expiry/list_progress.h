@@ -9,13 +9,13 @@
 namespace certguard::expiry {
 
 struct ListProgress {
-  std::string what;      // the list being read: "secrets", "configmaps (a=b)", ...
-  int64_t objects = 0;   // of `what`, so far
-  int pages = 0;         // of `what`, so far
-  int source = 1;        // `what` is the source-th list ...
-  int sources = 1;       // ... of this many
-  int64_t total = 0;     // objects of every list so far, `what`'s included
-  bool done = false;     // `what` is read to its end, or failed
+  std::string what;     // the list being read: "secrets", "configmaps (a=b)", ...
+  int64_t objects = 0;  // of `what`, so far
+  int pages = 0;        // of `what`, so far
+  int source = 1;       // `what` is the source-th list ...
+  int sources = 1;      // ... of this many
+  int64_t total = 0;    // objects of every list so far, `what`'s included
+  bool done = false;    // `what` is read to its end, or failed
 };
 
 // Called after each page and once more when a list ends; on the caller's thread.

@@ -28,7 +28,8 @@ TEST_CASE("CountPass counts each decision of approve-pending's rows once", "[cli
   CHECK(none.approved + none.denied + none.held + none.pending == 0);
 }
 
-TEST_CASE("FormatPassSummary: decided, held, pending and time quiet on one line", "[cli][progress]") {
+TEST_CASE("FormatPassSummary: decided, held, pending and time quiet on one line",
+          "[cli][progress]") {
   PassSummary s;
   s.pass = 1;
   s.counts = {2, 1, 1, 4};
@@ -43,8 +44,9 @@ TEST_CASE("FormatPassSummary: decided, held, pending and time quiet on one line"
   s.decided_total = 1234;
   s.quiet = seconds(90);
   s.until_quiet = seconds(3600 + 30);
-  CHECK(FormatPassSummary(s) == "pass 3: 0 decided (0 approved, 0 denied; 1,234 in all), 0 held, "
-                                "0 pending, quiet for 1m30s of 1h30s");
+  CHECK(FormatPassSummary(s) ==
+        "pass 3: 0 decided (0 approved, 0 denied; 1,234 in all), 0 held, "
+        "0 pending, quiet for 1m30s of 1h30s");
 
   s.pass = 1;
   s.dry_run = true;
@@ -62,7 +64,8 @@ TEST_CASE("FormatWaitStatus counts down to the next pass, rounding up", "[cli][p
   CHECK(FormatWaitStatus(s, milliseconds(12'400), milliseconds(17'200)) ==
         "pass 2 done: 3 pending, 1 held, quiet for 12s of 2m, next pass in 18s");
   // The last fraction of a second still shows 1s, never 0s before the pass.
-  CHECK(FormatWaitStatus(s, seconds(0), milliseconds(1)).find("next pass in 1s") != std::string::npos);
+  CHECK(FormatWaitStatus(s, seconds(0), milliseconds(1)).find("next pass in 1s") !=
+        std::string::npos);
   CHECK(FormatWaitStatus(s, seconds(0), seconds(3)).find("next pass in 3s") != std::string::npos);
 }
 

@@ -65,9 +65,10 @@ TEST_CASE("cli: approve-pending --watch prints one summary line per pass", "[int
   const std::string held_1 = CreateCsr(cluster, *kc_b, "--node prog-b --type client", work + "/3");
   const std::string held_2 = CreateCsr(cluster, *kc_b, "--node prog-b --type client", work + "/4");
 
-  CommandResult r = cluster.Run(Certguard(
-      cluster, "approve-pending --watch --interval 1s --until-quiet 3s --csr-superseded=off "
-               "--csr-max-pending-per-node 1"));
+  CommandResult r = cluster.Run(
+      Certguard(cluster,
+                "approve-pending --watch --interval 1s --until-quiet 3s --csr-superseded=off "
+                "--csr-max-pending-per-node 1"));
   INFO(r.out << r.err);
   REQUIRE(r.ok());
   CHECK(StateOf(GetCsr(cluster, good)) != "");
@@ -108,11 +109,12 @@ TEST_CASE("cli: approve-pending --watch prints one summary line per pass", "[int
 
   // On a terminal (script(1) gives it one): the live status line between passes,
   // erased before each pass's output and at the end.
-  CommandResult tty = cluster.Run(
-      "script -qec " +
-      ShellQuote(Certguard(cluster, "approve-pending --watch --interval 2s --until-quiet 3s "
-                                    "--csr-superseded=off --csr-max-pending-per-node 1")) +
-      " /dev/null");
+  CommandResult tty =
+      cluster.Run("script -qec " +
+                  ShellQuote(Certguard(cluster,
+                                       "approve-pending --watch --interval 2s --until-quiet 3s "
+                                       "--csr-superseded=off --csr-max-pending-per-node 1")) +
+                  " /dev/null");
   INFO(tty.out);
   REQUIRE(tty.ok());
   CHECK(tty.out.find("\rpass 1 done: ") != std::string::npos);
@@ -123,7 +125,8 @@ TEST_CASE("cli: approve-pending --watch prints one summary line per pass", "[int
   CHECK(tail.find("\r\x1b[K") != std::string::npos);
 
   // Without --watch nothing changes: the table only.
-  CommandResult once = cluster.Run(Certguard(cluster, "approve-pending --dry-run --csr-max-pending-per-node 1"));
+  CommandResult once =
+      cluster.Run(Certguard(cluster, "approve-pending --dry-run --csr-max-pending-per-node 1"));
   INFO(once.out);
   REQUIRE(once.ok());
   CHECK(once.out.find("pass 1:") == std::string::npos);
@@ -133,7 +136,8 @@ TEST_CASE("cli: approve-pending --watch prints one summary line per pass", "[int
 TEST_CASE("cli: check-expiration --kubeconfig --progress always reports each list on stderr only",
           "[integration][cli]") {
   const Cluster& cluster = RequireCluster();
-  CommandResult r = cluster.Run(Certguard(cluster, "certs check-expiration --progress always -o json"));
+  CommandResult r =
+      cluster.Run(Certguard(cluster, "certs check-expiration --progress always -o json"));
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   // One line per list: CSRs, TLS Secrets, TrustBundle targets.
@@ -152,8 +156,9 @@ TEST_CASE("cli: check-expiration --kubeconfig --progress always reports each lis
   CHECK(nlohmann::json::parse(r.out, nullptr, false).is_array());
 
   // On a terminal: a live line, erased before the report.
-  CommandResult tty = cluster.Run(
-      "script -qec " + ShellQuote(Certguard(cluster, "certs check-expiration -o json")) + " /dev/null");
+  CommandResult tty =
+      cluster.Run("script -qec " +
+                  ShellQuote(Certguard(cluster, "certs check-expiration -o json")) + " /dev/null");
   INFO(tty.out);
   REQUIRE(tty.ok());
   CHECK(tty.out.find("\rread secrets: ") != std::string::npos);
@@ -161,7 +166,8 @@ TEST_CASE("cli: check-expiration --kubeconfig --progress always reports each lis
 
   // auto (the default) off a terminal, and never: nothing on stderr about the reading.
   for (const char* mode : {"", " --progress never"}) {
-    CommandResult quiet = cluster.Run(Certguard(cluster, std::string("certs check-expiration -o json") + mode));
+    CommandResult quiet =
+        cluster.Run(Certguard(cluster, std::string("certs check-expiration -o json") + mode));
     INFO(mode << quiet.err);
     REQUIRE(quiet.exit_code == 0);
     CHECK(quiet.err.find("read ") == std::string::npos);
