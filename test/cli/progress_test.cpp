@@ -99,7 +99,7 @@ TEST_CASE("StatusLine rewrites one terminal line and never wraps it", "[cli][pro
   CHECK(kClearLine == "\r\x1b[K");
 }
 
-TEST_CASE("--progress: auto shows a live line only on a terminal, always also elsewhere",
+TEST_CASE("The progress mode: auto shows a live line only on a terminal, always also elsewhere",
           "[cli][progress]") {
   CHECK(*ParseProgressMode("auto") == ProgressMode::kAuto);
   CHECK(*ParseProgressMode("always") == ProgressMode::kAlways);
@@ -118,7 +118,7 @@ TEST_CASE("--progress: auto shows a live line only on a terminal, always also el
   CHECK_FALSE(IsTerminal(s));
 }
 
-TEST_CASE("--progress refuses an unknown mode before connecting", "[cli][progress]") {
+TEST_CASE("A --progress of an unknown mode is refused before connecting", "[cli][progress]") {
   auto check = certguard::testing::RunCli({"certs", "check-expiration"},
                                           {"--kubeconfig", "/nonexistent", "--progress", "loud"});
   CHECK(check.code == kExitUsage);
