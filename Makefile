@@ -14,7 +14,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: deps build asan asan-integration tsan tsan-fault tsan-integration test unit integration fault tools test-asan clean fuzz fuzz-smoke bench bench-approval demo chart
+.PHONY: deps build asan asan-integration tsan tsan-fault tsan-integration test unit integration fault tools test-asan clean fuzz fuzz-smoke bench bench-approval bench-kubelets demo chart
 
 deps:
 	bash hack/install-deps.sh
@@ -127,12 +127,18 @@ bench: build tools
 	$(BUILD_DIR)/bench/certguard_bench_csr
 	$(BUILD_DIR)/bench/certguard_bench_startup
 	bash bench/approval.sh $(BUILD_DIR)
+	bash bench/kubelets.sh $(BUILD_DIR)
 	$(BUILD_DIR)/bench/certguard_bench_trust
 	$(BUILD_DIR)/bench/certguard_bench_expiry
 
 # Only the approval benchmark: certguard and the Go approvers on one real control plane.
 bench-approval: build tools
 	bash bench/approval.sh $(BUILD_DIR)
+
+# Only the mass-restart benchmark: BENCH_KUBELETS (200) real kubelets starting at once,
+# for certguard and each Go approver on one real control plane.
+bench-kubelets: build tools
+	bash bench/kubelets.sh $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(FUZZ_DIR)

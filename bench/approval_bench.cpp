@@ -48,6 +48,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "support/cluster.h"
@@ -58,6 +59,8 @@ using namespace certguard;
 using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
 namespace res = kube::resources;
+using bench::Child;
+using bench::Tail;
 
 namespace {
 
@@ -164,74 +167,6 @@ std::string DecisionOf(const Json& csr) {
     }
   }
   return "";
-}
-
-// ---- the approver as a child process -------------------------------------
-
-class Child {
- public:
-  Child(const std::string& command, const std::string& log_path) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      setpgid(0, 0);
-      FILE* log = std::fopen(log_path.c_str(), "a");
-      if (log) {
-        dup2(fileno(log), 1);
-        dup2(fileno(log), 2);
-      }
-      execl("/bin/bash", "bash", "-c", ("exec " + command).c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-  }
-  ~Child() { Stop(); }
-  pid_t pid() const { return pid_; }
-  // Exit code once it ended by itself, else nullopt.
-  std::optional<int> Ended() {
-    if (reaped_) return code_;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      reaped_ = true;
-      code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      return code_;
-    }
-    return std::nullopt;
-  }
-  void Stop() {
-    if (pid_ <= 0 || Ended()) return;
-    kill(-pid_, SIGTERM);
-    for (int i = 0; i < 100 && !Ended(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (!Ended()) {
-      kill(-pid_, SIGKILL);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-      reaped_ = true;
-      code_ = -1;
-    }
-  }
-  // Resident set size in MiB ("VmRSS"), or -1 once gone.
-  double RssMiB() const {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-    }
-    return -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  bool reaped_ = false;
-  int code_ = -1;
-};
-
-std::string Tail(const std::string& path, size_t bytes = 1500) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  return s.size() > bytes ? s.substr(s.size() - bytes) : s;
 }
 
 // ---- the watch that timestamps decisions ---------------------------------

@@ -1,6 +1,7 @@
 // `certguard approve-pending`: decide every pending kubelet CSR once (or until
 // the cluster is quiet) with the same engine and policies as the controller.
 // The safe replacement for approving every pending CSR by hand after a restore.
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -12,6 +13,7 @@
 #include "cli/app.h"
 #include "cli/cluster.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "common/duration.h"
 #include "common/log.h"
 #include "csr/approval.h"
@@ -37,6 +39,7 @@ struct ApproveFlags {
   int max_pending_per_node = 10;
   int max_pending = 500;
   std::string superseded = "deny";
+  std::string progress = "auto";
 };
 
 x509::Time Now() {
@@ -47,6 +50,7 @@ struct PassResult {
   int failures = 0;
   int held = 0;
   std::set<std::string> pending_uids;  // pending kubelet CSRs seen in this pass
+  std::vector<std::string> decisions;  // each row's decision, for the pass's summary
 };
 
 // One pass over every pending kubelet CSR. Prints the rows of CSRs whose
@@ -91,6 +95,7 @@ Result<PassResult> Pass(kube::Client& client, kube::EventRecorder& events,
   std::vector<std::vector<std::string>> rows;
   for (const auto& row : decided.rows) {
     result.pending_uids.insert(row.uid);
+    result.decisions.push_back(row.decision);
     std::string row_key = row.decision + "|" + row.reason;
     if (shown[row.name] == row_key) continue;
     shown[row.name] = row_key;
@@ -138,6 +143,10 @@ void AddApprovePendingCommand(CLI::App& app, Context& ctx) {
                   "Older retries of a node's CSR: deny (reason Superseded) or leave them, as in "
                   "`certguard run`")
       ->capture_default_str();
+  cmd->add_option("--progress", flags->progress,
+                  "With --watch, a live status line on stderr between passes: auto (when stderr "
+                  "is a terminal), always, never")
+      ->capture_default_str();
 
   cmd->callback([&ctx, flags] {
     ctx.run = [&ctx, flags]() -> int {
@@ -175,6 +184,13 @@ void AddApprovePendingCommand(CLI::App& app, Context& ctx) {
         return kExitUsage;
       }
       plan_options.superseded = *superseded;
+      auto progress = ParseProgressMode(flags->progress);
+      if (!progress.ok()) {
+        ctx.err << "certguard approve-pending: --progress: " << progress.status().message() << "\n";
+        return kExitUsage;
+      }
+      // A live line only: on a pipe, the per-pass summaries on stdout say it all.
+      const bool live = flags->watch && StyleFor(*progress, IsTerminal(ctx.err)) == ProgressStyle::kLive;
       if (flags->watch && interval.count() <= 0) {
         ctx.err << "certguard approve-pending: --interval must be positive\n";
         return kExitUsage;
@@ -202,7 +218,12 @@ void AddApprovePendingCommand(CLI::App& app, Context& ctx) {
       int held = 0;
       auto last_new = std::chrono::steady_clock::now();
       bool first = true;
+      PassSummary summary;
+      summary.until_quiet = quiet;
+      summary.dry_run = flags->dry_run;
+      summary.pass = 0;
       while (true) {
+        if (live) ctx.err << kClearLine << std::flush;
         auto pass = Pass(**client, *events, *flags, plan_options, shown, ctx.out, ctx.err);
         if (!pass.ok()) {
           ctx.err << "certguard approve-pending: " << pass.status().ToString() << "\n";
@@ -214,6 +235,13 @@ void AddApprovePendingCommand(CLI::App& app, Context& ctx) {
         for (const auto& uid : pass->pending_uids) fresh |= seen.insert(uid).second;
         if (fresh || first) last_new = std::chrono::steady_clock::now();
         if (first && pass->pending_uids.empty()) ctx.out << "no pending kubelet CSR\n";
+        if (flags->watch) {
+          ++summary.pass;
+          summary.counts = CountPass(pass->decisions);
+          summary.decided_total += summary.counts.approved + summary.counts.denied;
+          summary.quiet = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - last_new);
+          ctx.out << FormatPassSummary(summary) << "\n";
+        }
         ctx.out.flush();  // each pass shows at once, also when stdout is a file or a pipe
         first = false;
         held = pass->held;
@@ -222,8 +250,26 @@ void AddApprovePendingCommand(CLI::App& app, Context& ctx) {
           ctx.out << "quiet for " << common::FormatDuration(quiet) << ": done\n";
           break;
         }
-        if (stop.WaitFor(interval)) break;
+        if (!live) {
+          if (stop.WaitFor(interval)) break;
+          continue;
+        }
+        // On a terminal: the status line, redrawn every second until the next pass.
+        const auto next = std::chrono::steady_clock::now() + interval;
+        bool stopped = false;
+        for (auto now = std::chrono::steady_clock::now(); now < next && !stopped;
+             now = std::chrono::steady_clock::now()) {
+          ctx.err << StatusLine(FormatWaitStatus(summary,
+                                                 std::chrono::duration_cast<Millis>(now - last_new),
+                                                 std::chrono::duration_cast<Millis>(next - now)),
+                                TerminalWidth())
+                  << std::flush;
+          stopped = stop.WaitFor(
+              std::min(std::chrono::duration_cast<Millis>(next - now) + Millis(1), Millis(1000)));
+        }
+        if (stopped) break;
       }
+      if (live) ctx.err << kClearLine << std::flush;
       if (held > 0) {
         ctx.out << held << " approval" << (held == 1 ? " is" : "s are")
                 << " held by the pending-flood guard (--csr-max-pending-per-node "

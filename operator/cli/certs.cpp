@@ -8,6 +8,7 @@
 #include "cli/app.h"
 #include "cli/cluster.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "cli/scan_flags.h"
 #include "expiry/check.h"
 #include "expiry/controller.h"
@@ -32,6 +33,7 @@ struct CheckExpirationFlags {
   std::vector<std::string> trust_paths;
   bool fail_on_trust_gap = false;
   bool check_server = false;
+  std::string progress = "auto";
 };
 
 int RunCheckExpiration(const CheckExpirationFlags& flags, Context& ctx) {
@@ -51,6 +53,11 @@ int RunCheckExpiration(const CheckExpirationFlags& flags, Context& ctx) {
   const bool trust = !flags.trust_bundles.empty() || flags.check_server;
   if (flags.fail_on_trust_gap && !trust) {
     ctx.err << "certguard: --fail-on-trust-gap needs --trust-bundle or --check-server\n";
+    return kExitUsage;
+  }
+  auto progress = ParseProgressMode(flags.progress);
+  if (!progress.ok()) {
+    ctx.err << "certguard: --progress: " << progress.status().message() << "\n";
     return kExitUsage;
   }
   const bool cluster =
@@ -87,7 +94,21 @@ int RunCheckExpiration(const CheckExpirationFlags& flags, Context& ctx) {
   }
   if (client) {
     expiry::Inventory inventory;
-    std::vector<std::string> errors = expiry::ListInventory(*client, flags.sources, inventory);
+    // Progress on stderr only, never in the report on stdout.
+    const ProgressStyle style = StyleFor(*progress, IsTerminal(ctx.err));
+    expiry::ListProgressFn show;
+    if (style == ProgressStyle::kLive) {
+      const int width = TerminalWidth();
+      show = [&ctx, width](const expiry::ListProgress& p) {
+        ctx.err << StatusLine(FormatReadProgress(p), width) << std::flush;
+      };
+    } else if (style == ProgressStyle::kLines) {
+      show = [&ctx](const expiry::ListProgress& p) {
+        if (p.done) ctx.err << FormatReadProgress(p) << "\n" << std::flush;
+      };
+    }
+    std::vector<std::string> errors = expiry::ListInventory(*client, flags.sources, inventory, show);
+    if (style == ProgressStyle::kLive) ctx.err << kClearLine << std::flush;
     for (auto& f : expiry::FindingsOf(inventory)) findings.push_back(std::move(f));
     for (auto& e : errors) findings.push_back(expiry::Finding{"cluster", std::nullopt, std::move(e)});
   }
@@ -162,6 +183,10 @@ void AddCertsCommand(CLI::App& app, Context& ctx) {
                     "With --kubeconfig: ConfigMaps with these labels");
   check->add_flag("--webhooks", flags->sources.webhooks,
                   "With --kubeconfig: caBundle of webhook configurations and APIServices");
+  check->add_option("--progress", flags->progress,
+                    "With --kubeconfig, what has been read so far, on stderr: auto (a live line "
+                    "when stderr is a terminal), always (elsewhere one line per list), never")
+      ->capture_default_str();
   check->callback([&ctx, flags] { ctx.run = [&ctx, flags] { return RunCheckExpiration(*flags, ctx); }; });
 }
 

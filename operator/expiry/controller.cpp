@@ -169,35 +169,59 @@ std::string ExpiryController::WaitingFor() const {
 }
 
 std::vector<std::string> ListInventory(kube::Client& client, const ExpirySources& sources,
-                                       Inventory& inventory) {
+                                       Inventory& inventory, const ListProgressFn& progress) {
   std::vector<std::string> errors;
-  auto list = [&](const kube::Resource& r, const std::string& labels,
-                  const std::string& fields) -> std::vector<nlohmann::json> {
+  const std::vector<Source> all = SourcesOf(sources);
+  ListProgress p;
+  p.sources = static_cast<int>(all.size()) + (sources.trust_bundles ? 1 : 0);
+  p.source = 0;
+  // Every object of one list, page by page, to `each`; false (and the error
+  // recorded) when the list failed.
+  auto list = [&](const kube::Resource& r, const std::string& labels, const std::string& fields,
+                  const std::function<void(nlohmann::json&)>& each) {
     kube::ListOptions o;
     o.label_selector = labels;
     o.field_selector = fields;
-    auto result = kube::ListAll(client, r, "", o);
+    p.what = r.resource;
+    if (!labels.empty()) p.what += " (" + labels + ")";
+    p.objects = 0;
+    p.pages = 0;
+    p.done = false;
+    ++p.source;
+    auto result = kube::ListPages(client, r, "", o, 500, [&](std::vector<nlohmann::json>& items) {
+      for (auto& obj : items) each(obj);
+      p.objects += static_cast<int64_t>(items.size());
+      p.total += static_cast<int64_t>(items.size());
+      ++p.pages;
+      if (progress) progress(p);
+      return Status::Ok();
+    });
+    p.done = true;
+    if (progress) progress(p);
     if (!result.ok()) {
-      std::string what = r.resource;
-      if (!labels.empty()) what += " (" + labels + ")";
-      errors.push_back(what + ": " + result.status().ToString());
-      return {};
+      errors.push_back(p.what + ": " + result.status().ToString());
+      return false;
     }
-    return std::move(result->items);
+    return true;
   };
-  for (const Source& s : SourcesOf(sources)) {
-    for (const auto& obj : list(*s.resource, s.label_selector, s.field_selector)) {
-      if (s.skip && s.skip(obj)) continue;
-      Put(inventory, RefOf(s.kind, obj), s.read(obj));
-    }
+  for (const Source& s : all) {
+    // Held back until the whole list is read: a list that fails midway adds nothing.
+    std::vector<std::pair<ObjectRef, Keys>> read;
+    const bool ok = list(*s.resource, s.label_selector, s.field_selector, [&](nlohmann::json& obj) {
+      if (s.skip && s.skip(obj)) return;
+      read.emplace_back(RefOf(s.kind, obj), s.read(obj));
+    });
+    if (!ok) continue;
+    for (auto& [ref, keys] : read) Put(inventory, ref, std::move(keys));
   }
   if (sources.trust_bundles) {
     BundleTargets bundles;
-    for (const auto& obj : list(kube::resources::kConfigMaps, kTrustBundleLabel, "")) {
-      bundles.Update(obj);
-    }
-    for (const std::string& b : bundles.Bundles()) {
-      Put(inventory, ObjectRef{SourceKind::kTrustBundle, "", b}, bundles.Of(b));
+    const bool ok = list(kube::resources::kConfigMaps, kTrustBundleLabel, "",
+                         [&](nlohmann::json& obj) { bundles.Update(obj); });
+    if (ok) {
+      for (const std::string& b : bundles.Bundles()) {
+        Put(inventory, ObjectRef{SourceKind::kTrustBundle, "", b}, bundles.Of(b));
+      }
     }
   }
   return errors;

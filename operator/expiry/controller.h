@@ -20,6 +20,7 @@
 
 #include "common/status.h"
 #include "expiry/inventory.h"
+#include "expiry/list_progress.h"
 #include "expiry/objects.h"
 #include "kube/client.h"
 #include "kube/informer.h"
@@ -70,10 +71,11 @@ class ExpiryController {
   BundleTargets bundles_;
 };
 
-// One list of the same sources into `inventory` (for a one-shot command).
-// Returns the sources that could not be listed, each "resource: error"; the
-// others are in the inventory.
+// One list of the same sources into `inventory` (for a one-shot command), page
+// by page, `progress` (if set) told after each page. Returns the sources that
+// could not be listed, each "resource: error"; the others are in the
+// inventory (a source that failed midway adds nothing).
 std::vector<std::string> ListInventory(kube::Client& client, const ExpirySources& sources,
-                                       Inventory& inventory);
+                                       Inventory& inventory, const ListProgressFn& progress = {});
 
 }  // namespace certguard::expiry

@@ -77,6 +77,56 @@ for m in $queried; do
 done
 ok "Grafana dashboard accepted; its $(echo "$queried" | wc -l) metrics are all exported"
 
+# The monitoring objects on the plane: prometheus-operator's CRDs as its Go module holds them
+# (hack/tools/prometheus-operator-crds.sh), then the chart's ServiceMonitor, PrometheusRule and
+# the node agent's PodMonitor: a server-side dry run, a real apply (strict field validation
+# against the CRDs' schemas), read back, deleted.
+mon_crds="$(bash hack/tools/prometheus-operator-crds.sh)" || fail "prometheus-operator CRDs not fetched"
+# Server-side: these CRDs are over client-side apply's annotation limit.
+k apply --server-side --force-conflicts -f "$mon_crds" >/dev/null || fail "prometheus-operator CRDs rejected"
+# (kubectl wait fails at once on a CRD that has no status yet: poll.)
+for _ in $(seq 60); do
+  k wait --for=condition=Established crd/servicemonitors.monitoring.coreos.com \
+    crd/podmonitors.monitoring.coreos.com crd/prometheusrules.monitoring.coreos.com --timeout=1s \
+    >/dev/null 2>&1 && break
+  sleep 1
+done
+k wait --for=condition=Established crd/servicemonitors.monitoring.coreos.com \
+  crd/podmonitors.monitoring.coreos.com crd/prometheusrules.monitoring.coreos.com --timeout=1s \
+  >/dev/null || fail "prometheus-operator CRDs not established"
+mon_values=(--set serviceMonitor.enabled=true --set prometheusRule.enabled=true
+            --set nodeAgent.enabled=true --set nodeAgent.podMonitor.enabled=true)
+"$helm" template certguard charts/certguard -n "$ns" --kube-version 1.34.0 "${mon_values[@]}" \
+  --show-only templates/servicemonitor.yaml --show-only templates/prometheusrule.yaml \
+  --show-only templates/podmonitor.yaml >"$tmp/monitoring.yaml" || fail "helm template (monitoring)"
+[[ "$(grep -cE '^kind: (ServiceMonitor|PrometheusRule|PodMonitor)$' "$tmp/monitoring.yaml")" -eq 3 ]] \
+  || fail "the chart renders a ServiceMonitor, a PrometheusRule and a PodMonitor"
+k apply --dry-run=server --validate=strict -f "$tmp/monitoring.yaml" >"$tmp/mon-apply" 2>&1 \
+  || { cat "$tmp/mon-apply" >&2; fail "monitoring objects: server-side dry run"; }
+k apply --validate=strict -f "$tmp/monitoring.yaml" >"$tmp/mon-apply" 2>&1 \
+  || { cat "$tmp/mon-apply" >&2; fail "monitoring objects: apply"; }
+[[ "$(k get -f "$tmp/monitoring.yaml" -o name | wc -l)" -eq 3 ]] || fail "monitoring objects not stored"
+# What the API server stored is what the chart rendered (nothing pruned by the CRDs' schemas).
+[[ "$(k get -f "$tmp/monitoring.yaml" -o json | jq '[.items[] | select(.kind == "PrometheusRule") | .spec.groups[].rules[]] | length')" \
+   -eq "$(grep -cE '^ +- (alert|record):' "$tmp/monitoring.yaml")" ]] || fail "PrometheusRule rules lost on the way"
+# The PodMonitor selects the node agent's pods, and only them: its labels are the DaemonSet's
+# pod template's, and the Deployment's pods lack them.
+"$helm" template certguard charts/certguard -n "$ns" --kube-version 1.34.0 "${mon_values[@]}" \
+  --show-only templates/node-agent.yaml --show-only templates/deployment.yaml >"$tmp/workloads.yaml"
+k apply --dry-run=server -f "$tmp/workloads.yaml" -o json >"$tmp/workloads.json" || fail "workloads rejected"
+k get -f "$tmp/monitoring.yaml" -o json >"$tmp/monitoring.json"
+jq -e --slurpfile mon "$tmp/monitoring.json" '
+  ($mon[0].items[] | select(.kind == "PodMonitor") | .spec.selector.matchLabels) as $sel
+  | [.items[] | {kind, labels: .spec.template.metadata.labels}]
+  | (map(select(.kind == "DaemonSet")) | length == 1 and all(.labels | contains($sel)))
+    and (map(select(.kind == "Deployment")) | length == 1 and all(.labels | contains($sel) | not))
+' "$tmp/workloads.json" >/dev/null || fail "the PodMonitor does not select exactly the node agent's pods"
+[[ "$(jq -r '.items[] | select(.kind == "PodMonitor") | .spec.podMetricsEndpoints[0].port' "$tmp/monitoring.json")" \
+   == "$(jq -r '.items[] | select(.kind == "DaemonSet") | .spec.template.spec.containers[0].ports[] | select(.name == "metrics") | .name' "$tmp/workloads.json")" ]] \
+  || fail "the PodMonitor scrapes a port the node agent does not name"
+k delete -f "$tmp/monitoring.yaml" >/dev/null || fail "monitoring objects not deleted"
+ok "ServiceMonitor, PrometheusRule and PodMonitor accepted by prometheus-operator $(basename "$mon_crds")'s CRDs (dry run, apply, read back); the PodMonitor selects the node agent's pods"
+
 # Least privilege: approve only for the kubelet signers.
 "$helm" template certguard charts/certguard --kube-version 1.34.0 --show-only templates/rbac.yaml >"$tmp/rbac.yaml"
 signers="$(sed -n '/resources: \["signers"\]/,/verbs/p' "$tmp/rbac.yaml" | grep -E '^\s+- ' | sed 's/^ *- //' | sort | tr '\n' ' ')"

@@ -176,3 +176,73 @@ TEST_CASE("Expiry sources: selectors are checked", "[expiry]") {
   s.configmap_selector = "a=b;rm -rf";
   CHECK_FALSE(Validate(s).ok());
 }
+
+namespace {
+// Fails the `fail_at`-th list call (1-based), as a server dropping a paged list midway would.
+class FailingListClient : public FakeClient {
+ public:
+  explicit FailingListClient(int fail_at) : fail_at_(fail_at) {}
+  certguard::Result<Json> List(const certguard::kube::Resource& r, const std::string& ns,
+                               const certguard::kube::ListOptions& o) override {
+    if (++calls_ == fail_at_) return certguard::Status(certguard::Code::kUnavailable, "dropped");
+    return FakeClient::List(r, ns, o);
+  }
+
+ private:
+  int fail_at_;
+  int calls_ = 0;
+};
+}  // namespace
+
+TEST_CASE("ListInventory reads page by page and reports its progress after each page",
+          "[expiry]") {
+  FakeClient api;
+  Cert web = CertBuilder().Cn("web").IssuedBy(Ca()).Build();
+  for (int i = 0; i < 1001; ++i) {
+    REQUIRE(api.Create(resources::kSecrets, "apps", TlsSecret("web-" + std::to_string(i), web)).ok());
+  }
+  ExpirySources sources;  // CSRs, TLS Secrets, TrustBundle targets
+  std::vector<ListProgress> seen;
+  Inventory inv;
+  auto errors = ListInventory(api, sources, inv, [&](const ListProgress& p) { seen.push_back(p); });
+  REQUIRE(errors.empty());
+  CHECK(Shown(inv).size() == 1001);
+  // CSRs: one empty page, then done; Secrets: pages of 500, 500 and 1, then done; bundles likewise.
+  REQUIRE(seen.size() == 2 + 4 + 2);
+  CHECK(seen[0].what == "certificatesigningrequests");
+  CHECK(seen[1].done);
+  const std::vector<int64_t> objects = {500, 1000, 1001, 1001};
+  for (int i = 0; i < 4; ++i) {
+    const ListProgress& p = seen[2 + i];
+    INFO(i);
+    CHECK(p.what == "secrets");
+    CHECK(p.source == 2);
+    CHECK(p.sources == 3);
+    CHECK(p.objects == objects[i]);
+    CHECK(p.total == objects[i]);
+    CHECK(p.pages == std::min(i + 1, 3));
+    CHECK(p.done == (i == 3));
+  }
+  CHECK(seen.back().what == "configmaps (certguard.io/trustbundle)");
+  CHECK(seen.back().source == 3);
+  CHECK(seen.back().total == 1001);
+  CHECK(seen.back().done);
+}
+
+TEST_CASE("ListInventory adds nothing of a list that fails after its first page", "[expiry]") {
+  FailingListClient api(3);  // CSRs (1), Secrets page 1 (2), Secrets page 2 (3)
+  Cert web = CertBuilder().Cn("web").IssuedBy(Ca()).Build();
+  for (int i = 0; i < 600; ++i) {
+    REQUIRE(api.Create(resources::kSecrets, "apps", TlsSecret("web-" + std::to_string(i), web)).ok());
+  }
+  ExpirySources sources;
+  sources.trust_bundles = false;
+  Inventory inv;
+  int done = 0;
+  auto errors = ListInventory(api, sources, inv, [&](const ListProgress& p) { done += p.done; });
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].rfind("secrets: ", 0) == 0);
+  CHECK(errors[0].find("dropped") != std::string::npos);
+  CHECK(Shown(inv).empty());
+  CHECK(done == 2);  // each list says it ended, the failed one too
+}
