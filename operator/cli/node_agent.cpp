@@ -128,8 +128,10 @@ int RunNodeAgent(const NodeAgentFlags& flags, Context& ctx) {
       gaps = expiry::KubeconfigGaps(scanned.kubeconfigs, reference,
                                     std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()), to);
     }
-    watch.Finished(std::chrono::steady_clock::now());
-    if (stop.notified()) return;  // cut short: keep the last complete scan
+    if (stop.notified()) {  // cut short: keep the last complete scan
+      watch.Finished(std::chrono::steady_clock::now());
+      return;
+    }
     for (const auto& f : findings) {
       if (!f.cert) log::Warn("node-agent: unreadable input", {{"source", f.source}, {"error", f.error}});
     }
@@ -153,6 +155,8 @@ int RunNodeAgent(const NodeAgentFlags& flags, Context& ctx) {
     }
     gap_series = std::move(seen);
     last_scan.SetToCurrentTime();
+    // Only now: /readyz turns ready once the first scan's results can be scraped.
+    watch.Finished(std::chrono::steady_clock::now());
   };
 
   if (flags.once) {
