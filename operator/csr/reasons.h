@@ -57,6 +57,12 @@ inline constexpr char kRequesterNotBootstrapper[] = "RequesterNotBootstrapper";
 inline constexpr char kBootstrapNotAllowed[] = "BootstrapNotAllowed";
 inline constexpr char kBootstrapForExistingNode[] = "BootstrapForExistingNode";
 inline constexpr char kNodeNotFound[] = "NodeNotFound";
+// A re-bootstrap of an existing node (existingNodes WhenNotReady) needs its
+// credentials dead or a recovery window open; a refusal names both conditions.
+inline constexpr char kBootstrapNodeCertValid[] = "BootstrapNodeCertValid";
+inline constexpr char kBootstrapNodeCertUnknown[] = "BootstrapNodeCertUnknown";
+inline constexpr char kRecoveryWindowNotOpen[] = "RecoveryWindowNotOpen";
+inline constexpr char kRecoveryWindowClosed[] = "RecoveryWindowClosed";
 // Subject alternative names.
 inline constexpr char kSANsOnClientCert[] = "SANsOnClientCert";
 inline constexpr char kNoSANs[] = "NoSANs";
@@ -93,6 +99,8 @@ inline constexpr const char* kAll[] = {
     kExtensionNotAllowed, kUsagesNotAllowed, kExpirationTooLong, kExpirationInvalid,
     kRequesterUnknown, kRequesterNotNode, kRequesterNotSubject, kRequesterNotInNodesGroup,
     kRequesterNotBootstrapper, kBootstrapNotAllowed, kBootstrapForExistingNode, kNodeNotFound,
+    kBootstrapNodeCertValid, kBootstrapNodeCertUnknown, kRecoveryWindowNotOpen,
+    kRecoveryWindowClosed,
     kSANsOnClientCert, kNoSANs, kSANTypeNotAllowed, kSANInvalidDNSName, kSANAddressNotRoutable,
     kSANNotNodeAddress, kSANAddressShared, kSANNotAllowedRange, kSANNotAllowedPattern, kSANControlPlaneName,
     kSANServiceAddress, kSANDeniedRange, kSANDeniedPattern, kApprovedRenewal,
