@@ -18,8 +18,8 @@ class CsrRunnable : public Runnable {
       : metrics_(ctx.registry),
         controller_(ctx.client, ctx.events, &metrics_, Options(ctx.options, ctx.routine_events)) {
     ctx.endpoints.AddCollectable(std::make_shared<csr::RenewalCollector>(
-        controller_.renewals(), std::chrono::duration_cast<std::chrono::seconds>(
-                                    ctx.options.csr_renewal_stuck_window)));
+        controller_.renewals(),
+        std::chrono::duration_cast<std::chrono::seconds>(ctx.options.csr_renewal_stuck_window)));
   }
 
   void Start() override { controller_.Start(); }

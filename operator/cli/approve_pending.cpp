@@ -40,7 +40,7 @@ struct ApproveFlags {
   int max_pending_per_node = 10;
   int max_pending = 500;
   std::string superseded = "deny";
-  std::string recovery;  // empty: open no recovery window
+  std::string recovery;                      // empty: open no recovery window
   std::optional<x509::Time> recovery_until;  // set from `recovery` when the command starts
 };
 
@@ -137,7 +137,8 @@ bool OpenRecoveryWindow(kube::Client& client, const ApproveFlags& flags, std::os
   }
   auto targets = csr::RecoveryWindowTargets(policies->policies);
   if (targets.empty()) {
-    err << "certguard approve-pending: --recovery: no valid CSRApprovalPolicy allows a re-bootstrap "
+    err << "certguard approve-pending: --recovery: no valid CSRApprovalPolicy allows a "
+           "re-bootstrap "
            "(bootstrap.existingNodes: WhenNotReady, listing kubernetes.io/"
            "kube-apiserver-client-kubelet): a recovery window would change nothing\n";
     return false;
@@ -149,9 +150,9 @@ bool OpenRecoveryWindow(kube::Client& client, const ApproveFlags& flags, std::os
           << "\n";
       continue;
     }
-    auto patched = client.Patch(kube::resources::kCsrApprovalPolicies, "", name,
-                                kube::PatchType::kMerge,
-                                csr::RecoveryWindowPatch(*flags.recovery_until));
+    auto patched =
+        client.Patch(kube::resources::kCsrApprovalPolicies, "", name, kube::PatchType::kMerge,
+                     csr::RecoveryWindowPatch(*flags.recovery_until));
     if (!patched.ok()) {
       err << "certguard approve-pending: --recovery: policy " << name << ": "
           << patched.status().ToString() << "\n";

@@ -9,14 +9,14 @@
 #include "cli/app.h"
 #include "cli/cluster.h"
 #include "cli/commands.h"
-#include "common/json_fields.h"
 #include "common/duration.h"
+#include "common/json_fields.h"
 #include "csr/approval.h"
 #include "csr/cluster.h"
 #include "csr/plan.h"
 #include "csr/renewal.h"
-#include "x509/parse.h"
 #include "kube/resource.h"
+#include "x509/parse.h"
 
 namespace certguard::cli {
 
@@ -188,9 +188,9 @@ void AddCsrExplainCommand(CLI::App& app, Context& ctx) {
       const auto self = csr::KubeletCsrOf(*obj);
       std::optional<csr::NodeRenewal> node_client, node_serving;
       if (self) {
-        for (auto& row : csr::JoinRenewals(
-                 kubelet_csrs, now,
-                 std::chrono::duration_cast<std::chrono::seconds>(*renewal_window))) {
+        for (auto& row :
+             csr::JoinRenewals(kubelet_csrs, now,
+                               std::chrono::duration_cast<std::chrono::seconds>(*renewal_window))) {
           if (row.node != self->node) continue;
           (row.kind == csr::CertKind::kClient ? node_client : node_serving) = std::move(row);
         }

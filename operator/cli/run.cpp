@@ -114,13 +114,13 @@ void AddRunCommand(CLI::App& app, Context& ctx) {
         const std::string* text;
         std::chrono::milliseconds* out;
       };
-      for (const D& d : {D{"--leader-election-lease-duration", &flags->lease, &options.lease_duration},
-                         D{"--leader-election-renew-deadline", &flags->renew, &options.renew_deadline},
-                         D{"--leader-election-retry-period", &flags->retry, &options.retry_period},
-                         D{"--csr-node-wait-timeout", &flags->node_wait,
-                           &options.csr_node_wait_timeout},
-                         D{"--csr-renewal-stuck-window", &flags->renewal_window,
-                           &options.csr_renewal_stuck_window}}) {
+      for (const D& d :
+           {D{"--leader-election-lease-duration", &flags->lease, &options.lease_duration},
+            D{"--leader-election-renew-deadline", &flags->renew, &options.renew_deadline},
+            D{"--leader-election-retry-period", &flags->retry, &options.retry_period},
+            D{"--csr-node-wait-timeout", &flags->node_wait, &options.csr_node_wait_timeout},
+            D{"--csr-renewal-stuck-window", &flags->renewal_window,
+              &options.csr_renewal_stuck_window}}) {
         auto v = common::ParseDuration(*d.text);
         if (!v.ok()) {
           ctx.err << "certguard run: " << d.flag << ": " << v.status().message() << "\n";

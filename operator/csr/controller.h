@@ -16,6 +16,8 @@
 // Thread-safety: Start/Stop from one thread; everything else is internal.
 #pragma once
 
+#include <prometheus/registry.h>
+
 #include <atomic>
 #include <functional>
 #include <map>
@@ -24,8 +26,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <prometheus/registry.h>
 
 #include "csr/event_reasons.h"
 #include "csr/metrics.h"

@@ -508,8 +508,7 @@ Reasons NotApplicable(const Facts& f, const Policy& p) {
 
 }  // namespace
 
-RebootstrapCheck CheckRebootstrap(const std::string& node,
-                                  const std::optional<CertValidity>& cert,
+RebootstrapCheck CheckRebootstrap(const std::string& node, const std::optional<CertValidity>& cert,
                                   const std::optional<x509::Time>& window_until,
                                   const std::string& policy, x509::Time now) {
   RebootstrapCheck c;
@@ -527,7 +526,8 @@ RebootstrapCheck CheckRebootstrap(const std::string& node,
   }
   if (window_until && now < *window_until) {
     c.allowed = true;
-    c.because = "policy " + policy + "'s recovery window is open until " + FormatTime(*window_until);
+    c.because =
+        "policy " + policy + "'s recovery window is open until " + FormatTime(*window_until);
     return c;
   }
   if (cert) {
@@ -545,8 +545,9 @@ RebootstrapCheck CheckRebootstrap(const std::string& node,
         "policy " + policy + "'s recovery window closed at " + FormatTime(*window_until));
   } else {
     Add(c.refusals, reason::kRecoveryWindowNotOpen,
-        "policy " + policy + " has no recovery window open (spec.bootstrap.recoveryWindowUntil, "
-        "or certguard approve-pending --recovery 30m)");
+        "policy " + policy +
+            " has no recovery window open (spec.bootstrap.recoveryWindowUntil, "
+            "or certguard approve-pending --recovery 30m)");
   }
   return c;
 }

@@ -1,9 +1,9 @@
 #include "csr/policy.h"
 
-#include <algorithm>
-
-#include <nlohmann/json.hpp>
 #include <re2/re2.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "common/json_parse.h"
 #include "csr/approval.h"

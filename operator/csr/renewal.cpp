@@ -1,10 +1,9 @@
 #include "csr/renewal.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
-
-#include <nlohmann/json.hpp>
 
 #include "common/json_fields.h"
 #include "csr/policy.h"
@@ -92,10 +91,15 @@ std::vector<NodeRenewal> JoinRenewals(const std::vector<KubeletCsr>& csrs, x509:
       if (c->cert || !After(*c, r.current)) continue;
       switch (c->state) {
         case CsrState::kPending:
-        case CsrState::kApproved: r.pending.push_back(c->name); break;
+        case CsrState::kApproved:
+          r.pending.push_back(c->name);
+          break;
         case CsrState::kDenied:
-        case CsrState::kFailed: r.denied.push_back(c->name); break;
-        case CsrState::kIssued: break;  // issued, its certificate unreadable
+        case CsrState::kFailed:
+          r.denied.push_back(c->name);
+          break;
+        case CsrState::kIssued:
+          break;  // issued, its certificate unreadable
       }
     }
     std::sort(r.pending.begin(), r.pending.end());
@@ -110,7 +114,8 @@ std::vector<NodeRenewal> JoinRenewals(const std::vector<KubeletCsr>& csrs, x509:
 void AddLastClientCerts(NodeMap& nodes, const std::vector<KubeletCsr>& csrs) {
   for (const auto& row : JoinRenewals(csrs, x509::Time{}, std::chrono::seconds(0))) {
     if (row.kind != CertKind::kClient || !row.current) continue;
-    if (auto it = nodes.find(row.node); it != nodes.end()) it->second.last_client_cert = row.current->cert;
+    if (auto it = nodes.find(row.node); it != nodes.end())
+      it->second.last_client_cert = row.current->cert;
   }
 }
 

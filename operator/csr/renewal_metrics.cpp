@@ -9,13 +9,15 @@ std::vector<prometheus::MetricFamily> RenewalFamilies(const std::vector<NodeRene
   std::vector<prometheus::MetricFamily> families(2);
   auto& days = families[0];
   days.name = "certguard_node_certificate_expiry_days";
-  days.help = "Days until the node's current kubelet certificate of this kind expires, from "
-              "its issued CSRs; negative once expired";
+  days.help =
+      "Days until the node's current kubelet certificate of this kind expires, from "
+      "its issued CSRs; negative once expired";
   days.type = prometheus::MetricType::Gauge;
   auto& stuck = families[1];
   stuck.name = "certguard_node_renewal_stuck";
-  stuck.help = "1 while a renewal of the node's kubelet certificate of this kind is pending or "
-               "denied and the current certificate expires within --csr-renewal-stuck-window";
+  stuck.help =
+      "1 while a renewal of the node's kubelet certificate of this kind is pending or "
+      "denied and the current certificate expires within --csr-renewal-stuck-window";
   stuck.type = prometheus::MetricType::Gauge;
   for (const auto& r : rows) {
     prometheus::ClientMetric m;
@@ -31,14 +33,13 @@ std::vector<prometheus::MetricFamily> RenewalFamilies(const std::vector<NodeRene
 }
 
 RenewalCollector::RenewalCollector(std::shared_ptr<const RenewalIndex> index,
-                                   std::chrono::seconds window,
-                                   std::function<x509::Time()> clock)
+                                   std::chrono::seconds window, std::function<x509::Time()> clock)
     : index_(std::move(index)), window_(window), clock_(std::move(clock)) {}
 
 std::vector<prometheus::MetricFamily> RenewalCollector::Collect() const {
-  const x509::Time now = clock_ ? clock_()
-                                : std::chrono::floor<std::chrono::seconds>(
-                                      std::chrono::system_clock::now());
+  const x509::Time now =
+      clock_ ? clock_()
+             : std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
   return RenewalFamilies(JoinRenewals(index_->Snapshot(), now, window_), now);
 }
 

@@ -9,13 +9,13 @@
 // remembered certificates, with its Node). Thread-safe.
 #pragma once
 
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <vector>
-
-#include <prometheus/collectable.h>
-#include <prometheus/metric_family.h>
 
 #include "csr/renewal.h"
 

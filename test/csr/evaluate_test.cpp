@@ -743,7 +743,8 @@ TEST_CASE("a re-bootstrap needs the node's credentials dead or a recovery window
     std::string bootstrap = R"("existingNodes":"WhenNotReady","notReadyForSeconds":600)";
     if (!window.empty()) bootstrap += R"(,"recoveryWindowUntil":")" + window + "\"";
     return FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"restore"},
-        "spec":{"bootstrap":{)" + bootstrap + "}}}");
+        "spec":{"bootstrap":{)" +
+                    bootstrap + "}}}");
   };
   auto nodes = Nodes();
   auto& n = nodes["worker-1"];
@@ -849,12 +850,12 @@ TEST_CASE("CheckRebootstrap: one reason per failed condition", "[csr][evaluate][
   };
   auto c = CheckRebootstrap("w", valid, std::nullopt, "p", kNow);
   CHECK_FALSE(c.allowed);
-  CHECK(codes(c) == std::vector<std::string>{reason::kBootstrapNodeCertValid,
-                                             reason::kRecoveryWindowNotOpen});
+  CHECK(codes(c) ==
+        std::vector<std::string>{reason::kBootstrapNodeCertValid, reason::kRecoveryWindowNotOpen});
   CHECK(c.refusals[0].message.find("csr-a") != std::string::npos);
   c = CheckRebootstrap("w", std::nullopt, kNow - 1s, "p", kNow);
-  CHECK(codes(c) == std::vector<std::string>{reason::kBootstrapNodeCertUnknown,
-                                             reason::kRecoveryWindowClosed});
+  CHECK(codes(c) ==
+        std::vector<std::string>{reason::kBootstrapNodeCertUnknown, reason::kRecoveryWindowClosed});
   c = CheckRebootstrap("w", valid, kNow + 1s, "p", kNow);
   CHECK(c.allowed);
   CHECK(c.refusals.empty());
@@ -864,10 +865,10 @@ TEST_CASE("CheckRebootstrap: one reason per failed condition", "[csr][evaluate][
 TEST_CASE("recoveryWindowUntil must be an RFC 3339 time", "[csr][policy][rebootstrap]") {
   for (const char* bad : {R"("tomorrow")", R"("2026-11-24")", "1764000000", R"("")", "true"}) {
     INFO(bad);
-    auto p = PolicyFromObject(nlohmann::json::parse(
-        std::string(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"p"},
+    auto p = PolicyFromObject(
+        nlohmann::json::parse(std::string(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"p"},
             "spec":{"bootstrap":{"existingNodes":"WhenNotReady","recoveryWindowUntil":)") +
-        bad + "}}}"));
+                              bad + "}}}"));
     REQUIRE(p.ok());
     CHECK_FALSE(p->valid());
     REQUIRE(p->errors.size() == 1);

@@ -177,8 +177,9 @@ TEST_CASE("RecoveryWindowTargets: valid WhenNotReady policies of the client sign
   };
   CHECK(certguard::csr::RecoveryWindowTargets(policies) ==
         std::vector<std::string>{"a-restore", "z-restore"});
-  const auto until = certguard::x509::Time{std::chrono::sys_days{std::chrono::year{2026} / 12 / 6}} +
-                     std::chrono::hours(10) + std::chrono::minutes(30);
+  const auto until =
+      certguard::x509::Time{std::chrono::sys_days{std::chrono::year{2026} / 12 / 6}} +
+      std::chrono::hours(10) + std::chrono::minutes(30);
   CHECK(nlohmann::json::parse(certguard::csr::RecoveryWindowPatch(until)) ==
         nlohmann::json::parse(
             R"({"spec":{"bootstrap":{"recoveryWindowUntil":"2026-12-06T10:30:00Z"}}})"));

@@ -35,7 +35,9 @@ const Cert& Ca() {
   return ca;
 }
 
-std::string Signer(CertKind kind) { return kind == CertKind::kClient ? kClientSigner : kServingSigner; }
+std::string Signer(CertKind kind) {
+  return kind == CertKind::kClient ? kClientSigner : kServingSigner;
+}
 
 json CsrObject(const std::string& name, CertKind kind, x509::Time created,
                const std::string& username) {
@@ -76,7 +78,8 @@ KubeletCsr Facts(const json& o) {
   return *k;
 }
 
-const NodeRenewal* Row(const std::vector<NodeRenewal>& rows, const std::string& node, CertKind kind) {
+const NodeRenewal* Row(const std::vector<NodeRenewal>& rows, const std::string& node,
+                       CertKind kind) {
   for (const auto& r : rows) {
     if (r.node == node && r.kind == kind) return &r;
   }
@@ -103,8 +106,7 @@ TEST_CASE("KubeletCsrOf reads node, kind, state and the issued certificate", "[c
 
   SECTION("a bootstrap request names its node in the request's CN") {
     json o = CsrObject("csr-boot", CertKind::kClient, kNow, "system:bootstrap:abcdef");
-    o["spec"]["request"] =
-        B64(CsrBuilder().Cn("system:node:w9").O("system:nodes").Pem());
+    o["spec"]["request"] = B64(CsrBuilder().Cn("system:node:w9").O("system:nodes").Pem());
     auto k = Facts(o);
     CHECK(k.node == "w9");
     CHECK(k.state == CsrState::kPending);
@@ -165,7 +167,8 @@ TEST_CASE("JoinRenewals: once a renewal is issued, older pending and denied CSRs
   // The retry was approved and issued: the new certificate is current, and the
   // CSRs made before it are history. (kube-controller-manager backdates
   // not_before by five minutes: the CSR's creation time is what is compared.)
-  csrs.push_back(Facts(Issued("try-3", "w1", client, kNow - 1h, kNow - 1h - 5min, kNow + 30 * 24h)));
+  csrs.push_back(
+      Facts(Issued("try-3", "w1", client, kNow - 1h, kNow - 1h - 5min, kNow + 30 * 24h)));
   auto rows = JoinRenewals(csrs, kNow, kWindow);
   const NodeRenewal* r = Row(rows, "w1", client);
   REQUIRE(r);
@@ -178,10 +181,10 @@ TEST_CASE("JoinRenewals: once a renewal is issued, older pending and denied CSRs
 TEST_CASE("JoinRenewals: edge cases", "[csr][renewal]") {
   const auto client = CertKind::kClient;
   SECTION("an expired certificate with a pending renewal is stuck") {
-    auto rows = JoinRenewals({Facts(Issued("a", "w1", client, kNow - 40 * 24h, kNow - 40 * 24h,
-                                           kNow - 1h)),
-                              Facts(Pending("b", "w1", client, kNow - 10min))},
-                             kNow, kWindow);
+    auto rows =
+        JoinRenewals({Facts(Issued("a", "w1", client, kNow - 40 * 24h, kNow - 40 * 24h, kNow - 1h)),
+                      Facts(Pending("b", "w1", client, kNow - 10min))},
+                     kNow, kWindow);
     CHECK(rows.at(0).stuck);
   }
   SECTION("no known certificate: a row, never stuck") {
@@ -248,10 +251,9 @@ TEST_CASE("RenewalIndex remembers a deleted CSR's certificate until its Node goe
 TEST_CASE("RenewalFamilies: expiry days per current certificate, stuck per row",
           "[csr][renewal][metrics]") {
   const auto client = CertKind::kClient;
-  std::vector<KubeletCsr> csrs{
-      Facts(Issued("a", "w1", client, kNow - 24h, kNow - 24h, kNow + 36h)),
-      Facts(Pending("b", "w1", client, kNow)),
-      Facts(Pending("c", "w2", CertKind::kServing, kNow))};
+  std::vector<KubeletCsr> csrs{Facts(Issued("a", "w1", client, kNow - 24h, kNow - 24h, kNow + 36h)),
+                               Facts(Pending("b", "w1", client, kNow)),
+                               Facts(Pending("c", "w2", CertKind::kServing, kNow))};
   auto families = RenewalFamilies(JoinRenewals(csrs, kNow, kWindow), kNow);
   REQUIRE(families.size() == 2);
   CHECK(families[0].name == "certguard_node_certificate_expiry_days");

@@ -23,8 +23,10 @@ std::string Metrics(const Cluster& cluster, int port) {
   return cluster.Run("curl -sS http://127.0.0.1:" + std::to_string(port) + "/metrics").out;
 }
 
-TEST_CASE("csr: a serving renewal waiting while the certificate nears its end is stuck until it is issued",
-          "[integration][csr]") {
+TEST_CASE(
+    "csr: a serving renewal waiting while the certificate nears its end is stuck until it is "
+    "issued",
+    "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
   PrepareCluster(cluster);
   const std::string work = cluster.ScratchDir("csr-renewal-stuck");
@@ -38,10 +40,11 @@ TEST_CASE("csr: a serving renewal waiting while the certificate nears its end is
   const std::string days = "certguard_node_certificate_expiry_days{kind=\"serving\",node=\"rn-a\"}";
 
   // The current serving certificate: ten minutes, well inside the 28-day window.
-  std::string first = CreateCsr(cluster, *kc,
-                                "--node rn-a --type serving --ip 10.46.0.1 --expiration-seconds 600",
-                                work + "/first");
-  REQUIRE(Eventually([&] { return StateOf(GetCsr(cluster, first)) == "Issued"; }, std::chrono::seconds(30)));
+  std::string first =
+      CreateCsr(cluster, *kc, "--node rn-a --type serving --ip 10.46.0.1 --expiration-seconds 600",
+                work + "/first");
+  REQUIRE(Eventually([&] { return StateOf(GetCsr(cluster, first)) == "Issued"; },
+                     std::chrono::seconds(30)));
   REQUIRE(Eventually([&] { return MetricValue(Metrics(cluster, port), stuck) == 0; },
                      std::chrono::seconds(10)));
   const double left = MetricValue(Metrics(cluster, port), days);
@@ -52,9 +55,8 @@ TEST_CASE("csr: a serving renewal waiting while the certificate nears its end is
   // A second later, as a kubelet's renewal is: of two CSRs made in the same second
   // the greater name counts as the newer (csr/supersede.h) and would supersede it.
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  std::string renewal = CreateCsr(cluster, *kc,
-                                  "--node rn-a --type serving --ip 10.46.0.1 --ip 10.46.0.2",
-                                  work + "/renewal");
+  std::string renewal = CreateCsr(
+      cluster, *kc, "--node rn-a --type serving --ip 10.46.0.1 --ip 10.46.0.2", work + "/renewal");
   CHECK(Eventually([&] { return MetricValue(Metrics(cluster, port), stuck) == 1; },
                    std::chrono::seconds(20)));
   CHECK(StateOf(GetCsr(cluster, renewal)) == "");
@@ -79,7 +81,8 @@ TEST_CASE("csr: a serving renewal waiting while the certificate nears its end is
 
   // The Node lists the address: the renewal is approved and issued, stuck goes 0.
   REQUIRE(cluster.NodeIdentity("rn-a", {"InternalIP=10.46.0.1", "InternalIP=10.46.0.2"}).ok());
-  CHECK(Eventually([&] { return StateOf(GetCsr(cluster, renewal)) == "Issued"; }, std::chrono::seconds(30)));
+  CHECK(Eventually([&] { return StateOf(GetCsr(cluster, renewal)) == "Issued"; },
+                   std::chrono::seconds(30)));
   CHECK(Eventually([&] { return MetricValue(Metrics(cluster, port), stuck) == 0; },
                    std::chrono::seconds(10)));
   // The renewal asked for no lifetime: the current certificate is the new, longer one.
@@ -87,8 +90,10 @@ TEST_CASE("csr: a serving renewal waiting while the certificate nears its end is
   CHECK(cg->Stop() == 0);
 }
 
-TEST_CASE("csr: a re-bootstrap of a node with a valid client certificate waits for approve-pending --recovery",
-          "[integration][csr]") {
+TEST_CASE(
+    "csr: a re-bootstrap of a node with a valid client certificate waits for approve-pending "
+    "--recovery",
+    "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
   PrepareCluster(cluster);
   const std::string work = cluster.ScratchDir("csr-recovery");
@@ -103,34 +108,37 @@ TEST_CASE("csr: a re-bootstrap of a node with a valid client certificate waits f
     auto cg = StartCertguard(cluster, "recovery-issue");
     REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
     std::string own = CreateCsr(cluster, *kc, "--node rb-a --type client", work + "/own");
-    REQUIRE(Eventually([&] { return StateOf(GetCsr(cluster, own)) == "Issued"; }, std::chrono::seconds(30)));
+    REQUIRE(Eventually([&] { return StateOf(GetCsr(cluster, own)) == "Issued"; },
+                       std::chrono::seconds(30)));
     CHECK(cg->Stop() == 0);
   }
   // rb-a has been NotReady for an hour (powered off, or lost in a restore).
   const std::string since = cluster.Run("date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ").out;
   CommandResult not_ready = cluster.Kubectl(
-      "patch node rb-a --subresource=status --type merge -p '{\"status\":{\"conditions\":[{\"type\":"
+      "patch node rb-a --subresource=status --type merge -p "
+      "'{\"status\":{\"conditions\":[{\"type\":"
       "\"Ready\",\"status\":\"Unknown\",\"reason\":\"NodeStatusUnknown\",\"lastHeartbeatTime\":\"" +
       Trim(since) + "\",\"lastTransitionTime\":\"" + Trim(since) + "\"}]}}'");
   INFO(not_ready.err);
   REQUIRE(not_ready.ok());
-  CommandResult policy = cluster.Run(
-      "kubectl --kubeconfig " + ShellQuote(cluster.admin_kubeconfig()) + " apply -f - <<'EOF'\n"
-      "apiVersion: certguard.io/v1alpha1\n"
-      "kind: CSRApprovalPolicy\n"
-      "metadata: {name: restore}\n"
-      "spec:\n"
-      "  signerNames: [kubernetes.io/kube-apiserver-client-kubelet]\n"
-      "  bootstrap: {existingNodes: WhenNotReady, notReadyForSeconds: 600}\n"
-      "  onRefusal: Ignore\n"
-      "EOF");
+  CommandResult policy =
+      cluster.Run("kubectl --kubeconfig " + ShellQuote(cluster.admin_kubeconfig()) +
+                  " apply -f - <<'EOF'\n"
+                  "apiVersion: certguard.io/v1alpha1\n"
+                  "kind: CSRApprovalPolicy\n"
+                  "metadata: {name: restore}\n"
+                  "spec:\n"
+                  "  signerNames: [kubernetes.io/kube-apiserver-client-kubelet]\n"
+                  "  bootstrap: {existingNodes: WhenNotReady, notReadyForSeconds: 600}\n"
+                  "  onRefusal: Ignore\n"
+                  "EOF");
   INFO(policy.err);
   REQUIRE(policy.ok());
   DeleteOnExit cleanup{cluster, "csrapprovalpolicy restore"};
 
   // A bootstrap request for rb-a: its certificate is valid and no window is open.
-  std::string boot = CreateCsr(cluster, bootstrap_kc, "--bootstrap --node rb-a --type client",
-                               work + "/boot");
+  std::string boot =
+      CreateCsr(cluster, bootstrap_kc, "--bootstrap --node rb-a --type client", work + "/boot");
   CommandResult before = cluster.Run(Certguard(cluster, "approve-pending"));
   INFO(before.out << before.err);
   CHECK(before.ok());
@@ -142,8 +150,13 @@ TEST_CASE("csr: a re-bootstrap of a node with a valid client certificate waits f
   INFO(dry.out << dry.err);
   CHECK(dry.out.find("would open the recovery window of policy restore") != std::string::npos);
   CHECK(dry.out.find("WouldApprove") != std::string::npos);
-  CHECK(Trim(cluster.Kubectl("get csrapprovalpolicy restore -o jsonpath={.spec.bootstrap.recoveryWindowUntil}").out)
-            .empty());
+  CHECK(
+      Trim(
+          cluster
+              .Kubectl(
+                  "get csrapprovalpolicy restore -o jsonpath={.spec.bootstrap.recoveryWindowUntil}")
+              .out)
+          .empty());
   CHECK(StateOf(GetCsr(cluster, boot)) == "");
 
   // The window: the policy's field is set to now + 30m, and the re-bootstrap is approved.
@@ -151,20 +164,28 @@ TEST_CASE("csr: a re-bootstrap of a node with a valid client certificate waits f
   INFO(recovery.out << recovery.err);
   CHECK(recovery.ok());
   CHECK(recovery.out.find("recovery window of policy restore open until") != std::string::npos);
-  const std::string until =
-      Trim(cluster.Kubectl("get csrapprovalpolicy restore -o jsonpath={.spec.bootstrap.recoveryWindowUntil}").out);
+  const std::string until = Trim(
+      cluster
+          .Kubectl(
+              "get csrapprovalpolicy restore -o jsonpath={.spec.bootstrap.recoveryWindowUntil}")
+          .out);
   const std::string now = Trim(cluster.Run("date -u +%Y-%m-%dT%H:%M:%SZ").out);
   CHECK(SecondsBetween(now, until) > 1700);
   CHECK(SecondsBetween(now, until) <= 1800);
-  CHECK(Eventually([&] { return StateOf(GetCsr(cluster, boot)) == "Issued"; }, std::chrono::seconds(30)));
-  CHECK(DecisionMessage(GetCsr(cluster, boot)).find("recovery window is open until") != std::string::npos);
+  CHECK(Eventually([&] { return StateOf(GetCsr(cluster, boot)) == "Issued"; },
+                   std::chrono::seconds(30)));
+  CHECK(DecisionMessage(GetCsr(cluster, boot)).find("recovery window is open until") !=
+        std::string::npos);
 
   // A window that has closed lets nothing through, and says so.
-  REQUIRE(cluster.Kubectl("patch csrapprovalpolicy restore --type merge -p "
-                          "'{\"spec\":{\"bootstrap\":{\"recoveryWindowUntil\":\"2020-01-01T00:00:00Z\"}}}'")
+  REQUIRE(cluster
+              .Kubectl(
+                  "patch csrapprovalpolicy restore --type merge -p "
+                  "'{\"spec\":{\"bootstrap\":{\"recoveryWindowUntil\":\"2020-01-01T00:00:00Z\"}}}'")
               .ok());
-  std::string again = CreateCsr(cluster, bootstrap_kc, "--bootstrap --node rb-a --type client --key-type rsa",
-                                work + "/again");
+  std::string again =
+      CreateCsr(cluster, bootstrap_kc, "--bootstrap --node rb-a --type client --key-type rsa",
+                work + "/again");
   CommandResult closed = cluster.Run(Certguard(cluster, "approve-pending"));
   INFO(closed.out << closed.err);
   CHECK(closed.out.find("RecoveryWindowClosed") != std::string::npos);
