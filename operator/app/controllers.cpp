@@ -3,6 +3,7 @@
 #include "app/manager.h"
 #include "csr/controller.h"
 #include "csr/metrics.h"
+#include "csr/renewal_metrics.h"
 #include "expiry/collector.h"
 #include "expiry/controller.h"
 #include "trust/controller.h"
@@ -15,7 +16,11 @@ class CsrRunnable : public Runnable {
  public:
   explicit CsrRunnable(ManagerContext& ctx)
       : metrics_(ctx.registry),
-        controller_(ctx.client, ctx.events, &metrics_, Options(ctx.options, ctx.routine_events)) {}
+        controller_(ctx.client, ctx.events, &metrics_, Options(ctx.options, ctx.routine_events)) {
+    ctx.endpoints.AddCollectable(std::make_shared<csr::RenewalCollector>(
+        controller_.renewals(),
+        std::chrono::duration_cast<std::chrono::seconds>(ctx.options.csr_renewal_stuck_window)));
+  }
 
   void Start() override { controller_.Start(); }
   void Stop() override { controller_.Stop(); }

@@ -67,7 +67,8 @@ Status Validate(const RunOptions& o) {
   for (auto [flag, d] : {std::pair{"--leader-election-lease-duration", o.lease_duration},
                          std::pair{"--leader-election-renew-deadline", o.renew_deadline},
                          std::pair{"--leader-election-retry-period", o.retry_period},
-                         std::pair{"--csr-node-wait-timeout", o.csr_node_wait_timeout}}) {
+                         std::pair{"--csr-node-wait-timeout", o.csr_node_wait_timeout},
+                         std::pair{"--csr-renewal-stuck-window", o.csr_renewal_stuck_window}}) {
     if (d > kMaxDuration) return InvalidArgument(std::string(flag) + " must be at most 8760h");
   }
   if (!(o.kube_api_qps >= 0) || o.kube_api_burst < 1) {
@@ -78,6 +79,9 @@ Status Validate(const RunOptions& o) {
   }
   if (o.csr_node_wait_timeout.count() < 0) {
     return InvalidArgument("--csr-node-wait-timeout must not be negative");
+  }
+  if (o.csr_renewal_stuck_window.count() < 0) {
+    return InvalidArgument("--csr-renewal-stuck-window must not be negative");
   }
   if (auto n = csr::MakeClusterNetwork(o.cluster_domain, o.service_cidrs); !n.ok()) {
     return n.status();

@@ -34,6 +34,9 @@ struct RunOptions {
   int csr_max_pending = 500;
   // What becomes of a CSR a newer duplicate supersedes: "deny" or "leave".
   std::string csr_superseded = "deny";
+  // certguard_node_renewal_stuck: how close to its expiry a certificate whose
+  // renewal is pending or denied counts as stuck (the alerts' warning threshold).
+  std::chrono::milliseconds csr_renewal_stuck_window = std::chrono::hours(24 * 28);
   // The built-in deny list: no certificate for a name in the cluster domain or an
   // address in a service range.
   std::string cluster_domain = "cluster.local";

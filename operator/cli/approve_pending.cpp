@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <string>
@@ -20,8 +21,10 @@
 #include "csr/backlog.h"
 #include "csr/cluster.h"
 #include "csr/plan.h"
+#include "csr/renewal.h"
 #include "csr/table.h"
 #include "kube/events.h"
+#include "kube/resource.h"
 
 namespace certguard::cli {
 
@@ -40,7 +43,12 @@ struct ApproveFlags {
   int max_pending = 500;
   std::string superseded = "deny";
   std::string progress = "auto";
+  std::string recovery;                      // empty: open no recovery window
+  std::optional<x509::Time> recovery_until;  // set from `recovery` when the command starts
 };
+
+// A recovery window is time-boxed: longer than this is refused.
+constexpr std::chrono::hours kMaxRecovery{24};
 
 x509::Time Now() {
   return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
@@ -68,12 +76,26 @@ Result<PassResult> Pass(kube::Client& client, kube::EventRecorder& events,
     auto p = csr::LoadClusterPolicies(client);
     if (!p.ok()) return p.status();
     policies = std::move(*p);
+    if (flags.recovery_until && flags.dry_run) {
+      // Nothing was written: decide as if the window were open.
+      for (const auto& name : csr::RecoveryWindowTargets(policies.policies)) {
+        for (auto& policy : policies.policies) {
+          if (policy.name == name) policy.bootstrap.recovery_window_until = flags.recovery_until;
+        }
+      }
+    }
   }
   for (const auto& w : policies.warnings) err << "warning: " << w << "\n";
   auto nodes = csr::LoadNodes(client);
   if (!nodes.ok()) return nodes.status();
   auto csrs = csr::LoadCsrs(client);
   if (!csrs.ok()) return csrs.status();
+  // Each node's last client certificate, for the re-bootstrap check.
+  std::vector<csr::KubeletCsr> kubelet_csrs;
+  for (const auto& c : *csrs) {
+    if (auto k = csr::KubeletCsrOf(c)) kubelet_csrs.push_back(std::move(*k));
+  }
+  csr::AddLastClientCerts(*nodes, kubelet_csrs);
 
   csr::NodeLookup lookup = [&nodes](const std::string& name) -> const csr::NodeFacts* {
     auto it = nodes->find(name);
@@ -106,6 +128,46 @@ Result<PassResult> Pass(kube::Client& client, kube::EventRecorder& events,
     out.flush();
   }
   return result;
+}
+
+// Sets spec.bootstrap.recoveryWindowUntil on every policy that allows
+// re-bootstraps (with dry_run, only says so). Returns false after printing why
+// when there is none or a write fails.
+bool OpenRecoveryWindow(kube::Client& client, const ApproveFlags& flags, std::ostream& out,
+                        std::ostream& err) {
+  auto policies = csr::LoadClusterPolicies(client);
+  if (!policies.ok()) {
+    err << "certguard approve-pending: --recovery: " << policies.status().ToString() << "\n";
+    return false;
+  }
+  auto targets = csr::RecoveryWindowTargets(policies->policies);
+  if (targets.empty()) {
+    err << "certguard approve-pending: --recovery: no valid CSRApprovalPolicy allows a "
+           "re-bootstrap "
+           "(bootstrap.existingNodes: WhenNotReady, listing kubernetes.io/"
+           "kube-apiserver-client-kubelet): a recovery window would change nothing\n";
+    return false;
+  }
+  const std::string until = csr::FormatRfc3339(*flags.recovery_until);
+  for (const auto& name : targets) {
+    if (flags.dry_run) {
+      out << "dry run: would open the recovery window of policy " << name << " until " << until
+          << "\n";
+      continue;
+    }
+    auto patched =
+        client.Patch(kube::resources::kCsrApprovalPolicies, "", name, kube::PatchType::kMerge,
+                     csr::RecoveryWindowPatch(*flags.recovery_until));
+    if (!patched.ok()) {
+      err << "certguard approve-pending: --recovery: policy " << name << ": "
+          << patched.status().ToString() << "\n";
+      return false;
+    }
+    out << "recovery window of policy " << name << " open until " << until
+        << ": NotReady nodes may re-bootstrap until then\n";
+  }
+  out.flush();
+  return true;
 }
 
 }  // namespace
@@ -147,6 +209,11 @@ void AddApprovePendingCommand(CLI::App& app, Context& ctx) {
                   "With --watch, a live status line on stderr between passes: auto (when stderr "
                   "is a terminal), always, never")
       ->capture_default_str();
+  cmd->add_option("--recovery", flags->recovery,
+                  "Open a recovery window this long (at most 24h) first: set "
+                  "spec.bootstrap.recoveryWindowUntil to now plus this on every policy with "
+                  "existingNodes WhenNotReady, so NotReady nodes whose client certificate is still "
+                  "valid may re-bootstrap (a restore)");
 
   cmd->callback([&ctx, flags] {
     ctx.run = [&ctx, flags]() -> int {
@@ -195,6 +262,22 @@ void AddApprovePendingCommand(CLI::App& app, Context& ctx) {
         ctx.err << "certguard approve-pending: --interval must be positive\n";
         return kExitUsage;
       }
+      if (!flags->recovery.empty()) {
+        auto d = common::ParseDuration(flags->recovery);
+        if (!d.ok() || d->count() <= 0 || *d > kMaxRecovery) {
+          ctx.err << "certguard approve-pending: --recovery: "
+                  << (d.ok() ? std::string("must be more than 0 and at most 24h")
+                             : d.status().message())
+                  << "\n";
+          return kExitUsage;
+        }
+        if (!flags->policy_file.empty()) {
+          ctx.err << "certguard approve-pending: --recovery opens the window on the cluster's "
+                     "policies: set recoveryWindowUntil in the --policy file instead\n";
+          return kExitUsage;
+        }
+        flags->recovery_until = Now() + std::chrono::ceil<std::chrono::seconds>(*d);
+      }
       if (!flags->policy_file.empty()) {
         if (auto p = csr::LoadPolicyFile(flags->policy_file); !p.ok()) {
           ctx.err << "certguard approve-pending: " << p.status().message() << "\n";
@@ -209,6 +292,9 @@ void AddApprovePendingCommand(CLI::App& app, Context& ctx) {
       kube::EventRecorderOptions eo;
       eo.host = "approve-pending";
       auto events = std::make_unique<kube::ApiEventRecorder>(**client, eo);
+      if (flags->recovery_until && !OpenRecoveryWindow(**client, *flags, ctx.out, ctx.err)) {
+        return kExitFailure;
+      }
 
       app::StopSignal stop;
       if (flags->watch) app::NotifyOnSignals(stop);

@@ -9,12 +9,14 @@
 #include "cli/app.h"
 #include "cli/cluster.h"
 #include "cli/commands.h"
-#include "common/json_fields.h"
 #include "common/duration.h"
+#include "common/json_fields.h"
 #include "csr/approval.h"
 #include "csr/cluster.h"
 #include "csr/plan.h"
+#include "csr/renewal.h"
 #include "kube/resource.h"
+#include "x509/parse.h"
 
 namespace certguard::cli {
 
@@ -30,6 +32,7 @@ struct ExplainFlags {
   int max_pending_per_node = 10;
   int max_pending = 500;
   std::string superseded = "deny";
+  std::string renewal_window = "672h";
 };
 
 using common::Str;
@@ -50,6 +53,38 @@ std::string ActionText(const csr::Plan& p) {
     case A::kHoldForFlood: return "holds the approval: " + p.flood.message;
   }
   return "";
+}
+
+// One line on a node's current certificate of one kind and its waiting renewals.
+std::string RenewalText(const std::optional<csr::NodeRenewal>& r, x509::Time now) {
+  if (!r || !r->current) return "no issued certificate known (its CSRs are gone or never were)";
+  const csr::CertValidity& c = *r->current->cert;
+  char days[32];
+  std::snprintf(days, sizeof days, "%.1f", x509::DaysUntil(c.not_after, now));
+  std::string out = "CSR " + c.csr + ", valid " + csr::FormatRfc3339(c.not_before) + " to " +
+                    csr::FormatRfc3339(c.not_after) +
+                    (c.not_after <= now ? " (expired " : " (expires in ") + days + " days)";
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  if (!r->pending.empty()) out += "; renewal pending: " + join(r->pending);
+  if (!r->denied.empty()) out += "; renewal denied: " + join(r->denied);
+  if (r->stuck) out += "; RENEWAL STUCK";
+  return out;
+}
+
+nlohmann::json RenewalJson(const std::optional<csr::NodeRenewal>& r, x509::Time now) {
+  if (!r || !r->current) return nullptr;
+  const csr::CertValidity& c = *r->current->cert;
+  return {{"csr", c.csr},
+          {"notBefore", csr::FormatRfc3339(c.not_before)},
+          {"notAfter", csr::FormatRfc3339(c.not_after)},
+          {"expiryDays", x509::DaysUntil(c.not_after, now)},
+          {"pending", r->pending},
+          {"denied", r->denied},
+          {"renewalStuck", r->stuck}};
 }
 
 }  // namespace
@@ -76,6 +111,9 @@ void AddCsrExplainCommand(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   cmd->add_option("--csr-superseded", flags->superseded, "As given to `certguard run`")
       ->capture_default_str();
+  cmd->add_option("--csr-renewal-stuck-window", flags->renewal_window,
+                  "As given to `certguard run`")
+      ->capture_default_str();
 
   cmd->callback([&ctx, flags] {
     ctx.run = [&ctx, flags]() -> int {
@@ -83,6 +121,14 @@ void AddCsrExplainCommand(CLI::App& app, Context& ctx) {
       if (!node_wait.ok()) {
         ctx.err << "certguard csr explain: --csr-node-wait-timeout: "
                 << node_wait.status().message() << "\n";
+        return kExitUsage;
+      }
+      auto renewal_window = common::ParseDuration(flags->renewal_window);
+      if (!renewal_window.ok() || renewal_window->count() < 0) {
+        ctx.err << "certguard csr explain: --csr-renewal-stuck-window: "
+                << (renewal_window.ok() ? "must not be negative"
+                                        : renewal_window.status().message())
+                << "\n";
         return kExitUsage;
       }
       auto network = csr::MakeClusterNetwork(flags->network.cluster_domain,
@@ -132,6 +178,23 @@ void AddCsrExplainCommand(CLI::App& app, Context& ctx) {
         return kExitFailure;
       }
       auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+      // The requesting node's current certificates, and the last client one for
+      // the re-bootstrap check, as the controller knows them.
+      std::vector<csr::KubeletCsr> kubelet_csrs;
+      for (const auto& c : *csrs) {
+        if (auto k = csr::KubeletCsrOf(c)) kubelet_csrs.push_back(std::move(*k));
+      }
+      csr::AddLastClientCerts(*nodes, kubelet_csrs);
+      const auto self = csr::KubeletCsrOf(*obj);
+      std::optional<csr::NodeRenewal> node_client, node_serving;
+      if (self) {
+        for (auto& row :
+             csr::JoinRenewals(kubelet_csrs, now,
+                               std::chrono::duration_cast<std::chrono::seconds>(*renewal_window))) {
+          if (row.node != self->node) continue;
+          (row.kind == csr::CertKind::kClient ? node_client : node_serving) = std::move(row);
+        }
+      }
       // As the controller sees them: duplicates grouped, addresses indexed by Node.
       csr::PendingIndex index(*superseded != csr::SupersededAction::kOff);
       for (const auto& c : *csrs) (void)index.Update(Str(c, "metadata", "name"), c);
@@ -169,6 +232,11 @@ void AddCsrExplainCommand(CLI::App& app, Context& ctx) {
         j["policySource"] = policies.origin;
         j["warnings"] = policies.warnings;
         if (plan.requeue_after.count() > 0) j["requeueAfterSeconds"] = plan.requeue_after.count() / 1000.0;
+        if (self) {
+          j["node"] = self->node;
+          j["nodeCertificates"] = {{"client", RenewalJson(node_client, now)},
+                                   {"serving", RenewalJson(node_serving, now)}};
+        }
         ctx.out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         return kExitOk;
       }
@@ -178,6 +246,11 @@ void AddCsrExplainCommand(CLI::App& app, Context& ctx) {
           << "Requester:  " << Str(*obj, "spec", "username") << "\n"
           << "Created:    " << Str(*obj, "metadata", "creationTimestamp") << "\n"
           << "State:      " << csr::CsrStateName(plan.state) << "\n";
+      if (self) {
+        out << "Node:       " << self->node << "\n"
+            << "  client:   " << RenewalText(node_client, now) << "\n"
+            << "  serving:  " << RenewalText(node_serving, now) << "\n";
+      }
       if (obj->contains("status") && (*obj)["status"].is_object() &&
           (*obj)["status"].contains("conditions") && (*obj)["status"]["conditions"].is_array()) {
         for (const auto& c : (*obj)["status"]["conditions"]) {

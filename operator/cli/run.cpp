@@ -18,6 +18,7 @@ void AddRunCommand(CLI::App& app, Context& ctx) {
     app::RunOptions o;
     std::string controllers = "csr,trust,expiry";
     std::string lease = "15s", renew = "10s", retry = "2s", node_wait = "10m";
+    std::string renewal_window = "672h";
   };
   auto flags = std::make_shared<Flags>();
   auto& o = flags->o;
@@ -47,6 +48,10 @@ void AddRunCommand(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   cmd->add_option("--csr-node-wait-timeout", flags->node_wait,
                   "How long a serving CSR waits for its Node to register before it is refused")
+      ->capture_default_str();
+  cmd->add_option("--csr-renewal-stuck-window", flags->renewal_window,
+                  "certguard_node_renewal_stuck is 1 for a node whose kubelet certificate "
+                  "expires within this while its renewal is pending or denied")
       ->capture_default_str();
   cmd->add_option("--csr-max-pending-per-node", o.csr_max_pending_per_node,
                   "Approvals for a node pause while it has more pending CSRs than this (0: no cap)")
@@ -109,11 +114,13 @@ void AddRunCommand(CLI::App& app, Context& ctx) {
         const std::string* text;
         std::chrono::milliseconds* out;
       };
-      for (const D& d : {D{"--leader-election-lease-duration", &flags->lease, &options.lease_duration},
-                         D{"--leader-election-renew-deadline", &flags->renew, &options.renew_deadline},
-                         D{"--leader-election-retry-period", &flags->retry, &options.retry_period},
-                         D{"--csr-node-wait-timeout", &flags->node_wait,
-                           &options.csr_node_wait_timeout}}) {
+      for (const D& d :
+           {D{"--leader-election-lease-duration", &flags->lease, &options.lease_duration},
+            D{"--leader-election-renew-deadline", &flags->renew, &options.renew_deadline},
+            D{"--leader-election-retry-period", &flags->retry, &options.retry_period},
+            D{"--csr-node-wait-timeout", &flags->node_wait, &options.csr_node_wait_timeout},
+            D{"--csr-renewal-stuck-window", &flags->renewal_window,
+              &options.csr_renewal_stuck_window}}) {
         auto v = common::ParseDuration(*d.text);
         if (!v.ok()) {
           ctx.err << "certguard run: " << d.flag << ": " << v.status().message() << "\n";

@@ -109,6 +109,7 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events,
   csrs_.AddHandler([this](const kube::Change& ch) {
     if (ch.kind == kube::Change::Kind::kDelete) {
       pending_.Remove(ch.key);
+      renewals_->Remove(ch.key);
       {
         std::lock_guard<std::mutex> lock(mu_);
         recorded_.erase(Str(*ch.object, "metadata", "uid"));
@@ -118,6 +119,8 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events,
       if (!IsDecided(*ch.object)) EnqueuePending();
       return;
     }
+    // A resync hands back the cached copy, which holds no certificate.
+    if (ch.object != ch.old_object) renewals_->Update(ch.key, *ch.object);
     // A new retry supersedes the older ones: decide them (as Superseded) now.
     for (const auto& older : pending_.Update(ch.key, *ch.object)) queue_.Add(older);
     if (!IsKubeletSigner(Str(*ch.object, "spec", "signerName"))) return;
@@ -137,6 +140,7 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events,
     const std::string node = Str(*ch.object, "metadata", "name");
     if (ch.kind == kube::Change::Kind::kDelete) {
       addresses_.Remove(node);
+      renewals_->ForgetNode(node);
     } else if (auto facts = NodeFromObject(*ch.object); facts.ok()) {
       addresses_.Update(node, AddressKeys(*facts));
     } else {
@@ -299,6 +303,7 @@ ReconcileResult CsrController::ReconcileCsr(const std::string& name) {
       std::optional<NodeFacts> facts;
       if (auto obj = nodes_.store().Get(node)) {
         if (auto f = NodeFromObject(*obj); f.ok()) facts = std::move(*f);
+        if (facts) facts->last_client_cert = renewals_->Current(node, CertKind::kClient);
       }
       it = parsed_nodes.emplace(node, std::move(facts)).first;
     }

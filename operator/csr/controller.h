@@ -16,6 +16,8 @@
 // Thread-safety: Start/Stop from one thread; everything else is internal.
 #pragma once
 
+#include <prometheus/registry.h>
+
 #include <atomic>
 #include <functional>
 #include <map>
@@ -25,14 +27,13 @@
 #include <thread>
 #include <vector>
 
-#include <prometheus/registry.h>
-
 #include "csr/event_reasons.h"
 #include "csr/metrics.h"
 #include "csr/node.h"
 #include "csr/pending.h"
 #include "csr/plan.h"
 #include "csr/policy_status.h"
+#include "csr/renewal.h"
 #include "kube/client.h"
 #include "kube/controller.h"
 #include "kube/events.h"
@@ -84,6 +85,9 @@ class CsrController {
   // Writes one policy's status (exposed for tests).
   kube::ReconcileResult ReconcilePolicyStatus(const std::string& name);
 
+  // The kubelet CSRs seen, for the renewal metrics (csr/renewal_metrics.h).
+  std::shared_ptr<const RenewalIndex> renewals() const { return renewals_; }
+
  private:
   class CsrReconciler;
   class StatusReconciler;
@@ -108,6 +112,8 @@ class CsrController {
   kube::Informer policies_;
   PendingIndex pending_;  // the pending kubelet CSRs of csrs_
   NodeAddressIndex addresses_;  // who lists which address, from nodes_
+  // Each node's certificates and renewals, from csrs_ (whole objects as they arrive).
+  std::shared_ptr<RenewalIndex> renewals_ = std::make_shared<RenewalIndex>();
   kube::WorkQueue queue_;
   kube::WorkQueue status_queue_;
   std::unique_ptr<CsrReconciler> csr_reconciler_;

@@ -279,9 +279,15 @@ Outcome CheckClientRequester(const Facts& f, const Policy& p, x509::Time now) {
   if (p.bootstrap.existing_nodes == ExistingNodes::kWhenNotReady) {
     bool not_ready = n.ready_status != "True" && n.ready_since.has_value();
     if (not_ready && NotReadyLongEnough(*n.ready_since, p.bootstrap.not_ready_for_seconds, now)) {
+      RebootstrapCheck dead = CheckRebootstrap(name, n.last_client_cert,
+                                               p.bootstrap.recovery_window_until, p.name, now);
+      if (!dead.allowed) {
+        o.refusals = std::move(dead.refusals);
+        return o;
+      }
       o.approval = {reason::kApprovedBootstrap,
                     "bootstrap identity " + f.req.username + " re-bootstraps node " + name +
-                        ", NotReady since " + FormatTime(*n.ready_since)};
+                        ", NotReady since " + FormatTime(*n.ready_since) + ": " + dead.because};
       return o;
     }
     std::string state = n.ready_status == "True" ? std::string("is Ready")
@@ -501,6 +507,50 @@ Reasons NotApplicable(const Facts& f, const Policy& p) {
 }
 
 }  // namespace
+
+RebootstrapCheck CheckRebootstrap(const std::string& node, const std::optional<CertValidity>& cert,
+                                  const std::optional<x509::Time>& window_until,
+                                  const std::string& policy, x509::Time now) {
+  RebootstrapCheck c;
+  const std::string from = cert && !cert->csr.empty() ? " (CSR " + cert->csr + ")" : "";
+  if (cert && now >= cert->not_after) {
+    c.allowed = true;
+    c.because = "its last client certificate" + from + " expired at " + FormatTime(cert->not_after);
+    return c;
+  }
+  if (cert && now < cert->not_before) {
+    c.allowed = true;
+    c.because = "its last client certificate" + from + " is not valid before " +
+                FormatTime(cert->not_before) + " (a restore or a skewed clock)";
+    return c;
+  }
+  if (window_until && now < *window_until) {
+    c.allowed = true;
+    c.because =
+        "policy " + policy + "'s recovery window is open until " + FormatTime(*window_until);
+    return c;
+  }
+  if (cert) {
+    Add(c.refusals, reason::kBootstrapNodeCertValid,
+        "node " + node + "'s last client certificate" + from + " is valid until " +
+            FormatTime(cert->not_after) +
+            ": its credentials are not dead, so a bootstrap credential may not replace them");
+  } else {
+    Add(c.refusals, reason::kBootstrapNodeCertUnknown,
+        "no issued client certificate of node " + node +
+            " is known (its CSRs are gone): its credentials cannot be shown dead");
+  }
+  if (window_until) {
+    Add(c.refusals, reason::kRecoveryWindowClosed,
+        "policy " + policy + "'s recovery window closed at " + FormatTime(*window_until));
+  } else {
+    Add(c.refusals, reason::kRecoveryWindowNotOpen,
+        "policy " + policy +
+            " has no recovery window open (spec.bootstrap.recoveryWindowUntil, "
+            "or certguard approve-pending --recovery 30m)");
+  }
+  return c;
+}
 
 std::string ControlPlaneNameWhy(const std::string& lower, const ClusterNetwork& network) {
   if (lower == "kubernetes" || lower == "kubernetes.default") {

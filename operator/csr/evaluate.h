@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,22 @@ Decision Evaluate(const CsrRequest& request, const NodeMap& nodes,
 // Does not check applicability.
 Reasons Check(const CsrRequest& request, const NodeLookup& nodes, const Policy& policy,
               x509::Time now, const ClusterNetwork& network = {});
+
+// Whether a bootstrap identity may re-mint the client certificate of node
+// `node`, which exists and has been NotReady long enough: only when its last
+// issued client certificate is dead at `now` (expired, or not yet valid: a
+// restore or a skewed clock), or while the policy's recovery window is open
+// (now before `window_until`). A node with no known client certificate cannot
+// be shown dead: only a window lets it through. Pure.
+struct RebootstrapCheck {
+  bool allowed = false;
+  std::string because;  // when allowed: which condition holds, for the approval message
+  Reasons refusals;     // otherwise: one reason per condition that failed (certificate, window)
+};
+RebootstrapCheck CheckRebootstrap(const std::string& node,
+                                  const std::optional<CertValidity>& last_client_cert,
+                                  const std::optional<x509::Time>& window_until,
+                                  const std::string& policy, x509::Time now);
 
 // {"decision": ..., "policy": ..., "reasons": [{"code", "message"}], "dryRun": bool}
 std::string DecisionToJson(const Decision& d);

@@ -22,6 +22,14 @@ struct NodeAddress {
   std::string address;  // as the Node lists it
 };
 
+// An issued certificate's validity, as its CSR shows it.
+struct CertValidity {
+  x509::Time not_before{};
+  x509::Time not_after{};
+  std::string csr;  // the CSR that issued it; empty when unknown
+  bool operator==(const CertValidity&) const = default;
+};
+
 struct NodeFacts {
   std::string name;
   common::Labels labels;
@@ -29,6 +37,9 @@ struct NodeFacts {
   // The Ready condition: "True", "False", "Unknown", or empty when absent.
   std::string ready_status;
   std::optional<x509::Time> ready_since;  // its lastTransitionTime
+  // The node's last issued kubelet client certificate, known from CSRs (not from
+  // the Node object): a re-bootstrap is allowed only while it is dead.
+  std::optional<CertValidity> last_client_cert;
 };
 
 // A Node object (v1) as JSON. InvalidArgument when it is not a Node or has no

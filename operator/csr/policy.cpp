@@ -1,9 +1,13 @@
 #include "csr/policy.h"
 
-#include <nlohmann/json.hpp>
 #include <re2/re2.h>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
 #include "common/json_parse.h"
+#include "csr/approval.h"
+#include "csr/node.h"
 #include "csr/request.h"
 
 namespace certguard::csr {
@@ -107,6 +111,30 @@ const char* OnRefusalName(OnRefusal o) { return o == OnRefusal::kDeny ? "Deny" :
 
 const char* ExistingNodesName(ExistingNodes e) {
   return e == ExistingNodes::kRefuse ? "Refuse" : "WhenNotReady";
+}
+
+std::vector<std::string> RecoveryWindowTargets(const std::vector<Policy>& policies) {
+  std::vector<std::string> out;
+  for (const auto& p : policies) {
+    if (!p.valid() || p.bootstrap.existing_nodes != ExistingNodes::kWhenNotReady ||
+        !p.bootstrap.allow) {
+      continue;
+    }
+    for (const auto& s : p.signer_names) {
+      if (s == kClientSigner) {
+        out.push_back(p.name);
+        break;
+      }
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string RecoveryWindowPatch(x509::Time until) {
+  nlohmann::json patch = {
+      {"spec", {{"bootstrap", {{"recoveryWindowUntil", FormatRfc3339(until)}}}}}};
+  return patch.dump();
 }
 
 Result<Policy> PolicyFromObject(const nlohmann::json& object) {
@@ -245,6 +273,15 @@ Result<Policy> PolicyFromObject(const nlohmann::json& object) {
       }
       bf.Int("notReadyForSeconds", p.bootstrap.not_ready_for_seconds, 0,
              kMaxNotReadyForSeconds);
+      if (auto* w = bf.Get("recoveryWindowUntil")) {
+        auto until = w->is_string() ? ParseRfc3339(w->get<std::string>())
+                                    : Result<x509::Time>(InvalidArgument("not a string"));
+        if (until.ok()) {
+          p.bootstrap.recovery_window_until = *until;
+        } else {
+          bf.Error("recoveryWindowUntil", "must be an RFC 3339 time (2026-12-06T10:30:00Z)");
+        }
+      }
     }
   }
 

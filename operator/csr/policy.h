@@ -47,6 +47,9 @@ struct BootstrapPolicy {
   std::vector<std::string> usernames;
   ExistingNodes existing_nodes = ExistingNodes::kRefuse;
   int64_t not_ready_for_seconds = 600;
+  // spec.bootstrap.recoveryWindowUntil: until then a NotReady node may be
+  // re-bootstrapped even while its last client certificate is valid (a restore).
+  std::optional<x509::Time> recovery_window_until;
 };
 
 struct Policy {
@@ -85,6 +88,14 @@ Result<Policy> PolicyFromObject(const nlohmann::json& object);
 // Compiles `source` with RE2 syntax (Perl-like: no backreferences, no lookaround);
 // InvalidArgument, with RE2's reason, if it does not compile.
 Result<Pattern> CompilePattern(const std::string& source);
+
+// The policies a recovery window (`approve-pending --recovery`) opens on: valid
+// ones that list the client signer and allow re-bootstraps (existingNodes
+// WhenNotReady). A window elsewhere would change nothing. Names, in order.
+std::vector<std::string> RecoveryWindowTargets(const std::vector<Policy>& policies);
+
+// The merge patch that sets spec.bootstrap.recoveryWindowUntil to `until`.
+std::string RecoveryWindowPatch(x509::Time until);
 
 const char* OnRefusalName(OnRefusal o);          // "Deny", "Ignore"
 const char* ExistingNodesName(ExistingNodes e);  // "Refuse", "WhenNotReady"

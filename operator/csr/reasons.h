@@ -57,6 +57,12 @@ inline constexpr char kRequesterNotBootstrapper[] = "RequesterNotBootstrapper";
 inline constexpr char kBootstrapNotAllowed[] = "BootstrapNotAllowed";
 inline constexpr char kBootstrapForExistingNode[] = "BootstrapForExistingNode";
 inline constexpr char kNodeNotFound[] = "NodeNotFound";
+// A re-bootstrap of an existing node (existingNodes WhenNotReady) needs its
+// credentials dead or a recovery window open; a refusal names both conditions.
+inline constexpr char kBootstrapNodeCertValid[] = "BootstrapNodeCertValid";
+inline constexpr char kBootstrapNodeCertUnknown[] = "BootstrapNodeCertUnknown";
+inline constexpr char kRecoveryWindowNotOpen[] = "RecoveryWindowNotOpen";
+inline constexpr char kRecoveryWindowClosed[] = "RecoveryWindowClosed";
 // Subject alternative names.
 inline constexpr char kSANsOnClientCert[] = "SANsOnClientCert";
 inline constexpr char kNoSANs[] = "NoSANs";
@@ -83,20 +89,61 @@ inline constexpr char kApprovedServing[] = "ApprovedServing";
 inline constexpr char kSuperseded[] = "Superseded";
 
 // Every code above: the only values a metric's reason label takes besides kOther.
-inline constexpr const char* kAll[] = {
-    kSignerNotHandled, kNoApplicablePolicy, kPolicyInvalid, kSignerNotInPolicy,
-    kNodeNameNotMatched, kNodeSelectorNotMatched, kCsrUnparseable, kCsrNotDer,
-    kCsrVersionNotZero, kCsrAttributeNotAllowed, kCsrExtensionRequestAmbiguous,
-    kCsrDuplicateExtension, kCsrExtensionMalformed, kSubjectStringTypeNotAllowed,
-    kSubjectMalformed, kSignatureAlgorithmNotAllowed, kKeyMalformed, kSignatureInvalid,
-    kKeyTooWeak, kKeyAlgorithmNotAllowed, kSubjectNotNode, kSubjectExtraAttributes,
-    kExtensionNotAllowed, kUsagesNotAllowed, kExpirationTooLong, kExpirationInvalid,
-    kRequesterUnknown, kRequesterNotNode, kRequesterNotSubject, kRequesterNotInNodesGroup,
-    kRequesterNotBootstrapper, kBootstrapNotAllowed, kBootstrapForExistingNode, kNodeNotFound,
-    kSANsOnClientCert, kNoSANs, kSANTypeNotAllowed, kSANInvalidDNSName, kSANAddressNotRoutable,
-    kSANNotNodeAddress, kSANAddressShared, kSANNotAllowedRange, kSANNotAllowedPattern, kSANControlPlaneName,
-    kSANServiceAddress, kSANDeniedRange, kSANDeniedPattern, kApprovedRenewal,
-    kApprovedBootstrap, kApprovedServing, kSuperseded};
+inline constexpr const char* kAll[] = {kSignerNotHandled,
+                                       kNoApplicablePolicy,
+                                       kPolicyInvalid,
+                                       kSignerNotInPolicy,
+                                       kNodeNameNotMatched,
+                                       kNodeSelectorNotMatched,
+                                       kCsrUnparseable,
+                                       kCsrNotDer,
+                                       kCsrVersionNotZero,
+                                       kCsrAttributeNotAllowed,
+                                       kCsrExtensionRequestAmbiguous,
+                                       kCsrDuplicateExtension,
+                                       kCsrExtensionMalformed,
+                                       kSubjectStringTypeNotAllowed,
+                                       kSubjectMalformed,
+                                       kSignatureAlgorithmNotAllowed,
+                                       kKeyMalformed,
+                                       kSignatureInvalid,
+                                       kKeyTooWeak,
+                                       kKeyAlgorithmNotAllowed,
+                                       kSubjectNotNode,
+                                       kSubjectExtraAttributes,
+                                       kExtensionNotAllowed,
+                                       kUsagesNotAllowed,
+                                       kExpirationTooLong,
+                                       kExpirationInvalid,
+                                       kRequesterUnknown,
+                                       kRequesterNotNode,
+                                       kRequesterNotSubject,
+                                       kRequesterNotInNodesGroup,
+                                       kRequesterNotBootstrapper,
+                                       kBootstrapNotAllowed,
+                                       kBootstrapForExistingNode,
+                                       kNodeNotFound,
+                                       kBootstrapNodeCertValid,
+                                       kBootstrapNodeCertUnknown,
+                                       kRecoveryWindowNotOpen,
+                                       kRecoveryWindowClosed,
+                                       kSANsOnClientCert,
+                                       kNoSANs,
+                                       kSANTypeNotAllowed,
+                                       kSANInvalidDNSName,
+                                       kSANAddressNotRoutable,
+                                       kSANNotNodeAddress,
+                                       kSANAddressShared,
+                                       kSANNotAllowedRange,
+                                       kSANNotAllowedPattern,
+                                       kSANControlPlaneName,
+                                       kSANServiceAddress,
+                                       kSANDeniedRange,
+                                       kSANDeniedPattern,
+                                       kApprovedRenewal,
+                                       kApprovedBootstrap,
+                                       kApprovedServing,
+                                       kSuperseded};
 
 // The label value for a code that is not in kAll (a metric never grows a series for it).
 inline constexpr char kOther[] = "Other";

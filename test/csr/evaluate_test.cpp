@@ -711,9 +711,10 @@ TEST_CASE("re-bootstrap of a Node NotReady long enough (existingNodes WhenNotRea
     CHECK(d.verdict == Verdict::kDeny);
     CHECK(HasCode(d, reason::kBootstrapForExistingNode));
   }
-  SECTION("NotReady for 10 minutes: allowed") {
+  SECTION("NotReady for 10 minutes, its client certificate expired: allowed") {
     n.ready_status = "Unknown";
     n.ready_since = kNow - 600s;
+    n.last_client_cert = CertValidity{kNow - 48h, kNow - 1h, "csr-old"};
     auto d = Evaluate(Bootstrap("worker-1"), nodes, {p}, kNow);
     INFO(Describe(d));
     CHECK(d.verdict == Verdict::kApprove);
@@ -734,6 +735,151 @@ TEST_CASE("re-bootstrap of a Node NotReady long enough (existingNodes WhenNotRea
     n.ready_since = kNow - 24h;
     CHECK(Evaluate(Bootstrap("worker-1"), nodes, {}, kNow).verdict == Verdict::kDeny);
   }
+}
+
+TEST_CASE("a re-bootstrap needs the node's credentials dead or a recovery window open",
+          "[csr][evaluate][rebootstrap]") {
+  auto policy = [](const std::string& window) {
+    std::string bootstrap = R"("existingNodes":"WhenNotReady","notReadyForSeconds":600)";
+    if (!window.empty()) bootstrap += R"(,"recoveryWindowUntil":")" + window + "\"";
+    return FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"restore"},
+        "spec":{"bootstrap":{)" +
+                    bootstrap + "}}}");
+  };
+  auto nodes = Nodes();
+  auto& n = nodes["worker-1"];
+  n.ready_status = "False";
+  n.ready_since = kNow - 1h;
+  // kNow is 2026-11-24T06:00:00Z.
+  const Policy no_window = policy("");
+  const Policy open = policy("2026-11-24T06:30:00Z");
+  const Policy closed = policy("2026-11-24T05:59:59Z");
+  REQUIRE(open.bootstrap.recovery_window_until == kNow + 30min);
+
+  SECTION("expired certificate, no window: approved") {
+    n.last_client_cert = CertValidity{kNow - 720h, kNow - 1s, "csr-a"};
+    auto d = Evaluate(Bootstrap("worker-1"), nodes, {no_window}, kNow);
+    INFO(Describe(d));
+    CHECK(d.verdict == Verdict::kApprove);
+    CHECK(d.reasons.at(0).message.find("expired at 2026-11-24T05:59:59Z") != std::string::npos);
+  }
+  SECTION("a certificate expiring at this very second is dead") {
+    n.last_client_cert = CertValidity{kNow - 720h, kNow, "csr-a"};
+    CHECK(Evaluate(Bootstrap("worker-1"), nodes, {no_window}, kNow).verdict == Verdict::kApprove);
+  }
+  SECTION("not yet valid (a restore or a skewed clock), no window: approved") {
+    n.last_client_cert = CertValidity{kNow + 1s, kNow + 720h, "csr-a"};
+    auto d = Evaluate(Bootstrap("worker-1"), nodes, {no_window}, kNow);
+    INFO(Describe(d));
+    CHECK(d.verdict == Verdict::kApprove);
+    CHECK(d.reasons.at(0).message.find("not valid before") != std::string::npos);
+  }
+  SECTION("valid certificate, no window: refused, both conditions named") {
+    n.last_client_cert = CertValidity{kNow - 1h, kNow + 1s, "csr-a"};
+    auto d = Evaluate(Bootstrap("worker-1"), nodes, {no_window}, kNow);
+    INFO(Describe(d));
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(HasCode(d, reason::kBootstrapNodeCertValid));
+    CHECK(HasCode(d, reason::kRecoveryWindowNotOpen));
+    CHECK_FALSE(HasCode(d, reason::kBootstrapForExistingNode));
+    CHECK(d.reasons.size() == 2);
+  }
+  SECTION("valid certificate, window open: approved, the window named") {
+    n.last_client_cert = CertValidity{kNow - 1h, kNow + 720h, "csr-a"};
+    auto d = Evaluate(Bootstrap("worker-1"), nodes, {open}, kNow);
+    INFO(Describe(d));
+    CHECK(d.verdict == Verdict::kApprove);
+    CHECK(d.reasons.at(0).message.find("recovery window is open until 2026-11-24T06:30:00Z") !=
+          std::string::npos);
+  }
+  SECTION("valid certificate, window closed: refused as RecoveryWindowClosed") {
+    n.last_client_cert = CertValidity{kNow - 1h, kNow + 720h, "csr-a"};
+    auto d = Evaluate(Bootstrap("worker-1"), nodes, {closed}, kNow);
+    INFO(Describe(d));
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(HasCode(d, reason::kBootstrapNodeCertValid));
+    CHECK(HasCode(d, reason::kRecoveryWindowClosed));
+    CHECK_FALSE(HasCode(d, reason::kRecoveryWindowNotOpen));
+  }
+  SECTION("the window's end is exclusive") {
+    n.last_client_cert = CertValidity{kNow - 1h, kNow + 720h, "csr-a"};
+    auto d = Evaluate(Bootstrap("worker-1"), nodes, {policy("2026-11-24T06:00:00Z")}, kNow);
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(HasCode(d, reason::kRecoveryWindowClosed));
+  }
+  SECTION("no known certificate, no window: refused, it cannot be shown dead") {
+    n.last_client_cert.reset();
+    auto d = Evaluate(Bootstrap("worker-1"), nodes, {no_window}, kNow);
+    INFO(Describe(d));
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(HasCode(d, reason::kBootstrapNodeCertUnknown));
+    CHECK(HasCode(d, reason::kRecoveryWindowNotOpen));
+  }
+  SECTION("no known certificate, window open: approved") {
+    n.last_client_cert.reset();
+    CHECK(Evaluate(Bootstrap("worker-1"), nodes, {open}, kNow).verdict == Verdict::kApprove);
+  }
+  SECTION("a window does not waive the NotReady wait") {
+    n.ready_since = kNow - 60s;
+    auto d = Evaluate(Bootstrap("worker-1"), nodes, {open}, kNow);
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(HasCode(d, reason::kBootstrapForExistingNode));
+  }
+  SECTION("a window does not open existingNodes Refuse") {
+    auto refuse = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"strict"},
+        "spec":{"bootstrap":{"recoveryWindowUntil":"2026-11-24T06:30:00Z"}}})");
+    auto d = Evaluate(Bootstrap("worker-1"), nodes, {refuse}, kNow);
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(HasCode(d, reason::kBootstrapForExistingNode));
+  }
+  SECTION("a node that does not exist yet needs neither") {
+    CHECK(Evaluate(Bootstrap("worker-7"), nodes, {no_window}, kNow).verdict == Verdict::kApprove);
+  }
+  SECTION("a renewal by the node itself needs neither") {
+    n.last_client_cert = CertValidity{kNow - 1h, kNow + 720h, "csr-a"};
+    CHECK(Evaluate(Client("worker-1"), nodes, {no_window}, kNow).verdict == Verdict::kApprove);
+  }
+}
+
+TEST_CASE("CheckRebootstrap: one reason per failed condition", "[csr][evaluate][rebootstrap]") {
+  const CertValidity valid{kNow - 1h, kNow + 1h, "csr-a"};
+  auto codes = [](const RebootstrapCheck& c) {
+    std::vector<std::string> out;
+    for (const auto& r : c.refusals) out.push_back(r.code);
+    return out;
+  };
+  auto c = CheckRebootstrap("w", valid, std::nullopt, "p", kNow);
+  CHECK_FALSE(c.allowed);
+  CHECK(codes(c) ==
+        std::vector<std::string>{reason::kBootstrapNodeCertValid, reason::kRecoveryWindowNotOpen});
+  CHECK(c.refusals[0].message.find("csr-a") != std::string::npos);
+  c = CheckRebootstrap("w", std::nullopt, kNow - 1s, "p", kNow);
+  CHECK(codes(c) ==
+        std::vector<std::string>{reason::kBootstrapNodeCertUnknown, reason::kRecoveryWindowClosed});
+  c = CheckRebootstrap("w", valid, kNow + 1s, "p", kNow);
+  CHECK(c.allowed);
+  CHECK(c.refusals.empty());
+  CHECK_FALSE(c.because.empty());
+}
+
+TEST_CASE("recoveryWindowUntil must be an RFC 3339 time", "[csr][policy][rebootstrap]") {
+  for (const char* bad : {R"("tomorrow")", R"("2026-11-24")", "1764000000", R"("")", "true"}) {
+    INFO(bad);
+    auto p = PolicyFromObject(
+        nlohmann::json::parse(std::string(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"p"},
+            "spec":{"bootstrap":{"existingNodes":"WhenNotReady","recoveryWindowUntil":)") +
+                              bad + "}}}"));
+    REQUIRE(p.ok());
+    CHECK_FALSE(p->valid());
+    REQUIRE(p->errors.size() == 1);
+    CHECK(p->errors[0].find("spec.bootstrap.recoveryWindowUntil") != std::string::npos);
+  }
+  auto offset = PolicyFromObject(nlohmann::json::parse(
+      R"({"kind":"CSRApprovalPolicy","metadata":{"name":"p"},
+          "spec":{"bootstrap":{"recoveryWindowUntil":"2026-11-24T07:30:00+01:00"}}})"));
+  REQUIRE(offset.ok());
+  CHECK(offset->valid());
+  CHECK(offset->bootstrap.recovery_window_until == kNow + 30min);
 }
 
 TEST_CASE("Check exposes one policy's refusals", "[csr][evaluate]") {

@@ -160,6 +160,7 @@ TEST_CASE("a NotReady wait near INT64_MAX never overflows into an approval", "[c
   NodeMap nodes{{"worker-1", Node("worker-1")}};
   nodes["worker-1"].ready_status = "False";
   nodes["worker-1"].ready_since = kNow - 24h;
+  nodes["worker-1"].last_client_cert = CertValidity{kNow - 48h, kNow - 1h, "csr-old"};
   for (int64_t wait : {std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::max() - 1,
                        std::numeric_limits<int64_t>::max() / 2, int64_t{-1},
                        std::numeric_limits<int64_t>::min()}) {

@@ -152,3 +152,35 @@ TEST_CASE("patterns are anchored and survive hostile input", "[csr][policy]") {
   Pattern empty;
   CHECK_FALSE(empty.Matches("x"));
 }
+
+TEST_CASE("RecoveryWindowTargets: valid WhenNotReady policies of the client signer",
+          "[csr][policy][rebootstrap]") {
+  auto make = [](const std::string& json) {
+    auto p = certguard::csr::PolicyFromObject(nlohmann::json::parse(json));
+    REQUIRE(p.ok());
+    return *p;
+  };
+  std::vector<certguard::csr::Policy> policies{
+      make(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"z-restore"},
+               "spec":{"bootstrap":{"existingNodes":"WhenNotReady"}}})"),
+      make(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"a-restore"},
+               "spec":{"signerNames":["kubernetes.io/kube-apiserver-client-kubelet"],
+                       "bootstrap":{"existingNodes":"WhenNotReady"}}})"),
+      make(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"refuse"},"spec":{}})"),
+      make(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"serving-only"},
+               "spec":{"signerNames":["kubernetes.io/kubelet-serving"],
+                       "bootstrap":{"existingNodes":"WhenNotReady"}}})"),
+      make(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"no-bootstrap"},
+               "spec":{"bootstrap":{"allow":false,"existingNodes":"WhenNotReady"}}})"),
+      make(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"invalid"},
+               "spec":{"bootstrap":{"existingNodes":"WhenNotReady","recoveryWindowUntil":"soon"}}})"),
+  };
+  CHECK(certguard::csr::RecoveryWindowTargets(policies) ==
+        std::vector<std::string>{"a-restore", "z-restore"});
+  const auto until =
+      certguard::x509::Time{std::chrono::sys_days{std::chrono::year{2026} / 12 / 6}} +
+      std::chrono::hours(10) + std::chrono::minutes(30);
+  CHECK(nlohmann::json::parse(certguard::csr::RecoveryWindowPatch(until)) ==
+        nlohmann::json::parse(
+            R"({"spec":{"bootstrap":{"recoveryWindowUntil":"2026-12-06T10:30:00Z"}}})"));
+}

@@ -1,0 +1,187 @@
+#include "csr/renewal.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <tuple>
+
+#include "common/json_fields.h"
+#include "csr/policy.h"
+#include "csr/request.h"
+#include "expiry/objects.h"
+#include "expiry/sources.h"
+
+namespace certguard::csr {
+
+namespace {
+
+using common::Str;
+
+// The order JoinRenewals picks the current certificate by (the inventory's).
+bool Newer(const KubeletCsr& a, const KubeletCsr& b) {
+  return std::tie(a.cert->not_before, a.cert->not_after, a.name) >
+         std::tie(b.cert->not_before, b.cert->not_after, b.name);
+}
+
+// Was `c` made after the certificate `current` came from?
+bool After(const KubeletCsr& c, const std::optional<KubeletCsr>& current) {
+  if (!current) return true;
+  if (!c.created) return true;  // unknown: counted, the safer way for an alert
+  if (current->created) return *c.created > *current->created;
+  return *c.created > current->cert->not_before;
+}
+
+}  // namespace
+
+const char* CertKindName(CertKind k) { return k == CertKind::kClient ? "client" : "serving"; }
+
+std::optional<KubeletCsr> KubeletCsrOf(const nlohmann::json& csr) {
+  if (!csr.is_object()) return std::nullopt;
+  const std::string signer = Str(csr, "spec", "signerName");
+  if (signer != kClientSigner && signer != kServingSigner) return std::nullopt;
+  KubeletCsr k;
+  k.name = Str(csr, "metadata", "name");
+  k.kind = signer == kClientSigner ? CertKind::kClient : CertKind::kServing;
+  k.state = StateOf(csr);
+  if (auto t = ParseRfc3339(Str(csr, "metadata", "creationTimestamp")); t.ok()) k.created = *t;
+  if (k.state == CsrState::kIssued) {
+    // The reading the expiry inventory makes of the same CSR.
+    expiry::Keys keys = expiry::CsrCertificates(csr);
+    if (auto it = keys.find("status.certificate"); it != keys.end() && !it->second.certs.empty()) {
+      const auto& leaf = it->second.certs.front();
+      k.cert = CertValidity{leaf.not_before, leaf.not_after, k.name};
+      k.node = it->second.node;
+    }
+  }
+  if (k.node.empty()) k.node = expiry::NodeOfKubeletCn(Str(csr, "spec", "username"));
+  if (k.node.empty() && k.state != CsrState::kIssued) {
+    if (auto req = RequestFromObject(csr); req.ok() && req->csr) {
+      auto cns = req->csr->subject.Values("CN");
+      if (cns.size() == 1) k.node = expiry::NodeOfKubeletCn(cns[0]);
+    }
+  }
+  if (k.node.empty()) return std::nullopt;
+  return k;
+}
+
+std::optional<KubeletCsr> CurrentCertificate(const std::vector<KubeletCsr>& csrs,
+                                             const std::string& node, CertKind kind) {
+  const KubeletCsr* best = nullptr;
+  for (const auto& c : csrs) {
+    if (c.node != node || c.kind != kind || !c.cert) continue;
+    if (!best || Newer(c, *best)) best = &c;
+  }
+  if (!best) return std::nullopt;
+  return *best;
+}
+
+std::vector<NodeRenewal> JoinRenewals(const std::vector<KubeletCsr>& csrs, x509::Time now,
+                                      std::chrono::seconds window) {
+  std::map<std::pair<std::string, CertKind>, std::vector<const KubeletCsr*>> groups;
+  for (const auto& c : csrs) groups[{c.node, c.kind}].push_back(&c);
+  std::vector<NodeRenewal> out;
+  for (const auto& [slot, members] : groups) {
+    NodeRenewal r;
+    r.node = slot.first;
+    r.kind = slot.second;
+    for (const KubeletCsr* c : members) {
+      if (c->cert && (!r.current || Newer(*c, *r.current))) r.current = *c;
+    }
+    for (const KubeletCsr* c : members) {
+      if (c->cert || !After(*c, r.current)) continue;
+      switch (c->state) {
+        case CsrState::kPending:
+        case CsrState::kApproved:
+          r.pending.push_back(c->name);
+          break;
+        case CsrState::kDenied:
+        case CsrState::kFailed:
+          r.denied.push_back(c->name);
+          break;
+        case CsrState::kIssued:
+          break;  // issued, its certificate unreadable
+      }
+    }
+    std::sort(r.pending.begin(), r.pending.end());
+    std::sort(r.denied.begin(), r.denied.end());
+    const bool waiting = !r.pending.empty() || !r.denied.empty();
+    r.stuck = waiting && r.current && r.current->cert->not_after - now <= window;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+void AddLastClientCerts(NodeMap& nodes, const std::vector<KubeletCsr>& csrs) {
+  for (const auto& row : JoinRenewals(csrs, x509::Time{}, std::chrono::seconds(0))) {
+    if (row.kind != CertKind::kClient || !row.current) continue;
+    if (auto it = nodes.find(row.node); it != nodes.end())
+      it->second.last_client_cert = row.current->cert;
+  }
+}
+
+void RenewalIndex::Update(const std::string& key, const nlohmann::json& csr) {
+  auto facts = KubeletCsrOf(csr);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = live_.find(key); it != live_.end()) EraseLocked(it);
+  if (facts) {
+    by_node_[facts->node].insert(key);
+    live_[key] = std::move(*facts);
+  }
+}
+
+void RenewalIndex::EraseLocked(std::unordered_map<std::string, KubeletCsr>::iterator it) {
+  if (auto n = by_node_.find(it->second.node); n != by_node_.end()) {
+    n->second.erase(it->first);
+    if (n->second.empty()) by_node_.erase(n);
+  }
+  live_.erase(it);
+}
+
+void RenewalIndex::Remove(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = live_.find(key);
+  if (it == live_.end()) return;
+  if (it->second.cert) {
+    auto slot = std::make_pair(it->second.node, it->second.kind);
+    auto r = remembered_.find(slot);
+    if (r == remembered_.end()) {
+      remembered_.emplace(slot, it->second);
+    } else if (Newer(it->second, r->second)) {
+      r->second = it->second;
+    }
+  }
+  EraseLocked(it);
+}
+
+void RenewalIndex::ForgetNode(const std::string& node) {
+  std::lock_guard<std::mutex> lock(mu_);
+  remembered_.erase({node, CertKind::kClient});
+  remembered_.erase({node, CertKind::kServing});
+}
+
+std::vector<KubeletCsr> RenewalIndex::Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<KubeletCsr> out;
+  out.reserve(live_.size() + remembered_.size());
+  for (const auto& [key, c] : live_) out.push_back(c);
+  for (const auto& [slot, c] : remembered_) out.push_back(c);
+  return out;
+}
+
+std::optional<CertValidity> RenewalIndex::Current(const std::string& node, CertKind kind) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const KubeletCsr* best = nullptr;
+  if (auto keys = by_node_.find(node); keys != by_node_.end()) {
+    for (const auto& key : keys->second) {
+      const KubeletCsr& c = live_.at(key);
+      if (c.kind == kind && c.cert && (!best || Newer(c, *best))) best = &c;
+    }
+  }
+  if (auto r = remembered_.find({node, kind}); r != remembered_.end()) {
+    if (!best || Newer(r->second, *best)) best = &r->second;
+  }
+  if (!best) return std::nullopt;
+  return best->cert;
+}
+
+}  // namespace certguard::csr
