@@ -228,18 +228,6 @@ bool IsBootstrapper(const CsrRequest& req, const BootstrapPolicy& b) {
                      [&](const std::string& g) { return Contains(b.groups, g); });
 }
 
-std::string FormatTime(x509::Time t) {
-  auto days = std::chrono::floor<std::chrono::days>(t);
-  std::chrono::year_month_day ymd{days};
-  std::chrono::hh_mm_ss hms{t - days};
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02ldZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<long>(hms.hours().count()), static_cast<long>(hms.minutes().count()),
-                static_cast<long>(hms.seconds().count()));
-  return buf;
-}
-
 // since + wait <= now, without overflow: a wait past the end of time is never over.
 bool NotReadyLongEnough(x509::Time since, int64_t wait_seconds, x509::Time now) {
   if (wait_seconds < 0) return false;
@@ -281,11 +269,11 @@ Outcome CheckClientRequester(const Facts& f, const Policy& p, x509::Time now) {
     if (not_ready && NotReadyLongEnough(*n.ready_since, p.bootstrap.not_ready_for_seconds, now)) {
       o.approval = {reason::kApprovedBootstrap,
                     "bootstrap identity " + f.req.username + " re-bootstraps node " + name +
-                        ", NotReady since " + FormatTime(*n.ready_since)};
+                        ", NotReady since " + common::FormatRfc3339(*n.ready_since)};
       return o;
     }
     std::string state = n.ready_status == "True" ? std::string("is Ready")
-                        : n.ready_since ? "is NotReady only since " + FormatTime(*n.ready_since)
+                        : n.ready_since ? "is NotReady only since " + common::FormatRfc3339(*n.ready_since)
                                         : std::string("has no Ready condition");
     Add(o.refusals, reason::kBootstrapForExistingNode,
         "node " + name + " exists and " + state + "; a re-bootstrap needs it NotReady for " +

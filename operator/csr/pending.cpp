@@ -22,21 +22,6 @@ std::string StringAt(const nlohmann::json& obj, const char* a, const char* b) {
   return j->get<std::string>();
 }
 
-// "2026-11-24T05:18:33Z" only (what the API server writes for creationTimestamp).
-std::optional<x509::Time> ParseTimestamp(const std::string& s) {
-  int y, mo, d, h, mi, se;
-  char z = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &se, &z) != 7 ||
-      z != 'Z') {
-    return std::nullopt;
-  }
-  std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(mo),
-                                  std::chrono::day(d)};
-  if (!ymd.ok()) return std::nullopt;
-  return std::chrono::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(mi) +
-         std::chrono::seconds(se);
-}
-
 }  // namespace
 
 std::string FloodKey(std::string_view username, std::string_view common_name) {
@@ -80,7 +65,8 @@ PendingSummary Summarize(const std::vector<const nlohmann::json*>& csrs, x509::T
     ++s.total;
     ++it->second.pending;
     ++s.per_requester[FloodKeyOf(*obj)];
-    if (auto created = ParseTimestamp(StringAt(*obj, "metadata", "creationTimestamp"))) {
+    if (auto created = common::ParseRfc3339(StringAt(*obj, "metadata", "creationTimestamp"));
+        created.ok()) {
       double age = std::max<double>(0, static_cast<double>((now - *created).count()));
       it->second.oldest_age_seconds = std::max(it->second.oldest_age_seconds, age);
     }
@@ -108,7 +94,10 @@ std::vector<std::string> PendingIndex::Update(const std::string& key, const nloh
       if (auto request = RequestFromObject(csr); request.ok()) group = DuplicateGroup(*request);
     }
   }
-  auto created = ParseTimestamp(StringAt(csr, "metadata", "creationTimestamp"));
+  std::optional<x509::Time> created;
+  if (auto t = common::ParseRfc3339(StringAt(csr, "metadata", "creationTimestamp")); t.ok()) {
+    created = *t;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   if (!kubelet) {
     entries_.erase(key);

@@ -238,7 +238,7 @@ kube::ReconcileResult TrustBundleReconciler::Reconcile(const std::string& key) {
 
   auto write_status = [&](const StatusFacts& facts) -> Status {
     json status = ComputeStatus(facts, old_status, now);
-    if (auto t = ParseTime(Str(status, "lastChange"))) {
+    if (auto t = common::ParseRfc3339(Str(status, "lastChange")); t.ok()) {
       metrics_.SetLastChange(ref.name, static_cast<double>(t->time_since_epoch().count()));
     }
     if (status == old_status) return Status::Ok();
