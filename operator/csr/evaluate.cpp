@@ -6,13 +6,14 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/names.h"
+
 namespace certguard::csr {
 
 namespace {
 
 constexpr std::string_view kNodeUserPrefix = "system:node:";
 constexpr char kNodesGroup[] = "system:nodes";
-constexpr size_t kMaxDnsName = 253;
 
 // What every rule needs, worked out once per request.
 struct Facts {
@@ -54,34 +55,15 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// A DNS-1123 subdomain, as Kubernetes requires of Node names.
-bool IsNodeName(const std::string& s) {
-  if (s.empty() || s.size() > kMaxDnsName) return false;
-  size_t label = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    if (c == '.') {
-      if (label == 0 || s[i - 1] == '-') return false;
-      label = 0;
-      continue;
-    }
-    if (!alnum && c != '-') return false;
-    if (label == 0 && c == '-') return false;
-    if (++label > 63) return false;
-  }
-  return label > 0 && s.back() != '-';
-}
-
 // A host name a serving certificate may carry: letters, digits, '-', '.';
 // no wildcard, no empty label. Case is not significant.
-bool IsDnsName(const std::string& s) { return IsNodeName(Lower(s)); }
+bool IsDnsName(const std::string& s) { return common::IsDnsSubdomain(Lower(s)); }
 
 std::optional<std::string> NodeNameFromCn(const x509::Name& subject) {
   auto cns = subject.Values("CN");
   if (cns.size() != 1 || !cns[0].starts_with(kNodeUserPrefix)) return std::nullopt;
   std::string name = cns[0].substr(kNodeUserPrefix.size());
-  if (!IsNodeName(name)) return std::nullopt;
+  if (!common::IsDnsSubdomain(name)) return std::nullopt;
   return name;
 }
 
@@ -505,7 +487,7 @@ std::string ControlPlaneNameWhy(const std::string& lower, const ClusterNetwork& 
 Result<std::string> ParseClusterDomain(const std::string& text) {
   std::string d = Lower(text);
   if (!d.empty() && d.back() == '.') d.pop_back();
-  if (!IsNodeName(d)) return InvalidArgument("cluster domain \"" + text + "\" is not a DNS name");
+  if (!common::IsDnsSubdomain(d)) return InvalidArgument("cluster domain \"" + text + "\" is not a DNS name");
   return d;
 }
 
