@@ -18,7 +18,7 @@
 #include "csr/backlog.h"
 #include "csr/cluster.h"
 #include "csr/plan.h"
-#include "csr/table.h"
+#include "common/table.h"
 #include "kube/events.h"
 
 namespace certguard::cli {
@@ -97,7 +97,7 @@ Result<PassResult> Pass(kube::Client& client, kube::EventRecorder& events,
     rows.push_back({row.name, row.signer_name, row.requester, row.decision, row.reason});
   }
   if (!rows.empty()) {
-    out << csr::FormatTable({"NAME", "SIGNER", "REQUESTER", "DECISION", "REASON"}, rows);
+    out << common::FormatTable({"NAME", "SIGNER", "REQUESTER", "DECISION", "REASON"}, rows);
     out.flush();
   }
   return result;

@@ -6,7 +6,7 @@
 
 #include "common/duration.h"
 #include "common/time.h"
-#include "csr/table.h"
+#include "common/table.h"
 #include "x509/parse.h"
 #include "x509/pem.h"
 
@@ -130,10 +130,10 @@ std::string RenderTable(const std::vector<Finding>& findings, x509::Time now) {
     h->push_back("SOURCE");
   }
   std::string out;
-  if (!leaves.empty()) out += csr::FormatTable(leaf_header, leaves);
+  if (!leaves.empty()) out += common::FormatTable(leaf_header, leaves);
   if (!cas.empty()) {
     if (!out.empty()) out += "\n";
-    out += csr::FormatTable(ca_header, cas);
+    out += common::FormatTable(ca_header, cas);
   }
   return out;
 }
