@@ -48,6 +48,7 @@
 #include <thread>
 #include <vector>
 
+#include "csr/policy.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "support/cluster.h"
@@ -148,7 +149,7 @@ Json ServingCsr(const std::string& csr_name, const std::string& node, const std:
           {"metadata", {{"name", csr_name}, {"labels", {{kRoundLabel, round}}}}},
           {"spec",
            {{"request", b64},
-            {"signerName", "kubernetes.io/kubelet-serving"},
+            {"signerName", certguard::csr::kServingSigner},
             {"usages", {"digital signature", "server auth"}}}}};
 }
 

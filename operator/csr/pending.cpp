@@ -4,14 +4,12 @@
 #include <cstdio>
 
 #include "csr/approval.h"
+#include "csr/policy.h"
 #include "csr/request.h"
 
 namespace certguard::csr {
 
 namespace {
-
-constexpr char kClientSignerName[] = "kubernetes.io/kube-apiserver-client-kubelet";
-constexpr char kServingSignerName[] = "kubernetes.io/kubelet-serving";
 
 std::string StringAt(const nlohmann::json& obj, const char* a, const char* b) {
   if (!obj.is_object()) return {};
@@ -55,8 +53,8 @@ std::string FloodKeyOf(const nlohmann::json& csr) {
 
 PendingSummary Summarize(const std::vector<const nlohmann::json*>& csrs, x509::Time now) {
   PendingSummary s;
-  s.per_signer[kClientSignerName] = {};
-  s.per_signer[kServingSignerName] = {};
+  s.per_signer[kClientSigner] = {};
+  s.per_signer[kServingSigner] = {};
   for (const auto* obj : csrs) {
     if (obj == nullptr || !obj->is_object()) continue;
     std::string signer = StringAt(*obj, "spec", "signerName");
@@ -76,7 +74,7 @@ PendingSummary Summarize(const std::vector<const nlohmann::json*>& csrs, x509::T
 
 std::vector<std::string> PendingIndex::Update(const std::string& key, const nlohmann::json& csr) {
   std::string signer = StringAt(csr, "spec", "signerName");
-  const bool kubelet = csr.is_object() && (signer == kClientSignerName || signer == kServingSignerName);
+  const bool kubelet = csr.is_object() && (signer == kClientSigner || signer == kServingSigner);
   const bool counted = kubelet && !IsDecided(csr);
   const std::string uid = StringAt(csr, "metadata", "uid");
   bool known = false;
@@ -170,8 +168,8 @@ std::string PendingIndex::SupersededBy(const std::string& key) const {
 
 PendingSummary PendingIndex::Summary(x509::Time now) const {
   PendingSummary s;
-  s.per_signer[kClientSignerName] = {};
-  s.per_signer[kServingSignerName] = {};
+  s.per_signer[kClientSigner] = {};
+  s.per_signer[kServingSigner] = {};
   std::lock_guard<std::mutex> lock(mu_);
   std::unordered_map<std::string, std::string> newest;  // group -> key, computed once each
   for (const auto& [key, e] : entries_) {
@@ -263,7 +261,7 @@ std::optional<std::chrono::milliseconds> NodeWaitDelay(
     std::string_view signer_name, const std::vector<std::string>& reason_codes,
     std::chrono::milliseconds age, std::chrono::milliseconds timeout) {
   using std::chrono::milliseconds;
-  if (signer_name != kServingSignerName) return std::nullopt;
+  if (signer_name != kServingSigner) return std::nullopt;
   bool node_missing = false;
   for (const auto& code : reason_codes) {
     if (code == "NodeNotFound") {
@@ -296,7 +294,7 @@ std::string Seconds(std::chrono::milliseconds d) {
 NodeWait CheckNodeWait(std::string_view signer_name, const NodeWaitFacts& facts,
                        std::chrono::milliseconds age, std::chrono::milliseconds timeout) {
   NodeWait w;
-  if (signer_name != kServingSignerName) return w;
+  if (signer_name != kServingSigner) return w;
   bool node_missing = false;
   bool address_missing = false;
   for (const auto& code : facts.reason_codes) {

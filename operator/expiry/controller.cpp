@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "kube/resource.h"
+#include "trust/spec.h"
 
 namespace certguard::expiry {
 
@@ -93,7 +94,7 @@ ExpiryController::ExpiryController(kube::Client& client, std::shared_ptr<Invento
   }
   if (sources_.trust_bundles) {
     kube::InformerOptions o;
-    o.label_selector = kTrustBundleLabel;
+    o.label_selector = trust::kBundleLabel;
     Watch(kube::resources::kConfigMaps, o).AddHandler([this](const kube::Change& c) {
       HandleBundleTarget(c);
     });
@@ -193,7 +194,7 @@ std::vector<std::string> ListInventory(kube::Client& client, const ExpirySources
   }
   if (sources.trust_bundles) {
     BundleTargets bundles;
-    for (const auto& obj : list(kube::resources::kConfigMaps, kTrustBundleLabel, "")) {
+    for (const auto& obj : list(kube::resources::kConfigMaps, trust::kBundleLabel, "")) {
       bundles.Update(obj);
     }
     for (const std::string& b : bundles.Bundles()) {

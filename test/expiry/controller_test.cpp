@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "kube/resource.h"
+#include "trust/spec.h"
 #include "support/kube/fake_client.h"
 #include "support/pki.h"
 #include "support/wait.h"
@@ -125,7 +126,7 @@ TEST_CASE("ExpiryController: a TrustBundle's targets give one series per certifi
   FakeClient api;
   Cert next = CertBuilder().Cn("ca-next").Ca().Build();
   auto target = [&](const std::string& pem) {
-    return Json{{"metadata", {{"name", "cluster-ca"}, {"labels", {{kTrustBundleLabel, "cluster"}}}}},
+    return Json{{"metadata", {{"name", "cluster-ca"}, {"labels", {{certguard::trust::kBundleLabel, "cluster"}}}}},
                 {"data", {{"ca.crt", pem}}}};
   };
   REQUIRE(api.Create(resources::kConfigMaps, "a", target(Ca().pem + next.pem)).ok());

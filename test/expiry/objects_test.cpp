@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/pki.h"
+#include "trust/spec.h"
 #include "x509/parse.h"
 
 using namespace certguard::expiry;
@@ -130,7 +131,7 @@ TEST_CASE("BundleTargets merges a bundle's targets and follows changes", "[expir
   Cert next = CertBuilder().Cn("cluster-ca-2").Ca().Build();
   auto target = [](const std::string& ns, const std::string& bundle, const std::string& pem) {
     json cm = {{"metadata", {{"name", "trust"}, {"namespace", ns}}}, {"data", {{"ca.crt", pem}}}};
-    if (!bundle.empty()) cm["metadata"]["labels"][kTrustBundleLabel] = bundle;
+    if (!bundle.empty()) cm["metadata"]["labels"][certguard::trust::kBundleLabel] = bundle;
     return cm;
   };
   BundleTargets b;
