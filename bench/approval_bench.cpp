@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "bench_support.h"
+#include "csr/policy.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "support/cluster.h"
@@ -151,7 +152,7 @@ Json ServingCsr(const std::string& csr_name, const std::string& node, const std:
           {"metadata", {{"name", csr_name}, {"labels", {{kRoundLabel, round}}}}},
           {"spec",
            {{"request", b64},
-            {"signerName", "kubernetes.io/kubelet-serving"},
+            {"signerName", certguard::csr::kServingSigner},
             {"usages", {"digital signature", "server auth"}}}}};
 }
 

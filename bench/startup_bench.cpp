@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "csr/controller.h"
+#include "csr/policy.h"
 #include "kube/client.h"
 #include "support/kube/fake_recorder.h"
 #include "support/kube/fake_transport.h"
@@ -122,7 +123,7 @@ Json Csr(const std::string& name, const std::string& request, bool decided, int 
               {"creationTimestamp", "2026-12-06T03:00:00Z"}}},
             {"spec",
              {{"request", request},
-              {"signerName", "kubernetes.io/kubelet-serving"},
+              {"signerName", certguard::csr::kServingSigner},
               {"username", "system:node:node-0"},
               {"groups", {"system:nodes", "system:authenticated"}},
               {"usages", {"digital signature", "server auth"}}}}};

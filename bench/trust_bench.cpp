@@ -416,55 +416,63 @@ std::string Fmt(double v, const char* f) {
   return buf;
 }
 
-}  // namespace
-
-static int Run(int argc, char** argv) {
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines as they come
+struct Flags {
   int n = 2000;
   double qps = 20.0;  // certguard's former default client limit (--kube-api-qps, --kube-api-burst)
   int burst = 30;
   double max_ratio = 1.25;
   bool peer_limit_run = true;
-  std::string out = "bench/results/trust.json", cluster_dir, trust_manager_flag;
+  std::string out = "bench/results/trust.json", cluster_dir, trust_manager;
+};
+
+// nullopt after printing the usage.
+std::optional<Flags> ParseFlags(int argc, char** argv) {
+  Flags f;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--namespaces" && i + 1 < argc) {
-      n = std::atoi(argv[++i]);
+      f.n = std::atoi(argv[++i]);
     } else if (a == "--cluster" && i + 1 < argc) {
-      cluster_dir = argv[++i];
+      f.cluster_dir = argv[++i];
     } else if (a == "--qps" && i + 1 < argc) {
-      qps = std::atof(argv[++i]);
+      f.qps = std::atof(argv[++i]);
     } else if (a == "--burst" && i + 1 < argc) {
-      burst = std::atoi(argv[++i]);
+      f.burst = std::atoi(argv[++i]);
     } else if (a == "--max-ratio" && i + 1 < argc) {
-      max_ratio = std::atof(argv[++i]);
+      f.max_ratio = std::atof(argv[++i]);
     } else if (a == "--out" && i + 1 < argc) {
-      out = argv[++i];
+      f.out = argv[++i];
     } else if (a == "--trust-manager" && i + 1 < argc) {
-      trust_manager_flag = argv[++i];
+      f.trust_manager = argv[++i];
     } else if (a == "--no-peer-limit-run") {
-      peer_limit_run = false;
+      f.peer_limit_run = false;
     } else {
       std::fprintf(stderr,
                    "usage: certguard_bench_trust [--namespaces N] [--cluster DIR] [--qps Q] "
                    "[--burst B] [--max-ratio R] [--out FILE] [--trust-manager BIN|none] "
                    "[--no-peer-limit-run]\n");
-      return 2;
+      return std::nullopt;
     }
   }
-  if (qps <= 0 || burst < 1) Fail("--qps and --burst must be positive");
-  if (n <= std::max(burst, kTrustManagerBurst)) {
-    Fail("--namespaces must be over the burst (" + std::to_string(burst) + ")");
+  if (f.qps <= 0 || f.burst < 1) Fail("--qps and --burst must be positive");
+  if (f.n <= std::max(f.burst, kTrustManagerBurst)) {
+    Fail("--namespaces must be over the burst (" + std::to_string(f.burst) + ")");
   }
-  const std::string source_dir = CERTGUARD_SOURCE_DIR;
-  const std::string scripts = source_dir + "/test/cluster/";
+  return f;
+}
 
-  // trust-manager: built (or found) first, so that a slow first build stays out of the plane's life.
-  std::string tm_bin, tm_why;
-  if (trust_manager_flag == "none") {
-    tm_why = "left out (--trust-manager none)";
-  } else if (!trust_manager_flag.empty()) {
-    tm_bin = trust_manager_flag;
+// trust-manager's binary, or why there is none. Built (or found) before the
+// plane starts, so that a slow first build stays out of the plane's life.
+struct Peer {
+  std::string bin, why;
+};
+
+Peer FindTrustManager(const std::string& flag, const std::string& source_dir) {
+  Peer p;
+  if (flag == "none") {
+    p.why = "left out (--trust-manager none)";
+  } else if (!flag.empty()) {
+    p.bin = flag;
   } else {
     std::printf("building trust-manager %s (hack/tools/build-peers.sh trust-manager)\n",
                 kTrustManagerVersion);
@@ -478,80 +486,54 @@ static int Run(int argc, char** argv) {
     std::getline(in, state, '\t');
     std::getline(in, what);
     if (name == "trust-manager" && state == "ok") {
-      tm_bin = what;
+      p.bin = what;
     } else {
-      tm_why = state == "unavailable" ? what : "hack/tools/build-peers.sh said: " + line;
+      p.why = state == "unavailable" ? what : "hack/tools/build-peers.sh said: " + line;
     }
   }
-  if (!tm_bin.empty() && access(tm_bin.c_str(), X_OK) != 0) {
-    tm_why = tm_bin + " is not an executable";
-    tm_bin.clear();
+  if (!p.bin.empty() && access(p.bin.c_str(), X_OK) != 0) {
+    p.why = p.bin + " is not an executable";
+    p.bin.clear();
   }
+  return p;
+}
 
-  // The plane.
-  bool own_plane = cluster_dir.empty();
+// The TrustBundle CRD, and trust-manager's Bundle CRD rendered from its chart as
+// `helm install` would (on failure, `peer` says why and loses its binary).
+void InstallCrds(const std::string& env, const std::string& source_dir,
+                 const std::string& cluster_dir, Peer& peer) {
   int rc = 0;
-  if (own_plane) {
-    char tmpl[] = "/tmp/certguard-bench-trust-XXXXXX";
-    if (!mkdtemp(tmpl)) Fail("mkdtemp failed");
-    cluster_dir = tmpl;
-    std::printf("starting a control plane in %s\n", cluster_dir.c_str());
-    std::string log = Shell(scripts + "up.sh " + Quote(cluster_dir) + " 2>&1", &rc);
-    if (rc != 0) Fail("test/cluster/up.sh failed:\n" + log);
+  const std::string crd = source_dir + "/crds/certguard.io_trustbundles.yaml";
+  std::string log = Shell(env + "\"$KUBECTL\" apply --server-side -f " + Quote(crd) +
+                              " && \"$KUBECTL\" wait --for condition=established " +
+                              "--timeout=60s crd/trustbundles.certguard.io 2>&1",
+                          &rc);
+  if (rc != 0) Fail("installing the TrustBundle CRD failed:\n" + log);
+  if (peer.bin.empty()) return;
+  const std::string chart = std::filesystem::path(peer.bin).parent_path().string() + "/chart";
+  const std::string rendered = cluster_dir + "/trust-manager-bundles-crd.yaml";
+  log = Shell(
+      env + ". " + Quote(source_dir + "/hack/tools/versions.sh") + "; \"$TOOLS_DIR/helm\" " +
+          "template trust-manager " + Quote(chart) +
+          " --kube-version \"${KUBERNETES_VERSION#v}\" --show-only " +
+          "templates/crd-trust.cert-manager.io_bundles.yaml >" + Quote(rendered) +
+          " 2>&1 || { cat " + Quote(rendered) + "; exit 1; }; \"$KUBECTL\" apply " +
+          "--server-side -f " + Quote(rendered) + " 2>&1 && \"$KUBECTL\" wait --for " +
+          "condition=established --timeout=60s crd/bundles.trust.cert-manager.io 2>&1",
+      &rc);
+  if (rc != 0) {
+    peer.why = "installing its Bundle CRD from " + chart + " failed: " + log;
+    peer.bin.clear();
   }
-  struct Down {
-    bool own;
-    std::string cmd;
-    ~Down() {
-      if (!own) return;
-      int ignored = 0;
-      Shell(cmd, &ignored);
-    }
-  } down{own_plane, scripts + "down.sh " + Quote(cluster_dir) + " >/dev/null 2>&1"};
-  const std::string env = "set -a; . " + Quote(cluster_dir + "/env") + "; ";
+}
 
-  {
-    const std::string crd = source_dir + "/crds/certguard.io_trustbundles.yaml";
-    std::string log = Shell(env + "\"$KUBECTL\" apply --server-side -f " + Quote(crd) +
-                                " && \"$KUBECTL\" wait --for condition=established " +
-                                "--timeout=60s crd/trustbundles.certguard.io 2>&1",
-                            &rc);
-    if (rc != 0) Fail("installing the TrustBundle CRD failed:\n" + log);
-  }
-  if (!tm_bin.empty()) {
-    // trust-manager's Bundle CRD, rendered from its chart as `helm install` would.
-    const std::string chart = std::filesystem::path(tm_bin).parent_path().string() + "/chart";
-    const std::string rendered = cluster_dir + "/trust-manager-bundles-crd.yaml";
-    std::string log = Shell(
-        env + ". " + Quote(source_dir + "/hack/tools/versions.sh") + "; \"$TOOLS_DIR/helm\" " +
-            "template trust-manager " + Quote(chart) +
-            " --kube-version \"${KUBERNETES_VERSION#v}\" --show-only " +
-            "templates/crd-trust.cert-manager.io_bundles.yaml >" + Quote(rendered) +
-            " 2>&1 || { cat " + Quote(rendered) + "; exit 1; }; \"$KUBECTL\" apply " +
-            "--server-side -f " + Quote(rendered) + " 2>&1 && \"$KUBECTL\" wait --for " +
-            "condition=established --timeout=60s crd/bundles.trust.cert-manager.io 2>&1",
-        &rc);
-    if (rc != 0) {
-      tm_why = "installing its Bundle CRD from " + chart + " failed: " + log;
-      tm_bin.clear();
-    }
-  }
-
-  kube::LoadOptions lo;
-  lo.kubeconfig_flag = cluster_dir + "/admin.kubeconfig";
-  auto cfg = kube::LoadClientConfig(lo);
-  if (!cfg.ok()) Fail("kubeconfig: " + cfg.status().ToString());
-  cfg->qps = 0;  // set-up at full speed
-  auto admin_r = kube::NewRestClient(*cfg);
-  if (!admin_r.ok()) Fail(admin_r.status().ToString());
-  kube::RestClient& admin = **admin_r;
-
-  // Set-up: N labelled namespaces, each with the kube-root-ca.crt that
-  // kube-controller-manager publishes (awaited, so its writes stay out of the windows).
-  char idbuf[16];
-  std::snprintf(idbuf, sizeof idbuf, "%04x", static_cast<unsigned>(getpid()) & 0xffff);
-  const std::string id = idbuf;
-  const std::string label = "bench-trust-" + id;
+// Set-up: N labelled namespaces, each with the kube-root-ca.crt that
+// kube-controller-manager publishes (awaited, so its writes stay out of the
+// windows), and the source namespace with its CA. Returns the seconds it took.
+double SetUp(Bench& b) {
+  kube::RestClient& admin = *b.admin;
+  const std::string& label = b.label;
+  const int n = b.n;
   const auto setup_start = steady_clock::now();
   {
     std::atomic<int> next{0}, failed{0};
@@ -569,14 +551,6 @@ static int Run(int argc, char** argv) {
     for (auto& t : threads) t.join();
     if (failed) Fail(std::to_string(failed.load()) + " namespaces not created");
   }
-  Bench b;
-  b.admin = &admin;
-  b.cluster_dir = cluster_dir;
-  b.label = label;
-  b.n = n;
-  b.src_ns = label + "-src";
-  b.ca1 = certguard::testing::CertBuilder().Cn("bench-ca-1").Ca().Pem();
-  b.ca2 = certguard::testing::CertBuilder().Cn("bench-ca-2").Ca().Pem();
   if (!admin.Create(res::kNamespaces, "",
                     {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", b.src_ns}}}})
            .ok() ||
@@ -602,138 +576,157 @@ static int Run(int argc, char** argv) {
   if (!WaitUntil(published, seconds(600), 1s)) Fail("kube-root-ca.crt not published everywhere");
   const double setup_s = duration<double>(steady_clock::now() - setup_start).count();
   std::printf("set-up: %d namespaces and their kube-root-ca.crt in %.1f s\n", n, setup_s);
+  return setup_s;
+}
 
-  const json selector = {{"matchLabels", {{label, "on"}}}};
-  // certguard, as deployed: its own process, at a given client limit.
-  auto certguard = [&](double q, int bu) {
-    return [&, q, bu](const std::string& name) {
-      Controller c;
-      const int metrics_port = FreePort(), health_port = FreePort();
-      const std::string log = cluster_dir + "/" + name + ".log";
-      c.process = std::make_unique<certguard::test::CertguardProcess>(
-          std::vector<std::string>{"run", "--kubeconfig", cluster_dir + "/admin.kubeconfig",
-                                   "--controllers", "trust", "--leader-elect=false",
-                                   "--kube-api-qps", Fmt(q, "%g"), "--kube-api-burst",
-                                   std::to_string(bu), "--metrics-bind-address",
-                                   "127.0.0.1:" + std::to_string(metrics_port),
-                                   "--health-bind-address",
-                                   "127.0.0.1:" + std::to_string(health_port)},
-          log);
-      if (!WaitUntil(
-              [&] {
-                return certguard::testing::HttpGet(health_port, "/readyz").status == 200 ||
-                       !c.process->running();
-              },
-              seconds(120), 200ms) ||
-          !c.process->running()) {
-        Fail("certguard not ready; log: " + log);
-      }
-      c.bundles = res::kTrustBundles;
-      c.bundle = {{"apiVersion", "certguard.io/v1alpha1"},
-                  {"kind", "TrustBundle"},
-                  {"metadata", {{"name", name}}},
-                  {"spec",
-                   {{"sources", json::array({{{"configMap",
-                                               {{"namespace", b.src_ns},
-                                                {"name", "ca"},
-                                                {"key", "ca.crt"}}}}})},
-                    {"target", {{"configMap", {{"name", name}, {"key", "ca.crt"}}}}},
-                    {"namespaceSelector", selector}}}};
-      c.selector = "certguard.io/trustbundle=" + name;
-      return c;
-    };
-  };
-  // trust-manager as its chart runs it, but: no leader election, its servers on
-  // 127.0.0.1 and its webhook served with a certificate minted here (not
-  // registered with the API server: the Bundles here are valid).
-  auto trust_manager = [&](const std::string& name) {
-    Controller c;
-    const std::string tls = cluster_dir + "/trust-manager-tls";
-    std::filesystem::create_directories(tls);
-    auto cert = certguard::testing::CertBuilder().Cn("trust-manager").Ip("127.0.0.1").Build();
-    std::ofstream(tls + "/tls.crt") << cert.pem;
-    std::ofstream(tls + "/tls.key") << cert.key.PrivatePem();
-    const int metrics_port = FreePort(), ready_port = FreePort(), webhook_port = FreePort();
-    const std::string log = cluster_dir + "/" + name + ".log";
-    c.process = std::make_unique<certguard::test::CertguardProcess>(
-        tm_bin,
-        std::vector<std::string>{"--kubeconfig", cluster_dir + "/admin.kubeconfig",
-                                 "--leader-elect=false", "--trust-namespace", b.src_ns,
-                                 "--metrics-port", std::to_string(metrics_port),
-                                 "--readiness-probe-port", std::to_string(ready_port),
-                                 "--webhook-host", "127.0.0.1", "--webhook-port",
-                                 std::to_string(webhook_port), "--webhook-certificate-dir", tls},
-        log);
-    // Ready (its webhook serves), and its controller's caches synced.
-    if (!WaitUntil(
-            [&] {
-              return !c.process->running() ||
-                     (certguard::testing::HttpGet(ready_port, "/readyz").status == 200 &&
-                      c.process->Log().find("\"Starting workers\" controller=bundles") !=
-                          std::string::npos);
-            },
-            seconds(120), 200ms) ||
-        !c.process->running()) {
-      std::string tail = c.process->Log();
-      if (tail.size() > 1500) tail = "..." + tail.substr(tail.size() - 1500);
-      Fail((c.process->running()
-                ? std::string("trust-manager not ready in 120 s")
-                : "trust-manager exited (code " + std::to_string(c.process->Wait(0s)) +
-                      ") before it was ready") +
-           "; log " + log + ":\n" + tail);
-    }
-    c.bundles = kBundles;
-    c.bundle = {{"apiVersion", "trust.cert-manager.io/v1alpha1"},
-                {"kind", "Bundle"},
-                {"metadata", {{"name", name}}},
-                {"spec",
-                 {{"sources", json::array({{{"configMap", {{"name", "ca"}, {"key", "ca.crt"}}}}})},
-                  {"target", {{"configMap", {{"key", "ca.crt"}}}, {"namespaceSelector", selector}}}}}};
-    c.selector = "trust.cert-manager.io/bundle=" + name;
-    return c;
-  };
-  auto max_wait = [&](double q, int bu) { return std::max(1200.0, 3 * (n - bu) / q); };
+json NamespaceSelector(const Bench& b) { return {{"matchLabels", {{b.label, "on"}}}}; }
 
-  std::vector<RunResult> runs;
+// certguard, as deployed: its own process, at a given client limit.
+Controller StartCertguard(const Bench& b, double qps, int burst, const std::string& name) {
+  Controller c;
+  const int metrics_port = FreePort(), health_port = FreePort();
+  const std::string log = b.cluster_dir + "/" + name + ".log";
+  c.process = std::make_unique<certguard::test::CertguardProcess>(
+      std::vector<std::string>{"run", "--kubeconfig", b.cluster_dir + "/admin.kubeconfig",
+                               "--controllers", "trust", "--leader-elect=false",
+                               "--kube-api-qps", Fmt(qps, "%g"), "--kube-api-burst",
+                               std::to_string(burst), "--metrics-bind-address",
+                               "127.0.0.1:" + std::to_string(metrics_port),
+                               "--health-bind-address",
+                               "127.0.0.1:" + std::to_string(health_port)},
+      log);
+  if (!WaitUntil(
+          [&] {
+            return certguard::testing::HttpGet(health_port, "/readyz").status == 200 ||
+                   !c.process->running();
+          },
+          seconds(120), 200ms) ||
+      !c.process->running()) {
+    Fail("certguard not ready; log: " + log);
+  }
+  c.bundles = res::kTrustBundles;
+  c.bundle = {{"apiVersion", "certguard.io/v1alpha1"},
+              {"kind", "TrustBundle"},
+              {"metadata", {{"name", name}}},
+              {"spec",
+               {{"sources", json::array({{{"configMap",
+                                           {{"namespace", b.src_ns},
+                                            {"name", "ca"},
+                                            {"key", "ca.crt"}}}}})},
+                {"target", {{"configMap", {{"name", name}, {"key", "ca.crt"}}}}},
+                {"namespaceSelector", NamespaceSelector(b)}}}};
+  c.selector = "certguard.io/trustbundle=" + name;
+  return c;
+}
+
+// trust-manager as its chart runs it, but: no leader election, its servers on
+// 127.0.0.1 and its webhook served with a certificate minted here (not
+// registered with the API server: the Bundles here are valid).
+Controller StartTrustManager(const Bench& b, const std::string& bin, const std::string& name) {
+  Controller c;
+  const std::string tls = b.cluster_dir + "/trust-manager-tls";
+  std::filesystem::create_directories(tls);
+  auto cert = certguard::testing::CertBuilder().Cn("trust-manager").Ip("127.0.0.1").Build();
+  std::ofstream(tls + "/tls.crt") << cert.pem;
+  std::ofstream(tls + "/tls.key") << cert.key.PrivatePem();
+  const int metrics_port = FreePort(), ready_port = FreePort(), webhook_port = FreePort();
+  const std::string log = b.cluster_dir + "/" + name + ".log";
+  c.process = std::make_unique<certguard::test::CertguardProcess>(
+      bin,
+      std::vector<std::string>{"--kubeconfig", b.cluster_dir + "/admin.kubeconfig",
+                               "--leader-elect=false", "--trust-namespace", b.src_ns,
+                               "--metrics-port", std::to_string(metrics_port),
+                               "--readiness-probe-port", std::to_string(ready_port),
+                               "--webhook-host", "127.0.0.1", "--webhook-port",
+                               std::to_string(webhook_port), "--webhook-certificate-dir", tls},
+      log);
+  // Ready (its webhook serves), and its controller's caches synced.
+  if (!WaitUntil(
+          [&] {
+            return !c.process->running() ||
+                   (certguard::testing::HttpGet(ready_port, "/readyz").status == 200 &&
+                    c.process->Log().find("\"Starting workers\" controller=bundles") !=
+                        std::string::npos);
+          },
+          seconds(120), 200ms) ||
+      !c.process->running()) {
+    std::string tail = c.process->Log();
+    if (tail.size() > 1500) tail = "..." + tail.substr(tail.size() - 1500);
+    Fail((c.process->running()
+              ? std::string("trust-manager not ready in 120 s")
+              : "trust-manager exited (code " + std::to_string(c.process->Wait(0s)) +
+                    ") before it was ready") +
+         "; log " + log + ":\n" + tail);
+  }
+  c.bundles = kBundles;
+  c.bundle = {{"apiVersion", "trust.cert-manager.io/v1alpha1"},
+              {"kind", "Bundle"},
+              {"metadata", {{"name", name}}},
+              {"spec",
+               {{"sources", json::array({{{"configMap", {{"name", "ca"}, {"key", "ca.crt"}}}}})},
+                {"target",
+                 {{"configMap", {{"key", "ca.crt"}}}, {"namespaceSelector", NamespaceSelector(b)}}}}}};
+  c.selector = "trust.cert-manager.io/bundle=" + name;
+  return c;
+}
+
+// The runs, one after the other: certguard at its limit, trust-manager (when it
+// can run), certguard at trust-manager's limit.
+std::vector<RunResult> RunAll(Bench& b, const Flags& f, const Peer& peer) {
+  auto max_wait = [&](double q, int bu) { return std::max(1200.0, 3 * (b.n - bu) / q); };
   auto plan = [&](std::string name, double q, int bu, const std::string& suffix) {
     RunResult r;
     r.name = std::move(name);
     r.qps = q;
     r.burst = bu;
-    r.id = label + "-" + r.name + suffix;
-    r.log = cluster_dir + "/" + r.id + ".log";
+    r.id = b.label + "-" + r.name + suffix;
+    r.log = b.cluster_dir + "/" + r.id + ".log";
     return r;
   };
-  std::printf("certguard at %g QPS, burst %d\n", qps, burst);
-  runs.push_back(RunOne(b, plan("certguard", qps, burst, ""), certguard(qps, burst),
-                        max_wait(qps, burst)));
+  auto certguard = [&b](double q, int bu) {
+    return [&b, q, bu](const std::string& name) { return StartCertguard(b, q, bu, name); };
+  };
+  std::vector<RunResult> runs;
+  std::printf("certguard at %g QPS, burst %d\n", f.qps, f.burst);
+  runs.push_back(RunOne(b, plan("certguard", f.qps, f.burst, ""), certguard(f.qps, f.burst),
+                        max_wait(f.qps, f.burst)));
   RunResult tm = plan("trust-manager", kTrustManagerQps, kTrustManagerBurst, "");
-  if (tm_bin.empty()) {
-    tm.why = tm_why;
-    std::printf("trust-manager %s not run: %s\n", kTrustManagerVersion, tm_why.c_str());
+  if (peer.bin.empty()) {
+    tm.why = peer.why;
+    std::printf("trust-manager %s not run: %s\n", kTrustManagerVersion, peer.why.c_str());
   } else {
     std::printf("trust-manager %s (%s: client-go's defaults, no flag sets them)\n",
                 kTrustManagerVersion, tm.Limit().c_str());
     try {
-      tm = RunOne(b, tm, trust_manager, max_wait(kTrustManagerQps, kTrustManagerBurst));
+      tm = RunOne(
+          b, tm, [&](const std::string& name) { return StartTrustManager(b, peer.bin, name); },
+          max_wait(kTrustManagerQps, kTrustManagerBurst));
     } catch (const BenchError& e) {
       tm.why = e.what();
       std::printf("trust-manager failed: %s\n", tm.why.c_str());
       // Leave the plane clean for certguard's next run.
-      (void)admin.Delete(kBundles, "", tm.id);
+      (void)b.admin->Delete(kBundles, "", tm.id);
       DeleteAll(b, "trust.cert-manager.io/bundle=" + tm.id);
     }
   }
   runs.push_back(tm);
-  if (peer_limit_run) {
+  if (f.peer_limit_run) {
     std::printf("certguard at trust-manager's limit, %g QPS, burst %d\n", kTrustManagerQps,
                 kTrustManagerBurst);
     runs.push_back(RunOne(b, plan("certguard", kTrustManagerQps, kTrustManagerBurst, "-limit"),
                           certguard(kTrustManagerQps, kTrustManagerBurst),
                           max_wait(kTrustManagerQps, kTrustManagerBurst)));
   }
+  return runs;
+}
 
-  // The table: one column per run, then certguard / trust-manager.
+struct Ratios {
+  json same = json::object();     // certguard at trust-manager's limit / trust-manager
+  json by_default = json::object();  // certguard at its limit / trust-manager
+};
+
+// The table: one column per run, then certguard / trust-manager.
+Ratios PrintTable(const std::vector<RunResult>& runs, int n, double max_ratio) {
   const RunResult* same = nullptr;  // certguard at trust-manager's limit
   for (const auto& r : runs) {
     if (r.name == "certguard" && r.ran && r.qps == kTrustManagerQps &&
@@ -742,7 +735,7 @@ static int Run(int argc, char** argv) {
     }
   }
   const RunResult* deflt = &runs.front();
-  const RunResult* peer = tm.ran ? &runs[1] : nullptr;
+  const RunResult* peer = runs[1].ran ? &runs[1] : nullptr;
   struct Row {
     std::string label;
     std::function<std::optional<double>(const RunResult&)> get;
@@ -756,6 +749,12 @@ static int Run(int argc, char** argv) {
       return what == 0 ? x->seconds : what == 1 ? x->floor_seconds : Sum(x->requests);
     };
   };
+  auto memory = [](double Memory::*field, bool end) {
+    return [field, end](const RunResult& r) -> std::optional<double> {
+      if (!r.ran) return std::nullopt;
+      return (end ? r.end : r.idle).*field;
+    };
+  };
   const std::vector<Row> rows = {
       {"create: seconds", window_field("create", 0), "%.1f"},
       {"create: floor (N-burst)/QPS s", window_field("create", 1), "%.1f", false},
@@ -763,24 +762,9 @@ static int Run(int argc, char** argv) {
       {"change: seconds", window_field("change", 0), "%.1f"},
       {"change: floor (N-burst)/QPS s", window_field("change", 1), "%.1f", false},
       {"change: API requests", window_field("change", 2), "%.0f"},
-      {"RSS idle (ready) MiB",
-       [](const RunResult& r) -> std::optional<double> {
-         if (!r.ran) return std::nullopt;
-         return r.idle.rss_mib;
-       },
-       "%.1f"},
-      {"RSS at the end MiB",
-       [](const RunResult& r) -> std::optional<double> {
-         if (!r.ran) return std::nullopt;
-         return r.end.rss_mib;
-       },
-       "%.1f"},
-      {"RSS peak (VmHWM) MiB",
-       [](const RunResult& r) -> std::optional<double> {
-         if (!r.ran) return std::nullopt;
-         return r.end.hwm_mib;
-       },
-       "%.1f"},
+      {"RSS idle (ready) MiB", memory(&Memory::rss_mib, false), "%.1f"},
+      {"RSS at the end MiB", memory(&Memory::rss_mib, true), "%.1f"},
+      {"RSS peak (VmHWM) MiB", memory(&Memory::hwm_mib, true), "%.1f"},
   };
   auto ratio = [](const RunResult* a, const RunResult* p,
                   const Row& row) -> std::optional<double> {
@@ -796,7 +780,7 @@ static int Run(int argc, char** argv) {
   std::printf("%-30s", "client limit");
   for (const auto& r : runs) std::printf(" %18s", r.Limit().c_str());
   std::printf(" %18s %18s\n", "", "");
-  json ratios_same = json::object(), ratios_default = json::object();
+  Ratios ratios;
   for (const auto& row : rows) {
     std::printf("%-30s", row.label.c_str());
     for (const auto& r : runs) {
@@ -806,8 +790,8 @@ static int Run(int argc, char** argv) {
     auto rs = ratio(same, peer, row), rd = ratio(deflt, peer, row);
     std::printf(" %18s %18s\n", rs ? Fmt(*rs, "%.2f").c_str() : "-",
                 rd ? Fmt(*rd, "%.2f").c_str() : "-");
-    if (rs) ratios_same[row.label] = *rs;
-    if (rd) ratios_default[row.label] = *rd;
+    if (rs) ratios.same[row.label] = *rs;
+    if (rd) ratios.by_default[row.label] = *rd;
   }
   for (const auto& r : runs) {
     if (!r.ran) {
@@ -823,13 +807,19 @@ static int Run(int argc, char** argv) {
               "for certguard in \"same limit\"); floor = (namespaces - burst) / qps; certguard's "
               "goal: seconds <= %.2f x floor\n",
               kTrustManagerVersion, max_ratio);
+  return ratios;
+}
 
+// Writes the results to f.out; true when a certguard window took over
+// --max-ratio times its floor.
+bool WriteResults(const Flags& f, double setup_s, const std::vector<RunResult>& runs,
+                  const Ratios& ratios) {
   bool over = false;
   json jruns = json::array();
   for (const auto& r : runs) {
     json jw = json::array();
     for (const auto& w : r.windows) {
-      if (r.name == "certguard") over = over || w.ratio > max_ratio;
+      if (r.name == "certguard") over = over || w.ratio > f.max_ratio;
       jw.push_back({{"window", w.name},
                     {"seconds", w.seconds},
                     {"qps_floor_seconds", w.floor_seconds},
@@ -851,20 +841,79 @@ static int Run(int argc, char** argv) {
     jruns.push_back(jr);
   }
   std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(out).parent_path(), ec);
-  std::ofstream(out) << json{{"benchmark", "trust"},
-                             {"namespaces", n},
-                             {"max_ratio", max_ratio},
-                             {"setup_seconds", setup_s},
-                             {"runs", jruns},
-                             {"ratio_certguard_to_trust_manager_same_limit", ratios_same},
-                             {"ratio_certguard_default_to_trust_manager", ratios_default}}
-                            .dump(2)
-                     << "\n";
-  std::printf("wrote %s\n", out.c_str());
-  if (over) {
+  std::filesystem::create_directories(std::filesystem::path(f.out).parent_path(), ec);
+  std::ofstream(f.out) << json{{"benchmark", "trust"},
+                               {"namespaces", f.n},
+                               {"max_ratio", f.max_ratio},
+                               {"setup_seconds", setup_s},
+                               {"runs", jruns},
+                               {"ratio_certguard_to_trust_manager_same_limit", ratios.same},
+                               {"ratio_certguard_default_to_trust_manager", ratios.by_default}}
+                              .dump(2)
+                       << "\n";
+  std::printf("wrote %s\n", f.out.c_str());
+  return over;
+}
+
+}  // namespace
+
+static int Run(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines as they come
+  std::optional<Flags> flags = ParseFlags(argc, argv);
+  if (!flags) return 2;
+  Flags& f = *flags;
+  const std::string source_dir = CERTGUARD_SOURCE_DIR;
+  const std::string scripts = source_dir + "/test/cluster/";
+  Peer peer = FindTrustManager(f.trust_manager, source_dir);
+
+  // The plane: its own one unless --cluster names one.
+  const bool own_plane = f.cluster_dir.empty();
+  if (own_plane) {
+    char tmpl[] = "/tmp/certguard-bench-trust-XXXXXX";
+    if (!mkdtemp(tmpl)) Fail("mkdtemp failed");
+    f.cluster_dir = tmpl;
+    std::printf("starting a control plane in %s\n", f.cluster_dir.c_str());
+    int rc = 0;
+    std::string log = Shell(scripts + "up.sh " + Quote(f.cluster_dir) + " 2>&1", &rc);
+    if (rc != 0) Fail("test/cluster/up.sh failed:\n" + log);
+  }
+  struct Down {
+    bool own;
+    std::string cmd;
+    ~Down() {
+      if (!own) return;
+      int ignored = 0;
+      Shell(cmd, &ignored);
+    }
+  } down{own_plane, scripts + "down.sh " + Quote(f.cluster_dir) + " >/dev/null 2>&1"};
+  InstallCrds("set -a; . " + Quote(f.cluster_dir + "/env") + "; ", source_dir, f.cluster_dir,
+              peer);
+
+  kube::LoadOptions lo;
+  lo.kubeconfig_flag = f.cluster_dir + "/admin.kubeconfig";
+  auto cfg = kube::LoadClientConfig(lo);
+  if (!cfg.ok()) Fail("kubeconfig: " + cfg.status().ToString());
+  cfg->qps = 0;  // set-up at full speed
+  auto admin = kube::NewRestClient(*cfg);
+  if (!admin.ok()) Fail(admin.status().ToString());
+
+  char idbuf[16];
+  std::snprintf(idbuf, sizeof idbuf, "%04x", static_cast<unsigned>(getpid()) & 0xffff);
+  Bench b;
+  b.admin = admin->get();
+  b.cluster_dir = f.cluster_dir;
+  b.label = std::string("bench-trust-") + idbuf;
+  b.n = f.n;
+  b.src_ns = b.label + "-src";
+  b.ca1 = certguard::testing::CertBuilder().Cn("bench-ca-1").Ca().Pem();
+  b.ca2 = certguard::testing::CertBuilder().Cn("bench-ca-2").Ca().Pem();
+  const double setup_s = SetUp(b);
+
+  const std::vector<RunResult> runs = RunAll(b, f, peer);
+  const Ratios ratios = PrintTable(runs, f.n, f.max_ratio);
+  if (WriteResults(f, setup_s, runs, ratios)) {
     std::fprintf(stderr, "certguard_bench_trust: a certguard window took over %.2fx its floor\n",
-                 max_ratio);
+                 f.max_ratio);
     return 1;
   }
   return 0;

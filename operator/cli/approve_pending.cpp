@@ -21,8 +21,8 @@
 #include "csr/backlog.h"
 #include "csr/cluster.h"
 #include "csr/plan.h"
+#include "common/table.h"
 #include "csr/renewal.h"
-#include "csr/table.h"
 #include "kube/events.h"
 #include "kube/resource.h"
 
@@ -124,7 +124,7 @@ Result<PassResult> Pass(kube::Client& client, kube::EventRecorder& events,
     rows.push_back({row.name, row.signer_name, row.requester, row.decision, row.reason});
   }
   if (!rows.empty()) {
-    out << csr::FormatTable({"NAME", "SIGNER", "REQUESTER", "DECISION", "REASON"}, rows);
+    out << common::FormatTable({"NAME", "SIGNER", "REQUESTER", "DECISION", "REASON"}, rows);
     out.flush();
   }
   return result;
@@ -148,7 +148,7 @@ bool OpenRecoveryWindow(kube::Client& client, const ApproveFlags& flags, std::os
            "kube-apiserver-client-kubelet): a recovery window would change nothing\n";
     return false;
   }
-  const std::string until = csr::FormatRfc3339(*flags.recovery_until);
+  const std::string until = common::FormatRfc3339(*flags.recovery_until);
   for (const auto& name : targets) {
     if (flags.dry_run) {
       out << "dry run: would open the recovery window of policy " << name << " until " << until

@@ -80,7 +80,7 @@ int RunEvaluate(const EvaluateFlags& f, Context& ctx) {
   x509::Time now = std::chrono::time_point_cast<std::chrono::seconds>(
       std::chrono::system_clock::now());
   if (!f.now.empty()) {
-    auto t = csr::ParseRfc3339(f.now);
+    auto t = common::ParseRfc3339(f.now);
     if (!t.ok()) return fail(t.status().Annotate("--now"));
     now = *t;
   }

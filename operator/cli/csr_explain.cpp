@@ -60,9 +60,9 @@ std::string RenewalText(const std::optional<csr::NodeRenewal>& r, x509::Time now
   if (!r || !r->current) return "no issued certificate known (its CSRs are gone or never were)";
   const csr::CertValidity& c = *r->current->cert;
   char days[32];
-  std::snprintf(days, sizeof days, "%.1f", x509::DaysUntil(c.not_after, now));
-  std::string out = "CSR " + c.csr + ", valid " + csr::FormatRfc3339(c.not_before) + " to " +
-                    csr::FormatRfc3339(c.not_after) +
+  std::snprintf(days, sizeof days, "%.1f", common::DaysUntil(c.not_after, now));
+  std::string out = "CSR " + c.csr + ", valid " + common::FormatRfc3339(c.not_before) + " to " +
+                    common::FormatRfc3339(c.not_after) +
                     (c.not_after <= now ? " (expired " : " (expires in ") + days + " days)";
   auto join = [](const std::vector<std::string>& v) {
     std::string s;
@@ -79,9 +79,9 @@ nlohmann::json RenewalJson(const std::optional<csr::NodeRenewal>& r, x509::Time 
   if (!r || !r->current) return nullptr;
   const csr::CertValidity& c = *r->current->cert;
   return {{"csr", c.csr},
-          {"notBefore", csr::FormatRfc3339(c.not_before)},
-          {"notAfter", csr::FormatRfc3339(c.not_after)},
-          {"expiryDays", x509::DaysUntil(c.not_after, now)},
+          {"notBefore", common::FormatRfc3339(c.not_before)},
+          {"notAfter", common::FormatRfc3339(c.not_after)},
+          {"expiryDays", common::DaysUntil(c.not_after, now)},
           {"pending", r->pending},
           {"denied", r->denied},
           {"renewalStuck", r->stuck}};

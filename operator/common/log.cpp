@@ -4,9 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <ctime>
+#include <cstdio>
 #include <mutex>
 #include <nlohmann/json.hpp>
+
+#include "common/time.h"
 
 namespace certguard::log {
 namespace {
@@ -15,16 +17,8 @@ std::mutex g_mu;
 Format g_format = Format::kText;
 
 std::string NowRfc3339() {
-  auto now = std::chrono::system_clock::now();
-  auto secs = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03lldZ", buf, static_cast<long long>(ms));
-  return out;
+  return common::FormatRfc3339(
+      std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now()), 3);
 }
 
 bool NeedsQuotes(std::string_view v) {

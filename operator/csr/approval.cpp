@@ -62,19 +62,6 @@ int DecisionConditionCount(const nlohmann::json& csr) {
   return n;
 }
 
-std::string FormatRfc3339(x509::Time t) {
-  using namespace std::chrono;
-  auto days = floor<std::chrono::days>(t);
-  year_month_day ymd{days};
-  hh_mm_ss hms{t - days};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()));
-  return buf;
-}
-
 Result<nlohmann::json> BuildApprovalBody(const nlohmann::json& csr, bool approve,
                                          std::string_view message, x509::Time now) {
   if (!csr.is_object() || !csr.contains("metadata") || !csr["metadata"].is_object() ||
@@ -103,7 +90,7 @@ Result<nlohmann::json> BuildApprovalBody(const nlohmann::json& csr, bool approve
       {"status", "True"},
       {"reason", approve ? kConditionReasonApproved : kConditionReasonDenied},
       {"message", msg},
-      {"lastUpdateTime", FormatRfc3339(now)},
+      {"lastUpdateTime", common::FormatRfc3339(now)},
   });
   return body;
 }

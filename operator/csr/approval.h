@@ -43,7 +43,4 @@ int DecisionConditionCount(const nlohmann::json& csr);
 Result<nlohmann::json> BuildApprovalBody(const nlohmann::json& csr, bool approve,
                                          std::string_view message, x509::Time now);
 
-// "2026-11-24T05:18:33Z"
-std::string FormatRfc3339(x509::Time t);
-
 }  // namespace certguard::csr

@@ -425,7 +425,7 @@ void CsrController::Record(const nlohmann::json& csr, const Plan& plan, bool wri
   if (decision && metrics_) {
     double latency = -1;
     if (written) {
-      if (auto created = ParseRfc3339(Str(csr, "metadata", "creationTimestamp")); created.ok()) {
+      if (auto created = common::ParseRfc3339(Str(csr, "metadata", "creationTimestamp")); created.ok()) {
         latency = options_.clock ? static_cast<double>((now - *created).count())
                                  : std::chrono::duration<double>(
                                        std::chrono::system_clock::now() - *created)

@@ -6,13 +6,14 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/names.h"
+
 namespace certguard::csr {
 
 namespace {
 
 constexpr std::string_view kNodeUserPrefix = "system:node:";
 constexpr char kNodesGroup[] = "system:nodes";
-constexpr size_t kMaxDnsName = 253;
 
 // What every rule needs, worked out once per request.
 struct Facts {
@@ -54,34 +55,15 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// A DNS-1123 subdomain, as Kubernetes requires of Node names.
-bool IsNodeName(const std::string& s) {
-  if (s.empty() || s.size() > kMaxDnsName) return false;
-  size_t label = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    if (c == '.') {
-      if (label == 0 || s[i - 1] == '-') return false;
-      label = 0;
-      continue;
-    }
-    if (!alnum && c != '-') return false;
-    if (label == 0 && c == '-') return false;
-    if (++label > 63) return false;
-  }
-  return label > 0 && s.back() != '-';
-}
-
 // A host name a serving certificate may carry: letters, digits, '-', '.';
 // no wildcard, no empty label. Case is not significant.
-bool IsDnsName(const std::string& s) { return IsNodeName(Lower(s)); }
+bool IsDnsName(const std::string& s) { return common::IsDnsSubdomain(Lower(s)); }
 
 std::optional<std::string> NodeNameFromCn(const x509::Name& subject) {
   auto cns = subject.Values("CN");
   if (cns.size() != 1 || !cns[0].starts_with(kNodeUserPrefix)) return std::nullopt;
   std::string name = cns[0].substr(kNodeUserPrefix.size());
-  if (!IsNodeName(name)) return std::nullopt;
+  if (!common::IsDnsSubdomain(name)) return std::nullopt;
   return name;
 }
 
@@ -228,18 +210,6 @@ bool IsBootstrapper(const CsrRequest& req, const BootstrapPolicy& b) {
                      [&](const std::string& g) { return Contains(b.groups, g); });
 }
 
-std::string FormatTime(x509::Time t) {
-  auto days = std::chrono::floor<std::chrono::days>(t);
-  std::chrono::year_month_day ymd{days};
-  std::chrono::hh_mm_ss hms{t - days};
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02ldZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<long>(hms.hours().count()), static_cast<long>(hms.minutes().count()),
-                static_cast<long>(hms.seconds().count()));
-  return buf;
-}
-
 // since + wait <= now, without overflow: a wait past the end of time is never over.
 bool NotReadyLongEnough(x509::Time since, int64_t wait_seconds, x509::Time now) {
   if (wait_seconds < 0) return false;
@@ -287,11 +257,11 @@ Outcome CheckClientRequester(const Facts& f, const Policy& p, x509::Time now) {
       }
       o.approval = {reason::kApprovedBootstrap,
                     "bootstrap identity " + f.req.username + " re-bootstraps node " + name +
-                        ", NotReady since " + FormatTime(*n.ready_since) + ": " + dead.because};
+                        ", NotReady since " + common::FormatRfc3339(*n.ready_since) + ": " + dead.because};
       return o;
     }
     std::string state = n.ready_status == "True" ? std::string("is Ready")
-                        : n.ready_since ? "is NotReady only since " + FormatTime(*n.ready_since)
+                        : n.ready_since ? "is NotReady only since " + common::FormatRfc3339(*n.ready_since)
                                         : std::string("has no Ready condition");
     Add(o.refusals, reason::kBootstrapForExistingNode,
         "node " + name + " exists and " + state + "; a re-bootstrap needs it NotReady for " +
@@ -515,25 +485,25 @@ RebootstrapCheck CheckRebootstrap(const std::string& node, const std::optional<C
   const std::string from = cert && !cert->csr.empty() ? " (CSR " + cert->csr + ")" : "";
   if (cert && now >= cert->not_after) {
     c.allowed = true;
-    c.because = "its last client certificate" + from + " expired at " + FormatTime(cert->not_after);
+    c.because = "its last client certificate" + from + " expired at " + common::FormatRfc3339(cert->not_after);
     return c;
   }
   if (cert && now < cert->not_before) {
     c.allowed = true;
     c.because = "its last client certificate" + from + " is not valid before " +
-                FormatTime(cert->not_before) + " (a restore or a skewed clock)";
+                common::FormatRfc3339(cert->not_before) + " (a restore or a skewed clock)";
     return c;
   }
   if (window_until && now < *window_until) {
     c.allowed = true;
     c.because =
-        "policy " + policy + "'s recovery window is open until " + FormatTime(*window_until);
+        "policy " + policy + "'s recovery window is open until " + common::FormatRfc3339(*window_until);
     return c;
   }
   if (cert) {
     Add(c.refusals, reason::kBootstrapNodeCertValid,
         "node " + node + "'s last client certificate" + from + " is valid until " +
-            FormatTime(cert->not_after) +
+            common::FormatRfc3339(cert->not_after) +
             ": its credentials are not dead, so a bootstrap credential may not replace them");
   } else {
     Add(c.refusals, reason::kBootstrapNodeCertUnknown,
@@ -542,7 +512,7 @@ RebootstrapCheck CheckRebootstrap(const std::string& node, const std::optional<C
   }
   if (window_until) {
     Add(c.refusals, reason::kRecoveryWindowClosed,
-        "policy " + policy + "'s recovery window closed at " + FormatTime(*window_until));
+        "policy " + policy + "'s recovery window closed at " + common::FormatRfc3339(*window_until));
   } else {
     Add(c.refusals, reason::kRecoveryWindowNotOpen,
         "policy " + policy +
@@ -567,7 +537,7 @@ std::string ControlPlaneNameWhy(const std::string& lower, const ClusterNetwork& 
 Result<std::string> ParseClusterDomain(const std::string& text) {
   std::string d = Lower(text);
   if (!d.empty() && d.back() == '.') d.pop_back();
-  if (!IsNodeName(d)) return InvalidArgument("cluster domain \"" + text + "\" is not a DNS name");
+  if (!common::IsDnsSubdomain(d)) return InvalidArgument("cluster domain \"" + text + "\" is not a DNS name");
   return d;
 }
 

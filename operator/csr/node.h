@@ -46,9 +46,6 @@ struct NodeFacts {
 // name. Malformed addresses and conditions are skipped, never trusted. Never throws.
 Result<NodeFacts> NodeFromObject(const nlohmann::json& object);
 
-// "2026-11-24T05:18:33Z" (RFC 3339, with fraction or offset) as seconds.
-Result<x509::Time> ParseRfc3339(const std::string& text);
-
 using NodeMap = std::map<std::string, NodeFacts>;
 
 // Keys that identify an address whatever its spelling: an IP by its bytes (an

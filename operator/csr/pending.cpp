@@ -4,14 +4,12 @@
 #include <cstdio>
 
 #include "csr/approval.h"
+#include "csr/policy.h"
 #include "csr/request.h"
 
 namespace certguard::csr {
 
 namespace {
-
-constexpr char kClientSignerName[] = "kubernetes.io/kube-apiserver-client-kubelet";
-constexpr char kServingSignerName[] = "kubernetes.io/kubelet-serving";
 
 std::string StringAt(const nlohmann::json& obj, const char* a, const char* b) {
   if (!obj.is_object()) return {};
@@ -20,21 +18,6 @@ std::string StringAt(const nlohmann::json& obj, const char* a, const char* b) {
   auto j = i->find(b);
   if (j == i->end() || !j->is_string()) return {};
   return j->get<std::string>();
-}
-
-// "2026-11-24T05:18:33Z" only (what the API server writes for creationTimestamp).
-std::optional<x509::Time> ParseTimestamp(const std::string& s) {
-  int y, mo, d, h, mi, se;
-  char z = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &se, &z) != 7 ||
-      z != 'Z') {
-    return std::nullopt;
-  }
-  std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(mo),
-                                  std::chrono::day(d)};
-  if (!ymd.ok()) return std::nullopt;
-  return std::chrono::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(mi) +
-         std::chrono::seconds(se);
 }
 
 }  // namespace
@@ -70,8 +53,8 @@ std::string FloodKeyOf(const nlohmann::json& csr) {
 
 PendingSummary Summarize(const std::vector<const nlohmann::json*>& csrs, x509::Time now) {
   PendingSummary s;
-  s.per_signer[kClientSignerName] = {};
-  s.per_signer[kServingSignerName] = {};
+  s.per_signer[kClientSigner] = {};
+  s.per_signer[kServingSigner] = {};
   for (const auto* obj : csrs) {
     if (obj == nullptr || !obj->is_object()) continue;
     std::string signer = StringAt(*obj, "spec", "signerName");
@@ -80,7 +63,8 @@ PendingSummary Summarize(const std::vector<const nlohmann::json*>& csrs, x509::T
     ++s.total;
     ++it->second.pending;
     ++s.per_requester[FloodKeyOf(*obj)];
-    if (auto created = ParseTimestamp(StringAt(*obj, "metadata", "creationTimestamp"))) {
+    if (auto created = common::ParseRfc3339(StringAt(*obj, "metadata", "creationTimestamp"));
+        created.ok()) {
       double age = std::max<double>(0, static_cast<double>((now - *created).count()));
       it->second.oldest_age_seconds = std::max(it->second.oldest_age_seconds, age);
     }
@@ -90,7 +74,7 @@ PendingSummary Summarize(const std::vector<const nlohmann::json*>& csrs, x509::T
 
 std::vector<std::string> PendingIndex::Update(const std::string& key, const nlohmann::json& csr) {
   std::string signer = StringAt(csr, "spec", "signerName");
-  const bool kubelet = csr.is_object() && (signer == kClientSignerName || signer == kServingSignerName);
+  const bool kubelet = csr.is_object() && (signer == kClientSigner || signer == kServingSigner);
   const bool counted = kubelet && !IsDecided(csr);
   const std::string uid = StringAt(csr, "metadata", "uid");
   bool known = false;
@@ -108,7 +92,10 @@ std::vector<std::string> PendingIndex::Update(const std::string& key, const nloh
       if (auto request = RequestFromObject(csr); request.ok()) group = DuplicateGroup(*request);
     }
   }
-  auto created = ParseTimestamp(StringAt(csr, "metadata", "creationTimestamp"));
+  std::optional<x509::Time> created;
+  if (auto t = common::ParseRfc3339(StringAt(csr, "metadata", "creationTimestamp")); t.ok()) {
+    created = *t;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   if (!kubelet) {
     entries_.erase(key);
@@ -181,8 +168,8 @@ std::string PendingIndex::SupersededBy(const std::string& key) const {
 
 PendingSummary PendingIndex::Summary(x509::Time now) const {
   PendingSummary s;
-  s.per_signer[kClientSignerName] = {};
-  s.per_signer[kServingSignerName] = {};
+  s.per_signer[kClientSigner] = {};
+  s.per_signer[kServingSigner] = {};
   std::lock_guard<std::mutex> lock(mu_);
   std::unordered_map<std::string, std::string> newest;  // group -> key, computed once each
   for (const auto& [key, e] : entries_) {
@@ -274,7 +261,7 @@ std::optional<std::chrono::milliseconds> NodeWaitDelay(
     std::string_view signer_name, const std::vector<std::string>& reason_codes,
     std::chrono::milliseconds age, std::chrono::milliseconds timeout) {
   using std::chrono::milliseconds;
-  if (signer_name != kServingSignerName) return std::nullopt;
+  if (signer_name != kServingSigner) return std::nullopt;
   bool node_missing = false;
   for (const auto& code : reason_codes) {
     if (code == "NodeNotFound") {
@@ -307,7 +294,7 @@ std::string Seconds(std::chrono::milliseconds d) {
 NodeWait CheckNodeWait(std::string_view signer_name, const NodeWaitFacts& facts,
                        std::chrono::milliseconds age, std::chrono::milliseconds timeout) {
   NodeWait w;
-  if (signer_name != kServingSignerName) return w;
+  if (signer_name != kServingSigner) return w;
   bool node_missing = false;
   bool address_missing = false;
   for (const auto& code : facts.reason_codes) {

@@ -133,7 +133,7 @@ std::vector<std::string> RecoveryWindowTargets(const std::vector<Policy>& polici
 
 std::string RecoveryWindowPatch(x509::Time until) {
   nlohmann::json patch = {
-      {"spec", {{"bootstrap", {{"recoveryWindowUntil", FormatRfc3339(until)}}}}}};
+      {"spec", {{"bootstrap", {{"recoveryWindowUntil", common::FormatRfc3339(until)}}}}}};
   return patch.dump();
 }
 
@@ -274,7 +274,7 @@ Result<Policy> PolicyFromObject(const nlohmann::json& object) {
       bf.Int("notReadyForSeconds", p.bootstrap.not_ready_for_seconds, 0,
              kMaxNotReadyForSeconds);
       if (auto* w = bf.Get("recoveryWindowUntil")) {
-        auto until = w->is_string() ? ParseRfc3339(w->get<std::string>())
+        auto until = w->is_string() ? common::ParseRfc3339(w->get<std::string>())
                                     : Result<x509::Time>(InvalidArgument("not a string"));
         if (until.ok()) {
           p.bootstrap.recovery_window_until = *until;

@@ -30,7 +30,7 @@ nlohmann::json LastDecisionJson(const std::string& csr_name, const std::string& 
   return {{"csr", csr_name.substr(0, 253)},
           {"decision", decision},
           {"reason", reason.substr(0, 128)},
-          {"time", FormatRfc3339(when)},
+          {"time", common::FormatRfc3339(when)},
           {"dryRun", dry_run}};
 }
 
@@ -63,7 +63,7 @@ nlohmann::json NextPolicyStatus(const nlohmann::json& policy, const DecisionTall
   std::string message;
   for (const auto& e : errors) message += (message.empty() ? "" : "; ") + e;
   const std::string cond_status = errors.empty() ? "True" : "False";
-  std::string transition = FormatRfc3339(now);
+  std::string transition = common::FormatRfc3339(now);
   if (old.contains("conditions") && old["conditions"].is_array()) {
     for (const auto& c : old["conditions"]) {
       auto is = [&c](const char* key, const std::string& want) {

@@ -43,7 +43,7 @@ std::optional<KubeletCsr> KubeletCsrOf(const nlohmann::json& csr) {
   k.name = Str(csr, "metadata", "name");
   k.kind = signer == kClientSigner ? CertKind::kClient : CertKind::kServing;
   k.state = StateOf(csr);
-  if (auto t = ParseRfc3339(Str(csr, "metadata", "creationTimestamp")); t.ok()) k.created = *t;
+  if (auto t = common::ParseRfc3339(Str(csr, "metadata", "creationTimestamp")); t.ok()) k.created = *t;
   if (k.state == CsrState::kIssued) {
     // The reading the expiry inventory makes of the same CSR.
     expiry::Keys keys = expiry::CsrCertificates(csr);

@@ -25,7 +25,7 @@ std::vector<prometheus::MetricFamily> RenewalFamilies(const std::vector<NodeRene
     m.gauge.value = r.stuck ? 1 : 0;
     stuck.metric.push_back(m);
     if (r.current) {
-      m.gauge.value = x509::DaysUntil(r.current->cert->not_after, now);
+      m.gauge.value = common::DaysUntil(r.current->cert->not_after, now);
       days.metric.push_back(std::move(m));
     }
   }

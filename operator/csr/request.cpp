@@ -69,7 +69,7 @@ Result<CsrRequest> RequestFromObject(const nlohmann::json& object) {
     if (auto st = String(*meta, "metadata.", "name", r.name); !st.ok()) return st;
     std::string created;
     if (auto st = String(*meta, "metadata.", "creationTimestamp", created); !st.ok()) return st;
-    if (auto t = ParseRfc3339(created); t.ok()) r.creation_timestamp = *t;
+    if (auto t = common::ParseRfc3339(created); t.ok()) r.creation_timestamp = *t;
   }
   for (auto [key, out] : {std::pair{"signerName", &r.signer_name},
                           std::pair{"username", &r.username}, std::pair{"uid", &r.uid}}) {

@@ -5,7 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/duration.h"
-#include "csr/table.h"
+#include "common/time.h"
+#include "common/table.h"
 #include "x509/parse.h"
 #include "x509/pem.h"
 
@@ -86,19 +87,6 @@ std::string FormatExpires(x509::Time t) {
   return buf;
 }
 
-std::string FormatRfc3339(x509::Time t) {
-  auto day = std::chrono::floor<std::chrono::days>(t);
-  std::chrono::year_month_day ymd{day};
-  std::chrono::hh_mm_ss hms{t - day};
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02lld:%02lld:%02lldZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<long long>(hms.hours().count()),
-                static_cast<long long>(hms.minutes().count()),
-                static_cast<long long>(hms.seconds().count()));
-  return buf;
-}
-
 namespace {
 
 std::string DisplayName(const std::string& cn, const std::string& dn) {
@@ -142,10 +130,10 @@ std::string RenderTable(const std::vector<Finding>& findings, x509::Time now) {
     h->push_back("SOURCE");
   }
   std::string out;
-  if (!leaves.empty()) out += csr::FormatTable(leaf_header, leaves);
+  if (!leaves.empty()) out += common::FormatTable(leaf_header, leaves);
   if (!cas.empty()) {
     if (!out.empty()) out += "\n";
-    out += csr::FormatTable(ca_header, cas);
+    out += common::FormatTable(ca_header, cas);
   }
   return out;
 }
@@ -162,10 +150,10 @@ std::string RenderJson(const std::vector<Finding>& findings, x509::Time now) {
       item["subject"] = c.subject;
       item["issuer"] = c.issuer;
       item["serial"] = c.serial;
-      item["notBefore"] = FormatRfc3339(c.not_before);
-      item["notAfter"] = FormatRfc3339(c.not_after);
+      item["notBefore"] = common::FormatRfc3339(c.not_before);
+      item["notAfter"] = common::FormatRfc3339(c.not_after);
       // Three decimals (under two minutes): enough for a threshold, stable to read.
-      item["daysLeft"] = std::round(x509::DaysUntil(c.not_after, now) * 1000) / 1000;
+      item["daysLeft"] = std::round(common::DaysUntil(c.not_after, now) * 1000) / 1000;
       item["isCA"] = c.is_ca;
     }
     if (f.trust_gap) {

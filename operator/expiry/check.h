@@ -47,8 +47,6 @@ std::string ResidualTime(std::chrono::seconds left);
 
 // "Nov 24, 2027 05:18 UTC"
 std::string FormatExpires(x509::Time t);
-// "2027-11-24T05:18:33Z"
-std::string FormatRfc3339(x509::Time t);
 
 // Two tables like `kubeadm certs check-expiration`: certificates, then
 // certificate authorities apart, each in input order. Errors are not in it.

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <optional>
 
+#include "common/time.h"
 #include "x509/parse.h"
 
 namespace certguard::expiry {
@@ -94,7 +95,7 @@ std::vector<prometheus::MetricFamily> ExpiryCollector::Collect() const {
     not_before.metric.push_back(m);
     m.gauge.value = static_cast<double>(cert.not_after.time_since_epoch().count());
     not_after.metric.push_back(m);
-    m.gauge.value = x509::DaysUntil(cert.not_after, now);
+    m.gauge.value = common::DaysUntil(cert.not_after, now);
     days.metric.push_back(std::move(m));
   });
   // Added last: the references above point into `families`.
@@ -167,7 +168,7 @@ class ExpiryTextWriter : public metrics::TextCollectable::TextWriter {
     out += "} ";
     switch (family_) {
       case 0:
-        AppendNumber(out, x509::DaysUntil(cert.not_after, now_));
+        AppendNumber(out, common::DaysUntil(cert.not_after, now_));
         break;
       case 1:
         AppendNumber(out, static_cast<long long>(cert.not_after.time_since_epoch().count()));

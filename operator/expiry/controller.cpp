@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "kube/resource.h"
+#include "trust/spec.h"
 
 namespace certguard::expiry {
 
@@ -93,7 +94,7 @@ ExpiryController::ExpiryController(kube::Client& client, std::shared_ptr<Invento
   }
   if (sources_.trust_bundles) {
     kube::InformerOptions o;
-    o.label_selector = kTrustBundleLabel;
+    o.label_selector = trust::kBundleLabel;
     Watch(kube::resources::kConfigMaps, o).AddHandler([this](const kube::Change& c) {
       HandleBundleTarget(c);
     });
@@ -216,7 +217,7 @@ std::vector<std::string> ListInventory(kube::Client& client, const ExpirySources
   }
   if (sources.trust_bundles) {
     BundleTargets bundles;
-    const bool ok = list(kube::resources::kConfigMaps, kTrustBundleLabel, "",
+    const bool ok = list(kube::resources::kConfigMaps, trust::kBundleLabel, "",
                          [&](nlohmann::json& obj) { bundles.Update(obj); });
     if (ok) {
       for (const std::string& b : bundles.Bundles()) {

@@ -4,6 +4,7 @@
 #include "csr/policy.h"
 #include "expiry/check.h"
 #include "expiry/sources.h"
+#include "trust/spec.h"
 #include "x509/pem.h"
 
 namespace certguard::expiry {
@@ -143,7 +144,7 @@ std::set<std::string> BundleTargets::Update(const json& configmap) {
     touched.insert(it->second.first);
     targets_.erase(it);
   }
-  std::string bundle = Str(Field(meta, "labels"), kTrustBundleLabel);
+  std::string bundle = Str(Field(meta, "labels"), trust::kBundleLabel);
   if (bundle.empty()) return touched;
   // A target holds a bundle's certificates once each; count each identity once per target.
   Keys keys = ConfigMapCertificates(configmap);

@@ -55,9 +55,6 @@ std::string SourceName(const ObjectRef& object, const std::string& key, const st
 // Every certificate the inventory shows, as report lines, in inventory order.
 std::vector<Finding> FindingsOf(const Inventory& inventory);
 
-// The label on the ConfigMaps a TrustBundle writes (trust/spec.h), naming it.
-inline constexpr const char* kTrustBundleLabel = "certguard.io/trustbundle";
-
 // The certificates of each TrustBundle, gathered from its targets (ConfigMaps
 // labelled certguard.io/trustbundle=NAME, one per selected namespace): per key,
 // the union over the targets, so a target not yet updated still shows the

@@ -3,15 +3,11 @@
 #include <cstdio>
 
 #include "common/log.h"
+#include "common/time.h"
 #include "kube/leader.h"
 
 namespace certguard::kube {
 namespace {
-
-std::string Rfc3339(WallClock::time_point t) {
-  std::string micro = FormatMicroTime(t);  // 2026-11-24T06:00:00.123456Z
-  return micro.substr(0, 19) + "Z";
-}
 
 std::string ObjectKey(const ObjectReference& o) {
   return o.uid.empty() ? o.kind + "/" + o.ns + "/" + o.name : o.uid;
@@ -123,7 +119,7 @@ void ApiEventRecorder::Write(const Pending& p) {
   }
   if (seen) {
     int count = seen->count + p.repeats;
-    Json patch = {{"count", count}, {"lastTimestamp", Rfc3339(now)}};
+    Json patch = {{"count", count}, {"lastTimestamp", common::FormatRfc3339(std::chrono::floor<std::chrono::seconds>(now))}};
     auto r = client_.Patch(resources::kEvents, seen->event_ns, seen->event_name, PatchType::kMerge,
                            patch.dump());
     if (r.ok()) {
@@ -162,8 +158,8 @@ void ApiEventRecorder::Write(const Pending& p) {
       {"source", {{"component", options_.component}, {"host", options_.host}}},
       {"reportingComponent", options_.component},
       {"reportingInstance", options_.host},
-      {"firstTimestamp", Rfc3339(now)},
-      {"lastTimestamp", Rfc3339(now)},
+      {"firstTimestamp", common::FormatRfc3339(std::chrono::floor<std::chrono::seconds>(now))},
+      {"lastTimestamp", common::FormatRfc3339(std::chrono::floor<std::chrono::seconds>(now))},
       {"count", p.repeats},
   };
   if (!p.object.ns.empty()) ev["involvedObject"]["namespace"] = p.object.ns;

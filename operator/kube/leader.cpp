@@ -1,11 +1,11 @@
 #include "kube/leader.h"
 
-#include <time.h>
 
 #include <cstdio>
 
 #include "common/json_parse.h"
 #include "common/log.h"
+#include "common/time.h"
 
 namespace certguard::kube {
 
@@ -28,65 +28,19 @@ Status Validate(const LeaderElectionConfig& c) {
 }
 
 std::string FormatMicroTime(WallClock::time_point t) {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-  time_t secs = static_cast<time_t>(us / 1000000);
-  long frac = static_cast<long>(us % 1000000);
-  if (frac < 0) {
-    frac += 1000000;
-    secs -= 1;
-  }
-  struct tm tm {};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-  return buf;
+  return common::FormatRfc3339(std::chrono::floor<std::chrono::microseconds>(t), 6);
 }
 
 std::optional<WallClock::time_point> ParseMicroTime(const std::string& s) {
-  int y, mo, d, h, mi, sec, n = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
-      n != 19) {
+  auto t = common::ParseRfc3339Micro(s);
+  // Before 1970 or beyond the clock's range is no lease time.
+  if (!t.ok() || t->time_since_epoch().count() < 0 ||
+      t->time_since_epoch() > std::chrono::floor<std::chrono::microseconds>(
+                                  WallClock::duration::max())) {
     return std::nullopt;
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970) {
-    return std::nullopt;
-  }
-  size_t i = 19;
-  long long frac_us = 0;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    int digits = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      if (digits < 6) frac_us = frac_us * 10 + (s[i] - '0');
-      ++digits;
-      ++i;
-    }
-    if (digits == 0) return std::nullopt;
-    for (int k = digits; k < 6; ++k) frac_us *= 10;
-  }
-  long offset_s = 0;
-  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
-    ++i;
-  } else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
-    int oh, om;
-    if (std::sscanf(s.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2) return std::nullopt;
-    offset_s = (oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
-    i += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (i != s.size()) return std::nullopt;
-  struct tm tm {};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  time_t t = timegm(&tm);
-  return WallClock::time_point(std::chrono::seconds(t - offset_s)) +
-         std::chrono::microseconds(frac_us);
+  return WallClock::time_point(
+      std::chrono::duration_cast<WallClock::duration>(t->time_since_epoch()));
 }
 
 LeaseRecord LeaseFromJson(const Json& lease) {

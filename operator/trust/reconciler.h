@@ -1,14 +1,14 @@
 // The TrustBundle reconciler: the thin I/O shell around the pure core
-// (spec.h, build.h, plan.h, gap.h, status.h). Reconcile(bundle name) reads the
-// caches, builds the bundle, writes the targets that differ, checks the
-// consumers, and writes the status only when it changed.
+// (spec.h, build.h, plan.h, gap.h, status.h). Reconcile(bundle name) runs in
+// three parts, as trust-manager's does: gather the sources (sources.h), write
+// the targets that differ (targets.h), report status, metrics and events
+// (report.h).
 //
 // Thread-safety: Reconcile may run on several workers for different bundles;
 // InterestedBundles may run on any thread (informer handlers).
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,37 +18,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/time.h"
 #include "kube/client.h"
 #include "kube/controller.h"
 #include "kube/events.h"
 #include "trust/metrics.h"
 #include "trust/plan.h"
 #include "trust/spec.h"
+#include "trust/targets.h"
+#include "trust/view.h"
 #include "x509/types.h"
 
 namespace certguard::trust {
-
-using ObjectPtr = std::shared_ptr<const nlohmann::json>;
-
-// What the reconciler reads: the informers' caches in production, plain maps in
-// tests. Thread-safe.
-class TrustView {
- public:
-  virtual ~TrustView() = default;
-  virtual ObjectPtr Bundle(const std::string& name) const = 0;  // nullptr when absent
-  virtual std::vector<ObjectPtr> Namespaces() const = 0;
-  // For planning: the cached object, which may hold metadata only, and a target's
-  // data as digest markers (DigestMarker). No I/O.
-  virtual ObjectPtr ConfigMap(const std::string& ns, const std::string& name) const = 0;
-  // With its data, for sources and consumers: may read it from the API server
-  // (the cache holds what TrustBundles name, not every ConfigMap whole).
-  // nullptr when absent.
-  virtual Result<ObjectPtr> ConfigMapData(const std::string& ns, const std::string& name) const {
-    return ConfigMap(ns, name);
-  }
-  // Every ConfigMap carrying kBundleLabel=bundle.
-  virtual std::vector<ObjectPtr> TargetsOf(const std::string& bundle) const = 0;
-};
 
 struct ReconcilerOptions {
   int write_concurrency = 4;  // parallel writes within one reconcile (the client's QPS still rules)
@@ -56,7 +37,7 @@ struct ReconcilerOptions {
   std::chrono::seconds secret_poll{60};
   // A write whose echo the cache has not shown yet is trusted this long.
   std::chrono::seconds inflight_ttl{30};
-  std::function<x509::Time()> clock;  // default: the system clock
+  const common::Clock* clock = nullptr;  // default: common::SystemClock(); must outlive it
 };
 
 class TrustBundleReconciler : public kube::Reconciler {
@@ -83,15 +64,10 @@ class TrustBundleReconciler : public kube::Reconciler {
     std::set<std::string> names;  // target and namespace-less verify names, in any namespace
     std::set<std::pair<std::string, std::string>> consumers;  // verify entries with a namespace
   };
-  // A write the cache may not show yet: (ns/name) -> what the object was and became.
-  struct Inflight {
-    std::string before_rv;  // "" for a create
-    std::string after_rv;
-    std::string digest;  // DigestMarker of the bundle written: one copy of it is enough
-    std::chrono::steady_clock::time_point when;
-  };
-
-  x509::Time Now() const;
+  // Records which ConfigMaps a change of may matter to the bundle.
+  void RememberInterest(const std::string& bundle, const TrustBundleSpec& spec);
+  // The bundle is gone: forget all kept of it.
+  void Forget(const std::string& bundle);
   std::string LastGood(const std::string& bundle, const nlohmann::json& status,
                        const std::string& key) const;
 
@@ -100,15 +76,13 @@ class TrustBundleReconciler : public kube::Reconciler {
   kube::EventRecorder& events_;
   TrustMetrics& metrics_;
   ReconcilerOptions options_;
+  const common::Clock& clock_;
+  TargetWriter targets_;
 
   mutable std::mutex mu_;
   std::map<std::string, Interest> interest_;
   std::map<std::string, std::string> last_good_;  // bundle -> PEM last written
-  std::map<std::string, std::map<std::string, Inflight>> inflight_;  // bundle -> key -> write
 };
-
-// The facts planning needs from a ConfigMap object (managedFields if present).
-ConfigMapFacts FactsOf(const nlohmann::json& configmap);
 
 // Why a TrustBundle of this name cannot work, or "": its name is the value of
 // every target's label, and a label value holds at most 63 characters.

@@ -4,12 +4,14 @@
 #include <set>
 #include <string_view>
 
+#include "common/names.h"
+
 namespace certguard::trust {
 namespace {
 
+using common::IsDnsLabel;
+using common::IsDnsSubdomain;
 using nlohmann::json;
-
-bool IsAlnumLower(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
 std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
   std::string out;
@@ -132,27 +134,6 @@ std::string SourceSpec::Describe(size_t index) const {
       return "inline[" + std::to_string(index) + "]";
   }
   return "source[" + std::to_string(index) + "]";
-}
-
-bool IsDnsLabel(const std::string& s) {
-  if (s.empty() || s.size() > 63) return false;
-  if (!IsAlnumLower(s.front()) || !IsAlnumLower(s.back())) return false;
-  for (char c : s) {
-    if (!IsAlnumLower(c) && c != '-') return false;
-  }
-  return true;
-}
-
-bool IsDnsSubdomain(const std::string& s) {
-  if (s.empty() || s.size() > 253) return false;
-  size_t start = 0;
-  while (true) {
-    size_t dot = s.find('.', start);
-    std::string part = s.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (!IsDnsLabel(part)) return false;
-    if (dot == std::string::npos) return true;
-    start = dot + 1;
-  }
 }
 
 bool IsConfigMapKey(const std::string& s) {

@@ -62,10 +62,6 @@ struct TrustBundleSpec {
 // "spec.target.configMap.name: required").
 Result<TrustBundleSpec> ParseSpec(const nlohmann::json& spec);
 
-// RFC 1123 label (a namespace name): 1-63 of [a-z0-9-], alphanumeric at both ends.
-bool IsDnsLabel(const std::string& s);
-// RFC 1123 subdomain (a ConfigMap name): 1-253, dot-separated labels.
-bool IsDnsSubdomain(const std::string& s);
 // A ConfigMap data key: 1-253 of [-._a-zA-Z0-9], not "." or "..".
 bool IsConfigMapKey(const std::string& s);
 

@@ -43,30 +43,6 @@ json Condition(const std::string& type, bool status, const std::string& reason,
 
 }  // namespace
 
-std::string FormatTime(x509::Time t) {
-  std::time_t tt = static_cast<std::time_t>(t.time_since_epoch().count());
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::optional<x509::Time> ParseTime(const std::string& text) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  char tail = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &sec, &tail) !=
-          7 ||
-      (tail != 'Z' && tail != '.')) {
-    return std::nullopt;
-  }
-  std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(static_cast<unsigned>(mo)),
-                                  std::chrono::day(static_cast<unsigned>(d))};
-  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-  return std::chrono::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(mi) +
-         std::chrono::seconds(sec);
-}
-
 const json* FindCondition(const json& status, const std::string& type) {
   if (!status.is_object()) return nullptr;
   auto it = status.find("conditions");
@@ -78,7 +54,7 @@ const json* FindCondition(const json& status, const std::string& type) {
 }
 
 json ComputeStatus(const StatusFacts& f, const json& previous, x509::Time now_time) {
-  const std::string now = FormatTime(now_time);
+  const std::string now = common::FormatRfc3339(now_time);
   json prev = previous.is_object() ? previous : json::object();
   json s = json::object();
   s["observedGeneration"] = f.generation;
@@ -92,7 +68,7 @@ json ComputeStatus(const StatusFacts& f, const json& previous, x509::Time now_ti
   } else {
     s["certificates"] = f.certificates;
     s["fingerprint"] = f.fingerprint;
-    if (f.earliest_not_after) s["earliestNotAfter"] = FormatTime(*f.earliest_not_after);
+    if (f.earliest_not_after) s["earliestNotAfter"] = common::FormatRfc3339(*f.earliest_not_after);
     std::string last_change = prev.value("lastChange", "");
     if (prev.value("fingerprint", "") != f.fingerprint || last_change.empty()) {
       last_change = f.fingerprint.empty() ? "" : now;

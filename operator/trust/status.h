@@ -48,11 +48,6 @@ struct StatusFacts {
   size_t verified = 0;  // consumers checked
 };
 
-// RFC 3339 UTC, seconds precision: "2026-11-24T05:00:00Z".
-std::string FormatTime(x509::Time t);
-// The reverse of FormatTime (fractional seconds ignored); nullopt when malformed.
-std::optional<x509::Time> ParseTime(const std::string& rfc3339);
-
 // The whole status object. `previous` is the current status (or null): a
 // condition whose status did not change keeps its lastTransitionTime, and
 // lastChange moves only when the fingerprint does, so an unchanged world gives

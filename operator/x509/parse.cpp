@@ -455,8 +455,4 @@ Bundle ParseBundle(std::string_view pem_or_der) {
 
 std::string ToPem(const CertificateInfo& cert) { return pem::Encode("CERTIFICATE", cert.der); }
 
-double DaysUntil(Time not_after, Time now) {
-  return static_cast<double>((not_after - now).count()) / 86400.0;
-}
-
 }  // namespace certguard::x509

@@ -33,7 +33,4 @@ Bundle ParseBundle(std::string_view pem_or_der);
 // "-----BEGIN CERTIFICATE-----\n...": the PEM of a certificate's DER.
 std::string ToPem(const CertificateInfo& cert);
 
-// Days from now until not_after: fractional, negative once expired.
-double DaysUntil(Time not_after, Time now);
-
 }  // namespace certguard::x509

@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/time.h"
 
 namespace certguard::x509 {
 
-// Seconds precision: certificates may say 9999-12-31, beyond nanosecond clocks.
-using Time = std::chrono::sys_seconds;
+using Time = common::Time;
 
 // A distinguished name, attributes in the order the encoding has them.
 // Short names as OpenSSL prints them: CN, O, OU, C, ST, L, ...; the dotted OID otherwise.

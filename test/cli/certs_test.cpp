@@ -156,13 +156,8 @@ struct ApiIntOutage {
   std::string Kubeconfig(const std::string& ca_pem) const {
     return "apiVersion: v1\nkind: Config\nclusters:\n- name: api-int\n  cluster:\n"
            "    server: https://api-int.example:6443\n    certificate-authority-data: " +
-           OneLine(ca_pem) + "\nusers:\n- name: kubelet\n  user:\n    client-certificate-data: " +
-           OneLine(client.pem) + "\n";
-  }
-  static std::string OneLine(const std::string& pem) {
-    std::string b = certguard::x509::pem::EncodeBody(pem);
-    b.erase(std::remove(b.begin(), b.end(), '\n'), b.end());
-    return b;
+           certguard::testing::Base64(ca_pem) + "\nusers:\n- name: kubelet\n  user:\n    client-certificate-data: " +
+           certguard::testing::Base64(client.pem) + "\n";
   }
   std::string bundle() const { return dir.path() + "/bundle/ca-bundle.crt"; }
   std::string etc() const { return dir.path() + "/node/etc/kubernetes"; }
@@ -223,7 +218,7 @@ TEST_CASE("certs check-expiration --trust-bundle: a certificate-authority file a
   // Garbage in certificate-authority-data: an error entry with the gap, no crash.
   o.dir.Write("node/var/lib/kubelet/kubeconfig",
               "apiVersion: v1\nkind: Config\nclusters:\n- name: k\n  cluster:\n    server: https://x:6443\n"
-              "    certificate-authority-data: " + ApiIntOutage::OneLine("garbage") + "\n");
+              "    certificate-authority-data: " + certguard::testing::Base64("garbage") + "\n");
   r = Cli({"--path", o.kubelet(), "--trust-bundle", o.bundle(), "-o", "json", "--fail-on-trust-gap"});
   CHECK(r.code == 1);
   json = nlohmann::json::parse(r.out);

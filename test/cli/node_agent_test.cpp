@@ -103,8 +103,7 @@ TEST_CASE("node-agent --trust-bundle: a node kubeconfig that lacks the rotated C
   auto new_ca = CertBuilder().Cn("lb-signer-new").Ca().NotBefore(now - days{1}).NotAfter(now + days{3650}).Build();
   const std::string bundle = mounted.Write("ca-bundle.crt", old_ca.pem + new_ca.pem);
   auto kubeconfig = [](const std::string& ca_pem) {
-    std::string b64 = certguard::x509::pem::EncodeBody(ca_pem);
-    b64.erase(std::remove(b64.begin(), b64.end(), '\n'), b64.end());
+    const std::string b64 = certguard::testing::Base64(ca_pem);
     return "apiVersion: v1\nkind: Config\nclusters:\n- name: api-int\n  cluster:\n"
            "    server: https://api-int.example:6443\n    certificate-authority-data: " + b64 + "\n";
   };

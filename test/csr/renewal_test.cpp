@@ -42,7 +42,7 @@ std::string Signer(CertKind kind) {
 json CsrObject(const std::string& name, CertKind kind, x509::Time created,
                const std::string& username) {
   return {{"kind", "CertificateSigningRequest"},
-          {"metadata", {{"name", name}, {"creationTimestamp", FormatRfc3339(created)}}},
+          {"metadata", {{"name", name}, {"creationTimestamp", common::FormatRfc3339(created)}}},
           {"spec", {{"signerName", Signer(kind)}, {"username", username}}},
           {"status", json::object()}};
 }

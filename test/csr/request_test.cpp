@@ -4,10 +4,10 @@
 #include <nlohmann/json.hpp>
 
 #include "support/pki.h"
-#include "x509/pem.h"
 
 using namespace certguard;
 using namespace certguard::csr;
+using certguard::testing::Base64;
 using certguard::testing::CsrBuilder;
 
 namespace {
@@ -27,11 +27,6 @@ nlohmann::json CsrObject(const std::string& request_b64) {
             {"expirationSeconds", 86400}}}};
 }
 
-std::string B64(const std::string& s) {
-  std::string body = x509::pem::EncodeBody(s);
-  std::erase(body, '\n');
-  return body;
-}
 
 }  // namespace
 
@@ -41,7 +36,7 @@ TEST_CASE("RequestFromObject reads the spec and parses the request", "[csr][requ
                         .Dns("worker-1")
                         .Ip("10.0.0.11")
                         .Pem();
-  auto r = RequestFromObject(CsrObject(B64(pem)));
+  auto r = RequestFromObject(CsrObject(Base64(pem)));
   REQUIRE(r.ok());
   CHECK(r->name == "csr-abc");
   CHECK(r->signer_name == "kubernetes.io/kubelet-serving");
@@ -61,8 +56,8 @@ TEST_CASE("RequestFromObject reads the spec and parses the request", "[csr][requ
 
 TEST_CASE("an unreadable spec.request is recorded, not an error", "[csr][request]") {
   for (std::string bad : {std::string("!!!not base64"),
-                          B64("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n"),
-                          B64("garbage"), std::string("")}) {
+                          Base64("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n"),
+                          Base64("garbage"), std::string("")}) {
     INFO(bad);
     auto r = RequestFromObject(CsrObject(bad));
     REQUIRE(r.ok());

@@ -1,7 +1,5 @@
 #include "csr/supersede.h"
 
-#include <openssl/evp.h>
-
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
@@ -11,6 +9,7 @@
 #include "support/pki.h"
 
 using namespace certguard::csr;
+using certguard::testing::Base64;
 using certguard::testing::CsrBuilder;
 using nlohmann::json;
 
@@ -22,14 +21,6 @@ certguard::x509::Time At(int minute, int second = 0) {
          seconds(second);
 }
 
-std::string Base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(n);
-  return out;
-}
 
 // A kubelet CSR: `user` asks, for the subject CN `cn`.
 json Csr(const std::string& name, const std::string& signer, const std::string& user,

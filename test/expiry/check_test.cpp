@@ -71,8 +71,6 @@ TEST_CASE("ResidualTime and dates read like kubeadm's", "[expiry][cli]") {
   CHECK(ResidualTime(days{365}) == "1y");
   CHECK(ResidualTime(days{3650}) == "10y");
   CHECK(FormatExpires(kNow) == "Nov 24, 2026 05:18 UTC");
-  CHECK(FormatRfc3339(kNow) == "2026-11-24T05:18:33Z");
-  CHECK(FormatRfc3339(sys_days{2028y / February / 29}) == "2028-02-29T00:00:00Z");
   CHECK(FormatExpires(sys_days{9999y / December / 31} + hours{23} + minutes{59}) ==
         "Dec 31, 9999 23:59 UTC");
 }

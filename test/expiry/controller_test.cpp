@@ -4,15 +4,16 @@
 #include <chrono>
 
 #include "kube/resource.h"
+#include "trust/spec.h"
 #include "support/kube/fake_client.h"
 #include "support/pki.h"
 #include "support/wait.h"
-#include "x509/pem.h"
 
 using namespace std::chrono_literals;
 using namespace certguard::expiry;
 using certguard::kube::Json;
 using certguard::kube::testing::FakeClient;
+using certguard::testing::Base64;
 using certguard::testing::Cert;
 using certguard::testing::CertBuilder;
 using certguard::testing::WaitFor;
@@ -20,11 +21,6 @@ namespace resources = certguard::kube::resources;
 
 namespace {
 
-std::string B64(std::string_view bytes) {
-  std::string s = certguard::x509::pem::EncodeBody(bytes);
-  std::erase(s, '\n');
-  return s;
-}
 
 // "kind/ns/name/key node cn" of every certificate shown, sorted.
 std::vector<std::string> Shown(const Inventory& inv) {
@@ -42,7 +38,7 @@ Json TlsSecret(const std::string& name, const Cert& cert, const std::string& typ
                std::map<std::string, std::string> labels = {}) {
   Json o = {{"metadata", {{"name", name}}},
             {"type", type},
-            {"data", {{"tls.crt", B64(cert.pem)}, {"tls.key", B64(cert.key.PrivatePem())}}}};
+            {"data", {{"tls.crt", Base64(cert.pem)}, {"tls.key", Base64(cert.key.PrivatePem())}}}};
   if (!labels.empty()) o["metadata"]["labels"] = labels;
   return o;
 }
@@ -118,7 +114,7 @@ TEST_CASE("ExpiryController follows TLS Secrets, selected objects and kubelet CS
   auto got = api.Get(resources::kCertificateSigningRequests, "", "csr-a");
   REQUIRE(got.ok());
   Json issued = *got;
-  issued["status"]["certificate"] = B64(kubelet.pem);
+  issued["status"]["certificate"] = Base64(kubelet.pem);
   REQUIRE(api.Update(resources::kCertificateSigningRequests, "", issued, "status").ok());
   REQUIRE(WaitFor([&] { return Shown(*inv).size() == 3; }));
   CHECK(Shown(*inv)[0] == "csr//csr-a/status.certificate n1 system:node:n1");
@@ -130,7 +126,7 @@ TEST_CASE("ExpiryController: a TrustBundle's targets give one series per certifi
   FakeClient api;
   Cert next = CertBuilder().Cn("ca-next").Ca().Build();
   auto target = [&](const std::string& pem) {
-    return Json{{"metadata", {{"name", "cluster-ca"}, {"labels", {{kTrustBundleLabel, "cluster"}}}}},
+    return Json{{"metadata", {{"name", "cluster-ca"}, {"labels", {{certguard::trust::kBundleLabel, "cluster"}}}}},
                 {"data", {{"ca.crt", pem}}}};
   };
   REQUIRE(api.Create(resources::kConfigMaps, "a", target(Ca().pem + next.pem)).ok());
@@ -155,7 +151,7 @@ TEST_CASE("ListInventory lists the same sources once and reports what failed", "
   REQUIRE(api.Create(resources::kSecrets, "apps", TlsSecret("web", web)).ok());
   Json hooks = {{"metadata", {{"name", "policy"}}},
                 {"webhooks", {{{"name", "a.example.com"},
-                               {"clientConfig", {{"caBundle", B64(Ca().pem)}}}}}}};
+                               {"clientConfig", {{"caBundle", Base64(Ca().pem)}}}}}}};
   REQUIRE(api.Create(resources::kValidatingWebhookConfigurations, "", hooks).ok());
   ExpirySources sources;
   sources.webhooks = true;

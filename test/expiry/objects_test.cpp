@@ -3,10 +3,11 @@
 #include <catch2/catch.hpp>
 
 #include "support/pki.h"
+#include "trust/spec.h"
 #include "x509/parse.h"
-#include "x509/pem.h"
 
 using namespace certguard::expiry;
+using certguard::testing::Base64;
 using certguard::testing::Cert;
 using certguard::testing::CertBuilder;
 using certguard::testing::JoinPem;
@@ -14,11 +15,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string B64(std::string_view bytes) {
-  std::string s = certguard::x509::pem::EncodeBody(bytes);
-  std::erase(s, '\n');
-  return s;
-}
 
 const Cert& Ca() {
   static const Cert ca = CertBuilder().Cn("cluster-ca").Ca().Build();
@@ -29,7 +25,7 @@ json Csr(const std::string& signer, const std::string& certificate_pem,
          const std::string& username = "system:node:n1") {
   json o = {{"metadata", {{"name", "csr-1"}}},
             {"spec", {{"signerName", signer}, {"username", username}}}};
-  if (!certificate_pem.empty()) o["status"]["certificate"] = B64(certificate_pem);
+  if (!certificate_pem.empty()) o["status"]["certificate"] = Base64(certificate_pem);
   return o;
 }
 
@@ -65,7 +61,7 @@ TEST_CASE("CsrCertificates reads issued kubelet CSRs only", "[expiry]") {
   json garbage = Csr("kubernetes.io/kubelet-serving", "");
   garbage["status"]["certificate"] = "!!!not base64";
   CHECK(CsrCertificates(garbage).empty());
-  garbage["status"]["certificate"] = B64("not a certificate");
+  garbage["status"]["certificate"] = Base64("not a certificate");
   CHECK(CsrCertificates(garbage).empty());
   CHECK(CsrCertificates(json::array()).empty());
   CHECK(CsrCertificates(json{{"spec", "x"}, {"status", 3}}).empty());
@@ -76,9 +72,9 @@ TEST_CASE("SecretCertificates decodes data and skips keys and junk", "[expiry]")
   json secret = {{"metadata", {{"name", "web"}, {"namespace", "apps"}}},
                  {"type", "kubernetes.io/tls"},
                  {"data",
-                  {{"tls.crt", B64(JoinPem({leaf.pem, Ca().pem}))},
-                   {"tls.key", B64(leaf.key.PrivatePem())},
-                   {"ca.crt", B64(Ca().der)},
+                  {{"tls.crt", Base64(JoinPem({leaf.pem, Ca().pem}))},
+                   {"tls.key", Base64(leaf.key.PrivatePem())},
+                   {"ca.crt", Base64(Ca().der)},
                    {"bad", "%%%"},
                    {"number", 5}}}};
   auto keys = SecretCertificates(secret);
@@ -92,7 +88,7 @@ TEST_CASE("SecretCertificates decodes data and skips keys and junk", "[expiry]")
 TEST_CASE("ConfigMapCertificates reads data and binaryData", "[expiry]") {
   json cm = {{"metadata", {{"name", "ca"}, {"namespace", "x"}}},
              {"data", {{"ca.crt", Ca().pem}, {"other", "hello"}}},
-             {"binaryData", {{"ca.der", B64(Ca().der)}}}};
+             {"binaryData", {{"ca.der", Base64(Ca().der)}}}};
   auto keys = ConfigMapCertificates(cm);
   REQUIRE(keys.size() == 2);
   CHECK(keys.count("ca.crt") == 1);
@@ -103,17 +99,17 @@ TEST_CASE("Webhook and APIService caBundles", "[expiry]") {
   Cert other = CertBuilder().Cn("webhook-ca").Ca().Build();
   json hooks = {{"metadata", {{"name", "policy"}}},
                 {"webhooks",
-                 {{{"name", "a.example.com"}, {"clientConfig", {{"caBundle", B64(Ca().pem)}}}},
+                 {{{"name", "a.example.com"}, {"clientConfig", {{"caBundle", Base64(Ca().pem)}}}},
                   {{"name", "b.example.com"},
-                   {"clientConfig", {{"caBundle", B64(JoinPem({Ca().pem, other.pem}))}}}},
+                   {"clientConfig", {{"caBundle", Base64(JoinPem({Ca().pem, other.pem}))}}}},
                   {{"name", "c.example.com"}, {"clientConfig", {{"url", "https://x"}}}},
-                  {{"clientConfig", {{"caBundle", B64(Ca().pem)}}}}}}};
+                  {{"clientConfig", {{"caBundle", Base64(Ca().pem)}}}}}}};
   auto keys = WebhookCertificates(hooks);
   REQUIRE(keys.size() == 2);
   CHECK(Cns(keys, "b.example.com") == std::vector<std::string>{"cluster-ca", "webhook-ca"});
 
   json api = {{"metadata", {{"name", "v1beta1.metrics.k8s.io"}}},
-              {"spec", {{"caBundle", B64(other.pem)}}}};
+              {"spec", {{"caBundle", Base64(other.pem)}}}};
   CHECK(Cns(ApiServiceCertificates(api), "spec.caBundle") == std::vector<std::string>{"webhook-ca"});
   CHECK(ApiServiceCertificates(json{{"spec", {{"insecureSkipTLSVerify", true}}}}).empty());
 }
@@ -135,7 +131,7 @@ TEST_CASE("BundleTargets merges a bundle's targets and follows changes", "[expir
   Cert next = CertBuilder().Cn("cluster-ca-2").Ca().Build();
   auto target = [](const std::string& ns, const std::string& bundle, const std::string& pem) {
     json cm = {{"metadata", {{"name", "trust"}, {"namespace", ns}}}, {"data", {{"ca.crt", pem}}}};
-    if (!bundle.empty()) cm["metadata"]["labels"][kTrustBundleLabel] = bundle;
+    if (!bundle.empty()) cm["metadata"]["labels"][certguard::trust::kBundleLabel] = bundle;
     return cm;
   };
   BundleTargets b;

@@ -10,10 +10,10 @@
 
 #include "support/pki.h"
 #include "support/temp_dir.h"
-#include "x509/pem.h"
 
 using namespace std::chrono;
 using namespace certguard::expiry;
+using certguard::testing::Base64;
 using certguard::testing::Cert;
 using certguard::testing::CertBuilder;
 using certguard::testing::JoinPem;
@@ -22,11 +22,6 @@ using certguard::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string OneLine(std::string s) {
-  s.erase(std::remove(s.begin(), s.end(), '\n'), s.end());
-  return s;
-}
 
 // source -> subject CN (or "error: ...") for each finding, in order.
 std::vector<std::string> Describe(const std::vector<Finding>& findings, const std::string& root) {
@@ -59,11 +54,10 @@ struct Node {
     dir.Write("etc/kubernetes/pki/sa.pem", key.PrivatePem());  // a key only: skipped quietly
     dir.Write("etc/kubernetes/admin.conf",
               "apiVersion: v1\nkind: Config\nclusters:\n- name: kubernetes\n  cluster:\n"
-              "    certificate-authority-data: " + OneLine(certguard::x509::pem::EncodeBody(ca.der)) +
+              "    certificate-authority-data: " + Base64(ca.der) +
               "\nusers:\n- name: kubernetes-admin\n  user:\n    client-certificate-data: " +
-              OneLine(certguard::x509::pem::EncodeBody(
-                  CertBuilder().Cn("kubernetes-admin").O("system:masters").IssuedBy(ca).Pem())) +
-              "\n    client-key-data: " + OneLine(certguard::x509::pem::EncodeBody(key.PrivatePem())) +
+              Base64(CertBuilder().Cn("kubernetes-admin").O("system:masters").IssuedBy(ca).Pem()) +
+              "\n    client-key-data: " + Base64(key.PrivatePem()) +
               "\n");
     dir.Write("etc/kubernetes/kubelet.conf",
               "apiVersion: v1\nkind: Config\nclusters:\n- name: default-cluster\n  cluster:\n"
@@ -177,7 +171,7 @@ TEST_CASE("Scan: in a directory, files without an extension are read when they a
   dir.Write("etc/kubernetes/kubeconfig",
             "apiVersion: v1\nkind: Config\nclusters:\n- name: api-int\n  cluster:\n"
             "    server: https://api-int.example:6443\n    certificate-authority-data: " +
-                OneLine(certguard::x509::pem::EncodeBody(ca.pem)) + "\n");
+                Base64(ca.pem) + "\n");
   dir.Write("etc/kubernetes/my-kubeconfig.yaml", "apiVersion: v1\nkind: Config\nclusters: []\n");
   dir.Write("etc/kubernetes/cloud-config", "[Global]\nzone = a\n");    // no extension, no kubeconfig
   dir.Write("etc/kubernetes/kubeconfig.bak.yaml", "not yaml: [");       // "kubeconfig" in the name

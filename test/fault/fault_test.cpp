@@ -139,8 +139,7 @@ Json ServingCsr(const std::string& name, const std::string& node, const std::str
                         .Dns(node)
                         .Ip(ip)
                         .Pem();
-  std::string b64 = x509::pem::EncodeBody(pem);
-  b64.erase(std::remove(b64.begin(), b64.end(), '\n'), b64.end());
+  const std::string b64 = certguard::testing::Base64(pem);
   return {{"apiVersion", "certificates.k8s.io/v1"},
           {"kind", "CertificateSigningRequest"},
           {"metadata", {{"name", name}, {"labels", {{kLabel, test}}}}},

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/time.h"
 #include "csr_support.h"
 #include "support/http_get.h"
 
@@ -65,17 +66,8 @@ LeaseSpec ReadLease(const Cluster& cluster, const std::string& name) {
 
 // MicroTime now, as a Lease holds it.
 std::string MicroTimeNow() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
-            1000000;
-  char buf[64];
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[80];
-  std::snprintf(out, sizeof out, "%s.%06lldZ", buf, static_cast<long long>(us));
-  return out;
+  return certguard::common::FormatRfc3339(
+      std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now()), 6);
 }
 
 // Another identity takes the Lease, as a rogue or mistaken writer would.

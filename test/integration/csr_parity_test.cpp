@@ -12,6 +12,7 @@
 #include "kube/config.h"
 #include "kube/resource.h"
 #include "support/hostile_csrs.h"
+#include "support/pki.h"
 #include "support/wait.h"
 #include "x509/parse.h"
 #include "x509/pem.h"
@@ -33,8 +34,8 @@ std::shared_ptr<kube::RestClient> ClientFor(const std::string& kubeconfig) {
 }
 
 nlohmann::json ServingCsr(const std::string& name, const std::string& der) {
-  std::string b64 = x509::pem::EncodeBody(x509::pem::Encode("CERTIFICATE REQUEST", der));
-  std::erase(b64, '\n');
+  const std::string b64 =
+      certguard::testing::Base64(x509::pem::Encode("CERTIFICATE REQUEST", der));
   return {{"apiVersion", "certificates.k8s.io/v1"},
           {"kind", "CertificateSigningRequest"},
           {"metadata", {{"name", name}}},

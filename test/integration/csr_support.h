@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/time.h"
 #include "support/certguard_process.h"
 #include "support/cluster.h"
 
@@ -72,9 +73,8 @@ inline std::string DecisionMessage(const nlohmann::json& csr) {
 // a huge negative value when either does not parse.
 inline long SecondsBetween(const std::string& from, const std::string& to) {
   auto parse = [](const std::string& s) -> long {
-    std::tm tm{};
-    if (strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr) return -1;
-    return static_cast<long>(timegm(&tm));
+    auto t = certguard::common::ParseRfc3339(s);
+    return t.ok() ? static_cast<long>(t->time_since_epoch().count()) : -1;
   };
   long a = parse(from), b = parse(to);
   return a < 0 || b < 0 ? -1000000 : b - a;

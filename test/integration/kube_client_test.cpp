@@ -187,8 +187,7 @@ TEST_CASE("kube: merge patch and server-side apply and the approval subresource"
   const std::string name = "kube-writes-csr";
   (void)client->Delete(res::kCertificateSigningRequests, "", name);
   std::string pem = certguard::testing::CsrBuilder().Cn("kube-writes").Pem();
-  std::string b64 = x509::pem::EncodeBody(pem);  // []byte fields are base64 in JSON
-  std::erase(b64, '\n');
+  const std::string b64 = certguard::testing::Base64(pem);  // []byte fields are base64 in JSON
   Json csr = {{"apiVersion", "certificates.k8s.io/v1"},
               {"kind", "CertificateSigningRequest"},
               {"metadata", {{"name", name}}},

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "x509/openssl_util.h"
+#include "x509/pem.h"
 
 namespace certguard::testing {
 namespace {
@@ -411,6 +412,12 @@ std::string JoinPem(const std::vector<std::string>& pems, std::string_view betwe
     out += pems[i];
   }
   return out;
+}
+
+std::string Base64(std::string_view bytes) {
+  std::string s = x509::pem::EncodeBody(bytes);
+  std::erase(s, '\n');
+  return s;
 }
 
 }  // namespace certguard::testing

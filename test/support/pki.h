@@ -149,4 +149,8 @@ class CertBuilder {
 // Several PEM texts joined, optionally with text between them as openssl prints it.
 std::string JoinPem(const std::vector<std::string>& pems, std::string_view between = "");
 
+// Base64 on one line, as Kubernetes writes []byte fields (a CSR's spec.request,
+// a Secret's data) and kubeconfig *-data fields.
+std::string Base64(std::string_view bytes);
+
 }  // namespace certguard::testing

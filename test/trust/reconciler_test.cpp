@@ -12,6 +12,8 @@
 #include <mutex>
 #include <sstream>
 
+#include "common/time.h"
+#include "support/kube/fake_recorder.h"
 #include "support/pki.h"
 #include "trust/build.h"
 #include "trust/status.h"
@@ -19,6 +21,7 @@
 
 using namespace certguard;
 using namespace certguard::trust;
+using certguard::testing::Base64;
 using certguard::testing::CertBuilder;
 using certguard::testing::JoinPem;
 using nlohmann::json;
@@ -213,31 +216,6 @@ class FakeApi : public kube::Client, public TrustView {
   size_t writes_ = 0;
 };
 
-class RecordingEvents : public kube::EventRecorder {
- public:
-  void Record(const kube::ObjectReference& o, kube::EventSeverity s, const std::string& reason,
-              const std::string& message) override {
-    std::lock_guard lock(mu_);
-    events.push_back({o.name, s, reason, message});
-  }
-  bool Has(const std::string& reason) {
-    std::lock_guard lock(mu_);
-    for (const auto& e : events) {
-      if (e.reason == reason) return true;
-    }
-    return false;
-  }
-  struct Event {
-    std::string object;
-    kube::EventSeverity severity;
-    std::string reason, message;
-  };
-  std::vector<Event> events;
-
- private:
-  std::mutex mu_;
-};
-
 json Namespace(const std::string& name, json labels = json::object()) {
   labels["kubernetes.io/metadata.name"] = name;
   return {{"apiVersion", "v1"},
@@ -274,21 +252,21 @@ json DefaultSpec() {
           {"namespaceSelector", {{"matchLabels", {{"trust", "on"}}}}}};
 }
 
-ReconcilerOptions ClockAt(const x509::Time& now) {
+ReconcilerOptions ClockAt(const common::Clock& clock) {
   ReconcilerOptions o;
-  o.clock = [&now] { return now; };
+  o.clock = &clock;
   return o;
 }
 
 struct Fixture {
   FakeApi api;
-  RecordingEvents events;
+  kube::testing::FakeRecorder events;
   prometheus::Registry registry;
   TrustMetrics metrics{registry};
   // The reconciler's clock, fixed so that two runs in different seconds compute one status
   // (a status time that moved would be a write of its own); tests move it by hand.
-  x509::Time now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-  TrustBundleReconciler reconciler{api, api, events, metrics, ClockAt(now)};
+  common::FakeClock clock{common::SystemClock().Now()};
+  TrustBundleReconciler reconciler{api, api, events, metrics, ClockAt(clock)};
   std::string ca1 = CertBuilder().Cn("cluster-ca-1").Ca().Pem();
   std::string ca2 = CertBuilder().Cn("cluster-ca-2").Ca().Pem();
 
@@ -322,12 +300,6 @@ struct Fixture {
 };
 
 }  // namespace
-
-std::string x509_b64(const std::string& text) {
-  std::string b = certguard::x509::pem::EncodeBody(text);
-  b.erase(std::remove(b.begin(), b.end(), '\n'), b.end());
-  return b;
-}
 
 std::string BundleOf(const std::string& pem) {
   SourceContent s;
@@ -561,7 +533,7 @@ TEST_CASE("Secret sources are read and polled", "[trust]") {
   json spec = DefaultSpec();
   spec["sources"] = json::array({{{"secret", {{"namespace", "kube-system"}, {"name", "root"}, {"key", "ca.crt"}}}}});
   f.api.Put("trustbundles", BundleObj(spec));
-  std::string b64 = x509_b64(f.ca2);
+  std::string b64 = Base64(f.ca2);
   f.api.Put("secrets", {{"metadata", {{"name", "root"}, {"namespace", "kube-system"}}},
                         {"data", {{"ca.crt", b64}}}});
   auto r = f.Run();

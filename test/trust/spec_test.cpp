@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/names.h"
+
 using certguard::Code;
 using certguard::trust::ParseSpec;
 using certguard::trust::SourceKind;
@@ -120,6 +122,8 @@ TEST_CASE("A selector alone or names alone are enough", "[trust]") {
 
 TEST_CASE("Name and key validators follow Kubernetes' rules", "[trust]") {
   using namespace certguard::trust;
+  using certguard::common::IsDnsLabel;
+  using certguard::common::IsDnsSubdomain;
   CHECK(IsDnsLabel("openshift-multus"));
   CHECK(IsDnsLabel("a"));
   CHECK_FALSE(IsDnsLabel(""));

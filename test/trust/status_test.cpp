@@ -35,17 +35,6 @@ std::string CondReason(const json& s, const std::string& type) {
 
 }  // namespace
 
-TEST_CASE("FormatTime writes RFC 3339 UTC", "[trust]") {
-  CHECK(FormatTime(At(0)) == "1970-01-01T00:00:00Z");
-  CHECK(FormatTime(At(1795496400)) == "2026-11-24T05:00:00Z");
-  CHECK(ParseTime("2026-11-24T05:00:00Z") == At(1795496400));
-  CHECK(ParseTime("2026-11-24T05:00:00.123456Z") == At(1795496400));
-  CHECK(ParseTime("1970-01-01T00:00:00Z") == At(0));
-  CHECK_FALSE(ParseTime("2026-13-01T00:00:00Z"));
-  CHECK_FALSE(ParseTime("2026-11-24 05:00:00"));
-  CHECK_FALSE(ParseTime(""));
-}
-
 TEST_CASE("A healthy bundle is Synced without source error or gap", "[trust]") {
   json s = ComputeStatus(Healthy(), json(), At(1795496400));
   CHECK(s["observedGeneration"] == 3);

@@ -10,6 +10,7 @@
 #include "x509/parse.h"
 
 using certguard::Code;
+using certguard::common::DaysUntil;
 using certguard::testing::Cert;
 using certguard::testing::CertBuilder;
 using certguard::testing::Key;

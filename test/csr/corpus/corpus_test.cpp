@@ -18,7 +18,7 @@ void RunCorpus(const std::vector<Case>& cases) {
     REQUIRE(n.ok());
     nodes[n->name] = *n;
   }
-  const auto now = csr::ParseRfc3339("2026-11-24T06:30:00Z").value();
+  const auto now = common::ParseRfc3339("2026-11-24T06:30:00Z").value();
   for (const auto& c : cases) {
     SECTION(c.name) {
       auto request = csr::RequestFromObject(CsrObject(c));

@@ -32,6 +32,14 @@ class FakeRecorder : public EventRecorder {
     for (const auto& e : entries_) out.push_back(e.reason);
     return out;
   }
+  // Whether an event of this reason was recorded.
+  bool Has(const std::string& reason) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& e : entries_) {
+      if (e.reason == reason) return true;
+    }
+    return false;
+  }
 
  private:
   mutable std::mutex mu_;

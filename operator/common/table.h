@@ -5,11 +5,11 @@
 #include <string>
 #include <vector>
 
-namespace certguard::csr {
+namespace certguard::common {
 
 // Rows shorter than the header are padded with empty cells; extra cells are
 // dropped. Newlines and tabs inside a cell become spaces. Ends with "\n".
 std::string FormatTable(const std::vector<std::string>& header,
                         const std::vector<std::vector<std::string>>& rows);
 
-}  // namespace certguard::csr
+}  // namespace certguard::common

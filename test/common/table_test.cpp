@@ -1,10 +1,10 @@
-#include "csr/table.h"
+#include "common/table.h"
 
 #include <catch2/catch.hpp>
 
-using certguard::csr::FormatTable;
+using certguard::common::FormatTable;
 
-TEST_CASE("FormatTable pads columns like kubectl", "[csr][table]") {
+TEST_CASE("FormatTable pads columns like kubectl", "[common][table]") {
   std::string t = FormatTable({"NAME", "SIGNER", "DECISION"},
                               {{"csr-1", "kubernetes.io/kubelet-serving", "Approve"},
                                {"csr-long-name", "x", "Deny"}});
@@ -14,7 +14,7 @@ TEST_CASE("FormatTable pads columns like kubectl", "[csr][table]") {
         "csr-long-name   x                               Deny\n");
 }
 
-TEST_CASE("FormatTable copes with ragged rows and control characters", "[csr][table]") {
+TEST_CASE("FormatTable copes with ragged rows and control characters", "[common][table]") {
   std::string t = FormatTable({"A", "B"}, {{"x"}, {"y", "two\nlines", "dropped"}});
   CHECK(t ==
         "A   B\n"

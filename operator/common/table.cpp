@@ -1,8 +1,8 @@
-#include "csr/table.h"
+#include "common/table.h"
 
 #include <algorithm>
 
-namespace certguard::csr {
+namespace certguard::common {
 
 namespace {
 
@@ -48,4 +48,4 @@ std::string FormatTable(const std::vector<std::string>& header,
   return out;
 }
 
-}  // namespace certguard::csr
+}  // namespace certguard::common

@@ -1,0 +1,254 @@
+#include "trust/targets.h"
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+#include <utility>
+
+#include "common/json_fields.h"
+#include "common/log.h"
+#include "kube/resource.h"
+#include "trust/build.h"
+
+namespace certguard::trust {
+namespace {
+
+using common::Field;
+using common::Str;
+using common::StrMap;
+using nlohmann::json;
+namespace resources = kube::resources;
+
+std::string KeyOf(const std::string& ns, const std::string& name) { return ns + "/" + name; }
+
+// The same for every namespace (the request path names it), so it is built once.
+json TargetObject(const DesiredTarget& d) {
+  OwnerReference o = DesiredOwner(d.bundle);
+  json meta = {{"name", d.target.name},
+               {"labels", DesiredLabels(d)},
+               {"ownerReferences",
+                json::array({{{"apiVersion", o.api_version},
+                              {"kind", o.kind},
+                              {"name", o.name},
+                              {"uid", o.uid}}})}};
+  if (!d.target.annotations.empty()) meta["annotations"] = d.target.annotations;
+  return {{"apiVersion", "v1"},
+          {"kind", "ConfigMap"},
+          {"metadata", meta},
+          {"data", {{d.target.key, d.pem}}}};
+}
+
+bool IsWrite(TargetActionKind k) {
+  return k == TargetActionKind::kCreate || k == TargetActionKind::kUpdate ||
+         k == TargetActionKind::kDelete;
+}
+
+}  // namespace
+
+ConfigMapFacts FactsOf(const json& cm) {
+  ConfigMapFacts f;
+  const json& meta = Field(cm, "metadata");
+  f.ns = Str(meta, "namespace");
+  f.name = Str(meta, "name");
+  f.labels = StrMap(Field(meta, "labels"));
+  f.annotations = StrMap(Field(meta, "annotations"));
+  f.data = StrMap(Field(cm, "data"));
+  f.deleting = !Field(meta, "deletionTimestamp").is_null();
+  f.resource_version = Str(meta, "resourceVersion");
+  const json& owners = Field(meta, "ownerReferences");
+  if (owners.is_array()) {
+    for (const json& o : owners) {
+      const json& controller = Field(o, "controller");
+      f.owners.push_back({Str(o, "apiVersion"), Str(o, "kind"), Str(o, "name"), Str(o, "uid"),
+                          controller.is_boolean() && controller.get<bool>()});
+    }
+  }
+  const json& managed = Field(meta, "managedFields");
+  if (managed.is_array() && !managed.empty()) {
+    f.managers_known = true;
+    for (const json& m : managed) {
+      std::string manager = Str(m, "manager");
+      if (!manager.empty() &&
+          std::find(f.managers.begin(), f.managers.end(), manager) == f.managers.end()) {
+        f.managers.push_back(manager);
+      }
+    }
+  }
+  return f;
+}
+
+std::vector<ConfigMapFacts> ExistingTargets(const DesiredTarget& desired,
+                                            const std::vector<std::string>& selected,
+                                            const TrustView& view) {
+  std::vector<ConfigMapFacts> existing;
+  for (const ObjectPtr& t : view.TargetsOf(desired.bundle.name)) existing.push_back(FactsOf(*t));
+  for (const std::string& ns : selected) {
+    if (ObjectPtr cm = view.ConfigMap(ns, desired.target.name)) existing.push_back(FactsOf(*cm));
+  }
+  return existing;
+}
+
+TargetWriter::TargetWriter(kube::Client& client, const common::Clock& clock, Options options)
+    : client_(client), clock_(clock), options_(options) {}
+
+bool TargetWriter::TrustInflight(const DesiredTarget& desired,
+                                 std::vector<ConfigMapFacts>& existing) {
+  const TargetSpec& target = desired.target;
+  const auto steady_now = clock_.Steady();
+  bool trusting = false;
+  std::lock_guard lock(mu_);
+  auto& mine = inflight_[desired.bundle.name];
+  for (auto it = mine.begin(); it != mine.end();) {
+    const Inflight& w = it->second;
+    auto facts = std::find_if(existing.begin(), existing.end(), [&](const ConfigMapFacts& f) {
+      return KeyOf(f.ns, f.name) == it->first;
+    });
+    bool keep = steady_now - w.when < options_.inflight_ttl && w.digest == desired.pem_digest;
+    if (keep && facts != existing.end()) {
+      if (facts->resource_version == w.before_rv) {
+        facts->data[target.key] = w.digest;  // the cache is behind: trust the write
+        for (const auto& [k, v] : DesiredLabels(desired)) facts->labels[k] = v;
+        for (const auto& [k, v] : target.annotations) facts->annotations[k] = v;
+        facts->owners = {DesiredOwner(desired.bundle)};
+      } else {
+        keep = false;  // the cache shows our write, or a later change
+      }
+    } else if (keep && w.before_rv.empty()) {
+      ConfigMapFacts f;  // created, not yet in the cache
+      f.ns = it->first.substr(0, it->first.find('/'));
+      f.name = target.name;
+      f.labels = DesiredLabels(desired);
+      f.annotations = target.annotations;
+      f.data = {{target.key, w.digest}};
+      f.owners = {DesiredOwner(desired.bundle)};
+      f.managers = {kFieldManager};
+      f.managers_known = true;
+      existing.push_back(std::move(f));
+    } else {
+      keep = false;
+    }
+    trusting = trusting || keep;
+    it = keep ? std::next(it) : mine.erase(it);
+  }
+  return trusting;
+}
+
+TargetWrites TargetWriter::Write(const DesiredTarget& desired,
+                                 const std::vector<std::string>& selected,
+                                 std::vector<ConfigMapFacts> existing) {
+  TargetWrites out;
+  out.trusting_writes = TrustInflight(desired, existing);
+  out.plan = PlanTargets(desired, selected, existing);
+
+  std::map<std::string, std::string> rv_of;
+  for (const ConfigMapFacts& f : existing) rv_of.emplace(KeyOf(f.ns, f.name), f.resource_version);
+  auto rv = [&rv_of](const std::string& k) {
+    auto it = rv_of.find(k);
+    return it == rv_of.end() ? std::string() : it->second;
+  };
+  std::vector<const TargetAction*> writes;
+  for (const TargetAction& a : out.plan.actions) {
+    if (IsWrite(a.kind)) writes.push_back(&a);
+  }
+  std::vector<Status> outcomes(writes.size());
+  const json target_object = writes.empty() ? json() : TargetObject(desired);
+
+  // One write; remembers a create or update as in flight.
+  auto write_one = [&](const TargetAction& a) -> Status {
+    const std::string k = KeyOf(a.ns, a.name);
+    if (a.kind == TargetActionKind::kDelete) {
+      kube::DeleteOptions opts;
+      opts.precondition_resource_version = rv(k);
+      Status s = client_.Delete(resources::kConfigMaps, a.ns, a.name, opts);
+      return s.code() == Code::kNotFound ? Status::Ok() : s;
+    }
+    Result<json> r = Internal("unreachable");
+    if (a.kind == TargetActionKind::kCreate) {
+      // A create never replaces: AlreadyExists when someone else was first.
+      r = client_.Create(resources::kConfigMaps, a.ns, target_object);
+    } else {
+      // Only the version whose managers were checked: Conflict when another
+      // writer came in between, and the next reconcile looks again.
+      json object = target_object;
+      if (std::string before = rv(k); !before.empty()) {
+        object["metadata"]["resourceVersion"] = before;
+      }
+      r = kube::Apply(client_, resources::kConfigMaps, a.ns, object, kFieldManager,
+                      /*force=*/true);
+    }
+    if (r.ok()) {
+      std::lock_guard lock(mu_);
+      inflight_[desired.bundle.name][k] = {
+          a.kind == TargetActionKind::kCreate ? "" : rv(k),
+          Str(Field(*r, "metadata"), "resourceVersion"), desired.pem_digest, clock_.Steady()};
+    }
+    return r.status();
+  };
+
+  // A few at a time (the client's QPS still rules).
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next++) < writes.size();) outcomes[i] = write_one(*writes[i]);
+  };
+  const size_t n = std::min<size_t>(std::max(1, options_.write_concurrency), writes.size());
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < n; ++t) threads.emplace_back(work);
+  work();
+  for (std::thread& t : threads) t.join();
+
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const TargetAction& a = *writes[i];
+    const bool is_delete = a.kind == TargetActionKind::kDelete;
+    if (outcomes[i].ok()) {
+      if (!is_delete) ++out.written;
+      continue;
+    }
+    out.write_errors.push_back(
+        {a.ns, a.name, std::string(TargetActionName(a.kind)) + ": " + outcomes[i].ToString()});
+    if (out.first_error.ok()) out.first_error = outcomes[i];
+    if (!is_delete) ++out.write_failures;
+  }
+  if (!out.write_errors.empty()) {
+    const TargetProblem& first = out.write_errors[0];
+    log::Warn("trust: target writes failed",
+              {{"bundle", desired.bundle.name},
+               {"failed", std::to_string(out.write_errors.size())},
+               {"first", first.ns + "/" + first.name + ": " + first.message}});
+  }
+  return out;
+}
+
+void TargetWriter::Observe(const std::string& ns, const std::string& name, const std::string& rv,
+                           bool deleted) {
+  const std::string key = KeyOf(ns, name);
+  std::lock_guard lock(mu_);
+  for (auto& [bundle, writes] : inflight_) {
+    auto it = writes.find(key);
+    if (it != writes.end() && (deleted || it->second.after_rv == rv)) writes.erase(it);
+  }
+}
+
+void TargetWriter::Forget(const std::string& bundle) {
+  std::lock_guard lock(mu_);
+  inflight_.erase(bundle);
+}
+
+std::vector<TargetProblem> NameForeign(const TargetPlan& plan, const BundleRef& bundle,
+                                       kube::Client& client) {
+  std::vector<TargetProblem> foreign;
+  for (const TargetAction& a : plan.actions) {
+    if (a.kind != TargetActionKind::kSkipForeign) continue;
+    std::string reason = a.reason;
+    if (foreign.size() < 5) {
+      auto live = client.Get(resources::kConfigMaps, a.ns, a.name);
+      if (live.ok()) {
+        std::string r = ForeignReason(FactsOf(*live), bundle);
+        if (!r.empty()) reason = r;
+      }
+    }
+    foreign.push_back({a.ns, a.name, reason});
+  }
+  return foreign;
+}
+
+}  // namespace certguard::trust

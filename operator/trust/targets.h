@@ -1,0 +1,92 @@
+// Writing, the second of a reconcile's three parts (after sources.h, before
+// report.h): makes a bundle's target ConfigMaps match it. It plans against the
+// cache (plan.h), counts its own recent writes the cache has not shown yet as
+// done (in-flight, for a time-to-live on the injected clock), and creates,
+// applies or deletes a few at a time.
+//
+// Thread-safe: Write may run for different bundles at once; Observe and Forget
+// on any thread.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/time.h"
+#include "kube/client.h"
+#include "trust/plan.h"
+#include "trust/status.h"
+#include "trust/view.h"
+
+namespace certguard::trust {
+
+// The facts planning needs from a ConfigMap object (managedFields if present).
+ConfigMapFacts FactsOf(const nlohmann::json& configmap);
+
+// The ConfigMaps that are or may be `desired`'s targets: those labelled for the
+// bundle, and those of the target's name in the selected namespaces. From the view.
+std::vector<ConfigMapFacts> ExistingTargets(const DesiredTarget& desired,
+                                            const std::vector<std::string>& selected,
+                                            const TrustView& view);
+
+struct TargetWrites {
+  TargetPlan plan;
+  size_t written = 0;         // creates and updates that succeeded
+  size_t write_failures = 0;  // creates and updates that failed
+  std::vector<TargetProblem> write_errors;  // every failed write, deletes included
+  Status first_error;                       // of the first failed write; OK when none
+  // Some target is taken as written on trust: look again once the cache must show it.
+  bool trusting_writes = false;
+};
+
+class TargetWriter {
+ public:
+  struct Options {
+    int write_concurrency = 4;  // parallel writes within one call
+    // A write whose echo the cache has not shown yet is trusted this long.
+    std::chrono::seconds inflight_ttl{30};
+  };
+  // `client` and `clock` must outlive the writer.
+  TargetWriter(kube::Client& client, const common::Clock& clock, Options options);
+
+  // Plans against `existing` (ExistingTargets) and carries the writes out.
+  TargetWrites Write(const DesiredTarget& desired, const std::vector<std::string>& selected,
+                     std::vector<ConfigMapFacts> existing);
+
+  // The cache showed this ConfigMap (ns/name) at resource version `rv`, or its
+  // deletion: a write of ours it matches need no longer be trusted.
+  void Observe(const std::string& ns, const std::string& name, const std::string& rv,
+               bool deleted);
+  // The bundle is gone: drop what was remembered of its writes.
+  void Forget(const std::string& bundle);
+
+ private:
+  // A write the cache may not show yet.
+  struct Inflight {
+    std::string before_rv;  // "" for a create
+    std::string after_rv;
+    std::string digest;  // DigestMarker of the bundle written
+    std::chrono::steady_clock::time_point when;
+  };
+  // Lays this bundle's in-flight writes over `existing`, and drops those the
+  // cache has caught up with or that are too old. True if any is still trusted.
+  bool TrustInflight(const DesiredTarget& desired, std::vector<ConfigMapFacts>& existing);
+
+  kube::Client& client_;
+  const common::Clock& clock_;
+  Options options_;
+
+  std::mutex mu_;
+  std::map<std::string, std::map<std::string, Inflight>> inflight_;  // bundle -> ns/name -> write
+};
+
+// The ConfigMaps the plan skips as foreign, each with why. The managers of the
+// first few are read from the API server (the cache leaves managedFields out).
+std::vector<TargetProblem> NameForeign(const TargetPlan& plan, const BundleRef& bundle,
+                                       kube::Client& client);
+
+}  // namespace certguard::trust
