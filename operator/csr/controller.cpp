@@ -55,6 +55,7 @@ nlohmann::json NodeDecisionFacts(const nlohmann::json& node) {
 kube::InformerOptions CacheOptions(nlohmann::json (*trim)(const nlohmann::json&)) {
   kube::InformerOptions o;
   o.cache_transform = trim;
+  o.list_from_watch_cache = true;  // start-up in a big cluster: one response, not 30 pages
   return o;
 }
 
@@ -101,7 +102,7 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events,
       options_(std::move(options)),
       csrs_(client, kCsrs, CacheOptions(CsrForCache)),
       nodes_(client, kube::resources::kNodes, CacheOptions(NodeForCache)),
-      policies_(client, kPolicies),
+      policies_(client, kPolicies, CacheOptions(nullptr)),
       pending_(options_.plan.superseded != SupersededAction::kOff) {
   csr_reconciler_ = std::make_unique<CsrReconciler>(*this);
   status_reconciler_ = std::make_unique<StatusReconciler>(*this);

@@ -40,7 +40,126 @@ const char* ContentType(PatchType t) {
   return "application/json";
 }
 
+// Builds a List response from parser events, except that each element of the
+// top-level "items" is built on its own and handed to `on_item` once complete,
+// never appended: only the envelope (kind, metadata) is kept. Containers being
+// built are held by pointer on a stack; a parent is not touched while a child
+// is open, so the pointers stay valid.
+class ListSax {
+ public:
+  ListSax(Json& envelope, const Client::ItemFn& on_item) : root_(envelope), on_item_(on_item) {}
+
+  bool null() { return Put(Json(nullptr)); }
+  bool boolean(bool v) { return Put(Json(v)); }
+  bool number_integer(Json::number_integer_t v) { return Put(Json(v)); }
+  bool number_unsigned(Json::number_unsigned_t v) { return Put(Json(v)); }
+  bool number_float(Json::number_float_t v, const Json::string_t&) { return Put(Json(v)); }
+  bool string(Json::string_t& v) { return Put(Json(std::move(v))); }
+  bool binary(Json::binary_t&) { return false; }  // not in JSON text
+  bool key(Json::string_t& k) {
+    key_ = std::move(k);
+    return true;
+  }
+  bool start_object(std::size_t) { return Open(Json::object()); }
+  bool start_array(std::size_t) { return Open(Json::array()); }
+  bool end_object() { return Close(); }
+  bool end_array() { return Close(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    return false;
+  }
+
+  const Status& status() const { return status_; }
+
+ private:
+  // Where the next value goes; nullptr when it is an item (handed over).
+  Json* Slot(Json&& v, bool& item) {
+    item = false;
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      return &root_;
+    }
+    Json* parent = stack_.back();
+    if (parent == items_) {
+      item = true;
+      item_ = std::move(v);
+      return &item_;
+    }
+    if (parent->is_object()) {
+      Json& slot = (*parent)[key_];
+      slot = std::move(v);
+      return &slot;
+    }
+    parent->push_back(std::move(v));
+    return &parent->back();
+  }
+
+  bool Put(Json&& v) {
+    bool item = false;
+    Slot(std::move(v), item);
+    return item ? Hand() : true;
+  }
+
+  bool Open(Json&& v) {
+    const bool items_array = stack_.size() == 1 && v.is_array() && key_ == "items" &&
+                             stack_.back() == &root_ && root_.is_object();
+    bool item = false;
+    Json* slot = Slot(std::move(v), item);
+    if (items_array && !item) items_ = slot;
+    stack_.push_back(slot);
+    return true;
+  }
+
+  bool Close() {
+    if (stack_.empty()) return false;
+    Json* done = stack_.back();
+    stack_.pop_back();
+    return done == &item_ ? Hand() : true;
+  }
+
+  bool Hand() {
+    status_ = on_item_(std::move(item_));
+    item_ = Json();
+    return status_.ok();
+  }
+
+  Json& root_;
+  const Client::ItemFn& on_item_;
+  std::vector<Json*> stack_;
+  Json* items_ = nullptr;
+  Json item_;
+  std::string key_;
+  Status status_;
+};
+
+HttpRequest ListRequest(const Resource& r, const std::string& ns, const ListOptions& o) {
+  Query q;
+  q.Add("labelSelector", o.label_selector)
+      .Add("fieldSelector", o.field_selector)
+      .Add("limit", o.limit > 0 ? std::to_string(o.limit) : "")
+      .Add("continue", o.continue_token)
+      .Add("resourceVersion", o.resource_version);
+  HttpRequest req;
+  req.path = r.CollectionPath(ns) + q.str();
+  if (o.metadata_only) req.headers.emplace_back("Accept", kAcceptMetadataList);
+  return req;
+}
+
 }  // namespace
+
+Result<Json> Client::ListEach(const Resource& r, const std::string& ns, const ListOptions& options,
+                              const ItemFn& on_item) {
+  auto page = List(r, ns, options);
+  if (!page.ok()) return page;
+  Json items = Json::array();
+  if (auto it = page->find("items"); it != page->end() && it->is_array()) {
+    items = std::move(*it);
+    *it = Json::array();
+  }
+  for (auto& item : items) {
+    if (Status s = on_item(std::move(item)); !s.ok()) return s;
+  }
+  return page;
+}
 
 RestClient::RestClient(std::shared_ptr<HttpTransport> transport, RestOptions options)
     : transport_(std::move(transport)),
@@ -105,16 +224,32 @@ Result<Json> RestClient::Get(const Resource& r, const std::string& ns, const std
 }
 
 Result<Json> RestClient::List(const Resource& r, const std::string& ns, const ListOptions& o) {
-  Query q;
-  q.Add("labelSelector", o.label_selector)
-      .Add("fieldSelector", o.field_selector)
-      .Add("limit", o.limit > 0 ? std::to_string(o.limit) : "")
-      .Add("continue", o.continue_token)
-      .Add("resourceVersion", o.resource_version);
-  HttpRequest req;
-  req.path = r.CollectionPath(ns) + q.str();
-  if (o.metadata_only) req.headers.emplace_back("Accept", kAcceptMetadataList);
-  return CallJson(std::move(req));
+  return CallJson(ListRequest(r, ns, o));
+}
+
+Result<Json> RestClient::ListEach(const Resource& r, const std::string& ns, const ListOptions& o,
+                                  const ItemFn& on_item) {
+  std::string what = "GET " + r.CollectionPath(ns);
+  auto resp = Call(ListRequest(r, ns, o));
+  if (!resp.ok()) return resp.status().Annotate(what);
+  Status s = StatusFromHttp(resp->status, resp->headers, resp->body);
+  if (!s.ok()) return s;
+  // Checked before anything is built, as common::ParseJson does.
+  if (common::JsonDepth(resp->body, common::kMaxJsonDepth) > common::kMaxJsonDepth) {
+    return Internal(what + ": response nests deeper than " +
+                    std::to_string(common::kMaxJsonDepth) + " levels");
+  }
+  Json envelope;
+  ListSax sax(envelope, on_item);
+  bool parsed = false;
+  try {
+    parsed = Json::sax_parse(resp->body.begin(), resp->body.end(), &sax);
+  } catch (const std::exception&) {
+    parsed = false;
+  }
+  if (!sax.status().ok()) return sax.status();
+  if (!parsed || !envelope.is_object()) return Internal(what + ": response is not JSON");
+  return envelope;
 }
 
 Result<Json> RestClient::Create(const Resource& r, const std::string& ns, const Json& object,
@@ -235,28 +370,21 @@ Result<std::shared_ptr<RestClient>> NewRestClient(const ClientConfig& config) {
 }
 
 Result<ListAllResult> ListPages(Client& client, const Resource& r, const std::string& ns,
-                                ListOptions options, int64_t page_size, const PageFn& on_page) {
+                                ListOptions options, int64_t page_size,
+                                const Client::ItemFn& on_item) {
   ListAllResult out;
   options.limit = page_size;
   for (;;) {
-    auto page = client.List(r, ns, options);
+    auto page = client.ListEach(r, ns, options, on_item);
     if (!page.ok()) return page.status();
     out.pages++;
-    Json& j = *page;
     std::string cont;
-    if (auto m = j.find("metadata"); m != j.end() && m->is_object()) {
+    if (auto m = page->find("metadata"); m != page->end() && m->is_object()) {
       if (out.pages == 1 || out.resource_version.empty()) {
         out.resource_version = m->value("resourceVersion", "");
       }
       cont = m->value("continue", "");
     }
-    std::vector<Json> items;
-    if (auto it = j.find("items"); it != j.end() && it->is_array()) {
-      items.reserve(it->size());
-      for (auto& item : *it) items.push_back(std::move(item));
-    }
-    j = Json();  // the page's envelope goes before the next page comes
-    if (Status s = on_page(items); !s.ok()) return s;
     if (cont.empty()) return out;
     options.continue_token = cont;
     options.resource_version.clear();  // not allowed together with continue
@@ -266,8 +394,8 @@ Result<ListAllResult> ListPages(Client& client, const Resource& r, const std::st
 Result<ListAllResult> ListAll(Client& client, const Resource& r, const std::string& ns,
                               ListOptions options, int64_t page_size) {
   std::vector<Json> all;
-  auto out = ListPages(client, r, ns, std::move(options), page_size, [&](std::vector<Json>& items) {
-    for (auto& item : items) all.push_back(std::move(item));
+  auto out = ListPages(client, r, ns, std::move(options), page_size, [&](Json&& item) {
+    all.push_back(std::move(item));
     return Status::Ok();
   });
   if (out.ok()) out->items = std::move(all);

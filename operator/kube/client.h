@@ -71,6 +71,13 @@ class Client {
   // One page: the List object (items, metadata.resourceVersion, metadata.continue).
   virtual Result<Json> List(const Resource& r, const std::string& ns,
                             const ListOptions& options) = 0;
+  // One page, its items handed to `on_item` one at a time, in order, so that a
+  // page is never held whole as parsed objects; returns the List object without
+  // its items. An error from `on_item` stops the page and is returned. This
+  // default lists the page whole, then hands the items over.
+  using ItemFn = std::function<Status(Json&& item)>;
+  virtual Result<Json> ListEach(const Resource& r, const std::string& ns,
+                                const ListOptions& options, const ItemFn& on_item);
   virtual Result<Json> Create(const Resource& r, const std::string& ns, const Json& object,
                               const WriteOptions& options = {}) = 0;
   // PUT of the whole object (name from metadata.name; metadata.resourceVersion
@@ -121,6 +128,11 @@ class RestClient : public Client {
   Result<Json> Get(const Resource& r, const std::string& ns, const std::string& name,
                    const std::string& subresource = {}) override;
   Result<Json> List(const Resource& r, const std::string& ns, const ListOptions& options) override;
+  // Parses the body as it walks it: each item is built, handed over and
+  // dropped before the next (a list served whole, as with resourceVersion=0,
+  // is then held as text once, never as a tree).
+  Result<Json> ListEach(const Resource& r, const std::string& ns, const ListOptions& options,
+                        const ItemFn& on_item) override;
   Result<Json> Create(const Resource& r, const std::string& ns, const Json& object,
                       const WriteOptions& options = {}) override;
   Result<Json> Update(const Resource& r, const std::string& ns, const Json& object,
@@ -161,13 +173,14 @@ struct ListAllResult {
 Result<ListAllResult> ListAll(Client& client, const Resource& r, const std::string& ns,
                               ListOptions options, int64_t page_size = 500);
 
-// The same walk one page at a time, so that a caller can trim each page before
-// the next arrives: `on_page` gets the page's items (free to move from) and may
-// stop the walk with an error, which ListPages returns. The result's `items`
-// stays empty.
-using PageFn = std::function<Status(std::vector<Json>& items)>;
+// The same walk one item at a time (Client::ListEach), so that a caller can
+// trim each item before the next is parsed: `on_item` may stop the walk with an
+// error, which ListPages returns. The result's `items` stays empty. A
+// options.resource_version goes with the first page only (the server refuses it
+// with a continue token).
 Result<ListAllResult> ListPages(Client& client, const Resource& r, const std::string& ns,
-                                ListOptions options, int64_t page_size, const PageFn& on_page);
+                                ListOptions options, int64_t page_size,
+                                const Client::ItemFn& on_item);
 
 // Server-side apply of `object` (apiVersion/kind/metadata.name must be set).
 Result<Json> Apply(Client& client, const Resource& r, const std::string& ns, const Json& object,

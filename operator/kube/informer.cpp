@@ -214,24 +214,32 @@ Status Informer::ListAndReplace() {
   lo.label_selector = options_.label_selector;
   lo.field_selector = options_.field_selector;
   lo.metadata_only = options_.metadata_only;
-  // Each page goes into the cache (transformed) and to the handlers before the
-  // next is asked for, so memory peaks at one page of whole objects plus the
-  // cache, not at the whole list. The cache is updated in place: an object is
-  // never older than what a handler was told; what the list no longer holds is
-  // removed once the last page is in.
+  // From the API server's watch cache, as client-go's reflector lists: any
+  // version for the first list ("0"), after that none older than the last
+  // seen. The server sends it whole, without paging through etcd; the watch
+  // from its resourceVersion brings what it missed. A list that fails so is
+  // tried next as a consistent (paged) one.
+  bool from_cache = options_.list_from_watch_cache && !list_from_cache_failed_;
+  if (from_cache) {
+    std::lock_guard<std::mutex> lock(mu_);
+    lo.resource_version = last_rv_.empty() ? "0" : last_rv_;
+  }
+  // Each item goes into the cache (transformed) and to the handlers as it is
+  // parsed, so memory peaks at one whole object plus the cache (and the
+  // response's text), not at a page or the whole list. The cache is updated in
+  // place: an object is never older than what a handler was told; what the list
+  // no longer holds is removed once the last page is in.
   std::unordered_set<std::string> listed;
-  auto list = ListPages(client_, resource_, options_.ns, lo, options_.page_size,
-                        [&](std::vector<Json>& items) {
-                          for (auto& item : items) {
-                            if (stopping_) return Unavailable("stopping");
-                            ApplyListed(std::move(item), listed);
-                          }
-                          return Status::Ok();
-                        });
+  auto list = ListPages(client_, resource_, options_.ns, lo, options_.page_size, [&](Json&& item) {
+    if (stopping_) return Unavailable("stopping");
+    ApplyListed(std::move(item), listed);
+    return Status::Ok();
+  });
   {
     std::lock_guard<std::mutex> lock(mu_);
     stats_.lists++;
   }
+  list_from_cache_failed_ = from_cache && !list.ok();
   if (!list.ok()) return list.status();
   {
     std::lock_guard<std::mutex> nl(notify_mu_);

@@ -98,6 +98,10 @@ struct InformerOptions {
   // Leave metadata.managedFields in the object for cache_transform (which should
   // shrink it) and the handlers: who writes an object decides who owns it.
   bool keep_managed_fields = false;
+  // List from the API server's watch cache (resourceVersion "0", then the last
+  // seen), as client-go does: one response instead of a page per page_size
+  // objects read from etcd. Its items are still handled one at a time.
+  bool list_from_watch_cache = false;
 };
 
 struct InformerStats {
@@ -158,6 +162,7 @@ class Informer {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string last_rv_;
+  bool list_from_cache_failed_ = false;  // the informer thread only: next list is consistent
   Status last_list_error_;
   InformerStats stats_;
   CancelToken* cancel_ = nullptr;  // current watch, under mu_

@@ -254,11 +254,9 @@ TEST_CASE("ListPages hands over each page before fetching the next, and stops on
   });
   RestClient c(t, Unlimited());
   std::vector<std::string> seen;  // "name after N requests"
-  auto on_page = [&](std::vector<nlohmann::json>& items) {
-    for (auto& item : items) {
-      seen.push_back(item["metadata"].value("name", "") + " after " +
-                     std::to_string(t->requests().size()));
-    }
+  auto on_page = [&](nlohmann::json&& item) {
+    seen.push_back(item["metadata"].value("name", "") + " after " +
+                   std::to_string(t->requests().size()));
     if (seen.size() == 2) return Status(Code::kUnavailable, "stop here");
     return Status::Ok();
   };
@@ -266,6 +264,62 @@ TEST_CASE("ListPages hands over each page before fetching the next, and stops on
   CHECK(seen == std::vector<std::string>{"a after 1", "b after 2"});
   CHECK(r.status().code() == Code::kUnavailable);
   CHECK(t->requests().size() == 2);  // the third page was never asked for
+}
+
+TEST_CASE("ListEach hands over each item as parsed and returns the envelope without them",
+          "[kube][client]") {
+  auto t = Fake();
+  t->OnDo([](const HttpRequest&) {
+    return JsonResponse(
+        200, R"({"kind":"NodeList","metadata":{"resourceVersion":"9","continue":"c"},)"
+             R"("items":[{"metadata":{"name":"a","labels":{"x":"1"}},"n":[1,-2,2.5,true,null]},)"
+             R"({"metadata":{"name":"b"},"items":[{"deep":[[]]}]}],"tail":{"items":[7]}})");
+  });
+  RestClient c(t, Unlimited());
+  std::vector<nlohmann::json> seen;
+  auto page = c.ListEach(resources::kNodes, "", {}, [&](nlohmann::json&& item) {
+    seen.push_back(std::move(item));
+    return Status::Ok();
+  });
+  REQUIRE(page.ok());
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0] == nlohmann::json::parse(
+                       R"({"metadata":{"name":"a","labels":{"x":"1"}},"n":[1,-2,2.5,true,null]})"));
+  // An "items" inside an item, or under another key, is data, not the list's.
+  CHECK(seen[1] == nlohmann::json::parse(R"({"metadata":{"name":"b"},"items":[{"deep":[[]]}]})"));
+  CHECK(*page == nlohmann::json::parse(
+                     R"({"kind":"NodeList","metadata":{"resourceVersion":"9","continue":"c"},)"
+                     R"("items":[],"tail":{"items":[7]}})"));
+}
+
+TEST_CASE("ListEach refuses what is not JSON, nests too deeply, or an item refused",
+          "[kube][client]") {
+  auto t = Fake();
+  std::string body;
+  t->OnDo([&](const HttpRequest&) { return JsonResponse(200, body); });
+  RestClient c(t, Unlimited());
+  int handed = 0;
+  auto count = [&](nlohmann::json&&) {
+    ++handed;
+    return Status::Ok();
+  };
+  body = R"({"items":[{"a":1},{"b":)";
+  CHECK(c.ListEach(resources::kNodes, "", {}, count).status().code() == Code::kInternal);
+  body = R"({"items":[)" + std::string(300, '[') + std::string(300, ']') + "]}";
+  handed = 0;
+  auto deep = c.ListEach(resources::kNodes, "", {}, count);
+  CHECK(deep.status().code() == Code::kInternal);
+  CHECK(deep.status().message().find("deeper") != std::string::npos);
+  CHECK(handed == 0);  // refused before anything was built
+  body = R"({"items":[{"a":1},{"b":2},{"c":3}]})";
+  handed = 0;
+  auto stopped = c.ListEach(resources::kNodes, "", {}, [&](nlohmann::json&&) {
+    return ++handed == 2 ? Status(Code::kUnavailable, "enough") : Status::Ok();
+  });
+  CHECK(stopped.status().code() == Code::kUnavailable);
+  CHECK(handed == 2);
+  body = "[1,2]";
+  CHECK(c.ListEach(resources::kNodes, "", {}, count).status().code() == Code::kInternal);
 }
 
 TEST_CASE("ListAll passes a 410 on an expired continue token", "[kube][client]") {

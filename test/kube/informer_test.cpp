@@ -467,3 +467,60 @@ TEST_CASE("WaitForCacheSync returns false once told to stop, true once every cac
   missing.Stop();
   cms.Stop();
 }
+
+namespace {
+// Records the resourceVersion each list asked for.
+class ListVersions : public certguard::kube::testing::CountingClient {
+ public:
+  using CountingClient::CountingClient;
+  certguard::Result<Json> List(const Resource& r, const std::string& ns,
+                               const ListOptions& o) override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      versions_.push_back(o.continue_token.empty() ? "first@" + o.resource_version : "next");
+    }
+    return CountingClient::List(r, ns, o);
+  }
+  std::vector<std::string> versions() {
+    std::lock_guard<std::mutex> l(mu_);
+    return versions_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> versions_;
+};
+}  // namespace
+
+TEST_CASE("Informer list_from_watch_cache: version 0 first, the last seen on a relist, "
+          "consistent after a failure",
+          "[kube][informer]") {
+  FakeClient api;
+  REQUIRE(api.Create(kCM, "ns", CM("a", "1")).ok());
+  REQUIRE(api.Create(kCM, "ns", CM("b", "1")).ok());
+  REQUIRE(api.Create(kCM, "ns", CM("c", "1")).ok());
+  ListVersions lists(api);
+  InformerOptions o = Fast();
+  o.list_from_watch_cache = true;
+  Informer inf(lists, kCM, o);
+  inf.Start();
+  REQUIRE(inf.WaitForSync(5s));
+  REQUIRE(WaitFor([&] { return api.OpenWatches() == 1; }));
+  const std::string seen = inf.LastResourceVersion();
+  // page_size 2: the fake pages even so; the token, not a version, goes on.
+  CHECK(lists.versions() == std::vector<std::string>{"first@0", "next"});
+
+  // A 410 on the watch: the relist asks for nothing older than it had; that
+  // one fails, so the next is a consistent list.
+  api.InjectError("watch", Status(Code::kUnavailable, "connection refused"), 3);
+  api.InjectError("list", Status(Code::kDeadlineExceeded, "Too large resource version"), 1);
+  api.DropWatches();
+  REQUIRE(api.Create(kCM, "ns", CM("d", "1")).ok());
+  api.Compact();
+  REQUIRE(WaitFor([&] { return CacheMatches(inf, api, kCM); }));
+  auto v = lists.versions();
+  REQUIRE(v.size() >= 5);
+  CHECK(v[2] == "first@" + seen);
+  CHECK(v[3] == "first@");
+  CHECK(inf.Stats().gone >= 1);
+}
