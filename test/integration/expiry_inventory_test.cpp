@@ -565,8 +565,6 @@ TEST_CASE("expiry: runs under the RBAC of deploy/, and reads webhook caBundles w
   CHECK(op.Stop() == 0);
 }
 
-}  // namespace certguard::test
-
 // Namespace filters (by name and by label selector), leaf-only, Secret label
 // passthrough and the opt-in for other signers' CSRs, on the real plane.
 TEST_CASE("expiry: filters for big clusters", "[integration][expiry][filter]") {
@@ -675,3 +673,5 @@ TEST_CASE("expiry: filters for big clusters", "[integration][expiry][filter]") {
   CHECK(op.Stop() == 0);
   cluster.Kubectl("delete csr " + csr_name);
 }
+
+}  // namespace certguard::test
