@@ -1,9 +1,8 @@
 #include "expiry/filter.h"
 
 #include <algorithm>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/json_fields.h"
 
@@ -90,10 +89,10 @@ Result<ExpiryFilter> ExpiryFilter::Make(const ExpiryFilterOptions& o) {
     *out = std::move(*s);
   }
   if (o.secret_label_keys.size() > kMaxSecretLabelKeys) {
-    return InvalidArgument("--expiry-secret-label-keys: " +
-                           std::to_string(o.secret_label_keys.size()) + " keys, at most " +
-                           std::to_string(kMaxSecretLabelKeys) +
-                           " (each is a label on every certificate series)");
+    return InvalidArgument(
+        "--expiry-secret-label-keys: " + std::to_string(o.secret_label_keys.size()) +
+        " keys, at most " + std::to_string(kMaxSecretLabelKeys) +
+        " (each is a label on every certificate series)");
   }
   std::set<std::string> names;
   for (const std::string& key : o.secret_label_keys) {

@@ -6,12 +6,11 @@
 // Thread-safe (immutable once made).
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "common/label_selector.h"
 #include "common/status.h"
