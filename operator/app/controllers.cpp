@@ -69,7 +69,14 @@ class ExpiryRunnable : public Runnable {
             expiry::InventoryLimits{ctx.options.expiry_max_series_per_object,
                                     ctx.options.expiry_max_series})),
         controller_(ctx.client, inventory_, Sources(ctx.options)) {
-    ctx.endpoints.AddCollectable(std::make_shared<expiry::ExpiryCollector>(inventory_));
+    ctx.endpoints.AddCollectable(std::make_shared<expiry::ExpiryCollector>(
+        inventory_, LabelNames(ctx.options)));
+  }
+
+  static std::vector<std::string> LabelNames(const RunOptions& o) {
+    std::vector<std::string> names;
+    for (const auto& key : o.expiry_secret_label_keys) names.push_back(expiry::SecretLabelName(key));
+    return names;
   }
 
   static expiry::ExpirySources Sources(const RunOptions& o) {
@@ -80,6 +87,8 @@ class ExpiryRunnable : public Runnable {
     s.configmap_selector = o.expiry_configmap_selector;
     s.trust_bundles = o.expiry_trust_bundles;
     s.webhooks = o.expiry_webhooks;
+    // Validate(RunOptions) has refused bad values before this runs.
+    if (auto f = ExpiryFilterOptionsOf(o); f.ok()) s.filter = std::move(*f);
     return s;
   }
 

@@ -92,7 +92,24 @@ Status Validate(const RunOptions& o) {
   expiry::ExpirySources expiry;
   expiry.secret_selector = o.expiry_secret_selector;
   expiry.configmap_selector = o.expiry_configmap_selector;
+  auto filter = ExpiryFilterOptionsOf(o);
+  if (!filter.ok()) return filter.status();
+  expiry.filter = std::move(*filter);
   return expiry::Validate(expiry);
+}
+
+Result<expiry::ExpiryFilterOptions> ExpiryFilterOptionsOf(const RunOptions& o) {
+  expiry::ExpiryFilterOptions f;
+  f.include_namespaces = o.expiry_include_namespaces;
+  f.exclude_namespaces = o.expiry_exclude_namespaces;
+  f.include_namespace_selector = o.expiry_include_namespace_selector;
+  f.exclude_namespace_selector = o.expiry_exclude_namespace_selector;
+  f.leaf_only = o.expiry_leaf_only;
+  f.secret_label_keys = o.expiry_secret_label_keys;
+  auto signers = expiry::ParseCsrSigners(o.expiry_csr_signers);
+  if (!signers.ok()) return signers.status();
+  f.csr_signers = *signers;
+  return f;
 }
 
 std::string LeaderIdentity(const Getenv& getenv, const std::string& hostname,

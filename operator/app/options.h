@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "expiry/filter.h"
 
 namespace certguard::app {
 
@@ -55,6 +56,14 @@ struct RunOptions {
   bool expiry_trust_bundles = true;
   bool expiry_csrs = true;
   bool expiry_webhooks = false;
+  // Which namespaces, certificates and labels the inventory exports (expiry/filter.h).
+  std::vector<std::string> expiry_include_namespaces;
+  std::vector<std::string> expiry_exclude_namespaces;
+  std::string expiry_include_namespace_selector;
+  std::string expiry_exclude_namespace_selector;
+  bool expiry_leaf_only = false;
+  std::vector<std::string> expiry_secret_label_keys;
+  std::string expiry_csr_signers = "kubelet";
   // Bounds on the inventory (and so on /metrics): certificates kept per object and in all.
   size_t expiry_max_series_per_object = 500;
   size_t expiry_max_series = 50000;
@@ -69,6 +78,9 @@ using Getenv = std::function<std::optional<std::string>(const std::string&)>;
 // $POD_NAMESPACE, else the first line of SA_DIR/namespace, else "certguard".
 std::string DefaultLeaderElectionNamespace(const Getenv& getenv,
                                            const std::string& service_account_dir);
+
+// The expiry inventory's filter options of `options` (--expiry-csr-signers parsed).
+Result<expiry::ExpiryFilterOptions> ExpiryFilterOptionsOf(const RunOptions& options);
 
 // InvalidArgument unless lease > renew deadline > retry period > 0 (when
 // leader election is on), 1 <= workers <= kMaxWorkers, the pending caps and the QPS

@@ -135,3 +135,129 @@ std::string LabelSelector::ToString() const {
 }
 
 }  // namespace certguard::common
+
+namespace certguard::common {
+
+namespace {
+
+bool IsAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// A label name or value: at most 63 of [A-Za-z0-9._-], alphanumeric at both ends.
+bool IsLabelToken(std::string_view s, bool allow_empty) {
+  if (s.empty()) return allow_empty;
+  if (s.size() > 63 || !IsAlnum(s.front()) || !IsAlnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return IsAlnum(c) || c == '.' || c == '_' || c == '-'; });
+}
+
+// A DNS subdomain (the optional prefix of a label key).
+bool IsDnsSubdomain(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  size_t start = 0;
+  while (true) {
+    size_t dot = s.find('.', start);
+    std::string_view part = s.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (part.empty() || part.size() > 63 || part.front() == '-' || part.back() == '-') return false;
+    for (char c : part) {
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+void SkipSpaces(std::string_view text, size_t& i) {
+  while (i < text.size() && text[i] == ' ') ++i;
+}
+
+// Characters of a key or value: anything up to a separator.
+std::string_view Word(std::string_view text, size_t& i) {
+  size_t start = i;
+  while (i < text.size() && std::string_view(" ,()=!").find(text[i]) == std::string_view::npos) ++i;
+  return text.substr(start, i - start);
+}
+
+}  // namespace
+
+bool IsLabelKey(std::string_view key) {
+  size_t slash = key.find('/');
+  if (slash == std::string_view::npos) return IsLabelToken(key, false);
+  return IsDnsSubdomain(key.substr(0, slash)) && IsLabelToken(key.substr(slash + 1), false);
+}
+
+bool IsLabelValue(std::string_view value) { return IsLabelToken(value, true); }
+
+Result<LabelSelector> LabelSelector::Parse(const std::string& text_in) {
+  const std::string_view text = text_in;
+  LabelSelector s;
+  size_t i = 0;
+  SkipSpaces(text, i);
+  if (i == text.size()) return s;
+  auto bad = [&](const std::string& why) {
+    return InvalidArgument("label selector \"" + text_in + "\": " + why);
+  };
+  while (true) {
+    SkipSpaces(text, i);
+    Requirement r;
+    bool negated = false;
+    if (i < text.size() && text[i] == '!') {
+      negated = true;
+      ++i;
+      SkipSpaces(text, i);
+    }
+    r.key = std::string(Word(text, i));
+    if (r.key.empty()) return bad("a requirement has no key");
+    if (!IsLabelKey(r.key)) return bad("\"" + r.key + "\" is not a label key");
+    SkipSpaces(text, i);
+    if (negated) {
+      r.op = Operator::kDoesNotExist;
+    } else if (i == text.size() || text[i] == ',') {
+      r.op = Operator::kExists;
+    } else if (text[i] == '=' || text[i] == '!') {
+      const bool not_equal = text[i] == '!';
+      ++i;
+      if (i < text.size() && text[i] == '=') {
+        ++i;
+      } else if (not_equal) {
+        return bad("\"!\" after key " + r.key + " must be \"!=\"");
+      }
+      SkipSpaces(text, i);
+      std::string value(Word(text, i));
+      if (!IsLabelValue(value)) return bad("\"" + value + "\" is not a label value");
+      r.op = not_equal ? Operator::kNotIn : Operator::kIn;
+      r.values.push_back(std::move(value));
+    } else {
+      std::string op(Word(text, i));
+      if (op != "in" && op != "notin") return bad("unknown operator \"" + op + "\" after " + r.key);
+      r.op = op == "in" ? Operator::kIn : Operator::kNotIn;
+      SkipSpaces(text, i);
+      if (i == text.size() || text[i] != '(') return bad(op + " needs a list in parentheses");
+      ++i;
+      while (true) {
+        SkipSpaces(text, i);
+        std::string value(Word(text, i));
+        if (!IsLabelValue(value)) return bad("\"" + value + "\" is not a label value");
+        r.values.push_back(std::move(value));
+        SkipSpaces(text, i);
+        if (i < text.size() && text[i] == ',') {
+          ++i;
+          continue;
+        }
+        if (i < text.size() && text[i] == ')') {
+          ++i;
+          break;
+        }
+        return bad("unclosed list after " + op);
+      }
+    }
+    SkipSpaces(text, i);
+    s.requirements_.push_back(std::move(r));
+    if (i == text.size()) return s;
+    if (text[i] != ',') return bad(std::string("unexpected \"") + text[i] + "\"");
+    ++i;
+  }
+}
+
+}  // namespace certguard::common

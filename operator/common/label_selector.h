@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -31,6 +32,12 @@ class LabelSelector {
   // an unknown operator, In/NotIn without values, Exists/DoesNotExist with values,
   // a non-string value. Never throws.
   static Result<LabelSelector> FromJson(const nlohmann::json& selector);
+  // The string form of kubectl -l and the API's labelSelector parameter:
+  // "key=value,key==value,key!=value,key in (a,b),key notin (a,b),key,!key".
+  // Keys and values are checked as Kubernetes checks label keys and values.
+  // InvalidArgument for anything else (an empty requirement, a stray character);
+  // "" is the empty selector.
+  static Result<LabelSelector> Parse(const std::string& text);
 
   bool Matches(const Labels& labels) const;
   bool empty() const { return requirements_.empty(); }
@@ -40,5 +47,9 @@ class LabelSelector {
  private:
   std::vector<Requirement> requirements_;  // matchLabels become In with one value
 };
+
+// Kubernetes' rules for label keys ([prefix/]name) and values.
+bool IsLabelKey(std::string_view key);
+bool IsLabelValue(std::string_view value);
 
 }  // namespace certguard::common

@@ -61,6 +61,12 @@ void AppendHeader(std::string& out, const char* name, const char* help) {
 ExpiryCollector::ExpiryCollector(std::shared_ptr<const Inventory> inventory, Clock clock)
     : inventory_(std::move(inventory)), clock_(std::move(clock)) {}
 
+ExpiryCollector::ExpiryCollector(std::shared_ptr<const Inventory> inventory,
+                                 std::vector<std::string> label_names, Clock clock)
+    : inventory_(std::move(inventory)),
+      label_names_(std::move(label_names)),
+      clock_(std::move(clock)) {}
+
 std::vector<prometheus::MetricFamily> ExpiryCollector::Collect() const {
   const x509::Time now = std::chrono::floor<std::chrono::seconds>(clock_());
 
@@ -79,18 +85,21 @@ std::vector<prometheus::MetricFamily> ExpiryCollector::Collect() const {
   not_before.type = prometheus::MetricType::Gauge;
 
 
-  inventory_->ForEach([&](const ObjectRef& object, const std::string& key, const std::string& node,
-                          const CertFacts& cert) {
+  inventory_->ForEachSource([&](const ObjectRef& object, const std::string& key,
+                                const SourceCerts& source, const CertFacts& cert) {
     prometheus::ClientMetric m;
     m.label = {{"source_kind", std::string(SourceKindName(object.kind))},
                {"namespace", object.ns},
                {"name", object.name},
                {"key", key},
-               {"node", node},
+               {"node", source.node},
                {"subject_cn", cert.subject_cn},
                {"issuer_cn", cert.issuer_cn},
                {"serial", cert.serial},
                {"is_ca", cert.is_ca ? "true" : "false"}};
+    for (size_t i = 0; i < label_names_.size(); ++i) {
+      m.label.push_back({label_names_[i], i < source.labels.size() ? source.labels[i] : ""});
+    }
     m.gauge.value = static_cast<double>(cert.not_before.time_since_epoch().count());
     not_before.metric.push_back(m);
     m.gauge.value = static_cast<double>(cert.not_after.time_since_epoch().count());
@@ -117,8 +126,9 @@ namespace {
 
 class ExpiryTextWriter : public metrics::TextCollectable::TextWriter {
  public:
-  ExpiryTextWriter(std::shared_ptr<const Inventory> inventory, x509::Time now)
-      : inventory_(std::move(inventory)), now_(now) {}
+  ExpiryTextWriter(std::shared_ptr<const Inventory> inventory,
+                   const std::vector<std::string>& label_names, x509::Time now)
+      : inventory_(std::move(inventory)), label_names_(label_names), now_(now) {}
 
   bool Next(std::string& out, size_t budget) override {
     const size_t start = out.size();
@@ -129,10 +139,10 @@ class ExpiryTextWriter : public metrics::TextCollectable::TextWriter {
         return false;
       }
       if (!cursor_) AppendHeader(out, kFamilies[family_].name, kFamilies[family_].help);
-      bool done = inventory_->ForEachFrom(
+      bool done = inventory_->ForEachSourceFrom(
           cursor_,
-          [&](const ObjectRef& object, const std::string& key, const std::string& node,
-              const CertFacts& cert) { AppendLine(out, object, key, node, cert); },
+          [&](const ObjectRef& object, const std::string& key, const SourceCerts& source,
+              const CertFacts& cert) { AppendLine(out, object, key, source, cert); },
           enough);
       // Otherwise ForEachFrom stopped after a key, so cursor_ is set: no second header.
       if (done) {
@@ -153,18 +163,22 @@ class ExpiryTextWriter : public metrics::TextCollectable::TextWriter {
   static constexpr size_t kDropped = 3;
 
   void AppendLine(std::string& out, const ObjectRef& object, const std::string& key,
-                  const std::string& node, const CertFacts& cert) const {
+                  const SourceCerts& source, const CertFacts& cert) const {
     out += kFamilies[family_].name;
     out += '{';
     AppendLabel(out, "source_kind", SourceKindName(object.kind), true);
     AppendLabel(out, "namespace", object.ns);
     AppendLabel(out, "name", object.name);
     AppendLabel(out, "key", key);
-    AppendLabel(out, "node", node);
+    AppendLabel(out, "node", source.node);
     AppendLabel(out, "subject_cn", cert.subject_cn);
     AppendLabel(out, "issuer_cn", cert.issuer_cn);
     AppendLabel(out, "serial", cert.serial);
     AppendLabel(out, "is_ca", cert.is_ca ? "true" : "false");
+    for (size_t i = 0; i < label_names_.size(); ++i) {
+      AppendLabel(out, label_names_[i].c_str(),
+                  i < source.labels.size() ? std::string_view(source.labels[i]) : "");
+    }
     out += "} ";
     switch (family_) {
       case 0:
@@ -201,6 +215,7 @@ class ExpiryTextWriter : public metrics::TextCollectable::TextWriter {
   }
 
   std::shared_ptr<const Inventory> inventory_;
+  const std::vector<std::string> label_names_;
   const x509::Time now_;
   size_t family_ = 0;
   std::optional<SourceRef> cursor_;  // empty: the family's header is not written yet
@@ -209,7 +224,7 @@ class ExpiryTextWriter : public metrics::TextCollectable::TextWriter {
 }  // namespace
 
 std::unique_ptr<metrics::TextCollectable::TextWriter> ExpiryCollector::NewTextWriter() const {
-  return std::make_unique<ExpiryTextWriter>(inventory_,
+  return std::make_unique<ExpiryTextWriter>(inventory_, label_names_,
                                             std::chrono::floor<std::chrono::seconds>(clock_()));
 }
 

@@ -4,7 +4,8 @@
 //   certguard_certificate_not_after_timestamp_seconds
 //   certguard_certificate_not_before_timestamp_seconds
 // each with source_kind, namespace, name, key, node, subject_cn, issuer_cn,
-// serial and is_ca. Thread-safe.
+// serial and is_ca, then one label per --expiry-secret-label-keys key
+// ("secret_label_<key>", the Secret's value, empty for other kinds). Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -27,6 +28,11 @@ class ExpiryCollector : public metrics::TextCollectable {
  public:
   explicit ExpiryCollector(std::shared_ptr<const Inventory> inventory,
                            Clock clock = [] { return std::chrono::system_clock::now(); });
+  // `label_names`: ExpiryFilter::label_names(), matched by position with each
+  // source's SourceCerts::labels.
+  ExpiryCollector(std::shared_ptr<const Inventory> inventory,
+                  std::vector<std::string> label_names,
+                  Clock clock = [] { return std::chrono::system_clock::now(); });
 
   std::vector<prometheus::MetricFamily> Collect() const override;
   // The same series as Collect, written straight as exposition text (the fast
@@ -37,6 +43,7 @@ class ExpiryCollector : public metrics::TextCollectable {
 
  private:
   std::shared_ptr<const Inventory> inventory_;
+  std::vector<std::string> label_names_;
   Clock clock_;
 };
 

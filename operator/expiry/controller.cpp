@@ -1,5 +1,6 @@
 #include "expiry/controller.h"
 
+#include "common/json_fields.h"
 #include "common/log.h"
 #include "kube/resource.h"
 #include "trust/spec.h"
@@ -29,7 +30,11 @@ bool IsTlsSecret(const nlohmann::json& secret) {
 std::vector<Source> SourcesOf(const ExpirySources& s) {
   using namespace kube::resources;
   std::vector<Source> out;
-  if (s.csrs) out.push_back({SourceKind::kCsr, &kCertificateSigningRequests, "", "", CsrCertificates});
+  if (s.csrs) {
+    out.push_back({SourceKind::kCsr, &kCertificateSigningRequests, "", "",
+                   s.filter.csr_signers == CsrSigners::kAll ? CsrCertificatesAnySigner
+                                                            : CsrCertificates});
+  }
   if (s.tls_secrets) {
     out.push_back({SourceKind::kSecret, &kSecrets, "", kTlsSecretType, SecretCertificates});
   }
@@ -76,12 +81,27 @@ Status Validate(const ExpirySources& sources) {
       }
     }
   }
-  return Status::Ok();
+  return ExpiryFilter::Make(sources.filter).status();
 }
 
 ExpiryController::ExpiryController(kube::Client& client, std::shared_ptr<Inventory> inventory,
                                    ExpirySources sources)
     : client_(client), inventory_(std::move(inventory)), sources_(std::move(sources)) {
+  // Validate() refuses bad options before a controller is made; a default
+  // filter (everything) is the only other outcome.
+  if (auto f = ExpiryFilter::Make(sources_.filter); f.ok()) {
+    filter_ = std::move(*f);
+  } else {
+    log::Error("expiry inventory: filter refused, exporting everything",
+               {{"error", f.status().ToString()}});
+  }
+  if (filter_.UsesNamespaceLabels()) {
+    kube::InformerOptions o;
+    o.metadata_only = true;  // labels are all it needs
+    o.resync_period = kube::Duration(0);
+    namespaces_ = std::make_unique<kube::Informer>(client_, kube::resources::kNamespaces, o);
+    namespaces_->AddHandler([this](const kube::Change& c) { HandleNamespace(c); });
+  }
   for (const Source& s : SourcesOf(sources_)) {
     kube::InformerOptions o;
     o.label_selector = s.label_selector;
@@ -118,13 +138,82 @@ kube::Informer& ExpiryController::Watch(const kube::Resource& resource,
 void ExpiryController::Handle(SourceKind kind, Keys (*read)(const nlohmann::json&),
                               const kube::Change& c) {
   if (!c.object) return;
-  ObjectRef ref = RefOf(kind, *c.object);
   if (c.kind == kube::Change::Kind::kDelete) {
-    inventory_->RemoveObject(ref);
+    inventory_->RemoveObject(RefOf(kind, *c.object));
     return;
   }
   if (c.object == c.old_object) return;  // a cached copy: nothing new to read
-  Put(*inventory_, ref, read(*c.object));
+  std::lock_guard<std::mutex> lock(filter_mu_);
+  PutLocked(kind, read, *c.object);
+}
+
+void ExpiryController::PutLocked(SourceKind kind, Keys (*read)(const nlohmann::json&),
+                                 const nlohmann::json& obj) {
+  ObjectRef ref = RefOf(kind, obj);
+  const common::Labels* labels = nullptr;
+  if (auto it = namespace_labels_.find(ref.ns); it != namespace_labels_.end()) labels = &it->second;
+  // The namespace first: an excluded object's certificates are never parsed.
+  if (NamespaceFiltered(kind) && !ref.ns.empty() && !filter_.IncludesNamespace(ref.ns, labels)) {
+    inventory_->RemoveObject(ref);
+    return;
+  }
+  auto keys = filter_.Decide(kind, obj, labels, read(obj));
+  if (!keys) {
+    inventory_->RemoveObject(ref);
+    return;
+  }
+  Put(*inventory_, ref, std::move(*keys));
+}
+
+void ExpiryController::HandleNamespace(const kube::Change& c) {
+  if (!c.object) return;
+  const std::string ns = common::Str(common::Field(*c.object, "metadata"), "name");
+  if (ns.empty()) return;
+  std::lock_guard<std::mutex> lock(filter_mu_);
+  auto it = namespace_labels_.find(ns);
+  const bool was = it != namespace_labels_.end() && filter_.IncludesNamespace(ns, &it->second);
+  if (c.kind == kube::Change::Kind::kDelete) {
+    namespace_labels_.erase(ns);
+  } else {
+    namespace_labels_[ns] =
+        common::StrMap(common::Field(common::Field(*c.object, "metadata"), "labels"));
+  }
+  auto now_it = namespace_labels_.find(ns);
+  const bool now =
+      now_it != namespace_labels_.end() && filter_.IncludesNamespace(ns, &now_it->second);
+  if (was == now || !sources_started_.load()) return;
+  if (!now) {
+    inventory_->RemoveNamespace(SourceKind::kSecret, ns);
+    inventory_->RemoveNamespace(SourceKind::kConfigMap, ns);
+    log::Info("expiry inventory: namespace no longer included", {{"namespace", ns}});
+    return;
+  }
+  log::Info("expiry inventory: namespace now included, reading it", {{"namespace", ns}});
+  RelistNamespace(ns);
+}
+
+void ExpiryController::RelistNamespace(const std::string& ns) {
+  for (const Source& s : SourcesOf(sources_)) {
+    if (!NamespaceFiltered(s.kind)) continue;
+    kube::ListOptions o;
+    o.label_selector = s.label_selector;
+    o.field_selector = s.field_selector;
+    auto result = kube::ListPages(client_, *s.resource, ns, o, kListPageSize,
+                                  [&](std::vector<nlohmann::json>& items) {
+                                    for (const auto& obj : items) {
+                                      if (s.skip && s.skip(obj)) continue;
+                                      PutLocked(s.kind, s.read, obj);
+                                    }
+                                    return Status::Ok();
+                                  });
+    if (!result.ok()) {
+      // The watch brings each object back at its next change.
+      log::Warn("expiry inventory: could not read a newly included namespace",
+                {{"namespace", ns},
+                 {"resource", s.resource->resource},
+                 {"error", result.status().ToString()}});
+    }
+  }
 }
 
 void ExpiryController::HandleBundleTarget(const kube::Change& c) {
@@ -143,7 +232,20 @@ void ExpiryController::HandleBundleTarget(const kube::Change& c) {
 }
 
 void ExpiryController::Start() {
-  for (auto& i : informers_) i->Start();
+  if (namespaces_) {
+    namespaces_->Start();
+    starter_ = std::thread([this] {
+      if (!kube::WaitForCacheSync({namespaces_.get()}, [this] { return stopping_.load(); },
+                                  "expiry inventory")) {
+        return;
+      }
+      sources_started_ = true;
+      for (auto& i : informers_) i->Start();
+    });
+  } else {
+    sources_started_ = true;
+    for (auto& i : informers_) i->Start();
+  }
   log::Info("expiry inventory: watching",
             {{"sources", std::to_string(informers_.size())},
              {"secret_selector", sources_.secret_selector},
@@ -152,10 +254,14 @@ void ExpiryController::Start() {
 }
 
 void ExpiryController::Stop() {
+  stopping_ = true;
+  if (starter_.joinable()) starter_.join();
+  if (namespaces_) namespaces_->Stop();
   for (auto& i : informers_) i->Stop();
 }
 
 bool ExpiryController::Synced() const {
+  if (namespaces_ && !namespaces_->HasSynced()) return false;
   for (const auto& i : informers_) {
     if (!i->HasSynced()) return false;
   }
@@ -163,6 +269,7 @@ bool ExpiryController::Synced() const {
 }
 
 std::string ExpiryController::WaitingFor() const {
+  if (namespaces_ && !namespaces_->HasSynced()) return kube::WaitingFor({namespaces_.get()});
   for (const auto& i : informers_) {
     if (!i->HasSynced()) return kube::WaitingFor({i.get()});
   }
@@ -173,8 +280,16 @@ std::vector<std::string> ListInventory(kube::Client& client, const ExpirySources
                                        Inventory& inventory, const ListProgressFn& progress) {
   std::vector<std::string> errors;
   const std::vector<Source> all = SourcesOf(sources);
+  ExpiryFilter filter;
+  if (auto f = ExpiryFilter::Make(sources.filter); f.ok()) {
+    filter = std::move(*f);
+  } else {
+    errors.push_back("filter: " + f.status().ToString());
+    return errors;
+  }
   ListProgress p;
-  p.sources = static_cast<int>(all.size()) + (sources.trust_bundles ? 1 : 0);
+  p.sources = static_cast<int>(all.size()) + (sources.trust_bundles ? 1 : 0) +
+              (filter.UsesNamespaceLabels() ? 1 : 0);
   p.source = 0;
   // Every object of one list, page by page, to `each`; false (and the error
   // recorded) when the list failed.
@@ -205,12 +320,31 @@ std::vector<std::string> ListInventory(kube::Client& client, const ExpirySources
     }
     return true;
   };
+  std::map<std::string, common::Labels> namespace_labels;
+  bool namespaces_known = true;
+  if (filter.UsesNamespaceLabels()) {
+    namespaces_known = list(kube::resources::kNamespaces, "", "", [&](nlohmann::json& obj) {
+      const nlohmann::json& meta = common::Field(obj, "metadata");
+      namespace_labels[common::Str(meta, "name")] = common::StrMap(common::Field(meta, "labels"));
+    });
+  }
   for (const Source& s : all) {
+    // Without the namespaces' labels, which namespaced objects to show is unknown.
+    if (NamespaceFiltered(s.kind) && !namespaces_known) continue;
     // Held back until the whole list is read: a list that fails midway adds nothing.
     std::vector<std::pair<ObjectRef, Keys>> read;
     const bool ok = list(*s.resource, s.label_selector, s.field_selector, [&](nlohmann::json& obj) {
       if (s.skip && s.skip(obj)) return;
-      read.emplace_back(RefOf(s.kind, obj), s.read(obj));
+      ObjectRef ref = RefOf(s.kind, obj);
+      auto labels = namespace_labels.find(ref.ns);
+      const common::Labels* ns_labels =
+          labels == namespace_labels.end() ? nullptr : &labels->second;
+      if (NamespaceFiltered(s.kind) && !ref.ns.empty() &&
+          !filter.IncludesNamespace(ref.ns, ns_labels)) {
+        return;
+      }
+      auto keys = filter.Decide(s.kind, obj, ns_labels, s.read(obj));
+      if (keys) read.emplace_back(std::move(ref), std::move(*keys));
     });
     if (!ok) continue;
     for (auto& [ref, keys] : read) Put(inventory, ref, std::move(keys));

@@ -13,12 +13,16 @@
 // is read only once per change. Thread-safe.
 #pragma once
 
+#include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "expiry/filter.h"
 #include "expiry/inventory.h"
 #include "expiry/list_progress.h"
 #include "expiry/objects.h"
@@ -34,9 +38,12 @@ struct ExpirySources {
   std::string configmap_selector;  // label selector for ConfigMaps; empty: none
   bool trust_bundles = true;       // ConfigMaps labelled certguard.io/trustbundle
   bool webhooks = false;           // webhook configurations' and APIServices' caBundle
+  // Namespaces, leaf-only, label passthrough, CSR signers (expiry/filter.h).
+  ExpiryFilterOptions filter;
 };
 
-// InvalidArgument when a selector does not parse (Kubernetes label selector syntax).
+// InvalidArgument when a selector does not parse (Kubernetes label selector
+// syntax) or the filter options are refused (ExpiryFilter::Make).
 Status Validate(const ExpirySources& sources);
 
 class ExpiryController {
@@ -61,12 +68,29 @@ class ExpiryController {
  private:
   kube::Informer& Watch(const kube::Resource& resource, kube::InformerOptions options);
   void Handle(SourceKind kind, Keys (*read)(const nlohmann::json&), const kube::Change& c);
+  // Decides and writes one object; filter_mu_ held.
+  void PutLocked(SourceKind kind, Keys (*read)(const nlohmann::json&), const nlohmann::json& obj);
   void HandleBundleTarget(const kube::Change& c);
+  void HandleNamespace(const kube::Change& c);
+  // The objects of the namespaced sources in `ns`, read again (it became included).
+  void RelistNamespace(const std::string& ns);
 
   kube::Client& client_;
   std::shared_ptr<Inventory> inventory_;
   ExpirySources sources_;
+  ExpiryFilter filter_;
   std::vector<std::unique_ptr<kube::Informer>> informers_;
+  // With a namespace selector: the namespaces' labels, watched first; the other
+  // watches start once it has synced (starter_), so no object waits for its
+  // namespace's labels.
+  std::unique_ptr<kube::Informer> namespaces_;
+  std::thread starter_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> sources_started_{false};
+  // Serialises deciding and writing a namespaced object with a change of its
+  // namespace's labels, so that a relist never overwrites a newer event.
+  std::mutex filter_mu_;
+  std::map<std::string, common::Labels> namespace_labels_;  // under filter_mu_
   std::mutex bundles_mu_;
   BundleTargets bundles_;
 };

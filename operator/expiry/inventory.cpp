@@ -255,17 +255,31 @@ bool Inventory::ShownLocked(const ObjectRef& object, const std::string& key,
 }
 
 void Inventory::ForEach(const Visitor& visit) const {
-  std::shared_lock lock(mu_);
-  for (const auto& [object, keys] : objects_) {
-    for (const auto& [key, certs] : keys) {
-      if (!ShownLocked(object, key, certs)) continue;
-      for (const auto& cert : certs.certs) visit(object, key, certs.node, cert);
-    }
-  }
+  ForEachSource([&](const ObjectRef& object, const std::string& key, const SourceCerts& source,
+                    const CertFacts& cert) { visit(object, key, source.node, cert); });
 }
 
 bool Inventory::ForEachFrom(std::optional<SourceRef>& cursor, const Visitor& visit,
                             const std::function<bool()>& enough) const {
+  return ForEachSourceFrom(
+      cursor,
+      [&](const ObjectRef& object, const std::string& key, const SourceCerts& source,
+          const CertFacts& cert) { visit(object, key, source.node, cert); },
+      enough);
+}
+
+void Inventory::ForEachSource(const SourceVisitor& visit) const {
+  std::shared_lock lock(mu_);
+  for (const auto& [object, keys] : objects_) {
+    for (const auto& [key, certs] : keys) {
+      if (!ShownLocked(object, key, certs)) continue;
+      for (const auto& cert : certs.certs) visit(object, key, certs, cert);
+    }
+  }
+}
+
+bool Inventory::ForEachSourceFrom(std::optional<SourceRef>& cursor, const SourceVisitor& visit,
+                                  const std::function<bool()>& enough) const {
   std::shared_lock lock(mu_);
   auto it = cursor ? objects_.lower_bound(cursor->object) : objects_.begin();
   for (; it != objects_.end(); ++it) {
@@ -274,12 +288,22 @@ bool Inventory::ForEachFrom(std::optional<SourceRef>& cursor, const Visitor& vis
     for (auto k = resume ? keys.upper_bound(cursor->key) : keys.begin(); k != keys.end(); ++k) {
       const auto& [key, certs] = *k;
       if (!ShownLocked(object, key, certs)) continue;
-      for (const auto& cert : certs.certs) visit(object, key, certs.node, cert);
+      for (const auto& cert : certs.certs) visit(object, key, certs, cert);
       cursor = SourceRef{object, key};
       if (enough()) return false;
     }
   }
   return true;
+}
+
+void Inventory::RemoveNamespace(SourceKind kind, const std::string& ns) {
+  std::unique_lock lock(mu_);
+  auto it = objects_.lower_bound(ObjectRef{kind, ns, {}});
+  while (it != objects_.end() && it->first.kind == kind && it->first.ns == ns) {
+    auto next = std::next(it);
+    EraseObjectLocked(it);
+    it = next;
+  }
 }
 
 size_t Inventory::certificate_count() const {

@@ -77,6 +77,8 @@ struct SourceCerts {
   std::string node;
   std::vector<CertFacts> certs;
   std::string group;
+  // Values of the Secret labels copied into the series (ExpiryFilter::label_names order).
+  std::vector<std::string> labels;
 };
 
 // Bounds on what the inventory keeps, so that what others create cannot grow
@@ -134,6 +136,16 @@ class Inventory {
   // A key added or removed between pages is seen or not; none is seen twice.
   bool ForEachFrom(std::optional<SourceRef>& cursor, const Visitor& visit,
                    const std::function<bool()>& enough) const;
+
+  // ForEach and ForEachFrom with the whole source (node, labels) of each certificate.
+  using SourceVisitor = std::function<void(const ObjectRef& object, const std::string& key,
+                                           const SourceCerts& source, const CertFacts& cert)>;
+  void ForEachSource(const SourceVisitor& visit) const;
+  bool ForEachSourceFrom(std::optional<SourceRef>& cursor, const SourceVisitor& visit,
+                         const std::function<bool()>& enough) const;
+
+  // Forgets every object of `kind` in namespace `ns` (it is no longer included).
+  void RemoveNamespace(SourceKind kind, const std::string& ns);
 
   size_t certificate_count() const;  // every stored certificate, superseded ones included
   size_t source_count() const;

@@ -55,6 +55,16 @@ Keys CsrCertificates(const json& csr) {
   return keys;
 }
 
+Keys CsrCertificatesAnySigner(const json& csr) {
+  const json& spec = Field(csr, "spec");
+  const std::string signer = Str(spec, "signerName");
+  if (signer == csr::kClientSigner || signer == csr::kServingSigner) return CsrCertificates(csr);
+  if (signer.empty()) return {};
+  Keys keys = OneField("status.certificate", Field(Field(csr, "status"), "certificate"));
+  for (auto& [key, certs] : keys) certs.group = signer;
+  return keys;
+}
+
 Keys SecretCertificates(const json& secret) {
   return CertificatesOfFields(DecodedFields(Field(secret, "data")));
 }

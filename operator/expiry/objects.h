@@ -29,6 +29,10 @@ ObjectRef RefOf(SourceKind kind, const nlohmann::json& object);
 // any other CSR, a pending one, or an unreadable certificate.
 Keys CsrCertificates(const nlohmann::json& csr);
 
+// CsrCertificates, and also the issued certificate of a CSR of any other
+// signer (--expiry-csr-signers all): no node (never superseded), group the signer.
+Keys CsrCertificatesAnySigner(const nlohmann::json& csr);
+
 // Every field of `data` (base64) holding a certificate, PEM or DER. Keys and
 // other fields are left out; private keys are never decoded.
 Keys SecretCertificates(const nlohmann::json& secret);

@@ -120,3 +120,30 @@ TEST_CASE("Validate takes deny or leave for --csr-superseded", "[app]") {
   o.csr_superseded = "off";
   CHECK(Validate(o).ok());
 }
+
+TEST_CASE("Validate refuses bad expiry filter flags, naming each", "[app][filter]") {
+  RunOptions o;
+  o.expiry_include_namespaces = {"apps", "team-*"};
+  o.expiry_exclude_namespace_selector = "tier=scratch";
+  o.expiry_secret_label_keys = {"team"};
+  o.expiry_csr_signers = "all";
+  CHECK(certguard::app::Validate(o).ok());
+  auto refused = [&](RunOptions bad, const char* flag) {
+    auto st = certguard::app::Validate(bad);
+    INFO(flag);
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.message().find(flag) != std::string::npos);
+  };
+  RunOptions bad = o;
+  bad.expiry_csr_signers = "some";
+  refused(bad, "--expiry-csr-signers");
+  bad = o;
+  bad.expiry_include_namespaces = {"Apps"};
+  refused(bad, "--expiry-include-namespaces");
+  bad = o;
+  bad.expiry_include_namespace_selector = "a in (b";
+  refused(bad, "--expiry-include-namespace-selector");
+  bad = o;
+  bad.expiry_secret_label_keys.assign(11, "k");
+  refused(bad, "--expiry-secret-label-keys");
+}

@@ -148,6 +148,26 @@ grep -q -- '--controllers=csr,trust$' "$tmp/noexpiry.yaml" || fail "controllers.
 "$helm" lint --strict charts/certguard --set expiry.secretSelector='a;b' >/dev/null 2>&1 && fail "schema accepts a selector with ';'"
 ok "expiry values: flags, selectors and webhook RBAC follow the values"
 
+# The expiry filters for big clusters: lists joined, absent when empty, bad values refused by the schema.
+grep -q -- '--expiry-include-namespaces\|--expiry-leaf-only\|--expiry-secret-label-keys' "$tmp/default.yaml" \
+  && fail "expiry filters rendered while unset"
+grep -q -- '- --expiry-csr-signers=kubelet$' "$tmp/default.yaml" || fail "expiry.csrSigners default not rendered"
+"$helm" template certguard charts/certguard --kube-version 1.34.0 \
+  --set 'expiry.includeNamespaces={apps,team-*}' --set 'expiry.excludeNamespaces={kube-system}' \
+  --set expiry.includeNamespaceSelector=certguard.io/expiry=on --set expiry.leafOnly=true \
+  --set 'expiry.secretLabelKeys={team,app.kubernetes.io/name}' --set expiry.csrSigners=all >"$tmp/filters.yaml"
+for flag in '--expiry-include-namespaces=apps,team-\*$' '--expiry-exclude-namespaces=kube-system$' \
+    '--expiry-include-namespace-selector=certguard.io/expiry=on$' '--expiry-leaf-only$' \
+    '--expiry-secret-label-keys=team,app.kubernetes.io/name$' '--expiry-csr-signers=all$'; do
+  grep -q -- "- $flag" "$tmp/filters.yaml" || fail "expiry filter flag $flag not rendered"
+done
+"$helm" lint --strict charts/certguard --set expiry.csrSigners=some >/dev/null 2>&1 && fail "schema accepts csrSigners=some"
+"$helm" lint --strict charts/certguard --set 'expiry.includeNamespaces={Apps}' >/dev/null 2>&1 \
+  && fail "schema accepts a namespace name with capitals"
+"$helm" lint --strict charts/certguard --set 'expiry.secretLabelKeys={a,b,c,d,e,f,g,h,i,j,k}' >/dev/null 2>&1 \
+  && fail "schema accepts 11 secret label keys"
+ok "expiry filters: namespaces, leaf-only, label keys and CSR signers follow the values"
+
 # The node agent: off by default; when on, a DaemonSet the API server accepts, reading the
 # host paths read-only, with pods the Deployment's Service does not select.
 "$helm" template certguard charts/certguard -n "$ns" --kube-version 1.34.0 | grep -q '^kind: DaemonSet' \

@@ -56,3 +56,49 @@ TEST_CASE("malformed label selectors are errors", "[common][selector]") {
     CHECK_FALSE(LabelSelector::FromJson(nlohmann::json::parse(bad)).ok());
   }
 }
+
+TEST_CASE("label selectors parse from their string form", "[common][selector]") {
+  auto parse = [](const char* text) {
+    auto s = LabelSelector::Parse(text);
+    INFO(text << ": " << s.status().ToString());
+    REQUIRE(s.ok());
+    return *s;
+  };
+  const Labels team_a{{"team", "a"}, {"env", "prod"}};
+  const Labels team_b{{"team", "b"}};
+  CHECK(parse("").empty());
+  CHECK(parse("  ").Matches(team_a));
+  CHECK(parse("team=a").Matches(team_a));
+  CHECK_FALSE(parse("team=a").Matches(team_b));
+  CHECK(parse("team==a").Matches(team_a));
+  CHECK(parse("team!=a").Matches(team_b));
+  CHECK(parse("team!=a").Matches({}));  // a missing key satisfies !=, as in Kubernetes
+  CHECK_FALSE(parse("team!=a").Matches(team_a));
+  CHECK(parse("env").Matches(team_a));
+  CHECK_FALSE(parse("env").Matches(team_b));
+  CHECK(parse("!env").Matches(team_b));
+  CHECK_FALSE(parse("! env").Matches(team_a));
+  CHECK(parse("team in (a, b)").Matches(team_b));
+  CHECK_FALSE(parse("team notin (a,b)").Matches(team_a));
+  CHECK(parse("team notin (c)").Matches(team_a));
+  CHECK(parse(" team = a , env in (prod) ").Matches(team_a));
+  CHECK_FALSE(parse("team=a,env=dev").Matches(team_a));
+  CHECK(parse("example.com/tier=x").Matches({{"example.com/tier", "x"}}));
+  CHECK(parse("team=a,env in (prod)").ToString() == "team=a,env=prod");
+}
+
+TEST_CASE("label selector strings that do not parse are refused with a reason", "[common][selector]") {
+  for (const char* bad : {",", "team=a,", ",team=a", "team=a,,env", "=a", "!", "team!a",
+                          "team in a", "team in (a", "team in (a b)", "team like (a)",
+                          "team=a b", "-team=a", "team=-a", "Example.com/x=a", "a/b/c=d",
+                          "team=$(id)", "team=a)", "team in (a),(b)"}) {
+    auto s = LabelSelector::Parse(bad);
+    INFO(bad);
+    CHECK_FALSE(s.ok());
+    CHECK(s.status().message().find("label selector") != std::string::npos);
+  }
+  CHECK(certguard::common::IsLabelKey("app.kubernetes.io/name"));
+  CHECK_FALSE(certguard::common::IsLabelKey(std::string(64, 'a')));
+  CHECK(certguard::common::IsLabelValue(""));
+  CHECK_FALSE(certguard::common::IsLabelValue("a_"));
+}

@@ -340,3 +340,27 @@ TEST_CASE("Inventory pages see each key once, whatever changes between pages", "
   CHECK(inv.ForEachFrom(at_d, visit, [] { return false; }));
   CHECK(seen == std::vector<std::string>{"g", "h"});
 }
+
+TEST_CASE("Secret labels passed through become series labels on both paths", "[expiry][filter]") {
+  auto inv = std::make_shared<Inventory>();
+  const sys_seconds now = sys_days{2026y / December / 6};
+  SourceCerts labelled{"", {Expiring("s1", now + days{3})}};
+  labelled.labels = {"shop", "a\"b"};
+  inv->UpsertFacts({ObjectRef{SourceKind::kSecret, "apps", "web"}, "tls.crt"}, labelled);
+  inv->UpsertFacts({ObjectRef{SourceKind::kFile, "", "/pki/ca.crt"}, ""},
+                   SourceCerts{"", {Expiring("f1", now + days{5})}});
+  ExpiryCollector collector(inv, {"secret_label_app", "secret_label_team"}, [&] { return now; });
+  std::string text;
+  collector.AppendText(text);
+  CHECK(text.find(R"(serial="s1",is_ca="false",secret_label_app="shop",secret_label_team="a\"b"} )") !=
+        std::string::npos);
+  CHECK(text.find(R"(serial="f1",is_ca="false",secret_label_app="",secret_label_team=""} )") !=
+        std::string::npos);
+  const std::string rendered = Render(collector);
+  CHECK(rendered.find(R"(secret_label_app="shop")") != std::string::npos);
+  CHECK(rendered.find(R"(secret_label_team="a\"b")") != std::string::npos);
+  // Without label names the series keep their usual labels only.
+  std::string plain;
+  ExpiryCollector(inv, [&] { return now; }).AppendText(plain);
+  CHECK(plain.find("secret_label_") == std::string::npos);
+}

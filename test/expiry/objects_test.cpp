@@ -171,3 +171,18 @@ TEST_CASE("FindingsOf names each certificate's source", "[expiry]") {
   CHECK(findings[1].source == "secret apps/web tls.crt");
   CHECK(findings[1].error.empty());
 }
+
+TEST_CASE("CsrCertificatesAnySigner also reads other signers' issued CSRs", "[expiry][filter]") {
+  Cert user = CertBuilder().Cn("alice").IssuedBy(Ca()).Build();
+  auto keys = CsrCertificatesAnySigner(Csr("example.com/users", user.pem, "alice"));
+  REQUIRE(keys.size() == 1);
+  CHECK(keys.at("status.certificate").node.empty());  // never superseded by another CSR
+  CHECK(keys.at("status.certificate").group == "example.com/users");
+  CHECK(Cns(keys, "status.certificate") == std::vector<std::string>{"alice"});
+  // Kubelet signers read as CsrCertificates does.
+  Cert client = CertBuilder().Cn("system:node:n1").O("system:nodes").IssuedBy(Ca()).Build();
+  auto kubelet = CsrCertificatesAnySigner(Csr("kubernetes.io/kube-apiserver-client-kubelet", client.pem));
+  CHECK(kubelet.at("status.certificate").node == "n1");
+  CHECK(CsrCertificatesAnySigner(Csr("example.com/users", "")).empty());
+  CHECK(CsrCertificatesAnySigner(Csr("", user.pem)).empty());
+}

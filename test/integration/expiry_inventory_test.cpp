@@ -565,4 +565,113 @@ TEST_CASE("expiry: runs under the RBAC of deploy/, and reads webhook caBundles w
   CHECK(op.Stop() == 0);
 }
 
+// Namespace filters (by name and by label selector), leaf-only, Secret label
+// passthrough and the opt-in for other signers' CSRs, on the real plane.
+TEST_CASE("expiry: filters for big clusters", "[integration][expiry][filter]") {
+  const Cluster& cluster = RequireCluster();
+  auto admin = AdminClient(cluster, /*fast=*/true);
+  const std::string in = FreshNamespace(cluster, "expf");
+  const std::string out = FreshNamespace(cluster, "expf");
+  const std::string unlabelled = FreshNamespace(cluster, "expf");
+  const std::string elsewhere = FreshNamespace(cluster, "expiry-other");
+  const std::string on = "certguard-test/expiry-filter=on";
+  for (const auto& ns : {in, out, elsewhere}) {
+    REQUIRE(cluster.Kubectl("label namespace " + ns + " " + on).ok());
+  }
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  Cert leaf = CertBuilder().Cn("filter-leaf").IssuedBy(TestCa()).NotBefore(now - 1h)
+                  .NotAfter(now + 24h * 20).Build();
+  auto secret = [&](const std::string& ns) {
+    nlohmann::json s = {
+        {"apiVersion", "v1"},
+        {"kind", "Secret"},
+        {"type", "kubernetes.io/tls"},
+        {"metadata",
+         {{"name", "web"},
+          {"namespace", ns},
+          {"labels", {{"app.kubernetes.io/name", "shop"}, {"team", "payments"}}}}},
+        {"data",
+         {{"tls.crt", Base64(JoinPem({leaf.pem, TestCa().pem}))},
+          {"tls.key", Base64(leaf.key.PrivatePem())}}}};
+    auto r = admin->Create(kube::resources::kSecrets, ns, s);
+    INFO(r.status().ToString());
+    REQUIRE(r.ok());
+  };
+  for (const auto& ns : {in, out, unlabelled, elsewhere}) secret(ns);
+
+  // An issued CSR of a signer of our own: approved, then its certificate set
+  // through the status subresource as a signer would.
+  const std::string csr_name = "expf-user-" + in.substr(in.rfind('-') + 1);
+  nlohmann::json csr = {
+      {"apiVersion", "certificates.k8s.io/v1"},
+      {"kind", "CertificateSigningRequest"},
+      {"metadata", {{"name", csr_name}}},
+      {"spec",
+       {{"signerName", "certguard-test.io/users"},
+        {"request", Base64(certguard::testing::CsrBuilder().Cn("filter-user").Pem())},
+        {"usages", {"digital signature", "client auth"}}}}};
+  {
+    auto created = admin->Create(kube::resources::kCertificateSigningRequests, "", csr);
+    INFO(created.status().ToString());
+    REQUIRE(created.ok());
+    REQUIRE(cluster.Kubectl("certificate approve " + csr_name).ok());
+    auto approved = admin->Get(kube::resources::kCertificateSigningRequests, "", csr_name);
+    REQUIRE(approved.ok());
+    Cert user = CertBuilder().Cn("filter-user").IssuedBy(TestCa()).NotAfter(now + 24h * 7).Build();
+    (*approved)["status"]["certificate"] = Base64(user.pem);
+    auto issued = admin->Update(kube::resources::kCertificateSigningRequests, "", *approved, "status");
+    INFO(issued.status().ToString());
+    REQUIRE(issued.ok());
+  }
+
+  // Without the opt-in, only the kubelet signers' CSRs count: once ready
+  // (everything listed), the user CSR is not there.
+  {
+    Operator plain(cluster, "expiry-filter-plain", "expiry");
+    INFO(plain.Log());
+    CHECK(plain.Series({Label("name", csr_name)}).empty());
+    // And without the filters every namespace's chain shows whole (leaf and CA).
+    REQUIRE(plain.WaitForSeries({Label("namespace", unlabelled), Label("name", "web")}, 2));
+    CHECK(plain.Series({Label("namespace", in)})[0].find("secret_label_") == std::string::npos);
+    CHECK(plain.Stop() == 0);
+  }
+
+  Operator op(cluster, "expiry-filter-op", "expiry",
+              {"--expiry-include-namespaces", "expf-*", "--expiry-exclude-namespaces", out,
+               "--expiry-include-namespace-selector", on,
+               "--expiry-exclude-namespace-selector", "certguard-test/expiry-skip=yes",
+               "--expiry-leaf-only", "--expiry-secret-label-keys", "app.kubernetes.io/name,team",
+               "--expiry-csr-signers", "all"});
+  INFO(op.Log());
+  // Included: one series (leaf-only), the Secret's labels on it.
+  REQUIRE(op.WaitForSeries({Label("namespace", in), Label("name", "web")}, 1));
+  auto web = op.Series({Label("namespace", in), Label("name", "web")});
+  CHECK(web[0].find(Label("subject_cn", "filter-leaf")) != std::string::npos);
+  CHECK(web[0].find(Label("secret_label_app_kubernetes_io_name", "shop")) != std::string::npos);
+  CHECK(web[0].find(Label("secret_label_team", "payments")) != std::string::npos);
+  // Excluded by name, by the include selector (no label), by the include names.
+  CHECK(op.Series({Label("namespace", out)}).empty());
+  CHECK(op.Series({Label("namespace", unlabelled)}).empty());
+  CHECK(op.Series({Label("namespace", elsewhere)}).empty());
+  // The user CSR counts with the opt-in; a non-Secret series has empty label columns.
+  REQUIRE(op.WaitForSeries({Label("source_kind", "csr"), Label("name", csr_name)}, 1));
+  auto user = op.Series({Label("name", csr_name)});
+  CHECK(user[0].find(Label("subject_cn", "filter-user")) != std::string::npos);
+  CHECK(user[0].find(Label("secret_label_team", "")) != std::string::npos);
+
+  // A namespace whose labels come to match is read at once; one that comes to
+  // match the exclude selector goes.
+  REQUIRE(cluster.Kubectl("label namespace " + unlabelled + " " + on).ok());
+  REQUIRE(op.WaitForSeries({Label("namespace", unlabelled), Label("name", "web")}, 1));
+  REQUIRE(cluster.Kubectl("label namespace " + in + " certguard-test/expiry-skip=yes").ok());
+  REQUIRE(op.WaitForSeries({Label("namespace", in)}, 0));
+  // A change to a Secret of an excluded namespace stays out.
+  REQUIRE(cluster.Kubectl("-n " + in + " label secret web team=other --overwrite").ok());
+  REQUIRE(cluster.Kubectl("-n " + unlabelled + " label secret web team=other --overwrite").ok());
+  REQUIRE(op.WaitForSeries({Label("namespace", unlabelled), Label("secret_label_team", "other")}, 1));
+  CHECK(op.Series({Label("namespace", in)}).empty());
+  CHECK(op.Stop() == 0);
+  cluster.Kubectl("delete csr " + csr_name);
+}
+
 }  // namespace certguard::test
