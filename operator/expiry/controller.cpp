@@ -199,11 +199,8 @@ void ExpiryController::RelistNamespace(const std::string& ns) {
     o.label_selector = s.label_selector;
     o.field_selector = s.field_selector;
     auto result = kube::ListPages(client_, *s.resource, ns, o, kListPageSize,
-                                  [&](std::vector<nlohmann::json>& items) {
-                                    for (const auto& obj : items) {
-                                      if (s.skip && s.skip(obj)) continue;
-                                      PutLocked(s.kind, s.read, obj);
-                                    }
+                                  [&](nlohmann::json&& obj) {
+                                    if (!(s.skip && s.skip(obj))) PutLocked(s.kind, s.read, obj);
                                     return Status::Ok();
                                   });
     if (!result.ok()) {
@@ -304,14 +301,18 @@ std::vector<std::string> ListInventory(kube::Client& client, const ExpirySources
     p.pages = 0;
     p.done = false;
     ++p.source;
-    auto result = kube::ListPages(client, r, "", o, 500, [&](std::vector<nlohmann::json>& items) {
-      for (auto& obj : items) each(obj);
-      p.objects += static_cast<int64_t>(items.size());
-      p.total += static_cast<int64_t>(items.size());
-      ++p.pages;
-      if (progress) progress(p);
-      return Status::Ok();
-    });
+    auto result = kube::ListPages(
+        client, r, "", o, 500,
+        [&](nlohmann::json&& obj) {
+          each(obj);
+          ++p.objects;
+          ++p.total;
+          return Status::Ok();
+        },
+        [&] {
+          ++p.pages;
+          if (progress) progress(p);
+        });
     p.done = true;
     if (progress) progress(p);
     if (!result.ok()) {

@@ -371,13 +371,15 @@ Result<std::shared_ptr<RestClient>> NewRestClient(const ClientConfig& config) {
 
 Result<ListAllResult> ListPages(Client& client, const Resource& r, const std::string& ns,
                                 ListOptions options, int64_t page_size,
-                                const Client::ItemFn& on_item) {
+                                const Client::ItemFn& on_item,
+                                const std::function<void()>& on_page) {
   ListAllResult out;
   options.limit = page_size;
   for (;;) {
     auto page = client.ListEach(r, ns, options, on_item);
     if (!page.ok()) return page.status();
     out.pages++;
+    if (on_page) on_page();
     std::string cont;
     if (auto m = page->find("metadata"); m != page->end() && m->is_object()) {
       if (out.pages == 1 || out.resource_version.empty()) {

@@ -178,9 +178,11 @@ Result<ListAllResult> ListAll(Client& client, const Resource& r, const std::stri
 // error, which ListPages returns. The result's `items` stays empty. A
 // options.resource_version goes with the first page only (the server refuses it
 // with a continue token).
+// `on_page`, when given, runs after each page's items (for progress).
 Result<ListAllResult> ListPages(Client& client, const Resource& r, const std::string& ns,
                                 ListOptions options, int64_t page_size,
-                                const Client::ItemFn& on_item);
+                                const Client::ItemFn& on_item,
+                                const std::function<void()>& on_page = nullptr);
 
 // Server-side apply of `object` (apiVersion/kind/metadata.name must be set).
 Result<Json> Apply(Client& client, const Resource& r, const std::string& ns, const Json& object,
