@@ -19,8 +19,6 @@ using namespace certguard::testing;
 
 namespace {
 
-using certguard::x509::pem::Base64;
-
 void Write(const fs::path& dir, const std::string& name, const std::string& data) {
   fs::create_directories(dir);
   std::ofstream(dir / name, std::ios::binary) << data;
