@@ -49,18 +49,18 @@
 #include <vector>
 
 #include "bench_support.h"
+#include "csr/policy.h"
 #include "support/cluster.h"
 
 using namespace certguard;
+using csr::kClientSigner;
+using csr::kServingSigner;
 using bench::Child;
 using bench::Tail;
 using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
 
 namespace {
-
-constexpr const char* kClientSigner = "kubernetes.io/kube-apiserver-client-kubelet";
-constexpr const char* kServingSigner = "kubernetes.io/kubelet-serving";
 
 // kubeadm's bindings that let kube-controller-manager approve kubelet client
 // CSRs (as test/cluster/bootstrap-token.sh creates them).
