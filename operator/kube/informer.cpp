@@ -147,6 +147,7 @@ void Informer::Notify(const Change& change) {
 void Informer::Run() {
   bool need_list = true;
   uint64_t failures = 0;
+  uint64_t gone_in_a_row = 0;  // 410s with no event between them
   while (!stopping_) {
     if (need_list) {
       Status s = ListAndReplace();
@@ -183,18 +184,30 @@ void Informer::Run() {
         cv_.notify_all();
       }
     }
+    uint64_t events_before = Stats().events;
     Status s = WatchOnce();
     if (stopping_) break;
     if (s.ok()) {
       failures = 0;  // the server ended the watch: resume from the last version
+      gone_in_a_row = 0;
       continue;
     }
     if (s.code() == Code::kGone) {
-      std::lock_guard<std::mutex> lock(mu_);
-      stats_.gone++;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        stats_.gone++;
+        if (stats_.events != events_before) gone_in_a_row = 0;
+      }
       need_list = true;
+      last_rv_unavailable_ = true;
       log::Info("watch resourceVersion too old, listing again",
                 {{"resource", resource_.resource}, {"error", s.message()}});
+      // A 410 straight after a fresh list means the server cannot serve what it
+      // just listed: relisting at once would hammer it in a loop.
+      if (gone_in_a_row++ > 0 &&
+          !SleepFor(options_.retry_backoff.Delay(gone_in_a_row - 2, RandomUnit()))) {
+        break;
+      }
       continue;
     }
     {
@@ -219,7 +232,8 @@ Status Informer::ListAndReplace() {
   // seen. The server sends it whole, without paging through etcd; the watch
   // from its resourceVersion brings what it missed. A list that fails so is
   // tried next as a consistent (paged) one.
-  bool from_cache = options_.list_from_watch_cache && !list_from_cache_failed_;
+  bool from_cache =
+      options_.list_from_watch_cache && !list_from_cache_failed_ && !last_rv_unavailable_;
   if (from_cache) {
     std::lock_guard<std::mutex> lock(mu_);
     lo.resource_version = last_rv_.empty() ? "0" : last_rv_;
@@ -241,6 +255,7 @@ Status Informer::ListAndReplace() {
   }
   list_from_cache_failed_ = from_cache && !list.ok();
   if (!list.ok()) return list.status();
+  last_rv_unavailable_ = false;
   {
     std::lock_guard<std::mutex> nl(notify_mu_);
     for (const auto& key : store_.Keys()) {

@@ -162,7 +162,12 @@ class Informer {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string last_rv_;
-  bool list_from_cache_failed_ = false;  // the informer thread only: next list is consistent
+  // The informer thread only. The next list is consistent (resourceVersion ""):
+  // after a list from the cache failed, or after a 410. A server restarted from
+  // etcd answers a list at the last seen version with that old version again,
+  // and a watch from it with 410 again, for ever (client-go relists so too).
+  bool list_from_cache_failed_ = false;
+  bool last_rv_unavailable_ = false;
   Status last_list_error_;
   InformerStats stats_;
   CancelToken* cancel_ = nullptr;  // current watch, under mu_

@@ -221,9 +221,11 @@ size_t CountDecided(const std::map<std::string, std::vector<std::string>>& d) {
 }
 
 // Waits until every CSR of the burst is decided (or `limit`), then checks each
-// decision. Returns when the last one was seen decided.
+// decision. Returns when the last one was seen decided. On a failure it shows the
+// CSRs concerned and the tail of `log` (certguard's own), which CI keeps nowhere else.
 Clock::time_point ExpectAllDecidedCorrectly(kube::Client& admin, const Burst& b,
-                                            std::chrono::seconds limit) {
+                                            std::chrono::seconds limit,
+                                            const CertguardProcess* log = nullptr) {
   std::map<std::string, std::vector<std::string>> d;
   auto end = Clock::now() + limit;
   while (Clock::now() < end) {
@@ -235,23 +237,32 @@ Clock::time_point ExpectAllDecidedCorrectly(kube::Client& admin, const Burst& b,
   }
   auto done = Clock::now();
   int wrongly_approved = 0, undecided = 0, wrong = 0, twice = 0;
+  std::ostringstream why;
   for (const auto& [name, want] : b.expected) {
     auto it = d.find(name);
     if (it == d.end() || it->second.empty()) {
       ++undecided;
-      UNSCOPED_INFO("undecided: " << name);
+      why << "undecided: " << name << "\n";
       continue;
     }
     if (it->second.size() > 1) {
       ++twice;
-      UNSCOPED_INFO("decided more than once: " << name);
+      why << "decided more than once: " << name << "\n";
     }
     if (it->second.front() != want) {
       ++wrong;
       if (it->second.front() == "Approved") ++wrongly_approved;
-      UNSCOPED_INFO(name << ": " << it->second.front() << ", expected " << want);
+      why << name << ": " << it->second.front() << ", expected " << want << "\n";
     }
   }
+  std::string tail;
+  if (log != nullptr && (undecided + wrong + twice) > 0) {
+    constexpr size_t kTail = 20000;
+    tail = log->Log();
+    if (tail.size() > kTail) tail = "...\n" + tail.substr(tail.size() - kTail);
+  }
+  INFO(why.str());
+  INFO("certguard's log (its tail, on a failure):\n" << tail);
   CHECK(wrongly_approved == 0);
   CHECK(undecided == 0);
   CHECK(wrong == 0);
@@ -308,7 +319,7 @@ TEST_CASE("csr: kube-apiserver killed and restarted during a burst", "[fault]") 
   plane.StartApiserver();
   auto back = Clock::now();
   for (size_t i = half; i < b.csrs.size(); ++i) Create(b, i);
-  auto done = ExpectAllDecidedCorrectly(plane.admin(), b, 180s);
+  auto done = ExpectAllDecidedCorrectly(plane.admin(), b, 180s, cg.get());
   CHECK(cg->running());
   Record("apiserver-kill", "apiserver down", Secs(back - killed), "s");
   Record("apiserver-kill", "all decided after the restart", Secs(done - back), "s");
@@ -344,7 +355,7 @@ TEST_CASE("csr: certguard SIGKILLed in the middle of approvals, then restarted",
 
   auto cg2 = StartCertguard(plane, "certguard-2.log");
   auto restarted = Clock::now();
-  auto done = ExpectAllDecidedCorrectly(plane.admin(), b, 180s);
+  auto done = ExpectAllDecidedCorrectly(plane.admin(), b, 180s, cg2.get());
   Record("certguard-kill", "decided before SIGKILL", static_cast<double>(decided_at_kill), "CSRs");
   Record("certguard-kill", "restart to ready", Secs(restarted - killed), "s");
   Record("certguard-kill", "all decided after the restart", Secs(done - restarted), "s");
@@ -389,7 +400,7 @@ TEST_CASE("csr: the leader SIGKILLed mid-burst, the standby takes over", "[fault
   INFO(standby->Log());
   REQUIRE(standby->WaitForLog("csr controller started", 60s));
   auto took_over = Clock::now();
-  auto done = ExpectAllDecidedCorrectly(plane.admin(), b, 180s);
+  auto done = ExpectAllDecidedCorrectly(plane.admin(), b, 180s, standby.get());
   CHECK(standby->running());
   Record("leader-kill", "decided before SIGKILL", static_cast<double>(decided_at_kill), "CSRs");
   Record("leader-kill", "standby leading after (lease 4s)", Secs(took_over - killed), "s");
@@ -426,7 +437,7 @@ TEST_CASE("csr: a Node deleted while its serving CSR is pending", "[fault]") {
 
   REQUIRE(plane.admin().Delete(res::kNodes, "", "nd-0").ok());
   auto deleted = Clock::now();
-  auto done = ExpectAllDecidedCorrectly(plane.admin(), b, 120s);
+  auto done = ExpectAllDecidedCorrectly(plane.admin(), b, 120s, cg.get());
   Record("node-deleted", "pending CSRs of the deleted Node denied after", Secs(done - deleted),
          "s");
   auto explain = plane.cluster().Kubectl("get csr node-deleted-nd-0-0 -o "
@@ -454,7 +465,7 @@ TEST_CASE("csr: a throttled API server answering 429", "[fault]") {
     });
   }
   for (auto& t : creators) t.join();
-  auto done = ExpectAllDecidedCorrectly(plane.admin(), b, 180s);
+  auto done = ExpectAllDecidedCorrectly(plane.admin(), b, 180s, cg.get());
   CHECK(cg->running());
 
   // The server really throttled: its own count of 429 answers.
