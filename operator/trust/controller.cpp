@@ -17,8 +17,8 @@ namespace certguard::trust {
 class TrustController::View : public TrustView {
  public:
   View(kube::Client& client, const kube::Store& bundles, const kube::Store& namespaces,
-       const kube::Store& targets, const kube::Store& configmaps,
-       const kube::Store* secret_targets, const kube::Store* secrets)
+       const kube::Store& targets, const kube::Store& configmaps, const kube::Store* secret_targets,
+       const kube::Store* secrets)
       : client_(client),
         bundles_(bundles),
         namespaces_(namespaces),
@@ -204,7 +204,9 @@ TrustController::TrustController(kube::Client& client, kube::EventRecorder& even
       std::set<std::string> keys;
       for (const auto& obj : {c.object, c.old_object}) {
         if (!obj) continue;
-        for (std::string& b : reconciler_->InterestedBundlesOfSecret(*obj)) keys.insert(std::move(b));
+        for (std::string& b : reconciler_->InterestedBundlesOfSecret(*obj)) {
+          keys.insert(std::move(b));
+        }
       }
       for (const std::string& k : keys) queue_.Add(k);
     };
@@ -237,9 +239,9 @@ void TrustController::StartWhenSynced() {
                               [this] { return stopping_.load(); }, "trust controller")) {
     return;
   }
-  if (secret_targets_ && !kube::WaitForCacheSync({secret_targets_.get(), secrets_.get()},
-                                                 [this] { return stopping_.load(); },
-                                                 "trust controller (Secrets)")) {
+  if (secret_targets_ && !kube::WaitForCacheSync(
+                             {secret_targets_.get(), secrets_.get()},
+                             [this] { return stopping_.load(); }, "trust controller (Secrets)")) {
     return;
   }
   std::lock_guard<std::mutex> lock(start_mu_);
@@ -247,9 +249,8 @@ void TrustController::StartWhenSynced() {
   EnqueueAll();
   controller_->Start();
   running_ = true;
-  log::Info("trust controller started",
-            {{"bundles", std::to_string(bundles_.store().Size())},
-             {"secret_targets", secret_targets_ ? "true" : "false"}});
+  log::Info("trust controller started", {{"bundles", std::to_string(bundles_.store().Size())},
+                                         {"secret_targets", secret_targets_ ? "true" : "false"}});
 }
 
 void TrustController::Stop() {

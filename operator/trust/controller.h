@@ -1,7 +1,7 @@
 // The TrustBundle controller: informers on TrustBundles, Namespaces and
-// ConfigMaps (certguard's targets by label; the rest as metadata only), a work queue of bundle names, and the reconciler. Handlers map a
-// namespace change to every bundle and a ConfigMap change to the bundles that
-// read, write or verify it. Secret sources are read on demand; only with Secret
+// ConfigMaps (certguard's targets by label; the rest as metadata only), a work queue of bundle
+// names, and the reconciler. Handlers map a namespace change to every bundle and a ConfigMap change
+// to the bundles that read, write or verify it. Secret sources are read on demand; only with Secret
 // targets enabled (ReconcilerOptions::secret_targets) are Secrets watched too:
 // the labelled ones as targets (data as digests), the rest as metadata only.
 //

@@ -24,7 +24,9 @@ std::string ReservedTargetReason(const std::string& name) {
 
 std::string KnownOwnerReason(const ConfigMapFacts& cm) {
   if (cm.secret) {
-    if (!cm.type.empty() && cm.type != "Opaque") return "a Secret of type " + cm.type + ", not Opaque";
+    if (!cm.type.empty() && cm.type != "Opaque") {
+      return "a Secret of type " + cm.type + ", not Opaque";
+    }
     return "";  // the names below are ConfigMaps'
   }
   if (!ReservedTargetReason(cm.name).empty()) {

@@ -120,7 +120,9 @@ json CompactTarget(const json& cm) {
 json CompactSecretTarget(const json& secret) {
   json out = secret;
   json& meta = out["metadata"];
-  if (meta.is_object() && meta.contains("managedFields")) meta["managedFields"] = CompactManagers(meta);
+  if (meta.is_object() && meta.contains("managedFields")) {
+    meta["managedFields"] = CompactManagers(meta);
+  }
   out.erase("stringData");
   auto data = out.find("data");
   if (data != out.end() && data->is_object()) {
@@ -228,7 +230,8 @@ std::vector<std::string> TrustBundleReconciler::InterestedBundles(const json& co
   return {out.begin(), out.end()};
 }
 
-std::vector<std::string> TrustBundleReconciler::InterestedBundlesOfSecret(const json& secret) const {
+std::vector<std::string> TrustBundleReconciler::InterestedBundlesOfSecret(
+    const json& secret) const {
   const json& meta = Field(secret, "metadata");
   const std::string ns = Str(meta, "namespace");
   const std::string name = Str(meta, "name");
@@ -246,8 +249,8 @@ std::vector<std::string> TrustBundleReconciler::InterestedBundlesOfSecret(const 
 
 void TrustBundleReconciler::ObserveSecret(const json& secret, bool deleted) {
   const json& meta = Field(secret, "metadata");
-  secret_targets_.Observe(Str(meta, "namespace"), Str(meta, "name"),
-                          Str(meta, "resourceVersion"), deleted);
+  secret_targets_.Observe(Str(meta, "namespace"), Str(meta, "name"), Str(meta, "resourceVersion"),
+                          deleted);
 }
 
 void TrustBundleReconciler::Observe(const json& configmap, bool deleted) {
@@ -312,9 +315,9 @@ kube::ReconcileResult TrustBundleReconciler::Reconcile(const std::string& key) {
   const bool has_configmap = !spec.target.name.empty();
   const bool has_secret = !spec.secret_target.name.empty();
   const bool write_secret = has_secret && options_.secret_targets;
-  const Publish publish = DecidePublish(
-      build, LastGood(ref.name, report.old_status(),
-                      has_configmap ? spec.target.key : spec.secret_target.key));
+  const Publish publish =
+      DecidePublish(build, LastGood(ref.name, report.old_status(),
+                                    has_configmap ? spec.target.key : spec.secret_target.key));
   const BuildResult bundle = publish.last_good ? BuildLastGood(publish.pem, now) : build;
 
   // Write the targets that differ: the ConfigMaps, then the Secrets.

@@ -74,7 +74,7 @@ class TrustBundleReconciler : public kube::Reconciler {
     std::set<std::string> names;  // target and namespace-less verify names, in any namespace
     std::set<std::pair<std::string, std::string>> consumers;  // verify entries with a namespace
     std::set<std::pair<std::string, std::string>> secret_sources;  // (ns, name)
-    std::string secret_target;  // its name, in any namespace
+    std::string secret_target;                                     // its name, in any namespace
   };
   // Records which ConfigMaps a change of may matter to the bundle.
   void RememberInterest(const std::string& bundle, const TrustBundleSpec& spec);

@@ -143,7 +143,9 @@ TargetSpec ParseTarget(Checker& c, const json& obj, const std::string& p, const 
     c.Add(p + ".name", std::string("not a valid ") + kind + " name");
   }
   CheckKey(c, p + ".key", t.key);
-  if (t.labels.count(kBundleLabel)) c.Add(p + ".labels", std::string(kBundleLabel) + " is set by certguard");
+  if (t.labels.count(kBundleLabel)) {
+    c.Add(p + ".labels", std::string(kBundleLabel) + " is set by certguard");
+  }
   return t;
 }
 
@@ -201,7 +203,9 @@ Result<TrustBundleSpec> ParseSpec(const json& spec) {
     const bool has_cm = target->contains("configMap") && !(*target)["configMap"].is_null();
     const bool has_secret = target->contains("secret") && !(*target)["secret"].is_null();
     if (!has_cm && !has_secret) c.Add("spec.target", "configMap or secret is required");
-    if (has_cm) out.target = ParseTarget(c, (*target)["configMap"], "spec.target.configMap", "ConfigMap");
+    if (has_cm) {
+      out.target = ParseTarget(c, (*target)["configMap"], "spec.target.configMap", "ConfigMap");
+    }
     if (has_secret) {
       out.secret_target = ParseTarget(c, (*target)["secret"], "spec.target.secret", "Secret");
     }

@@ -289,7 +289,8 @@ TEST_CASE("Secret targets: any name may be a Secret, a non-Opaque type is foreig
           "[trust][secret-target]") {
   DesiredTarget d = Desired();
   d.secret = true;
-  d.target.name = "kube-root-ca.crt";  // a ConfigMap name kube-controller-manager keeps, not a Secret
+  // A ConfigMap name kube-controller-manager keeps, not a Secret's.
+  d.target.name = "kube-root-ca.crt";
   TargetPlan p = PlanTargets(d, {"a"}, {});
   REQUIRE(p.actions.size() == 1);
   CHECK(p.actions[0].kind == TargetActionKind::kCreate);

@@ -774,9 +774,10 @@ TEST_CASE("A foreign Secret of the target's name is never overwritten", "[trust]
   tls["type"] = "kubernetes.io/tls";
   tls["metadata"]["namespace"] = "app-3";
   tls["metadata"]["labels"] = {{kBundleLabel, "cluster-ca"}};
-  tls["metadata"]["ownerReferences"] = json::array(
-      {{{"apiVersion", "certguard.io/v1alpha1"}, {"kind", "TrustBundle"}, {"name", "cluster-ca"},
-        {"uid", "tb-uid"}}});
+  tls["metadata"]["ownerReferences"] = json::array({{{"apiVersion", "certguard.io/v1alpha1"},
+                                                     {"kind", "TrustBundle"},
+                                                     {"name", "cluster-ca"},
+                                                     {"uid", "tb-uid"}}});
   tls["metadata"]["managedFields"] = json::array({{{"manager", "certguard"}}});
   f.api.Put("secrets", tls);
   TrustBundleReconciler r(f.api, f.api, f.events, f.metrics, WithSecrets(f.clock));
@@ -827,9 +828,11 @@ TEST_CASE("CompactSecretTarget keeps digests of the decoded data, never the data
   json s = {{"apiVersion", "v1"},
             {"kind", "Secret"},
             {"type", "Opaque"},
-            {"metadata", {{"name", "t"}, {"namespace", "a"}, {"managedFields",
-                                                              json::array({{{"manager", "certguard"},
-                                                                            {"fieldsV1", json::object()}}})}}},
+            {"metadata",
+             {{"name", "t"},
+              {"namespace", "a"},
+              {"managedFields",
+               json::array({{{"manager", "certguard"}, {"fieldsV1", json::object()}}})}}},
             {"data", {{"ca.crt", Base64("pem-bytes")}, {"bad", "%%%"}}}};
   json c = CompactSecretTarget(s);
   CHECK(c["data"]["ca.crt"] == DigestMarker("pem-bytes"));

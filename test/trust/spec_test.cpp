@@ -90,7 +90,8 @@ TEST_CASE("ParseSpec refuses missing essentials and wrong shapes without throwin
   auto empty = ParseSpec(json::object());
   REQUIRE_FALSE(empty.ok());
   CHECK_THAT(empty.status().message(), Catch::Contains("spec.sources: at least one source"));
-  CHECK_THAT(empty.status().message(), Catch::Contains("spec.target: configMap or secret is required"));
+  CHECK_THAT(empty.status().message(),
+             Catch::Contains("spec.target: configMap or secret is required"));
   CHECK_THAT(empty.status().message(), Catch::Contains("namespaceSelector or namespaces"));
 
   json spec = Valid();
@@ -178,26 +179,30 @@ TEST_CASE("ParseSpec refuses each bad Secret target field", "[trust]") {
     CHECK(r.status().code() == Code::kInvalidArgument);
     return r.status().message();
   };
-  CHECK_THAT(problem(json::object()), Catch::Contains("spec.target: configMap or secret is required"));
+  CHECK_THAT(problem(json::object()),
+             Catch::Contains("spec.target: configMap or secret is required"));
   CHECK_THAT(problem({{"secret", nullptr}}),
              Catch::Contains("spec.target: configMap or secret is required"));
   CHECK_THAT(problem("trusted-ca"), Catch::Contains("spec.target: must be an object"));
   CHECK_THAT(problem({{"secret", "x"}}), Catch::Contains("spec.target.secret: must be an object"));
-  CHECK_THAT(problem({{"secret", json::object()}}), Catch::Contains("spec.target.secret.name: required"));
+  CHECK_THAT(problem({{"secret", json::object()}}),
+             Catch::Contains("spec.target.secret.name: required"));
   CHECK_THAT(problem({{"secret", {{"name", 3}}}}),
              Catch::Contains("spec.target.secret.name: must be a string"));
   CHECK_THAT(problem({{"secret", {{"name", "Not_Valid"}}}}),
              Catch::Contains("spec.target.secret.name: not a valid Secret name"));
   CHECK_THAT(problem({{"secret", {{"name", "s"}, {"key", "a/b"}}}}),
              Catch::Contains("spec.target.secret.key: \"a/b\" is not a valid ConfigMap key"));
-  CHECK_THAT(problem({{"secret", {{"name", "s"}, {"labels", {{"certguard.io/trustbundle", "x"}}}}}}),
-             Catch::Contains("spec.target.secret.labels: certguard.io/trustbundle is set by certguard"));
+  CHECK_THAT(
+      problem({{"secret", {{"name", "s"}, {"labels", {{"certguard.io/trustbundle", "x"}}}}}}),
+      Catch::Contains("spec.target.secret.labels: certguard.io/trustbundle is set by certguard"));
   CHECK_THAT(problem({{"secret", {{"name", "s"}, {"labels", "x"}}}}),
              Catch::Contains("spec.target.secret.labels: must be a map of strings"));
   CHECK_THAT(problem({{"secret", {{"name", "s"}, {"annotations", {{"a", 1}}}}}}),
              Catch::Contains("spec.target.secret.annotations.a: must be a string"));
-  CHECK_THAT(problem({{"secret", {{"name", "s"}, {"type", "kubernetes.io/tls"}}}}),
-             Catch::Contains("spec.target.secret.type: unknown field (name, key, labels, annotations)"));
+  CHECK_THAT(
+      problem({{"secret", {{"name", "s"}, {"type", "kubernetes.io/tls"}}}}),
+      Catch::Contains("spec.target.secret.type: unknown field (name, key, labels, annotations)"));
   CHECK_THAT(problem({{"secret", {{"name", "s"}}}, {"pkcs12", {{"name", "p"}}}}),
              Catch::Contains("spec.target.pkcs12: unknown field (configMap, secret)"));
 }

@@ -136,7 +136,8 @@ TEST_CASE("ExistingTargets takes labelled targets and same-named ConfigMaps", "[
   CHECK(existing[1].ns == "a");
 }
 
-TEST_CASE("TargetWriter writes a Secret target as an Opaque Secret", "[trust][targets][secret-target]") {
+TEST_CASE("TargetWriter writes a Secret target as an Opaque Secret",
+          "[trust][targets][secret-target]") {
   FakeClient api;
   common::FakeClock clock(kNow);
   TargetWriter writer(api, clock, {1, 30s});
