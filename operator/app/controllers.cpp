@@ -49,7 +49,14 @@ class CsrRunnable : public Runnable {
 
 class TrustRunnable : public Runnable {
  public:
-  explicit TrustRunnable(ManagerContext& ctx) : controller_(ctx.client, ctx.events, ctx.registry) {}
+  explicit TrustRunnable(ManagerContext& ctx)
+      : controller_(ctx.client, ctx.events, ctx.registry, Options(ctx.options)) {}
+
+  static trust::TrustControllerOptions Options(const RunOptions& o) {
+    trust::TrustControllerOptions t;
+    t.reconciler.secret_targets = o.trust_secret_targets;
+    return t;
+  }
 
   void Start() override { controller_.Start(); }
   void Stop() override { controller_.Stop(); }

@@ -49,6 +49,8 @@ struct RunOptions {
   // after their Retry-After (kube/client.h).
   double kube_api_qps = 0;
   int kube_api_burst = 30;
+  // The trust controller also writes TrustBundles' Secret targets, and watches Secrets.
+  bool trust_secret_targets = false;
   // The expiry inventory's sources (--expiry-*): see expiry/controller.h.
   bool expiry_tls_secrets = true;
   std::string expiry_secret_selector;

@@ -77,6 +77,9 @@ void AddRunCommand(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   cmd->add_option("--kube-api-burst", o.kube_api_burst, "API requests allowed in a burst")
       ->capture_default_str();
+  cmd->add_flag("--trust-secret-targets", o.trust_secret_targets,
+                "Trust bundles: write spec.target.secret too (watches Secrets; needs RBAC to "
+                "write them; default false)");
   cmd->add_flag("--expiry-tls-secrets", o.expiry_tls_secrets,
                 "Expiry inventory: Secrets of type kubernetes.io/tls in every namespace (default "
                 "true; =false to turn off)");

@@ -17,12 +17,15 @@ namespace certguard::trust {
 class TrustController::View : public TrustView {
  public:
   View(kube::Client& client, const kube::Store& bundles, const kube::Store& namespaces,
-       const kube::Store& targets, const kube::Store& configmaps)
+       const kube::Store& targets, const kube::Store& configmaps, const kube::Store* secret_targets,
+       const kube::Store* secrets)
       : client_(client),
         bundles_(bundles),
         namespaces_(namespaces),
         targets_(targets),
-        configmaps_(configmaps) {}
+        configmaps_(configmaps),
+        secret_targets_(secret_targets),
+        secrets_(secrets) {}
 
   ObjectPtr Bundle(const std::string& name) const override { return bundles_.Get(name); }
   std::vector<ObjectPtr> Namespaces() const override { return namespaces_.List(); }
@@ -52,19 +55,18 @@ class TrustController::View : public TrustView {
     data_[key] = {rv, obj};
     return ObjectPtr(obj);
   }
+  ObjectPtr Secret(const std::string& ns, const std::string& name) const override {
+    if (!secret_targets_ || !secrets_) return nullptr;
+    const std::string key = kube::MakeKey(ns, name);
+    if (ObjectPtr t = secret_targets_->Get(key)) return t;
+    return secrets_->Get(key);
+  }
   std::vector<ObjectPtr> TargetsOf(const std::string& bundle) const override {
-    std::vector<ObjectPtr> out;
-    for (const ObjectPtr& cm : targets_.List()) {
-      auto meta = cm->find("metadata");
-      if (meta == cm->end() || !meta->is_object()) continue;
-      auto labels = meta->find("labels");
-      if (labels == meta->end() || !labels->is_object()) continue;
-      auto it = labels->find(kBundleLabel);
-      if (it != labels->end() && it->is_string() && it->get<std::string>() == bundle) {
-        out.push_back(cm);
-      }
-    }
-    return out;
+    return Labelled(targets_, bundle);
+  }
+  std::vector<ObjectPtr> SecretTargetsOf(const std::string& bundle) const override {
+    if (!secret_targets_) return {};
+    return Labelled(*secret_targets_, bundle);
   }
 
   // A ConfigMap changed or went away: its data read before is stale.
@@ -78,6 +80,21 @@ class TrustController::View : public TrustView {
   }
 
  private:
+  static std::vector<ObjectPtr> Labelled(const kube::Store& store, const std::string& bundle) {
+    std::vector<ObjectPtr> out;
+    for (const ObjectPtr& cm : store.List()) {
+      auto meta = cm->find("metadata");
+      if (meta == cm->end() || !meta->is_object()) continue;
+      auto labels = meta->find("labels");
+      if (labels == meta->end() || !labels->is_object()) continue;
+      auto it = labels->find(kBundleLabel);
+      if (it != labels->end() && it->is_string() && it->get<std::string>() == bundle) {
+        out.push_back(cm);
+      }
+    }
+    return out;
+  }
+
   static std::string ResourceVersion(const nlohmann::json& o) {
     auto meta = o.find("metadata");
     if (meta == o.end() || !meta->is_object()) return "";
@@ -89,6 +106,8 @@ class TrustController::View : public TrustView {
   const kube::Store& namespaces_;
   const kube::Store& targets_;
   const kube::Store& configmaps_;
+  const kube::Store* secret_targets_;  // null: Secret targets are disabled
+  const kube::Store* secrets_;
   mutable std::mutex mu_;
   // ns/name -> (resourceVersion in the cache, the object with its data)
   mutable std::map<std::string, std::pair<std::string, ObjectPtr>> data_;
@@ -111,7 +130,14 @@ kube::InformerOptions TargetOptions(kube::Duration resync) {
   return o;
 }
 
-// Every other ConfigMap, as metadata only (the server sends no data).
+// Secrets labelled as targets, each data value as the digest of its bytes.
+kube::InformerOptions SecretTargetOptions(kube::Duration resync) {
+  kube::InformerOptions o = TargetOptions(resync);
+  o.cache_transform = CompactSecretTarget;
+  return o;
+}
+
+// Every other ConfigMap (or Secret), as metadata only (the server sends no data).
 kube::InformerOptions MetadataOptions(kube::Duration resync) {
   kube::InformerOptions o = WithResync(resync);
   o.label_selector = std::string("!") + kBundleLabel;
@@ -130,8 +156,18 @@ TrustController::TrustController(kube::Client& client, kube::EventRecorder& even
       namespaces_(client, kube::resources::kNamespaces, WithResync(options.resync)),
       targets_(client, kube::resources::kConfigMaps, TargetOptions(options.resync)),
       configmaps_(client, kube::resources::kConfigMaps, MetadataOptions(options.resync)),
+      secret_targets_(options.reconciler.secret_targets
+                          ? std::make_unique<kube::Informer>(client, kube::resources::kSecrets,
+                                                             SecretTargetOptions(options.resync))
+                          : nullptr),
+      secrets_(options.reconciler.secret_targets
+                   ? std::make_unique<kube::Informer>(client, kube::resources::kSecrets,
+                                                      MetadataOptions(options.resync))
+                   : nullptr),
       view_(std::make_unique<View>(client, bundles_.store(), namespaces_.store(), targets_.store(),
-                                   configmaps_.store())),
+                                   configmaps_.store(),
+                                   secret_targets_ ? &secret_targets_->store() : nullptr,
+                                   secrets_ ? &secrets_->store() : nullptr)),
       metrics_(registry),
       reconciler_(std::make_unique<TrustBundleReconciler>(client, *view_, events, metrics_,
                                                           options.reconciler)) {
@@ -162,6 +198,21 @@ TrustController::TrustController(kube::Client& client, kube::EventRecorder& even
   };
   targets_.AddHandler(on_configmap);
   configmaps_.AddHandler(on_configmap);
+  if (secret_targets_) {
+    auto on_secret = [this](const kube::Change& c) {
+      if (c.object) reconciler_->ObserveSecret(*c.object, c.kind == kube::Change::Kind::kDelete);
+      std::set<std::string> keys;
+      for (const auto& obj : {c.object, c.old_object}) {
+        if (!obj) continue;
+        for (std::string& b : reconciler_->InterestedBundlesOfSecret(*obj)) {
+          keys.insert(std::move(b));
+        }
+      }
+      for (const std::string& k : keys) queue_.Add(k);
+    };
+    secret_targets_->AddHandler(on_secret);
+    secrets_->AddHandler(on_secret);
+  }
   controller_ = std::make_unique<kube::Controller>("trust", *reconciler_, queue_, options.workers);
 }
 
@@ -176,6 +227,10 @@ void TrustController::Start() {
   namespaces_.Start();
   targets_.Start();
   configmaps_.Start();
+  if (secret_targets_) {
+    secret_targets_->Start();
+    secrets_->Start();
+  }
   starter_ = std::thread([this] { StartWhenSynced(); });
 }
 
@@ -184,12 +239,18 @@ void TrustController::StartWhenSynced() {
                               [this] { return stopping_.load(); }, "trust controller")) {
     return;
   }
+  if (secret_targets_ && !kube::WaitForCacheSync(
+                             {secret_targets_.get(), secrets_.get()},
+                             [this] { return stopping_.load(); }, "trust controller (Secrets)")) {
+    return;
+  }
   std::lock_guard<std::mutex> lock(start_mu_);
   if (stopping_) return;
   EnqueueAll();
   controller_->Start();
   running_ = true;
-  log::Info("trust controller started", {{"bundles", std::to_string(bundles_.store().Size())}});
+  log::Info("trust controller started", {{"bundles", std::to_string(bundles_.store().Size())},
+                                         {"secret_targets", secret_targets_ ? "true" : "false"}});
 }
 
 void TrustController::Stop() {
@@ -204,11 +265,18 @@ void TrustController::Stop() {
   namespaces_.Stop();
   targets_.Stop();
   configmaps_.Stop();
+  if (secret_targets_) {
+    secret_targets_->Stop();
+    secrets_->Stop();
+  }
 }
 
 std::string TrustController::WaitingFor() const {
   if (running_) return "";
   std::string cache = kube::WaitingFor({&bundles_, &namespaces_, &targets_, &configmaps_});
+  if (cache.empty() && secret_targets_) {
+    cache = kube::WaitingFor({secret_targets_.get(), secrets_.get()});
+  }
   return cache.empty() ? "workers starting" : cache;
 }
 

@@ -1,7 +1,9 @@
 // The TrustBundle controller: informers on TrustBundles, Namespaces and
-// ConfigMaps (certguard's targets by label; the rest as metadata only), a work queue of bundle names, and the reconciler. Handlers map a
-// namespace change to every bundle and a ConfigMap change to the bundles that
-// read, write or verify it. Secrets are read on demand (no cluster-wide watch).
+// ConfigMaps (certguard's targets by label; the rest as metadata only), a work queue of bundle
+// names, and the reconciler. Handlers map a namespace change to every bundle and a ConfigMap change
+// to the bundles that read, write or verify it. Secret sources are read on demand; only with Secret
+// targets enabled (ReconcilerOptions::secret_targets) are Secrets watched too:
+// the labelled ones as targets (data as digests), the rest as metadata only.
 //
 // Wiring into `certguard run` (after leader election is won):
 //   trust::TrustController trust(client, recorder, endpoints.registry());
@@ -68,6 +70,10 @@ class TrustController {
   kube::Informer namespaces_;
   kube::Informer targets_;     // ConfigMaps labelled kBundleLabel: data as digests
   kube::Informer configmaps_;  // every other ConfigMap: metadata only
+  // Only with Secret targets enabled (else null): Secrets labelled kBundleLabel, data as
+  // digests; every other Secret, metadata only.
+  std::unique_ptr<kube::Informer> secret_targets_;
+  std::unique_ptr<kube::Informer> secrets_;
   std::unique_ptr<View> view_;
   TrustMetrics metrics_;
   kube::WorkQueue queue_;

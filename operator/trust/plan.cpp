@@ -23,6 +23,12 @@ std::string ReservedTargetReason(const std::string& name) {
 }
 
 std::string KnownOwnerReason(const ConfigMapFacts& cm) {
+  if (cm.secret) {
+    if (!cm.type.empty() && cm.type != "Opaque") {
+      return "a Secret of type " + cm.type + ", not Opaque";
+    }
+    return "";  // the names below are ConfigMaps'
+  }
   if (!ReservedTargetReason(cm.name).empty()) {
     return cm.name == "kube-root-ca.crt" ? "kept by kube-controller-manager"
                                          : "kept by the service-ca operator";
@@ -146,7 +152,7 @@ TargetPlan PlanTargets(const DesiredTarget& desired, const std::vector<std::stri
                             wanted.count(cm->ns) ? "target renamed" : "namespace not selected"});
   }
 
-  const std::string reserved = ReservedTargetReason(desired.target.name);
+  const std::string reserved = desired.secret ? "" : ReservedTargetReason(desired.target.name);
   for (const std::string& ns : wanted) {
     if (!reserved.empty()) {
       // Not even created when missing: its owner would fight over it.

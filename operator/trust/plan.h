@@ -25,8 +25,10 @@ struct OwnerReference {
   bool controller = false;
 };
 
-// The facts about an existing ConfigMap that planning needs.
+// The facts about an existing ConfigMap, or Secret target, that planning needs.
 struct ConfigMapFacts {
+  bool secret = false;  // a Secret (data decoded from base64), not a ConfigMap
+  std::string type;     // a Secret's type when known (a metadata-only object has none)
   std::string ns;
   std::string name;
   std::map<std::string, std::string> labels;
@@ -63,6 +65,8 @@ bool IsRevertingManager(const std::string& manager);
 // Why no TrustBundle may target this name, or "".
 std::string ReservedTargetReason(const std::string& name);
 // Why this ConfigMap belongs to another controller by the list above, or "".
+// For a Secret: a type other than Opaque (service-account tokens, TLS and
+// docker-config Secrets are their issuers'; and a Secret's type never changes).
 std::string KnownOwnerReason(const ConfigMapFacts& cm);
 
 // Whether `cm` is a target this bundle created: it carries kBundleLabel with the
@@ -77,13 +81,14 @@ bool IsOwnTarget(const ConfigMapFacts& cm, const BundleRef& bundle);
 // they survive another controller's update.
 std::string ForeignReason(const ConfigMapFacts& cm, const BundleRef& bundle);
 
-// The ConfigMap certguard wants in one namespace.
+// The ConfigMap (or Secret) certguard wants in one namespace.
 struct DesiredTarget {
   BundleRef bundle;
   TargetSpec target;
   std::string pem;  // empty: there is no bundle to write, existing targets are kept
   // DigestMarker(pem) when set: a target whose data holds it (the cache keeps digests) is in sync.
   std::string pem_digest;
+  bool secret = false;  // a Secret of type Opaque, its data the PEM in base64
 };
 
 // The labels, annotations and data a target gets (kBundleLabel added).

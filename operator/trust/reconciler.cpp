@@ -12,6 +12,7 @@
 #include "trust/build.h"
 #include "trust/report.h"
 #include "trust/sources.h"
+#include "x509/pem.h"
 
 namespace certguard::trust {
 namespace {
@@ -116,6 +117,25 @@ json CompactTarget(const json& cm) {
   return out;
 }
 
+json CompactSecretTarget(const json& secret) {
+  json out = secret;
+  json& meta = out["metadata"];
+  if (meta.is_object() && meta.contains("managedFields")) {
+    meta["managedFields"] = CompactManagers(meta);
+  }
+  out.erase("stringData");
+  auto data = out.find("data");
+  if (data != out.end() && data->is_object()) {
+    for (auto& [k, v] : data->items()) {
+      if (!v.is_string()) continue;
+      auto decoded = x509::pem::DecodeBody(v.get_ref<const std::string&>());
+      // Undecodable: a marker no bundle's digest equals.
+      v = decoded.ok() ? DigestMarker(*decoded) : DigestMarker("\x01undecodable");
+    }
+  }
+  return out;
+}
+
 json CompactMetadata(const json& cm) {
   const json& meta = Field(cm, "metadata");
   json m = json::object();
@@ -143,7 +163,8 @@ TrustBundleReconciler::TrustBundleReconciler(kube::Client& client, const TrustVi
       metrics_(metrics),
       options_(options),
       clock_(options.clock ? *options.clock : common::SystemClock()),
-      targets_(client, clock_, {options.write_concurrency, options.inflight_ttl}) {}
+      targets_(client, clock_, {options.write_concurrency, options.inflight_ttl}),
+      secret_targets_(client, clock_, {options.write_concurrency, options.inflight_ttl}) {}
 
 std::string TrustBundleReconciler::LastGood(const std::string& bundle, const json& status,
                                             const std::string& key) const {
@@ -179,6 +200,17 @@ std::string TrustBundleReconciler::LastGood(const std::string& bundle, const jso
     if (!live.ok()) continue;
     if (std::string pem = pick(StrMap(Field(*live, "data"))); !pem.empty()) return pem;
   }
+  // Or from a Secret target (its cached data are always markers): read whole, decoded.
+  for (const ObjectPtr& t : view_.SecretTargetsOf(bundle)) {
+    const json& meta = Field(*t, "metadata");
+    auto live = client_.Get(resources::kSecrets, Str(meta, "namespace"), Str(meta, "name"));
+    if (!live.ok()) continue;
+    std::map<std::string, std::string> data;
+    for (const auto& [k, v] : StrMap(Field(*live, "data"))) {
+      if (auto decoded = x509::pem::DecodeBody(v); decoded.ok()) data[k] = *decoded;
+    }
+    if (std::string pem = pick(data); !pem.empty()) return pem;
+  }
   return "";
 }
 
@@ -198,6 +230,29 @@ std::vector<std::string> TrustBundleReconciler::InterestedBundles(const json& co
   return {out.begin(), out.end()};
 }
 
+std::vector<std::string> TrustBundleReconciler::InterestedBundlesOfSecret(
+    const json& secret) const {
+  const json& meta = Field(secret, "metadata");
+  const std::string ns = Str(meta, "namespace");
+  const std::string name = Str(meta, "name");
+  std::set<std::string> out;
+  std::string label = Str(Field(meta, "labels"), kBundleLabel);
+  if (!label.empty()) out.insert(label);
+  std::lock_guard lock(mu_);
+  for (const auto& [bundle, in] : interest_) {
+    if (in.secret_sources.count({ns, name}) || (!name.empty() && in.secret_target == name)) {
+      out.insert(bundle);
+    }
+  }
+  return {out.begin(), out.end()};
+}
+
+void TrustBundleReconciler::ObserveSecret(const json& secret, bool deleted) {
+  const json& meta = Field(secret, "metadata");
+  secret_targets_.Observe(Str(meta, "namespace"), Str(meta, "name"), Str(meta, "resourceVersion"),
+                          deleted);
+}
+
 void TrustBundleReconciler::Observe(const json& configmap, bool deleted) {
   const json& meta = Field(configmap, "metadata");
   targets_.Observe(Str(meta, "namespace"), Str(meta, "name"), Str(meta, "resourceVersion"),
@@ -209,8 +264,10 @@ void TrustBundleReconciler::RememberInterest(const std::string& bundle,
   Interest in;
   for (const SourceSpec& s : spec.sources) {
     if (s.kind == SourceKind::kConfigMap) in.sources.insert({s.ns, s.name});
+    if (s.kind == SourceKind::kSecret) in.secret_sources.insert({s.ns, s.name});
   }
-  in.names.insert(spec.target.name);
+  if (!spec.target.name.empty()) in.names.insert(spec.target.name);
+  in.secret_target = spec.secret_target.name;
   for (const VerifySpec& v : spec.verify) {
     if (v.ns.empty()) {
       in.names.insert(v.name);
@@ -225,6 +282,7 @@ void TrustBundleReconciler::RememberInterest(const std::string& bundle,
 void TrustBundleReconciler::Forget(const std::string& bundle) {
   metrics_.Forget(bundle);
   targets_.Forget(bundle);
+  secret_targets_.Forget(bundle);
   std::lock_guard lock(mu_);
   interest_.erase(bundle);
   last_good_.erase(bundle);
@@ -254,24 +312,41 @@ kube::ReconcileResult TrustBundleReconciler::Reconcile(const std::string& key) {
   // Gather: build from the sources; keep the last good bundle when they fail.
   const GatheredSources sources = GatherSources(spec, view_, client_);
   const BuildResult build = Build(sources.contents, {spec.drop_expired, spec.ca_only}, now);
+  const bool has_configmap = !spec.target.name.empty();
+  const bool has_secret = !spec.secret_target.name.empty();
+  const bool write_secret = has_secret && options_.secret_targets;
   const Publish publish =
-      DecidePublish(build, LastGood(ref.name, report.old_status(), spec.target.key));
+      DecidePublish(build, LastGood(ref.name, report.old_status(),
+                                    has_configmap ? spec.target.key : spec.secret_target.key));
   const BuildResult bundle = publish.last_good ? BuildLastGood(publish.pem, now) : build;
 
-  // Write the targets that differ.
-  const DesiredTarget desired{ref, spec.target, publish.pem,
-                              publish.pem.empty() ? "" : DigestMarker(publish.pem)};
-  const TargetWrites writes =
-      targets_.Write(desired, selected, ExistingTargets(desired, selected, view_));
+  // Write the targets that differ: the ConfigMaps, then the Secrets.
+  const std::string digest = publish.pem.empty() ? "" : DigestMarker(publish.pem);
+  TargetWrites writes;
+  std::vector<TargetProblem> foreign;
+  if (has_configmap) {
+    const DesiredTarget desired{ref, spec.target, publish.pem, digest, false};
+    writes = targets_.Write(desired, selected, ExistingTargets(desired, selected, view_));
+    foreign = NameForeign(writes.plan, ref, client_);
+  }
+  if (write_secret) {
+    const DesiredTarget desired{ref, spec.secret_target, publish.pem, digest, true};
+    TargetWrites secret_writes =
+        secret_targets_.Write(desired, selected, ExistingTargets(desired, selected, view_));
+    for (TargetProblem& p : NameForeign(secret_writes.plan, ref, client_, /*secret=*/true)) {
+      foreign.push_back(std::move(p));
+    }
+    writes = MergeWrites(std::move(writes), std::move(secret_writes));
+  }
 
   // Report: consumers checked, then status, metrics and events.
   const ConsumerReport consumers =
       publish.pem.empty() ? ConsumerReport{}
                           : CheckConsumers(spec, selected, bundle.certificates, view_, now);
-  const Status status_write = report.Report(
-      CollectFacts(report.generation(), build, publish, bundle, writes,
-                   NameForeign(writes.plan, ref, client_), consumers),
-      consumers, writes.written);
+  StatusFacts facts = CollectFacts(report.generation(), build, publish, bundle, writes,
+                                   std::move(foreign), consumers);
+  facts.secret_targets_disabled = has_secret && !options_.secret_targets;
+  const Status status_write = report.Report(facts, consumers, writes.written);
   if (!publish.pem.empty()) {
     std::lock_guard lock(mu_);
     last_good_[ref.name] = publish.pem;

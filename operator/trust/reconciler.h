@@ -38,6 +38,10 @@ struct ReconcilerOptions {
   // A write whose echo the cache has not shown yet is trusted this long.
   std::chrono::seconds inflight_ttl{30};
   const common::Clock* clock = nullptr;  // default: common::SystemClock(); must outlive it
+  // Write spec.target.secret (run --trust-secret-targets). Off: a bundle with a
+  // Secret target gets Synced=False, reason SecretTargetsDisabled, and its
+  // ConfigMap target (if any) is still written.
+  bool secret_targets = false;
 };
 
 class TrustBundleReconciler : public kube::Reconciler {
@@ -58,11 +62,19 @@ class TrustBundleReconciler : public kube::Reconciler {
   // ConfigMap informer's handler.
   void Observe(const nlohmann::json& configmap, bool deleted);
 
+  // The same two for a Secret (when Secret targets are enabled): its
+  // kBundleLabel, the bundles whose Secret target has its name, or which read it
+  // as a source.
+  std::vector<std::string> InterestedBundlesOfSecret(const nlohmann::json& secret) const;
+  void ObserveSecret(const nlohmann::json& secret, bool deleted);
+
  private:
   struct Interest {
     std::set<std::pair<std::string, std::string>> sources;  // (ns, name)
     std::set<std::string> names;  // target and namespace-less verify names, in any namespace
     std::set<std::pair<std::string, std::string>> consumers;  // verify entries with a namespace
+    std::set<std::pair<std::string, std::string>> secret_sources;  // (ns, name)
+    std::string secret_target;                                     // its name, in any namespace
   };
   // Records which ConfigMaps a change of may matter to the bundle.
   void RememberInterest(const std::string& bundle, const TrustBundleSpec& spec);
@@ -78,6 +90,7 @@ class TrustBundleReconciler : public kube::Reconciler {
   ReconcilerOptions options_;
   const common::Clock& clock_;
   TargetWriter targets_;
+  TargetWriter secret_targets_;
 
   mutable std::mutex mu_;
   std::map<std::string, Interest> interest_;
@@ -94,5 +107,9 @@ nlohmann::json CompactTarget(const nlohmann::json& configmap);
 // What the cache keeps of any other ConfigMap: identity, labels, owners,
 // managers and the annotations ForeignReason reads. No data.
 nlohmann::json CompactMetadata(const nlohmann::json& configmap);
+// What the cache keeps of a Secret labelled as a target: as CompactTarget, each
+// data value the digest marker of its decoded bytes (never the bytes: a Secret
+// that carries the label may be someone else's).
+nlohmann::json CompactSecretTarget(const nlohmann::json& secret);
 
 }  // namespace certguard::trust

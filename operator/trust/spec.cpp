@@ -122,6 +122,33 @@ SourceSpec ParseSource(Checker& c, const json& item, const std::string& path) {
   return s;
 }
 
+// A target.configMap or target.secret: {name, key, labels, annotations}.
+TargetSpec ParseTarget(Checker& c, const json& obj, const std::string& p, const char* kind) {
+  TargetSpec t;
+  if (!obj.is_object()) {
+    c.Add(p, "must be an object");
+    return t;
+  }
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    const std::string& k = it.key();
+    if (k != "name" && k != "key" && k != "labels" && k != "annotations") {
+      c.Add(p + "." + k, "unknown field (name, key, labels, annotations)");
+    }
+  }
+  t.name = c.String(obj, "name", p, true);
+  t.key = c.String(obj, "key", p, false, kDefaultKey);
+  t.labels = c.StringMap(obj, "labels", p);
+  t.annotations = c.StringMap(obj, "annotations", p);
+  if (!t.name.empty() && !IsDnsSubdomain(t.name)) {
+    c.Add(p + ".name", std::string("not a valid ") + kind + " name");
+  }
+  CheckKey(c, p + ".key", t.key);
+  if (t.labels.count(kBundleLabel)) {
+    c.Add(p + ".labels", std::string(kBundleLabel) + " is set by certguard");
+  }
+  return t;
+}
+
 }  // namespace
 
 std::string SourceSpec::Describe(size_t index) const {
@@ -161,25 +188,26 @@ Result<TrustBundleSpec> ParseSpec(const json& spec) {
     }
   }
 
-  // Target.
+  // Targets: a ConfigMap, a Secret, or both, spelled alike.
   auto target = spec.find("target");
-  const json* tcm = nullptr;
-  if (target == spec.end() || !target->is_object() || !target->contains("configMap") ||
-      !(*target)["configMap"].is_object()) {
-    c.Add("spec.target.configMap", "required");
+  if (target == spec.end() || target->is_null()) {
+    c.Add("spec.target", "configMap or secret is required");
+  } else if (!target->is_object()) {
+    c.Add("spec.target", "must be an object");
   } else {
-    tcm = &(*target)["configMap"];
-    const std::string p = "spec.target.configMap";
-    out.target.name = c.String(*tcm, "name", p, true);
-    out.target.key = c.String(*tcm, "key", p, false, kDefaultKey);
-    out.target.labels = c.StringMap(*tcm, "labels", p);
-    out.target.annotations = c.StringMap(*tcm, "annotations", p);
-    if (!out.target.name.empty() && !IsDnsSubdomain(out.target.name)) {
-      c.Add(p + ".name", "not a valid ConfigMap name");
+    for (auto it = target->begin(); it != target->end(); ++it) {
+      if (it.key() != "configMap" && it.key() != "secret") {
+        c.Add("spec.target." + it.key(), "unknown field (configMap, secret)");
+      }
     }
-    CheckKey(c, p + ".key", out.target.key);
-    if (out.target.labels.count(kBundleLabel)) {
-      c.Add(p + ".labels", std::string(kBundleLabel) + " is set by certguard");
+    const bool has_cm = target->contains("configMap") && !(*target)["configMap"].is_null();
+    const bool has_secret = target->contains("secret") && !(*target)["secret"].is_null();
+    if (!has_cm && !has_secret) c.Add("spec.target", "configMap or secret is required");
+    if (has_cm) {
+      out.target = ParseTarget(c, (*target)["configMap"], "spec.target.configMap", "ConfigMap");
+    }
+    if (has_secret) {
+      out.secret_target = ParseTarget(c, (*target)["secret"], "spec.target.secret", "Secret");
     }
   }
 

@@ -48,7 +48,9 @@ struct VerifySpec {
 
 struct TrustBundleSpec {
   std::vector<SourceSpec> sources;
+  // target.configMap and target.secret: at least one is set; an empty name means absent.
   TargetSpec target;
+  TargetSpec secret_target;
   // A metav1.LabelSelector as given ({} selects every namespace); absent: select by name only.
   std::optional<nlohmann::json> namespace_selector;
   std::vector<std::string> namespaces;
@@ -59,7 +61,7 @@ struct TrustBundleSpec {
 
 // Parses and validates `spec`. InvalidArgument lists every problem found, joined
 // by "; " (for example "spec.sources[1]: exactly one of configMap, secret, inline";
-// "spec.target.configMap.name: required").
+// "spec.target: configMap or secret is required").
 Result<TrustBundleSpec> ParseSpec(const nlohmann::json& spec);
 
 // A ConfigMap data key: 1-253 of [-._a-zA-Z0-9], not "." or "..".

@@ -92,6 +92,12 @@ json ComputeStatus(const StatusFacts& f, const json& previous, x509::Time now_ti
   } else if (f.pem.empty()) {
     conds.push_back(Condition("Synced", false, "NoBundle",
                               "no good bundle yet: nothing was written", g, prev, now));
+  } else if (f.secret_targets_disabled) {
+    conds.push_back(Condition("Synced", false, "SecretTargetsDisabled",
+                              "spec.target.secret is not written: Secret targets are disabled "
+                              "(certguard run --trust-secret-targets; chart value "
+                              "trust.secretTargets.enabled)",
+                              g, prev, now));
   } else if (!f.foreign.empty()) {
     conds.push_back(Condition("Synced", false, "TargetConflict",
                               "not written, owned by another: " + List(f.foreign), g, prev, now));

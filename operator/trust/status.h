@@ -42,6 +42,8 @@ struct StatusFacts {
   size_t failed = 0;  // write errors and foreign ConfigMaps
   std::vector<TargetProblem> foreign;
   std::vector<TargetProblem> write_errors;
+  // The spec names a Secret target but Secret targets are off: it was not written.
+  bool secret_targets_disabled = false;
 
   // Consumers that lack a CA of the bundle.
   std::vector<TargetProblem> gaps;

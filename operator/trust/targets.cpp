@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "kube/resource.h"
 #include "trust/build.h"
+#include "x509/pem.h"
 
 namespace certguard::trust {
 namespace {
@@ -21,6 +22,10 @@ namespace resources = kube::resources;
 
 std::string KeyOf(const std::string& ns, const std::string& name) { return ns + "/" + name; }
 
+const kube::Resource& ResourceOf(bool secret) {
+  return secret ? resources::kSecrets : resources::kConfigMaps;
+}
+
 // The same for every namespace (the request path names it), so it is built once.
 json TargetObject(const DesiredTarget& d) {
   OwnerReference o = DesiredOwner(d.bundle);
@@ -32,6 +37,13 @@ json TargetObject(const DesiredTarget& d) {
                               {"name", o.name},
                               {"uid", o.uid}}})}};
   if (!d.target.annotations.empty()) meta["annotations"] = d.target.annotations;
+  if (d.secret) {
+    return {{"apiVersion", "v1"},
+            {"kind", "Secret"},
+            {"metadata", meta},
+            {"type", "Opaque"},
+            {"data", {{d.target.key, x509::pem::Base64(d.pem)}}}};
+  }
   return {{"apiVersion", "v1"},
           {"kind", "ConfigMap"},
           {"metadata", meta},
@@ -45,8 +57,10 @@ bool IsWrite(TargetActionKind k) {
 
 }  // namespace
 
-ConfigMapFacts FactsOf(const json& cm) {
+ConfigMapFacts FactsOf(const json& cm, bool secret) {
   ConfigMapFacts f;
+  f.secret = secret;
+  if (secret) f.type = Str(cm, "type");
   const json& meta = Field(cm, "metadata");
   f.ns = Str(meta, "namespace");
   f.name = Str(meta, "name");
@@ -81,6 +95,15 @@ std::vector<ConfigMapFacts> ExistingTargets(const DesiredTarget& desired,
                                             const std::vector<std::string>& selected,
                                             const TrustView& view) {
   std::vector<ConfigMapFacts> existing;
+  if (desired.secret) {
+    for (const ObjectPtr& t : view.SecretTargetsOf(desired.bundle.name)) {
+      existing.push_back(FactsOf(*t, true));
+    }
+    for (const std::string& ns : selected) {
+      if (ObjectPtr s = view.Secret(ns, desired.target.name)) existing.push_back(FactsOf(*s, true));
+    }
+    return existing;
+  }
   for (const ObjectPtr& t : view.TargetsOf(desired.bundle.name)) existing.push_back(FactsOf(*t));
   for (const std::string& ns : selected) {
     if (ObjectPtr cm = view.ConfigMap(ns, desired.target.name)) existing.push_back(FactsOf(*cm));
@@ -115,6 +138,8 @@ bool TargetWriter::TrustInflight(const DesiredTarget& desired,
       }
     } else if (keep && w.before_rv.empty()) {
       ConfigMapFacts f;  // created, not yet in the cache
+      f.secret = desired.secret;
+      if (desired.secret) f.type = "Opaque";
       f.ns = it->first.substr(0, it->first.find('/'));
       f.name = target.name;
       f.labels = DesiredLabels(desired);
@@ -159,13 +184,13 @@ TargetWrites TargetWriter::Write(const DesiredTarget& desired,
     if (a.kind == TargetActionKind::kDelete) {
       kube::DeleteOptions opts;
       opts.precondition_resource_version = rv(k);
-      Status s = client_.Delete(resources::kConfigMaps, a.ns, a.name, opts);
+      Status s = client_.Delete(ResourceOf(desired.secret), a.ns, a.name, opts);
       return s.code() == Code::kNotFound ? Status::Ok() : s;
     }
     Result<json> r = Internal("unreachable");
     if (a.kind == TargetActionKind::kCreate) {
       // A create never replaces: AlreadyExists when someone else was first.
-      r = client_.Create(resources::kConfigMaps, a.ns, target_object);
+      r = client_.Create(ResourceOf(desired.secret), a.ns, target_object);
     } else {
       // Only the version whose managers were checked: Conflict when another
       // writer came in between, and the next reconcile looks again.
@@ -173,7 +198,7 @@ TargetWrites TargetWriter::Write(const DesiredTarget& desired,
       if (std::string before = rv(k); !before.empty()) {
         object["metadata"]["resourceVersion"] = before;
       }
-      r = kube::Apply(client_, resources::kConfigMaps, a.ns, object, kFieldManager,
+      r = kube::Apply(client_, ResourceOf(desired.secret), a.ns, object, kFieldManager,
                       /*force=*/true);
     }
     if (r.ok()) {
@@ -234,21 +259,38 @@ void TargetWriter::Forget(const std::string& bundle) {
 }
 
 std::vector<TargetProblem> NameForeign(const TargetPlan& plan, const BundleRef& bundle,
-                                       kube::Client& client) {
+                                       kube::Client& client, bool secret) {
   std::vector<TargetProblem> foreign;
   for (const TargetAction& a : plan.actions) {
     if (a.kind != TargetActionKind::kSkipForeign) continue;
     std::string reason = a.reason;
     if (foreign.size() < 5) {
-      auto live = client.Get(resources::kConfigMaps, a.ns, a.name);
+      auto live = client.Get(ResourceOf(secret), a.ns, a.name);
       if (live.ok()) {
-        std::string r = ForeignReason(FactsOf(*live), bundle);
+        std::string r = ForeignReason(FactsOf(*live, secret), bundle);
         if (!r.empty()) reason = r;
       }
     }
-    foreign.push_back({a.ns, a.name, reason});
+    foreign.push_back({a.ns, secret ? "Secret " + a.name : a.name, reason});
   }
   return foreign;
+}
+
+TargetWrites MergeWrites(TargetWrites configmaps, TargetWrites secrets) {
+  TargetWrites out = std::move(configmaps);
+  for (TargetAction& a : secrets.plan.actions) out.plan.actions.push_back(std::move(a));
+  out.plan.in_sync += secrets.plan.in_sync;
+  out.plan.outdated += secrets.plan.outdated;
+  out.plan.foreign += secrets.plan.foreign;
+  out.written += secrets.written;
+  out.write_failures += secrets.write_failures;
+  for (TargetProblem& p : secrets.write_errors) {
+    p.name = "Secret " + p.name;
+    out.write_errors.push_back(std::move(p));
+  }
+  if (out.first_error.ok()) out.first_error = secrets.first_error;
+  out.trusting_writes = out.trusting_writes || secrets.trusting_writes;
+  return out;
 }
 
 }  // namespace certguard::trust

@@ -24,11 +24,13 @@
 
 namespace certguard::trust {
 
-// The facts planning needs from a ConfigMap object (managedFields if present).
-ConfigMapFacts FactsOf(const nlohmann::json& configmap);
+// The facts planning needs from a ConfigMap object (managedFields if present),
+// or from a Secret's when `secret` (its data as the cache keeps it: digest markers).
+ConfigMapFacts FactsOf(const nlohmann::json& configmap, bool secret = false);
 
-// The ConfigMaps that are or may be `desired`'s targets: those labelled for the
-// bundle, and those of the target's name in the selected namespaces. From the view.
+// The ConfigMaps (Secrets when desired.secret) that are or may be `desired`'s
+// targets: those labelled for the bundle, and those of the target's name in the
+// selected namespaces. From the view.
 std::vector<ConfigMapFacts> ExistingTargets(const DesiredTarget& desired,
                                             const std::vector<std::string>& selected,
                                             const TrustView& view);
@@ -84,9 +86,13 @@ class TargetWriter {
   std::map<std::string, std::map<std::string, Inflight>> inflight_;  // bundle -> ns/name -> write
 };
 
-// The ConfigMaps the plan skips as foreign, each with why. The managers of the
-// first few are read from the API server (the cache leaves managedFields out).
+// The ConfigMaps (Secrets when `secret`) the plan skips as foreign, each with
+// why. The managers of the first few are read from the API server (the cache
+// leaves managedFields out).
 std::vector<TargetProblem> NameForeign(const TargetPlan& plan, const BundleRef& bundle,
-                                       kube::Client& client);
+                                       kube::Client& client, bool secret = false);
+
+// One reconcile's writes to its ConfigMap targets and to its Secret targets, as one.
+TargetWrites MergeWrites(TargetWrites configmaps, TargetWrites secrets);
 
 }  // namespace certguard::trust

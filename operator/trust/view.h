@@ -31,6 +31,13 @@ class TrustView {
   }
   // Every ConfigMap carrying kBundleLabel=bundle.
   virtual std::vector<ObjectPtr> TargetsOf(const std::string& bundle) const = 0;
+  // For Secret targets (only when they are enabled): as ConfigMap and TargetsOf,
+  // a target's data as digest markers of the decoded values; other Secrets as
+  // metadata only. A view without Secrets has none.
+  virtual ObjectPtr Secret(const std::string& /*ns*/, const std::string& /*name*/) const {
+    return nullptr;
+  }
+  virtual std::vector<ObjectPtr> SecretTargetsOf(const std::string& /*bundle*/) const { return {}; }
 };
 
 }  // namespace certguard::trust

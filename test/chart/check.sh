@@ -148,6 +148,30 @@ grep -q -- '--controllers=csr,trust$' "$tmp/noexpiry.yaml" || fail "controllers.
 "$helm" lint --strict charts/certguard --set expiry.secretSelector='a;b' >/dev/null 2>&1 && fail "schema accepts a selector with ';'"
 ok "expiry values: flags, selectors and webhook RBAC follow the values"
 
+# Secret trust targets: the flag and the right to write Secrets only with trust.secretTargets.enabled.
+secret_verbs() { sed -n '/resources: \["secrets"\]/,/verbs/p' "$1" | grep -o 'verbs: .*' | sort -u | tr '\n' ' '; }
+grep -q -- '- --trust-secret-targets$' "$tmp/default.yaml" && fail "--trust-secret-targets rendered by default"
+[[ "$(secret_verbs "$tmp/default.yaml")" == 'verbs: ["get", "list", "watch"] ' ]] \
+  || fail "Secrets writable by default: $(secret_verbs "$tmp/default.yaml")"
+"$helm" template certguard charts/certguard -n "$ns" --kube-version 1.34.0 --set trust.secretTargets.enabled=true \
+  --set crds.install=false >"$tmp/secret-targets.yaml"
+grep -q -- '- --trust-secret-targets$' "$tmp/secret-targets.yaml" || fail "trust.secretTargets.enabled does not pass --trust-secret-targets"
+[[ "$(secret_verbs "$tmp/secret-targets.yaml")" == 'verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] ' ]] \
+  || fail "Secret targets enabled without the right to write Secrets: $(secret_verbs "$tmp/secret-targets.yaml")"
+k apply --dry-run=server -f "$tmp/secret-targets.yaml" >/dev/null 2>&1 || fail "server dry run (trust.secretTargets.enabled=true)"
+"$helm" template certguard charts/certguard --kube-version 1.34.0 --set trust.secretTargets.enabled=true \
+  --set 'rbac.trustTargetNamespaces={team-a}' --show-only templates/rbac.yaml >"$tmp/secret-targets-ns.yaml"
+[[ "$(sed -n '/^kind: ClusterRole$/,/^---/p' "$tmp/secret-targets-ns.yaml" | grep -A1 'resources: \["secrets"\]' | grep -c create)" -eq 0 ]] \
+  || fail "rbac.trustTargetNamespaces set, yet Secrets writable cluster-wide"
+[[ "$(sed -n '/name: certguard-trust-targets$/,/^---/p' "$tmp/secret-targets-ns.yaml" | grep -A1 'resources: \["secrets"\]' | grep -c create)" -eq 1 ]] \
+  || fail "rbac.trustTargetNamespaces set, yet no Role to write Secrets there"
+"$helm" template certguard charts/certguard --kube-version 1.34.0 --set trust.secretTargets.enabled=true \
+  --set controllers.trust=false >"$tmp/secret-targets-notrust.yaml"
+grep -q -- '- --trust-secret-targets$' "$tmp/secret-targets-notrust.yaml" && fail "--trust-secret-targets rendered with controllers.trust=false"
+grep -A1 'resources: \["secrets"\]' "$tmp/secret-targets-notrust.yaml" | grep -q create && fail "Secrets writable with controllers.trust=false"
+"$helm" lint --strict charts/certguard --set trust.secretTargets.enabled=yes >/dev/null 2>&1 && fail "schema accepts a non-boolean trust.secretTargets.enabled"
+ok "Secret trust targets: flag and Secret write RBAC only with trust.secretTargets.enabled (cluster-wide or per namespace)"
+
 # The expiry filters for big clusters: lists joined, absent when empty, bad values refused by the schema.
 grep -q -- '--expiry-include-namespaces\|--expiry-leaf-only\|--expiry-secret-label-keys' "$tmp/default.yaml" \
   && fail "expiry filters rendered while unset"

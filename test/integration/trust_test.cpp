@@ -36,6 +36,7 @@
 #include "trust/plan.h"
 #include "trust/reconciler.h"
 #include "x509/parse.h"
+#include "x509/pem.h"
 
 namespace certguard::test {
 namespace {
@@ -206,10 +207,11 @@ class TrustPlane {
 
 // The controller in this process, with its own client, registry and recorder.
 struct RunningController {
-  explicit RunningController(const Cluster& cluster)
+  explicit RunningController(const Cluster& cluster,
+                             trust::TrustControllerOptions options = Options())
       : client(AdminClient(cluster)),
         counting(*client),
-        controller(counting, events, registry, Options()) {
+        controller(counting, events, registry, options) {
     controller.Start();
     bool synced = Eventually([&] { return controller.Synced(); }, 60s);
     INFO(controller.WaitingFor());
@@ -1035,6 +1037,142 @@ TEST_CASE("trust: unrelated large ConfigMaps are not cached", "[integration][tru
   for (int i = 0; i < kConfigMaps; ++i) {
     (void)admin->Delete(res::kConfigMaps, ns, "big-" + std::to_string(i));
   }
+}
+
+}  // namespace certguard::test
+
+namespace certguard::test {
+namespace {
+
+// data[key] of a Secret, decoded; nullopt when it, the key, or valid base64 is absent.
+std::optional<std::string> SecretData(kube::Client& c, const std::string& ns,
+                                      const std::string& name, const std::string& key = "ca.crt") {
+  auto s = c.Get(res::kSecrets, ns, name);
+  if (!s.ok()) return std::nullopt;
+  const json data = s->value("data", json::object());
+  if (!data.contains(key) || !data[key].is_string()) return std::nullopt;
+  auto pem = x509::pem::DecodeBody(data[key].get<std::string>());
+  if (!pem.ok()) return std::nullopt;
+  return *pem;
+}
+
+json SecretObject(const std::string& ns, const std::string& name, const std::string& value) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Secret"},
+          {"type", "Opaque"},
+          {"metadata", {{"name", name}, {"namespace", ns}}},
+          {"data", {{"ca.crt", x509::pem::Base64(value)}}}};
+}
+
+trust::TrustControllerOptions WithSecretTargets() {
+  trust::TrustControllerOptions o;
+  o.reconciler.secret_targets = true;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("trust: a Secret target propagates as an Opaque Secret, drift is repaired, a foreign "
+          "Secret is never overwritten, and a bad source keeps the last good bundle",
+          "[integration][trust][secret-target]") {
+  TrustPlane plane(RequireCluster());
+  kube::Client& api = plane.client();
+  const std::string id = RunId();
+  const std::string src_ns = "tb-" + id + "-src";
+  const std::string bundle = "sec-" + id;
+  const std::string target = "sec-ca";
+  const std::string ca1 = CertBuilder().Cn("sec-ca-1-" + id).Ca().Pem();
+  const std::string ca2 = CertBuilder().Cn("sec-ca-2-" + id).Ca().Pem();
+  plane.Namespace(src_ns);
+  plane.Create(src_ns, ConfigMap(src_ns, "ca", {{"ca.crt", ca1}}));
+  std::vector<std::string> nss = Names("tb-" + id + "-", 3);
+  for (const auto& ns : nss) plane.Namespace(ns, {{"trust-sec", id}});
+  // The user's own Secret of the target's name.
+  REQUIRE(api.Create(res::kSecrets, nss[0], SecretObject(nss[0], target, "the user's")).ok());
+  const std::string users_rv = api.Get(res::kSecrets, nss[0], target)->at("metadata").value(
+      "resourceVersion", "");
+
+  RunningController rc(plane.cluster(), WithSecretTargets());
+  json b = BundleObject(bundle, FromConfigMap(src_ns, "ca"), target,
+                        {{"matchLabels", {{"trust-sec", id}}}});
+  b["spec"]["target"] = {{"secret", {{"name", target}}}};
+  plane.CreateBundle(b);
+
+  auto holds = [&](const std::vector<std::string>& in, const std::vector<std::string>& want) {
+    return std::all_of(in.begin(), in.end(), [&](const std::string& ns) {
+      auto d = SecretData(api, ns, target);
+      return d && Fingerprints(*d) == want;
+    });
+  };
+  const std::vector<std::string> ours = {nss[1], nss[2]};
+  REQUIRE(Eventually([&] { return holds(ours, Fingerprints(ca1)); }, 30s));
+  CHECK(Eventually([&] { return plane.Targets(bundle, 2, 0, 1); }, 15s));
+  CHECK(plane.Condition(bundle, "Synced", "reason") == "TargetConflict");
+  CHECK(plane.Condition(bundle, "Synced", "message").find("Secret " + target) != std::string::npos);
+  CHECK(SecretData(api, nss[0], target) == std::optional<std::string>("the user's"));
+  CHECK(api.Get(res::kSecrets, nss[0], target)->at("metadata").value("resourceVersion", "") ==
+        users_rv);
+  CHECK_FALSE(plane.Get(nss[1], target));  // no ConfigMap target: none written
+
+  auto written = api.Get(res::kSecrets, nss[1], target);
+  REQUIRE(written.ok());
+  CHECK(written->value("type", "") == "Opaque");
+  CHECK((*written)["metadata"]["labels"].value(kLabel, "") == bundle);
+  CHECK((*written)["metadata"]["ownerReferences"][0].value("kind", "") == "TrustBundle");
+
+  // Drift: an edited Secret target and a deleted one are repaired; a new namespace is reached.
+  json edit = {{"data", {{"ca.crt", x509::pem::Base64("edited")}}}};
+  REQUIRE(api.Patch(res::kSecrets, nss[1], target, kube::PatchType::kMerge, edit.dump()).ok());
+  REQUIRE(api.Delete(res::kSecrets, nss[2], target).ok());
+  const std::string late = "tb-" + id + "-late";
+  plane.Namespace(late, {{"trust-sec", id}});
+  CHECK(Eventually([&] { return holds({nss[1], nss[2], late}, Fingerprints(ca1)); }, 15s));
+
+  // A rotation reaches the Secrets; then a garbage source leaves them on the last good bundle.
+  plane.SetData(src_ns, "ca", {{"ca.crt", JoinPem({ca1, ca2})}});
+  const std::vector<std::string> all_ours = {nss[1], nss[2], late};
+  CHECK(Eventually([&] { return holds(all_ours, Fingerprints({ca1, ca2})); }, 15s));
+  std::map<std::string, std::string> rvs;
+  for (const auto& ns : all_ours) {
+    rvs[ns] = api.Get(res::kSecrets, ns, target)->at("metadata").value("resourceVersion", "");
+  }
+  plane.SetData(src_ns, "ca", {{"ca.crt", "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n"
+                                          "-----END CERTIFICATE-----\n"}});
+  CHECK(Eventually([&] { return plane.Condition(bundle, "SourceError") == "True"; }, 15s));
+  CHECK(holds(all_ours, Fingerprints({ca1, ca2})));
+  for (const auto& ns : all_ours) {
+    CHECK(api.Get(res::kSecrets, ns, target)->at("metadata").value("resourceVersion", "") ==
+          rvs[ns]);
+  }
+  CHECK(SecretData(api, nss[0], target) == std::optional<std::string>("the user's"));
+}
+
+TEST_CASE("trust: with Secret targets off, a Secret target is reported and no Secret written, and "
+          "the API server refuses a bundle without any target",
+          "[integration][trust][secret-target]") {
+  TrustPlane plane(RequireCluster());
+  kube::Client& api = plane.client();
+  const std::string id = RunId();
+  const std::string bundle = "secoff-" + id;
+  const std::string ca = CertBuilder().Cn("secoff-" + id).Ca().Pem();
+  const std::string ns = "tb-" + id + "-off";
+  plane.Namespace(ns, {{"trust-secoff", id}});
+
+  json none = BundleObject("none-" + id, json::array({{{"inline", ca}}}), "x",
+                           {{"matchLabels", {{"trust-secoff", id}}}});
+  none["spec"]["target"] = json::object();
+  CHECK_FALSE(api.Create(res::kTrustBundles, "", none).ok());
+
+  RunningController rc(plane.cluster());  // default options: Secret targets off
+  json b = BundleObject(bundle, json::array({{{"inline", ca}}}), "off-ca",
+                        {{"matchLabels", {{"trust-secoff", id}}}});
+  b["spec"]["target"]["secret"] = {{"name", "off-ca-secret"}};
+  plane.CreateBundle(b);
+  CHECK(Eventually([&] { return plane.AllHold({ns}, "off-ca", Fingerprints(ca)); }, 30s));
+  CHECK(Eventually(
+      [&] { return plane.Condition(bundle, "Synced", "reason") == "SecretTargetsDisabled"; }, 15s));
+  CHECK(plane.Condition(bundle, "Synced") == "False");
+  CHECK(api.Get(res::kSecrets, ns, "off-ca-secret").status().code() == Code::kNotFound);
 }
 
 }  // namespace certguard::test

@@ -284,3 +284,34 @@ TEST_CASE("Live managers decide ownership, not certguard's label", "[trust]") {
     CHECK(ForeignReason(fought, kBundle).find("reverts") != std::string::npos);
   }
 }
+
+TEST_CASE("Secret targets: any name may be a Secret, a non-Opaque type is foreign",
+          "[trust][secret-target]") {
+  DesiredTarget d = Desired();
+  d.secret = true;
+  // A ConfigMap name kube-controller-manager keeps, not a Secret's.
+  d.target.name = "kube-root-ca.crt";
+  TargetPlan p = PlanTargets(d, {"a"}, {});
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].kind == TargetActionKind::kCreate);
+
+  ConfigMapFacts own = Own("a");
+  own.secret = true;
+  own.type = "Opaque";
+  CHECK(ForeignReason(own, kBundle).empty());
+  CHECK(KnownOwnerReason(own).empty());
+  own.type = "";  // a metadata-only object: its type unknown, decided by the rest
+  CHECK(ForeignReason(own, kBundle).empty());
+  own.type = "kubernetes.io/service-account-token";
+  CHECK(ForeignReason(own, kBundle) ==
+        "a Secret of type kubernetes.io/service-account-token, not Opaque");
+
+  ConfigMapFacts unlabelled = Own("b");
+  unlabelled.secret = true;
+  unlabelled.labels.clear();
+  d.target.name = "trusted-ca";
+  TargetPlan q = PlanTargets(d, {"b"}, {unlabelled});
+  REQUIRE(q.actions.size() == 1);
+  CHECK(q.actions[0].kind == TargetActionKind::kSkipForeign);
+  CHECK(q.foreign == 1);
+}

@@ -124,6 +124,7 @@ class FakeApi : public kube::Client, public TrustView {
         }
       }
       o["data"].update(patch["data"]);
+      if (patch.contains("type")) o["type"] = patch["type"];
     } else {
       if (sub == "status") ++status_writes_;
       o.merge_patch(patch);
@@ -177,6 +178,26 @@ class FakeApi : public kube::Client, public TrustView {
       if (labels.value(kBundleLabel, "") == bundle) {
         out.push_back(compact_ ? std::make_shared<const json>(CompactTarget(v))
                                : std::make_shared<const json>(v));
+      }
+    }
+    return out;
+  }
+  ObjectPtr Secret(const std::string& ns, const std::string& name) const override {
+    ObjectPtr o = Find("secrets", ns, name);
+    if (!o) return o;
+    const json& labels = (*o)["metadata"].value("labels", json::object());
+    // As the controller's two Secret caches: targets with digests, the rest metadata only.
+    return std::make_shared<const json>(labels.contains(kBundleLabel) ? CompactSecretTarget(*o)
+                                                                      : CompactMetadata(*o));
+  }
+  std::vector<ObjectPtr> SecretTargetsOf(const std::string& bundle) const override {
+    std::vector<ObjectPtr> out;
+    std::lock_guard lock(mu_);
+    for (const auto& [k, v] : View()) {
+      if (k.rfind("secrets/", 0) != 0) continue;
+      const json& labels = v["metadata"].value("labels", json::object());
+      if (labels.value(kBundleLabel, "") == bundle) {
+        out.push_back(std::make_shared<const json>(CompactSecretTarget(v)));
       }
     }
     return out;
@@ -646,4 +667,181 @@ TEST_CASE("CompactTarget keeps digests and managers, CompactMetadata no data", "
   CHECK(meta["metadata"]["uid"] == "u-a-t");
   CHECK(meta["metadata"]["annotations"].size() == 1);
   CHECK_FALSE(KnownOwnerReason(FactsOf(meta)).empty());
+}
+
+namespace {
+
+json WithSecretTarget(json spec, bool configmap_too) {
+  spec["target"]["secret"] = {{"name", "cluster-ca-secret"}, {"labels", {{"team", "infra"}}}};
+  if (!configmap_too) spec["target"].erase("configMap");
+  return spec;
+}
+
+ReconcilerOptions WithSecrets(const common::Clock& clock) {
+  ReconcilerOptions o = ClockAt(clock);
+  o.secret_targets = true;
+  return o;
+}
+
+std::string SecretPem(FakeApi& api, const std::string& ns) {
+  json s = api.GetObj("secrets", ns, "cluster-ca-secret");
+  if (s.is_null()) return "<absent>";
+  auto pem = x509::pem::DecodeBody(s["data"].value("ca.crt", "!"));
+  return pem.ok() ? *pem : "<not base64>";
+}
+
+}  // namespace
+
+TEST_CASE("A Secret target is written as an Opaque Secret beside the ConfigMap target",
+          "[trust][secret-target]") {
+  Fixture f;
+  f.api.Put("trustbundles", BundleObj(WithSecretTarget(DefaultSpec(), true)));
+  TrustBundleReconciler r(f.api, f.api, f.events, f.metrics, WithSecrets(f.clock));
+  CHECK(r.Reconcile("cluster-ca").kind == kube::ReconcileResult::Kind::kDone);
+  const std::string want = BundleOf(f.ca1);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(SecretPem(f.api, "app-" + std::to_string(i)) == want);
+    CHECK(f.TargetPem("app-" + std::to_string(i)) == want);
+  }
+  CHECK(SecretPem(f.api, "other") == "<absent>");
+  json s = f.api.GetObj("secrets", "app-0", "cluster-ca-secret");
+  CHECK(s["kind"] == "Secret");
+  CHECK(s["type"] == "Opaque");
+  CHECK(s["data"]["ca.crt"] == Base64(want));
+  CHECK(s["metadata"]["labels"][kBundleLabel] == "cluster-ca");
+  CHECK(s["metadata"]["labels"]["team"] == "infra");
+  CHECK(s["metadata"]["ownerReferences"][0]["kind"] == "TrustBundle");
+  CHECK(s["metadata"]["ownerReferences"][0]["uid"] == "tb-uid");
+  CHECK(f.Condition("Synced") == "True");
+  CHECK(f.BundleStatus()["targets"]["synced"] == 10);  // five ConfigMaps, five Secrets
+
+  // In sync through the digests the Secret cache keeps: nothing written again.
+  const size_t writes = f.api.writes();
+  CHECK(r.Reconcile("cluster-ca").kind == kube::ReconcileResult::Kind::kDone);
+  CHECK(f.api.writes() == writes);
+
+  // Drift is repaired: an edited Secret target and a deleted one.
+  s["data"]["ca.crt"] = Base64("edited");
+  f.api.Put("secrets", s);
+  f.api.Remove("secrets", "app-1", "cluster-ca-secret");
+  f.clock.Advance(std::chrono::seconds(31));  // past the trust in its own writes
+  (void)r.Reconcile("cluster-ca");
+  CHECK(SecretPem(f.api, "app-0") == want);
+  CHECK(SecretPem(f.api, "app-1") == want);
+
+  // A new namespace is reached.
+  f.api.Put("namespaces", Namespace("late", {{"trust", "on"}}));
+  (void)r.Reconcile("cluster-ca");
+  CHECK(SecretPem(f.api, "late") == want);
+}
+
+TEST_CASE("A Secret-only target keeps the last good bundle when the source turns bad",
+          "[trust][secret-target]") {
+  Fixture f;
+  f.api.Put("trustbundles", BundleObj(WithSecretTarget(DefaultSpec(), false)));
+  TrustBundleReconciler r(f.api, f.api, f.events, f.metrics, WithSecrets(f.clock));
+  (void)r.Reconcile("cluster-ca");
+  const std::string good = BundleOf(f.ca1);
+  CHECK(SecretPem(f.api, "app-0") == good);
+  CHECK(f.TargetPem("app-0") == "<absent>");  // no ConfigMap target
+
+  f.api.Put("configmaps", ConfigMapObj("kube-system", "kube-root-ca.crt", {{"ca.crt", "junk"}}));
+  (void)r.Reconcile("cluster-ca");
+  CHECK(SecretPem(f.api, "app-0") == good);
+  CHECK(f.Condition("SourceError") == "True");
+
+  // After a restart, the last good bundle is read back from a Secret target.
+  f.api.Put("namespaces", Namespace("late", {{"trust", "on"}}));
+  TrustBundleReconciler fresh(f.api, f.api, f.events, f.metrics, WithSecrets(f.clock));
+  (void)fresh.Reconcile("cluster-ca");
+  CHECK(SecretPem(f.api, "late") == good);
+}
+
+TEST_CASE("A foreign Secret of the target's name is never overwritten", "[trust][secret-target]") {
+  Fixture f;
+  f.api.Put("trustbundles", BundleObj(WithSecretTarget(DefaultSpec(), false)));
+  json theirs = {{"apiVersion", "v1"},
+                 {"kind", "Secret"},
+                 {"type", "Opaque"},
+                 {"metadata",
+                  {{"name", "cluster-ca-secret"},
+                   {"namespace", "app-2"},
+                   {"managedFields", json::array({{{"manager", "kubectl-create"}}})}}},
+                 {"data", {{"ca.crt", Base64("theirs")}}}};
+  f.api.Put("secrets", theirs);
+  // One carrying certguard's label and owner reference, but of another type.
+  json tls = theirs;
+  tls["type"] = "kubernetes.io/tls";
+  tls["metadata"]["namespace"] = "app-3";
+  tls["metadata"]["labels"] = {{kBundleLabel, "cluster-ca"}};
+  tls["metadata"]["ownerReferences"] = json::array({{{"apiVersion", "certguard.io/v1alpha1"},
+                                                     {"kind", "TrustBundle"},
+                                                     {"name", "cluster-ca"},
+                                                     {"uid", "tb-uid"}}});
+  tls["metadata"]["managedFields"] = json::array({{{"manager", "certguard"}}});
+  f.api.Put("secrets", tls);
+  TrustBundleReconciler r(f.api, f.api, f.events, f.metrics, WithSecrets(f.clock));
+  (void)r.Reconcile("cluster-ca");
+  CHECK(SecretPem(f.api, "app-2") == "theirs");
+  CHECK(SecretPem(f.api, "app-3") == "theirs");
+  CHECK(SecretPem(f.api, "app-0") == BundleOf(f.ca1));
+  CHECK(f.Condition("Synced", "reason") == "TargetConflict");
+  CHECK_THAT(f.Condition("Synced", "message"), Catch::Contains("app-2/Secret cluster-ca-secret"));
+  CHECK_THAT(f.Condition("Synced", "message"),
+             Catch::Contains("a Secret of type kubernetes.io/tls, not Opaque"));
+}
+
+TEST_CASE("With Secret targets disabled, a Secret target is reported and not written",
+          "[trust][secret-target]") {
+  Fixture f;
+  f.api.Put("trustbundles", BundleObj(WithSecretTarget(DefaultSpec(), true)));
+  (void)f.Run();  // the fixture's reconciler: default options, Secret targets off
+  CHECK(SecretPem(f.api, "app-0") == "<absent>");
+  CHECK(f.TargetPem("app-0") == BundleOf(f.ca1));  // the ConfigMap target still is
+  CHECK(f.Condition("Synced") == "False");
+  CHECK(f.Condition("Synced", "reason") == "SecretTargetsDisabled");
+  CHECK_THAT(f.Condition("Synced", "message"), Catch::Contains("--trust-secret-targets"));
+}
+
+TEST_CASE("Secret changes map to the bundles that write or read them", "[trust][secret-target]") {
+  Fixture f;
+  json spec = WithSecretTarget(DefaultSpec(), true);
+  spec["sources"].push_back(
+      {{"secret", {{"namespace", "certs"}, {"name", "root"}, {"key", "ca.crt"}}}});
+  f.api.Put("trustbundles", BundleObj(spec));
+  TrustBundleReconciler r(f.api, f.api, f.events, f.metrics, WithSecrets(f.clock));
+  (void)r.Reconcile("cluster-ca");
+  auto secret = [](const std::string& ns, const std::string& name) {
+    return json{{"metadata", {{"namespace", ns}, {"name", name}}}};
+  };
+  CHECK(r.InterestedBundlesOfSecret(secret("any", "cluster-ca-secret")) ==
+        std::vector<std::string>{"cluster-ca"});
+  CHECK(r.InterestedBundlesOfSecret(secret("certs", "root")) ==
+        std::vector<std::string>{"cluster-ca"});
+  CHECK(r.InterestedBundlesOfSecret(secret("certs", "other")).empty());
+  // The ConfigMap target's name is no Secret's concern.
+  CHECK(r.InterestedBundlesOfSecret(secret("any", "cluster-ca")).empty());
+}
+
+TEST_CASE("CompactSecretTarget keeps digests of the decoded data, never the data",
+          "[trust][secret-target]") {
+  json s = {{"apiVersion", "v1"},
+            {"kind", "Secret"},
+            {"type", "Opaque"},
+            {"metadata",
+             {{"name", "t"},
+              {"namespace", "a"},
+              {"managedFields",
+               json::array({{{"manager", "certguard"}, {"fieldsV1", json::object()}}})}}},
+            {"data", {{"ca.crt", Base64("pem-bytes")}, {"bad", "%%%"}}}};
+  json c = CompactSecretTarget(s);
+  CHECK(c["data"]["ca.crt"] == DigestMarker("pem-bytes"));
+  CHECK(IsDigestMarker(c["data"]["bad"].get<std::string>()));
+  CHECK(c["data"]["bad"] != DigestMarker("%%%"));
+  CHECK(c["type"] == "Opaque");
+  CHECK(c["metadata"]["managedFields"] == json::array({{{"manager", "certguard"}}}));
+  ConfigMapFacts facts = FactsOf(c, /*secret=*/true);
+  CHECK(facts.secret);
+  CHECK(facts.type == "Opaque");
+  CHECK(facts.data.at("ca.crt") == DigestMarker("pem-bytes"));
 }

@@ -90,7 +90,8 @@ TEST_CASE("ParseSpec refuses missing essentials and wrong shapes without throwin
   auto empty = ParseSpec(json::object());
   REQUIRE_FALSE(empty.ok());
   CHECK_THAT(empty.status().message(), Catch::Contains("spec.sources: at least one source"));
-  CHECK_THAT(empty.status().message(), Catch::Contains("spec.target.configMap: required"));
+  CHECK_THAT(empty.status().message(),
+             Catch::Contains("spec.target: configMap or secret is required"));
   CHECK_THAT(empty.status().message(), Catch::Contains("namespaceSelector or namespaces"));
 
   json spec = Valid();
@@ -140,4 +141,68 @@ TEST_CASE("Name and key validators follow Kubernetes' rules", "[trust]") {
   CHECK_FALSE(IsConfigMapKey(".."));
   CHECK_FALSE(IsConfigMapKey("a/b"));
   CHECK_FALSE(IsConfigMapKey(""));
+}
+
+TEST_CASE("ParseSpec reads a Secret target beside or instead of the ConfigMap target", "[trust]") {
+  json spec = Valid();
+  spec["target"]["secret"] = {{"name", "trusted-ca-secret"},
+                              {"key", "bundle.pem"},
+                              {"labels", {{"team", "sec"}}},
+                              {"annotations", {{"note", "s"}}}};
+  auto both = ParseSpec(spec);
+  REQUIRE(both.ok());
+  CHECK(both->target.name == "trusted-ca");
+  CHECK(both->secret_target.name == "trusted-ca-secret");
+  CHECK(both->secret_target.key == "bundle.pem");
+  CHECK(both->secret_target.labels.at("team") == "sec");
+  CHECK(both->secret_target.annotations.at("note") == "s");
+
+  spec["target"].erase("configMap");
+  spec["target"]["secret"] = {{"name", "only-secret"}};
+  auto only = ParseSpec(spec);
+  REQUIRE(only.ok());
+  CHECK(only->target.name.empty());  // no ConfigMap target
+  CHECK(only->secret_target.name == "only-secret");
+  CHECK(only->secret_target.key == "ca.crt");  // default, as for a ConfigMap
+
+  auto none = ParseSpec(Valid());
+  REQUIRE(none.ok());
+  CHECK(none->secret_target.name.empty());  // no Secret target
+}
+
+TEST_CASE("ParseSpec refuses each bad Secret target field", "[trust]") {
+  auto problem = [](const json& target) {
+    json spec = Valid();
+    spec["target"] = target;
+    auto r = ParseSpec(spec);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kInvalidArgument);
+    return r.status().message();
+  };
+  CHECK_THAT(problem(json::object()),
+             Catch::Contains("spec.target: configMap or secret is required"));
+  CHECK_THAT(problem({{"secret", nullptr}}),
+             Catch::Contains("spec.target: configMap or secret is required"));
+  CHECK_THAT(problem("trusted-ca"), Catch::Contains("spec.target: must be an object"));
+  CHECK_THAT(problem({{"secret", "x"}}), Catch::Contains("spec.target.secret: must be an object"));
+  CHECK_THAT(problem({{"secret", json::object()}}),
+             Catch::Contains("spec.target.secret.name: required"));
+  CHECK_THAT(problem({{"secret", {{"name", 3}}}}),
+             Catch::Contains("spec.target.secret.name: must be a string"));
+  CHECK_THAT(problem({{"secret", {{"name", "Not_Valid"}}}}),
+             Catch::Contains("spec.target.secret.name: not a valid Secret name"));
+  CHECK_THAT(problem({{"secret", {{"name", "s"}, {"key", "a/b"}}}}),
+             Catch::Contains("spec.target.secret.key: \"a/b\" is not a valid ConfigMap key"));
+  CHECK_THAT(
+      problem({{"secret", {{"name", "s"}, {"labels", {{"certguard.io/trustbundle", "x"}}}}}}),
+      Catch::Contains("spec.target.secret.labels: certguard.io/trustbundle is set by certguard"));
+  CHECK_THAT(problem({{"secret", {{"name", "s"}, {"labels", "x"}}}}),
+             Catch::Contains("spec.target.secret.labels: must be a map of strings"));
+  CHECK_THAT(problem({{"secret", {{"name", "s"}, {"annotations", {{"a", 1}}}}}}),
+             Catch::Contains("spec.target.secret.annotations.a: must be a string"));
+  CHECK_THAT(
+      problem({{"secret", {{"name", "s"}, {"type", "kubernetes.io/tls"}}}}),
+      Catch::Contains("spec.target.secret.type: unknown field (name, key, labels, annotations)"));
+  CHECK_THAT(problem({{"secret", {{"name", "s"}}}, {"pkcs12", {{"name", "p"}}}}),
+             Catch::Contains("spec.target.pkcs12: unknown field (configMap, secret)"));
 }

@@ -134,3 +134,13 @@ TEST_CASE("An invalid spec keeps the counts and source condition of before", "[t
   CHECK(CondReason(s, "Synced") == "InvalidSpec");
   CHECK(CondReason(s, "SourceError") == "SourcesReadable");
 }
+
+TEST_CASE("A Secret target while Secret targets are disabled makes Synced false",
+          "[trust][secret-target]") {
+  StatusFacts f = Healthy();
+  f.secret_targets_disabled = true;
+  json s = ComputeStatus(f, json(), At(1795496400));
+  CHECK(CondStatus(s, "Synced") == "False");
+  CHECK(CondReason(s, "Synced") == "SecretTargetsDisabled");
+  CHECK(CondStatus(s, "SourceError") == "False");  // the rest is reported as ever
+}

@@ -135,3 +135,50 @@ TEST_CASE("ExistingTargets takes labelled targets and same-named ConfigMaps", "[
   CHECK(existing[0].ns == "x");
   CHECK(existing[1].ns == "a");
 }
+
+TEST_CASE("TargetWriter writes a Secret target as an Opaque Secret",
+          "[trust][targets][secret-target]") {
+  FakeClient api;
+  common::FakeClock clock(kNow);
+  TargetWriter writer(api, clock, {1, 30s});
+  const std::string pem = CertBuilder().Cn("secret-ca").Ca().Pem();
+  DesiredTarget desired = Desired(pem);
+  desired.secret = true;
+  TargetWrites w = writer.Write(desired, {"a"}, {});
+  CHECK(w.written == 1);
+  CHECK(CountActions(api, "create secrets") == 1);
+  CHECK(api.Objects(kube::resources::kConfigMaps).empty());
+  REQUIRE(api.Objects(kube::resources::kSecrets).size() == 1);
+  const json s = api.Objects(kube::resources::kSecrets).begin()->second;
+  CHECK(s["kind"] == "Secret");
+  CHECK(s["type"] == "Opaque");
+  CHECK(s["data"]["ca.crt"] == certguard::testing::Base64(pem));
+  CHECK(s["metadata"]["labels"][kBundleLabel] == "cluster-ca");
+}
+
+TEST_CASE("MergeWrites adds the Secret targets' writes to the ConfigMaps'", "[trust][targets]") {
+  TargetWrites cms;
+  cms.plan.actions = {{TargetActionKind::kKeep, "a", "t", "in sync"}};
+  cms.plan.in_sync = 1;
+  cms.written = 2;
+  TargetWrites secrets;
+  secrets.plan.actions = {{TargetActionKind::kCreate, "a", "t", "missing"}};
+  secrets.plan.outdated = 1;
+  secrets.plan.foreign = 2;
+  secrets.write_failures = 1;
+  secrets.write_errors = {{"a", "t", "create: boom"}};
+  secrets.first_error = Status(Code::kUnavailable, "boom");
+  secrets.trusting_writes = true;
+  TargetWrites m = MergeWrites(cms, secrets);
+  CHECK(m.plan.actions.size() == 2);
+  CHECK(m.plan.Count(TargetActionKind::kCreate) == 1);
+  CHECK(m.plan.in_sync == 1);
+  CHECK(m.plan.outdated == 1);
+  CHECK(m.plan.foreign == 2);
+  CHECK(m.written == 2);
+  CHECK(m.write_failures == 1);
+  REQUIRE(m.write_errors.size() == 1);
+  CHECK(m.write_errors[0].name == "Secret t");
+  CHECK(m.first_error.code() == Code::kUnavailable);
+  CHECK(m.trusting_writes);
+}
