@@ -62,9 +62,21 @@ struct Entry {
   x509::Time not_before{};
 };
 
-Status CheckPassword(std::string_view password) {
+// `ascii_only`: printable ASCII only. Java reads a PKCS#12 password through
+// PBEKey, which refuses any other character ("Password is not ASCII"), and
+// implementations disagree on how to turn the rest into BMPString and PBKDF2 bytes.
+Status CheckPassword(std::string_view password, bool ascii_only) {
+  if (ascii_only) {
+    for (unsigned char c : password) {
+      if (c < 0x20 || c > 0x7E) {
+        return InvalidArgument("PKCS#12 password must be printable ASCII (Java reads no other)");
+      }
+    }
+    return Status::Ok();
+  }
   if (!x509::der::IsValidUtf8(password)) return InvalidArgument("truststore password is not UTF-8");
-  // Both formats' libraries take the password as a C string: a NUL would cut it.
+  // Refused for clarity: a NUL in a Java char[] password is legal, but every
+  // other tool takes the password as a C string and would cut it there.
   if (password.find('\0') != std::string_view::npos) {
     return InvalidArgument("truststore password contains a NUL character");
   }
@@ -87,8 +99,8 @@ Result<X509Ptr> ParseDer(std::string_view der, size_t index) {
 
 // The certificates to write, in order, duplicates dropped, each with its alias.
 Result<std::vector<Entry>> Prepare(const std::vector<x509::CertificateInfo>& certs,
-                                   std::string_view password) {
-  if (Status s = CheckPassword(password); !s.ok()) return s;
+                                   std::string_view password, bool ascii_password) {
+  if (Status s = CheckPassword(password, ascii_password); !s.ok()) return s;
   std::vector<Entry> entries;
   std::vector<AliasInput> inputs;
   std::set<std::string_view> seen;
@@ -193,7 +205,7 @@ std::vector<std::string> TruststoreAliases(const std::vector<AliasInput>& inputs
 
 Result<std::string> EncodePkcs12Truststore(const std::vector<x509::CertificateInfo>& certs,
                                            std::string_view password) {
-  Result<std::vector<Entry>> entries = Prepare(certs, password);
+  Result<std::vector<Entry>> entries = Prepare(certs, password, /*ascii_password=*/true);
   if (!entries.ok()) return entries.status();
   const std::string pass(password);
 
@@ -237,7 +249,7 @@ Result<std::string> EncodePkcs12Truststore(const std::vector<x509::CertificateIn
 
 Result<std::vector<std::string>> ReadPkcs12Truststore(std::string_view der,
                                                       std::string_view password) {
-  if (Status s = CheckPassword(password); !s.ok()) return s;
+  if (Status s = CheckPassword(password, /*ascii_only=*/true); !s.ok()) return s;
   if (der.empty() || der.size() > x509::kMaxInputBytes) {
     return InvalidArgument("PKCS#12: empty or larger than " + std::to_string(x509::kMaxInputBytes) +
                            " bytes");
@@ -270,7 +282,7 @@ Result<std::vector<std::string>> ReadPkcs12Truststore(std::string_view der,
 
 Result<std::string> EncodeJks(const std::vector<x509::CertificateInfo>& certs,
                               std::string_view password, std::optional<x509::Time> creation_time) {
-  Result<std::vector<Entry>> entries = Prepare(certs, password);
+  Result<std::vector<Entry>> entries = Prepare(certs, password, /*ascii_password=*/false);
   if (!entries.ok()) return entries.status();
   std::string out;
   PutU32(out, kJksMagic);

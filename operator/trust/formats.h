@@ -5,7 +5,9 @@
 // Both formats take the certificates in the bundle's order (Build's order),
 // drop exact duplicates (same DER), and name each entry with TruststoreAlias.
 // Refused (InvalidArgument): no certificate, a certificate whose `der` is not
-// one DER certificate, a password that is not UTF-8 or holds a NUL character.
+// one DER certificate; for JKS a password that is not UTF-8 or holds a NUL
+// character; for PKCS#12 a password that is not printable ASCII (Java's
+// PKCS#12 reader refuses any other, and tools encode the rest differently).
 #pragma once
 
 #include <optional>

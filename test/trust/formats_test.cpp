@@ -294,12 +294,25 @@ TEST_CASE("PKCS#12 truststore with an empty password: plain, no MAC, still reada
   CHECK(no_pass.ders == DerSet(certs));
 }
 
-TEST_CASE("PKCS#12 truststore: a UTF-8 password works with OpenSSL", "[trust][formats]") {
-  const std::string pass = "p\xC3\xA4ss-\xF0\x9F\x94\x91";  // "päss-" and U+1F511
+TEST_CASE("PKCS#12 truststore: a password must be printable ASCII", "[trust][formats]") {
   auto certs = ThreeCas();
-  auto p12 = EncodePkcs12Truststore(certs, pass);
+  // Java's PKCS#12 reader refuses these ("Password is not ASCII"): a file
+  // written with one could not be opened by the applications it is for.
+  for (const std::string& pass : {std::string("p\xC3\xA4sswd"), std::string("tab\there"),
+                                  std::string("del\x7F"), std::string("nul\0x", 5)}) {
+    auto p12 = EncodePkcs12Truststore(certs, pass);
+    REQUIRE_FALSE(p12.ok());
+    CHECK(p12.status().code() == Code::kInvalidArgument);
+    CHECK(p12.status().message().find("printable ASCII") != std::string::npos);
+    CHECK(ReadPkcs12Truststore("x", pass).status().message().find("printable ASCII") !=
+          std::string::npos);
+  }
+  // Every printable ASCII character is accepted, and OpenSSL reads the result with it.
+  std::string all;
+  for (char c = 0x20; c < 0x7F; ++c) all += c;
+  auto p12 = EncodePkcs12Truststore(certs, all);
   REQUIRE(p12.ok());
-  Parsed parsed = ParseWithOpenssl(*p12, pass.c_str());
+  Parsed parsed = ParseWithOpenssl(*p12, all.c_str());
   REQUIRE(parsed.ok);
   CHECK(parsed.ders == DerSet(certs));
 }
@@ -437,7 +450,7 @@ TEST_CASE("Truststores drop a certificate given twice", "[trust][formats]") {
   CHECK(back->size() == 3);
 }
 
-TEST_CASE("Truststore refusals: no certificate, bad DER, bad password", "[trust][formats]") {
+TEST_CASE("Truststore refusals: no certificate, bad DER, bad JKS password", "[trust][formats]") {
   auto certs = ThreeCas();
   auto both = [](const std::vector<CertificateInfo>& c, const std::string& pass,
                  const std::string& expect) {
@@ -466,8 +479,16 @@ TEST_CASE("Truststore refusals: no certificate, bad DER, bad password", "[trust]
     bad[0].der += '\0';
     both(bad, "changeit", "certificate 0 is not one DER certificate");
   }
-  SECTION("a password that is not UTF-8") { both(certs, "chang\xFFit", "not UTF-8"); }
-  SECTION("a password with a NUL") { both(certs, std::string("chan\0geit", 9), "NUL"); }
+  SECTION("a JKS password that is not UTF-8") {
+    auto jks = EncodeJks(certs, "chang\xFFit", At(0));
+    CHECK(jks.status().code() == Code::kInvalidArgument);
+    CHECK(jks.status().message().find("not UTF-8") != std::string::npos);
+  }
+  SECTION("a JKS password with a NUL") {
+    auto jks = EncodeJks(certs, std::string("chan\0geit", 9), At(0));
+    CHECK(jks.status().code() == Code::kInvalidArgument);
+    CHECK(jks.status().message().find("NUL") != std::string::npos);
+  }
 }
 
 TEST_CASE("Truststore aliases: hash prefix and RFC 2253 subject, lower-case ASCII",
