@@ -52,8 +52,9 @@ Result<std::string> EncodePkcs12Truststore(const std::vector<x509::CertificateIn
 // The certificates (DER, in OpenSSL's PKCS12_parse order) of a PKCS#12 file,
 // read with `password` (its MAC, when it has one, must verify). Lets a caller
 // tell whether a target already holds a bundle, since encodings are not
-// repeatable. Bag attributes are not looked at. InvalidArgument when the bytes
-// are not PKCS#12, the password is wrong, or a private key is in it.
+// repeatable: success also means the file is under `password` (an empty one
+// matches only a file without MAC). Bag attributes are not looked at. InvalidArgument when the
+// bytes are not PKCS#12, the password is wrong, or a private key is in it.
 Result<std::vector<std::string>> ReadPkcs12Truststore(std::string_view der,
                                                       std::string_view password);
 

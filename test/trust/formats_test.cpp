@@ -333,6 +333,11 @@ TEST_CASE("ReadPkcs12Truststore reads back what was written and refuses the rest
   REQUIRE(p12.ok());
   auto wrong = ReadPkcs12Truststore(*p12, "nope");
   CHECK(wrong.status().code() == Code::kInvalidArgument);
+  // A password changed either way is seen, so a target is rewritten with the new one.
+  CHECK_FALSE(ReadPkcs12Truststore(*p12, "").ok());
+  auto plain = EncodePkcs12Truststore(certs, "");
+  REQUIRE(plain.ok());
+  CHECK_FALSE(ReadPkcs12Truststore(*plain, "changeit").ok());
 
   CHECK(ReadPkcs12Truststore("", "").status().code() == Code::kInvalidArgument);
   CHECK(ReadPkcs12Truststore("not a pkcs12 file", "").status().code() == Code::kInvalidArgument);
