@@ -36,6 +36,7 @@ using Pkcs12Ptr = std::unique_ptr<PKCS12, Deleter<PKCS12_free>>;
 constexpr char kJavaTrustedKeyUsageOid[] = "2.16.840.1.113894.746875.1.1";
 // go-pkcs12's Modern2023 and OpenSSL 3's PKCS12_create defaults.
 constexpr int kPkcs12Iterations = 2048;
+constexpr int kPkcs12SaltBytes = 16;
 constexpr size_t kMaxAliasSubjectBytes = 120;
 
 constexpr uint32_t kJksMagic = 0xFEEDFEED;
@@ -227,16 +228,19 @@ Result<std::string> EncodePkcs12Truststore(const std::vector<x509::CertificateIn
   }
 
   // No password: one plain SafeContents and no MAC; otherwise PBES2 with AES-256-CBC.
-  STACK_OF(PKCS7)* raw_safes = nullptr;
-  int ok = pass.empty() ? PKCS12_add_safe(&raw_safes, bags.get(), -1, 0, nullptr)
-                        : PKCS12_add_safe(&raw_safes, bags.get(), NID_aes_256_cbc,
-                                          kPkcs12Iterations, pass.c_str());
-  SafesPtr safes(raw_safes);
-  if (ok != 1) return Internal("PKCS#12 safe: " + x509::ossl::TakeError());
+  // Salts (random) of 16 bytes, as Modern2023's, rather than OpenSSL's default 8.
+  PKCS7* p7 = pass.empty() ? PKCS12_pack_p7data(bags.get())
+                           : PKCS12_pack_p7encdata(NID_aes_256_cbc, pass.c_str(), -1, nullptr,
+                                                   kPkcs12SaltBytes, kPkcs12Iterations, bags.get());
+  SafesPtr safes(sk_PKCS7_new_null());
+  if (p7 == nullptr || !safes || sk_PKCS7_push(safes.get(), p7) <= 0) {
+    PKCS7_free(p7);
+    return Internal("PKCS#12 safe: " + x509::ossl::TakeError());
+  }
   Pkcs12Ptr p12(PKCS12_add_safes(safes.get(), 0));
   if (!p12) return Internal("PKCS#12: " + x509::ossl::TakeError());
-  if (!pass.empty() && PKCS12_set_mac(p12.get(), pass.c_str(), -1, nullptr, 0, kPkcs12Iterations,
-                                      EVP_sha256()) != 1) {
+  if (!pass.empty() && PKCS12_set_mac(p12.get(), pass.c_str(), -1, nullptr, kPkcs12SaltBytes,
+                                      kPkcs12Iterations, EVP_sha256()) != 1) {
     return Internal("PKCS#12 MAC: " + x509::ossl::TakeError());
   }
   unsigned char* der = nullptr;

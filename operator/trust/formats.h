@@ -39,8 +39,8 @@ std::vector<std::string> TruststoreAliases(const std::vector<AliasInput>& inputs
 // friendlyName (its alias) and Java's trusted-key-usage attribute
 // (OID 2.16.840.1.113894.746875.1.1 = anyExtendedKeyUsage), without which Java
 // lists no entry. With a password it is encrypted as go-pkcs12's Modern2023
-// profile: PBES2 (PBKDF2-HMAC-SHA-256, AES-256-CBC), 2048 iterations, and an
-// HMAC-SHA-256 MAC. RC2-40, trust-manager's default, is not written: OpenSSL 3
+// profile: PBES2 (PBKDF2-HMAC-SHA-256, AES-256-CBC) and an HMAC-SHA-256 MAC,
+// 2048 iterations, 16-byte salts. RC2-40, trust-manager's default, is not written: OpenSSL 3
 // has it only in its legacy provider and it protects nothing. With an empty
 // password the bags are neither encrypted nor MACed (go-pkcs12's Passwordless,
 // as trust-manager writes it then). Salts and IVs are random: two encodings

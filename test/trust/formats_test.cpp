@@ -250,7 +250,10 @@ TEST_CASE("PKCS#12 truststore with a password: PBES2, a SHA-256 MAC, Java's trus
   const ASN1_OBJECT* mac_oid = nullptr;
   const ASN1_INTEGER* iter = nullptr;
   const X509_ALGOR* mac_alg = nullptr;
-  PKCS12_get0_mac(nullptr, &mac_alg, nullptr, &iter, decoded.get());
+  const ASN1_OCTET_STRING* mac_salt = nullptr;
+  PKCS12_get0_mac(nullptr, &mac_alg, &mac_salt, &iter, decoded.get());
+  REQUIRE(mac_salt != nullptr);
+  CHECK(ASN1_STRING_length(mac_salt) == 16);
   REQUIRE(mac_alg != nullptr);
   X509_ALGOR_get0(&mac_oid, nullptr, nullptr, mac_alg);
   CHECK(OBJ_obj2nid(mac_oid) == NID_sha256);
