@@ -5,7 +5,6 @@
 #include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <limits>
