@@ -7,7 +7,7 @@
 FROM debian:bookworm AS build
 WORKDIR /src
 COPY hack/install-deps.sh hack/install-deps.sh
-RUN bash hack/install-deps.sh
+RUN bash hack/install-deps.sh --build-only
 COPY . .
 RUN bash hack/build-release.sh /out
 

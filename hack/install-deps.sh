@@ -2,6 +2,9 @@
 # Installs every build and test dependency of certguard from Debian packages.
 # Idempotent: packages already present are left as they are. Used by the README,
 # .ci/run and the Dockerfile's build stage, so all three build the same way.
+# `--build-only` (the Dockerfile) leaves out what only the tests use.
+#
+# Usage: hack/install-deps.sh [--build-only]
 set -euo pipefail
 
 packages=(
@@ -10,6 +13,14 @@ packages=(
   libspdlog-dev catch2 libcli11-dev libre2-dev
   clang libclang-rt-14-dev ccache
 )
+# Test-only: keytool reads the JKS and PKCS#12 trust stores certguard writes.
+test_packages=(openjdk-17-jre-headless)
+
+case "${1:-}" in
+  --build-only) ;;
+  "") packages+=("${test_packages[@]}") ;;
+  *) echo "usage: $0 [--build-only]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
