@@ -137,6 +137,118 @@ std::string RecoveryWindowPatch(x509::Time until) {
   return patch.dump();
 }
 
+namespace {
+
+// A list of CIDRs; nullopt when the field is absent.
+std::optional<std::vector<x509::IpRange>> ReadRanges(FieldReader& f, const char* field) {
+  std::vector<std::string> list;
+  if (!f.Strings(field, list)) return std::nullopt;
+  std::vector<x509::IpRange> ranges;
+  for (const auto& cidr : list) {
+    if (auto r = x509::IpRange::Parse(cidr); r.ok()) {
+      ranges.push_back(*r);
+    } else {
+      f.Error(field, "has a bad CIDR " + cidr + ": " + r.status().message());
+    }
+  }
+  return ranges;
+}
+
+// A list of RE2 patterns; nullopt when the field is absent.
+std::optional<std::vector<Pattern>> ReadPatterns(FieldReader& f, const char* field) {
+  std::vector<std::string> list;
+  if (!f.Strings(field, list)) return std::nullopt;
+  std::vector<Pattern> patterns;
+  for (const auto& src : list) {
+    if (auto pat = CompilePattern(src); pat.ok()) {
+      patterns.push_back(std::move(*pat));
+    } else {
+      f.Error(field, pat.status().message());
+    }
+  }
+  return patterns;
+}
+
+// Which requests the policy is about: signers, node names, node labels.
+void ReadScope(FieldReader& f, Policy& p) {
+  if (f.Strings("signerNames", p.signer_names)) {
+    if (p.signer_names.empty()) f.Error("signerNames", "must not be empty");
+    for (const auto& s : p.signer_names) {
+      if (s != kClientSigner && s != kServingSigner) {
+        f.Error("signerNames", "lists " + s + ": only the two kubelet signers are handled");
+      }
+    }
+  }
+  if (auto* v = f.Get("nodeNamePattern")) {
+    if (!v->is_string()) {
+      f.Error("nodeNamePattern", "must be a string");
+    } else if (auto pat = CompilePattern(v->get<std::string>()); pat.ok()) {
+      p.node_name_pattern = std::move(*pat);
+    } else {
+      f.Error("nodeNamePattern", pat.status().message());
+    }
+  }
+  if (auto* v = f.Get("nodeSelector")) {
+    if (auto sel = common::LabelSelector::FromJson(*v); sel.ok()) {
+      p.node_selector = std::move(*sel);
+    } else {
+      p.errors.push_back("spec." + sel.status().message());
+    }
+  }
+}
+
+// What a serving certificate may name, and for how long.
+void ReadSubjectAltNameRules(FieldReader& f, Policy& p) {
+  p.allowed_ip_ranges = ReadRanges(f, "allowedIPRanges");
+  p.allowed_dns_patterns = ReadPatterns(f, "allowedDNSPatterns");
+  p.denied_ip_ranges = ReadRanges(f, "deniedIPRanges").value_or(std::vector<x509::IpRange>{});
+  p.denied_dns_patterns = ReadPatterns(f, "deniedDNSPatterns").value_or(std::vector<Pattern>{});
+  f.Bool("requireNodeAddressMatch", p.require_node_address_match);
+  if (!p.require_node_address_match &&
+      (!p.allowed_ip_ranges.has_value() || !p.allowed_dns_patterns.has_value())) {
+    // Dropping the address match with nothing in its place would allow any SAN.
+    f.Error("requireNodeAddressMatch",
+            "false needs both allowedIPRanges and allowedDNSPatterns (an empty list allows none)");
+  }
+  f.Int("maxExpirationSeconds", p.max_expiration_seconds, kMinExpirationSeconds,
+        kMaxExpirationSeconds);
+}
+
+void ReadBootstrap(const nlohmann::json& b, std::vector<std::string>& errors,
+                   BootstrapPolicy& out) {
+  FieldReader bf(b, "spec.bootstrap.", errors);
+  bf.Bool("allow", out.allow);
+  bf.Strings("groups", out.groups);
+  bf.Strings("usernames", out.usernames);
+  for (const auto& g : out.groups) {
+    // These groups hold every node or every user: never bootstrap identities.
+    if (g == "system:nodes" || g == "system:authenticated" || g == "system:masters") {
+      bf.Error("groups", "must not contain " + g);
+    }
+  }
+  if (auto* e = bf.Get("existingNodes")) {
+    if (e->is_string() && e->get<std::string>() == "Refuse") {
+      out.existing_nodes = ExistingNodes::kRefuse;
+    } else if (e->is_string() && e->get<std::string>() == "WhenNotReady") {
+      out.existing_nodes = ExistingNodes::kWhenNotReady;
+    } else {
+      bf.Error("existingNodes", "must be Refuse or WhenNotReady");
+    }
+  }
+  bf.Int("notReadyForSeconds", out.not_ready_for_seconds, 0, kMaxNotReadyForSeconds);
+  if (auto* w = bf.Get("recoveryWindowUntil")) {
+    auto until = w->is_string() ? common::ParseRfc3339(w->get<std::string>())
+                                : Result<x509::Time>(InvalidArgument("not a string"));
+    if (until.ok()) {
+      out.recovery_window_until = *until;
+    } else {
+      bf.Error("recoveryWindowUntil", "must be an RFC 3339 time (2026-12-06T10:30:00Z)");
+    }
+  }
+}
+
+}  // namespace
+
 Result<Policy> PolicyFromObject(const nlohmann::json& object) {
   if (!object.is_object()) return InvalidArgument("policy is not an object");
   auto kind = object.find("kind");
@@ -162,129 +274,15 @@ Result<Policy> PolicyFromObject(const nlohmann::json& object) {
     }
   }
   FieldReader f(*spec, "spec.", p.errors);
-
-  if (f.Strings("signerNames", p.signer_names)) {
-    if (p.signer_names.empty()) f.Error("signerNames", "must not be empty");
-    for (const auto& s : p.signer_names) {
-      if (s != kClientSigner && s != kServingSigner) {
-        f.Error("signerNames", "lists " + s + ": only the two kubelet signers are handled");
-      }
-    }
-  }
-
-  if (auto* v = f.Get("nodeNamePattern")) {
-    if (!v->is_string()) {
-      f.Error("nodeNamePattern", "must be a string");
-    } else if (auto pat = CompilePattern(v->get<std::string>()); pat.ok()) {
-      p.node_name_pattern = std::move(*pat);
-    } else {
-      f.Error("nodeNamePattern", pat.status().message());
-    }
-  }
-
-  if (auto* v = f.Get("nodeSelector")) {
-    if (auto sel = common::LabelSelector::FromJson(*v); sel.ok()) {
-      p.node_selector = std::move(*sel);
-    } else {
-      p.errors.push_back("spec." + sel.status().message());
-    }
-  }
-
-  std::vector<std::string> list;
-  if (f.Strings("allowedIPRanges", list)) {
-    std::vector<x509::IpRange> ranges;
-    for (const auto& cidr : list) {
-      if (auto r = x509::IpRange::Parse(cidr); r.ok()) {
-        ranges.push_back(*r);
-      } else {
-        f.Error("allowedIPRanges", "has a bad CIDR " + cidr + ": " + r.status().message());
-      }
-    }
-    p.allowed_ip_ranges = std::move(ranges);
-  }
-
-  list.clear();
-  if (f.Strings("allowedDNSPatterns", list)) {
-    std::vector<Pattern> patterns;
-    for (const auto& src : list) {
-      if (auto pat = CompilePattern(src); pat.ok()) {
-        patterns.push_back(std::move(*pat));
-      } else {
-        f.Error("allowedDNSPatterns", pat.status().message());
-      }
-    }
-    p.allowed_dns_patterns = std::move(patterns);
-  }
-
-  list.clear();
-  if (f.Strings("deniedIPRanges", list)) {
-    for (const auto& cidr : list) {
-      if (auto r = x509::IpRange::Parse(cidr); r.ok()) {
-        p.denied_ip_ranges.push_back(*r);
-      } else {
-        f.Error("deniedIPRanges", "has a bad CIDR " + cidr + ": " + r.status().message());
-      }
-    }
-  }
-
-  list.clear();
-  if (f.Strings("deniedDNSPatterns", list)) {
-    for (const auto& src : list) {
-      if (auto pat = CompilePattern(src); pat.ok()) {
-        p.denied_dns_patterns.push_back(std::move(*pat));
-      } else {
-        f.Error("deniedDNSPatterns", pat.status().message());
-      }
-    }
-  }
-
-  f.Bool("requireNodeAddressMatch", p.require_node_address_match);
-  if (!p.require_node_address_match &&
-      (!p.allowed_ip_ranges.has_value() || !p.allowed_dns_patterns.has_value())) {
-    // Dropping the address match with nothing in its place would allow any SAN.
-    f.Error("requireNodeAddressMatch",
-            "false needs both allowedIPRanges and allowedDNSPatterns (an empty list allows none)");
-  }
-  f.Int("maxExpirationSeconds", p.max_expiration_seconds, kMinExpirationSeconds,
-        kMaxExpirationSeconds);
-
+  ReadScope(f, p);
+  ReadSubjectAltNameRules(f, p);
   if (auto* b = f.Get("bootstrap")) {
-    if (!b->is_object()) {
-      f.Error("bootstrap", "must be an object");
+    if (b->is_object()) {
+      ReadBootstrap(*b, p.errors, p.bootstrap);
     } else {
-      FieldReader bf(*b, "spec.bootstrap.", p.errors);
-      bf.Bool("allow", p.bootstrap.allow);
-      bf.Strings("groups", p.bootstrap.groups);
-      bf.Strings("usernames", p.bootstrap.usernames);
-      for (const auto& g : p.bootstrap.groups) {
-        // These groups hold every node or every user: never bootstrap identities.
-        if (g == "system:nodes" || g == "system:authenticated" || g == "system:masters") {
-          bf.Error("groups", "must not contain " + g);
-        }
-      }
-      if (auto* e = bf.Get("existingNodes")) {
-        if (e->is_string() && e->get<std::string>() == "Refuse") {
-          p.bootstrap.existing_nodes = ExistingNodes::kRefuse;
-        } else if (e->is_string() && e->get<std::string>() == "WhenNotReady") {
-          p.bootstrap.existing_nodes = ExistingNodes::kWhenNotReady;
-        } else {
-          bf.Error("existingNodes", "must be Refuse or WhenNotReady");
-        }
-      }
-      bf.Int("notReadyForSeconds", p.bootstrap.not_ready_for_seconds, 0,
-             kMaxNotReadyForSeconds);
-      if (auto* w = bf.Get("recoveryWindowUntil")) {
-        auto until = w->is_string() ? common::ParseRfc3339(w->get<std::string>())
-                                    : Result<x509::Time>(InvalidArgument("not a string"));
-        if (until.ok()) {
-          p.bootstrap.recovery_window_until = *until;
-        } else {
-          bf.Error("recoveryWindowUntil", "must be an RFC 3339 time (2026-12-06T10:30:00Z)");
-        }
-      }
+      f.Error("bootstrap", "must be an object");
     }
   }
-
   if (auto* v = f.Get("onRefusal")) {
     if (v->is_string() && v->get<std::string>() == "Deny") {
       p.on_refusal = OnRefusal::kDeny;
