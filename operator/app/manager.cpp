@@ -88,6 +88,99 @@ std::string Hostname() {
 
 }  // namespace
 
+namespace {
+
+// The API clients: one for the controllers, and one with a small client-side
+// budget for routine Events so that, with no limit on the main client, they
+// never compete with decisions.
+struct Clients {
+  kube::ClientConfig config;
+  std::shared_ptr<kube::RestClient> main;
+  std::shared_ptr<kube::RestClient> routine_events;
+};
+
+Result<Clients> Connect(const RunOptions& options) {
+  kube::LoadOptions load;
+  load.kubeconfig_flag = options.kubeconfig;
+  load.context = options.context;
+  auto config = kube::LoadClientConfig(load);
+  if (!config.ok()) return config.status().Annotate("cannot load the cluster configuration");
+  Clients c;
+  c.config = *config;
+  c.config.qps = options.kube_api_qps;
+  c.config.burst = options.kube_api_burst;
+  auto client = kube::NewRestClient(c.config);
+  if (!client.ok()) return client.status().Annotate("cannot build the API client");
+  kube::ClientConfig routine_config = c.config;
+  routine_config.qps = kRoutineEventQps;
+  routine_config.burst = kRoutineEventBurst;
+  auto routine = kube::NewRestClient(routine_config);
+  if (!routine.ok()) return routine.status().Annotate("cannot build the API client");
+  c.main = *client;
+  c.routine_events = *routine;
+  return c;
+}
+
+// The enabled controllers of this build, into `group`.
+Status AddControllers(ManagerContext& ctx, const RunOptions& options, RunnableGroup& group) {
+  for (auto& entry : BuiltinControllers()) {
+    if (std::find(options.controllers.begin(), options.controllers.end(), entry.name) ==
+        options.controllers.end()) {
+      continue;
+    }
+    if (!entry.factory) {
+      log::Warn("controller not part of this build, skipped", {{"controller", entry.name}});
+      continue;
+    }
+    auto r = entry.factory(ctx);
+    if (!r.ok()) return r.status().Annotate("cannot build controller " + entry.name);
+    group.Add(entry.name, std::move(*r));
+  }
+  return Status::Ok();
+}
+
+// Runs the controllers of `group` while this replica holds the lease. The
+// callbacks run on the election threads: they capture nothing of Run's frame
+// by reference but what outlives the elector (Run stops it before returning).
+Result<std::unique_ptr<kube::LeaderElector>> StartElection(
+    const RunOptions& options, const std::string& identity, kube::Client& client,
+    RunnableGroup& group, metrics::OperatorMetrics& operator_metrics,
+    std::atomic<bool>& shutting_down, StopSignal& stop) {
+  kube::LeaderElectionConfig le;
+  le.lease_name = options.leader_election_id;
+  le.lease_namespace = options.leader_election_namespace;
+  le.identity = identity;
+  le.lease_duration = options.lease_duration;
+  le.renew_deadline = options.renew_deadline;
+  le.retry_period = options.retry_period;
+  le.release_on_cancel = true;
+  if (auto st = kube::Validate(le); !st.ok()) {
+    return st.Annotate("invalid leader election settings");
+  }
+  const std::string lease = le.lease_namespace + "/" + le.lease_name;
+  kube::LeaderElector::Callbacks cb = RunWhileLeading(
+      group,
+      [&operator_metrics, lease](bool leading) {
+        if (leading) log::Info("leading: starting the controllers", {{"lease", lease}});
+        operator_metrics.SetLeader(leading);
+      },
+      [&shutting_down] { return shutting_down.load(); },
+      [&stop, identity] {
+        // Another replica may act now: stop at once and let the pod restart.
+        log::Error("leadership lost, exiting", {{"identity", identity}});
+        stop.Notify(1);
+      });
+  cb.on_new_leader = [identity](const std::string& holder) {
+    if (holder != identity) log::Info("leader is another replica", {{"holder", holder}});
+  };
+  auto elector = std::make_unique<kube::LeaderElector>(client, le, cb);
+  log::Info("waiting for leadership", {{"lease", lease}, {"identity", identity}});
+  elector->Start();
+  return elector;
+}
+
+}  // namespace
+
 int Run(const RunOptions& options_in, StopSignal& stop) {
   common::LimitAllocatorArenas();
   RunOptions options = options_in;
@@ -99,63 +192,30 @@ int Run(const RunOptions& options_in, StopSignal& stop) {
     log::Error("invalid options", {{"error", st.message()}});
     return 1;
   }
-
-  kube::LoadOptions load;
-  load.kubeconfig_flag = options.kubeconfig;
-  load.context = options.context;
-  auto config = kube::LoadClientConfig(load);
-  if (!config.ok()) {
-    log::Error("cannot load the cluster configuration", {{"error", config.status().ToString()}});
+  auto clients = Connect(options);
+  if (!clients.ok()) {
+    log::Error("cannot connect", {{"error", clients.status().ToString()}});
     return 1;
   }
-  config->qps = options.kube_api_qps;
-  config->burst = options.kube_api_burst;
-  auto client = kube::NewRestClient(*config);
-  if (!client.ok()) {
-    log::Error("cannot build the API client", {{"error", client.status().ToString()}});
-    return 1;
-  }
-  log::Info("connected", {{"server", config->server}, {"context", config->context_name}});
+  log::Info("connected",
+            {{"server", clients->config.server}, {"context", clients->config.context_name}});
 
   metrics::Endpoints endpoints;
   metrics::OperatorMetrics operator_metrics(endpoints.registry(), kVersion, kGitCommit);
   const std::string identity = LeaderIdentity(Env, Hostname(), RandomSuffix());
-
   kube::EventRecorderOptions event_options;
   event_options.host = identity;
-  kube::ApiEventRecorder events(**client, event_options);
-  // Routine Events get a client of their own with a small client-side budget:
-  // with no limit on the main client, they must not compete with decisions.
-  kube::ClientConfig routine_config = *config;
-  routine_config.qps = kRoutineEventQps;
-  routine_config.burst = kRoutineEventBurst;
-  auto routine_client = kube::NewRestClient(routine_config);
-  if (!routine_client.ok()) {
-    log::Error("cannot build the API client", {{"error", routine_client.status().ToString()}});
-    return 1;
-  }
+  kube::ApiEventRecorder events(*clients->main, event_options);
   kube::EventRecorderOptions routine_options = event_options;
   routine_options.max_pending = kRoutineEventMaxPending;
-  kube::ApiEventRecorder routine_events(**routine_client, routine_options);
+  kube::ApiEventRecorder routine_events(*clients->routine_events, routine_options);
 
-  ManagerContext ctx{options, **client, events, routine_events, endpoints.registry(), endpoints};
+  ManagerContext ctx{options, *clients->main, events, routine_events, endpoints.registry(),
+                     endpoints};
   RunnableGroup group;
-  for (auto& entry : BuiltinControllers()) {
-    if (std::find(options.controllers.begin(), options.controllers.end(), entry.name) ==
-        options.controllers.end()) {
-      continue;
-    }
-    if (!entry.factory) {
-      log::Warn("controller not part of this build, skipped", {{"controller", entry.name}});
-      continue;
-    }
-    auto r = entry.factory(ctx);
-    if (!r.ok()) {
-      log::Error("cannot build controller",
-                 {{"controller", entry.name}, {"error", r.status().ToString()}});
-      return 1;
-    }
-    group.Add(entry.name, std::move(*r));
+  if (auto st = AddControllers(ctx, options, group); !st.ok()) {
+    log::Error("cannot build the controllers", {{"error", st.ToString()}});
+    return 1;
   }
 
   endpoints.AddReadinessCheck("controllers", [&group] { return group.Ready(); });
@@ -172,39 +232,13 @@ int Run(const RunOptions& options_in, StopSignal& stop) {
   std::atomic<bool> shutting_down{false};
   std::unique_ptr<kube::LeaderElector> elector;
   if (options.leader_elect) {
-    kube::LeaderElectionConfig le;
-    le.lease_name = options.leader_election_id;
-    le.lease_namespace = options.leader_election_namespace;
-    le.identity = identity;
-    le.lease_duration = options.lease_duration;
-    le.renew_deadline = options.renew_deadline;
-    le.retry_period = options.retry_period;
-    le.release_on_cancel = true;
-    if (auto st = kube::Validate(le); !st.ok()) {
-      log::Error("invalid leader election settings", {{"error", st.message()}});
+    auto started = StartElection(options, identity, *clients->main, group, operator_metrics,
+                                 shutting_down, stop);
+    if (!started.ok()) {
+      log::Error("cannot elect a leader", {{"error", started.status().ToString()}});
       return 1;
     }
-    // The callbacks run on the election threads: capture nothing of this block by reference.
-    const std::string lease = le.lease_namespace + "/" + le.lease_name;
-    kube::LeaderElector::Callbacks cb = RunWhileLeading(
-        group,
-        [&operator_metrics, lease](bool leading) {
-          if (leading) log::Info("leading: starting the controllers", {{"lease", lease}});
-          operator_metrics.SetLeader(leading);
-        },
-        [&shutting_down] { return shutting_down.load(); },
-        [&stop, identity] {
-          // Another replica may act now: stop at once and let the pod restart.
-          log::Error("leadership lost, exiting", {{"identity", identity}});
-          stop.Notify(1);
-        });
-    cb.on_new_leader = [&identity](const std::string& holder) {
-      if (holder != identity) log::Info("leader is another replica", {{"holder", holder}});
-    };
-    elector = std::make_unique<kube::LeaderElector>(**client, le, cb);
-    log::Info("waiting for leadership", {{"lease", le.lease_namespace + "/" + le.lease_name},
-                                         {"identity", identity}});
-    elector->Start();
+    elector = std::move(*started);
   } else {
     operator_metrics.SetLeader(true);
     group.StartAll();
