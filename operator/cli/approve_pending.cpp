@@ -20,6 +20,7 @@
 #include "csr/approval.h"
 #include "csr/backlog.h"
 #include "csr/cluster.h"
+#include "csr/defaults.h"
 #include "csr/plan.h"
 #include "common/table.h"
 #include "csr/renewal.h"
@@ -38,10 +39,10 @@ struct ApproveFlags {
   bool watch = false;
   std::string interval = "30s";
   std::string until_quiet = "2m";
-  std::string node_wait = "10m";
-  int max_pending_per_node = 10;
-  int max_pending = 500;
-  std::string superseded = "deny";
+  std::string node_wait = common::FormatDuration(csr::kDefaultNodeWaitTimeout);
+  int max_pending_per_node = csr::kDefaultMaxPendingPerNode;
+  int max_pending = csr::kDefaultMaxPending;
+  std::string superseded = csr::kDefaultSuperseded;
   std::string progress = "auto";
   std::string recovery;                      // empty: open no recovery window
   std::optional<x509::Time> recovery_until;  // set from `recovery` when the command starts

@@ -13,6 +13,7 @@
 #include "common/json_fields.h"
 #include "csr/approval.h"
 #include "csr/cluster.h"
+#include "csr/defaults.h"
 #include "csr/plan.h"
 #include "csr/renewal.h"
 #include "kube/resource.h"
@@ -28,11 +29,11 @@ struct ExplainFlags {
   std::string name;
   std::string policy_file;
   std::string output = "text";
-  std::string node_wait = "10m";
-  int max_pending_per_node = 10;
-  int max_pending = 500;
-  std::string superseded = "deny";
-  std::string renewal_window = "672h";
+  std::string node_wait = common::FormatDuration(csr::kDefaultNodeWaitTimeout);
+  int max_pending_per_node = csr::kDefaultMaxPendingPerNode;
+  int max_pending = csr::kDefaultMaxPending;
+  std::string superseded = csr::kDefaultSuperseded;
+  std::string renewal_window = common::FormatDuration(csr::kDefaultRenewalStuckWindow);
 };
 
 using common::Str;

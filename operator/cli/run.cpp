@@ -8,6 +8,7 @@
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "common/duration.h"
+#include "csr/defaults.h"
 
 namespace certguard::cli {
 
@@ -17,8 +18,9 @@ void AddRunCommand(CLI::App& app, Context& ctx) {
   struct Flags {
     app::RunOptions o;
     std::string controllers = "csr,trust,expiry";
-    std::string lease = "15s", renew = "10s", retry = "2s", node_wait = "10m";
-    std::string renewal_window = "672h";
+    std::string lease = "15s", renew = "10s", retry = "2s";
+    std::string node_wait = common::FormatDuration(csr::kDefaultNodeWaitTimeout);
+    std::string renewal_window = common::FormatDuration(csr::kDefaultRenewalStuckWindow);
   };
   auto flags = std::make_shared<Flags>();
   auto& o = flags->o;
