@@ -62,6 +62,9 @@ using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
 namespace res = kube::resources;
 using bench::Child;
+using bench::Die;
+using bench::Seconds;
+using bench::SplitPair;
 using bench::Tail;
 
 namespace {
@@ -80,17 +83,6 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> unavailable;  // name, why
   std::vector<std::pair<std::string, std::string>> meta;         // written as they are
 };
-
-[[noreturn]] void Die(const std::string& message) {
-  std::fprintf(stderr, "certguard_bench_approval: %s\n", message.c_str());
-  std::exit(2);
-}
-
-std::pair<std::string, std::string> SplitPair(const std::string& text) {
-  auto eq = text.find('=');
-  if (eq == std::string::npos || eq == 0) Die("expected NAME=VALUE, got " + text);
-  return {text.substr(0, eq), text.substr(eq + 1)};
-}
 
 Options ParseArgs(int argc, char** argv) {
   Options o;
@@ -116,8 +108,6 @@ Options ParseArgs(int argc, char** argv) {
   if (o.nodes < 1 || o.csrs < 1 || o.nodes > 60000) Die("bad --nodes or --csrs");
   return o;
 }
-
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 std::shared_ptr<kube::RestClient> ClientFor(const std::string& kubeconfig) {
   kube::LoadOptions lo;

@@ -56,6 +56,10 @@ using namespace certguard;
 using csr::kClientSigner;
 using csr::kServingSigner;
 using bench::Child;
+using bench::Die;
+using bench::Number;
+using bench::Seconds;
+using bench::SplitPair;
 using bench::Tail;
 using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
@@ -91,27 +95,6 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> meta;         // written as they are
 };
 
-[[noreturn]] void Die(const std::string& message) {
-  std::fprintf(stderr, "certguard_bench_kubelets: %s\n", message.c_str());
-  std::exit(2);
-}
-
-std::pair<std::string, std::string> SplitPair(const std::string& text) {
-  auto eq = text.find('=');
-  if (eq == std::string::npos || eq == 0) Die("expected NAME=VALUE, got " + text);
-  return {text.substr(0, eq), text.substr(eq + 1)};
-}
-
-int Number(const std::string& flag, const std::string& text, int min, int max) {
-  char* end = nullptr;
-  long v = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || v < min || v > max) {
-    Die(flag + " wants an integer from " + std::to_string(min) + " to " + std::to_string(max) +
-        ", got " + text);
-  }
-  return static_cast<int>(v);
-}
-
 Options ParseArgs(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -145,8 +128,6 @@ Options ParseArgs(int argc, char** argv) {
   if (o.bootstrap_kubeconfig.empty()) Die("--bootstrap-kubeconfig FILE is required");
   return o;
 }
-
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 // Node i: name and address (10.64.0.0/10, as the approval benchmark's nodes).
 std::string NodeName(int i) { return "bench-node-" + std::to_string(i); }
