@@ -62,7 +62,10 @@ using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
 namespace res = kube::resources;
 using bench::Child;
+using bench::DecisionOf;
 using bench::Die;
+using bench::Fmt;
+using bench::NodeIp;
 using bench::Seconds;
 using bench::SplitPair;
 using bench::Tail;
@@ -122,10 +125,6 @@ std::shared_ptr<kube::RestClient> ClientFor(const std::string& kubeconfig) {
 
 // Node i: name and addresses (10.64.0.0/10 leaves room for 60,000 nodes).
 std::string NodeName(const std::string& prefix, int i) { return prefix + std::to_string(i); }
-std::string NodeIp(int i) {
-  return "10." + std::to_string(64 + i / 65536) + "." + std::to_string((i / 256) % 256) + "." +
-         std::to_string(i % 256);
-}
 
 // A kubelet's serving CSR object for node NAME (ECDSA P-256, DNS and IP SAN).
 Json ServingCsr(const std::string& csr_name, const std::string& node, const std::string& ip,
@@ -145,20 +144,6 @@ Json ServingCsr(const std::string& csr_name, const std::string& node, const std:
            {{"request", b64},
             {"signerName", certguard::csr::kServingSigner},
             {"usages", {"digital signature", "server auth"}}}}};
-}
-
-// "Approved", "Denied", "Failed" or "" (pending).
-std::string DecisionOf(const Json& csr) {
-  auto it = csr.find("status");
-  if (it == csr.end() || !it->contains("conditions")) return "";
-  for (const auto& c : (*it)["conditions"]) {
-    std::string type = c.value("type", "");
-    if (c.value("status", "") == "True" &&
-        (type == "Approved" || type == "Denied" || type == "Failed")) {
-      return type;
-    }
-  }
-  return "";
 }
 
 // ---- the watch that timestamps decisions ---------------------------------
@@ -524,13 +509,6 @@ class Bench {
   std::vector<Node> nodes_;
   int load_errors_ = 0;
 };
-
-std::string Fmt(const Json& r, const char* key, const char* fmt = "%.1f") {
-  if (!r.contains(key) || !r[key].is_number()) return "-";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, r[key].get<double>());
-  return buf;
-}
 
 }  // namespace
 

@@ -24,6 +24,8 @@
 #include <thread>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 namespace certguard::bench {
 
 // A benchmark that cannot measure what it set out to stops with this; main()
@@ -193,6 +195,33 @@ inline int Number(const std::string& flag, const std::string& text, int min, int
 
 inline double Seconds(std::chrono::steady_clock::duration d) {
   return std::chrono::duration<double>(d).count();
+}
+
+// The address of the benches' node `i`: 10.64.0.0/10, one per node.
+inline std::string NodeIp(int i) {
+  return "10." + std::to_string(64 + i / 65536) + "." + std::to_string((i / 256) % 256) + "." +
+         std::to_string(i % 256);
+}
+
+// "Approved", "Denied", "Failed" or "" (pending), from a CSR's conditions.
+inline std::string DecisionOf(const nlohmann::json& csr) {
+  const nlohmann::json status = csr.value("status", nlohmann::json::object());
+  for (const auto& c : status.value("conditions", nlohmann::json::array())) {
+    std::string type = c.value("type", "");
+    if (c.value("status", "") == "True" &&
+        (type == "Approved" || type == "Denied" || type == "Failed")) {
+      return type;
+    }
+  }
+  return "";
+}
+
+// A result's number `key` for a table cell, "-" when there is none.
+inline std::string Fmt(const nlohmann::json& r, const char* key, const char* fmt = "%.1f") {
+  if (!r.contains(key) || !r[key].is_number()) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, r[key].get<double>());
+  return buf;
 }
 
 }  // namespace certguard::bench

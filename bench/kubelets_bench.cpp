@@ -56,7 +56,10 @@ using namespace certguard;
 using csr::kClientSigner;
 using csr::kServingSigner;
 using bench::Child;
+using bench::DecisionOf;
 using bench::Die;
+using bench::Fmt;
+using bench::NodeIp;
 using bench::Number;
 using bench::Seconds;
 using bench::SplitPair;
@@ -129,12 +132,8 @@ Options ParseArgs(int argc, char** argv) {
   return o;
 }
 
-// Node i: name and address (10.64.0.0/10, as the approval benchmark's nodes).
+// Node i's name; its address is NodeIp(i), as in the approval benchmark.
 std::string NodeName(int i) { return "bench-node-" + std::to_string(i); }
-std::string NodeIp(int i) {
-  return "10." + std::to_string(64 + i / 65536) + "." + std::to_string((i / 256) % 256) + "." +
-         std::to_string(i % 256);
-}
 
 // What kubelet-certs last wrote for a node: whether it holds each certificate.
 struct Held {
@@ -160,19 +159,6 @@ double Median(std::vector<double> v) {
   if (v.empty()) return -1;
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
-}
-
-// "Approved", "Denied", "Failed" or "" (pending), from the conditions.
-std::string DecisionOf(const Json& csr) {
-  const Json status = csr.value("status", Json::object());
-  for (const auto& c : status.value("conditions", Json::array())) {
-    std::string type = c.value("type", "");
-    if (c.value("status", "") == "True" &&
-        (type == "Approved" || type == "Denied" || type == "Failed")) {
-      return type;
-    }
-  }
-  return "";
 }
 
 class Bench {
@@ -348,13 +334,6 @@ class Bench {
   std::string kubelet_certs_;
   std::string logs_;
 };
-
-std::string Fmt(const Json& r, const char* key, const char* fmt = "%.1f") {
-  if (!r.contains(key) || !r[key].is_number()) return "-";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, r[key].get<double>());
-  return buf;
-}
 
 }  // namespace
 
