@@ -62,6 +62,12 @@ using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
 namespace res = kube::resources;
 using bench::Child;
+using bench::DecisionOf;
+using bench::Die;
+using bench::Fmt;
+using bench::NodeIp;
+using bench::Seconds;
+using bench::SplitPair;
 using bench::Tail;
 
 namespace {
@@ -80,17 +86,6 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> unavailable;  // name, why
   std::vector<std::pair<std::string, std::string>> meta;         // written as they are
 };
-
-[[noreturn]] void Die(const std::string& message) {
-  std::fprintf(stderr, "certguard_bench_approval: %s\n", message.c_str());
-  std::exit(2);
-}
-
-std::pair<std::string, std::string> SplitPair(const std::string& text) {
-  auto eq = text.find('=');
-  if (eq == std::string::npos || eq == 0) Die("expected NAME=VALUE, got " + text);
-  return {text.substr(0, eq), text.substr(eq + 1)};
-}
 
 Options ParseArgs(int argc, char** argv) {
   Options o;
@@ -117,8 +112,6 @@ Options ParseArgs(int argc, char** argv) {
   return o;
 }
 
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
 std::shared_ptr<kube::RestClient> ClientFor(const std::string& kubeconfig) {
   kube::LoadOptions lo;
   lo.kubeconfig_flag = kubeconfig;
@@ -132,10 +125,6 @@ std::shared_ptr<kube::RestClient> ClientFor(const std::string& kubeconfig) {
 
 // Node i: name and addresses (10.64.0.0/10 leaves room for 60,000 nodes).
 std::string NodeName(const std::string& prefix, int i) { return prefix + std::to_string(i); }
-std::string NodeIp(int i) {
-  return "10." + std::to_string(64 + i / 65536) + "." + std::to_string((i / 256) % 256) + "." +
-         std::to_string(i % 256);
-}
 
 // A kubelet's serving CSR object for node NAME (ECDSA P-256, DNS and IP SAN).
 Json ServingCsr(const std::string& csr_name, const std::string& node, const std::string& ip,
@@ -155,20 +144,6 @@ Json ServingCsr(const std::string& csr_name, const std::string& node, const std:
            {{"request", b64},
             {"signerName", certguard::csr::kServingSigner},
             {"usages", {"digital signature", "server auth"}}}}};
-}
-
-// "Approved", "Denied", "Failed" or "" (pending).
-std::string DecisionOf(const Json& csr) {
-  auto it = csr.find("status");
-  if (it == csr.end() || !it->contains("conditions")) return "";
-  for (const auto& c : (*it)["conditions"]) {
-    std::string type = c.value("type", "");
-    if (c.value("status", "") == "True" &&
-        (type == "Approved" || type == "Denied" || type == "Failed")) {
-      return type;
-    }
-  }
-  return "";
 }
 
 // ---- the watch that timestamps decisions ---------------------------------
@@ -534,13 +509,6 @@ class Bench {
   std::vector<Node> nodes_;
   int load_errors_ = 0;
 };
-
-std::string Fmt(const Json& r, const char* key, const char* fmt = "%.1f") {
-  if (!r.contains(key) || !r[key].is_number()) return "-";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, r[key].get<double>());
-  return buf;
-}
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 // What the benchmarks that drive a real control plane share: running a shell
-// command, quoting for it, a free loopback port, a process's memory, polling.
+// command, quoting for it, a free loopback port, a process's memory, polling,
+// and their command lines' NAME=VALUE pairs and bounded numbers.
 #pragma once
 
 #include <arpa/inet.h>
@@ -10,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +22,9 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
+
+#include <nlohmann/json.hpp>
 
 namespace certguard::bench {
 
@@ -162,6 +167,61 @@ inline std::string Tail(const std::string& path, size_t bytes = 1500) {
   ss << in.rdbuf();
   std::string s = ss.str();
   return s.size() > bytes ? s.substr(s.size() - bytes) : s;
+}
+
+// A command-line mistake: "PROGRAM: message" on stderr and exit 2, as a usage error.
+[[noreturn]] inline void Die(const std::string& message) {
+  std::fprintf(stderr, "%s: %s\n", program_invocation_short_name, message.c_str());
+  std::exit(2);
+}
+
+// "NAME=VALUE" split at the first '='; the name must not be empty.
+inline std::pair<std::string, std::string> SplitPair(const std::string& text) {
+  auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) Die("expected NAME=VALUE, got " + text);
+  return {text.substr(0, eq), text.substr(eq + 1)};
+}
+
+// The whole of `text` as an integer in [min, max], else Die naming `flag`.
+inline int Number(const std::string& flag, const std::string& text, int min, int max) {
+  char* end = nullptr;
+  long v = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || v < min || v > max) {
+    Die(flag + " wants an integer from " + std::to_string(min) + " to " + std::to_string(max) +
+        ", got " + text);
+  }
+  return static_cast<int>(v);
+}
+
+inline double Seconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+// The address of the benches' node `i`: 10.64.0.0/10, one per node.
+inline std::string NodeIp(int i) {
+  return "10." + std::to_string(64 + i / 65536) + "." + std::to_string((i / 256) % 256) + "." +
+         std::to_string(i % 256);
+}
+
+// "Approved", "Denied", "Failed" or "" (pending), from a CSR's conditions.
+inline std::string DecisionOf(const nlohmann::json& csr) {
+  const nlohmann::json status = csr.value("status", nlohmann::json::object());
+  for (const auto& c : status.value("conditions", nlohmann::json::array())) {
+    std::string type = c.value("type", "");
+    if (c.value("status", "") == "True" &&
+        (type == "Approved" || type == "Denied" || type == "Failed")) {
+      return type;
+    }
+  }
+  return "";
+}
+
+// A result's number `key` for a table cell, "-" when there is none.
+inline std::string Fmt(const nlohmann::json& r, const char* key, const char* fmt = "%.1f") {
+  if (!r.contains(key) || !r[key].is_number()) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, r[key].get<double>());
+  return buf;
 }
 
 }  // namespace certguard::bench

@@ -56,6 +56,13 @@ using namespace certguard;
 using csr::kClientSigner;
 using csr::kServingSigner;
 using bench::Child;
+using bench::DecisionOf;
+using bench::Die;
+using bench::Fmt;
+using bench::NodeIp;
+using bench::Number;
+using bench::Seconds;
+using bench::SplitPair;
 using bench::Tail;
 using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
@@ -91,27 +98,6 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> meta;         // written as they are
 };
 
-[[noreturn]] void Die(const std::string& message) {
-  std::fprintf(stderr, "certguard_bench_kubelets: %s\n", message.c_str());
-  std::exit(2);
-}
-
-std::pair<std::string, std::string> SplitPair(const std::string& text) {
-  auto eq = text.find('=');
-  if (eq == std::string::npos || eq == 0) Die("expected NAME=VALUE, got " + text);
-  return {text.substr(0, eq), text.substr(eq + 1)};
-}
-
-int Number(const std::string& flag, const std::string& text, int min, int max) {
-  char* end = nullptr;
-  long v = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || v < min || v > max) {
-    Die(flag + " wants an integer from " + std::to_string(min) + " to " + std::to_string(max) +
-        ", got " + text);
-  }
-  return static_cast<int>(v);
-}
-
 Options ParseArgs(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -146,14 +132,8 @@ Options ParseArgs(int argc, char** argv) {
   return o;
 }
 
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// Node i: name and address (10.64.0.0/10, as the approval benchmark's nodes).
+// Node i's name; its address is NodeIp(i), as in the approval benchmark.
 std::string NodeName(int i) { return "bench-node-" + std::to_string(i); }
-std::string NodeIp(int i) {
-  return "10." + std::to_string(64 + i / 65536) + "." + std::to_string((i / 256) % 256) + "." +
-         std::to_string(i % 256);
-}
 
 // What kubelet-certs last wrote for a node: whether it holds each certificate.
 struct Held {
@@ -179,19 +159,6 @@ double Median(std::vector<double> v) {
   if (v.empty()) return -1;
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
-}
-
-// "Approved", "Denied", "Failed" or "" (pending), from the conditions.
-std::string DecisionOf(const Json& csr) {
-  const Json status = csr.value("status", Json::object());
-  for (const auto& c : status.value("conditions", Json::array())) {
-    std::string type = c.value("type", "");
-    if (c.value("status", "") == "True" &&
-        (type == "Approved" || type == "Denied" || type == "Failed")) {
-      return type;
-    }
-  }
-  return "";
 }
 
 class Bench {
@@ -367,13 +334,6 @@ class Bench {
   std::string kubelet_certs_;
   std::string logs_;
 };
-
-std::string Fmt(const Json& r, const char* key, const char* fmt = "%.1f") {
-  if (!r.contains(key) || !r[key].is_number()) return "-";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, r[key].get<double>());
-  return buf;
-}
 
 }  // namespace
 

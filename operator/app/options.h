@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "csr/defaults.h"
 #include "expiry/filter.h"
 
 namespace certguard::app {
@@ -30,14 +31,14 @@ struct RunOptions {
   std::chrono::milliseconds retry_period = std::chrono::seconds(2);
   std::string metrics_bind_address = ":8080";
   std::string health_bind_address = ":8081";
-  std::chrono::milliseconds csr_node_wait_timeout = std::chrono::minutes(10);
-  int csr_max_pending_per_node = 10;
-  int csr_max_pending = 500;
+  std::chrono::milliseconds csr_node_wait_timeout = csr::kDefaultNodeWaitTimeout;
+  int csr_max_pending_per_node = csr::kDefaultMaxPendingPerNode;
+  int csr_max_pending = csr::kDefaultMaxPending;
   // What becomes of a CSR a newer duplicate supersedes: "deny" or "leave".
-  std::string csr_superseded = "deny";
+  std::string csr_superseded = csr::kDefaultSuperseded;
   // certguard_node_renewal_stuck: how close to its expiry a certificate whose
   // renewal is pending or denied counts as stuck (the alerts' warning threshold).
-  std::chrono::milliseconds csr_renewal_stuck_window = std::chrono::hours(24 * 28);
+  std::chrono::milliseconds csr_renewal_stuck_window = csr::kDefaultRenewalStuckWindow;
   // The built-in deny list: no certificate for a name in the cluster domain or an
   // address in a service range.
   std::string cluster_domain = "cluster.local";

@@ -9,11 +9,13 @@
 #include <ostream>
 #include <set>
 #include <string>
+#include <tuple>
 
 #include "app/manager.h"
 #include "cli/app.h"
 #include "cli/cluster.h"
 #include "cli/commands.h"
+#include "cli/csr_inputs.h"
 #include "cli/progress.h"
 #include "common/duration.h"
 #include "common/log.h"
@@ -32,16 +34,12 @@ namespace {
 
 struct ApproveFlags {
   ClusterFlags cluster;
-  NetworkFlags network;
+  PlanFlags plan;
   std::string policy_file;
   bool dry_run = false;
   bool watch = false;
   std::string interval = "30s";
   std::string until_quiet = "2m";
-  std::string node_wait = "10m";
-  int max_pending_per_node = 10;
-  int max_pending = 500;
-  std::string superseded = "deny";
   std::string progress = "auto";
   std::string recovery;                      // empty: open no recovery window
   std::optional<x509::Time> recovery_until;  // set from `recovery` when the command starts
@@ -67,48 +65,26 @@ Result<PassResult> Pass(kube::Client& client, kube::EventRecorder& events,
                         const ApproveFlags& flags, const csr::PlanOptions& plan_options,
                         std::map<std::string, std::string>& shown, std::ostream& out,
                         std::ostream& err) {
-  csr::PolicySet policies;
-  if (!flags.policy_file.empty()) {
-    auto p = csr::LoadPolicyFile(flags.policy_file);
-    if (!p.ok()) return p.status();
-    policies = std::move(*p);
-  } else {
-    auto p = csr::LoadClusterPolicies(client);
-    if (!p.ok()) return p.status();
-    policies = std::move(*p);
-    if (flags.recovery_until && flags.dry_run) {
-      // Nothing was written: decide as if the window were open.
-      for (const auto& name : csr::RecoveryWindowTargets(policies.policies)) {
-        for (auto& policy : policies.policies) {
-          if (policy.name == name) policy.bootstrap.recovery_window_until = flags.recovery_until;
-        }
+  auto loaded = LoadPolicies(client, flags.policy_file);
+  if (!loaded.ok()) return loaded.status();
+  csr::PolicySet policies = std::move(*loaded);
+  if (flags.policy_file.empty() && flags.recovery_until && flags.dry_run) {
+    // Nothing was written: decide as if the window were open.
+    for (const auto& name : csr::RecoveryWindowTargets(policies.policies)) {
+      for (auto& policy : policies.policies) {
+        if (policy.name == name) policy.bootstrap.recovery_window_until = flags.recovery_until;
       }
     }
   }
   for (const auto& w : policies.warnings) err << "warning: " << w << "\n";
-  auto nodes = csr::LoadNodes(client);
-  if (!nodes.ok()) return nodes.status();
-  auto csrs = csr::LoadCsrs(client);
-  if (!csrs.ok()) return csrs.status();
-  // Each node's last client certificate, for the re-bootstrap check.
-  std::vector<csr::KubeletCsr> kubelet_csrs;
-  for (const auto& c : *csrs) {
-    if (auto k = csr::KubeletCsrOf(c)) kubelet_csrs.push_back(std::move(*k));
-  }
-  csr::AddLastClientCerts(*nodes, kubelet_csrs);
-
-  csr::NodeLookup lookup = [&nodes](const std::string& name) -> const csr::NodeFacts* {
-    auto it = nodes->find(name);
-    return it == nodes->end() ? nullptr : &it->second;
-  };
-  csr::NodeAddressIndex addresses;
-  for (const auto& [name, node] : *nodes) addresses.Update(name, csr::AddressKeys(node));
+  auto in = LoadCsrInputs(client);
+  if (!in.ok()) return in.status();
   csr::BacklogOptions options;
   options.plan = plan_options;
   options.dry_run = flags.dry_run;
-  options.address_owners = [&addresses](const std::string& key) { return addresses.Owners(key); };
+  options.address_owners = in->Owners();
   csr::BacklogResult decided =
-      csr::DecideBacklog(client, events, *csrs, lookup, policies.policies, options, Now);
+      csr::DecideBacklog(client, events, in->csrs, in->Lookup(), policies.policies, options, Now);
   for (const auto& e : decided.errors) err << "error: " << e << "\n";
 
   PassResult result;
@@ -170,6 +146,174 @@ bool OpenRecoveryWindow(kube::Client& client, const ApproveFlags& flags, std::os
   return true;
 }
 
+// --recovery: how long the window opens, checked; sets flags.recovery_until.
+// False after printing why when it is wrong.
+bool ParseRecovery(ApproveFlags& flags, std::ostream& err) {
+  if (flags.recovery.empty()) return true;
+  auto d = common::ParseDuration(flags.recovery);
+  if (!d.ok() || d->count() <= 0 || *d > kMaxRecovery) {
+    err << "certguard approve-pending: --recovery: "
+        << (d.ok() ? std::string("must be more than 0 and at most 24h") : d.status().message())
+        << "\n";
+    return false;
+  }
+  if (!flags.policy_file.empty()) {
+    err << "certguard approve-pending: --recovery opens the window on the cluster's "
+           "policies: set recoveryWindowUntil in the --policy file instead\n";
+    return false;
+  }
+  flags.recovery_until = Now() + std::chrono::ceil<std::chrono::seconds>(*d);
+  return true;
+}
+
+// The flags, checked and parsed; recovery_until is set from --recovery.
+struct ApproveOptions {
+  csr::PlanOptions plan;
+  Millis interval{0};
+  Millis quiet{0};
+  bool live = false;  // a live status line on stderr between passes
+};
+
+std::optional<ApproveOptions> ParseOptions(ApproveFlags& flags, std::ostream& err) {
+  ApproveOptions o;
+  for (auto [flag, text, out] : {std::tuple{"--interval", &flags.interval, &o.interval},
+                                 std::tuple{"--until-quiet", &flags.until_quiet, &o.quiet}}) {
+    auto d = common::ParseDuration(*text);
+    if (!d.ok()) {
+      err << "certguard approve-pending: " << flag << ": " << d.status().message() << "\n";
+      return std::nullopt;
+    }
+    *out = *d;
+  }
+  if (flags.plan.max_pending_per_node < 0 || flags.plan.max_pending < 0) {
+    err << "certguard approve-pending: --csr-max-pending-per-node and --csr-max-pending "
+           "must be 0 or more\n";
+    return std::nullopt;
+  }
+  auto plan = PlanOptionsOf(flags.plan);
+  if (!plan.ok()) {
+    err << "certguard approve-pending: " << plan.status().message() << "\n";
+    return std::nullopt;
+  }
+  o.plan = std::move(*plan);
+  auto progress = ParseProgressMode(flags.progress);
+  if (!progress.ok()) {
+    err << "certguard approve-pending: --progress: " << progress.status().message() << "\n";
+    return std::nullopt;
+  }
+  // A live line only: on a pipe, the per-pass summaries on stdout say it all.
+  o.live = flags.watch && StyleFor(*progress, IsTerminal(err)) == ProgressStyle::kLive;
+  if (flags.watch && o.interval.count() <= 0) {
+    err << "certguard approve-pending: --interval must be positive\n";
+    return std::nullopt;
+  }
+  if (!ParseRecovery(flags, err)) return std::nullopt;
+  return o;
+}
+
+// On a terminal, between passes: the status line, redrawn every second until
+// the next pass. True when stopped by a signal.
+bool WaitWithStatusLine(app::StopSignal& stop, const PassSummary& summary,
+                        std::chrono::steady_clock::time_point last_new, Millis interval,
+                        std::ostream& err) {
+  const auto next = std::chrono::steady_clock::now() + interval;
+  for (auto now = std::chrono::steady_clock::now(); now < next;
+       now = std::chrono::steady_clock::now()) {
+    err << StatusLine(FormatWaitStatus(summary, std::chrono::duration_cast<Millis>(now - last_new),
+                                       std::chrono::duration_cast<Millis>(next - now)),
+                      TerminalWidth())
+        << std::flush;
+    if (stop.WaitFor(
+            std::min(std::chrono::duration_cast<Millis>(next - now) + Millis(1), Millis(1000)))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// What the passes add up to.
+struct Passes {
+  bool ok = true;  // false: a pass could not read the cluster
+  int failures = 0;
+  int held = 0;  // in the last pass
+};
+
+// One pass, or with --watch passes until the cluster is quiet or a signal stops them.
+Passes RunPasses(kube::Client& client, kube::EventRecorder& events, const ApproveFlags& flags,
+                 const ApproveOptions& o, Context& ctx) {
+  app::StopSignal stop;
+  if (flags.watch) app::NotifyOnSignals(stop);
+  std::map<std::string, std::string> shown;
+  std::set<std::string> seen;
+  Passes total;
+  auto last_new = std::chrono::steady_clock::now();
+  bool first = true;
+  PassSummary summary;
+  summary.until_quiet = o.quiet;
+  summary.dry_run = flags.dry_run;
+  summary.pass = 0;
+  while (true) {
+    if (o.live) ctx.err << kClearLine << std::flush;
+    auto pass = Pass(client, events, flags, o.plan, shown, ctx.out, ctx.err);
+    if (!pass.ok()) {
+      ctx.err << "certguard approve-pending: " << pass.status().ToString() << "\n";
+      total.ok = false;
+      return total;
+    }
+    total.failures += pass->failures;
+    bool fresh = false;
+    for (const auto& uid : pass->pending_uids) fresh |= seen.insert(uid).second;
+    if (fresh || first) last_new = std::chrono::steady_clock::now();
+    if (first && pass->pending_uids.empty()) ctx.out << "no pending kubelet CSR\n";
+    if (flags.watch) {
+      ++summary.pass;
+      summary.counts = CountPass(pass->decisions);
+      summary.decided_total += summary.counts.approved + summary.counts.denied;
+      summary.quiet =
+          std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - last_new);
+      ctx.out << FormatPassSummary(summary) << "\n";
+    }
+    ctx.out.flush();  // each pass shows at once, also when stdout is a file or a pipe
+    first = false;
+    total.held = pass->held;
+    if (!flags.watch) break;
+    if (std::chrono::steady_clock::now() - last_new >= o.quiet) {
+      ctx.out << "quiet for " << common::FormatDuration(o.quiet) << ": done\n";
+      break;
+    }
+    const bool stopped = o.live ? WaitWithStatusLine(stop, summary, last_new, o.interval, ctx.err)
+                                : stop.WaitFor(o.interval);
+    if (stopped) break;
+  }
+  if (o.live) ctx.err << kClearLine << std::flush;
+  return total;
+}
+
+int RunApprovePending(ApproveFlags& flags, Context& ctx) {
+  auto options = ParseOptions(flags, ctx.err);
+  if (!options) return kExitUsage;
+  auto client = ConnectWithPolicyFile(flags.cluster, flags.policy_file);
+  if (!client.ok()) {
+    ctx.err << "certguard approve-pending: " << client.status().message() << "\n";
+    return kExitUsage;
+  }
+  kube::EventRecorderOptions eo;
+  eo.host = "approve-pending";
+  auto events = std::make_unique<kube::ApiEventRecorder>(**client, eo);
+  if (flags.recovery_until && !OpenRecoveryWindow(**client, flags, ctx.out, ctx.err)) {
+    return kExitFailure;
+  }
+  const Passes passes = RunPasses(**client, *events, flags, *options, ctx);
+  if (passes.ok && passes.held > 0) {
+    ctx.out << passes.held << " approval" << (passes.held == 1 ? " is" : "s are")
+            << " held by the pending-flood guard (--csr-max-pending-per-node "
+            << flags.plan.max_pending_per_node << ", --csr-max-pending " << flags.plan.max_pending
+            << "; 0 turns a cap off)\n";
+  }
+  events->Flush();
+  return !passes.ok || passes.failures > 0 ? kExitFailure : kExitOk;
+}
+
 }  // namespace
 
 void AddApprovePendingCommand(CLI::App& app, Context& ctx) {
@@ -179,7 +323,7 @@ void AddApprovePendingCommand(CLI::App& app, Context& ctx) {
       "a table");
   auto flags = std::make_shared<ApproveFlags>();
   AddClusterFlags(cmd, flags->cluster);
-  AddNetworkFlags(cmd, flags->network);
+  AddNetworkFlags(cmd, flags->plan.network);
   cmd->add_option("--policy", flags->policy_file,
                   "CSRApprovalPolicy file to decide with instead of the cluster's policies");
   cmd->add_flag("--dry-run", flags->dry_run, "Decide and print, write nothing");
@@ -190,18 +334,18 @@ void AddApprovePendingCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--until-quiet", flags->until_quiet,
                   "With --watch, stop once no new pending CSR appeared for this long")
       ->capture_default_str();
-  cmd->add_option("--csr-node-wait-timeout", flags->node_wait,
+  cmd->add_option("--csr-node-wait-timeout", flags->plan.node_wait,
                   "A serving CSR whose Node is missing is left pending until it is this old")
       ->capture_default_str();
-  cmd->add_option("--csr-max-pending-per-node", flags->max_pending_per_node,
+  cmd->add_option("--csr-max-pending-per-node", flags->plan.max_pending_per_node,
                   "Approvals for a node are held while it has more pending CSRs than this, as "
                   "in `certguard run` (0: no cap)")
       ->capture_default_str();
-  cmd->add_option("--csr-max-pending", flags->max_pending,
+  cmd->add_option("--csr-max-pending", flags->plan.max_pending,
                   "All approvals are held while more kubelet CSRs than this are pending, as in "
                   "`certguard run` (0: no cap)")
       ->capture_default_str();
-  cmd->add_option("--csr-superseded", flags->superseded,
+  cmd->add_option("--csr-superseded", flags->plan.superseded,
                   "Older retries of a node's CSR: deny (reason Superseded) or leave them, as in "
                   "`certguard run`")
       ->capture_default_str();
@@ -216,155 +360,7 @@ void AddApprovePendingCommand(CLI::App& app, Context& ctx) {
                   "valid may re-bootstrap (a restore)");
 
   cmd->callback([&ctx, flags] {
-    ctx.run = [&ctx, flags]() -> int {
-      std::chrono::milliseconds interval, quiet, node_wait;
-      for (auto [flag, text, out] :
-           {std::tuple{"--interval", &flags->interval, &interval},
-            std::tuple{"--until-quiet", &flags->until_quiet, &quiet},
-            std::tuple{"--csr-node-wait-timeout", &flags->node_wait, &node_wait}}) {
-        auto d = common::ParseDuration(*text);
-        if (!d.ok()) {
-          ctx.err << "certguard approve-pending: " << flag << ": " << d.status().message() << "\n";
-          return kExitUsage;
-        }
-        *out = *d;
-      }
-      if (flags->max_pending_per_node < 0 || flags->max_pending < 0) {
-        ctx.err << "certguard approve-pending: --csr-max-pending-per-node and --csr-max-pending "
-                   "must be 0 or more\n";
-        return kExitUsage;
-      }
-      auto network = csr::MakeClusterNetwork(flags->network.cluster_domain,
-                                             flags->network.service_cidrs);
-      if (!network.ok()) {
-        ctx.err << "certguard approve-pending: " << network.status().message() << "\n";
-        return kExitUsage;
-      }
-      csr::PlanOptions plan_options;
-      plan_options.network = std::move(*network);
-      plan_options.node_wait_timeout = node_wait;
-      plan_options.flood = {flags->max_pending_per_node, flags->max_pending};
-      auto superseded = csr::ParseSupersededAction(flags->superseded);
-      if (!superseded.ok()) {
-        ctx.err << "certguard approve-pending: --csr-superseded " << superseded.status().message()
-                << "\n";
-        return kExitUsage;
-      }
-      plan_options.superseded = *superseded;
-      auto progress = ParseProgressMode(flags->progress);
-      if (!progress.ok()) {
-        ctx.err << "certguard approve-pending: --progress: " << progress.status().message() << "\n";
-        return kExitUsage;
-      }
-      // A live line only: on a pipe, the per-pass summaries on stdout say it all.
-      const bool live = flags->watch && StyleFor(*progress, IsTerminal(ctx.err)) == ProgressStyle::kLive;
-      if (flags->watch && interval.count() <= 0) {
-        ctx.err << "certguard approve-pending: --interval must be positive\n";
-        return kExitUsage;
-      }
-      if (!flags->recovery.empty()) {
-        auto d = common::ParseDuration(flags->recovery);
-        if (!d.ok() || d->count() <= 0 || *d > kMaxRecovery) {
-          ctx.err << "certguard approve-pending: --recovery: "
-                  << (d.ok() ? std::string("must be more than 0 and at most 24h")
-                             : d.status().message())
-                  << "\n";
-          return kExitUsage;
-        }
-        if (!flags->policy_file.empty()) {
-          ctx.err << "certguard approve-pending: --recovery opens the window on the cluster's "
-                     "policies: set recoveryWindowUntil in the --policy file instead\n";
-          return kExitUsage;
-        }
-        flags->recovery_until = Now() + std::chrono::ceil<std::chrono::seconds>(*d);
-      }
-      if (!flags->policy_file.empty()) {
-        if (auto p = csr::LoadPolicyFile(flags->policy_file); !p.ok()) {
-          ctx.err << "certguard approve-pending: " << p.status().message() << "\n";
-          return kExitUsage;
-        }
-      }
-      auto client = Connect(flags->cluster);
-      if (!client.ok()) {
-        ctx.err << "certguard approve-pending: " << client.status().message() << "\n";
-        return kExitUsage;
-      }
-      kube::EventRecorderOptions eo;
-      eo.host = "approve-pending";
-      auto events = std::make_unique<kube::ApiEventRecorder>(**client, eo);
-      if (flags->recovery_until && !OpenRecoveryWindow(**client, *flags, ctx.out, ctx.err)) {
-        return kExitFailure;
-      }
-
-      app::StopSignal stop;
-      if (flags->watch) app::NotifyOnSignals(stop);
-      std::map<std::string, std::string> shown;
-      std::set<std::string> seen;
-      int failures = 0;
-      int held = 0;
-      auto last_new = std::chrono::steady_clock::now();
-      bool first = true;
-      PassSummary summary;
-      summary.until_quiet = quiet;
-      summary.dry_run = flags->dry_run;
-      summary.pass = 0;
-      while (true) {
-        if (live) ctx.err << kClearLine << std::flush;
-        auto pass = Pass(**client, *events, *flags, plan_options, shown, ctx.out, ctx.err);
-        if (!pass.ok()) {
-          ctx.err << "certguard approve-pending: " << pass.status().ToString() << "\n";
-          events->Flush();
-          return kExitFailure;
-        }
-        failures += pass->failures;
-        bool fresh = false;
-        for (const auto& uid : pass->pending_uids) fresh |= seen.insert(uid).second;
-        if (fresh || first) last_new = std::chrono::steady_clock::now();
-        if (first && pass->pending_uids.empty()) ctx.out << "no pending kubelet CSR\n";
-        if (flags->watch) {
-          ++summary.pass;
-          summary.counts = CountPass(pass->decisions);
-          summary.decided_total += summary.counts.approved + summary.counts.denied;
-          summary.quiet = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - last_new);
-          ctx.out << FormatPassSummary(summary) << "\n";
-        }
-        ctx.out.flush();  // each pass shows at once, also when stdout is a file or a pipe
-        first = false;
-        held = pass->held;
-        if (!flags->watch) break;
-        if (std::chrono::steady_clock::now() - last_new >= quiet) {
-          ctx.out << "quiet for " << common::FormatDuration(quiet) << ": done\n";
-          break;
-        }
-        if (!live) {
-          if (stop.WaitFor(interval)) break;
-          continue;
-        }
-        // On a terminal: the status line, redrawn every second until the next pass.
-        const auto next = std::chrono::steady_clock::now() + interval;
-        bool stopped = false;
-        for (auto now = std::chrono::steady_clock::now(); now < next && !stopped;
-             now = std::chrono::steady_clock::now()) {
-          ctx.err << StatusLine(FormatWaitStatus(summary,
-                                                 std::chrono::duration_cast<Millis>(now - last_new),
-                                                 std::chrono::duration_cast<Millis>(next - now)),
-                                TerminalWidth())
-                  << std::flush;
-          stopped = stop.WaitFor(
-              std::min(std::chrono::duration_cast<Millis>(next - now) + Millis(1), Millis(1000)));
-        }
-        if (stopped) break;
-      }
-      if (live) ctx.err << kClearLine << std::flush;
-      if (held > 0) {
-        ctx.out << held << " approval" << (held == 1 ? " is" : "s are")
-                << " held by the pending-flood guard (--csr-max-pending-per-node "
-                << flags->max_pending_per_node << ", --csr-max-pending " << flags->max_pending
-                << "; 0 turns a cap off)\n";
-      }
-      events->Flush();
-      return failures > 0 ? kExitFailure : kExitOk;
-    };
+    ctx.run = [&ctx, flags] { return RunApprovePending(*flags, ctx); };
   });
 }
 

@@ -36,6 +36,76 @@ struct CheckExpirationFlags {
   std::string progress = "auto";
 };
 
+// The files of --path (default: the node's locations), with the trust gaps
+// of their kubeconfigs when a reference is given.
+std::vector<expiry::Finding> ScanFiles(const CheckExpirationFlags& flags, x509::Time now) {
+  expiry::ScanOptions options;
+  options.max_file_bytes = flags.max_file_size;
+  options.max_depth = flags.max_depth;
+  expiry::ScanResult scanned =
+      expiry::Scan(flags.paths.empty() ? expiry::DefaultNodePaths() : flags.paths, options);
+  std::vector<expiry::Finding> findings = std::move(scanned.findings);
+  if (!flags.trust_bundles.empty() || flags.check_server) {
+    expiry::Reference reference = expiry::ReadReference(flags.trust_bundles, flags.max_file_size);
+    for (auto& e : reference.errors) {
+      findings.push_back(expiry::Finding{"trust bundle", std::nullopt, std::move(e)});
+    }
+    expiry::TrustOptions to;
+    to.scope = flags.trust_paths;
+    to.check_server = flags.check_server;
+    expiry::AttachTrustGaps(findings, expiry::KubeconfigGaps(scanned.kubeconfigs, reference, now, to));
+  }
+  return findings;
+}
+
+// The cluster's certificates, appended to `findings`.
+void ReadCluster(kube::Client& client, const CheckExpirationFlags& flags, ProgressMode mode,
+                 Context& ctx, std::vector<expiry::Finding>& findings) {
+  expiry::Inventory inventory;
+  // Progress on stderr only, never in the report on stdout.
+  const ProgressStyle style = StyleFor(mode, IsTerminal(ctx.err));
+  expiry::ListProgressFn show;
+  if (style == ProgressStyle::kLive) {
+    const int width = TerminalWidth();
+    show = [&ctx, width](const expiry::ListProgress& p) {
+      ctx.err << StatusLine(FormatReadProgress(p), width) << std::flush;
+    };
+  } else if (style == ProgressStyle::kLines) {
+    show = [&ctx](const expiry::ListProgress& p) {
+      if (p.done) ctx.err << FormatReadProgress(p) << "\n" << std::flush;
+    };
+  }
+  std::vector<std::string> errors = expiry::ListInventory(client, flags.sources, inventory, show);
+  if (style == ProgressStyle::kLive) ctx.err << kClearLine << std::flush;
+  for (auto& f : expiry::FindingsOf(inventory)) findings.push_back(std::move(f));
+  for (auto& e : errors) findings.push_back(expiry::Finding{"cluster", std::nullopt, std::move(e)});
+}
+
+// The report on stdout; with the table, what could not be read on stderr.
+void PrintReport(const CheckExpirationFlags& flags, const std::vector<expiry::Finding>& findings,
+                 x509::Time now, Context& ctx) {
+  if (flags.output == "json") {
+    ctx.out << expiry::RenderJson(findings, now);
+  } else {
+    ctx.out << expiry::RenderTable(findings, now);
+    for (const auto& f : findings) {
+      if (!f.cert) ctx.err << "certguard: " << f.source << ": " << f.error << "\n";
+    }
+    // One line per kubeconfig with a gap: the table shows it per certificate.
+    std::set<std::string> told;
+    for (const auto& f : findings) {
+      if (!f.trust_gap || f.trust_gap->empty() || !told.insert(f.kubeconfig).second) continue;
+      ctx.err << "certguard: " << f.kubeconfig << ": trust gap: lacks";
+      for (const auto& s : *f.trust_gap) ctx.err << " [" << s << "]";
+      for (const auto& r : f.trust_gap_reasons) ctx.err << "; " << r;
+      ctx.err << "\n";
+    }
+    bool any = false;
+    for (const auto& f : findings) any = any || f.cert.has_value();
+    if (!any) ctx.err << "certguard: no certificate found\n";
+  }
+}
+
 int RunCheckExpiration(const CheckExpirationFlags& flags, Context& ctx) {
   std::chrono::seconds window{0};
   if (!flags.fail_within.empty()) {
@@ -74,65 +144,10 @@ int RunCheckExpiration(const CheckExpirationFlags& flags, Context& ctx) {
   const x509::Time now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
   // --kubeconfig alone reads only the cluster; the node's locations need no flag otherwise.
   std::vector<expiry::Finding> findings;
-  if (!flags.paths.empty() || !cluster) {
-    expiry::ScanOptions options;
-    options.max_file_bytes = flags.max_file_size;
-    options.max_depth = flags.max_depth;
-    expiry::ScanResult scanned =
-        expiry::Scan(flags.paths.empty() ? expiry::DefaultNodePaths() : flags.paths, options);
-    findings = std::move(scanned.findings);
-    if (trust) {
-      expiry::Reference reference = expiry::ReadReference(flags.trust_bundles, flags.max_file_size);
-      for (auto& e : reference.errors) {
-        findings.push_back(expiry::Finding{"trust bundle", std::nullopt, std::move(e)});
-      }
-      expiry::TrustOptions to;
-      to.scope = flags.trust_paths;
-      to.check_server = flags.check_server;
-      expiry::AttachTrustGaps(findings, expiry::KubeconfigGaps(scanned.kubeconfigs, reference, now, to));
-    }
-  }
-  if (client) {
-    expiry::Inventory inventory;
-    // Progress on stderr only, never in the report on stdout.
-    const ProgressStyle style = StyleFor(*progress, IsTerminal(ctx.err));
-    expiry::ListProgressFn show;
-    if (style == ProgressStyle::kLive) {
-      const int width = TerminalWidth();
-      show = [&ctx, width](const expiry::ListProgress& p) {
-        ctx.err << StatusLine(FormatReadProgress(p), width) << std::flush;
-      };
-    } else if (style == ProgressStyle::kLines) {
-      show = [&ctx](const expiry::ListProgress& p) {
-        if (p.done) ctx.err << FormatReadProgress(p) << "\n" << std::flush;
-      };
-    }
-    std::vector<std::string> errors = expiry::ListInventory(*client, flags.sources, inventory, show);
-    if (style == ProgressStyle::kLive) ctx.err << kClearLine << std::flush;
-    for (auto& f : expiry::FindingsOf(inventory)) findings.push_back(std::move(f));
-    for (auto& e : errors) findings.push_back(expiry::Finding{"cluster", std::nullopt, std::move(e)});
-  }
+  if (!flags.paths.empty() || !cluster) findings = ScanFiles(flags, now);
+  if (client) ReadCluster(*client, flags, *progress, ctx, findings);
 
-  if (flags.output == "json") {
-    ctx.out << expiry::RenderJson(findings, now);
-  } else {
-    ctx.out << expiry::RenderTable(findings, now);
-    for (const auto& f : findings) {
-      if (!f.cert) ctx.err << "certguard: " << f.source << ": " << f.error << "\n";
-    }
-    // One line per kubeconfig with a gap: the table shows it per certificate.
-    std::set<std::string> told;
-    for (const auto& f : findings) {
-      if (!f.trust_gap || f.trust_gap->empty() || !told.insert(f.kubeconfig).second) continue;
-      ctx.err << "certguard: " << f.kubeconfig << ": trust gap: lacks";
-      for (const auto& s : *f.trust_gap) ctx.err << " [" << s << "]";
-      for (const auto& r : f.trust_gap_reasons) ctx.err << "; " << r;
-      ctx.err << "\n";
-    }
-    bool any = false;
-    for (const auto& f : findings) any = any || f.cert.has_value();
-    if (!any) ctx.err << "certguard: no certificate found\n";
-  }
+  PrintReport(flags, findings, now, ctx);
   if (!flags.fail_within.empty() && expiry::AnyExpiresWithin(findings, now, window)) {
     return kExitFailure;
   }

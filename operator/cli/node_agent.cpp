@@ -11,6 +11,7 @@
 #include <ostream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <prometheus/gauge.h>
@@ -58,6 +59,172 @@ std::vector<std::string> PathsOf(const NodeAgentFlags& flags) {
   return flags.paths.empty() ? expiry::DefaultNodePaths(flags.root) : flags.paths;
 }
 
+// The agent's state between scans: the inventory and the series beside it.
+class NodeAgent {
+ public:
+  NodeAgent(const NodeAgentFlags& flags, std::string node, std::chrono::steady_clock::duration budget)
+      : flags_(flags),
+        node_(std::move(node)),
+        budget_(budget),
+        inventory_(std::make_shared<expiry::Inventory>(flags.limits)),
+        watch_(budget) {
+    endpoints_.AddCollectable(std::make_shared<expiry::ExpiryCollector>(inventory_));
+    errors_ = &prometheus::BuildGauge()
+                   .Name("certguard_node_agent_scan_errors")
+                   .Help("Inputs the last scan of the node's files could not read")
+                   .Register(endpoints_.registry())
+                   .Add({});
+    last_scan_ = &prometheus::BuildGauge()
+                      .Name("certguard_node_agent_last_scan_timestamp_seconds")
+                      .Help("When the node's files were last scanned, Unix time")
+                      .Register(endpoints_.registry())
+                      .Add({});
+    trust_gap_ = &prometheus::BuildGauge()
+                      .Name("certguard_node_kubeconfig_trust_gap")
+                      .Help("CAs of the trust bundle (and servers, with --check-server) a node "
+                            "kubeconfig does not trust")
+                      .Register(endpoints_.registry());
+  }
+
+  // One scan of the files, then the trust gaps; a scan cut short by a stop keeps the last.
+  void Scan();
+  // --once: one scan, the metrics on `out`.
+  int PrintOnce(std::ostream& out);
+  // Scans every `interval` and serves the endpoints until SIGTERM.
+  int Serve(std::chrono::milliseconds interval);
+
+ private:
+  // The trust gap series: one per kubeconfig, those of kubeconfigs gone removed.
+  void SetTrustGaps(const std::vector<expiry::KubeconfigGap>& gaps);
+
+  const NodeAgentFlags& flags_;
+  const std::string node_;
+  const std::chrono::steady_clock::duration budget_;
+  std::shared_ptr<expiry::Inventory> inventory_;
+  metrics::Endpoints endpoints_;
+  // Registered after the inventory's collector, as /metrics has always listed them.
+  prometheus::Gauge* errors_ = nullptr;
+  prometheus::Gauge* last_scan_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* trust_gap_ = nullptr;
+  std::map<std::string, prometheus::Gauge*> gap_series_;  // by kubeconfig path
+  expiry::ScanWatch watch_;
+  app::StopSignal stop_;
+};
+
+void NodeAgent::Scan() {
+  expiry::ScanOptions options;
+  options.root = flags_.root;
+  options.max_file_bytes = flags_.max_file_size;
+  options.max_depth = flags_.max_depth;
+  options.deadline = std::chrono::steady_clock::now() + budget_;
+  options.cancelled = [this] { return stop_.notified(); };
+  watch_.Started(std::chrono::steady_clock::now());
+  expiry::ScanResult scanned = expiry::Scan(PathsOf(flags_), options);
+  std::vector<expiry::Finding>& findings = scanned.findings;
+  std::vector<expiry::KubeconfigGap> gaps;
+  size_t trust_errors = 0;
+  // Only with a reference: without one there is nothing to lack.
+  const bool trust = !flags_.trust_bundles.empty() || flags_.check_server;
+  if (trust && !stop_.notified()) {
+    // Read every scan: a mounted ConfigMap changes under us.
+    expiry::Reference reference = expiry::ReadReference(flags_.trust_bundles, flags_.max_file_size);
+    for (const auto& e : reference.errors) log::Warn("node-agent: trust bundle", {{"error", e}});
+    trust_errors = reference.errors.size();
+    expiry::TrustOptions to;
+    to.scope = flags_.trust_paths;
+    to.check_server = flags_.check_server;
+    to.deadline = options.deadline;
+    gaps = expiry::KubeconfigGaps(scanned.kubeconfigs, reference,
+                                  std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()), to);
+  }
+  if (stop_.notified()) {  // cut short: keep the last complete scan
+    watch_.Finished(std::chrono::steady_clock::now());
+    return;
+  }
+  for (const auto& f : findings) {
+    if (!f.cert) log::Warn("node-agent: unreadable input", {{"source", f.source}, {"error", f.error}});
+  }
+  expiry::ReplaceNodeFiles(*inventory_, findings, node_);
+  errors_->Set(static_cast<double>(expiry::ScanErrors(findings) + trust_errors));
+  SetTrustGaps(gaps);
+  last_scan_->SetToCurrentTime();
+  // Only now: /readyz turns ready once the first scan's results can be scraped.
+  watch_.Finished(std::chrono::steady_clock::now());
+}
+
+void NodeAgent::SetTrustGaps(const std::vector<expiry::KubeconfigGap>& gaps) {
+  std::map<std::string, prometheus::Gauge*> seen;
+  for (const auto& g : gaps) {
+    if (!g.gap.missing.empty()) {
+      log::Warn("node-agent: kubeconfig trust gap",
+                {{"path", g.source}, {"missing", std::to_string(g.gap.missing.size())},
+                 {"first", g.gap.missing.front()}});
+    }
+    auto it = gap_series_.find(g.source);
+    prometheus::Gauge* gauge = it != gap_series_.end() ? it->second
+                                                       : &trust_gap_->Add({{"node", node_}, {"path", g.source}});
+    gauge->Set(static_cast<double>(g.gap.missing.size()));
+    seen[g.source] = gauge;
+  }
+  for (const auto& [path, gauge] : gap_series_) {
+    if (seen.count(path) == 0) trust_gap_->Remove(gauge);  // a kubeconfig that is gone
+  }
+  gap_series_ = std::move(seen);
+}
+
+int NodeAgent::PrintOnce(std::ostream& out) {
+  Scan();
+  // Written as it is made, like a scrape, rather than whole.
+  metrics::BodyStream page = endpoints_.StreamMetrics();
+  std::string piece;
+  for (bool more = true; more;) {
+    piece.clear();
+    more = page(piece, 64 * 1024);
+    out << piece;
+  }
+  return kExitOk;
+}
+
+int NodeAgent::Serve(std::chrono::milliseconds interval) {
+  // Before the servers and the scan start threads: SIGTERM must reach only the signal thread.
+  app::NotifyOnSignals(stop_);
+  endpoints_.AddReadinessCheck("scanned", [this] { return watch_.Readiness(); });
+  endpoints_.AddLivenessCheck("scan", [this] { return watch_.Liveness(std::chrono::steady_clock::now()); });
+  metrics::EndpointsOptions eo;
+  eo.metrics_bind_address = flags_.metrics_bind_address;
+  eo.health_bind_address = flags_.health_bind_address;
+  if (auto st = endpoints_.Start(eo); !st.ok()) {
+    log::Error("cannot serve metrics and health endpoints", {{"error", st.ToString()}});
+    return kExitFailure;
+  }
+  log::Info("node-agent: serving endpoints",
+            {{"metrics_port", std::to_string(endpoints_.metrics_port())},
+             {"health_port", std::to_string(endpoints_.health_port())},
+             {"node", node_}});
+  // The scan runs apart so that SIGTERM never waits on a read: a scan stops
+  // between files when told, and one blocked in the kernel is left behind.
+  std::promise<void> scans_ended;
+  std::future<void> ended = scans_ended.get_future();
+  std::thread scanner([&] {
+    // Named, so that a stuck scan shows as such in `top -H` or /proc/PID/task.
+    pthread_setname_np(pthread_self(), "certguard-scan");
+    do {
+      Scan();
+      log::Debug("node-agent: scanned", {{"certificates", std::to_string(inventory_->certificate_count())}});
+    } while (!stop_.WaitFor(interval));
+    scans_ended.set_value();
+  });
+  stop_.Wait();
+  if (ended.wait_for(kScanStopWait) != std::future_status::ready) {
+    log::Warn("node-agent: a scan is blocked in a read; exiting without it",
+              {{"waited", std::to_string(kScanStopWait.count()) + "s"}});
+    std::_Exit(kExitOk);  // nothing to save; the blocked thread cannot be joined
+  }
+  scanner.join();
+  endpoints_.Stop();
+  return kExitOk;
+}
+
 int RunNodeAgent(const NodeAgentFlags& flags, Context& ctx) {
   auto interval = common::ParseDuration(flags.interval);
   if (!interval.ok() || interval->count() <= 0) {
@@ -75,140 +242,14 @@ int RunNodeAgent(const NodeAgentFlags& flags, Context& ctx) {
     ctx.err << "certguard node-agent: --root " << flags.root << ": not a directory\n";
     return kExitUsage;
   }
-  const auto budget = std::chrono::duration_cast<std::chrono::steady_clock::duration>(*scan_timeout);
   std::string node = flags.node;
   if (node.empty()) {
     if (const char* env = std::getenv("NODE_NAME"); env != nullptr) node = env;
   }
-
-  auto inventory = std::make_shared<expiry::Inventory>(flags.limits);
-  metrics::Endpoints endpoints;
-  endpoints.AddCollectable(std::make_shared<expiry::ExpiryCollector>(inventory));
-  auto& errors = prometheus::BuildGauge()
-                     .Name("certguard_node_agent_scan_errors")
-                     .Help("Inputs the last scan of the node's files could not read")
-                     .Register(endpoints.registry())
-                     .Add({});
-  auto& last_scan = prometheus::BuildGauge()
-                        .Name("certguard_node_agent_last_scan_timestamp_seconds")
-                        .Help("When the node's files were last scanned, Unix time")
-                        .Register(endpoints.registry())
-                        .Add({});
-  // Only with a reference: without one there is nothing to lack.
-  const bool trust = !flags.trust_bundles.empty() || flags.check_server;
-  auto& trust_gap = prometheus::BuildGauge()
-                        .Name("certguard_node_kubeconfig_trust_gap")
-                        .Help("CAs of the trust bundle (and servers, with --check-server) a node "
-                              "kubeconfig does not trust")
-                        .Register(endpoints.registry());
-  std::map<std::string, prometheus::Gauge*> gap_series;  // by kubeconfig path
-  expiry::ScanWatch watch(budget);
-  app::StopSignal stop;
-  auto scan = [&] {
-    expiry::ScanOptions options;
-    options.root = flags.root;
-    options.max_file_bytes = flags.max_file_size;
-    options.max_depth = flags.max_depth;
-    options.deadline = std::chrono::steady_clock::now() + budget;
-    options.cancelled = [&stop] { return stop.notified(); };
-    watch.Started(std::chrono::steady_clock::now());
-    expiry::ScanResult scanned = expiry::Scan(PathsOf(flags), options);
-    std::vector<expiry::Finding>& findings = scanned.findings;
-    std::vector<expiry::KubeconfigGap> gaps;
-    size_t trust_errors = 0;
-    if (trust && !stop.notified()) {
-      // Read every scan: a mounted ConfigMap changes under us.
-      expiry::Reference reference = expiry::ReadReference(flags.trust_bundles, flags.max_file_size);
-      for (const auto& e : reference.errors) log::Warn("node-agent: trust bundle", {{"error", e}});
-      trust_errors = reference.errors.size();
-      expiry::TrustOptions to;
-      to.scope = flags.trust_paths;
-      to.check_server = flags.check_server;
-      to.deadline = options.deadline;
-      gaps = expiry::KubeconfigGaps(scanned.kubeconfigs, reference,
-                                    std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()), to);
-    }
-    if (stop.notified()) {  // cut short: keep the last complete scan
-      watch.Finished(std::chrono::steady_clock::now());
-      return;
-    }
-    for (const auto& f : findings) {
-      if (!f.cert) log::Warn("node-agent: unreadable input", {{"source", f.source}, {"error", f.error}});
-    }
-    expiry::ReplaceNodeFiles(*inventory, findings, node);
-    errors.Set(static_cast<double>(expiry::ScanErrors(findings) + trust_errors));
-    std::map<std::string, prometheus::Gauge*> seen;
-    for (const auto& g : gaps) {
-      if (!g.gap.missing.empty()) {
-        log::Warn("node-agent: kubeconfig trust gap",
-                  {{"path", g.source}, {"missing", std::to_string(g.gap.missing.size())},
-                   {"first", g.gap.missing.front()}});
-      }
-      auto it = gap_series.find(g.source);
-      prometheus::Gauge* gauge = it != gap_series.end() ? it->second
-                                                         : &trust_gap.Add({{"node", node}, {"path", g.source}});
-      gauge->Set(static_cast<double>(g.gap.missing.size()));
-      seen[g.source] = gauge;
-    }
-    for (const auto& [path, gauge] : gap_series) {
-      if (seen.count(path) == 0) trust_gap.Remove(gauge);  // a kubeconfig that is gone
-    }
-    gap_series = std::move(seen);
-    last_scan.SetToCurrentTime();
-    // Only now: /readyz turns ready once the first scan's results can be scraped.
-    watch.Finished(std::chrono::steady_clock::now());
-  };
-
-  if (flags.once) {
-    scan();
-    // Written as it is made, like a scrape, rather than whole.
-    metrics::BodyStream page = endpoints.StreamMetrics();
-    std::string piece;
-    for (bool more = true; more;) {
-      piece.clear();
-      more = page(piece, 64 * 1024);
-      ctx.out << piece;
-    }
-    return kExitOk;
-  }
-
-  // Before the servers and the scan start threads: SIGTERM must reach only the signal thread.
-  app::NotifyOnSignals(stop);
-  endpoints.AddReadinessCheck("scanned", [&watch] { return watch.Readiness(); });
-  endpoints.AddLivenessCheck("scan", [&watch] { return watch.Liveness(std::chrono::steady_clock::now()); });
-  metrics::EndpointsOptions eo;
-  eo.metrics_bind_address = flags.metrics_bind_address;
-  eo.health_bind_address = flags.health_bind_address;
-  if (auto st = endpoints.Start(eo); !st.ok()) {
-    log::Error("cannot serve metrics and health endpoints", {{"error", st.ToString()}});
-    return kExitFailure;
-  }
-  log::Info("node-agent: serving endpoints",
-            {{"metrics_port", std::to_string(endpoints.metrics_port())},
-             {"health_port", std::to_string(endpoints.health_port())},
-             {"node", node}});
-  // The scan runs apart so that SIGTERM never waits on a read: a scan stops
-  // between files when told, and one blocked in the kernel is left behind.
-  std::promise<void> scans_ended;
-  std::future<void> ended = scans_ended.get_future();
-  std::thread scanner([&] {
-    // Named, so that a stuck scan shows as such in `top -H` or /proc/PID/task.
-    pthread_setname_np(pthread_self(), "certguard-scan");
-    do {
-      scan();
-      log::Debug("node-agent: scanned", {{"certificates", std::to_string(inventory->certificate_count())}});
-    } while (!stop.WaitFor(std::chrono::duration_cast<std::chrono::milliseconds>(*interval)));
-    scans_ended.set_value();
-  });
-  stop.Wait();
-  if (ended.wait_for(kScanStopWait) != std::future_status::ready) {
-    log::Warn("node-agent: a scan is blocked in a read; exiting without it",
-              {{"waited", std::to_string(kScanStopWait.count()) + "s"}});
-    std::_Exit(kExitOk);  // nothing to save; the blocked thread cannot be joined
-  }
-  scanner.join();
-  endpoints.Stop();
-  return kExitOk;
+  NodeAgent agent(flags, std::move(node),
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(*scan_timeout));
+  if (flags.once) return agent.PrintOnce(ctx.out);
+  return agent.Serve(std::chrono::duration_cast<std::chrono::milliseconds>(*interval));
 }
 
 }  // namespace

@@ -8,23 +8,27 @@
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "common/duration.h"
+#include "csr/defaults.h"
 
 namespace certguard::cli {
 
-void AddRunCommand(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand(
-      "run", "Run the operator: CSR approval, trust bundles and certificate expiry metrics");
-  struct Flags {
-    app::RunOptions o;
-    std::string controllers = "csr,trust,expiry";
-    std::string lease = "15s", renew = "10s", retry = "2s", node_wait = "10m";
-    std::string renewal_window = "672h";
-  };
-  auto flags = std::make_shared<Flags>();
-  auto& o = flags->o;
+namespace {
+
+// The flags that are not RunOptions as they are: text to parse.
+struct RunFlags {
+  app::RunOptions o;
+  std::string controllers = "csr,trust,expiry";
+  std::string lease = "15s", renew = "10s", retry = "2s";
+  std::string node_wait = common::FormatDuration(csr::kDefaultNodeWaitTimeout);
+  std::string renewal_window = common::FormatDuration(csr::kDefaultRenewalStuckWindow);
+};
+
+// The kubeconfig, the controllers, leader election and the endpoints.
+void AddGeneralFlags(CLI::App* cmd, RunFlags& flags) {
+  auto& o = flags.o;
   cmd->add_option("--kubeconfig", o.kubeconfig, "Kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)");
   cmd->add_option("--context", o.context, "Kubeconfig context to use");
-  cmd->add_option("--controllers", flags->controllers, "Controllers to run: comma list of csr, trust, expiry")
+  cmd->add_option("--controllers", flags.controllers, "Controllers to run: comma list of csr, trust, expiry")
       ->capture_default_str();
   cmd->add_flag("--leader-elect", o.leader_elect,
                 "Run only while holding the leader Lease (default true; --leader-elect=false to turn off)");
@@ -33,12 +37,12 @@ void AddRunCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--leader-election-namespace", o.leader_election_namespace,
                   "Namespace of the leader Lease (default: $POD_NAMESPACE, the service account's "
                   "namespace, else certguard)");
-  cmd->add_option("--leader-election-lease-duration", flags->lease, "Lease duration")
+  cmd->add_option("--leader-election-lease-duration", flags.lease, "Lease duration")
       ->capture_default_str();
-  cmd->add_option("--leader-election-renew-deadline", flags->renew,
+  cmd->add_option("--leader-election-renew-deadline", flags.renew,
                   "A leader that cannot renew within this stops")
       ->capture_default_str();
-  cmd->add_option("--leader-election-retry-period", flags->retry, "Time between lease attempts")
+  cmd->add_option("--leader-election-retry-period", flags.retry, "Time between lease attempts")
       ->capture_default_str();
   cmd->add_option("--metrics-bind-address", o.metrics_bind_address,
                   "Address of /metrics (\"0\" turns it off)")
@@ -46,10 +50,15 @@ void AddRunCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--health-bind-address", o.health_bind_address,
                   "Address of /healthz and /readyz (\"0\" turns it off)")
       ->capture_default_str();
-  cmd->add_option("--csr-node-wait-timeout", flags->node_wait,
+}
+
+// CSR approval, the built-in deny list, the workers and the API client.
+void AddCsrFlags(CLI::App* cmd, RunFlags& flags) {
+  auto& o = flags.o;
+  cmd->add_option("--csr-node-wait-timeout", flags.node_wait,
                   "How long a serving CSR waits for its Node to register before it is refused")
       ->capture_default_str();
-  cmd->add_option("--csr-renewal-stuck-window", flags->renewal_window,
+  cmd->add_option("--csr-renewal-stuck-window", flags.renewal_window,
                   "certguard_node_renewal_stuck is 1 for a node whose kubelet certificate "
                   "expires within this while its renewal is pending or denied")
       ->capture_default_str();
@@ -77,9 +86,17 @@ void AddRunCommand(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   cmd->add_option("--kube-api-burst", o.kube_api_burst, "API requests allowed in a burst")
       ->capture_default_str();
+}
+
+// The trust controller's targets.
+void AddTrustFlags(CLI::App* cmd, app::RunOptions& o) {
   cmd->add_flag("--trust-secret-targets", o.trust_secret_targets,
                 "Trust bundles: write spec.target.secret too (watches Secrets; needs RBAC to "
                 "write them; default false)");
+}
+
+// The expiry inventory's sources, filters and bounds.
+void AddExpiryFlags(CLI::App* cmd, app::RunOptions& o) {
   cmd->add_flag("--expiry-tls-secrets", o.expiry_tls_secrets,
                 "Expiry inventory: Secrets of type kubernetes.io/tls in every namespace (default "
                 "true; =false to turn off)");
@@ -123,44 +140,55 @@ void AddRunCommand(CLI::App& app, Context& ctx) {
                   "Expiry inventory: certificates kept in all (0: no limit); each is three series")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+}
 
-  cmd->callback([&ctx, flags] {
-    ctx.run = [&ctx, flags]() -> int {
-      app::RunOptions options = flags->o;
-      auto controllers = app::ParseControllerList(flags->controllers);
-      if (!controllers.ok()) {
-        ctx.err << "certguard run: " << controllers.status().message() << "\n";
-        return kExitUsage;
-      }
-      options.controllers = *controllers;
-      struct D {
-        const char* flag;
-        const std::string* text;
-        std::chrono::milliseconds* out;
-      };
-      for (const D& d :
-           {D{"--leader-election-lease-duration", &flags->lease, &options.lease_duration},
-            D{"--leader-election-renew-deadline", &flags->renew, &options.renew_deadline},
-            D{"--leader-election-retry-period", &flags->retry, &options.retry_period},
-            D{"--csr-node-wait-timeout", &flags->node_wait, &options.csr_node_wait_timeout},
-            D{"--csr-renewal-stuck-window", &flags->renewal_window,
-              &options.csr_renewal_stuck_window}}) {
-        auto v = common::ParseDuration(*d.text);
-        if (!v.ok()) {
-          ctx.err << "certguard run: " << d.flag << ": " << v.status().message() << "\n";
-          return kExitUsage;
-        }
-        *d.out = *v;
-      }
-      if (auto st = app::Validate(options); !st.ok()) {
-        ctx.err << "certguard run: " << st.message() << "\n";
-        return kExitUsage;
-      }
-      app::StopSignal stop;
-      app::NotifyOnSignals(stop);
-      return app::Run(options, stop);
-    };
-  });
+int RunOperator(const RunFlags& flags, Context& ctx) {
+  app::RunOptions options = flags.o;
+  auto controllers = app::ParseControllerList(flags.controllers);
+  if (!controllers.ok()) {
+    ctx.err << "certguard run: " << controllers.status().message() << "\n";
+    return kExitUsage;
+  }
+  options.controllers = *controllers;
+  struct D {
+    const char* flag;
+    const std::string* text;
+    std::chrono::milliseconds* out;
+  };
+  for (const D& d :
+       {D{"--leader-election-lease-duration", &flags.lease, &options.lease_duration},
+        D{"--leader-election-renew-deadline", &flags.renew, &options.renew_deadline},
+        D{"--leader-election-retry-period", &flags.retry, &options.retry_period},
+        D{"--csr-node-wait-timeout", &flags.node_wait, &options.csr_node_wait_timeout},
+        D{"--csr-renewal-stuck-window", &flags.renewal_window,
+          &options.csr_renewal_stuck_window}}) {
+    auto v = common::ParseDuration(*d.text);
+    if (!v.ok()) {
+      ctx.err << "certguard run: " << d.flag << ": " << v.status().message() << "\n";
+      return kExitUsage;
+    }
+    *d.out = *v;
+  }
+  if (auto st = app::Validate(options); !st.ok()) {
+    ctx.err << "certguard run: " << st.message() << "\n";
+    return kExitUsage;
+  }
+  app::StopSignal stop;
+  app::NotifyOnSignals(stop);
+  return app::Run(options, stop);
+}
+
+}  // namespace
+
+void AddRunCommand(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand(
+      "run", "Run the operator: CSR approval, trust bundles and certificate expiry metrics");
+  auto flags = std::make_shared<RunFlags>();
+  AddGeneralFlags(cmd, *flags);
+  AddCsrFlags(cmd, *flags);
+  AddTrustFlags(cmd, flags->o);
+  AddExpiryFlags(cmd, flags->o);
+  cmd->callback([&ctx, flags] { ctx.run = [&ctx, flags] { return RunOperator(*flags, ctx); }; });
 }
 
 }  // namespace certguard::cli

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "csr/defaults.h"
 #include "csr/supersede.h"
 #include "x509/types.h"
 
@@ -104,8 +105,8 @@ class PendingIndex {
 };
 
 struct FloodLimits {
-  int max_pending_per_node = 10;  // <= 0: no limit
-  int max_pending = 500;          // <= 0: no limit
+  int max_pending_per_node = kDefaultMaxPendingPerNode;  // <= 0: no limit
+  int max_pending = kDefaultMaxPending;                  // <= 0: no limit
 };
 
 // Codes of a hold, named after the flags that set the caps.

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "csr/approval.h"
+#include "csr/defaults.h"
 #include "csr/evaluate.h"
 #include "csr/pending.h"
 #include "csr/policy.h"
@@ -20,7 +21,7 @@ namespace certguard::csr {
 
 struct PlanOptions {
   // A serving CSR whose Node is missing is retried this long before it is refused.
-  std::chrono::milliseconds node_wait_timeout = std::chrono::minutes(10);
+  std::chrono::milliseconds node_wait_timeout = kDefaultNodeWaitTimeout;
   FloodLimits flood;  // {0, 0}: no flood guard
   // How soon a CSR held by the flood guard is looked at again.
   std::chrono::milliseconds flood_recheck = std::chrono::seconds(30);

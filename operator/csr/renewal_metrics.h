@@ -17,13 +17,10 @@
 #include <memory>
 #include <vector>
 
+#include "csr/defaults.h"
 #include "csr/renewal.h"
 
 namespace certguard::csr {
-
-// The default window: the shipped alerts' expiry warning threshold
-// (EXPIRY_WARNING_DAYS in deploy/prometheus/thresholds.env).
-inline constexpr std::chrono::seconds kDefaultRenewalStuckWindow = std::chrono::hours(24 * 28);
 
 // The two families for `rows` at `now`.
 std::vector<prometheus::MetricFamily> RenewalFamilies(const std::vector<NodeRenewal>& rows,

@@ -4,8 +4,11 @@
 #include <chrono>
 #include <string>
 
+#include "support/csr_object.h"
+
 using certguard::Code;
 using namespace certguard::csr;
+using certguard::testing::CsrObject;
 using nlohmann::json;
 
 namespace {
@@ -17,13 +20,14 @@ certguard::x509::Time At(int y, unsigned mo, unsigned d, int h, int mi, int s) {
 }
 
 json PendingCsr() {
-  return json::parse(R"({
-    "apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
-    "metadata": {"name": "csr-abc", "resourceVersion": "4711", "uid": "u-1"},
-    "spec": {"signerName": "kubernetes.io/kubelet-serving", "request": "AAAA",
-             "username": "system:node:worker-1", "usages": ["digital signature", "server auth"]},
-    "status": {}
-  })");
+  return CsrObject("csr-abc", "kubernetes.io/kubelet-serving")
+      .ResourceVersion("4711")
+      .Uid("u-1")
+      .RequestField("AAAA")
+      .Username("system:node:worker-1")
+      .Usages({"digital signature", "server auth"})
+      .NoStatus()
+      .Json();
 }
 
 }  // namespace

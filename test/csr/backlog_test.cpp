@@ -10,12 +10,14 @@
 #include "kube/resource.h"
 #include "support/kube/fake_client.h"
 #include "support/kube/fake_recorder.h"
+#include "support/csr_object.h"
 #include "support/pki.h"
 #include "x509/pem.h"
 
 using namespace certguard;
 using namespace certguard::csr;
 using certguard::testing::CsrBuilder;
+using certguard::testing::CsrObject;
 using nlohmann::json;
 
 namespace {
@@ -27,22 +29,18 @@ x509::Time Now() {
   return sys_days(year_month_day{year(2026), month(11), day(24)}) + hours(6);
 }
 
-using certguard::x509::pem::Base64;
-
 // A client CSR of `node`, asked by the node itself; with `dns` it carries a SAN
 // (refused: SANsOnClientCert).
 json ClientCsr(const std::string& name, const std::string& node, const std::string& dns = "") {
   CsrBuilder b = CsrBuilder().Subject({{"O", "system:nodes"}, {"CN", "system:node:" + node}});
   if (!dns.empty()) b.Dns(dns);
-  return {{"apiVersion", "certificates.k8s.io/v1"},
-          {"kind", "CertificateSigningRequest"},
-          {"metadata", {{"name", name}, {"creationTimestamp", "2026-11-24T05:59:00Z"}}},
-          {"spec",
-           {{"signerName", kClientSigner},
-            {"request", Base64(b.Pem())},
-            {"username", "system:node:" + node},
-            {"groups", {"system:nodes", "system:authenticated"}},
-            {"usages", {"digital signature", "client auth"}}}}};
+  return CsrObject(name, kClientSigner)
+      .Created("2026-11-24T05:59:00Z")
+      .Request(b.Pem())
+      .Username("system:node:" + node)
+      .NodeGroups()
+      .Usages({"digital signature", "client auth"})
+      .Json();
 }
 
 struct Fixture {

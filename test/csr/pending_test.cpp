@@ -7,11 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "support/csr_object.h"
 #include "support/pki.h"
 #include "x509/pem.h"
 
 using namespace certguard::csr;
 using certguard::testing::CsrBuilder;
+using certguard::testing::CsrObject;
 using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::minutes;
@@ -24,11 +26,9 @@ constexpr char kClient[] = "kubernetes.io/kube-apiserver-client-kubelet";
 
 json Csr(const std::string& name, const std::string& signer, const std::string& user,
          const std::string& created, bool approved = false) {
-  json c = {{"kind", "CertificateSigningRequest"},
-            {"metadata", {{"name", name}, {"creationTimestamp", created}}},
-            {"spec", {{"signerName", signer}, {"username", user}}}};
-  if (approved) c["status"]["conditions"] = json::array({{{"type", "Approved"}, {"status", "True"}}});
-  return c;
+  CsrObject c = CsrObject(name, signer).Created(created).Username(user);
+  if (approved) c.Approved();
+  return c.Json();
 }
 
 certguard::x509::Time Now() {

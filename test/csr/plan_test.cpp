@@ -6,11 +6,13 @@
 #include <chrono>
 #include <string>
 
+#include "support/csr_object.h"
 #include "support/pki.h"
 #include "x509/pem.h"
 
 using namespace certguard::csr;
 using certguard::testing::CsrBuilder;
+using certguard::testing::CsrObject;
 using nlohmann::json;
 using std::chrono::minutes;
 using std::chrono::seconds;
@@ -22,8 +24,6 @@ certguard::x509::Time Now() {
   return sys_days(year_month_day{year(2026), month(11), day(24)}) + hours(6);
 }
 
-using certguard::x509::pem::Base64;
-
 json ServingCsr(const std::string& node, const std::string& created,
                 const std::string& ip = "10.0.0.11") {
   std::string pem = CsrBuilder()
@@ -31,17 +31,16 @@ json ServingCsr(const std::string& node, const std::string& created,
                         .Dns(node)
                         .Ip(ip)
                         .Pem();
-  return {{"apiVersion", "certificates.k8s.io/v1"},
-          {"kind", "CertificateSigningRequest"},
-          {"metadata", {{"name", "csr-" + node}, {"uid", "uid-" + node},
-                        {"resourceVersion", "10"}, {"creationTimestamp", created}}},
-          {"spec",
-           {{"signerName", kServingSigner},
-            {"request", Base64(pem)},
-            {"username", "system:node:" + node},
-            {"groups", {"system:nodes", "system:authenticated"}},
-            {"usages", {"digital signature", "server auth"}}}},
-          {"status", json::object()}};
+  return CsrObject("csr-" + node, kServingSigner)
+      .Uid("uid-" + node)
+      .ResourceVersion("10")
+      .Created(created)
+      .Request(pem)
+      .Username("system:node:" + node)
+      .NodeGroups()
+      .Usages({"digital signature", "server auth"})
+      .NoStatus()
+      .Json();
 }
 
 NodeMap Nodes() {

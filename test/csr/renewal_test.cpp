@@ -8,6 +8,7 @@
 #include "csr/approval.h"
 #include "csr/policy.h"
 #include "csr/renewal_metrics.h"
+#include "support/csr_object.h"
 #include "support/pki.h"
 #include "x509/pem.h"
 
@@ -41,10 +42,11 @@ std::string Signer(CertKind kind) {
 
 json CsrObject(const std::string& name, CertKind kind, x509::Time created,
                const std::string& username) {
-  return {{"kind", "CertificateSigningRequest"},
-          {"metadata", {{"name", name}, {"creationTimestamp", common::FormatRfc3339(created)}}},
-          {"spec", {{"signerName", Signer(kind)}, {"username", username}}},
-          {"status", json::object()}};
+  return certguard::testing::CsrObject(name, Signer(kind))
+      .Created(common::FormatRfc3339(created))
+      .Username(username)
+      .NoStatus()
+      .Json();
 }
 
 json Issued(const std::string& name, const std::string& node, CertKind kind, x509::Time created,

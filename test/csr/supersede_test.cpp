@@ -6,11 +6,13 @@
 
 #include "csr/pending.h"
 #include "csr/policy.h"
+#include "support/csr_object.h"
 #include "support/pki.h"
 
 using namespace certguard::csr;
 using certguard::testing::Base64;
 using certguard::testing::CsrBuilder;
+using certguard::testing::CsrObject;
 using nlohmann::json;
 
 namespace {
@@ -28,15 +30,14 @@ json Csr(const std::string& name, const std::string& signer, const std::string& 
   CsrBuilder b;
   b.Subject({{"O", "system:nodes"}, {"CN", cn}});
   if (signer == kServingSigner) b.Dns("worker-1");
-  return {{"apiVersion", "certificates.k8s.io/v1"},
-          {"kind", "CertificateSigningRequest"},
-          {"metadata", {{"name", name}, {"uid", "uid-" + name}, {"creationTimestamp", created}}},
-          {"spec",
-           {{"signerName", signer},
-            {"request", Base64(b.Pem())},
-            {"username", user},
-            {"usages", {"digital signature", "client auth"}}}},
-          {"status", json::object()}};
+  return CsrObject(name, signer)
+      .Uid("uid-" + name)
+      .Created(created)
+      .Request(b.Pem())
+      .Username(user)
+      .Usages({"digital signature", "client auth"})
+      .NoStatus()
+      .Json();
 }
 
 json Approved(json csr) {

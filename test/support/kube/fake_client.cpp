@@ -161,6 +161,7 @@ Result<Json> FakeClient::Create(const Resource& r, const std::string& ns, const 
 Result<Json> FakeClient::Update(const Resource& r, const std::string& ns, const Json& object,
                                 const std::string& subresource, const WriteOptions&) {
   std::lock_guard<std::mutex> lock(mu_);
+  updates_.push_back(object);
   std::string name = MetaStr(object, "name");
   std::string key = MakeKey(NsFor(r, ns), name);
   if (Status s = Intercept("update", r, key + (subresource.empty() ? "" : "/" + subresource));
@@ -343,6 +344,11 @@ std::vector<std::string> FakeClient::Actions() const {
 void FakeClient::ClearActions() {
   std::lock_guard<std::mutex> lock(mu_);
   actions_.clear();
+}
+
+std::vector<Json> FakeClient::Updates() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return updates_;
 }
 
 size_t FakeClient::OpenWatches() const {

@@ -53,6 +53,8 @@ class FakeClient : public Client {
   // Every call so far, as "VERB RESOURCE KEY[/SUBRESOURCE]", e.g. "update leases ns/l".
   std::vector<std::string> Actions() const;
   void ClearActions();
+  // Every object sent to Update, in order, failed calls included.
+  std::vector<Json> Updates() const;
   size_t OpenWatches() const;
   // Objects of a resource, any namespace, by key.
   std::map<std::string, Json> Objects(const Resource& r) const;
@@ -91,6 +93,7 @@ class FakeClient : public Client {
   std::map<std::string, std::deque<Status>> errors_;
   std::set<std::string> missing_;  // resource keys
   std::vector<std::string> actions_;
+  std::vector<Json> updates_;
 };
 
 }  // namespace certguard::kube::testing
