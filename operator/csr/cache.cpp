@@ -3,6 +3,15 @@
 #include "csr/approval.h"
 
 namespace certguard::csr {
+
+const std::vector<std::string> kNodeFieldsUnread = {
+    "metadata.annotations", "metadata.ownerReferences", "metadata.finalizers",
+    "spec",                 "status.capacity",          "status.allocatable",
+    "status.daemonEndpoints", "status.nodeInfo",        "status.images",
+    "status.volumesInUse",  "status.volumesAttached",   "status.config",
+    "status.runtimeHandlers", "status.features",
+};
+
 namespace {
 
 using nlohmann::json;

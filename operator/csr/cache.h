@@ -5,8 +5,15 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 namespace certguard::csr {
+
+// The parts of a Node that neither NodeForCache keeps nor the controller's Node
+// handler reads: a list drops them as it parses (kube::ListOptions::drop_fields),
+// the bulk of a real Node (images, managedFields) is then never built.
+extern const std::vector<std::string> kNodeFieldsUnread;
 
 // A Node: apiVersion, kind, metadata.name, uid, resourceVersion and labels
 // (policies' nodeSelectors), status.addresses, and the Ready condition (type,
