@@ -5,10 +5,12 @@
 namespace certguard::csr {
 
 const std::vector<std::string> kNodeFieldsUnread = {
-    "metadata.annotations", "metadata.ownerReferences", "metadata.finalizers",
-    "spec",                 "status.capacity",          "status.allocatable",
-    "status.daemonEndpoints", "status.nodeInfo",        "status.images",
-    "status.volumesInUse",  "status.volumesAttached",   "status.config",
+    "metadata.annotations",   "metadata.ownerReferences",
+    "metadata.finalizers",    "spec",
+    "status.capacity",        "status.allocatable",
+    "status.daemonEndpoints", "status.nodeInfo",
+    "status.images",          "status.volumesInUse",
+    "status.volumesAttached", "status.config",
     "status.runtimeHandlers", "status.features",
 };
 

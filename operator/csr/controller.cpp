@@ -96,8 +96,8 @@ class CsrController::StatusReconciler : public kube::Reconciler {
   CsrController& c_;
 };
 
-CsrController::CsrController(kube::Client& client, kube::EventRecorder& events,
-                             CsrMetrics* metrics, CsrControllerOptions options)
+CsrController::CsrController(kube::Client& client, kube::EventRecorder& events, CsrMetrics* metrics,
+                             CsrControllerOptions options)
     : client_(client),
       events_(events),
       metrics_(metrics),

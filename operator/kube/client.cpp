@@ -104,9 +104,10 @@ class ListSax {
     if (drop_.empty() || paths_.empty() || !paths_.back().first) return false;
     const std::string& at = paths_.back().second;
     for (const auto& d : drop_) {
-      if (at.empty() ? d == key_
-                     : d.size() == at.size() + 1 + key_.size() && d.compare(0, at.size(), at) == 0 &&
-                           d[at.size()] == '.' && d.compare(at.size() + 1, key_.size(), key_) == 0) {
+      if (at.empty()
+              ? d == key_
+              : d.size() == at.size() + 1 + key_.size() && d.compare(0, at.size(), at) == 0 &&
+                    d[at.size()] == '.' && d.compare(at.size() + 1, key_.size(), key_) == 0) {
         return true;
       }
     }
@@ -146,8 +147,8 @@ class ListSax {
       // Within an item: a path only through objects.
       const auto& [valid, at] = paths_.back();
       const bool through_object = valid && is_object && parent && parent->is_object();
-      paths_.emplace_back(through_object, through_object ? (at.empty() ? key_ : at + "." + key_)
-                                                         : std::string());
+      paths_.emplace_back(through_object,
+                          through_object ? (at.empty() ? key_ : at + "." + key_) : std::string());
     }
     stack_.push_back(slot);
     return true;
@@ -224,7 +225,8 @@ void DropFields(Json& object, const std::vector<std::string>& paths) {
     for (;;) {
       if (!at->is_object()) break;
       size_t dot = path.find('.', start);
-      std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      std::string key =
+          path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
       if (dot == std::string::npos) {
         at->erase(key);
         break;

@@ -458,7 +458,7 @@ TEST_CASE("ListEach drops the fields asked for while it parses, only along objec
   });
   RestClient c(t, Unlimited());
   ListOptions o;
-  o.drop_fields = {"metadata.managedFields", "spec", "status.images", "status.nodeInfo",
+  o.drop_fields = {"metadata.managedFields",  "spec",       "status.images", "status.nodeInfo",
                    "status.addresses.images", "absent.path"};
   std::vector<nlohmann::json> seen;
   auto page = c.ListEach(resources::kNodes, "", o, [&](nlohmann::json&& item) {
@@ -468,9 +468,11 @@ TEST_CASE("ListEach drops the fields asked for while it parses, only along objec
   REQUIRE(page.ok());
   REQUIRE(seen.size() == 2);
   // Inside an array ("status.addresses[0].images") nothing matches.
-  CHECK(seen[0] == nlohmann::json::parse(
-                       R"({"metadata":{"name":"a","labels":{"l":"1"}},)"
-                       R"("status":{"addresses":[{"type":"InternalIP","address":"10.0.0.1","images":"kept"}]}})"));
+  CHECK(
+      seen[0] ==
+      nlohmann::json::parse(
+          R"({"metadata":{"name":"a","labels":{"l":"1"}},)"
+          R"("status":{"addresses":[{"type":"InternalIP","address":"10.0.0.1","images":"kept"}]}})"));
   CHECK(seen[1] == nlohmann::json::parse(R"({"metadata":{"name":"b"},"status":"not an object"})"));
   // The envelope is not an item: its fields stay.
   CHECK((*page)["metadata"]["managedFields"] == "envelope");
@@ -485,8 +487,8 @@ TEST_CASE("ListEach drops the fields asked for while it parses, only along objec
 }
 
 TEST_CASE("DropFields removes paths of object keys and leaves the rest alone", "[kube][client]") {
-  auto obj = nlohmann::json::parse(
-      R"({"a":{"b":{"c":1,"d":2},"e":[{"f":1}]},"g":"s","h":{"i":3}})");
+  auto obj =
+      nlohmann::json::parse(R"({"a":{"b":{"c":1,"d":2},"e":[{"f":1}]},"g":"s","h":{"i":3}})");
   DropFields(obj, {"a.b.c", "a.e.f", "g.x", "h", "zz.y", ""});
   CHECK(obj == nlohmann::json::parse(R"({"a":{"b":{"d":2},"e":[{"f":1}]},"g":"s"})"));
   nlohmann::json scalar = 5;
