@@ -5,18 +5,25 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 namespace certguard::csr {
 
-// A Node: apiVersion, kind, metadata.name, uid, resourceVersion and labels
+// The parts of a Node that neither NodeForCache keeps nor the controller's Node
+// handler reads: a list drops them as it parses (kube::ListOptions::drop_fields),
+// the bulk of a real Node (images, managedFields) is then never built.
+extern const std::vector<std::string> kNodeFieldsUnread;
+
+// A Node: metadata.name, resourceVersion and labels
 // (policies' nodeSelectors), status.addresses, and the Ready condition (type,
 // status, lastTransitionTime). NodeFromObject reads the same facts from it as
 // from the whole Node.
 nlohmann::json NodeForCache(const nlohmann::json& node);
 
 // A CSR still pending is kept whole (it is decided and written from the cache).
-// A decided one (IsDecided) keeps apiVersion, kind, metadata.name, uid,
-// resourceVersion and creationTimestamp, spec.signerName and spec.username
+// A decided one (IsDecided) keeps metadata.name, uid and resourceVersion,
+// spec.signerName and spec.username
 // (its node), and the type and status of its Approved, Denied and Failed
 // conditions: StateOf tells it decided as before (an issued one reads as
 // Approved, its certificate is not kept), and Summarize leaves it out.

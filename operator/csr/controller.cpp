@@ -52,10 +52,12 @@ nlohmann::json NodeDecisionFacts(const nlohmann::json& node) {
   return f;
 }
 
-kube::InformerOptions CacheOptions(nlohmann::json (*trim)(const nlohmann::json&)) {
+kube::InformerOptions CacheOptions(nlohmann::json (*trim)(const nlohmann::json&),
+                                   std::vector<std::string> drop = {}) {
   kube::InformerOptions o;
   o.cache_transform = trim;
   o.list_from_watch_cache = true;  // start-up in a big cluster: one response, not 30 pages
+  o.drop_fields = std::move(drop);
   return o;
 }
 
@@ -94,14 +96,14 @@ class CsrController::StatusReconciler : public kube::Reconciler {
   CsrController& c_;
 };
 
-CsrController::CsrController(kube::Client& client, kube::EventRecorder& events,
-                             CsrMetrics* metrics, CsrControllerOptions options)
+CsrController::CsrController(kube::Client& client, kube::EventRecorder& events, CsrMetrics* metrics,
+                             CsrControllerOptions options)
     : client_(client),
       events_(events),
       metrics_(metrics),
       options_(std::move(options)),
       csrs_(client, kCsrs, CacheOptions(CsrForCache)),
-      nodes_(client, kube::resources::kNodes, CacheOptions(NodeForCache)),
+      nodes_(client, kube::resources::kNodes, CacheOptions(NodeForCache, kNodeFieldsUnread)),
       policies_(client, kPolicies, CacheOptions(nullptr)),
       pending_(options_.plan.superseded != SupersededAction::kOff) {
   csr_reconciler_ = std::make_unique<CsrReconciler>(*this);

@@ -44,10 +44,12 @@ const char* ContentType(PatchType t) {
 // top-level "items" is built on its own and handed to `on_item` once complete,
 // never appended: only the envelope (kind, metadata) is kept. Containers being
 // built are held by pointer on a stack; a parent is not touched while a child
-// is open, so the pointers stay valid.
+// is open, so the pointers stay valid. Inside an item, the value of a key on
+// `drop` (a path of object keys from the item's root) is skipped, not built.
 class ListSax {
  public:
-  ListSax(Json& envelope, const Client::ItemFn& on_item) : root_(envelope), on_item_(on_item) {}
+  ListSax(Json& envelope, const Client::ItemFn& on_item, const std::vector<std::string>& drop)
+      : root_(envelope), on_item_(on_item), drop_(drop) {}
 
   bool null() { return Put(Json(nullptr)); }
   bool boolean(bool v) { return Put(Json(v)); }
@@ -57,7 +59,9 @@ class ListSax {
   bool string(Json::string_t& v) { return Put(Json(std::move(v))); }
   bool binary(Json::binary_t&) { return false; }  // not in JSON text
   bool key(Json::string_t& k) {
+    if (skipping_ > 0) return true;
     key_ = std::move(k);
+    skip_next_ = Dropped();
     return true;
   }
   bool start_object(std::size_t) { return Open(Json::object()); }
@@ -93,26 +97,72 @@ class ListSax {
     return &parent->back();
   }
 
+  // Whether the value of key_ is on drop_: its container is the item or an
+  // object reached from it through object keys only (paths_.back() is then
+  // that container's path, "" for the item).
+  bool Dropped() const {
+    if (drop_.empty() || paths_.empty() || !paths_.back().first) return false;
+    const std::string& at = paths_.back().second;
+    for (const auto& d : drop_) {
+      if (at.empty()
+              ? d == key_
+              : d.size() == at.size() + 1 + key_.size() && d.compare(0, at.size(), at) == 0 &&
+                    d[at.size()] == '.' && d.compare(at.size() + 1, key_.size(), key_) == 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // A skipped value: true when this event belongs to one.
+  bool Skip() {
+    if (skipping_ > 0) return true;
+    if (!skip_next_) return false;
+    skip_next_ = false;
+    return true;
+  }
+
   bool Put(Json&& v) {
+    if (Skip()) return true;
     bool item = false;
     Slot(std::move(v), item);
     return item ? Hand() : true;
   }
 
   bool Open(Json&& v) {
+    if (Skip()) {
+      ++skipping_;
+      return true;
+    }
     const bool items_array = stack_.size() == 1 && v.is_array() && key_ == "items" &&
                              stack_.back() == &root_ && root_.is_object();
+    const bool is_object = v.is_object();
     bool item = false;
+    Json* parent = stack_.empty() ? nullptr : stack_.back();
     Json* slot = Slot(std::move(v), item);
     if (items_array && !item) items_ = slot;
+    if (item) {
+      paths_.emplace_back(is_object, std::string());
+    } else if (!paths_.empty()) {
+      // Within an item: a path only through objects.
+      const auto& [valid, at] = paths_.back();
+      const bool through_object = valid && is_object && parent && parent->is_object();
+      paths_.emplace_back(through_object,
+                          through_object ? (at.empty() ? key_ : at + "." + key_) : std::string());
+    }
     stack_.push_back(slot);
     return true;
   }
 
   bool Close() {
+    if (skipping_ > 0) {
+      --skipping_;
+      return true;
+    }
     if (stack_.empty()) return false;
     Json* done = stack_.back();
     stack_.pop_back();
+    if (!paths_.empty()) paths_.pop_back();
     return done == &item_ ? Hand() : true;
   }
 
@@ -124,10 +174,16 @@ class ListSax {
 
   Json& root_;
   const Client::ItemFn& on_item_;
+  const std::vector<std::string>& drop_;
   std::vector<Json*> stack_;
+  // Per container open inside the current item: whether it is reached through
+  // object keys only, and its dotted path.
+  std::vector<std::pair<bool, std::string>> paths_;
   Json* items_ = nullptr;
   Json item_;
   std::string key_;
+  bool skip_next_ = false;
+  int skipping_ = 0;  // nesting depth inside a skipped value
   Status status_;
 };
 
@@ -156,9 +212,31 @@ Result<Json> Client::ListEach(const Resource& r, const std::string& ns, const Li
     *it = Json::array();
   }
   for (auto& item : items) {
+    DropFields(item, options.drop_fields);
     if (Status s = on_item(std::move(item)); !s.ok()) return s;
   }
   return page;
+}
+
+void DropFields(Json& object, const std::vector<std::string>& paths) {
+  for (const auto& path : paths) {
+    Json* at = &object;
+    size_t start = 0;
+    for (;;) {
+      if (!at->is_object()) break;
+      size_t dot = path.find('.', start);
+      std::string key =
+          path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      if (dot == std::string::npos) {
+        at->erase(key);
+        break;
+      }
+      auto it = at->find(key);
+      if (it == at->end()) break;
+      at = &*it;
+      start = dot + 1;
+    }
+  }
 }
 
 RestClient::RestClient(std::shared_ptr<HttpTransport> transport, RestOptions options)
@@ -240,7 +318,7 @@ Result<Json> RestClient::ListEach(const Resource& r, const std::string& ns, cons
                     std::to_string(common::kMaxJsonDepth) + " levels");
   }
   Json envelope;
-  ListSax sax(envelope, on_item);
+  ListSax sax(envelope, on_item, o.drop_fields);
   bool parsed = false;
   try {
     parsed = Json::sax_parse(resp->body.begin(), resp->body.end(), &sax);

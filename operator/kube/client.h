@@ -29,7 +29,15 @@ struct ListOptions {
   std::string continue_token;     // from the previous page's metadata.continue
   std::string resource_version;   // "" = most recent (quorum read)
   bool metadata_only = false;     // items as PartialObjectMetadata: no data, spec or status
+  // Fields of each item that ListEach drops as it parses ("status.images",
+  // "metadata.managedFields": object keys from the item's root, dot-separated),
+  // so that what no one reads is never built. List returns items whole.
+  std::vector<std::string> drop_fields;
 };
+
+// Pure. Removes each of `paths` (as ListOptions::drop_fields) from `object`;
+// what is absent, or reached through an array or a scalar, is left alone.
+void DropFields(Json& object, const std::vector<std::string>& paths);
 
 struct WatchOptions {
   std::string resource_version;   // resume point; "" = from now

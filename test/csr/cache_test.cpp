@@ -6,6 +6,7 @@
 #include "csr/approval.h"
 #include "csr/node.h"
 #include "csr/pending.h"
+#include "kube/client.h"
 
 using namespace certguard::csr;
 using nlohmann::json;
@@ -74,7 +75,8 @@ TEST_CASE("NodeForCache keeps what NodeFromObject reads, and less", "[csr][cache
   CHECK(trimmed->ready_since == full->ready_since);
   // The informer's bookkeeping fields stay; the rest goes.
   CHECK(cached["metadata"]["resourceVersion"] == "42");
-  CHECK(cached["kind"] == "Node");
+  CHECK_FALSE(cached.contains("kind"));
+  CHECK_FALSE(cached["metadata"].contains("uid"));
   CHECK_FALSE(cached.contains("spec"));
   CHECK_FALSE(cached["metadata"].contains("annotations"));
   CHECK_FALSE(cached["status"].contains("images"));
@@ -109,13 +111,15 @@ TEST_CASE("CsrForCache keeps of a decided CSR its name, signer, node and decisio
     CHECK(cached["metadata"]["resourceVersion"] == "7");
     CHECK(cached["spec"]["signerName"] == "kubernetes.io/kubelet-serving");
     CHECK(cached["spec"]["username"] == "system:node:worker-1");
+    CHECK_FALSE(cached.contains("apiVersion"));
+    CHECK_FALSE(cached["metadata"].contains("creationTimestamp"));
     CHECK_FALSE(cached["spec"].contains("request"));
     CHECK_FALSE(cached["status"].contains("certificate"));
     CHECK(StateOf(cached) == CsrState::kApproved);
     CHECK(IsDecided(cached));
     const json* ptr = &cached;
     CHECK(Summarize({ptr}, {}).total == 0);
-    CHECK(cached.dump().size() < 400);
+    CHECK(cached.dump().size() < 300);
   }
 }
 
@@ -131,4 +135,28 @@ TEST_CASE("CsrForCache keeps a denial a denial, and an issued CSR decided", "[cs
   json cached = CsrForCache(only_cert);
   CHECK(IsDecided(cached));
   CHECK_FALSE(cached["status"].contains("certificate"));
+}
+
+TEST_CASE("kNodeFieldsUnread leaves what NodeFromObject and NodeForCache read", "[csr][cache]") {
+  json node = BigNode();
+  json dropped = node;
+  certguard::kube::DropFields(dropped, kNodeFieldsUnread);
+  // Something went, and what is read of a Node did not.
+  CHECK_FALSE(dropped.contains("spec"));
+  CHECK_FALSE(dropped["status"].contains("images"));
+  CHECK_FALSE(dropped["status"].contains("nodeInfo"));
+  CHECK(NodeForCache(dropped) == NodeForCache(node));
+  auto full = NodeFromObject(node);
+  auto slim = NodeFromObject(dropped);
+  REQUIRE(full.ok());
+  REQUIRE(slim.ok());
+  CHECK(slim->name == full->name);
+  CHECK(slim->labels == full->labels);
+  REQUIRE(slim->addresses.size() == full->addresses.size());
+  for (size_t i = 0; i < slim->addresses.size(); ++i) {
+    CHECK(slim->addresses[i].type == full->addresses[i].type);
+    CHECK(slim->addresses[i].address == full->addresses[i].address);
+  }
+  CHECK(slim->ready_status == full->ready_status);
+  CHECK(slim->ready_since == full->ready_since);
 }

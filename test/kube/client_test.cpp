@@ -442,3 +442,56 @@ TEST_CASE("RestClient asks for metadata only when told to", "[kube][client]") {
   CHECK(std::string(kAcceptMetadataList).find("as=PartialObjectMetadataList;g=meta.k8s.io;v=v1") !=
         std::string::npos);
 }
+
+TEST_CASE("ListEach drops the fields asked for while it parses, only along object keys",
+          "[kube][client]") {
+  auto t = Fake();
+  t->OnDo([](const HttpRequest&) {
+    return JsonResponse(
+        200,
+        R"({"kind":"NodeList","metadata":{"resourceVersion":"9","managedFields":"envelope"},)"
+        R"("items":[{"metadata":{"name":"a","managedFields":[{"m":{"x":[1,{"y":2}]}}],"labels":{"l":"1"}},)"
+        R"("spec":{"podCIDR":"10.0.0.0/24"},"status":{"images":[{"names":["i"]}],)"
+        R"("addresses":[{"type":"InternalIP","address":"10.0.0.1","images":"kept"}],)"
+        R"("nodeInfo":"scalar"}},)"
+        R"({"metadata":{"name":"b"},"status":"not an object","spec":null}]})");
+  });
+  RestClient c(t, Unlimited());
+  ListOptions o;
+  o.drop_fields = {"metadata.managedFields",  "spec",       "status.images", "status.nodeInfo",
+                   "status.addresses.images", "absent.path"};
+  std::vector<nlohmann::json> seen;
+  auto page = c.ListEach(resources::kNodes, "", o, [&](nlohmann::json&& item) {
+    seen.push_back(std::move(item));
+    return Status::Ok();
+  });
+  REQUIRE(page.ok());
+  REQUIRE(seen.size() == 2);
+  // Inside an array ("status.addresses[0].images") nothing matches.
+  CHECK(
+      seen[0] ==
+      nlohmann::json::parse(
+          R"({"metadata":{"name":"a","labels":{"l":"1"}},)"
+          R"("status":{"addresses":[{"type":"InternalIP","address":"10.0.0.1","images":"kept"}]}})"));
+  CHECK(seen[1] == nlohmann::json::parse(R"({"metadata":{"name":"b"},"status":"not an object"})"));
+  // The envelope is not an item: its fields stay.
+  CHECK((*page)["metadata"]["managedFields"] == "envelope");
+  // The same items through List and DropFields come out the same.
+  auto whole = c.List(resources::kNodes, "", o);
+  REQUIRE(whole.ok());
+  for (size_t i = 0; i < seen.size(); ++i) {
+    nlohmann::json item = (*whole)["items"][i];
+    DropFields(item, o.drop_fields);
+    CHECK(item == seen[i]);
+  }
+}
+
+TEST_CASE("DropFields removes paths of object keys and leaves the rest alone", "[kube][client]") {
+  auto obj =
+      nlohmann::json::parse(R"({"a":{"b":{"c":1,"d":2},"e":[{"f":1}]},"g":"s","h":{"i":3}})");
+  DropFields(obj, {"a.b.c", "a.e.f", "g.x", "h", "zz.y", ""});
+  CHECK(obj == nlohmann::json::parse(R"({"a":{"b":{"d":2},"e":[{"f":1}]},"g":"s"})"));
+  nlohmann::json scalar = 5;
+  DropFields(scalar, {"a"});
+  CHECK(scalar == 5);
+}

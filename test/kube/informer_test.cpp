@@ -608,3 +608,47 @@ TEST_CASE("Informer: 410s that follow each other with nothing between are backed
   CHECK(inf.Stats().gone <= 10);
   inf.Stop();
 }
+
+TEST_CASE("Informer drop_fields: neither the cache nor handlers see them, listed or watched",
+          "[kube][informer]") {
+  FakeClient api;
+  Json listed = CM("listed", "big");
+  listed["metadata"]["annotations"] = {{"a", "1"}};
+  REQUIRE(api.Create(kCM, "ns", listed).ok());
+  InformerOptions o = Fast();
+  o.drop_fields = {"data", "metadata.annotations"};
+  Informer inf(api, kCM, o);
+  std::mutex mu;
+  std::vector<std::string> seen;  // what handlers got: key and the fields left
+  inf.AddHandler([&](const Change& c) {
+    std::lock_guard<std::mutex> l(mu);
+    std::string fields = " ";
+    for (const auto& [k, v] : c.object->items()) fields += k + " ";
+    for (const auto& [k, v] : (*c.object)["metadata"].items()) fields += "metadata." + k + " ";
+    seen.push_back(c.key + ": " + fields);
+  });
+  inf.Start();
+  REQUIRE(inf.WaitForSync(5s));
+  Json watched = CM("watched", "1");
+  watched["metadata"]["annotations"] = {{"a", "1"}};
+  REQUIRE(api.Create(kCM, "ns", watched).ok());
+  REQUIRE(WaitFor([&] {
+    std::lock_guard<std::mutex> l(mu);
+    return seen.size() == 2;
+  }));
+  for (const char* key : {"ns/listed", "ns/watched"}) {
+    auto cached = inf.store().Get(key);
+    REQUIRE(cached);
+    CHECK_FALSE(cached->contains("data"));
+    CHECK_FALSE((*cached)["metadata"].contains("annotations"));
+    CHECK_FALSE((*cached)["metadata"].contains("managedFields"));
+    CHECK((*cached)["metadata"]["name"] == std::string(key).substr(3));
+  }
+  std::lock_guard<std::mutex> l(mu);
+  for (const auto& s : seen) {
+    CHECK(s.find(" data ") == std::string::npos);
+    CHECK(s.find(" metadata.annotations ") == std::string::npos);
+    CHECK(s.find(" metadata.managedFields ") == std::string::npos);
+    CHECK(s.find(" metadata.name ") != std::string::npos);
+  }
+}
