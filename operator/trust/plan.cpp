@@ -1,5 +1,7 @@
 #include "trust/plan.h"
 
+#include "trust/build.h"
+
 #include <algorithm>
 #include <set>
 #include <tuple>
@@ -95,11 +97,45 @@ OwnerReference DesiredOwner(const BundleRef& bundle) {
   return {kApiVersion, kKind, bundle.name, bundle.uid, false};
 }
 
+std::string ValueFingerprint(const std::string& value) {
+  return IsDigestMarker(value) ? value.substr(1) : BundleFingerprint(value);
+}
+
+std::string WriteIdentity(const DesiredTarget& d) {
+  std::string id = d.pem_digest.empty() ? DigestMarker(d.pem) : d.pem_digest;
+  for (const ExtraKey& e : d.extra) {
+    id += "|" + e.key + "=" + (e.input.empty() ? BundleFingerprint(e.bytes) : "in:" + e.input);
+  }
+  return id;
+}
+
+std::map<std::string, std::string> DesiredAnnotations(const DesiredTarget& d) {
+  std::map<std::string, std::string> annotations = d.target.annotations;
+  for (const ExtraKey& e : d.extra) {
+    if (!e.input.empty()) annotations[kPkcs12Annotation] = e.input + "," + BundleFingerprint(e.bytes);
+  }
+  return annotations;
+}
+
 bool InSync(const ConfigMapFacts& cm, const DesiredTarget& d) {
   auto data = cm.data.find(d.target.key);
   if (data == cm.data.end()) return false;
   if (data->second != d.pem && (d.pem_digest.empty() || data->second != d.pem_digest)) {
     return false;
+  }
+  for (const ExtraKey& e : d.extra) {
+    auto held = cm.data.find(e.key);
+    if (held == cm.data.end()) return false;
+    if (e.input.empty()) {
+      if (held->second != e.bytes && held->second != DigestMarker(e.bytes)) return false;
+      continue;
+    }
+    // Not repeatable: the annotation says what went in and what came out.
+    auto stamp = cm.annotations.find(kPkcs12Annotation);
+    if (stamp == cm.annotations.end() ||
+        stamp->second != e.input + "," + ValueFingerprint(held->second)) {
+      return false;
+    }
   }
   for (const auto& [k, v] : DesiredLabels(d)) {
     auto it = cm.labels.find(k);

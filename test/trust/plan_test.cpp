@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "trust/build.h"
+
 using namespace certguard::trust;
 
 namespace {
@@ -314,4 +316,98 @@ TEST_CASE("Secret targets: any name may be a Secret, a non-Opaque type is foreig
   REQUIRE(q.actions.size() == 1);
   CHECK(q.actions[0].kind == TargetActionKind::kSkipForeign);
   CHECK(q.foreign == 1);
+}
+
+namespace {
+
+// A JKS-like repeatable key and a PKCS#12-like one with its input fingerprint.
+DesiredTarget WithFormats(const std::string& p12_bytes = "P12-1") {
+  DesiredTarget d = Desired();
+  d.extra = {{"bundle.jks", "JKS-BYTES", ""}, {"bundle.p12", p12_bytes, "sha256:input-a"}};
+  return d;
+}
+
+// An own target holding what WithFormats would write, as the cache keeps it.
+ConfigMapFacts OwnWithFormats(const std::string& ns, const std::string& p12_bytes = "P12-1") {
+  ConfigMapFacts cm = Own(ns);
+  cm.data["bundle.jks"] = DigestMarker("JKS-BYTES");
+  cm.data["bundle.p12"] = DigestMarker(p12_bytes);
+  cm.annotations[kPkcs12Annotation] = "sha256:input-a," + BundleFingerprint(p12_bytes);
+  return cm;
+}
+
+}  // namespace
+
+TEST_CASE("Extra keys: a target holding them is in sync though PKCS#12 bytes differ",
+          "[trust][formats]") {
+  // A new encoding of the same bundle (other salts) does not rewrite the target.
+  TargetPlan p = PlanTargets(WithFormats("P12-2"), {"a"}, {OwnWithFormats("a", "P12-1")});
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].kind == TargetActionKind::kKeep);
+  // The raw bytes (not a digest marker) are recognized too.
+  ConfigMapFacts raw = OwnWithFormats("a");
+  raw.data["bundle.jks"] = "JKS-BYTES";
+  raw.data["bundle.p12"] = "P12-1";
+  CHECK(InSync(raw, WithFormats("P12-9")));
+  // The annotation a write gets names the bytes written.
+  CHECK(DesiredAnnotations(WithFormats("P12-2")).at(kPkcs12Annotation) ==
+        "sha256:input-a," + BundleFingerprint("P12-2"));
+  CHECK(DesiredAnnotations(WithFormats()).at("note") == "x");
+  CHECK(DesiredAnnotations(Desired()).count(kPkcs12Annotation) == 0);
+}
+
+TEST_CASE("Extra keys: missing, tampered or outdated ones are repaired", "[trust][formats]") {
+  const DesiredTarget d = WithFormats();
+  auto kind = [&](const ConfigMapFacts& cm, const DesiredTarget& desired) {
+    return PlanTargets(desired, {"a"}, {cm}).actions.at(0).kind;
+  };
+  CHECK(kind(OwnWithFormats("a"), d) == TargetActionKind::kKeep);
+  SECTION("a PEM-only target when formats are asked for") {
+    CHECK(kind(Own("a"), d) == TargetActionKind::kUpdate);
+  }
+  SECTION("JKS key tampered") {
+    auto cm = OwnWithFormats("a");
+    cm.data["bundle.jks"] = DigestMarker("other");
+    CHECK(kind(cm, d) == TargetActionKind::kUpdate);
+  }
+  SECTION("PKCS#12 key tampered: its fingerprint no longer matches the annotation") {
+    auto cm = OwnWithFormats("a");
+    cm.data["bundle.p12"] = DigestMarker("P12-forged");
+    CHECK(kind(cm, d) == TargetActionKind::kUpdate);
+  }
+  SECTION("PKCS#12 annotation removed or edited") {
+    auto cm = OwnWithFormats("a");
+    cm.annotations.erase(kPkcs12Annotation);
+    CHECK(kind(cm, d) == TargetActionKind::kUpdate);
+    cm = OwnWithFormats("a");
+    cm.annotations[kPkcs12Annotation] = "sha256:input-a,sha256:0";
+    CHECK(kind(cm, d) == TargetActionKind::kUpdate);
+  }
+  SECTION("PKCS#12 input changed (new bundle or password)") {
+    DesiredTarget other = d;
+    other.extra[1].input = "sha256:input-b";
+    CHECK(kind(OwnWithFormats("a"), other) == TargetActionKind::kUpdate);
+  }
+  SECTION("a format key renamed") {
+    DesiredTarget other = d;
+    other.extra[0].key = "truststore.jks";
+    CHECK(kind(OwnWithFormats("a"), other) == TargetActionKind::kUpdate);
+  }
+}
+
+TEST_CASE("WriteIdentity changes with the PEM, a JKS file or a PKCS#12 input only",
+          "[trust][formats]") {
+  DesiredTarget a = WithFormats("P12-1");
+  DesiredTarget same = WithFormats("P12-2");  // another encoding of the same input
+  CHECK(WriteIdentity(a) == WriteIdentity(same));
+  DesiredTarget jks = a;
+  jks.extra[0].bytes = "JKS-OTHER";
+  CHECK(WriteIdentity(jks) != WriteIdentity(a));
+  DesiredTarget input = a;
+  input.extra[1].input = "sha256:input-b";
+  CHECK(WriteIdentity(input) != WriteIdentity(a));
+  CHECK(WriteIdentity(Desired()) != WriteIdentity(a));
+  CHECK(WriteIdentity(Desired("PEM-B\n")) != WriteIdentity(Desired()));
+  CHECK(ValueFingerprint(DigestMarker("x")) == BundleFingerprint("x"));
+  CHECK(ValueFingerprint("x") == BundleFingerprint("x"));
 }
