@@ -127,6 +127,17 @@ std::map<std::string, std::string> DesiredAnnotations(const DesiredTarget& d);
 // with server-side apply, which never removes fields another manager owns.
 bool InSync(const ConfigMapFacts& cm, const DesiredTarget& d);
 
+// What an update of `cm` must remove and server-side apply may not: the keys
+// of formats `cm` carries (kFormatKeysAnnotation) that `d` no longer writes,
+// and certguard's annotations `d` no longer writes. Apply drops only fields
+// its manager applied, and a target is created with a plain create.
+struct StaleFields {
+  std::vector<std::string> keys;
+  std::vector<std::string> annotations;
+  bool empty() const { return keys.empty() && annotations.empty(); }
+};
+StaleFields StaleFieldsOf(const ConfigMapFacts& cm, const DesiredTarget& d);
+
 enum class TargetActionKind {
   kCreate,       // no ConfigMap of that name in a selected namespace
   kUpdate,       // an own target that differs (edited, outdated, stale owner)

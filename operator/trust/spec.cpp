@@ -147,8 +147,8 @@ TargetSpec ParseTarget(Checker& c, const json& obj, const std::string& p, const 
   if (t.labels.count(kBundleLabel)) {
     c.Add(p + ".labels", std::string(kBundleLabel) + " is set by certguard");
   }
-  if (t.annotations.count(kPkcs12Annotation)) {
-    c.Add(p + ".annotations", std::string(kPkcs12Annotation) + " is set by certguard");
+  for (const char* own : {kPkcs12Annotation, kFormatKeysAnnotation}) {
+    if (t.annotations.count(own)) c.Add(p + ".annotations", std::string(own) + " is set by certguard");
   }
   return t;
 }

@@ -36,6 +36,10 @@ struct SourceSpec {
 // file itself. PKCS#12 encodings are not repeatable (random salts), so this is
 // how a target is known to hold the bundle and to be unaltered.
 inline constexpr const char* kPkcs12Annotation = "certguard.io/pkcs12-digest";
+// The annotation a target with additional formats carries: their keys, joined
+// by ",". A target whose keys differ from those wanted (a format removed or
+// renamed) is rewritten, and server-side apply drops the keys no longer written.
+inline constexpr const char* kFormatKeysAnnotation = "certguard.io/truststore-keys";
 // trust-manager's default JKS password (Java's own default); PKCS#12's is empty.
 inline constexpr const char* kDefaultJksPassword = "changeit";
 

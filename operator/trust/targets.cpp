@@ -221,6 +221,12 @@ TargetWrites TargetWriter::Write(const DesiredTarget& desired,
     auto it = rv_of.find(k);
     return it == rv_of.end() ? std::string() : it->second;
   };
+  std::map<std::string, StaleFields> stale_of;
+  for (const ConfigMapFacts& f : existing) {
+    if (StaleFields stale = StaleFieldsOf(f, desired); !stale.empty()) {
+      stale_of.emplace(KeyOf(f.ns, f.name), std::move(stale));
+    }
+  }
   std::vector<const TargetAction*> writes;
   for (const TargetAction& a : out.plan.actions) {
     if (IsWrite(a.kind)) writes.push_back(&a);
@@ -253,6 +259,21 @@ TargetWrites TargetWriter::Write(const DesiredTarget& desired,
       }
       r = kube::Apply(client_, ResourceOf(desired.secret), a.ns, object, kFieldManager,
                       /*force=*/true);
+      auto stale = stale_of.find(k);
+      if (r.ok() && stale != stale_of.end()) {
+        // A removed format: its key and annotations go with a merge patch, on
+        // the version just applied.
+        json patch = {{"metadata",
+                       {{"resourceVersion", Str(Field(*r, "metadata"), "resourceVersion")}}}};
+        for (const std::string& key : stale->second.keys) {
+          patch[desired.secret ? "data" : "binaryData"][key] = nullptr;
+        }
+        for (const std::string& name : stale->second.annotations) {
+          patch["metadata"]["annotations"][name] = nullptr;
+        }
+        r = client_.Patch(ResourceOf(desired.secret), a.ns, a.name, kube::PatchType::kMerge,
+                          patch.dump());
+      }
     }
     if (r.ok()) {
       std::lock_guard lock(mu_);

@@ -1284,6 +1284,23 @@ TEST_CASE("trust: additional formats write JKS and PKCS#12 truststores to Config
   CHECK(rv(nss[0]) == rv0);
   CHECK(secret_rv(nss[0]) == secret_rv0);
   CHECK(rv(nss[1]) == rv1);
+
+  // A format removed from the spec leaves every target, with its annotation.
+  json drop = {{"spec", {{"target", {{"additionalFormats", {{"pkcs12", nullptr}}}}}}}};
+  REQUIRE(api.Patch(res::kTrustBundles, "", bundle, kube::PatchType::kMerge, drop.dump()).ok());
+  auto p12_gone = [&](const std::string& ns) {
+    auto cm = plane.Get(ns, target);
+    auto s = api.Get(res::kSecrets, ns, target + "-secret");
+    if (!cm || !s.ok()) return false;
+    const json annotations = (*cm)["metadata"].value("annotations", json::object());
+    return !cm->value("binaryData", json::object()).contains("bundle.p12") &&
+           cm->value("binaryData", json::object()).contains("bundle.jks") &&
+           !annotations.contains(trust::kPkcs12Annotation) &&
+           annotations.value(trust::kFormatKeysAnnotation, "") == "bundle.jks" &&
+           !s->value("data", json::object()).contains("bundle.p12") &&
+           s->value("data", json::object()).contains("bundle.jks");
+  };
+  CHECK(Eventually([&] { return p12_gone(nss[0]) && p12_gone(nss[1]); }, 15s));
 }
 
 }  // namespace certguard::test

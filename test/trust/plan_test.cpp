@@ -333,6 +333,7 @@ ConfigMapFacts OwnWithFormats(const std::string& ns, const std::string& p12_byte
   cm.data["bundle.jks"] = DigestMarker("JKS-BYTES");
   cm.data["bundle.p12"] = DigestMarker(p12_bytes);
   cm.annotations[kPkcs12Annotation] = "sha256:input-a," + BundleFingerprint(p12_bytes);
+  cm.annotations[kFormatKeysAnnotation] = "bundle.jks,bundle.p12";
   return cm;
 }
 
@@ -354,6 +355,8 @@ TEST_CASE("Extra keys: a target holding them is in sync though PKCS#12 bytes dif
         "sha256:input-a," + BundleFingerprint("P12-2"));
   CHECK(DesiredAnnotations(WithFormats()).at("note") == "x");
   CHECK(DesiredAnnotations(Desired()).count(kPkcs12Annotation) == 0);
+  CHECK(DesiredAnnotations(Desired()).count(kFormatKeysAnnotation) == 0);
+  CHECK(DesiredAnnotations(WithFormats()).at(kFormatKeysAnnotation) == "bundle.jks,bundle.p12");
 }
 
 TEST_CASE("Extra keys: missing, tampered or outdated ones are repaired", "[trust][formats]") {
@@ -388,6 +391,19 @@ TEST_CASE("Extra keys: missing, tampered or outdated ones are repaired", "[trust
     other.extra[1].input = "sha256:input-b";
     CHECK(kind(OwnWithFormats("a"), other) == TargetActionKind::kUpdate);
   }
+  SECTION("a format removed: the target is rewritten so that its key goes") {
+    DesiredTarget jks_only = d;
+    jks_only.extra.pop_back();
+    CHECK(kind(OwnWithFormats("a"), jks_only) == TargetActionKind::kUpdate);
+    CHECK(kind(OwnWithFormats("a"), Desired()) == TargetActionKind::kUpdate);
+    // Once rewritten (annotations as the write leaves them), it is in sync.
+    auto cm = OwnWithFormats("a");
+    cm.annotations.erase(kPkcs12Annotation);
+    cm.annotations[kFormatKeysAnnotation] = "bundle.jks";
+    CHECK(kind(cm, jks_only) == TargetActionKind::kKeep);
+    CHECK(DesiredAnnotations(jks_only).at(kFormatKeysAnnotation) == "bundle.jks");
+    CHECK(DesiredAnnotations(jks_only).count(kPkcs12Annotation) == 0);
+  }
   SECTION("a format key renamed") {
     DesiredTarget other = d;
     other.extra[0].key = "truststore.jks";
@@ -410,4 +426,27 @@ TEST_CASE("WriteIdentity changes with the PEM, a JKS file or a PKCS#12 input onl
   CHECK(WriteIdentity(Desired("PEM-B\n")) != WriteIdentity(Desired()));
   CHECK(ValueFingerprint(DigestMarker("x")) == BundleFingerprint("x"));
   CHECK(ValueFingerprint("x") == BundleFingerprint("x"));
+}
+
+TEST_CASE("StaleFieldsOf names a removed format's key and annotations, nothing else",
+          "[trust][formats]") {
+  const ConfigMapFacts cm = OwnWithFormats("a");
+  CHECK(StaleFieldsOf(cm, WithFormats()).empty());
+  DesiredTarget jks_only = WithFormats();
+  jks_only.extra.pop_back();
+  StaleFields s = StaleFieldsOf(cm, jks_only);
+  CHECK(s.keys == std::vector<std::string>{"bundle.p12"});
+  CHECK(s.annotations == std::vector<std::string>{kPkcs12Annotation});
+  StaleFields none = StaleFieldsOf(cm, Desired());
+  CHECK(none.keys == std::vector<std::string>{"bundle.jks", "bundle.p12"});
+  CHECK(none.annotations.size() == 2);
+  // Without the annotation nothing was written by a format: keys others add stay.
+  ConfigMapFacts theirs = Own("a");
+  theirs.data["bundle.p12"] = "someone's";
+  CHECK(StaleFieldsOf(theirs, Desired()).empty());
+  // A listed key already gone is not patched again; the PEM key never is.
+  ConfigMapFacts gone = OwnWithFormats("a");
+  gone.data.erase("bundle.p12");
+  gone.annotations[kFormatKeysAnnotation] = "bundle.jks,bundle.p12,ca.crt";
+  CHECK(StaleFieldsOf(gone, jks_only).keys.empty());
 }

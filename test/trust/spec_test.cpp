@@ -272,4 +272,9 @@ TEST_CASE("ParseSpec refuses each bad additional format field", "[trust]") {
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.status().message(),
              Catch::Contains("spec.target.configMap.annotations: certguard.io/pkcs12-digest is set by certguard"));
+  spec["target"]["configMap"]["annotations"] = {{"certguard.io/truststore-keys", "x"}};
+  auto keys = ParseSpec(spec);
+  REQUIRE_FALSE(keys.ok());
+  CHECK_THAT(keys.status().message(),
+             Catch::Contains("spec.target.configMap.annotations: certguard.io/truststore-keys is set by certguard"));
 }

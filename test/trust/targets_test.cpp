@@ -302,3 +302,27 @@ TEST_CASE("TargetWriter writes truststores in a Secret target's data",
   CHECK(synced.plan.in_sync == 1);
   CHECK(api.Actions().empty());
 }
+
+TEST_CASE("TargetWriter removes a dropped format's key and annotation after the apply",
+          "[trust][targets][formats]") {
+  FakeClient api;
+  common::FakeClock clock(kNow);
+  TargetWriter writer(api, clock, {1, 30s});
+  const std::string pem = CertBuilder().Cn("drop-ca").Ca().Pem();
+  REQUIRE(writer.Write(WithFormats(pem, false), {"a"}, {}).written == 1);
+  json cm = api.Objects(kube::resources::kConfigMaps).begin()->second;
+  writer.Observe("a", "cluster-ca", cm["metadata"]["resourceVersion"], false);
+  api.ClearActions();
+
+  DesiredTarget jks_only = WithFormats(pem, false);
+  jks_only.extra.pop_back();
+  TargetWrites w = writer.Write(jks_only, {"a"}, {FactsOf(CompactTarget(cm))});
+  CHECK(w.written == 1);
+  CHECK(w.write_errors.empty());
+  CHECK(CountActions(api, "patch configmaps") == 2);  // the apply, then the removal
+  cm = api.Objects(kube::resources::kConfigMaps).begin()->second;
+  CHECK(cm["binaryData"].contains("bundle.jks"));
+  CHECK_FALSE(cm["binaryData"].contains("bundle.p12"));
+  CHECK_FALSE(cm["metadata"]["annotations"].contains(kPkcs12Annotation));
+  CHECK(cm["metadata"]["annotations"][kFormatKeysAnnotation] == "bundle.jks");
+}
