@@ -131,7 +131,9 @@ std::map<std::string, std::string> DesiredAnnotations(const DesiredTarget& d) {
   std::map<std::string, std::string> annotations = d.target.annotations;
   if (!d.extra.empty()) annotations[kFormatKeysAnnotation] = JoinedKeys(d);
   for (const ExtraKey& e : d.extra) {
-    if (!e.input.empty()) annotations[kPkcs12Annotation] = e.input + "," + BundleFingerprint(e.bytes);
+    if (!e.input.empty()) {
+      annotations[kPkcs12Annotation] = e.input + "," + BundleFingerprint(e.bytes);
+    }
   }
   return annotations;
 }

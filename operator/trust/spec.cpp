@@ -148,7 +148,9 @@ TargetSpec ParseTarget(Checker& c, const json& obj, const std::string& p, const 
     c.Add(p + ".labels", std::string(kBundleLabel) + " is set by certguard");
   }
   for (const char* own : {kPkcs12Annotation, kFormatKeysAnnotation}) {
-    if (t.annotations.count(own)) c.Add(p + ".annotations", std::string(own) + " is set by certguard");
+    if (t.annotations.count(own)) {
+      c.Add(p + ".annotations", std::string(own) + " is set by certguard");
+    }
   }
   return t;
 }
@@ -260,7 +262,8 @@ Result<TrustBundleSpec> ParseSpec(const json& spec) {
           out.pkcs12 = ParseFormat(c, (*formats)["pkcs12"], fp + ".pkcs12", true);
         }
         // One key, one value: a format may not overwrite the PEM or the other format.
-        for (const auto& [f, name] : {std::pair{&out.jks, "jks"}, std::pair{&out.pkcs12, "pkcs12"}}) {
+        for (const auto& [f, name] :
+             {std::pair{&out.jks, "jks"}, std::pair{&out.pkcs12, "pkcs12"}}) {
           if (f->key.empty()) continue;
           if ((has_cm && f->key == out.target.key) ||
               (has_secret && f->key == out.secret_target.key)) {

@@ -204,7 +204,8 @@ TEST_CASE("ParseSpec refuses each bad Secret target field", "[trust]") {
       problem({{"secret", {{"name", "s"}, {"type", "kubernetes.io/tls"}}}}),
       Catch::Contains("spec.target.secret.type: unknown field (name, key, labels, annotations)"));
   CHECK_THAT(problem({{"secret", {{"name", "s"}}}, {"pkcs12", {{"name", "p"}}}}),
-             Catch::Contains("spec.target.pkcs12: unknown field (configMap, secret, additionalFormats)"));
+             Catch::Contains(
+                 "spec.target.pkcs12: unknown field (configMap, secret, additionalFormats)"));
 }
 
 TEST_CASE("ParseSpec reads additional formats with trust-manager's default passwords", "[trust]") {
@@ -271,10 +272,12 @@ TEST_CASE("ParseSpec refuses each bad additional format field", "[trust]") {
   auto r = ParseSpec(spec);
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.status().message(),
-             Catch::Contains("spec.target.configMap.annotations: certguard.io/pkcs12-digest is set by certguard"));
+             Catch::Contains("spec.target.configMap.annotations: "
+                             "certguard.io/pkcs12-digest is set by certguard"));
   spec["target"]["configMap"]["annotations"] = {{"certguard.io/truststore-keys", "x"}};
   auto keys = ParseSpec(spec);
   REQUIRE_FALSE(keys.ok());
   CHECK_THAT(keys.status().message(),
-             Catch::Contains("spec.target.configMap.annotations: certguard.io/truststore-keys is set by certguard"));
+             Catch::Contains("spec.target.configMap.annotations: "
+                             "certguard.io/truststore-keys is set by certguard"));
 }

@@ -205,7 +205,8 @@ DesiredTarget WithFormats(const std::string& pem, bool secret) {
 
 }  // namespace
 
-TEST_CASE("FormatKeys encodes JKS repeatably and PKCS#12 with its input", "[trust][targets][formats]") {
+TEST_CASE("FormatKeys encodes JKS repeatably and PKCS#12 with its input",
+          "[trust][targets][formats]") {
   const std::string pem = CertBuilder().Cn("formats-ca").Ca().Pem();
   const DesiredTarget a = WithFormats(pem, false);
   const DesiredTarget b = WithFormats(pem, false);
