@@ -1,6 +1,9 @@
 #include "trust/plan.h"
 
+#include "trust/build.h"
+
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -95,11 +98,71 @@ OwnerReference DesiredOwner(const BundleRef& bundle) {
   return {kApiVersion, kKind, bundle.name, bundle.uid, false};
 }
 
+std::string ValueFingerprint(const std::string& value) {
+  return IsDigestMarker(value) ? value.substr(1) : BundleFingerprint(value);
+}
+
+std::string WriteIdentity(const DesiredTarget& d) {
+  std::string id = d.pem_digest.empty() ? DigestMarker(d.pem) : d.pem_digest;
+  for (const ExtraKey& e : d.extra) {
+    id += "|" + e.key + "=" + (e.input.empty() ? BundleFingerprint(e.bytes) : "in:" + e.input);
+  }
+  return id;
+}
+
+namespace {
+
+std::string JoinedKeys(const DesiredTarget& d) {
+  std::string keys;
+  for (const ExtraKey& e : d.extra) keys += (keys.empty() ? "" : ",") + e.key;
+  return keys;
+}
+
+// The value `cm` holds for annotation `key`, or nullopt.
+std::optional<std::string> AnnotationOf(const ConfigMapFacts& cm, const char* key) {
+  auto it = cm.annotations.find(key);
+  if (it == cm.annotations.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> DesiredAnnotations(const DesiredTarget& d) {
+  std::map<std::string, std::string> annotations = d.target.annotations;
+  if (!d.extra.empty()) annotations[kFormatKeysAnnotation] = JoinedKeys(d);
+  for (const ExtraKey& e : d.extra) {
+    if (!e.input.empty()) {
+      annotations[kPkcs12Annotation] = e.input + "," + BundleFingerprint(e.bytes);
+    }
+  }
+  return annotations;
+}
+
 bool InSync(const ConfigMapFacts& cm, const DesiredTarget& d) {
   auto data = cm.data.find(d.target.key);
   if (data == cm.data.end()) return false;
   if (data->second != d.pem && (d.pem_digest.empty() || data->second != d.pem_digest)) {
     return false;
+  }
+  // The formats written are those wanted: none left over from an older spec.
+  const auto keys = AnnotationOf(cm, kFormatKeysAnnotation);
+  if (d.extra.empty() ? keys.has_value() : keys != JoinedKeys(d)) return false;
+  const bool wants_stamp = std::any_of(d.extra.begin(), d.extra.end(),
+                                       [](const ExtraKey& e) { return !e.input.empty(); });
+  if (!wants_stamp && AnnotationOf(cm, kPkcs12Annotation)) return false;
+  for (const ExtraKey& e : d.extra) {
+    auto held = cm.data.find(e.key);
+    if (held == cm.data.end()) return false;
+    if (e.input.empty()) {
+      if (held->second != e.bytes && held->second != DigestMarker(e.bytes)) return false;
+      continue;
+    }
+    // Not repeatable: the annotation says what went in and what came out.
+    auto stamp = cm.annotations.find(kPkcs12Annotation);
+    if (stamp == cm.annotations.end() ||
+        stamp->second != e.input + "," + ValueFingerprint(held->second)) {
+      return false;
+    }
   }
   for (const auto& [k, v] : DesiredLabels(d)) {
     auto it = cm.labels.find(k);
@@ -112,6 +175,27 @@ bool InSync(const ConfigMapFacts& cm, const DesiredTarget& d) {
   return std::any_of(cm.owners.begin(), cm.owners.end(), [&](const OwnerReference& o) {
     return IsTrustBundleRef(o, d.bundle.name) && o.uid == d.bundle.uid;
   });
+}
+
+StaleFields StaleFieldsOf(const ConfigMapFacts& cm, const DesiredTarget& d) {
+  StaleFields stale;
+  const auto written = AnnotationOf(cm, kFormatKeysAnnotation);
+  if (!written) return stale;  // no format was ever written
+  std::set<std::string> wanted = {d.target.key};
+  for (const ExtraKey& e : d.extra) wanted.insert(e.key);
+  size_t start = 0;
+  while (start <= written->size()) {
+    size_t end = written->find(',', start);
+    if (end == std::string::npos) end = written->size();
+    std::string key = written->substr(start, end - start);
+    if (!key.empty() && !wanted.count(key) && cm.data.count(key)) stale.keys.push_back(key);
+    start = end + 1;
+  }
+  const auto desired = DesiredAnnotations(d);
+  for (const char* own : {kFormatKeysAnnotation, kPkcs12Annotation}) {
+    if (!desired.count(own) && AnnotationOf(cm, own)) stale.annotations.push_back(own);
+  }
+  return stale;
 }
 
 const char* TargetActionName(TargetActionKind k) {

@@ -81,6 +81,18 @@ bool IsOwnTarget(const ConfigMapFacts& cm, const BundleRef& bundle);
 // they survive another controller's update.
 std::string ForeignReason(const ConfigMapFacts& cm, const BundleRef& bundle);
 
+// A truststore written beside the PEM (target.additionalFormats): in a
+// ConfigMap's binaryData, in a Secret's data.
+struct ExtraKey {
+  std::string key;
+  std::string bytes;  // the file
+  // Empty for a repeatable encoding (JKS): the target is in sync when it holds
+  // `bytes` (or their digest marker). Otherwise (PKCS#12, random salts) the
+  // fingerprint of what went into the file; the target is in sync when its
+  // kPkcs12Annotation is "<input>,<fingerprint of the value it holds>".
+  std::string input;
+};
+
 // The ConfigMap (or Secret) certguard wants in one namespace.
 struct DesiredTarget {
   BundleRef bundle;
@@ -89,20 +101,42 @@ struct DesiredTarget {
   // DigestMarker(pem) when set: a target whose data holds it (the cache keeps digests) is in sync.
   std::string pem_digest;
   bool secret = false;  // a Secret of type Opaque, its data the PEM in base64
+  std::vector<ExtraKey> extra = {};  // ignored while pem is empty
 };
+
+// The fingerprint of a data value as the cache may hold it: a digest marker's
+// own, or BundleFingerprint of the value.
+std::string ValueFingerprint(const std::string& value);
+// What identifies the content a write of `d` puts in a target: the PEM's
+// digest and each extra key with its bytes' (or input's) fingerprint.
+std::string WriteIdentity(const DesiredTarget& d);
 
 // The labels, annotations and data a target gets (kBundleLabel added).
 std::map<std::string, std::string> DesiredLabels(const DesiredTarget& d);
 // The owner reference a target gets: the TrustBundle, not a controller reference,
 // so that another controller's claim is never taken over.
 OwnerReference DesiredOwner(const BundleRef& bundle);
+// The annotations a write gets: the target's, and kPkcs12Annotation for a
+// non-repeatable extra key ("<input>,<fingerprint of its bytes>").
+std::map<std::string, std::string> DesiredAnnotations(const DesiredTarget& d);
 
 // Whether an own target already holds what is desired: data[key] == pem (or
-// its digest marker), the
+// its digest marker), each extra key in sync as ExtraKey says, the
 // desired labels and annotations present with their values, the owner reference
 // uid. Keys, labels and annotations others add are left alone: certguard writes
 // with server-side apply, which never removes fields another manager owns.
 bool InSync(const ConfigMapFacts& cm, const DesiredTarget& d);
+
+// What an update of `cm` must remove and server-side apply may not: the keys
+// of formats `cm` carries (kFormatKeysAnnotation) that `d` no longer writes,
+// and certguard's annotations `d` no longer writes. Apply drops only fields
+// its manager applied, and a target is created with a plain create.
+struct StaleFields {
+  std::vector<std::string> keys;
+  std::vector<std::string> annotations;
+  bool empty() const { return keys.empty() && annotations.empty(); }
+};
+StaleFields StaleFieldsOf(const ConfigMapFacts& cm, const DesiredTarget& d);
 
 enum class TargetActionKind {
   kCreate,       // no ConfigMap of that name in a selected namespace

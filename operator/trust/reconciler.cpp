@@ -107,11 +107,20 @@ json CompactTarget(const json& cm) {
   json out = cm;
   json& meta = out["metadata"];
   if (meta.is_object() && meta.contains("managedFields")) meta["managedFields"] = CompactManagers(meta);
-  for (const char* field : {"data", "binaryData"}) {
-    auto data = out.find(field);
-    if (data == out.end() || !data->is_object()) continue;
+  auto data = out.find("data");
+  if (data != out.end() && data->is_object()) {
     for (auto& [k, v] : data->items()) {
       if (v.is_string()) v = DigestMarker(v.get_ref<const std::string&>());
+    }
+  }
+  // binaryData: the digest of the decoded bytes, as for a Secret's data, so
+  // a truststore is compared with the bytes encoded.
+  auto binary = out.find("binaryData");
+  if (binary != out.end() && binary->is_object()) {
+    for (auto& [k, v] : binary->items()) {
+      if (!v.is_string()) continue;
+      auto decoded = x509::pem::DecodeBody(v.get_ref<const std::string&>());
+      v = decoded.ok() ? DigestMarker(*decoded) : DigestMarker("\x01undecodable");
     }
   }
   return out;
@@ -322,15 +331,23 @@ kube::ReconcileResult TrustBundleReconciler::Reconcile(const std::string& key) {
 
   // Write the targets that differ: the ConfigMaps, then the Secrets.
   const std::string digest = publish.pem.empty() ? "" : DigestMarker(publish.pem);
+  std::vector<ExtraKey> extra;
+  if (!publish.pem.empty()) {
+    auto formats = FormatKeys(spec, bundle.certificates, publish.pem);
+    // Not expected (the certificates were parsed): writing the PEM alone would
+    // drop the truststores consumers read, so nothing is written.
+    if (!formats.ok()) return kube::ReconcileResult::Retry(formats.status());
+    extra = std::move(*formats);
+  }
   TargetWrites writes;
   std::vector<TargetProblem> foreign;
   if (has_configmap) {
-    const DesiredTarget desired{ref, spec.target, publish.pem, digest, false};
+    const DesiredTarget desired{ref, spec.target, publish.pem, digest, false, extra};
     writes = targets_.Write(desired, selected, ExistingTargets(desired, selected, view_));
     foreign = NameForeign(writes.plan, ref, client_);
   }
   if (write_secret) {
-    const DesiredTarget desired{ref, spec.secret_target, publish.pem, digest, true};
+    const DesiredTarget desired{ref, spec.secret_target, publish.pem, digest, true, extra};
     TargetWrites secret_writes =
         secret_targets_.Write(desired, selected, ExistingTargets(desired, selected, view_));
     for (TargetProblem& p : NameForeign(secret_writes.plan, ref, client_, /*secret=*/true)) {

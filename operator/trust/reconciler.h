@@ -102,7 +102,8 @@ class TrustBundleReconciler : public kube::Reconciler {
 std::string BundleNameProblem(const std::string& name);
 
 // What the cache keeps of a certguard target: managedFields down to the
-// managers' names, and each data value as its digest marker.
+// managers' names, each data value as its digest marker, each binaryData
+// value as the digest marker of its decoded bytes.
 nlohmann::json CompactTarget(const nlohmann::json& configmap);
 // What the cache keeps of any other ConfigMap: identity, labels, owners,
 // managers and the annotations ForeignReason reads. No data.

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <set>
 #include <string_view>
+#include <utility>
 
 #include "common/names.h"
 
@@ -146,7 +147,41 @@ TargetSpec ParseTarget(Checker& c, const json& obj, const std::string& p, const 
   if (t.labels.count(kBundleLabel)) {
     c.Add(p + ".labels", std::string(kBundleLabel) + " is set by certguard");
   }
+  for (const char* own : {kPkcs12Annotation, kFormatKeysAnnotation}) {
+    if (t.annotations.count(own)) {
+      c.Add(p + ".annotations", std::string(own) + " is set by certguard");
+    }
+  }
   return t;
+}
+
+// target.additionalFormats.jks or .pkcs12: {key, password}.
+FormatSpec ParseFormat(Checker& c, const json& obj, const std::string& p, bool pkcs12) {
+  FormatSpec f;
+  if (!obj.is_object()) {
+    c.Add(p, "must be an object");
+    return f;
+  }
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    if (it.key() != "key" && it.key() != "password") {
+      c.Add(p + "." + it.key(), "unknown field (key, password)");
+    }
+  }
+  f.key = c.String(obj, "key", p, true);
+  f.password = c.String(obj, "password", p, false, pkcs12 ? "" : kDefaultJksPassword);
+  if (!f.key.empty()) CheckKey(c, p + ".key", f.key);
+  if (pkcs12) {
+    // Java's PKCS#12 reader refuses any other; tools encode the rest differently.
+    for (char ch : f.password) {
+      if (ch < 0x20 || ch > 0x7e) {
+        c.Add(p + ".password", "must be printable ASCII");
+        break;
+      }
+    }
+  } else if (f.password.find('\0') != std::string::npos) {
+    c.Add(p + ".password", "must not contain NUL");
+  }
+  return f;
 }
 
 }  // namespace
@@ -196,8 +231,8 @@ Result<TrustBundleSpec> ParseSpec(const json& spec) {
     c.Add("spec.target", "must be an object");
   } else {
     for (auto it = target->begin(); it != target->end(); ++it) {
-      if (it.key() != "configMap" && it.key() != "secret") {
-        c.Add("spec.target." + it.key(), "unknown field (configMap, secret)");
+      if (it.key() != "configMap" && it.key() != "secret" && it.key() != "additionalFormats") {
+        c.Add("spec.target." + it.key(), "unknown field (configMap, secret, additionalFormats)");
       }
     }
     const bool has_cm = target->contains("configMap") && !(*target)["configMap"].is_null();
@@ -208,6 +243,37 @@ Result<TrustBundleSpec> ParseSpec(const json& spec) {
     }
     if (has_secret) {
       out.secret_target = ParseTarget(c, (*target)["secret"], "spec.target.secret", "Secret");
+    }
+    auto formats = target->find("additionalFormats");
+    if (formats != target->end() && !formats->is_null()) {
+      const std::string fp = "spec.target.additionalFormats";
+      if (!formats->is_object()) {
+        c.Add(fp, "must be an object");
+      } else {
+        for (auto it = formats->begin(); it != formats->end(); ++it) {
+          if (it.key() != "jks" && it.key() != "pkcs12") {
+            c.Add(fp + "." + it.key(), "unknown field (jks, pkcs12)");
+          }
+        }
+        if (formats->contains("jks") && !(*formats)["jks"].is_null()) {
+          out.jks = ParseFormat(c, (*formats)["jks"], fp + ".jks", false);
+        }
+        if (formats->contains("pkcs12") && !(*formats)["pkcs12"].is_null()) {
+          out.pkcs12 = ParseFormat(c, (*formats)["pkcs12"], fp + ".pkcs12", true);
+        }
+        // One key, one value: a format may not overwrite the PEM or the other format.
+        for (const auto& [f, name] :
+             {std::pair{&out.jks, "jks"}, std::pair{&out.pkcs12, "pkcs12"}}) {
+          if (f->key.empty()) continue;
+          if ((has_cm && f->key == out.target.key) ||
+              (has_secret && f->key == out.secret_target.key)) {
+            c.Add(fp + "." + name + ".key", "must differ from the target's PEM key");
+          }
+        }
+        if (!out.jks.key.empty() && out.jks.key == out.pkcs12.key) {
+          c.Add(fp + ".pkcs12.key", "must differ from jks.key");
+        }
+      }
     }
   }
 

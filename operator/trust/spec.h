@@ -31,6 +31,26 @@ struct SourceSpec {
   std::string Describe(size_t index) const;
 };
 
+// The annotation a target with a PKCS#12 key carries: "<input>,<bytes>", the
+// fingerprints of what went into the file (bundle and password) and of the
+// file itself. PKCS#12 encodings are not repeatable (random salts), so this is
+// how a target is known to hold the bundle and to be unaltered.
+inline constexpr const char* kPkcs12Annotation = "certguard.io/pkcs12-digest";
+// The annotation a target with additional formats carries: their keys, joined
+// by ",". A target whose keys differ from those wanted (a format removed or
+// renamed) is rewritten, and server-side apply drops the keys no longer written.
+inline constexpr const char* kFormatKeysAnnotation = "certguard.io/truststore-keys";
+// trust-manager's default JKS password (Java's own default); PKCS#12's is empty.
+inline constexpr const char* kDefaultJksPassword = "changeit";
+
+// target.additionalFormats.jks or .pkcs12: the key the truststore is written
+// under (binaryData in a ConfigMap, data in a Secret) and its password.
+// An empty key means the format is not asked for.
+struct FormatSpec {
+  std::string key;
+  std::string password;
+};
+
 struct TargetSpec {
   std::string name;
   std::string key = kDefaultKey;
@@ -51,6 +71,9 @@ struct TrustBundleSpec {
   // target.configMap and target.secret: at least one is set; an empty name means absent.
   TargetSpec target;
   TargetSpec secret_target;
+  // target.additionalFormats: written beside the PEM on every target.
+  FormatSpec jks;
+  FormatSpec pkcs12;
   // A metav1.LabelSelector as given ({} selects every namespace); absent: select by name only.
   std::optional<nlohmann::json> namespace_selector;
   std::vector<std::string> namespaces;
@@ -61,7 +84,9 @@ struct TrustBundleSpec {
 
 // Parses and validates `spec`. InvalidArgument lists every problem found, joined
 // by "; " (for example "spec.sources[1]: exactly one of configMap, secret, inline";
-// "spec.target: configMap or secret is required").
+// "spec.target: configMap or secret is required"). A format key must be a
+// ConfigMap key distinct from the targets' PEM keys and from the other format's;
+// a JKS password must hold no NUL, a PKCS#12 one must be printable ASCII.
 Result<TrustBundleSpec> ParseSpec(const nlohmann::json& spec);
 
 // A ConfigMap data key: 1-253 of [-._a-zA-Z0-9], not "." or "..".

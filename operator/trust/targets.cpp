@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "kube/resource.h"
 #include "trust/build.h"
+#include "trust/formats.h"
 #include "x509/pem.h"
 
 namespace certguard::trust {
@@ -36,18 +37,31 @@ json TargetObject(const DesiredTarget& d) {
                               {"kind", o.kind},
                               {"name", o.name},
                               {"uid", o.uid}}})}};
-  if (!d.target.annotations.empty()) meta["annotations"] = d.target.annotations;
+  const auto annotations = DesiredAnnotations(d);
+  if (!annotations.empty()) meta["annotations"] = annotations;
   if (d.secret) {
+    json data = {{d.target.key, x509::pem::Base64(d.pem)}};
+    for (const ExtraKey& e : d.extra) data[e.key] = x509::pem::Base64(e.bytes);
     return {{"apiVersion", "v1"},
             {"kind", "Secret"},
             {"metadata", meta},
             {"type", "Opaque"},
-            {"data", {{d.target.key, x509::pem::Base64(d.pem)}}}};
+            {"data", data}};
   }
-  return {{"apiVersion", "v1"},
-          {"kind", "ConfigMap"},
-          {"metadata", meta},
-          {"data", {{d.target.key, d.pem}}}};
+  json out = {{"apiVersion", "v1"},
+              {"kind", "ConfigMap"},
+              {"metadata", meta},
+              {"data", {{d.target.key, d.pem}}}};
+  for (const ExtraKey& e : d.extra) out["binaryData"][e.key] = x509::pem::Base64(e.bytes);
+  return out;
+}
+
+// What a write of `d` puts in a target's data, as the cache shows it.
+std::map<std::string, std::string> WrittenData(const DesiredTarget& d) {
+  std::map<std::string, std::string> data = {
+      {d.target.key, d.pem_digest.empty() ? DigestMarker(d.pem) : d.pem_digest}};
+  for (const ExtraKey& e : d.extra) data[e.key] = DigestMarker(e.bytes);
+  return data;
 }
 
 bool IsWrite(TargetActionKind k) {
@@ -56,6 +70,29 @@ bool IsWrite(TargetActionKind k) {
 }
 
 }  // namespace
+
+Result<std::vector<ExtraKey>> FormatKeys(const TrustBundleSpec& spec,
+                                         const std::vector<x509::CertificateInfo>& certs,
+                                         const std::string& pem) {
+  std::vector<ExtraKey> extra;
+  if (!spec.jks.key.empty()) {
+    // Each entry created at its certificate's notBefore: the same bundle, the same bytes.
+    auto jks = EncodeJks(certs, spec.jks.password);
+    if (!jks.ok()) return jks.status().Annotate("encoding JKS");
+    extra.push_back({spec.jks.key, std::move(*jks), ""});
+  }
+  if (!spec.pkcs12.key.empty()) {
+    auto p12 = EncodePkcs12Truststore(certs, spec.pkcs12.password);
+    if (!p12.ok()) return p12.status().Annotate("encoding PKCS#12");
+    // The file's MAC already lets its readers test passwords offline: a
+    // fingerprint over the public bundle and the password reveals no more.
+    std::string input = pem;
+    input += '\0';
+    input += spec.pkcs12.password;
+    extra.push_back({spec.pkcs12.key, std::move(*p12), BundleFingerprint(input)});
+  }
+  return extra;
+}
 
 ConfigMapFacts FactsOf(const json& cm, bool secret) {
   ConfigMapFacts f;
@@ -67,6 +104,17 @@ ConfigMapFacts FactsOf(const json& cm, bool secret) {
   f.labels = StrMap(Field(meta, "labels"));
   f.annotations = StrMap(Field(meta, "annotations"));
   f.data = StrMap(Field(cm, "data"));
+  // A ConfigMap's binaryData keys are distinct from its data keys (the API
+  // server refuses a key in both). The cache holds digest markers; a live
+  // object holds base64.
+  for (auto& [k, v] : StrMap(Field(cm, "binaryData"))) {
+    if (IsDigestMarker(v)) {
+      f.data[k] = v;
+    } else {
+      auto decoded = x509::pem::DecodeBody(v);
+      f.data[k] = decoded.ok() ? *decoded : DigestMarker("\x01undecodable");
+    }
+  }
   f.deleting = !Field(meta, "deletionTimestamp").is_null();
   f.resource_version = Str(meta, "resourceVersion");
   const json& owners = Field(meta, "ownerReferences");
@@ -118,6 +166,7 @@ bool TargetWriter::TrustInflight(const DesiredTarget& desired,
                                  std::vector<ConfigMapFacts>& existing) {
   const TargetSpec& target = desired.target;
   const auto steady_now = clock_.Steady();
+  const std::string identity = WriteIdentity(desired);
   bool trusting = false;
   std::lock_guard lock(mu_);
   auto& mine = inflight_[desired.bundle.name];
@@ -126,12 +175,13 @@ bool TargetWriter::TrustInflight(const DesiredTarget& desired,
     auto facts = std::find_if(existing.begin(), existing.end(), [&](const ConfigMapFacts& f) {
       return KeyOf(f.ns, f.name) == it->first;
     });
-    bool keep = steady_now - w.when < options_.inflight_ttl && w.digest == desired.pem_digest;
+    bool keep = steady_now - w.when < options_.inflight_ttl && w.identity == identity;
     if (keep && facts != existing.end()) {
       if (facts->resource_version == w.before_rv) {
-        facts->data[target.key] = w.digest;  // the cache is behind: trust the write
+        // The cache is behind: trust the write.
+        for (const auto& [k, v] : w.data) facts->data[k] = v;
         for (const auto& [k, v] : DesiredLabels(desired)) facts->labels[k] = v;
-        for (const auto& [k, v] : target.annotations) facts->annotations[k] = v;
+        for (const auto& [k, v] : w.annotations) facts->annotations[k] = v;
         facts->owners = {DesiredOwner(desired.bundle)};
       } else {
         keep = false;  // the cache shows our write, or a later change
@@ -143,8 +193,8 @@ bool TargetWriter::TrustInflight(const DesiredTarget& desired,
       f.ns = it->first.substr(0, it->first.find('/'));
       f.name = target.name;
       f.labels = DesiredLabels(desired);
-      f.annotations = target.annotations;
-      f.data = {{target.key, w.digest}};
+      f.annotations = w.annotations;
+      f.data = w.data;
       f.owners = {DesiredOwner(desired.bundle)};
       f.managers = {kFieldManager};
       f.managers_known = true;
@@ -171,12 +221,21 @@ TargetWrites TargetWriter::Write(const DesiredTarget& desired,
     auto it = rv_of.find(k);
     return it == rv_of.end() ? std::string() : it->second;
   };
+  std::map<std::string, StaleFields> stale_of;
+  for (const ConfigMapFacts& f : existing) {
+    if (StaleFields stale = StaleFieldsOf(f, desired); !stale.empty()) {
+      stale_of.emplace(KeyOf(f.ns, f.name), std::move(stale));
+    }
+  }
   std::vector<const TargetAction*> writes;
   for (const TargetAction& a : out.plan.actions) {
     if (IsWrite(a.kind)) writes.push_back(&a);
   }
   std::vector<Status> outcomes(writes.size());
   const json target_object = writes.empty() ? json() : TargetObject(desired);
+  const std::string identity = WriteIdentity(desired);
+  const auto written_data = WrittenData(desired);
+  const auto written_annotations = DesiredAnnotations(desired);
 
   // One write; remembers a create or update as in flight.
   auto write_one = [&](const TargetAction& a) -> Status {
@@ -200,12 +259,30 @@ TargetWrites TargetWriter::Write(const DesiredTarget& desired,
       }
       r = kube::Apply(client_, ResourceOf(desired.secret), a.ns, object, kFieldManager,
                       /*force=*/true);
+      auto stale = stale_of.find(k);
+      if (r.ok() && stale != stale_of.end()) {
+        // A removed format: its key and annotations go with a merge patch, on
+        // the version just applied.
+        json patch = {{"metadata",
+                       {{"resourceVersion", Str(Field(*r, "metadata"), "resourceVersion")}}}};
+        for (const std::string& key : stale->second.keys) {
+          patch[desired.secret ? "data" : "binaryData"][key] = nullptr;
+        }
+        for (const std::string& name : stale->second.annotations) {
+          patch["metadata"]["annotations"][name] = nullptr;
+        }
+        r = client_.Patch(ResourceOf(desired.secret), a.ns, a.name, kube::PatchType::kMerge,
+                          patch.dump());
+      }
     }
     if (r.ok()) {
       std::lock_guard lock(mu_);
-      inflight_[desired.bundle.name][k] = {
-          a.kind == TargetActionKind::kCreate ? "" : rv(k),
-          Str(Field(*r, "metadata"), "resourceVersion"), desired.pem_digest, clock_.Steady()};
+      inflight_[desired.bundle.name][k] = {a.kind == TargetActionKind::kCreate ? "" : rv(k),
+                                           Str(Field(*r, "metadata"), "resourceVersion"),
+                                           identity,
+                                           written_data,
+                                           written_annotations,
+                                           clock_.Steady()};
     }
     return r.status();
   };

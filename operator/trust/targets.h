@@ -18,11 +18,23 @@
 
 #include "common/time.h"
 #include "kube/client.h"
+#include "common/status.h"
 #include "trust/plan.h"
+#include "trust/spec.h"
 #include "trust/status.h"
 #include "trust/view.h"
+#include "x509/types.h"
 
 namespace certguard::trust {
+
+// The extra keys spec.target.additionalFormats asks for, encoded from the
+// bundle's certificates and PEM: JKS (each entry created at its certificate's
+// notBefore, so the bytes repeat) and PKCS#12 (its input the fingerprint of
+// the PEM and the password). Empty when no format is asked for. The encoders'
+// InvalidArgument when the certificates cannot be encoded.
+Result<std::vector<ExtraKey>> FormatKeys(const TrustBundleSpec& spec,
+                                         const std::vector<x509::CertificateInfo>& certs,
+                                         const std::string& pem);
 
 // The facts planning needs from a ConfigMap object (managedFields if present),
 // or from a Secret's when `secret` (its data as the cache keeps it: digest markers).
@@ -71,7 +83,9 @@ class TargetWriter {
   struct Inflight {
     std::string before_rv;  // "" for a create
     std::string after_rv;
-    std::string digest;  // DigestMarker of the bundle written
+    std::string identity;  // WriteIdentity of what was written
+    std::map<std::string, std::string> data;         // as the cache will show it
+    std::map<std::string, std::string> annotations;  // DesiredAnnotations written
     std::chrono::steady_clock::time_point when;
   };
   // Lays this bundle's in-flight writes over `existing`, and drops those the

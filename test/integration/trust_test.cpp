@@ -33,6 +33,7 @@
 #include "support/kube/fake_recorder.h"
 #include "support/pki.h"
 #include "trust/controller.h"
+#include "trust/formats.h"
 #include "trust/plan.h"
 #include "trust/reconciler.h"
 #include "x509/parse.h"
@@ -1173,6 +1174,133 @@ TEST_CASE("trust: with Secret targets off, a Secret target is reported and no Se
       [&] { return plane.Condition(bundle, "Synced", "reason") == "SecretTargetsDisabled"; }, 15s));
   CHECK(plane.Condition(bundle, "Synced") == "False");
   CHECK(api.Get(res::kSecrets, ns, "off-ca-secret").status().code() == Code::kNotFound);
+}
+
+namespace {
+
+// binaryData[key] of a ConfigMap, decoded; nullopt when absent or not base64.
+std::optional<std::string> BinaryData(TrustPlane& plane, const std::string& ns,
+                                      const std::string& name, const std::string& key) {
+  auto cm = plane.Get(ns, name);
+  if (!cm) return std::nullopt;
+  const json data = cm->value("binaryData", json::object());
+  if (!data.contains(key) || !data[key].is_string()) return std::nullopt;
+  auto bytes = x509::pem::DecodeBody(data[key].get<std::string>());
+  if (!bytes.ok()) return std::nullopt;
+  return *bytes;
+}
+
+// Whether `jks` and `p12` hold exactly the certificates of `pem`: the JKS as
+// certguard encodes that bundle (its bytes repeat), the PKCS#12 read back.
+bool HoldsTruststores(const std::string& pem, const std::optional<std::string>& jks,
+                      const std::optional<std::string>& p12, const std::string& p12_password) {
+  if (!jks || !p12) return false;
+  const auto certs = x509::ParseBundle(pem).certificates;
+  auto expected_jks = trust::EncodeJks(certs, "changeit");
+  if (!expected_jks.ok() || *expected_jks != *jks) return false;
+  auto read = trust::ReadPkcs12Truststore(*p12, p12_password);
+  if (!read.ok()) return false;
+  std::vector<std::string> got = *read;
+  std::vector<std::string> want;
+  for (const auto& c : certs) want.push_back(c.der);
+  std::sort(got.begin(), got.end());
+  std::sort(want.begin(), want.end());
+  return got == want;
+}
+
+}  // namespace
+
+TEST_CASE("trust: additional formats write JKS and PKCS#12 truststores to ConfigMap and Secret "
+          "targets, a tampered truststore is repaired, and a reconcile in sync writes nothing",
+          "[integration][trust][formats]") {
+  TrustPlane plane(RequireCluster());
+  kube::Client& api = plane.client();
+  const std::string id = RunId();
+  const std::string bundle = "fmt-" + id;
+  const std::string target = "fmt-ca";
+  const std::string pem = JoinPem({CertBuilder().Cn("fmt-ca-1-" + id).Ca().Pem(),
+                                   CertBuilder().Cn("fmt-ca-2-" + id).Ca().Pem()});
+  std::vector<std::string> nss = Names("tb-" + id + "-f", 2);
+  for (const auto& ns : nss) plane.Namespace(ns, {{"trust-fmt", id}});
+
+  RunningController rc(plane.cluster(), WithSecretTargets());
+  json b = BundleObject(bundle, json::array({{{"inline", pem}}}), target,
+                        {{"matchLabels", {{"trust-fmt", id}}}});
+  b["spec"]["target"]["secret"] = {{"name", target + "-secret"}};
+  b["spec"]["target"]["additionalFormats"] = {
+      {"jks", {{"key", "bundle.jks"}}},  // password: the default, changeit
+      {"pkcs12", {{"key", "bundle.p12"}, {"password", "p12-pass"}}}};
+  plane.CreateBundle(b);
+
+  auto configmap_ok = [&](const std::string& ns) {
+    auto cm = plane.Get(ns, target);
+    if (!cm) return false;
+    const json data = cm->value("data", json::object());
+    return data.value("ca.crt", "") != "" && Fingerprints(data.value("ca.crt", "")) ==
+                                                 Fingerprints(pem) &&
+           HoldsTruststores(data.value("ca.crt", ""), BinaryData(plane, ns, target, "bundle.jks"),
+                            BinaryData(plane, ns, target, "bundle.p12"), "p12-pass");
+  };
+  auto secret_ok = [&](const std::string& ns) {
+    auto secret_pem = SecretData(api, ns, target + "-secret");
+    return secret_pem && HoldsTruststores(*secret_pem,
+                                          SecretData(api, ns, target + "-secret", "bundle.jks"),
+                                          SecretData(api, ns, target + "-secret", "bundle.p12"),
+                                          "p12-pass");
+  };
+  auto all_ok = [&] {
+    return std::all_of(nss.begin(), nss.end(),
+                       [&](const std::string& ns) { return configmap_ok(ns) && secret_ok(ns); });
+  };
+  REQUIRE(Eventually(all_ok, 30s));
+  CHECK(Eventually([&] { return plane.Targets(bundle, 4, 0, 0); }, 15s));
+  auto rv = [&](const std::string& ns) {
+    auto cm = plane.Get(ns, target);
+    return cm ? (*cm)["metadata"].value("resourceVersion", "") : std::string();
+  };
+  auto secret_rv = [&](const std::string& ns) {
+    auto s = api.Get(res::kSecrets, ns, target + "-secret");
+    return s.ok() ? (*s)["metadata"].value("resourceVersion", "") : std::string();
+  };
+  const std::string rv0 = rv(nss[0]);
+  const std::string secret_rv0 = secret_rv(nss[0]);
+
+  // Tamper with the PKCS#12 in one namespace and the JKS in the Secret: both are
+  // repaired; the reconciles that repair them leave the other namespace alone
+  // (a new PKCS#12 encoding would differ byte for byte, yet nothing is rewritten).
+  json forged = {{"binaryData", {{"bundle.p12", x509::pem::Base64("forged")}}}};
+  REQUIRE(api.Patch(res::kConfigMaps, nss[1], target, kube::PatchType::kMerge, forged.dump()).ok());
+  json forged_jks = {{"data", {{"bundle.jks", x509::pem::Base64("forged")}}}};
+  REQUIRE(api.Patch(res::kSecrets, nss[1], target + "-secret", kube::PatchType::kMerge,
+                    forged_jks.dump())
+              .ok());
+  CHECK(Eventually([&] { return configmap_ok(nss[1]) && secret_ok(nss[1]); }, 15s));
+  const std::string rv1 = rv(nss[1]);
+
+  // Another reconcile writes nothing.
+  rc.controller.queue().Add(bundle);
+  std::this_thread::sleep_for(2s);
+  CHECK(all_ok());
+  CHECK(rv(nss[0]) == rv0);
+  CHECK(secret_rv(nss[0]) == secret_rv0);
+  CHECK(rv(nss[1]) == rv1);
+
+  // A format removed from the spec leaves every target, with its annotation.
+  json drop = {{"spec", {{"target", {{"additionalFormats", {{"pkcs12", nullptr}}}}}}}};
+  REQUIRE(api.Patch(res::kTrustBundles, "", bundle, kube::PatchType::kMerge, drop.dump()).ok());
+  auto p12_gone = [&](const std::string& ns) {
+    auto cm = plane.Get(ns, target);
+    auto s = api.Get(res::kSecrets, ns, target + "-secret");
+    if (!cm || !s.ok()) return false;
+    const json annotations = (*cm)["metadata"].value("annotations", json::object());
+    return !cm->value("binaryData", json::object()).contains("bundle.p12") &&
+           cm->value("binaryData", json::object()).contains("bundle.jks") &&
+           !annotations.contains(trust::kPkcs12Annotation) &&
+           annotations.value(trust::kFormatKeysAnnotation, "") == "bundle.jks" &&
+           !s->value("data", json::object()).contains("bundle.p12") &&
+           s->value("data", json::object()).contains("bundle.jks");
+  };
+  CHECK(Eventually([&] { return p12_gone(nss[0]) && p12_gone(nss[1]); }, 15s));
 }
 
 }  // namespace certguard::test

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "trust/build.h"
+
 using namespace certguard::trust;
 
 namespace {
@@ -314,4 +316,137 @@ TEST_CASE("Secret targets: any name may be a Secret, a non-Opaque type is foreig
   REQUIRE(q.actions.size() == 1);
   CHECK(q.actions[0].kind == TargetActionKind::kSkipForeign);
   CHECK(q.foreign == 1);
+}
+
+namespace {
+
+// A JKS-like repeatable key and a PKCS#12-like one with its input fingerprint.
+DesiredTarget WithFormats(const std::string& p12_bytes = "P12-1") {
+  DesiredTarget d = Desired();
+  d.extra = {{"bundle.jks", "JKS-BYTES", ""}, {"bundle.p12", p12_bytes, "sha256:input-a"}};
+  return d;
+}
+
+// An own target holding what WithFormats would write, as the cache keeps it.
+ConfigMapFacts OwnWithFormats(const std::string& ns, const std::string& p12_bytes = "P12-1") {
+  ConfigMapFacts cm = Own(ns);
+  cm.data["bundle.jks"] = DigestMarker("JKS-BYTES");
+  cm.data["bundle.p12"] = DigestMarker(p12_bytes);
+  cm.annotations[kPkcs12Annotation] = "sha256:input-a," + BundleFingerprint(p12_bytes);
+  cm.annotations[kFormatKeysAnnotation] = "bundle.jks,bundle.p12";
+  return cm;
+}
+
+}  // namespace
+
+TEST_CASE("Extra keys: a target holding them is in sync though PKCS#12 bytes differ",
+          "[trust][formats]") {
+  // A new encoding of the same bundle (other salts) does not rewrite the target.
+  TargetPlan p = PlanTargets(WithFormats("P12-2"), {"a"}, {OwnWithFormats("a", "P12-1")});
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].kind == TargetActionKind::kKeep);
+  // The raw bytes (not a digest marker) are recognized too.
+  ConfigMapFacts raw = OwnWithFormats("a");
+  raw.data["bundle.jks"] = "JKS-BYTES";
+  raw.data["bundle.p12"] = "P12-1";
+  CHECK(InSync(raw, WithFormats("P12-9")));
+  // The annotation a write gets names the bytes written.
+  CHECK(DesiredAnnotations(WithFormats("P12-2")).at(kPkcs12Annotation) ==
+        "sha256:input-a," + BundleFingerprint("P12-2"));
+  CHECK(DesiredAnnotations(WithFormats()).at("note") == "x");
+  CHECK(DesiredAnnotations(Desired()).count(kPkcs12Annotation) == 0);
+  CHECK(DesiredAnnotations(Desired()).count(kFormatKeysAnnotation) == 0);
+  CHECK(DesiredAnnotations(WithFormats()).at(kFormatKeysAnnotation) == "bundle.jks,bundle.p12");
+}
+
+TEST_CASE("Extra keys: missing, tampered or outdated ones are repaired", "[trust][formats]") {
+  const DesiredTarget d = WithFormats();
+  auto kind = [&](const ConfigMapFacts& cm, const DesiredTarget& desired) {
+    return PlanTargets(desired, {"a"}, {cm}).actions.at(0).kind;
+  };
+  CHECK(kind(OwnWithFormats("a"), d) == TargetActionKind::kKeep);
+  SECTION("a PEM-only target when formats are asked for") {
+    CHECK(kind(Own("a"), d) == TargetActionKind::kUpdate);
+  }
+  SECTION("JKS key tampered") {
+    auto cm = OwnWithFormats("a");
+    cm.data["bundle.jks"] = DigestMarker("other");
+    CHECK(kind(cm, d) == TargetActionKind::kUpdate);
+  }
+  SECTION("PKCS#12 key tampered: its fingerprint no longer matches the annotation") {
+    auto cm = OwnWithFormats("a");
+    cm.data["bundle.p12"] = DigestMarker("P12-forged");
+    CHECK(kind(cm, d) == TargetActionKind::kUpdate);
+  }
+  SECTION("PKCS#12 annotation removed or edited") {
+    auto cm = OwnWithFormats("a");
+    cm.annotations.erase(kPkcs12Annotation);
+    CHECK(kind(cm, d) == TargetActionKind::kUpdate);
+    cm = OwnWithFormats("a");
+    cm.annotations[kPkcs12Annotation] = "sha256:input-a,sha256:0";
+    CHECK(kind(cm, d) == TargetActionKind::kUpdate);
+  }
+  SECTION("PKCS#12 input changed (new bundle or password)") {
+    DesiredTarget other = d;
+    other.extra[1].input = "sha256:input-b";
+    CHECK(kind(OwnWithFormats("a"), other) == TargetActionKind::kUpdate);
+  }
+  SECTION("a format removed: the target is rewritten so that its key goes") {
+    DesiredTarget jks_only = d;
+    jks_only.extra.pop_back();
+    CHECK(kind(OwnWithFormats("a"), jks_only) == TargetActionKind::kUpdate);
+    CHECK(kind(OwnWithFormats("a"), Desired()) == TargetActionKind::kUpdate);
+    // Once rewritten (annotations as the write leaves them), it is in sync.
+    auto cm = OwnWithFormats("a");
+    cm.annotations.erase(kPkcs12Annotation);
+    cm.annotations[kFormatKeysAnnotation] = "bundle.jks";
+    CHECK(kind(cm, jks_only) == TargetActionKind::kKeep);
+    CHECK(DesiredAnnotations(jks_only).at(kFormatKeysAnnotation) == "bundle.jks");
+    CHECK(DesiredAnnotations(jks_only).count(kPkcs12Annotation) == 0);
+  }
+  SECTION("a format key renamed") {
+    DesiredTarget other = d;
+    other.extra[0].key = "truststore.jks";
+    CHECK(kind(OwnWithFormats("a"), other) == TargetActionKind::kUpdate);
+  }
+}
+
+TEST_CASE("WriteIdentity changes with the PEM, a JKS file or a PKCS#12 input only",
+          "[trust][formats]") {
+  DesiredTarget a = WithFormats("P12-1");
+  DesiredTarget same = WithFormats("P12-2");  // another encoding of the same input
+  CHECK(WriteIdentity(a) == WriteIdentity(same));
+  DesiredTarget jks = a;
+  jks.extra[0].bytes = "JKS-OTHER";
+  CHECK(WriteIdentity(jks) != WriteIdentity(a));
+  DesiredTarget input = a;
+  input.extra[1].input = "sha256:input-b";
+  CHECK(WriteIdentity(input) != WriteIdentity(a));
+  CHECK(WriteIdentity(Desired()) != WriteIdentity(a));
+  CHECK(WriteIdentity(Desired("PEM-B\n")) != WriteIdentity(Desired()));
+  CHECK(ValueFingerprint(DigestMarker("x")) == BundleFingerprint("x"));
+  CHECK(ValueFingerprint("x") == BundleFingerprint("x"));
+}
+
+TEST_CASE("StaleFieldsOf names a removed format's key and annotations, nothing else",
+          "[trust][formats]") {
+  const ConfigMapFacts cm = OwnWithFormats("a");
+  CHECK(StaleFieldsOf(cm, WithFormats()).empty());
+  DesiredTarget jks_only = WithFormats();
+  jks_only.extra.pop_back();
+  StaleFields s = StaleFieldsOf(cm, jks_only);
+  CHECK(s.keys == std::vector<std::string>{"bundle.p12"});
+  CHECK(s.annotations == std::vector<std::string>{kPkcs12Annotation});
+  StaleFields none = StaleFieldsOf(cm, Desired());
+  CHECK(none.keys == std::vector<std::string>{"bundle.jks", "bundle.p12"});
+  CHECK(none.annotations.size() == 2);
+  // Without the annotation nothing was written by a format: keys others add stay.
+  ConfigMapFacts theirs = Own("a");
+  theirs.data["bundle.p12"] = "someone's";
+  CHECK(StaleFieldsOf(theirs, Desired()).empty());
+  // A listed key already gone is not patched again; the PEM key never is.
+  ConfigMapFacts gone = OwnWithFormats("a");
+  gone.data.erase("bundle.p12");
+  gone.annotations[kFormatKeysAnnotation] = "bundle.jks,bundle.p12,ca.crt";
+  CHECK(StaleFieldsOf(gone, jks_only).keys.empty());
 }

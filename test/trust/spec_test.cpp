@@ -204,5 +204,80 @@ TEST_CASE("ParseSpec refuses each bad Secret target field", "[trust]") {
       problem({{"secret", {{"name", "s"}, {"type", "kubernetes.io/tls"}}}}),
       Catch::Contains("spec.target.secret.type: unknown field (name, key, labels, annotations)"));
   CHECK_THAT(problem({{"secret", {{"name", "s"}}}, {"pkcs12", {{"name", "p"}}}}),
-             Catch::Contains("spec.target.pkcs12: unknown field (configMap, secret)"));
+             Catch::Contains(
+                 "spec.target.pkcs12: unknown field (configMap, secret, additionalFormats)"));
+}
+
+TEST_CASE("ParseSpec reads additional formats with trust-manager's default passwords", "[trust]") {
+  json spec = Valid();
+  spec["target"]["additionalFormats"] = {{"jks", {{"key", "bundle.jks"}}},
+                                         {"pkcs12", {{"key", "bundle.p12"}}}};
+  auto r = ParseSpec(spec);
+  REQUIRE(r.ok());
+  CHECK(r->jks.key == "bundle.jks");
+  CHECK(r->jks.password == "changeit");
+  CHECK(r->pkcs12.key == "bundle.p12");
+  CHECK(r->pkcs12.password.empty());
+
+  spec["target"]["additionalFormats"] = {{"jks", {{"key", "t.jks"}, {"password", "s\u00e9same"}}},
+                                         {"pkcs12", {{"key", "t.p12"}, {"password", "p w!~"}}}};
+  auto given = ParseSpec(spec);
+  REQUIRE(given.ok());
+  CHECK(given->jks.password == "s\xc3\xa9same");
+  CHECK(given->pkcs12.password == "p w!~");
+
+  auto none = ParseSpec(Valid());
+  REQUIRE(none.ok());
+  CHECK(none->jks.key.empty());
+  CHECK(none->pkcs12.key.empty());
+}
+
+TEST_CASE("ParseSpec refuses each bad additional format field", "[trust]") {
+  auto problem = [](const json& formats, const json& secret = nullptr) {
+    json spec = Valid();
+    spec["target"]["additionalFormats"] = formats;
+    if (!secret.is_null()) spec["target"]["secret"] = secret;
+    auto r = ParseSpec(spec);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kInvalidArgument);
+    return r.status().message();
+  };
+  const std::string fp = "spec.target.additionalFormats";
+  CHECK_THAT(problem("jks"), Catch::Contains(fp + ": must be an object"));
+  CHECK_THAT(problem({{"pem", {{"key", "a"}}}}),
+             Catch::Contains(fp + ".pem: unknown field (jks, pkcs12)"));
+  CHECK_THAT(problem({{"jks", "a.jks"}}), Catch::Contains(fp + ".jks: must be an object"));
+  CHECK_THAT(problem({{"jks", json::object()}}), Catch::Contains(fp + ".jks.key: required"));
+  CHECK_THAT(problem({{"pkcs12", {{"key", "a.p12"}, {"profile", "LegacyRC2"}}}}),
+             Catch::Contains(fp + ".pkcs12.profile: unknown field (key, password)"));
+  CHECK_THAT(problem({{"jks", {{"key", "a/b"}}}}),
+             Catch::Contains(fp + ".jks.key: \"a/b\" is not a valid ConfigMap key"));
+  CHECK_THAT(problem({{"jks", {{"key", "a.jks"}, {"password", 3}}}}),
+             Catch::Contains(fp + ".jks.password: must be a string"));
+  CHECK_THAT(problem({{"jks", {{"key", "a.jks"}, {"password", std::string("a\0b", 3)}}}}),
+             Catch::Contains(fp + ".jks.password: must not contain NUL"));
+  CHECK_THAT(problem({{"pkcs12", {{"key", "a.p12"}, {"password", "s\u00e9same"}}}}),
+             Catch::Contains(fp + ".pkcs12.password: must be printable ASCII"));
+  CHECK_THAT(problem({{"pkcs12", {{"key", "a.p12"}, {"password", "tab\there"}}}}),
+             Catch::Contains(fp + ".pkcs12.password: must be printable ASCII"));
+  // The ConfigMap target's key is ca.crt by default.
+  CHECK_THAT(problem({{"jks", {{"key", "ca.crt"}}}}),
+             Catch::Contains(fp + ".jks.key: must differ from the target's PEM key"));
+  CHECK_THAT(problem({{"pkcs12", {{"key", "s.pem"}}}}, {{"name", "s"}, {"key", "s.pem"}}),
+             Catch::Contains(fp + ".pkcs12.key: must differ from the target's PEM key"));
+  CHECK_THAT(problem({{"jks", {{"key", "t"}}}, {"pkcs12", {{"key", "t"}}}}),
+             Catch::Contains(fp + ".pkcs12.key: must differ from jks.key"));
+  json spec = Valid();
+  spec["target"]["configMap"]["annotations"] = {{"certguard.io/pkcs12-digest", "x"}};
+  auto r = ParseSpec(spec);
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.status().message(),
+             Catch::Contains("spec.target.configMap.annotations: "
+                             "certguard.io/pkcs12-digest is set by certguard"));
+  spec["target"]["configMap"]["annotations"] = {{"certguard.io/truststore-keys", "x"}};
+  auto keys = ParseSpec(spec);
+  REQUIRE_FALSE(keys.ok());
+  CHECK_THAT(keys.status().message(),
+             Catch::Contains("spec.target.configMap.annotations: "
+                             "certguard.io/truststore-keys is set by certguard"));
 }

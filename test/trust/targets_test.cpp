@@ -12,6 +12,9 @@
 #include "support/pki.h"
 #include "support/trust/map_view.h"
 #include "trust/build.h"
+#include "trust/formats.h"
+#include "trust/reconciler.h"
+#include "x509/pem.h"
 
 using namespace certguard;
 using namespace certguard::trust;
@@ -181,4 +184,146 @@ TEST_CASE("MergeWrites adds the Secret targets' writes to the ConfigMaps'", "[tr
   CHECK(m.write_errors[0].name == "Secret t");
   CHECK(m.first_error.code() == Code::kUnavailable);
   CHECK(m.trusting_writes);
+}
+
+namespace {
+
+// A desired target with the formats a spec asks for, encoded from `pem`.
+DesiredTarget WithFormats(const std::string& pem, bool secret) {
+  TrustBundleSpec spec;
+  spec.jks = {"bundle.jks", "changeit"};
+  spec.pkcs12 = {"bundle.p12", "p12-pass"};
+  SourceContent source{"inline[0]", Status::Ok(), {{"", pem}}};
+  const BuildResult b = Build({source}, {}, kNow);
+  auto extra = FormatKeys(spec, b.certificates, b.pem);
+  REQUIRE(extra.ok());
+  DesiredTarget d = Desired(b.pem);
+  d.secret = secret;
+  d.extra = *extra;
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("FormatKeys encodes JKS repeatably and PKCS#12 with its input",
+          "[trust][targets][formats]") {
+  const std::string pem = CertBuilder().Cn("formats-ca").Ca().Pem();
+  const DesiredTarget a = WithFormats(pem, false);
+  const DesiredTarget b = WithFormats(pem, false);
+  REQUIRE(a.extra.size() == 2);
+  CHECK(a.extra[0].key == "bundle.jks");
+  CHECK(a.extra[0].input.empty());
+  CHECK(a.extra[0].bytes == b.extra[0].bytes);  // same bundle, same JKS bytes
+  CHECK(a.extra[1].key == "bundle.p12");
+  CHECK(a.extra[1].bytes != b.extra[1].bytes);  // fresh salts
+  CHECK(a.extra[1].input == b.extra[1].input);
+  CHECK(WriteIdentity(a) == WriteIdentity(b));
+  auto certs = ReadPkcs12Truststore(a.extra[1].bytes, "p12-pass");
+  REQUIRE(certs.ok());
+  CHECK(certs->size() == 1);
+  CHECK_FALSE(ReadPkcs12Truststore(a.extra[1].bytes, "changeit").ok());
+
+  // Another password is another input; no format, no key.
+  TrustBundleSpec spec;
+  spec.pkcs12 = {"bundle.p12", "other"};
+  const BuildResult built = Build({{"inline[0]", Status::Ok(), {{"", pem}}}}, {}, kNow);
+  auto other = FormatKeys(spec, built.certificates, built.pem);
+  REQUIRE(other.ok());
+  REQUIRE(other->size() == 1);
+  CHECK(other->at(0).input != a.extra[1].input);
+  auto none = FormatKeys(TrustBundleSpec{}, built.certificates, built.pem);
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+  // No certificate: the encoders refuse, and so does FormatKeys.
+  spec.jks = {"bundle.jks", "changeit"};
+  CHECK(FormatKeys(spec, {}, "").status().code() == Code::kInvalidArgument);
+}
+
+TEST_CASE("TargetWriter writes truststores to binaryData and keeps them without rewriting",
+          "[trust][targets][formats]") {
+  FakeClient api;
+  common::FakeClock clock(kNow);
+  TargetWriter writer(api, clock, {1, 30s});
+  const std::string pem = CertBuilder().Cn("binary-ca").Ca().Pem();
+  REQUIRE(writer.Write(WithFormats(pem, false), {"a"}, {}).written == 1);
+  const json cm = api.Objects(kube::resources::kConfigMaps).begin()->second;
+  CHECK(cm["data"]["ca.crt"] == pem);
+  CHECK_FALSE(cm["data"].contains("bundle.jks"));
+  REQUIRE(cm["binaryData"].contains("bundle.jks"));
+  REQUIRE(cm["binaryData"].contains("bundle.p12"));
+  const std::string p12 = cm["binaryData"]["bundle.p12"];
+  auto p12_bytes = x509::pem::DecodeBody(p12);
+  REQUIRE(p12_bytes.ok());
+  CHECK(ReadPkcs12Truststore(*p12_bytes, "p12-pass").ok());
+  CHECK(cm["metadata"]["annotations"][kPkcs12Annotation].get<std::string>().find(
+            BundleFingerprint(*p12_bytes)) != std::string::npos);
+
+  // The cache lags: the write is trusted though this reconcile's PKCS#12 differs.
+  api.ClearActions();
+  TargetWrites lagging = writer.Write(WithFormats(pem, false), {"a"}, {});
+  CHECK(lagging.trusting_writes);
+  CHECK(lagging.plan.in_sync == 1);
+  CHECK(api.Actions().empty());
+
+  // The cache shows the object (as the cache keeps it, or as read live): in sync.
+  writer.Observe("a", "cluster-ca", cm["metadata"]["resourceVersion"], false);
+  for (const json& seen : {CompactTarget(cm), cm}) {
+    TargetWrites synced = writer.Write(WithFormats(pem, false), {"a"}, {FactsOf(seen)});
+    CHECK(synced.plan.in_sync == 1);
+    CHECK(api.Actions().empty());
+  }
+
+  // A tampered PKCS#12 key is rewritten.
+  json tampered = cm;
+  tampered["binaryData"]["bundle.p12"] = certguard::testing::Base64("forged");
+  TargetWrites repaired =
+      writer.Write(WithFormats(pem, false), {"a"}, {FactsOf(CompactTarget(tampered))});
+  CHECK(repaired.written == 1);
+  CHECK(CountActions(api, "apply configmaps") + CountActions(api, "patch configmaps") == 1);
+}
+
+TEST_CASE("TargetWriter writes truststores in a Secret target's data",
+          "[trust][targets][formats][secret-target]") {
+  FakeClient api;
+  common::FakeClock clock(kNow);
+  TargetWriter writer(api, clock, {1, 30s});
+  const std::string pem = CertBuilder().Cn("secret-formats-ca").Ca().Pem();
+  const DesiredTarget desired = WithFormats(pem, true);
+  REQUIRE(writer.Write(desired, {"a"}, {}).written == 1);
+  const json s = api.Objects(kube::resources::kSecrets).begin()->second;
+  CHECK_FALSE(s.contains("binaryData"));
+  CHECK(s["data"]["bundle.jks"] == certguard::testing::Base64(desired.extra[0].bytes));
+  auto p12 = x509::pem::DecodeBody(s["data"]["bundle.p12"].get<std::string>());
+  REQUIRE(p12.ok());
+  CHECK(ReadPkcs12Truststore(*p12, "p12-pass").ok());
+  writer.Observe("a", "cluster-ca", s["metadata"]["resourceVersion"], false);
+  api.ClearActions();
+  TargetWrites synced =
+      writer.Write(WithFormats(pem, true), {"a"}, {FactsOf(CompactSecretTarget(s), true)});
+  CHECK(synced.plan.in_sync == 1);
+  CHECK(api.Actions().empty());
+}
+
+TEST_CASE("TargetWriter removes a dropped format's key and annotation after the apply",
+          "[trust][targets][formats]") {
+  FakeClient api;
+  common::FakeClock clock(kNow);
+  TargetWriter writer(api, clock, {1, 30s});
+  const std::string pem = CertBuilder().Cn("drop-ca").Ca().Pem();
+  REQUIRE(writer.Write(WithFormats(pem, false), {"a"}, {}).written == 1);
+  json cm = api.Objects(kube::resources::kConfigMaps).begin()->second;
+  writer.Observe("a", "cluster-ca", cm["metadata"]["resourceVersion"], false);
+  api.ClearActions();
+
+  DesiredTarget jks_only = WithFormats(pem, false);
+  jks_only.extra.pop_back();
+  TargetWrites w = writer.Write(jks_only, {"a"}, {FactsOf(CompactTarget(cm))});
+  CHECK(w.written == 1);
+  CHECK(w.write_errors.empty());
+  CHECK(CountActions(api, "patch configmaps") == 2);  // the apply, then the removal
+  cm = api.Objects(kube::resources::kConfigMaps).begin()->second;
+  CHECK(cm["binaryData"].contains("bundle.jks"));
+  CHECK_FALSE(cm["binaryData"].contains("bundle.p12"));
+  CHECK_FALSE(cm["metadata"]["annotations"].contains(kPkcs12Annotation));
+  CHECK(cm["metadata"]["annotations"][kFormatKeysAnnotation] == "bundle.jks");
 }
