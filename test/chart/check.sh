@@ -19,6 +19,8 @@ k() { "$KUBECTL" "$@"; }
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass=0
+# The documents of rendered YAML files but SecurityContextConstraints.
+no_scc() { awk 'BEGIN { RS = "\n---\n"; ORS = "\n---\n" } !/\nkind: SecurityContextConstraints\n/' "$@"; }
 ok() { echo "ok: $*"; pass=$((pass + 1)); }
 
 HELM="$helm" bash hack/sync-chart.sh --check || fail "chart copies or deploy/certguard.yaml out of date"
@@ -37,7 +39,9 @@ for values in "" charts/certguard/examples/*.yaml; do
   "$helm" template certguard charts/certguard -n "$ns" --kube-version 1.34.0 "${args[@]}" \
     --set crds.install=false --set prometheusRule.enabled=false --set serviceMonitor.enabled=false \
     >"$tmp/render.yaml" || fail "helm template ($label)"
-  k apply --dry-run=server -f "$tmp/render.yaml" >"$tmp/apply" 2>&1 || { cat "$tmp/apply" >&2; fail "server dry run ($label)"; }
+  # The plane has no OpenShift API: an SCC (okd.yaml) is checked apart, below.
+  no_scc "$tmp/render.yaml" >"$tmp/render-k8s.yaml"
+  k apply --dry-run=server -f "$tmp/render-k8s.yaml" >"$tmp/apply" 2>&1 || { cat "$tmp/apply" >&2; fail "server dry run ($label)"; }
   ok "$label: lint, render and server-side dry run ($(grep -c '^kind:' "$tmp/render.yaml") objects)"
 done
 
@@ -230,6 +234,40 @@ grep -q 'name: certguard-api-int-ca' "$tmp/agent-trust.yaml" || fail "trust bund
 "$helm" lint --strict charts/certguard --set nodeAgent.enabled=true --set 'nodeAgent.hostFiles={relative}' >/dev/null 2>&1 \
   && fail "schema accepts a relative host file"
 ok "node agent: host files through their directories, trust bundle ConfigMap, --check-server"
+
+# OpenShift: the node agent's SCC, its ServiceAccount and the RBAC to use it, only when asked.
+"$helm" template certguard charts/certguard -n "$ns" --kube-version 1.34.0 --set nodeAgent.enabled=true \
+  >"$tmp/no-scc.yaml" || fail "node agent does not render"
+grep -q 'kind: SecurityContextConstraints' "$tmp/no-scc.yaml" && fail "SCC rendered by default"
+grep -q 'seLinuxOptions' "$tmp/no-scc.yaml" && fail "spc_t set without the SCC"
+"$helm" lint --strict charts/certguard --set nodeAgent.enabled=true --set nodeAgent.openshift.scc.create=true \
+  >"$tmp/lint" 2>&1 || { cat "$tmp/lint" >&2; fail "helm lint (node agent SCC)"; }
+"$helm" lint --strict charts/certguard --set nodeAgent.enabled=true --set nodeAgent.openshift.scc.create=yes \
+  >/dev/null 2>&1 && fail "schema accepts a non-boolean nodeAgent.openshift.scc.create"
+"$helm" template certguard charts/certguard -n "$ns" --kube-version 1.34.0 --set nodeAgent.enabled=true \
+  --set nodeAgent.openshift.scc.create=true --show-only templates/node-agent-scc.yaml >"$tmp/scc.yaml" \
+  || fail "node agent SCC does not render"
+"$helm" template certguard charts/certguard -n "$ns" --kube-version 1.34.0 --set nodeAgent.enabled=true \
+  --set nodeAgent.openshift.scc.create=true --show-only templates/node-agent.yaml >"$tmp/agent-scc.yaml"
+[[ "$(grep '^kind:' "$tmp/scc.yaml" | sort | tr '\n' ' ')" == \
+   "kind: ClusterRole kind: RoleBinding kind: SecurityContextConstraints kind: ServiceAccount " ]] \
+  || fail "node agent SCC objects: $(grep '^kind:' "$tmp/scc.yaml" | tr '\n' ' ')"
+scc="$(awk '/^kind: SecurityContextConstraints/,/^---/' "$tmp/scc.yaml")"
+for want in 'allowHostDirVolumePlugin: true' 'allowPrivilegedContainer: false' \
+            'allowPrivilegeEscalation: false' 'allowHostNetwork: false' 'allowHostPID: false' \
+            'readOnlyRootFilesystem: true' 'allowedCapabilities: \[\]'; do
+  grep -q "^$want\$" <<<"$scc" || fail "SCC lacks $want"
+done
+[[ "$(sed -n '/^volumes:/,/^[a-z]/p' <<<"$scc" | grep -c '^  - ')" -eq 2 ]] || fail "SCC allows other volumes than hostPath and configMap"
+grep -q '^  - ALL$' <<<"$scc" || fail "SCC does not drop every capability"
+grep -q 'serviceAccountName: certguard-node-agent$' "$tmp/agent-scc.yaml" || fail "node agent not on its ServiceAccount"
+grep -q 'type: spc_t' "$tmp/agent-scc.yaml" || fail "node agent without spc_t under the SCC"
+grep -q 'verbs: \["use"\]' "$tmp/scc.yaml" && grep -q 'resourceNames: \["certguard-node-agent"\]' "$tmp/scc.yaml" \
+  || fail "RBAC does not grant use of exactly the agent's SCC"
+# The plane has no security.openshift.io API: everything else is checked by the API server.
+no_scc "$tmp/scc.yaml" "$tmp/agent-scc.yaml" >"$tmp/scc-rest.yaml"
+k apply --dry-run=server -f "$tmp/scc-rest.yaml" >"$tmp/apply" 2>&1 || { cat "$tmp/apply" >&2; fail "SCC's ServiceAccount, RBAC or DaemonSet rejected"; }
+ok "node agent on OpenShift: its own SCC (host paths read-only, no privilege), ServiceAccount, RBAC use, spc_t"
 
 # The namespace stays: the test plane runs no namespace controller, so a deleted one
 # would stay Terminating and refuse the next run's dry runs.
