@@ -208,76 +208,72 @@ bool IsConfigMapKey(const std::string& s) {
   return true;
 }
 
-Result<TrustBundleSpec> ParseSpec(const json& spec) {
-  Checker c;
-  TrustBundleSpec out;
-  if (!spec.is_object()) return InvalidArgument("spec: must be an object");
+namespace {
 
-  // Sources.
-  auto sources = spec.find("sources");
-  if (sources == spec.end() || !sources->is_array() || sources->empty()) {
-    c.Add("spec.sources", "at least one source is required");
-  } else {
-    for (size_t i = 0; i < sources->size(); ++i) {
-      out.sources.push_back(ParseSource(c, (*sources)[i], "spec.sources[" + std::to_string(i) + "]"));
+// target.additionalFormats: jks and pkcs12, each under a key of its own.
+void ParseFormats(Checker& c, const json& formats, bool has_cm, bool has_secret,
+                  TrustBundleSpec& out) {
+  const std::string fp = "spec.target.additionalFormats";
+  if (!formats.is_object()) {
+    c.Add(fp, "must be an object");
+    return;
+  }
+  for (auto it = formats.begin(); it != formats.end(); ++it) {
+    if (it.key() != "jks" && it.key() != "pkcs12") {
+      c.Add(fp + "." + it.key(), "unknown field (jks, pkcs12)");
     }
   }
+  if (formats.contains("jks") && !formats["jks"].is_null()) {
+    out.jks = ParseFormat(c, formats["jks"], fp + ".jks", false);
+  }
+  if (formats.contains("pkcs12") && !formats["pkcs12"].is_null()) {
+    out.pkcs12 = ParseFormat(c, formats["pkcs12"], fp + ".pkcs12", true);
+  }
+  // One key, one value: a format may not overwrite the PEM or the other format.
+  for (const auto& [f, name] : {std::pair{&out.jks, "jks"}, std::pair{&out.pkcs12, "pkcs12"}}) {
+    if (f->key.empty()) continue;
+    if ((has_cm && f->key == out.target.key) || (has_secret && f->key == out.secret_target.key)) {
+      c.Add(fp + "." + name + ".key", "must differ from the target's PEM key");
+    }
+  }
+  if (!out.jks.key.empty() && out.jks.key == out.pkcs12.key) {
+    c.Add(fp + ".pkcs12.key", "must differ from jks.key");
+  }
+}
 
-  // Targets: a ConfigMap, a Secret, or both, spelled alike.
+// Targets: a ConfigMap, a Secret, or both, spelled alike; and their formats.
+void ParseTargets(Checker& c, const json& spec, TrustBundleSpec& out) {
   auto target = spec.find("target");
   if (target == spec.end() || target->is_null()) {
     c.Add("spec.target", "configMap or secret is required");
-  } else if (!target->is_object()) {
+    return;
+  }
+  if (!target->is_object()) {
     c.Add("spec.target", "must be an object");
-  } else {
-    for (auto it = target->begin(); it != target->end(); ++it) {
-      if (it.key() != "configMap" && it.key() != "secret" && it.key() != "additionalFormats") {
-        c.Add("spec.target." + it.key(), "unknown field (configMap, secret, additionalFormats)");
-      }
-    }
-    const bool has_cm = target->contains("configMap") && !(*target)["configMap"].is_null();
-    const bool has_secret = target->contains("secret") && !(*target)["secret"].is_null();
-    if (!has_cm && !has_secret) c.Add("spec.target", "configMap or secret is required");
-    if (has_cm) {
-      out.target = ParseTarget(c, (*target)["configMap"], "spec.target.configMap", "ConfigMap");
-    }
-    if (has_secret) {
-      out.secret_target = ParseTarget(c, (*target)["secret"], "spec.target.secret", "Secret");
-    }
-    auto formats = target->find("additionalFormats");
-    if (formats != target->end() && !formats->is_null()) {
-      const std::string fp = "spec.target.additionalFormats";
-      if (!formats->is_object()) {
-        c.Add(fp, "must be an object");
-      } else {
-        for (auto it = formats->begin(); it != formats->end(); ++it) {
-          if (it.key() != "jks" && it.key() != "pkcs12") {
-            c.Add(fp + "." + it.key(), "unknown field (jks, pkcs12)");
-          }
-        }
-        if (formats->contains("jks") && !(*formats)["jks"].is_null()) {
-          out.jks = ParseFormat(c, (*formats)["jks"], fp + ".jks", false);
-        }
-        if (formats->contains("pkcs12") && !(*formats)["pkcs12"].is_null()) {
-          out.pkcs12 = ParseFormat(c, (*formats)["pkcs12"], fp + ".pkcs12", true);
-        }
-        // One key, one value: a format may not overwrite the PEM or the other format.
-        for (const auto& [f, name] :
-             {std::pair{&out.jks, "jks"}, std::pair{&out.pkcs12, "pkcs12"}}) {
-          if (f->key.empty()) continue;
-          if ((has_cm && f->key == out.target.key) ||
-              (has_secret && f->key == out.secret_target.key)) {
-            c.Add(fp + "." + name + ".key", "must differ from the target's PEM key");
-          }
-        }
-        if (!out.jks.key.empty() && out.jks.key == out.pkcs12.key) {
-          c.Add(fp + ".pkcs12.key", "must differ from jks.key");
-        }
-      }
+    return;
+  }
+  for (auto it = target->begin(); it != target->end(); ++it) {
+    if (it.key() != "configMap" && it.key() != "secret" && it.key() != "additionalFormats") {
+      c.Add("spec.target." + it.key(), "unknown field (configMap, secret, additionalFormats)");
     }
   }
+  const bool has_cm = target->contains("configMap") && !(*target)["configMap"].is_null();
+  const bool has_secret = target->contains("secret") && !(*target)["secret"].is_null();
+  if (!has_cm && !has_secret) c.Add("spec.target", "configMap or secret is required");
+  if (has_cm) {
+    out.target = ParseTarget(c, (*target)["configMap"], "spec.target.configMap", "ConfigMap");
+  }
+  if (has_secret) {
+    out.secret_target = ParseTarget(c, (*target)["secret"], "spec.target.secret", "Secret");
+  }
+  auto formats = target->find("additionalFormats");
+  if (formats != target->end() && !formats->is_null()) {
+    ParseFormats(c, *formats, has_cm, has_secret, out);
+  }
+}
 
-  // Namespaces: a selector, a list of names, or both (union).
+// Namespaces: a selector, a list of names, or both (union).
+void ParseNamespaces(Checker& c, const json& spec, TrustBundleSpec& out) {
   auto sel = spec.find("namespaceSelector");
   if (sel != spec.end() && !sel->is_null()) {
     if (!sel->is_object()) {
@@ -306,35 +302,53 @@ Result<TrustBundleSpec> ParseSpec(const json& spec) {
   if (!out.namespace_selector && out.namespaces.empty()) {
     c.Add("spec", "namespaceSelector or namespaces is required");
   }
+}
 
-  out.drop_expired = c.Bool(spec, "dropExpired", "spec");
-  out.ca_only = c.Bool(spec, "caOnly", "spec");
-
-  // Consumers to verify.
+// Consumers to verify.
+void ParseVerify(Checker& c, const json& spec, TrustBundleSpec& out) {
   auto verify = spec.find("verify");
-  if (verify != spec.end() && !verify->is_null()) {
-    if (!verify->is_array()) {
-      c.Add("spec.verify", "must be a list");
-    } else {
-      for (size_t i = 0; i < verify->size(); ++i) {
-        const json& v = (*verify)[i];
-        const std::string p = "spec.verify[" + std::to_string(i) + "]";
-        if (!v.is_object()) {
-          c.Add(p, "must be an object");
-          continue;
-        }
-        VerifySpec vs;
-        vs.ns = c.String(v, "namespace", p, false);
-        vs.name = c.String(v, "name", p, true);
-        vs.key = c.String(v, "key", p, false, kDefaultKey);
-        if (!vs.ns.empty() && !IsDnsLabel(vs.ns)) c.Add(p + ".namespace", "not a valid namespace name");
-        if (!vs.name.empty() && !IsDnsSubdomain(vs.name)) c.Add(p + ".name", "not a valid name");
-        CheckKey(c, p + ".key", vs.key);
-        out.verify.push_back(std::move(vs));
-      }
+  if (verify == spec.end() || verify->is_null()) return;
+  if (!verify->is_array()) {
+    c.Add("spec.verify", "must be a list");
+    return;
+  }
+  for (size_t i = 0; i < verify->size(); ++i) {
+    const json& v = (*verify)[i];
+    const std::string p = "spec.verify[" + std::to_string(i) + "]";
+    if (!v.is_object()) {
+      c.Add(p, "must be an object");
+      continue;
+    }
+    VerifySpec vs;
+    vs.ns = c.String(v, "namespace", p, false);
+    vs.name = c.String(v, "name", p, true);
+    vs.key = c.String(v, "key", p, false, kDefaultKey);
+    if (!vs.ns.empty() && !IsDnsLabel(vs.ns)) c.Add(p + ".namespace", "not a valid namespace name");
+    if (!vs.name.empty() && !IsDnsSubdomain(vs.name)) c.Add(p + ".name", "not a valid name");
+    CheckKey(c, p + ".key", vs.key);
+    out.verify.push_back(std::move(vs));
+  }
+}
+
+}  // namespace
+
+Result<TrustBundleSpec> ParseSpec(const json& spec) {
+  Checker c;
+  TrustBundleSpec out;
+  if (!spec.is_object()) return InvalidArgument("spec: must be an object");
+  auto sources = spec.find("sources");
+  if (sources == spec.end() || !sources->is_array() || sources->empty()) {
+    c.Add("spec.sources", "at least one source is required");
+  } else {
+    for (size_t i = 0; i < sources->size(); ++i) {
+      out.sources.push_back(ParseSource(c, (*sources)[i], "spec.sources[" + std::to_string(i) + "]"));
     }
   }
-
+  ParseTargets(c, spec, out);
+  ParseNamespaces(c, spec, out);
+  out.drop_expired = c.Bool(spec, "dropExpired", "spec");
+  out.ca_only = c.Bool(spec, "caOnly", "spec");
+  ParseVerify(c, spec, out);
   if (!c.errors().empty()) return InvalidArgument(Join(c.errors(), "; "));
   return out;
 }
