@@ -24,12 +24,14 @@ struct ExpiryFilterFlagTargets {
 inline void AddExpiryFilterFlags(CLI::App* cmd, const std::string& prefix, const std::string& help,
                                  const ExpiryFilterFlagTargets& t) {
   cmd->add_option(prefix + "include-namespaces", t.include_namespaces,
-                  help + "only Secrets and ConfigMaps of these namespaces (comma list; * matches "
-                         "any run of characters; empty: every namespace)")
+                  help +
+                      "only Secrets and ConfigMaps of these namespaces (comma list; * matches "
+                      "any run of characters; empty: every namespace)")
       ->delimiter(',');
   cmd->add_option(prefix + "exclude-namespaces", t.exclude_namespaces,
-                  help + "never Secrets and ConfigMaps of these namespaces (wins over the "
-                         "include list)")
+                  help +
+                      "never Secrets and ConfigMaps of these namespaces (wins over the "
+                      "include list)")
       ->delimiter(',');
   cmd->add_option(prefix + "include-namespace-selector", t.include_namespace_selector,
                   help + "only namespaces whose labels match this selector");

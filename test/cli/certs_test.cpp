@@ -310,7 +310,7 @@ TEST_CASE("certs check-expiration refuses bad inventory filters, naming the flag
   for (const Case& c : std::vector<Case>{
            {{"--include-namespaces", "Apps"}, "--include-namespaces: \"Apps\" is not a namespace"},
            {{"--exclude-namespaces", "a/b"}, "--exclude-namespaces: \"a/b\" is not a namespace"},
-           {{"--exclude-namespaces", "a,,b"}, "--exclude-namespaces: \"\" is not a namespace"},
+           {{"--exclude-namespaces", "ok,te*m/x"}, "--exclude-namespaces: \"te*m/x\" is not a"},
            {{"--include-namespace-selector", "team in (a"}, "--include-namespace-selector: "},
            {{"--exclude-namespace-selector", "x=$(id)"}, "--exclude-namespace-selector: "},
            {{"--csr-signers", "some"}, "--csr-signers: \"some\" is neither kubelet nor all"},

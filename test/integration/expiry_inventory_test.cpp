@@ -494,8 +494,10 @@ TEST_CASE("expiry: certs check-expiration --kubeconfig lists the cluster's certi
                           "/soon.crt --key " + dir + "/soon.key").ok());
   REQUIRE(cluster.Kubectl("label namespace " + ns + " certguard-test/check-skip=yes").ok());
   for (const std::string& filter :
-       {" --exclude-namespaces " + ns, " --exclude-namespace-selector certguard-test/check-skip=yes",
-        " --include-namespaces expiry-check-*,kube-system --exclude-namespaces " + ns}) {
+       std::vector<std::string>{
+           " --exclude-namespaces " + ns,
+           " --exclude-namespace-selector certguard-test/check-skip=yes",
+           " --include-namespaces 'expiry-check-*,kube-system' --exclude-namespaces " + ns}) {
     INFO(filter);
     CommandResult filtered = cluster.Run(cmd + filter);
     INFO(filtered.err);
