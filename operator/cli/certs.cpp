@@ -8,6 +8,7 @@
 #include "cli/app.h"
 #include "cli/cluster.h"
 #include "cli/commands.h"
+#include "cli/expiry_flags.h"
 #include "cli/progress.h"
 #include "cli/scan_flags.h"
 #include "expiry/check.h"
@@ -27,6 +28,7 @@ struct CheckExpirationFlags {
   ClusterFlags cluster;
   bool in_cluster = false;  // the cluster as `run` finds it: $KUBECONFIG, the pod's service account
   expiry::ExpirySources sources;
+  std::string csr_signers = "kubelet";  // parsed into sources.filter
   size_t max_file_size = 1024 * 1024;
   int max_depth = 32;
   std::vector<std::string> trust_bundles;
@@ -59,7 +61,7 @@ std::vector<expiry::Finding> ScanFiles(const CheckExpirationFlags& flags, x509::
 }
 
 // The cluster's certificates, appended to `findings`.
-void ReadCluster(kube::Client& client, const CheckExpirationFlags& flags, ProgressMode mode,
+void ReadCluster(kube::Client& client, const expiry::ExpirySources& sources, ProgressMode mode,
                  Context& ctx, std::vector<expiry::Finding>& findings) {
   expiry::Inventory inventory;
   // Progress on stderr only, never in the report on stdout.
@@ -75,7 +77,7 @@ void ReadCluster(kube::Client& client, const CheckExpirationFlags& flags, Progre
       if (p.done) ctx.err << FormatReadProgress(p) << "\n" << std::flush;
     };
   }
-  std::vector<std::string> errors = expiry::ListInventory(client, flags.sources, inventory, show);
+  std::vector<std::string> errors = expiry::ListInventory(client, sources, inventory, show);
   if (style == ProgressStyle::kLive) ctx.err << kClearLine << std::flush;
   for (auto& f : expiry::FindingsOf(inventory)) findings.push_back(std::move(f));
   for (auto& e : errors) findings.push_back(expiry::Finding{"cluster", std::nullopt, std::move(e)});
@@ -116,7 +118,15 @@ int RunCheckExpiration(const CheckExpirationFlags& flags, Context& ctx) {
     }
     window = *parsed;
   }
-  if (auto st = expiry::Validate(flags.sources); !st.ok()) {
+  // This command's inventory flags have no --expiry- prefix: refusals name them as given.
+  expiry::ExpirySources sources = flags.sources;
+  auto signers = expiry::ParseCsrSigners(flags.csr_signers, "--");
+  if (!signers.ok()) {
+    ctx.err << "certguard: " << signers.status().message() << "\n";
+    return kExitUsage;
+  }
+  sources.filter.csr_signers = *signers;
+  if (auto st = expiry::Validate(sources, "--"); !st.ok()) {
     ctx.err << "certguard: " << st.message() << "\n";
     return kExitUsage;
   }
@@ -145,7 +155,7 @@ int RunCheckExpiration(const CheckExpirationFlags& flags, Context& ctx) {
   // --kubeconfig alone reads only the cluster; the node's locations need no flag otherwise.
   std::vector<expiry::Finding> findings;
   if (!flags.paths.empty() || !cluster) findings = ScanFiles(flags, now);
-  if (client) ReadCluster(*client, flags, *progress, ctx, findings);
+  if (client) ReadCluster(*client, sources, *progress, ctx, findings);
 
   PrintReport(flags, findings, now, ctx);
   if (!flags.fail_within.empty() && expiry::AnyExpiresWithin(findings, now, window)) {
@@ -198,6 +208,12 @@ void AddCertsCommand(CLI::App& app, Context& ctx) {
                     "With --kubeconfig: ConfigMaps with these labels");
   check->add_flag("--webhooks", flags->sources.webhooks,
                   "With --kubeconfig: caBundle of webhook configurations and APIServices");
+  AddExpiryFilterFlags(check, "--", "With --kubeconfig: ",
+                       {flags->sources.filter.include_namespaces,
+                        flags->sources.filter.exclude_namespaces,
+                        flags->sources.filter.include_namespace_selector,
+                        flags->sources.filter.exclude_namespace_selector,
+                        flags->sources.filter.leaf_only, flags->csr_signers});
   check->add_option("--progress", flags->progress,
                     "With --kubeconfig, what has been read so far, on stderr: auto (a live line "
                     "when stderr is a terminal), always (elsewhere one line per list), never")

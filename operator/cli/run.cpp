@@ -7,6 +7,7 @@
 #include "app/options.h"
 #include "cli/app.h"
 #include "cli/commands.h"
+#include "cli/expiry_flags.h"
 #include "common/duration.h"
 #include "csr/defaults.h"
 
@@ -110,27 +111,14 @@ void AddExpiryFlags(CLI::App* cmd, app::RunOptions& o) {
                 "Expiry inventory: issued kubelet CSRs, a node's newest per signer (default true)");
   cmd->add_flag("--expiry-webhooks", o.expiry_webhooks,
                 "Expiry inventory: caBundle of webhook configurations and APIServices (default false)");
-  cmd->add_option("--expiry-include-namespaces", o.expiry_include_namespaces,
-                  "Expiry inventory: only Secrets and ConfigMaps of these namespaces (comma "
-                  "list; * matches any run of characters; empty: every namespace)")
-      ->delimiter(',');
-  cmd->add_option("--expiry-exclude-namespaces", o.expiry_exclude_namespaces,
-                  "Expiry inventory: never Secrets and ConfigMaps of these namespaces (wins over "
-                  "the include list)")
-      ->delimiter(',');
-  cmd->add_option("--expiry-include-namespace-selector", o.expiry_include_namespace_selector,
-                  "Expiry inventory: only namespaces whose labels match this selector");
-  cmd->add_option("--expiry-exclude-namespace-selector", o.expiry_exclude_namespace_selector,
-                  "Expiry inventory: never namespaces whose labels match this selector");
-  cmd->add_flag("--expiry-leaf-only", o.expiry_leaf_only,
-                "Expiry inventory: only the first (leaf) certificate of each Secret field");
+  AddExpiryFilterFlags(cmd, "--expiry-", "Expiry inventory: ",
+                       {o.expiry_include_namespaces, o.expiry_exclude_namespaces,
+                        o.expiry_include_namespace_selector, o.expiry_exclude_namespace_selector,
+                        o.expiry_leaf_only, o.expiry_csr_signers});
   cmd->add_option("--expiry-secret-label-keys", o.expiry_secret_label_keys,
                   "Expiry inventory: copy these Secret labels into the series as "
                   "secret_label_<key> (comma list, at most 10)")
       ->delimiter(',');
-  cmd->add_option("--expiry-csr-signers", o.expiry_csr_signers,
-                  "Expiry inventory: issued CSRs of the kubelet signers, or of all signers")
-      ->capture_default_str();
   cmd->add_option("--expiry-max-series-per-object", o.expiry_max_series_per_object,
                   "Expiry inventory: certificates kept per object, those expiring first (0: no "
                   "limit); the rest count in certguard_certificate_series_dropped_total")

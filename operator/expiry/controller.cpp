@@ -68,20 +68,20 @@ void Put(Inventory& inventory, const ObjectRef& ref, Keys keys) {
 
 }  // namespace
 
-Status Validate(const ExpirySources& sources) {
+Status Validate(const ExpirySources& sources, std::string_view flag_prefix) {
   for (const auto& [flag, selector] :
-       {std::pair{"--expiry-secret-selector", &sources.secret_selector},
-        std::pair{"--expiry-configmap-selector", &sources.configmap_selector}}) {
+       {std::pair{"secret-selector", &sources.secret_selector},
+        std::pair{"configmap-selector", &sources.configmap_selector}}) {
     for (char c : *selector) {
       bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                 std::string_view("-_./=!,() ").find(c) != std::string_view::npos;
       if (!ok) {
-        return InvalidArgument(std::string(flag) + ": \"" + *selector +
+        return InvalidArgument(std::string(flag_prefix) + flag + ": \"" + *selector +
                                "\" is not a label selector (key=value,key!=value,key in (a,b),key,!key)");
       }
     }
   }
-  return ExpiryFilter::Make(sources.filter).status();
+  return ExpiryFilter::Make(sources.filter, flag_prefix).status();
 }
 
 ExpiryController::ExpiryController(kube::Client& client, std::shared_ptr<Inventory> inventory,

@@ -43,8 +43,9 @@ struct ExpirySources {
 };
 
 // InvalidArgument when a selector does not parse (Kubernetes label selector
-// syntax) or the filter options are refused (ExpiryFilter::Make).
-Status Validate(const ExpirySources& sources);
+// syntax) or the filter options are refused (ExpiryFilter::Make); the message
+// names the flag as <flag_prefix>secret-selector etc.
+Status Validate(const ExpirySources& sources, std::string_view flag_prefix = kRunFlagPrefix);
 
 class ExpiryController {
  public:

@@ -46,10 +46,10 @@ bool AnyMatch(const std::vector<std::string>& patterns, std::string_view ns) {
 
 }  // namespace
 
-Result<CsrSigners> ParseCsrSigners(std::string_view text) {
+Result<CsrSigners> ParseCsrSigners(std::string_view text, std::string_view flag_prefix) {
   if (text == "kubelet") return CsrSigners::kKubelet;
   if (text == "all") return CsrSigners::kAll;
-  return InvalidArgument("--expiry-csr-signers: \"" + std::string(text) +
+  return InvalidArgument(std::string(flag_prefix) + "csr-signers: \"" + std::string(text) +
                          "\" is neither kubelet nor all");
 }
 
@@ -66,42 +66,44 @@ bool NamespaceFiltered(SourceKind kind) {
   return kind == SourceKind::kSecret || kind == SourceKind::kConfigMap;
 }
 
-Result<ExpiryFilter> ExpiryFilter::Make(const ExpiryFilterOptions& o) {
+Result<ExpiryFilter> ExpiryFilter::Make(const ExpiryFilterOptions& o,
+                                        std::string_view flag_prefix) {
+  const std::string prefix(flag_prefix);
   ExpiryFilter f;
   for (const auto& [flag, list, out] :
-       {std::tuple{"--expiry-include-namespaces", &o.include_namespaces, &f.include_},
-        std::tuple{"--expiry-exclude-namespaces", &o.exclude_namespaces, &f.exclude_}}) {
+       {std::tuple{"include-namespaces", &o.include_namespaces, &f.include_},
+        std::tuple{"exclude-namespaces", &o.exclude_namespaces, &f.exclude_}}) {
     for (const std::string& p : *list) {
       if (!IsNamespacePattern(p)) {
-        return InvalidArgument(std::string(flag) + ": \"" + p +
+        return InvalidArgument(prefix + flag + ": \"" + p +
                                "\" is not a namespace name (a-z, 0-9, -, and * for any run)");
       }
       out->push_back(p);
     }
   }
   for (const auto& [flag, text, out] :
-       {std::tuple{"--expiry-include-namespace-selector", &o.include_namespace_selector,
+       {std::tuple{"include-namespace-selector", &o.include_namespace_selector,
                    &f.include_selector_},
-        std::tuple{"--expiry-exclude-namespace-selector", &o.exclude_namespace_selector,
+        std::tuple{"exclude-namespace-selector", &o.exclude_namespace_selector,
                    &f.exclude_selector_}}) {
     auto s = common::LabelSelector::Parse(*text);
-    if (!s.ok()) return InvalidArgument(std::string(flag) + ": " + s.status().message());
+    if (!s.ok()) return InvalidArgument(prefix + flag + ": " + s.status().message());
     *out = std::move(*s);
   }
   if (o.secret_label_keys.size() > kMaxSecretLabelKeys) {
     return InvalidArgument(
-        "--expiry-secret-label-keys: " + std::to_string(o.secret_label_keys.size()) +
+        prefix + "secret-label-keys: " + std::to_string(o.secret_label_keys.size()) +
         " keys, at most " + std::to_string(kMaxSecretLabelKeys) +
         " (each is a label on every certificate series)");
   }
   std::set<std::string> names;
   for (const std::string& key : o.secret_label_keys) {
     if (!common::IsLabelKey(key)) {
-      return InvalidArgument("--expiry-secret-label-keys: \"" + key + "\" is not a label key");
+      return InvalidArgument(prefix + "secret-label-keys: \"" + key + "\" is not a label key");
     }
     std::string name = SecretLabelName(key);
     if (!names.insert(name).second) {
-      return InvalidArgument("--expiry-secret-label-keys: \"" + key + "\" gives label " + name +
+      return InvalidArgument(prefix + "secret-label-keys: \"" + key + "\" gives label " + name +
                              ", as an earlier key does");
     }
     f.label_keys_.push_back(key);

@@ -24,8 +24,13 @@ namespace certguard::expiry {
 // or every signer.
 enum class CsrSigners { kKubelet, kAll };
 
-// "kubelet" or "all"; InvalidArgument naming --expiry-csr-signers otherwise.
-Result<CsrSigners> ParseCsrSigners(std::string_view text);
+// The prefix of the filter flags' names in refusals: `run` names them
+// --expiry-include-namespaces etc., check-expiration --include-namespaces.
+inline constexpr std::string_view kRunFlagPrefix = "--expiry-";
+
+// "kubelet" or "all"; InvalidArgument naming <flag_prefix>csr-signers otherwise.
+Result<CsrSigners> ParseCsrSigners(std::string_view text,
+                                   std::string_view flag_prefix = kRunFlagPrefix);
 
 // At most this many --expiry-secret-label-keys: each is a label on every series.
 inline constexpr size_t kMaxSecretLabelKeys = 10;
@@ -53,11 +58,12 @@ class ExpiryFilter {
   // Everything included, nothing trimmed, no extra labels, kubelet signers.
   ExpiryFilter() = default;
 
-  // InvalidArgument, naming the flag, for a namespace pattern that is not a
+  // InvalidArgument, naming the flag (<flag_prefix>include-namespaces ...), for a namespace pattern that is not a
   // namespace name (with "*"), a selector that does not parse, a label key that
   // is not a Kubernetes label key, a key given twice or two keys with the same
   // series label, or more than kMaxSecretLabelKeys keys.
-  static Result<ExpiryFilter> Make(const ExpiryFilterOptions& options);
+  static Result<ExpiryFilter> Make(const ExpiryFilterOptions& options,
+                                   std::string_view flag_prefix = kRunFlagPrefix);
 
   // Whether an object of namespace `ns` is exported. `ns_labels` is null while
   // the namespace's labels are not known: with a selector set, not included.

@@ -52,3 +52,20 @@ TEST_CASE("run refuses a negative series bound instead of reading it as none", "
     CHECK(r.err.find(flag) != std::string::npos);
   }
 }
+
+TEST_CASE("run and check-expiration share the inventory filter flags", "[cli]") {
+  // The same registration: each flag of one is the other's with --expiry- in front.
+  for (const char* name : {"include-namespaces", "exclude-namespaces", "include-namespace-selector",
+                           "exclude-namespace-selector", "leaf-only", "csr-signers"}) {
+    INFO(name);
+    auto run = Cli({"run", "--help"});
+    auto check = Cli({"certs", "check-expiration", "--help"});
+    CHECK(run.out.find(std::string("--expiry-") + name) != std::string::npos);
+    CHECK(check.out.find(std::string(" --") + name) != std::string::npos);
+    CHECK(check.out.find(std::string("--expiry-") + name) == std::string::npos);
+  }
+  // run still refuses a bad value, naming its own flag.
+  auto r = Cli({"run", "--expiry-csr-signers", "some"});
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--expiry-csr-signers") != std::string::npos);
+}

@@ -277,3 +277,54 @@ TEST_CASE("certs check-expiration --trust-path compares only the kubeconfigs nam
     }
   }
 }
+
+TEST_CASE("certs check-expiration takes the inventory filters of run, without --expiry-",
+          "[cli]") {
+  Files f;
+  // Accepted (they act on the cluster's inventory only): the files' table is unchanged.
+  auto plain = Cli({"--path", f.pki()});
+  auto filtered = Cli({"--path", f.pki(), "--include-namespaces", "team-*,apps",
+                       "--exclude-namespaces", "kube-system", "--include-namespace-selector",
+                       "tier in (web,api)", "--exclude-namespace-selector", "scratch",
+                       "--leaf-only", "--csr-signers", "all"});
+  CHECK(filtered.code == 0);
+  CHECK(filtered.out == plain.out);
+  CHECK(Cli({"--path", f.pki(), "--csr-signers", "kubelet"}).code == 0);
+  // run's names are not this command's.
+  for (const char* run_only : {"--expiry-leaf-only", "--expiry-include-namespaces=a",
+                               "--secret-label-keys=team"}) {
+    INFO(run_only);
+    auto r = Cli({"--path", f.pki(), run_only});
+    CHECK(r.code == 2);
+    CHECK(r.out.empty());
+  }
+}
+
+TEST_CASE("certs check-expiration refuses bad inventory filters, naming the flag as given",
+          "[cli]") {
+  Files f;
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"--include-namespaces", "Apps"}, "--include-namespaces: \"Apps\" is not a namespace"},
+           {{"--exclude-namespaces", "a/b"}, "--exclude-namespaces: \"a/b\" is not a namespace"},
+           {{"--exclude-namespaces", "ok,te*m/x"}, "--exclude-namespaces: \"te*m/x\" is not a"},
+           {{"--include-namespace-selector", "team in (a"}, "--include-namespace-selector: "},
+           {{"--exclude-namespace-selector", "x=$(id)"}, "--exclude-namespace-selector: "},
+           {{"--csr-signers", "some"}, "--csr-signers: \"some\" is neither kubelet nor all"},
+           {{"--csr-signers", ""}, "--csr-signers: \"\" is neither kubelet nor all"},
+           // The selectors it had already are named as given too.
+           {{"--secret-selector", "a;b"}, "--secret-selector: \"a;b\" is not a label selector"},
+       }) {
+    std::vector<std::string> args = {"--path", f.pki()};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    INFO(c.args[0] << " " << c.args[1]);
+    auto r = Cli(args);
+    CHECK(r.code == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.find("certguard: " + c.message) != std::string::npos);
+    CHECK(r.err.find("--expiry-") == std::string::npos);
+  }
+}

@@ -173,3 +173,22 @@ TEST_CASE("expiry filter: bad flag values are refused, naming the flag", "[expir
     CHECK(s.status().message().find("--expiry-csr-signers") != std::string::npos);
   }
 }
+
+TEST_CASE("expiry filter: refusals name the flag with the command's prefix", "[expiry][filter]") {
+  // check-expiration names its flags without --expiry-.
+  ExpiryFilterOptions o;
+  o.exclude_namespaces = {"Team"};
+  auto f = ExpiryFilter::Make(o, "--");
+  REQUIRE_FALSE(f.ok());
+  CHECK(f.status().message().rfind("--exclude-namespaces: \"Team\"", 0) == 0);
+  o = {};
+  o.include_namespace_selector = "a in (b";
+  f = ExpiryFilter::Make(o, "--");
+  REQUIRE_FALSE(f.ok());
+  CHECK(f.status().message().rfind("--include-namespace-selector: ", 0) == 0);
+  auto s = ParseCsrSigners("some", "--");
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.status().message().rfind("--csr-signers: \"some\"", 0) == 0);
+  // The default stays the --expiry- of `run`.
+  CHECK(ParseCsrSigners("some").status().message().rfind("--expiry-csr-signers: ", 0) == 0);
+}

@@ -487,6 +487,55 @@ TEST_CASE("expiry: certs check-expiration --kubeconfig lists the cluster's certi
   CHECK(table.out.find("CERTIFICATE AUTHORITY") != std::string::npos);
   CHECK(cluster.Run(cmd + " --fail-within 7d").exit_code == 1);
 
+  // The inventory filters of `run`, without --expiry-: a namespace filtered out
+  // is not in the table, the others are.
+  const std::string kept = FreshNamespace(cluster, "expiry-check");
+  REQUIRE(cluster.Kubectl("-n " + kept + " create secret tls soon --cert " + dir +
+                          "/soon.crt --key " + dir + "/soon.key").ok());
+  REQUIRE(cluster.Kubectl("label namespace " + ns + " certguard-test/check-skip=yes").ok());
+  for (const std::string& filter :
+       std::vector<std::string>{
+           " --exclude-namespaces " + ns,
+           " --exclude-namespace-selector certguard-test/check-skip=yes",
+           " --include-namespaces 'expiry-check-*,kube-system' --exclude-namespaces " + ns}) {
+    INFO(filter);
+    CommandResult filtered = cluster.Run(cmd + filter);
+    INFO(filtered.err);
+    REQUIRE(filtered.ok());
+    CHECK(filtered.out.find("secret " + ns + "/") == std::string::npos);
+    CHECK(filtered.out.find("secret " + kept + "/soon tls.crt") != std::string::npos);
+  }
+
+  // --leaf-only: a chain Secret shows its leaf only (without it, leaf and CA).
+  Cert chain_leaf = CertBuilder().Cn("chain-leaf").IssuedBy(TestCa()).NotBefore(now - 24h)
+                        .NotAfter(now + 24h * 30).Build();
+  WriteFile(dir + "/chain.crt", JoinPem({chain_leaf.pem, TestCa().pem}));
+  WriteFile(dir + "/chain.key", chain_leaf.key.PrivatePem());
+  REQUIRE(cluster.Kubectl("-n " + kept + " create secret tls chain --cert " + dir +
+                          "/chain.crt --key " + dir + "/chain.key").ok());
+  const std::string chain_source = "secret " + kept + "/chain tls.crt";
+  auto rows_of_chain = [&](const std::string& text) {
+    int n = 0;
+    for (size_t at = text.find(chain_source); at != std::string::npos;
+         at = text.find(chain_source, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  CommandResult whole = cluster.Run(cmd + " --include-namespaces " + kept);
+  INFO(whole.err);
+  REQUIRE(whole.ok());
+  CHECK(rows_of_chain(whole.out) == 2);
+  CommandResult leaf_only = cluster.Run(cmd + " --include-namespaces " + kept + " --leaf-only");
+  INFO(leaf_only.err);
+  REQUIRE(leaf_only.ok());
+  CHECK(rows_of_chain(leaf_only.out) == 1);
+  CHECK(leaf_only.out.find("chain-leaf") != std::string::npos);
+  // A bad filter is a usage error, named as given.
+  CommandResult bad = cluster.Run(cmd + " --include-namespaces Kube-System");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("--include-namespaces: \"Kube-System\"") != std::string::npos);
+
   // --in-cluster finds the cluster as `run` does: here through $KUBECONFIG (the admin's).
   CommandResult found = cluster.Run(ShellQuote(CertguardBinary()) +
                                     " certs check-expiration --in-cluster -o json");
