@@ -103,45 +103,46 @@ json CompactManagers(const json& meta) {
 
 }  // namespace
 
-json CompactTarget(const json& cm) {
-  json out = cm;
+namespace {
+
+// Each base64 value of `field` (a Secret's data, a ConfigMap's binaryData) as
+// the digest of its decoded bytes, so it compares with the bytes encoded;
+// an undecodable one as a marker no bundle's digest equals.
+void DigestDecoded(json& object, const char* field) {
+  auto values = object.find(field);
+  if (values == object.end() || !values->is_object()) return;
+  for (auto& [k, v] : values->items()) {
+    if (!v.is_string()) continue;
+    auto decoded = x509::pem::DecodeBody(v.get_ref<const std::string&>());
+    v = decoded.ok() ? DigestMarker(*decoded) : DigestMarker("\x01undecodable");
+  }
+}
+
+json WithCompactManagers(const json& object) {
+  json out = object;
   json& meta = out["metadata"];
   if (meta.is_object() && meta.contains("managedFields")) meta["managedFields"] = CompactManagers(meta);
+  return out;
+}
+
+}  // namespace
+
+json CompactTarget(const json& cm) {
+  json out = WithCompactManagers(cm);
   auto data = out.find("data");
   if (data != out.end() && data->is_object()) {
     for (auto& [k, v] : data->items()) {
       if (v.is_string()) v = DigestMarker(v.get_ref<const std::string&>());
     }
   }
-  // binaryData: the digest of the decoded bytes, as for a Secret's data, so
-  // a truststore is compared with the bytes encoded.
-  auto binary = out.find("binaryData");
-  if (binary != out.end() && binary->is_object()) {
-    for (auto& [k, v] : binary->items()) {
-      if (!v.is_string()) continue;
-      auto decoded = x509::pem::DecodeBody(v.get_ref<const std::string&>());
-      v = decoded.ok() ? DigestMarker(*decoded) : DigestMarker("\x01undecodable");
-    }
-  }
+  DigestDecoded(out, "binaryData");
   return out;
 }
 
 json CompactSecretTarget(const json& secret) {
-  json out = secret;
-  json& meta = out["metadata"];
-  if (meta.is_object() && meta.contains("managedFields")) {
-    meta["managedFields"] = CompactManagers(meta);
-  }
+  json out = WithCompactManagers(secret);
   out.erase("stringData");
-  auto data = out.find("data");
-  if (data != out.end() && data->is_object()) {
-    for (auto& [k, v] : data->items()) {
-      if (!v.is_string()) continue;
-      auto decoded = x509::pem::DecodeBody(v.get_ref<const std::string&>());
-      // Undecodable: a marker no bundle's digest equals.
-      v = decoded.ok() ? DigestMarker(*decoded) : DigestMarker("\x01undecodable");
-    }
-  }
+  DigestDecoded(out, "data");
   return out;
 }
 
