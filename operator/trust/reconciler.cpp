@@ -224,37 +224,33 @@ std::string TrustBundleReconciler::LastGood(const std::string& bundle, const jso
   return "";
 }
 
-std::vector<std::string> TrustBundleReconciler::InterestedBundles(const json& configmap) const {
-  const json& meta = Field(configmap, "metadata");
-  const std::string ns = Str(meta, "namespace");
-  const std::string name = Str(meta, "name");
+std::vector<std::string> TrustBundleReconciler::BundlesInterestedIn(
+    const json& object,
+    const std::function<bool(const Interest&, const std::pair<std::string, std::string>&)>&
+        matches) const {
+  const json& meta = Field(object, "metadata");
+  const std::pair<std::string, std::string> key{Str(meta, "namespace"), Str(meta, "name")};
   std::set<std::string> out;
   std::string label = Str(Field(meta, "labels"), kBundleLabel);
   if (!label.empty()) out.insert(label);
   std::lock_guard lock(mu_);
   for (const auto& [bundle, in] : interest_) {
-    if (in.sources.count({ns, name}) || in.names.count(name) || in.consumers.count({ns, name})) {
-      out.insert(bundle);
-    }
+    if (matches(in, key)) out.insert(bundle);
   }
   return {out.begin(), out.end()};
 }
 
+std::vector<std::string> TrustBundleReconciler::InterestedBundles(const json& configmap) const {
+  return BundlesInterestedIn(configmap, [](const Interest& in, const auto& key) {
+    return in.sources.count(key) || in.names.count(key.second) || in.consumers.count(key);
+  });
+}
+
 std::vector<std::string> TrustBundleReconciler::InterestedBundlesOfSecret(
     const json& secret) const {
-  const json& meta = Field(secret, "metadata");
-  const std::string ns = Str(meta, "namespace");
-  const std::string name = Str(meta, "name");
-  std::set<std::string> out;
-  std::string label = Str(Field(meta, "labels"), kBundleLabel);
-  if (!label.empty()) out.insert(label);
-  std::lock_guard lock(mu_);
-  for (const auto& [bundle, in] : interest_) {
-    if (in.secret_sources.count({ns, name}) || (!name.empty() && in.secret_target == name)) {
-      out.insert(bundle);
-    }
-  }
-  return {out.begin(), out.end()};
+  return BundlesInterestedIn(secret, [](const Interest& in, const auto& key) {
+    return in.secret_sources.count(key) || (!key.second.empty() && in.secret_target == key.second);
+  });
 }
 
 void TrustBundleReconciler::ObserveSecret(const json& secret, bool deleted) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -76,6 +77,12 @@ class TrustBundleReconciler : public kube::Reconciler {
     std::set<std::pair<std::string, std::string>> secret_sources;  // (ns, name)
     std::string secret_target;                                     // its name, in any namespace
   };
+  // The bundles an object names in kBundleLabel, and those whose interest
+  // `matches` its (namespace, name).
+  std::vector<std::string> BundlesInterestedIn(
+      const nlohmann::json& object,
+      const std::function<bool(const Interest&, const std::pair<std::string, std::string>&)>&
+          matches) const;
   // Records which ConfigMaps a change of may matter to the bundle.
   void RememberInterest(const std::string& bundle, const TrustBundleSpec& spec);
   // The bundle is gone: forget all kept of it.
