@@ -54,9 +54,9 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 
+updated=0 # whether apt's lists were refreshed in this run
 if [ $arm64 -eq 1 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
   $SUDO dpkg --add-architecture arm64
-  updated=0
 fi
 
 missing=()
@@ -82,7 +82,7 @@ if [ $arm64 -eq 1 ]; then
     want+="$dev=$(dpkg-query -W -f='${Version}' "$runtime:arm64") "
   done
   if [ "$(cat "$arm64_extra_prefix/stamp" 2>/dev/null)" != "$want" ]; then
-    [ "${updated:-1}" = 1 ] || $SUDO apt-get update -qq
+    [ $updated -eq 1 ] || $SUDO apt-get update -qq
     tmp=$(mktemp -d)
     [ "$(id -u)" -ne 0 ] || chown _apt "$tmp" # apt-get download runs as _apt
     trap 'rm -rf "$tmp"' EXIT
