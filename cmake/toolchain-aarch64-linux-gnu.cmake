@@ -17,6 +17,9 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+# Libraries found through that prefix would give the binary a RUNPATH into it; on the
+# target every library is in the system's own directories, as for the amd64 build.
+set(CMAKE_SKIP_BUILD_RPATH ON)
 
 # pkg-config (RE2) reads only the arm64 and arch-independent .pc files.
 set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig)

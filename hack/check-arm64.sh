@@ -19,6 +19,9 @@ read -r -a ident < <(od -An -tu1 -N6 "$bin")
 machine=$(od -An -tu2 -j18 -N2 "$bin" | tr -d ' ')
 [ "$machine" = 183 ] || fail "$bin has e_machine $machine, not 183 (AArch64)"
 echo "check-arm64: $(file -b "$bin")"
+# Its libraries come from the system's directories, as in the image: no RPATH/RUNPATH
+# (the build finds two of them through /opt/certguard-arm64, which the image lacks).
+! readelf -d "$bin" | grep -E '\((RPATH|RUNPATH)\)' || fail "$bin has a library search path"
 
 run() { qemu-aarch64 "$bin" "$@"; }
 version=$(run version) || fail "certguard version failed under qemu-aarch64"
