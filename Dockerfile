@@ -9,7 +9,9 @@
 # The build stage runs on the build machine's platform: for another target
 # architecture (arm64 from amd64) it cross-compiles with Debian's multiarch
 # packages (`install-deps.sh --arm64`, `build-release.sh --arch arm64`); nothing is
-# compiled under emulation.
+# compiled under emulation. Only the runtime stage's apt-get runs on the target
+# platform, so a multi-platform build needs the builder's qemu binfmt handlers, as any
+# RUN in a foreign-platform stage does.
 FROM --platform=$BUILDPLATFORM debian:bookworm AS build
 ARG TARGETARCH
 ARG BUILDARCH
