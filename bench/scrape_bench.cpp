@@ -25,11 +25,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "bench_support.h"
 #include "kube/client.h"
@@ -73,16 +72,26 @@ Options ParseArgs(int argc, char** argv) {
       if (i + 1 >= argc) bench::Die(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--cluster") o.cluster_dir = value();
-    else if (a == "--secrets") o.secrets = bench::Number(a, value(), 1, 1000000);
-    else if (a == "--namespaces") o.namespaces = bench::Number(a, value(), 1, 10000);
-    else if (a == "--scrapes") o.scrapes = bench::Number(a, value(), 1, 100000);
-    else if (a == "--timeout") o.timeout_seconds = bench::Number(a, value(), 1, 86400);
-    else if (a == "--out") o.out = value();
-    else if (a == "--exporter") o.exporters.push_back(bench::SplitPair(value()));
-    else if (a == "--unavailable") o.unavailable.push_back(bench::SplitPair(value()));
-    else if (a == "--meta") o.meta.push_back(bench::SplitPair(value()));
-    else bench::Die("unknown argument " + a);
+    if (a == "--cluster")
+      o.cluster_dir = value();
+    else if (a == "--secrets")
+      o.secrets = bench::Number(a, value(), 1, 1000000);
+    else if (a == "--namespaces")
+      o.namespaces = bench::Number(a, value(), 1, 10000);
+    else if (a == "--scrapes")
+      o.scrapes = bench::Number(a, value(), 1, 100000);
+    else if (a == "--timeout")
+      o.timeout_seconds = bench::Number(a, value(), 1, 86400);
+    else if (a == "--out")
+      o.out = value();
+    else if (a == "--exporter")
+      o.exporters.push_back(bench::SplitPair(value()));
+    else if (a == "--unavailable")
+      o.unavailable.push_back(bench::SplitPair(value()));
+    else if (a == "--meta")
+      o.meta.push_back(bench::SplitPair(value()));
+    else
+      bench::Die("unknown argument " + a);
   }
   if (o.cluster_dir.empty()) bench::Die("--cluster DIR is required");
   return o;
@@ -223,8 +232,8 @@ Json RunExporter(const Options& o, const std::string& name, const std::string& c
     const auto t0 = steady_clock::now();
     auto page = HttpGet(port, "/metrics");
     ms.push_back(bench::Seconds(steady_clock::now() - t0) * 1000);
-    if (page.status != 200) return fail("scrape " + std::to_string(i) + ": HTTP " +
-                                        std::to_string(page.status));
+    if (page.status != 200)
+      return fail("scrape " + std::to_string(i) + ": HTTP " + std::to_string(page.status));
     int n = CountSeries(page.body, metric);
     if (n != o.secrets) {
       return fail("scrape " + std::to_string(i) + ": " + std::to_string(n) + " series of " +
@@ -241,10 +250,11 @@ Json RunExporter(const Options& o, const std::string& name, const std::string& c
   r["rss_end_mib"] = end.rss_mib;
   r["rss_peak_mib"] = end.hwm_mib;
   child.Stop();
-  std::printf("   synced in %.1f s; scrape p50 %.1f ms, p99 %.1f ms (%zu bytes); RSS idle %.1f MiB, "
-              "peak %.1f MiB\n",
-              sync_s, r["scrape_p50_ms"].get<double>(), r["scrape_p99_ms"].get<double>(), bytes,
-              r["rss_idle_mib"].get<double>(), end.hwm_mib);
+  std::printf(
+      "   synced in %.1f s; scrape p50 %.1f ms, p99 %.1f ms (%zu bytes); RSS idle %.1f MiB, "
+      "peak %.1f MiB\n",
+      sync_s, r["scrape_p50_ms"].get<double>(), r["scrape_p99_ms"].get<double>(), bytes,
+      r["rss_idle_mib"].get<double>(), end.hwm_mib);
   return r;
 }
 
@@ -285,8 +295,8 @@ static int Run(int argc, char** argv) {
 
   std::printf("\n%d TLS Secrets in %d namespaces, %d scrapes each\n", o.secrets, o.namespaces,
               o.scrapes);
-  std::printf("%-28s %-11s %8s %10s %10s %9s %9s %9s\n", "exporter", "status", "sync s",
-              "p50 ms", "p99 ms", "page KiB", "idle MiB", "peak MiB");
+  std::printf("%-28s %-11s %8s %10s %10s %9s %9s %9s\n", "exporter", "status", "sync s", "p50 ms",
+              "p99 ms", "page KiB", "idle MiB", "peak MiB");
   bool failed = false;
   for (const auto& r : results) {
     std::string status = r["status"];
@@ -303,7 +313,8 @@ static int Run(int argc, char** argv) {
     if (r.contains("vs_exporter")) {
       const Json& v = r["vs_exporter"];
       std::printf("  %s / %s: sync %s, scrape p50 %s, p99 %s, RSS idle %s, peak %s\n",
-                  r["name"].get<std::string>().c_str(), ratios["against"].get<std::string>().c_str(),
+                  r["name"].get<std::string>().c_str(),
+                  ratios["against"].get<std::string>().c_str(),
                   bench::Fmt(v, "sync_seconds", "%.2f").c_str(),
                   bench::Fmt(v, "scrape_p50_ms", "%.2f").c_str(),
                   bench::Fmt(v, "scrape_p99_ms", "%.2f").c_str(),
