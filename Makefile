@@ -14,7 +14,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: deps build asan asan-integration tsan tsan-fault tsan-integration test unit integration fault tools test-asan clean fuzz fuzz-smoke bench bench-approval bench-kubelets demo chart
+.PHONY: deps build asan asan-integration tsan tsan-fault tsan-integration test unit integration fault tools test-asan clean fuzz fuzz-smoke bench bench-approval bench-kubelets bench-metrics bench-trust demo chart
 
 deps:
 	bash hack/install-deps.sh
@@ -128,7 +128,8 @@ bench: build tools
 	$(BUILD_DIR)/bench/certguard_bench_startup
 	bash bench/approval.sh $(BUILD_DIR)
 	bash bench/kubelets.sh $(BUILD_DIR)
-	$(BUILD_DIR)/bench/certguard_bench_trust
+	bash bench/metrics.sh $(BUILD_DIR)
+	bash bench/trust.sh $(BUILD_DIR)
 	$(BUILD_DIR)/bench/certguard_bench_expiry
 
 # Only the approval benchmark: certguard and the Go approvers on one real control plane.
@@ -139,6 +140,16 @@ bench-approval: build tools
 # for certguard and each Go approver on one real control plane.
 bench-kubelets: build tools
 	bash bench/kubelets.sh $(BUILD_DIR)
+
+# Only the /metrics benchmark: certguard and x509-certificate-exporter on BENCH_SECRETS
+# (10,000) TLS Secrets of one real control plane.
+bench-metrics: build tools
+	bash bench/metrics.sh $(BUILD_DIR)
+
+# Only the trust benchmark: certguard and trust-manager on one bundle reaching 2,000
+# namespaces (about 35 minutes; bench/trust.sh $(BUILD_DIR) --namespaces N for fewer).
+bench-trust: build tools
+	bash bench/trust.sh $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(FUZZ_DIR)

@@ -25,7 +25,7 @@
 //
 //   certguard_bench_trust [--namespaces N] [--cluster DIR] [--qps Q] [--burst B]
 //                         [--max-ratio R] [--out FILE] [--trust-manager BIN|none]
-//                         [--no-peer-limit-run]
+//                         [--no-peer-limit-run] [--meta KEY=VALUE]...
 //
 // trust-manager comes from hack/tools/build-peers.sh (built into the tool
 // cache, its chart next to it) unless --trust-manager names a binary (with its
@@ -423,6 +423,7 @@ struct Flags {
   double max_ratio = 1.25;
   bool peer_limit_run = true;
   std::string out = "bench/results/trust.json", cluster_dir, trust_manager;
+  std::vector<std::pair<std::string, std::string>> meta;  // --meta KEY=VALUE, written as they are
 };
 
 // nullopt after printing the usage.
@@ -446,11 +447,13 @@ std::optional<Flags> ParseFlags(int argc, char** argv) {
       f.trust_manager = argv[++i];
     } else if (a == "--no-peer-limit-run") {
       f.peer_limit_run = false;
+    } else if (a == "--meta" && i + 1 < argc) {
+      f.meta.push_back(certguard::bench::SplitPair(argv[++i]));
     } else {
       std::fprintf(stderr,
                    "usage: certguard_bench_trust [--namespaces N] [--cluster DIR] [--qps Q] "
                    "[--burst B] [--max-ratio R] [--out FILE] [--trust-manager BIN|none] "
-                   "[--no-peer-limit-run]\n");
+                   "[--no-peer-limit-run] [--meta KEY=VALUE]...\n");
       return std::nullopt;
     }
   }
@@ -827,7 +830,11 @@ bool WriteResults(const Flags& f, double setup_s, const std::vector<RunResult>& 
                     {"api_requests", Sum(w.requests)},
                     {"api_requests_by_verb_resource", w.requests}});
     }
-    json jr = {{"controller", r.name}, {"qps", r.qps}, {"burst", r.burst}, {"ran", r.ran}};
+    json jr = {{"controller", r.name},
+               {"qps", r.qps},
+               {"burst", r.burst},
+               {"ran", r.ran},
+               {"status", r.ran ? "ok" : "unavailable"}};
     if (r.name == "trust-manager") jr["version"] = kTrustManagerVersion;
     if (r.ran) {
       jr["windows"] = jw;
@@ -836,13 +843,16 @@ bool WriteResults(const Flags& f, double setup_s, const std::vector<RunResult>& 
       jr["rss_mib_peak"] = r.end.hwm_mib;
       jr["exit_code"] = r.exit_code;
     } else {
-      jr["why"] = r.why;
+      jr["reason"] = r.why;
     }
     jruns.push_back(jr);
   }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(f.out).parent_path(), ec);
+  json meta = json::object();
+  for (const auto& [k, v] : f.meta) meta[k] = v;
   std::ofstream(f.out) << json{{"benchmark", "trust"},
+                               {"meta", meta},
                                {"namespaces", f.n},
                                {"max_ratio", f.max_ratio},
                                {"setup_seconds", setup_s},

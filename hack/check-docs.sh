@@ -5,6 +5,8 @@
 #   3. every #anchor of such a link (or of a link within the same page) is a heading of
 #      its target, slugged as GitHub does: lower-cased, punctuation dropped except '-'
 #      and '_', spaces turned into '-', a repeated heading suffixed -1, -2, ...
+#   4. the benchmark tables of docs/benchmarks.md are those bench/results/*.json give
+#      (hack/gen-bench-tables.sh --check).
 # Links inside fenced code blocks and inline code are not links and are skipped;
 # http(s) and mailto links are not checked.
 #
@@ -98,8 +100,10 @@ for page in "${pages[@]}"; do
   [[ -n "${readme_targets[$page]:-}" ]] || fail "$page is not linked from README.md (add it to its Documentation section)"
 done
 
+bash hack/gen-bench-tables.sh --check || fail "docs/benchmarks.md: its tables are not those of bench/results/*.json"
+
 if ((errors)); then
-  echo "check-docs: $errors problem(s) in the documentation's links" >&2
+  echo "check-docs: $errors problem(s) in the documentation" >&2
   exit 1
 fi
-echo "check-docs: ${#pages[@]} pages, every link and anchor resolves, every page under docs/ is linked from README.md"
+echo "check-docs: ${#pages[@]} pages, every link and anchor resolves, every page under docs/ is linked from README.md, the benchmark tables match bench/results/"
