@@ -130,9 +130,16 @@ class Walk {
 
   bool Name(const Element& seq, x509::Name* out, CsrDefect malformed_as, const char* what);
   bool PublicKey(const Element& spki, StrictCsr* out);
+  bool RsaKey(std::string_view key, size_t offset, bool has_params, const Element& params,
+              StrictCsr* out);
+  bool EcKey(std::string_view key, bool has_params, const Element& params, StrictCsr* out);
+  bool Ed25519Key(std::string_view key, bool has_params, StrictCsr* out);
   bool Attributes(const Element& attrs, StrictCsr* out);
   bool Extensions(const Element& seq, StrictCsr* out);
   bool SubjectAltNames(const Element& ext_value, StrictCsr* out);
+  bool GeneralName(const Element& g, x509::SubjectAltNames* sans);
+  bool OtherName(const Element& g, x509::SubjectAltNames* sans);
+  bool DirectoryName(const Element& g, x509::SubjectAltNames* sans);
   bool SignatureAlgorithmId(const Element& alg, StrictCsr* out);
 
  private:
@@ -206,72 +213,83 @@ bool Walk::PublicKey(const Element& spki, StrictCsr* out) {
     return FromDer(err, CsrDefect::kKeyMalformed);
   }
   Element params;
-  bool has_params = false;
-  has_params = !a.empty();
+  const bool has_params = !a.empty();
   if ((has_params && !a.ReadAny(&params, "public key parameters")) ||
       !a.ExpectEnd("public key algorithm")) {
     return FromReader(a);
   }
-  if (oid.contents == kOidRsa) {
-    if (!has_params || !der::CheckNull(params, &err, "RSA key parameters")) {
-      return Refuse(CsrDefect::kKeyAlgorithm, "an RSA key needs NULL parameters");
-    }
-    // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }, both positive.
-    Reader k(key, bits.offset);
-    Element seq, n, e;
-    if (!k.Read(der::kSequence, &seq, "RSA public key") || !k.ExpectEnd("RSA public key")) {
-      return FromDer(k.error(), CsrDefect::kKeyMalformed);
-    }
-    Reader ks = Reader::Of(seq);
-    if (!ks.Read(der::kInteger, &n, "RSA modulus") || !ks.Read(der::kInteger, &e, "RSA exponent") ||
-        !ks.ExpectEnd("RSA public key")) {
-      return FromDer(ks.error(), CsrDefect::kKeyMalformed);
-    }
-    std::string_view magnitude;
-    int64_t exponent = 0;
-    if (!der::CheckPositiveInteger(n, &magnitude, &err, "RSA modulus")) {
-      return FromDer(err, CsrDefect::kKeyMalformed);
-    }
-    if (!der::ParseSmallInteger(e, &exponent, &err, "RSA exponent")) {
-      return FromDer(err, CsrDefect::kKeyMalformed);
-    }
-    if (exponent <= 0) return Refuse(CsrDefect::kKeyMalformed, "RSA exponent is not positive");
-    out->key_algorithm = KeyAlgorithm::kRsa;
-  } else if (oid.contents == kOidEcPublicKey) {
-    if (!has_params || params.tag != der::kOid) {
-      return Refuse(CsrDefect::kKeyAlgorithm,
-                    "an ECDSA key must name its curve; explicit or absent parameters are refused");
-    }
-    if (!der::CheckOid(params, &err, "curve")) return FromDer(err, CsrDefect::kMalformed);
-    size_t coordinate = 0;
-    if (params.contents == kOidP256) {
-      out->curve = "P-256", coordinate = 32;
-    } else if (params.contents == kOidP384) {
-      out->curve = "P-384", coordinate = 48;
-    } else if (params.contents == kOidP521) {
-      out->curve = "P-521", coordinate = 66;
-    } else {
-      return Refuse(CsrDefect::kKeyAlgorithm, "ECDSA curve " + der::OidToString(params.contents) +
-                                                  " is not P-256, P-384 or P-521");
-    }
-    // Go reads only the uncompressed form: 0x04 || X || Y.
-    if (key.size() != 1 + 2 * coordinate || static_cast<uint8_t>(key[0]) != 0x04) {
-      return Refuse(CsrDefect::kKeyMalformed,
-                    "the ECDSA point is not in uncompressed form for " + out->curve);
-    }
-    out->key_algorithm = KeyAlgorithm::kEcdsa;
-  } else if (oid.contents == kOidEd25519) {
-    if (has_params) return Refuse(CsrDefect::kKeyAlgorithm, "an Ed25519 key has no parameters");
-    if (key.size() != 32) {
-      return Refuse(CsrDefect::kKeyMalformed,
-                    "an Ed25519 key is 32 bytes, not " + std::to_string(key.size()));
-    }
-    out->key_algorithm = KeyAlgorithm::kEd25519;
-  } else {
-    return Refuse(CsrDefect::kKeyAlgorithm,
-                  "key algorithm " + NameOf(oid.contents) +
-                      " is not allowed; use RSA, ECDSA P-256/P-384/P-521 or Ed25519");
+  if (oid.contents == kOidRsa) return RsaKey(key, bits.offset, has_params, params, out);
+  if (oid.contents == kOidEcPublicKey) return EcKey(key, has_params, params, out);
+  if (oid.contents == kOidEd25519) return Ed25519Key(key, has_params, out);
+  return Refuse(CsrDefect::kKeyAlgorithm,
+                "key algorithm " + NameOf(oid.contents) +
+                    " is not allowed; use RSA, ECDSA P-256/P-384/P-521 or Ed25519");
+}
+
+bool Walk::RsaKey(std::string_view key, size_t offset, bool has_params, const Element& params,
+                  StrictCsr* out) {
+  der::Error err;
+  if (!has_params || !der::CheckNull(params, &err, "RSA key parameters")) {
+    return Refuse(CsrDefect::kKeyAlgorithm, "an RSA key needs NULL parameters");
   }
+  // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }, both positive.
+  Reader k(key, offset);
+  Element seq, n, e;
+  if (!k.Read(der::kSequence, &seq, "RSA public key") || !k.ExpectEnd("RSA public key")) {
+    return FromDer(k.error(), CsrDefect::kKeyMalformed);
+  }
+  Reader ks = Reader::Of(seq);
+  if (!ks.Read(der::kInteger, &n, "RSA modulus") || !ks.Read(der::kInteger, &e, "RSA exponent") ||
+      !ks.ExpectEnd("RSA public key")) {
+    return FromDer(ks.error(), CsrDefect::kKeyMalformed);
+  }
+  std::string_view magnitude;
+  int64_t exponent = 0;
+  if (!der::CheckPositiveInteger(n, &magnitude, &err, "RSA modulus")) {
+    return FromDer(err, CsrDefect::kKeyMalformed);
+  }
+  if (!der::ParseSmallInteger(e, &exponent, &err, "RSA exponent")) {
+    return FromDer(err, CsrDefect::kKeyMalformed);
+  }
+  if (exponent <= 0) return Refuse(CsrDefect::kKeyMalformed, "RSA exponent is not positive");
+  out->key_algorithm = KeyAlgorithm::kRsa;
+  return true;
+}
+
+bool Walk::EcKey(std::string_view key, bool has_params, const Element& params, StrictCsr* out) {
+  if (!has_params || params.tag != der::kOid) {
+    return Refuse(CsrDefect::kKeyAlgorithm,
+                  "an ECDSA key must name its curve; explicit or absent parameters are refused");
+  }
+  der::Error err;
+  if (!der::CheckOid(params, &err, "curve")) return FromDer(err, CsrDefect::kMalformed);
+  size_t coordinate = 0;
+  if (params.contents == kOidP256) {
+    out->curve = "P-256", coordinate = 32;
+  } else if (params.contents == kOidP384) {
+    out->curve = "P-384", coordinate = 48;
+  } else if (params.contents == kOidP521) {
+    out->curve = "P-521", coordinate = 66;
+  } else {
+    return Refuse(CsrDefect::kKeyAlgorithm, "ECDSA curve " + der::OidToString(params.contents) +
+                                                " is not P-256, P-384 or P-521");
+  }
+  // Go reads only the uncompressed form: 0x04 || X || Y.
+  if (key.size() != 1 + 2 * coordinate || static_cast<uint8_t>(key[0]) != 0x04) {
+    return Refuse(CsrDefect::kKeyMalformed,
+                  "the ECDSA point is not in uncompressed form for " + out->curve);
+  }
+  out->key_algorithm = KeyAlgorithm::kEcdsa;
+  return true;
+}
+
+bool Walk::Ed25519Key(std::string_view key, bool has_params, StrictCsr* out) {
+  if (has_params) return Refuse(CsrDefect::kKeyAlgorithm, "an Ed25519 key has no parameters");
+  if (key.size() != 32) {
+    return Refuse(CsrDefect::kKeyMalformed,
+                  "an Ed25519 key is 32 bytes, not " + std::to_string(key.size()));
+  }
+  out->key_algorithm = KeyAlgorithm::kEd25519;
   return true;
 }
 
@@ -286,91 +304,103 @@ bool Walk::SubjectAltNames(const Element& ext_value, StrictCsr* out) {
   }
   Reader names = Reader::Of(seq);
   if (names.empty()) return Refuse(CsrDefect::kExtensionMalformed, "subjectAltName is empty");
-  auto& sans = out->sans;
   while (!names.empty()) {
     Element g;
     if (!names.ReadAny(&g, "subjectAltName entry")) {
       return FromReader(names, CsrDefect::kExtensionMalformed);
     }
-    const std::string_view v = g.contents;
-    auto ia5 = [&](const char* type) {
-      if (der::IsIa5String(v)) return true;
-      return Refuse(CsrDefect::kExtensionMalformed,
-                    std::string("subjectAltName ") + type + " holds non-ASCII bytes");
-    };
-    switch (g.tag) {
-      case der::kContext | 1:  // rfc822Name
-        if (!ia5("rfc822Name")) return false;
-        sans.emails.emplace_back(v);
-        break;
-      case der::kContext | 2:  // dNSName
-        if (!ia5("dNSName")) return false;
-        sans.dns.emplace_back(v);
-        break;
-      case der::kContext | 6:  // uniformResourceIdentifier
-        if (!ia5("URI")) return false;
-        sans.uris.emplace_back(v);
-        break;
-      case der::kContext | 7: {  // iPAddress
-        auto ip = IpAddress::FromBytes(reinterpret_cast<const uint8_t*>(v.data()), v.size());
-        if (!ip.ok()) {
-          return Refuse(CsrDefect::kExtensionMalformed, "subjectAltName iPAddress of " +
-                                                            std::to_string(v.size()) +
-                                                            " bytes (4 or 16 are valid)");
-        }
-        sans.ips.push_back(*ip);
-        break;
-      }
-      case der::kContext | der::kConstructed | 0: {  // otherName: type-id, [0] EXPLICIT value
-        Reader o = Reader::Of(g);
-        Element id, value;
-        der::Error err;
-        if (!o.Read(der::kOid, &id, "otherName type") ||
-            !o.Read(der::kContext | der::kConstructed, &value, "otherName value") ||
-            !o.ExpectEnd("otherName")) {
-          return FromReader(o, CsrDefect::kExtensionMalformed);
-        }
-        if (!der::CheckOid(id, &err, "otherName type")) {
-          return FromDer(err, CsrDefect::kExtensionMalformed);
-        }
-        sans.others.push_back("othername:" + NameOf(id.contents));
-        break;
-      }
-      case der::kContext | der::kConstructed | 4: {  // directoryName: [4] EXPLICIT Name
-        Reader d = Reader::Of(g);
-        Element name_seq;
-        if (!d.Read(der::kSequence, &name_seq, "directoryName") || !d.ExpectEnd("directoryName")) {
-          return FromReader(d, CsrDefect::kExtensionMalformed);
-        }
-        x509::Name dn;
-        if (!Name(name_seq, &dn, CsrDefect::kExtensionMalformed, "subjectAltName directoryName")) {
-          return false;
-        }
-        sans.others.push_back("DirName:" + dn.ToString());
-        break;
-      }
-      case der::kContext | 8: {  // registeredID
-        der::Error err;
-        Element id = g;
-        id.tag = der::kOid;
-        if (!der::CheckOid(id, &err, "registeredID")) {
-          return FromDer(err, CsrDefect::kExtensionMalformed);
-        }
-        sans.others.push_back("RID:" + NameOf(v));
-        break;
-      }
-      case der::kContext | der::kConstructed | 3:
-        sans.others.push_back("X400Name");
-        break;
-      case der::kContext | der::kConstructed | 5:
-        sans.others.push_back("EdiPartyName");
-        break;
-      default:
-        return Refuse(CsrDefect::kExtensionMalformed,
-                      "subjectAltName entry with tag " + HexTag(g.tag) +
-                          " is not a GeneralName (or has the wrong constructed bit)");
-    }
+    if (!GeneralName(g, &out->sans)) return false;
   }
+  return true;
+}
+
+// One GeneralName, by its context tag (RFC 5280 4.2.1.6).
+bool Walk::GeneralName(const Element& g, x509::SubjectAltNames* sans) {
+  const std::string_view v = g.contents;
+  auto ia5 = [&](const char* type) {
+    if (der::IsIa5String(v)) return true;
+    return Refuse(CsrDefect::kExtensionMalformed,
+                  std::string("subjectAltName ") + type + " holds non-ASCII bytes");
+  };
+  switch (g.tag) {
+    case der::kContext | 1:  // rfc822Name
+      if (!ia5("rfc822Name")) return false;
+      sans->emails.emplace_back(v);
+      return true;
+    case der::kContext | 2:  // dNSName
+      if (!ia5("dNSName")) return false;
+      sans->dns.emplace_back(v);
+      return true;
+    case der::kContext | 6:  // uniformResourceIdentifier
+      if (!ia5("URI")) return false;
+      sans->uris.emplace_back(v);
+      return true;
+    case der::kContext | 7: {  // iPAddress
+      auto ip = IpAddress::FromBytes(reinterpret_cast<const uint8_t*>(v.data()), v.size());
+      if (!ip.ok()) {
+        return Refuse(CsrDefect::kExtensionMalformed, "subjectAltName iPAddress of " +
+                                                          std::to_string(v.size()) +
+                                                          " bytes (4 or 16 are valid)");
+      }
+      sans->ips.push_back(*ip);
+      return true;
+    }
+    case der::kContext | der::kConstructed | 0:
+      return OtherName(g, sans);
+    case der::kContext | der::kConstructed | 4:
+      return DirectoryName(g, sans);
+    case der::kContext | 8: {  // registeredID
+      der::Error err;
+      Element id = g;
+      id.tag = der::kOid;
+      if (!der::CheckOid(id, &err, "registeredID")) {
+        return FromDer(err, CsrDefect::kExtensionMalformed);
+      }
+      sans->others.push_back("RID:" + NameOf(v));
+      return true;
+    }
+    case der::kContext | der::kConstructed | 3:
+      sans->others.push_back("X400Name");
+      return true;
+    case der::kContext | der::kConstructed | 5:
+      sans->others.push_back("EdiPartyName");
+      return true;
+    default:
+      return Refuse(CsrDefect::kExtensionMalformed,
+                    "subjectAltName entry with tag " + HexTag(g.tag) +
+                        " is not a GeneralName (or has the wrong constructed bit)");
+  }
+}
+
+// otherName: type-id, [0] EXPLICIT value.
+bool Walk::OtherName(const Element& g, x509::SubjectAltNames* sans) {
+  Reader o = Reader::Of(g);
+  Element id, value;
+  der::Error err;
+  if (!o.Read(der::kOid, &id, "otherName type") ||
+      !o.Read(der::kContext | der::kConstructed, &value, "otherName value") ||
+      !o.ExpectEnd("otherName")) {
+    return FromReader(o, CsrDefect::kExtensionMalformed);
+  }
+  if (!der::CheckOid(id, &err, "otherName type")) {
+    return FromDer(err, CsrDefect::kExtensionMalformed);
+  }
+  sans->others.push_back("othername:" + NameOf(id.contents));
+  return true;
+}
+
+// directoryName: [4] EXPLICIT Name.
+bool Walk::DirectoryName(const Element& g, x509::SubjectAltNames* sans) {
+  Reader d = Reader::Of(g);
+  Element name_seq;
+  if (!d.Read(der::kSequence, &name_seq, "directoryName") || !d.ExpectEnd("directoryName")) {
+    return FromReader(d, CsrDefect::kExtensionMalformed);
+  }
+  x509::Name dn;
+  if (!Name(name_seq, &dn, CsrDefect::kExtensionMalformed, "subjectAltName directoryName")) {
+    return false;
+  }
+  sans->others.push_back("DirName:" + dn.ToString());
   return true;
 }
 

@@ -12,11 +12,6 @@ namespace {
 
 using namespace csr_it;
 
-std::string Certguard(const Cluster& cluster, const std::string& args) {
-  return ShellQuote(CertguardBinary()) + " " + args + " --kubeconfig " +
-         ShellQuote(cluster.admin_kubeconfig());
-}
-
 struct PassLine {
   int pass = 0, decided = 0, approved = 0, denied = 0, in_all = -1, held = 0, pending = 0;
   int quiet = 0, of = 0;
@@ -66,7 +61,7 @@ TEST_CASE("cli: approve-pending --watch prints one summary line per pass", "[int
   const std::string held_2 = CreateCsr(cluster, *kc_b, "--node prog-b --type client", work + "/4");
 
   CommandResult r = cluster.Run(
-      Certguard(cluster,
+      CertguardCommand(cluster,
                 "approve-pending --watch --interval 1s --until-quiet 3s --csr-superseded=off "
                 "--csr-max-pending-per-node 1"));
   INFO(r.out << r.err);
@@ -111,7 +106,7 @@ TEST_CASE("cli: approve-pending --watch prints one summary line per pass", "[int
   // erased before each pass's output and at the end.
   CommandResult tty =
       cluster.Run("script -qec " +
-                  ShellQuote(Certguard(cluster,
+                  ShellQuote(CertguardCommand(cluster,
                                        "approve-pending --watch --interval 2s --until-quiet 3s "
                                        "--csr-superseded=off --csr-max-pending-per-node 1")) +
                   " /dev/null");
@@ -126,7 +121,7 @@ TEST_CASE("cli: approve-pending --watch prints one summary line per pass", "[int
 
   // Without --watch nothing changes: the table only.
   CommandResult once =
-      cluster.Run(Certguard(cluster, "approve-pending --dry-run --csr-max-pending-per-node 1"));
+      cluster.Run(CertguardCommand(cluster, "approve-pending --dry-run --csr-max-pending-per-node 1"));
   INFO(once.out);
   REQUIRE(once.ok());
   CHECK(once.out.find("pass 1:") == std::string::npos);
@@ -137,7 +132,7 @@ TEST_CASE("cli: check-expiration --kubeconfig --progress always reports each lis
           "[integration][cli]") {
   const Cluster& cluster = RequireCluster();
   CommandResult r =
-      cluster.Run(Certguard(cluster, "certs check-expiration --progress always -o json"));
+      cluster.Run(CertguardCommand(cluster, "certs check-expiration --progress always -o json"));
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   // One line per list: CSRs, TLS Secrets, TrustBundle targets.
@@ -158,7 +153,7 @@ TEST_CASE("cli: check-expiration --kubeconfig --progress always reports each lis
   // On a terminal: a live line, erased before the report.
   CommandResult tty =
       cluster.Run("script -qec " +
-                  ShellQuote(Certguard(cluster, "certs check-expiration -o json")) + " /dev/null");
+                  ShellQuote(CertguardCommand(cluster, "certs check-expiration -o json")) + " /dev/null");
   INFO(tty.out);
   REQUIRE(tty.ok());
   CHECK(tty.out.find("\rread secrets: ") != std::string::npos);
@@ -167,7 +162,7 @@ TEST_CASE("cli: check-expiration --kubeconfig --progress always reports each lis
   // auto (the default) off a terminal, and never: nothing on stderr about the reading.
   for (const char* mode : {"", " --progress never"}) {
     CommandResult quiet =
-        cluster.Run(Certguard(cluster, std::string("certs check-expiration -o json") + mode));
+        cluster.Run(CertguardCommand(cluster, std::string("certs check-expiration -o json") + mode));
     INFO(mode << quiet.err);
     REQUIRE(quiet.exit_code == 0);
     CHECK(quiet.err.find("read ") == std::string::npos);

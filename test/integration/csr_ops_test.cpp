@@ -13,11 +13,6 @@ namespace {
 
 using namespace csr_it;
 
-std::string Certguard(const Cluster& cluster, const std::string& args) {
-  return ShellQuote(CertguardBinary()) + " " + args + " --kubeconfig " +
-         ShellQuote(cluster.admin_kubeconfig());
-}
-
 TEST_CASE("csr: a dry-run policy writes nothing, and changing or removing it re-decides the pending CSR",
           "[integration][csr]") {
   const Cluster& cluster = RequireCluster();
@@ -56,7 +51,7 @@ spec:
   CHECK(Trim(cluster.Kubectl("get csrapprovalpolicy audit-only -o jsonpath='{.status.conditions[0].status}'").out) == "True");
 
   // `csr explain` says why it is still pending.
-  CommandResult explain = cluster.Run(Certguard(cluster, "csr explain " + name));
+  CommandResult explain = cluster.Run(CertguardCommand(cluster, "csr explain " + name));
   INFO(explain.err);
   CHECK(explain.ok());
   CHECK(explain.out.find("dry run") != std::string::npos);
@@ -173,7 +168,7 @@ TEST_CASE("csr: approve-pending clears a backlog left while certguard was down",
 
   // --dry-run: the table, nothing written. (ap-a's refused serving request is
   // its newest: --csr-superseded=off lets the good one be decided too.)
-  CommandResult dry = cluster.Run(Certguard(cluster, "approve-pending --dry-run --csr-superseded=off"));
+  CommandResult dry = cluster.Run(CertguardCommand(cluster, "approve-pending --dry-run --csr-superseded=off"));
   INFO(dry.out << dry.err);
   REQUIRE(dry.ok());
   CHECK(dry.out.rfind("NAME", 0) == 0);
@@ -185,7 +180,7 @@ TEST_CASE("csr: approve-pending clears a backlog left while certguard was down",
   CHECK(dry.out.find("WouldDeny") != std::string::npos);
   CHECK(dry.out.find("SANNotNodeAddress") != std::string::npos);
 
-  CommandResult real = cluster.Run(Certguard(cluster, "approve-pending --csr-superseded=off"));
+  CommandResult real = cluster.Run(CertguardCommand(cluster, "approve-pending --csr-superseded=off"));
   INFO(real.out << real.err);
   REQUIRE(real.ok());
   for (const auto& n : good) {
@@ -217,12 +212,12 @@ TEST_CASE("csr: approve-pending clears a backlog left while certguard was down",
   CHECK(Eventually([&] { return StateOf(GetCsr(cluster, late)) == "Issued"; }, std::chrono::seconds(30)));
 
   // explain on the refused one names every reason.
-  CommandResult explain = cluster.Run(Certguard(cluster, "csr explain " + bad));
+  CommandResult explain = cluster.Run(CertguardCommand(cluster, "csr explain " + bad));
   CHECK(explain.ok());
   CHECK(explain.out.find("State:      Denied") != std::string::npos);
   CHECK(explain.out.find("SANNotNodeAddress: IP 10.34.0.2 is not an address of node ap-a") !=
         std::string::npos);
-  CommandResult missing = cluster.Run(Certguard(cluster, "csr explain no-such-csr"));
+  CommandResult missing = cluster.Run(CertguardCommand(cluster, "csr explain no-such-csr"));
   CHECK(missing.exit_code == 1);
 }
 
@@ -242,7 +237,7 @@ TEST_CASE("csr: approve-pending holds a flooding node's approvals, says why, and
   const std::string other = CreateCsr(cluster, *kc_other, "--node apf-b --type client", work + "/b");
   const std::string why = "MaxPendingPerNode: node:apf-a has 4 pending, cap 3";
 
-  CommandResult dry = cluster.Run(Certguard(cluster, "approve-pending --dry-run --csr-max-pending-per-node 3 --csr-superseded=off"));
+  CommandResult dry = cluster.Run(CertguardCommand(cluster, "approve-pending --dry-run --csr-max-pending-per-node 3 --csr-superseded=off"));
   INFO(dry.out << dry.err);
   REQUIRE(dry.ok());
   for (const auto& n : names) {
@@ -254,7 +249,7 @@ TEST_CASE("csr: approve-pending holds a flooding node's approvals, says why, and
   }
   CHECK(dry.out.find("WouldApprove") != std::string::npos);  // apf-b is not held
 
-  CommandResult held = cluster.Run(Certguard(cluster, "approve-pending --csr-max-pending-per-node 3 --csr-superseded=off"));
+  CommandResult held = cluster.Run(CertguardCommand(cluster, "approve-pending --csr-max-pending-per-node 3 --csr-superseded=off"));
   INFO(held.out << held.err);
   REQUIRE(held.ok());
   CHECK(held.out.find("4 approvals are held by the pending-flood guard") != std::string::npos);
@@ -267,7 +262,7 @@ TEST_CASE("csr: approve-pending holds a flooding node's approvals, says why, and
 
   // One request withdrawn: the node is back at its cap and the rest goes through.
   REQUIRE(cluster.Kubectl("delete csr " + names[3]).ok());
-  CommandResult resumed = cluster.Run(Certguard(cluster, "approve-pending --csr-max-pending-per-node 3 --csr-superseded=off"));
+  CommandResult resumed = cluster.Run(CertguardCommand(cluster, "approve-pending --csr-max-pending-per-node 3 --csr-superseded=off"));
   INFO(resumed.out << resumed.err);
   REQUIRE(resumed.ok());
   CHECK(resumed.out.find("held by the pending-flood guard") == std::string::npos);
@@ -295,7 +290,7 @@ TEST_CASE("csr: a serving CSR waits for its Node, boundedly", "[integration][csr
   REQUIRE(Eventually([&] { return EventsOf(cluster, a).find("WaitingForNode:") != std::string::npos; },
                      std::chrono::seconds(20)));
   CHECK(StateOf(GetCsr(cluster, a)) == "");
-  CommandResult explain = cluster.Run(Certguard(cluster, "csr explain " + a));
+  CommandResult explain = cluster.Run(CertguardCommand(cluster, "csr explain " + a));
   CHECK(explain.out.find("waits for its Node") != std::string::npos);
   CHECK(explain.out.find("NodeNotFound") != std::string::npos);
 

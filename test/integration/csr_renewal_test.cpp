@@ -14,11 +14,6 @@ namespace {
 
 using namespace csr_it;
 
-std::string Certguard(const Cluster& cluster, const std::string& args) {
-  return ShellQuote(CertguardBinary()) + " " + args + " --kubeconfig " +
-         ShellQuote(cluster.admin_kubeconfig());
-}
-
 std::string Metrics(const Cluster& cluster, int port) {
   return cluster.Run("curl -sS http://127.0.0.1:" + std::to_string(port) + "/metrics").out;
 }
@@ -65,14 +60,14 @@ TEST_CASE(
                     "certguard_node_certificate_expiry_days{kind=\"client\",node=\"rn-a\"}") == -1);
 
   // csr explain shows the node's current certificate and the stuck renewal.
-  CommandResult explain = cluster.Run(Certguard(cluster, "csr explain " + renewal));
+  CommandResult explain = cluster.Run(CertguardCommand(cluster, "csr explain " + renewal));
   INFO(explain.out << explain.err);
   CHECK(explain.out.find("Node:       rn-a") != std::string::npos);
   CHECK(explain.out.find("serving:  CSR " + first) != std::string::npos);
   CHECK(explain.out.find("renewal pending: " + renewal) != std::string::npos);
   CHECK(explain.out.find("RENEWAL STUCK") != std::string::npos);
   CHECK(explain.out.find("client:   no issued certificate known") != std::string::npos);
-  CommandResult json = cluster.Run(Certguard(cluster, "csr explain " + renewal + " -o json"));
+  CommandResult json = cluster.Run(CertguardCommand(cluster, "csr explain " + renewal + " -o json"));
   auto j = nlohmann::json::parse(json.out, nullptr, false);
   REQUIRE(j.is_object());
   CHECK(j["nodeCertificates"]["serving"]["csr"] == first);
@@ -139,14 +134,14 @@ TEST_CASE(
   // A bootstrap request for rb-a: its certificate is valid and no window is open.
   std::string boot =
       CreateCsr(cluster, bootstrap_kc, "--bootstrap --node rb-a --type client", work + "/boot");
-  CommandResult before = cluster.Run(Certguard(cluster, "approve-pending"));
+  CommandResult before = cluster.Run(CertguardCommand(cluster, "approve-pending"));
   INFO(before.out << before.err);
   CHECK(before.ok());
   CHECK(before.out.find("BootstrapNodeCertValid,RecoveryWindowNotOpen") != std::string::npos);
   CHECK(StateOf(GetCsr(cluster, boot)) == "");
 
   // --dry-run opens nothing and says what it would do.
-  CommandResult dry = cluster.Run(Certguard(cluster, "approve-pending --recovery 30m --dry-run"));
+  CommandResult dry = cluster.Run(CertguardCommand(cluster, "approve-pending --recovery 30m --dry-run"));
   INFO(dry.out << dry.err);
   CHECK(dry.out.find("would open the recovery window of policy restore") != std::string::npos);
   CHECK(dry.out.find("WouldApprove") != std::string::npos);
@@ -160,7 +155,7 @@ TEST_CASE(
   CHECK(StateOf(GetCsr(cluster, boot)) == "");
 
   // The window: the policy's field is set to now + 30m, and the re-bootstrap is approved.
-  CommandResult recovery = cluster.Run(Certguard(cluster, "approve-pending --recovery 30m"));
+  CommandResult recovery = cluster.Run(CertguardCommand(cluster, "approve-pending --recovery 30m"));
   INFO(recovery.out << recovery.err);
   CHECK(recovery.ok());
   CHECK(recovery.out.find("recovery window of policy restore open until") != std::string::npos);
@@ -186,16 +181,16 @@ TEST_CASE(
   std::string again =
       CreateCsr(cluster, bootstrap_kc, "--bootstrap --node rb-a --type client --key-type rsa",
                 work + "/again");
-  CommandResult closed = cluster.Run(Certguard(cluster, "approve-pending"));
+  CommandResult closed = cluster.Run(CertguardCommand(cluster, "approve-pending"));
   INFO(closed.out << closed.err);
   CHECK(closed.out.find("RecoveryWindowClosed") != std::string::npos);
   CHECK(StateOf(GetCsr(cluster, again)) == "");
   // Without a policy allowing re-bootstraps, --recovery has nothing to open.
   cluster.Kubectl("delete csrapprovalpolicy restore");
-  CommandResult none = cluster.Run(Certguard(cluster, "approve-pending --recovery 30m"));
+  CommandResult none = cluster.Run(CertguardCommand(cluster, "approve-pending --recovery 30m"));
   CHECK_FALSE(none.ok());
   CHECK(none.err.find("a recovery window would change nothing") != std::string::npos);
-  CommandResult too_long = cluster.Run(Certguard(cluster, "approve-pending --recovery 48h"));
+  CommandResult too_long = cluster.Run(CertguardCommand(cluster, "approve-pending --recovery 48h"));
   CHECK(too_long.exit_code == 2);
   cluster.Kubectl("delete csr " + again + " " + boot + " --ignore-not-found");
 }

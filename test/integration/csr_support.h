@@ -159,4 +159,10 @@ inline int MetricsPort(const CertguardProcess& p) {
   return std::atoi(log.c_str() + at + 13);
 }
 
+// A certguard command line against `cluster` as its admin: "BINARY ARGS --kubeconfig FILE".
+inline std::string CertguardCommand(const Cluster& cluster, const std::string& args) {
+  return ShellQuote(CertguardBinary()) + " " + args + " --kubeconfig " +
+         ShellQuote(cluster.admin_kubeconfig());
+}
+
 }  // namespace certguard::test::csr_it
