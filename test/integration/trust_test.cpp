@@ -23,6 +23,8 @@
 #include <prometheus/registry.h>
 
 #include "integration/kube_support.h"
+#include "expiry/controller.h"
+#include "expiry/inventory.h"
 #include "kube/client.h"
 #include "kube/informer.h"
 #include "kube/resource.h"
@@ -1114,6 +1116,22 @@ TEST_CASE("trust: a Secret target propagates as an Opaque Secret, drift is repai
   CHECK(api.Get(res::kSecrets, nss[0], target)->at("metadata").value("resourceVersion", "") ==
         users_rv);
   CHECK_FALSE(plane.Get(nss[1], target));  // no ConfigMap target: none written
+
+  // The expiry inventory (check-expiration --kubeconfig's list) reads the Secret targets: this
+  // bundle has no other.
+  expiry::ExpirySources sources;
+  sources.csrs = false;
+  sources.tls_secrets = false;
+  expiry::Inventory inventory;
+  CHECK(expiry::ListInventory(api, sources, inventory).empty());
+  std::vector<std::string> listed;
+  inventory.ForEach([&](const expiry::ObjectRef& o, const std::string& key, const std::string&,
+                        const expiry::CertFacts& c) {
+    if (o.kind == expiry::SourceKind::kTrustBundle && o.name == bundle) {
+      listed.push_back(key + " " + c.subject_cn);
+    }
+  });
+  CHECK(listed == std::vector<std::string>{"ca.crt sec-ca-1-" + id});
 
   auto written = api.Get(res::kSecrets, nss[1], target);
   REQUIRE(written.ok());
