@@ -1381,6 +1381,15 @@ TEST_CASE("trust: truststore passwords from a Secret: written under them, re-enc
   auto ref = [&](const char* key) {
     return json{{"namespace", pw_ns}, {"name", "store-pw"}, {"key", key}};
   };
+  // The API server refuses a password given both ways.
+  json both = b;
+  both["metadata"]["name"] = "pw-both-" + id;
+  both["spec"]["target"]["additionalFormats"] = {
+      {"pkcs12", {{"key", "bundle.p12"}, {"password", "x"}, {"passwordSecretRef", ref("p12")}}}};
+  auto refused = api.Create(res::kTrustBundles, "", both);
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.status().message(),
+             Catch::Contains("password and passwordSecretRef are mutually exclusive"));
   b["spec"]["target"]["additionalFormats"] = {
       {"jks", {{"key", "bundle.jks"}, {"passwordSecretRef", ref("jks")}}},
       {"pkcs12", {{"key", "bundle.p12"}, {"passwordSecretRef", ref("p12")}}}};
