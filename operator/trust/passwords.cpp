@@ -32,8 +32,8 @@ Result<std::string> PasswordFromSecret(const SecretKeyRef& ref, const json* secr
 
 Status ReadPasswords(TrustBundleSpec& spec, kube::Client& client, bool& reads) {
   const std::string base = "spec.target.additionalFormats.";
-  for (auto [format, name, pkcs12] : {std::tuple{&spec.jks, "jks", false},
-                                      std::tuple{&spec.pkcs12, "pkcs12", true}}) {
+  for (auto [format, name, pkcs12] :
+       {std::tuple{&spec.jks, "jks", false}, std::tuple{&spec.pkcs12, "pkcs12", true}}) {
     if (format->key.empty() || !format->password_ref) continue;
     reads = true;
     const SecretKeyRef& ref = *format->password_ref;

@@ -3,7 +3,6 @@
 #include "trust/passwords.h"
 
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "kube/resource.h"
@@ -28,9 +27,10 @@ TrustBundleSpec SpecWithRefs(const json& jks_ref, const json& p12_ref) {
   json formats = json::object();
   if (!jks_ref.is_null()) formats["jks"] = {{"key", "t.jks"}, {"passwordSecretRef", jks_ref}};
   if (!p12_ref.is_null()) formats["pkcs12"] = {{"key", "t.p12"}, {"passwordSecretRef", p12_ref}};
-  auto parsed = ParseSpec({{"sources", json::array({{{"inline", "x"}}})},
-                           {"target", {{"configMap", {{"name", "ca"}}}, {"additionalFormats", formats}}},
-                           {"namespaces", json::array({"a"})}});
+  auto parsed =
+      ParseSpec({{"sources", json::array({{{"inline", "x"}}})},
+                 {"target", {{"configMap", {{"name", "ca"}}}, {"additionalFormats", formats}}},
+                 {"namespaces", json::array({"a"})}});
   REQUIRE(parsed.ok());
   return *parsed;
 }
@@ -89,9 +89,8 @@ TEST_CASE("ReadPasswords fills in both formats' passwords from their Secrets",
                      {{"metadata", {{"name", "pw"}}},
                       {"data", {{"jks", Base64("jks-pw")}, {"p12", Base64("p12-pw")}}}})
               .ok());
-  TrustBundleSpec spec =
-      SpecWithRefs({{"namespace", "certs"}, {"name", "pw"}, {"key", "jks"}},
-                   {{"namespace", "certs"}, {"name", "pw"}, {"key", "p12"}});
+  TrustBundleSpec spec = SpecWithRefs({{"namespace", "certs"}, {"name", "pw"}, {"key", "jks"}},
+                                      {{"namespace", "certs"}, {"name", "pw"}, {"key", "p12"}});
   bool reads = false;
   REQUIRE(ReadPasswords(spec, api, reads).ok());
   CHECK(reads);
@@ -99,11 +98,12 @@ TEST_CASE("ReadPasswords fills in both formats' passwords from their Secrets",
   CHECK(spec.pkcs12.password == "p12-pw");
 
   // No reference: nothing read, the inline passwords stay.
-  auto inline_spec = ParseSpec({{"sources", json::array({{{"inline", "x"}}})},
-                                {"target",
-                                 {{"configMap", {{"name", "ca"}}},
-                                  {"additionalFormats", {{"pkcs12", {{"key", "t.p12"}, {"password", "i"}}}}}}},
-                                {"namespaces", json::array({"a"})}});
+  auto inline_spec =
+      ParseSpec({{"sources", json::array({{{"inline", "x"}}})},
+                 {"target",
+                  {{"configMap", {{"name", "ca"}}},
+                   {"additionalFormats", {{"pkcs12", {{"key", "t.p12"}, {"password", "i"}}}}}}},
+                 {"namespaces", json::array({"a"})}});
   REQUIRE(inline_spec.ok());
   bool no_reads = false;
   REQUIRE(ReadPasswords(*inline_spec, api, no_reads).ok());
@@ -122,8 +122,9 @@ TEST_CASE("ReadPasswords names the field of a missing Secret or key, and keeps a
       SpecWithRefs(nullptr, {{"namespace", "certs"}, {"name", "gone"}, {"key", "p12"}});
   Status s = ReadPasswords(missing_secret, api, reads);
   CHECK(s.code() == Code::kNotFound);
-  CHECK_THAT(s.message(), Catch::StartsWith("spec.target.additionalFormats.pkcs12.passwordSecretRef: "
-                                            "secret certs/gone[p12]: the Secret does not exist"));
+  CHECK_THAT(s.message(),
+             Catch::StartsWith("spec.target.additionalFormats.pkcs12.passwordSecretRef: "
+                               "secret certs/gone[p12]: the Secret does not exist"));
   TrustBundleSpec missing_key =
       SpecWithRefs({{"namespace", "certs"}, {"name", "pw"}, {"key", "jks"}}, nullptr);
   s = ReadPasswords(missing_key, api, reads);
@@ -131,7 +132,8 @@ TEST_CASE("ReadPasswords names the field of a missing Secret or key, and keeps a
   CHECK_THAT(s.message(), Catch::StartsWith("spec.target.additionalFormats.jks.passwordSecretRef: "
                                             "secret certs/pw[jks]: the Secret has no such key"));
   CHECK(missing_key.jks.password.empty());
-  TrustBundleSpec ok = SpecWithRefs(nullptr, {{"namespace", "certs"}, {"name", "pw"}, {"key", "p12"}});
+  TrustBundleSpec ok =
+      SpecWithRefs(nullptr, {{"namespace", "certs"}, {"name", "pw"}, {"key", "p12"}});
   api.InjectError("get", Unavailable("etcd is gone"));
   s = ReadPasswords(ok, api, reads);
   CHECK(s.code() == Code::kUnavailable);
