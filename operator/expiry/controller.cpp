@@ -116,7 +116,11 @@ ExpiryController::ExpiryController(kube::Client& client, std::shared_ptr<Invento
     kube::InformerOptions o;
     o.label_selector = trust::kBundleLabel;
     Watch(kube::resources::kConfigMaps, o).AddHandler([this](const kube::Change& c) {
-      HandleBundleTarget(c);
+      HandleBundleTarget(c, /*secret=*/false);
+    });
+    // Secret targets (run --trust-secret-targets), by the same label.
+    Watch(kube::resources::kSecrets, o).AddHandler([this](const kube::Change& c) {
+      HandleBundleTarget(c, /*secret=*/true);
     });
   }
 }
@@ -213,15 +217,15 @@ void ExpiryController::RelistNamespace(const std::string& ns) {
   }
 }
 
-void ExpiryController::HandleBundleTarget(const kube::Change& c) {
+void ExpiryController::HandleBundleTarget(const kube::Change& c, bool secret) {
   if (!c.object || c.object == c.old_object) return;
   std::lock_guard<std::mutex> lock(bundles_mu_);
   std::set<std::string> touched;
   if (c.kind == kube::Change::Kind::kDelete) {
-    ObjectRef ref = RefOf(SourceKind::kConfigMap, *c.object);
-    touched = bundles_.Remove(ref.ns, ref.name);
+    ObjectRef ref = RefOf(secret ? SourceKind::kSecret : SourceKind::kConfigMap, *c.object);
+    touched = bundles_.Remove(ref.ns, ref.name, secret);
   } else {
-    touched = bundles_.Update(*c.object);
+    touched = secret ? bundles_.UpdateSecret(*c.object) : bundles_.Update(*c.object);
   }
   for (const std::string& bundle : touched) {
     Put(*inventory_, ObjectRef{SourceKind::kTrustBundle, "", bundle}, bundles_.Of(bundle));
@@ -285,7 +289,7 @@ std::vector<std::string> ListInventory(kube::Client& client, const ExpirySources
     return errors;
   }
   ListProgress p;
-  p.sources = static_cast<int>(all.size()) + (sources.trust_bundles ? 1 : 0) +
+  p.sources = static_cast<int>(all.size()) + (sources.trust_bundles ? 2 : 0) +
               (filter.UsesNamespaceLabels() ? 1 : 0);
   p.source = 0;
   // Every object of one list, page by page, to `each`; false (and the error
@@ -352,9 +356,20 @@ std::vector<std::string> ListInventory(kube::Client& client, const ExpirySources
   }
   if (sources.trust_bundles) {
     BundleTargets bundles;
-    const bool ok = list(kube::resources::kConfigMaps, trust::kBundleLabel, "",
-                         [&](nlohmann::json& obj) { bundles.Update(obj); });
-    if (ok) {
+    // Held back until each whole list is read, as above; either kind alone is shown.
+    std::vector<nlohmann::json> configmaps;
+    std::vector<nlohmann::json> secrets;
+    const bool cm_ok = list(kube::resources::kConfigMaps, trust::kBundleLabel, "",
+                            [&](nlohmann::json& obj) { configmaps.push_back(std::move(obj)); });
+    const bool secret_ok = list(kube::resources::kSecrets, trust::kBundleLabel, "",
+                                [&](nlohmann::json& obj) { secrets.push_back(std::move(obj)); });
+    if (cm_ok) {
+      for (const nlohmann::json& obj : configmaps) bundles.Update(obj);
+    }
+    if (secret_ok) {
+      for (const nlohmann::json& obj : secrets) bundles.UpdateSecret(obj);
+    }
+    if (cm_ok || secret_ok) {
       for (const std::string& b : bundles.Bundles()) {
         Put(inventory, ObjectRef{SourceKind::kTrustBundle, "", b}, bundles.Of(b));
       }

@@ -36,7 +36,7 @@ struct ExpirySources {
   bool tls_secrets = true;         // Secrets of type kubernetes.io/tls, every namespace
   std::string secret_selector;     // label selector for other Secrets; empty: none
   std::string configmap_selector;  // label selector for ConfigMaps; empty: none
-  bool trust_bundles = true;       // ConfigMaps labelled certguard.io/trustbundle
+  bool trust_bundles = true;       // ConfigMaps and Secrets labelled certguard.io/trustbundle
   bool webhooks = false;           // webhook configurations' and APIServices' caBundle
   // Namespaces, leaf-only, label passthrough, CSR signers (expiry/filter.h).
   ExpiryFilterOptions filter;
@@ -71,7 +71,7 @@ class ExpiryController {
   void Handle(SourceKind kind, Keys (*read)(const nlohmann::json&), const kube::Change& c);
   // Decides and writes one object; filter_mu_ held.
   void PutLocked(SourceKind kind, Keys (*read)(const nlohmann::json&), const nlohmann::json& obj);
-  void HandleBundleTarget(const kube::Change& c);
+  void HandleBundleTarget(const kube::Change& c, bool secret);
   void HandleNamespace(const kube::Change& c);
   // The objects of the namespaced sources in `ns`, read again (it became included).
   void RelistNamespace(const std::string& ns);

@@ -145,19 +145,38 @@ void BundleTargets::Add(const std::string& bundle, const Keys& keys, int delta) 
   if (per_key.empty()) bundles_.erase(bundle);
 }
 
+namespace {
+
+std::string TargetKey(bool secret, const std::string& ns, const std::string& name) {
+  return (secret ? "secret " : "configmap ") + ns + "/" + name;
+}
+
+std::string TargetKeyOf(bool secret, const json& object) {
+  const json& meta = Field(object, "metadata");
+  return TargetKey(secret, Str(meta, "namespace"), Str(meta, "name"));
+}
+
+}  // namespace
+
 std::set<std::string> BundleTargets::Update(const json& configmap) {
-  const json& meta = Field(configmap, "metadata");
-  std::string where = Str(meta, "namespace") + "/" + Str(meta, "name");
+  return UpdateTarget(TargetKeyOf(false, configmap), configmap, ConfigMapCertificates(configmap));
+}
+
+std::set<std::string> BundleTargets::UpdateSecret(const json& secret) {
+  return UpdateTarget(TargetKeyOf(true, secret), secret, SecretCertificates(secret));
+}
+
+std::set<std::string> BundleTargets::UpdateTarget(const std::string& where, const json& object,
+                                                  Keys keys) {
   std::set<std::string> touched;
   if (auto it = targets_.find(where); it != targets_.end()) {
     Add(it->second.first, it->second.second, -1);
     touched.insert(it->second.first);
     targets_.erase(it);
   }
-  std::string bundle = Str(Field(meta, "labels"), trust::kBundleLabel);
+  std::string bundle = Str(Field(Field(object, "metadata"), "labels"), trust::kBundleLabel);
   if (bundle.empty()) return touched;
   // A target holds a bundle's certificates once each; count each identity once per target.
-  Keys keys = ConfigMapCertificates(configmap);
   for (auto& [key, certs] : keys) {
     std::set<Identity> seen;
     std::vector<CertFacts> unique;
@@ -174,8 +193,9 @@ std::set<std::string> BundleTargets::Update(const json& configmap) {
   return touched;
 }
 
-std::set<std::string> BundleTargets::Remove(const std::string& ns, const std::string& name) {
-  auto it = targets_.find(ns + "/" + name);
+std::set<std::string> BundleTargets::Remove(const std::string& ns, const std::string& name,
+                                            bool secret) {
+  auto it = targets_.find(TargetKey(secret, ns, name));
   if (it == targets_.end()) return {};
   std::set<std::string> touched{it->second.first};
   Add(it->second.first, it->second.second, -1);

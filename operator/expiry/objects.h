@@ -60,16 +60,19 @@ std::string SourceName(const ObjectRef& object, const std::string& key, const st
 std::vector<Finding> FindingsOf(const Inventory& inventory);
 
 // The certificates of each TrustBundle, gathered from its targets (ConfigMaps
-// labelled certguard.io/trustbundle=NAME, one per selected namespace): per key,
-// the union over the targets, so a target not yet updated still shows the
-// certificate it holds. Inventory object: {trustbundle, "", NAME}.
+// and Secrets labelled certguard.io/trustbundle=NAME, one of each per selected
+// namespace): per key, the union over the targets, so a target not yet updated
+// still shows the certificate it holds. A ConfigMap and a Secret of one name
+// are two targets. Inventory object: {trustbundle, "", NAME}.
 class BundleTargets {
  public:
-  // A target added or changed; returns the bundles whose certificates may have
-  // changed (the old and the new label value).
+  // A ConfigMap target added or changed; returns the bundles whose certificates
+  // may have changed (the old and the new label value).
   std::set<std::string> Update(const nlohmann::json& configmap);
+  // The same for a Secret target: the certificates of its data (base64).
+  std::set<std::string> UpdateSecret(const nlohmann::json& secret);
   // A target deleted (by its namespace/name).
-  std::set<std::string> Remove(const std::string& ns, const std::string& name);
+  std::set<std::string> Remove(const std::string& ns, const std::string& name, bool secret = false);
   // The bundle's certificates, per key; empty when it has no target.
   Keys Of(const std::string& bundle) const;
   std::set<std::string> Bundles() const;
@@ -82,8 +85,11 @@ class BundleTargets {
     int targets = 0;
   };
   void Add(const std::string& bundle, const Keys& keys, int delta);
+  std::set<std::string> UpdateTarget(const std::string& where, const nlohmann::json& object,
+                                     Keys keys);
 
-  std::map<std::string, std::pair<std::string, Keys>> targets_;  // "ns/name" -> bundle, certs
+  // "configmap ns/name" or "secret ns/name" -> bundle, certs
+  std::map<std::string, std::pair<std::string, Keys>> targets_;
   std::map<std::string, std::map<std::string, std::map<Identity, Counted>>> bundles_;
 };
 

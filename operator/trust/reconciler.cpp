@@ -10,6 +10,7 @@
 #include "common/names.h"
 #include "kube/resource.h"
 #include "trust/build.h"
+#include "trust/passwords.h"
 #include "trust/report.h"
 #include "trust/sources.h"
 #include "x509/pem.h"
@@ -272,6 +273,12 @@ void TrustBundleReconciler::RememberInterest(const std::string& bundle,
     if (s.kind == SourceKind::kConfigMap) in.sources.insert({s.ns, s.name});
     if (s.kind == SourceKind::kSecret) in.secret_sources.insert({s.ns, s.name});
   }
+  // A password Secret's change re-encodes the truststores, as a source's change does.
+  for (const FormatSpec* f : {&spec.jks, &spec.pkcs12}) {
+    if (!f->key.empty() && f->password_ref) {
+      in.secret_sources.insert({f->password_ref->ns, f->password_ref->name});
+    }
+  }
   if (!spec.target.name.empty()) in.names.insert(spec.target.name);
   in.secret_target = spec.secret_target.name;
   for (const VerifySpec& v : spec.verify) {
@@ -311,9 +318,21 @@ kube::ReconcileResult TrustBundleReconciler::Reconcile(const std::string& key) {
     if (!s.ok()) return kube::ReconcileResult::Retry(s.Annotate("writing status"));
     return kube::ReconcileResult::Done();
   }
-  const TrustBundleSpec& spec = checked.spec;
+  TrustBundleSpec spec = checked.spec;
   RememberInterest(ref.name, spec);
   const std::vector<std::string> selected = SelectNamespaces(spec, checked.selector, view_);
+
+  // Passwords from Secrets: without them nothing is written (a truststore
+  // under a wrong password is worse than a stale one), and targets keep what they hold.
+  bool password_secrets = false;
+  if (Status passwords = ReadPasswords(spec, client_, password_secrets); !passwords.ok()) {
+    const bool refused = passwords.code() == Code::kNotFound ||
+                         passwords.code() == Code::kInvalidArgument;
+    Status s = report.PasswordUnavailable(passwords.message());
+    if (!refused) return kube::ReconcileResult::Retry(passwords.Annotate("reading passwords"));
+    if (!s.ok()) return kube::ReconcileResult::Retry(s.Annotate("writing status"));
+    return kube::ReconcileResult::RequeueAfter(options_.secret_poll);
+  }
 
   // Gather: build from the sources; keep the last good bundle when they fail.
   const GatheredSources sources = GatherSources(spec, view_, client_);
@@ -370,7 +389,8 @@ kube::ReconcileResult TrustBundleReconciler::Reconcile(const std::string& key) {
     return kube::ReconcileResult::Retry(writes.first_error.Annotate("writing targets"));
   }
   if (!status_write.ok()) return kube::ReconcileResult::Retry(status_write.Annotate("writing status"));
-  return NextLook(options_, spec, sources.has_secret, writes.trusting_writes, bundle, now);
+  return NextLook(options_, spec, sources.has_secret || password_secrets, writes.trusting_writes,
+                  bundle, now);
 }
 
 }  // namespace certguard::trust

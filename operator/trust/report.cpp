@@ -84,6 +84,16 @@ Status Reporter::InvalidSpec(const std::string& error) {
   return written;
 }
 
+Status Reporter::PasswordUnavailable(const std::string& error) {
+  events_.Record(oref_, kube::EventSeverity::kWarning, "PasswordUnavailable", error);
+  StatusFacts facts;
+  facts.generation = generation_;
+  facts.password_error = error;
+  Status written;
+  UpdateStatus(facts, written);
+  return written;
+}
+
 Status Reporter::Report(const StatusFacts& facts, const ConsumerReport& consumers,
                         size_t written) {
   metrics_.SetCertificates(ref_.name, static_cast<double>(facts.certificates));

@@ -42,6 +42,9 @@ class Reporter {
   // The spec cannot work: an InvalidSpec event, and a status that says why.
   // Returns the status write's error.
   Status InvalidSpec(const std::string& error);
+  // A password Secret cannot be used: a PasswordUnavailable event, and a
+  // status that says why and keeps the rest. Returns the status write's error.
+  Status PasswordUnavailable(const std::string& error);
   // Metrics, status and events of a completed reconcile. `written`: targets
   // created or updated. Returns the status write's error.
   Status Report(const StatusFacts& facts, const ConsumerReport& consumers, size_t written);

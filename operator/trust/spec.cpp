@@ -155,7 +155,30 @@ TargetSpec ParseTarget(Checker& c, const json& obj, const std::string& p, const 
   return t;
 }
 
-// target.additionalFormats.jks or .pkcs12: {key, password}.
+// passwordSecretRef: {namespace, name, key}, all required.
+SecretKeyRef ParseSecretKeyRef(Checker& c, const json& obj, const std::string& p) {
+  SecretKeyRef r;
+  if (!obj.is_object()) {
+    c.Add(p, "must be an object");
+    return r;
+  }
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    if (it.key() != "namespace" && it.key() != "name" && it.key() != "key") {
+      c.Add(p + "." + it.key(), "unknown field (namespace, name, key)");
+    }
+  }
+  r.ns = c.String(obj, "namespace", p, true);
+  r.name = c.String(obj, "name", p, true);
+  r.key = c.String(obj, "key", p, true);
+  if (!r.ns.empty() && !IsDnsLabel(r.ns)) c.Add(p + ".namespace", "not a valid namespace name");
+  if (!r.name.empty() && !IsDnsSubdomain(r.name)) c.Add(p + ".name", "not a valid Secret name");
+  if (!r.key.empty() && !IsConfigMapKey(r.key)) {
+    c.Add(p + ".key", "\"" + r.key + "\" is not a valid Secret key");
+  }
+  return r;
+}
+
+// target.additionalFormats.jks or .pkcs12: {key, password | passwordSecretRef}.
 FormatSpec ParseFormat(Checker& c, const json& obj, const std::string& p, bool pkcs12) {
   FormatSpec f;
   if (!obj.is_object()) {
@@ -163,23 +186,27 @@ FormatSpec ParseFormat(Checker& c, const json& obj, const std::string& p, bool p
     return f;
   }
   for (auto it = obj.begin(); it != obj.end(); ++it) {
-    if (it.key() != "key" && it.key() != "password") {
-      c.Add(p + "." + it.key(), "unknown field (key, password)");
+    if (it.key() != "key" && it.key() != "password" && it.key() != "passwordSecretRef") {
+      c.Add(p + "." + it.key(), "unknown field (key, password, passwordSecretRef)");
     }
   }
   f.key = c.String(obj, "key", p, true);
-  f.password = c.String(obj, "password", p, false, pkcs12 ? "" : kDefaultJksPassword);
   if (!f.key.empty()) CheckKey(c, p + ".key", f.key);
-  if (pkcs12) {
-    // Java's PKCS#12 reader refuses any other; tools encode the rest differently.
-    for (char ch : f.password) {
-      if (ch < 0x20 || ch > 0x7e) {
-        c.Add(p + ".password", "must be printable ASCII");
-        break;
-      }
-    }
-  } else if (f.password.find('\0') != std::string::npos) {
-    c.Add(p + ".password", "must not contain NUL");
+  auto ref = obj.find("passwordSecretRef");
+  const bool has_ref = ref != obj.end() && !ref->is_null();
+  auto inline_password = obj.find("password");
+  if (has_ref && inline_password != obj.end() && !inline_password->is_null()) {
+    // Which one would be meant is a guess: refuse rather than pick.
+    c.Add(p, "password and passwordSecretRef are mutually exclusive");
+    return f;
+  }
+  if (has_ref) {
+    f.password_ref = ParseSecretKeyRef(c, *ref, p + ".passwordSecretRef");
+    return f;
+  }
+  f.password = c.String(obj, "password", p, false, pkcs12 ? "" : kDefaultJksPassword);
+  if (std::string problem = PasswordProblem(f.password, pkcs12); !problem.empty()) {
+    c.Add(p + ".password", problem);
   }
   return f;
 }
@@ -196,6 +223,18 @@ std::string SourceSpec::Describe(size_t index) const {
       return "inline[" + std::to_string(index) + "]";
   }
   return "source[" + std::to_string(index) + "]";
+}
+
+std::string PasswordProblem(std::string_view password, bool pkcs12) {
+  if (pkcs12) {
+    // Java's PKCS#12 reader refuses any other; tools encode the rest differently.
+    for (char ch : password) {
+      if (ch < 0x20 || ch > 0x7e) return "must be printable ASCII";
+    }
+  } else if (password.find('\0') != std::string_view::npos) {
+    return "must not contain NUL";
+  }
+  return "";
 }
 
 bool IsConfigMapKey(const std::string& s) {

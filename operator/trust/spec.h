@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -43,12 +44,23 @@ inline constexpr const char* kFormatKeysAnnotation = "certguard.io/truststore-ke
 // trust-manager's default JKS password (Java's own default); PKCS#12's is empty.
 inline constexpr const char* kDefaultJksPassword = "changeit";
 
+// A key of a Secret: passwordSecretRef {namespace, name, key}.
+struct SecretKeyRef {
+  std::string ns;
+  std::string name;
+  std::string key;
+
+  std::string Describe() const { return "secret " + ns + "/" + name + "[" + key + "]"; }
+};
+
 // target.additionalFormats.jks or .pkcs12: the key the truststore is written
-// under (binaryData in a ConfigMap, data in a Secret) and its password.
-// An empty key means the format is not asked for.
+// under (binaryData in a ConfigMap, data in a Secret) and its password, given
+// inline or read from a Secret (password_ref; then `password` is filled in at
+// reconcile time). An empty key means the format is not asked for.
 struct FormatSpec {
   std::string key;
   std::string password;
+  std::optional<SecretKeyRef> password_ref = std::nullopt;
 };
 
 struct TargetSpec {
@@ -86,8 +98,13 @@ struct TrustBundleSpec {
 // by "; " (for example "spec.sources[1]: exactly one of configMap, secret, inline";
 // "spec.target: configMap or secret is required"). A format key must be a
 // ConfigMap key distinct from the targets' PEM keys and from the other format's;
-// a JKS password must hold no NUL, a PKCS#12 one must be printable ASCII.
+// a JKS password must hold no NUL, a PKCS#12 one must be printable ASCII;
+// password and passwordSecretRef are mutually exclusive.
 Result<TrustBundleSpec> ParseSpec(const nlohmann::json& spec);
+
+// Why `password` cannot protect that format's truststore ("must be printable
+// ASCII", "must not contain NUL"), or "".
+std::string PasswordProblem(std::string_view password, bool pkcs12);
 
 // A ConfigMap data key: 1-253 of [-._a-zA-Z0-9], not "." or "..".
 bool IsConfigMapKey(const std::string& s);

@@ -59,8 +59,9 @@ json ComputeStatus(const StatusFacts& f, const json& previous, x509::Time now_ti
   json s = json::object();
   s["observedGeneration"] = f.generation;
 
-  // Counts and the bundle's identity; kept from before while the spec is invalid.
-  if (!f.spec_error.empty()) {
+  // Counts and the bundle's identity; kept from before while nothing is done.
+  const bool held = !f.spec_error.empty() || !f.password_error.empty();
+  if (held) {
     for (const char* k : {"certificates", "fingerprint", "earliestNotAfter", "lastChange",
                           "targets", "trustGaps"}) {
       if (prev.contains(k)) s[k] = prev[k];
@@ -89,6 +90,10 @@ json ComputeStatus(const StatusFacts& f, const json& previous, x509::Time now_ti
   // Synced: every selected namespace holds the bundle.
   if (!f.spec_error.empty()) {
     conds.push_back(Condition("Synced", false, "InvalidSpec", f.spec_error, g, prev, now));
+  } else if (!f.password_error.empty()) {
+    conds.push_back(Condition("Synced", false, "PasswordUnavailable",
+                              f.password_error + "; nothing written, targets keep what they hold",
+                              g, prev, now));
   } else if (f.pem.empty()) {
     conds.push_back(Condition("Synced", false, "NoBundle",
                               "no good bundle yet: nothing was written", g, prev, now));
@@ -116,7 +121,7 @@ json ComputeStatus(const StatusFacts& f, const json& previous, x509::Time now_ti
   }
 
   // SourceError: a source could not be read or gave nothing usable.
-  if (!f.spec_error.empty()) {
+  if (held) {
     if (const json* old = FindCondition(prev, "SourceError")) conds.push_back(*old);
   } else if (!f.issues.empty() || f.empty_bundle) {
     std::string reason = f.issues.empty() ? "EmptyBundle" : SourceErrorReasonName(f.issues[0].reason);
@@ -135,7 +140,7 @@ json ComputeStatus(const StatusFacts& f, const json& previous, x509::Time now_ti
   }
 
   // TrustGap: a verified consumer lacks a CA of the bundle.
-  if (!f.spec_error.empty()) {
+  if (held) {
     if (const json* old = FindCondition(prev, "TrustGap")) conds.push_back(*old);
   } else if (!f.gaps.empty()) {
     conds.push_back(Condition("TrustGap", true, "ConsumerLacksCA",

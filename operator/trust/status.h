@@ -24,6 +24,9 @@ struct TargetProblem {
 struct StatusFacts {
   int64_t generation = 0;
   std::string spec_error;  // not empty: the spec is invalid, nothing else was done
+  // Not empty: a passwordSecretRef could not be read or used; nothing was
+  // written and, as for spec_error, the rest of the status is kept.
+  std::string password_error;
 
   // Sources: what the latest build found.
   std::vector<SourceIssue> issues;

@@ -145,6 +145,36 @@ TEST_CASE("ExpiryController: a TrustBundle's targets give one series per certifi
   REQUIRE(WaitFor([&] { return Shown(*inv).empty(); }));
 }
 
+TEST_CASE("ExpiryController: a TrustBundle's Secret targets count as its targets", "[expiry]") {
+  FakeClient api;
+  Cert next = CertBuilder().Cn("ca-next").Ca().Build();
+  auto secret = [&](const std::string& pem) {
+    return Json{{"metadata", {{"name", "cluster-ca"}, {"labels", {{certguard::trust::kBundleLabel, "cluster"}}}}},
+                {"type", "Opaque"},
+                {"data", {{"ca.crt", Base64(pem)}}}};
+  };
+  REQUIRE(api.Create(resources::kSecrets, "a", secret(Ca().pem)).ok());
+  auto inv = std::make_shared<Inventory>();
+  ExpirySources sources;
+  sources.csrs = false;
+  sources.tls_secrets = false;
+  ExpiryController controller(api, inv, sources);
+  controller.Start();
+  REQUIRE(WaitFor([&] { return Shown(*inv).size() == 1; }));
+  CHECK(Shown(*inv) == std::vector<std::string>{"trustbundle//cluster/ca.crt  ca"});
+  // A ConfigMap target of the same name adds its certificate; deleting the Secret leaves it.
+  REQUIRE(api.Create(resources::kConfigMaps, "a",
+                     Json{{"metadata", {{"name", "cluster-ca"},
+                                        {"labels", {{certguard::trust::kBundleLabel, "cluster"}}}}},
+                          {"data", {{"ca.crt", next.pem}}}})
+              .ok());
+  REQUIRE(WaitFor([&] { return Shown(*inv).size() == 2; }));
+  REQUIRE(api.Delete(resources::kSecrets, "a", "cluster-ca").ok());
+  REQUIRE(WaitFor([&] { return Shown(*inv).size() == 1; }));
+  CHECK(Shown(*inv) == std::vector<std::string>{"trustbundle//cluster/ca.crt  ca-next"});
+  controller.Stop();
+}
+
 TEST_CASE("ListInventory lists the same sources once and reports what failed", "[expiry]") {
   FakeClient api;
   Cert web = CertBuilder().Cn("web").IssuedBy(Ca()).Build();
@@ -203,8 +233,9 @@ TEST_CASE("ListInventory reads page by page and reports its progress after each 
   auto errors = ListInventory(api, sources, inv, [&](const ListProgress& p) { seen.push_back(p); });
   REQUIRE(errors.empty());
   CHECK(Shown(inv).size() == 1001);
-  // CSRs: one empty page, then done; Secrets: pages of 500, 500 and 1, then done; bundles likewise.
-  REQUIRE(seen.size() == 2 + 4 + 2);
+  // CSRs: one empty page, then done; Secrets: pages of 500, 500 and 1, then done; bundle
+  // targets, ConfigMaps then Secrets, likewise.
+  REQUIRE(seen.size() == 2 + 4 + 2 + 2);
   CHECK(seen[0].what == "certificatesigningrequests");
   CHECK(seen[1].done);
   const std::vector<int64_t> objects = {500, 1000, 1001, 1001};
@@ -213,14 +244,17 @@ TEST_CASE("ListInventory reads page by page and reports its progress after each 
     INFO(i);
     CHECK(p.what == "secrets");
     CHECK(p.source == 2);
-    CHECK(p.sources == 3);
+    CHECK(p.sources == 4);
     CHECK(p.objects == objects[i]);
     CHECK(p.total == objects[i]);
     CHECK(p.pages == std::min(i + 1, 3));
     CHECK(p.done == (i == 3));
   }
-  CHECK(seen.back().what == "configmaps (certguard.io/trustbundle)");
-  CHECK(seen.back().source == 3);
+  CHECK(seen[7].what == "configmaps (certguard.io/trustbundle)");
+  CHECK(seen[7].source == 3);
+  CHECK(seen[7].done);
+  CHECK(seen.back().what == "secrets (certguard.io/trustbundle)");
+  CHECK(seen.back().source == 4);
   CHECK(seen.back().total == 1001);
   CHECK(seen.back().done);
 }
@@ -241,4 +275,43 @@ TEST_CASE("ListInventory adds nothing of a list that fails after its first page"
   CHECK(errors[0].find("dropped") != std::string::npos);
   CHECK(Shown(inv).empty());
   CHECK(done == 2);  // each list says it ended, the failed one too
+}
+
+TEST_CASE("ListInventory reads TrustBundle Secret targets, and keeps the ConfigMaps when the "
+          "Secret list is refused",
+          "[expiry]") {
+  FakeClient api;
+  Cert next = CertBuilder().Cn("ca-next").Ca().Build();
+  auto labelled = Json{{certguard::trust::kBundleLabel, "cluster"}};
+  REQUIRE(api.Create(resources::kSecrets, "a",
+                     Json{{"metadata", {{"name", "cluster-ca"}, {"labels", labelled}}},
+                          {"type", "Opaque"},
+                          {"data", {{"ca.crt", Base64(next.pem)}}}})
+              .ok());
+  REQUIRE(api.Create(resources::kConfigMaps, "a",
+                     Json{{"metadata", {{"name", "cluster-ca"}, {"labels", labelled}}},
+                          {"data", {{"ca.crt", Ca().pem}}}})
+              .ok());
+  ExpirySources sources;
+  sources.csrs = false;
+  sources.tls_secrets = false;
+  Inventory inv;
+  REQUIRE(ListInventory(api, sources, inv).empty());
+  CHECK(Shown(inv) == std::vector<std::string>{"trustbundle//cluster/ca.crt  ca",
+                                               "trustbundle//cluster/ca.crt  ca-next"});
+  // The Secret list (the second) refused: the ConfigMaps' certificates are still shown.
+  FailingListClient failing(2);
+  REQUIRE(failing.Create(resources::kSecrets, "a",
+                         Json{{"metadata", {{"name", "cluster-ca"}, {"labels", labelled}}},
+                              {"data", {{"ca.crt", Base64(next.pem)}}}})
+              .ok());
+  REQUIRE(failing.Create(resources::kConfigMaps, "a",
+                         Json{{"metadata", {{"name", "cluster-ca"}, {"labels", labelled}}},
+                              {"data", {{"ca.crt", Ca().pem}}}})
+              .ok());
+  Inventory partial;
+  auto errors = ListInventory(failing, sources, partial);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].rfind("secrets (certguard.io/trustbundle): ", 0) == 0);
+  CHECK(Shown(partial) == std::vector<std::string>{"trustbundle//cluster/ca.crt  ca"});
 }

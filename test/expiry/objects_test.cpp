@@ -157,6 +157,34 @@ TEST_CASE("BundleTargets merges a bundle's targets and follows changes", "[expir
   CHECK(b.Bundles().empty());
 }
 
+TEST_CASE("BundleTargets reads Secret targets, apart from a ConfigMap of the same name",
+          "[expiry]") {
+  Cert next = CertBuilder().Cn("cluster-ca-2").Ca().Build();
+  auto labels = json{{certguard::trust::kBundleLabel, "cluster"}};
+  json cm = {{"metadata", {{"name", "trust"}, {"namespace", "a"}, {"labels", labels}}},
+             {"data", {{"ca.crt", Ca().pem}}}};
+  // data in base64, beside a key that holds no certificate (a truststore's password-protected bytes).
+  json secret = {{"metadata", {{"name", "trust"}, {"namespace", "a"}, {"labels", labels}}},
+                 {"type", "Opaque"},
+                 {"data", {{"ca.crt", Base64(next.pem)}, {"bundle.p12", Base64("not a certificate")}}}};
+  BundleTargets b;
+  CHECK(b.Update(cm) == std::set<std::string>{"cluster"});
+  CHECK(b.UpdateSecret(secret) == std::set<std::string>{"cluster"});
+  CHECK(Cns(b.Of("cluster"), "ca.crt") == std::vector<std::string>{"cluster-ca", "cluster-ca-2"});
+  CHECK(b.Of("cluster").count("bundle.p12") == 0);
+  // Removing the Secret leaves the ConfigMap's certificate, and the reverse.
+  CHECK(b.Remove("a", "trust", /*secret=*/true) == std::set<std::string>{"cluster"});
+  CHECK(Cns(b.Of("cluster"), "ca.crt") == std::vector<std::string>{"cluster-ca"});
+  CHECK(b.Remove("a", "trust", /*secret=*/true).empty());
+  b.UpdateSecret(secret);
+  CHECK(b.Remove("a", "trust") == std::set<std::string>{"cluster"});
+  CHECK(Cns(b.Of("cluster"), "ca.crt") == std::vector<std::string>{"cluster-ca-2"});
+  // A Secret whose label is removed is no longer a target.
+  secret["metadata"].erase("labels");
+  CHECK(b.UpdateSecret(secret) == std::set<std::string>{"cluster"});
+  CHECK(b.Bundles().empty());
+}
+
 TEST_CASE("FindingsOf names each certificate's source", "[expiry]") {
   Inventory inv;
   Cert kubelet = CertBuilder().Cn("system:node:n1").IssuedBy(Ca()).Build();

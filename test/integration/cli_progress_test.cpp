@@ -135,9 +135,9 @@ TEST_CASE("cli: check-expiration --kubeconfig --progress always reports each lis
       cluster.Run(CertguardCommand(cluster, "certs check-expiration --progress always -o json"));
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
-  // One line per list: CSRs, TLS Secrets, TrustBundle targets.
+  // One line per list: CSRs, TLS Secrets, TrustBundle targets (ConfigMaps, then Secrets).
   static const std::regex line(
-      R"(^read ([a-z]+[^:]*): [0-9,]+ objects? in \d+ pages?, list (\d) of 3, [0-9,]+ objects? in all$)");
+      R"(^read ([a-z]+[^:]*): [0-9,]+ objects? in \d+ pages?, list (\d) of 4, [0-9,]+ objects? in all$)");
   std::istringstream err(r.err);
   std::vector<std::string> lists;
   for (std::string text; std::getline(err, text);) {
@@ -145,7 +145,8 @@ TEST_CASE("cli: check-expiration --kubeconfig --progress always reports each lis
     if (std::regex_match(text, m, line)) lists.push_back(m[1].str() + "/" + m[2].str());
   }
   CHECK(lists == std::vector<std::string>{"certificatesigningrequests/1", "secrets/2",
-                                          "configmaps (certguard.io/trustbundle)/3"});
+                                          "configmaps (certguard.io/trustbundle)/3",
+                                          "secrets (certguard.io/trustbundle)/4"});
   // The report on stdout stays machine-readable.
   CHECK(r.out.find("read ") == std::string::npos);
   CHECK(nlohmann::json::parse(r.out, nullptr, false).is_array());

@@ -23,6 +23,8 @@
 #include <prometheus/registry.h>
 
 #include "integration/kube_support.h"
+#include "expiry/controller.h"
+#include "expiry/inventory.h"
 #include "kube/client.h"
 #include "kube/informer.h"
 #include "kube/resource.h"
@@ -1115,6 +1117,22 @@ TEST_CASE("trust: a Secret target propagates as an Opaque Secret, drift is repai
         users_rv);
   CHECK_FALSE(plane.Get(nss[1], target));  // no ConfigMap target: none written
 
+  // The expiry inventory (check-expiration --kubeconfig's list) reads the Secret targets: this
+  // bundle has no other.
+  expiry::ExpirySources sources;
+  sources.csrs = false;
+  sources.tls_secrets = false;
+  expiry::Inventory inventory;
+  CHECK(expiry::ListInventory(api, sources, inventory).empty());
+  std::vector<std::string> listed;
+  inventory.ForEach([&](const expiry::ObjectRef& o, const std::string& key, const std::string&,
+                        const expiry::CertFacts& c) {
+    if (o.kind == expiry::SourceKind::kTrustBundle && o.name == bundle) {
+      listed.push_back(key + " " + c.subject_cn);
+    }
+  });
+  CHECK(listed == std::vector<std::string>{"ca.crt sec-ca-1-" + id});
+
   auto written = api.Get(res::kSecrets, nss[1], target);
   REQUIRE(written.ok());
   CHECK(written->value("type", "") == "Opaque");
@@ -1301,6 +1319,156 @@ TEST_CASE("trust: additional formats write JKS and PKCS#12 truststores to Config
            s->value("data", json::object()).contains("bundle.jks");
   };
   CHECK(Eventually([&] { return p12_gone(nss[0]) && p12_gone(nss[1]); }, 15s));
+}
+
+namespace {
+
+json PasswordSecret(const std::string& ns, const std::string& name, const std::string& jks,
+                    const std::string& p12) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Secret"},
+          {"type", "Opaque"},
+          {"metadata", {{"name", name}, {"namespace", ns}}},
+          {"data", {{"jks", x509::pem::Base64(jks)}, {"p12", x509::pem::Base64(p12)}}}};
+}
+
+// The certificates `openssl pkcs12` (the command, not certguard's reader) finds in
+// `p12` under `password`; -1 when it refuses the file or the password.
+int OpensslPkcs12Certs(const Cluster& cluster, const std::string& p12,
+                       const std::string& password) {
+  const std::string dir = cluster.ScratchDir("p12-" + RunId());
+  const std::string file = dir + "/t.p12";
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << p12;
+  }
+  auto r = cluster.Run("openssl pkcs12 -in " + ShellQuote(file) + " -nokeys -passin " +
+                       ShellQuote("pass:" + password));
+  if (!r.ok()) return -1;
+  int n = 0;
+  for (size_t at = r.out.find("BEGIN CERTIFICATE"); at != std::string::npos;
+       at = r.out.find("BEGIN CERTIFICATE", at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("trust: truststore passwords from a Secret: written under them, re-encoded when the "
+          "Secret changes, and a missing Secret keeps every target as it is",
+          "[integration][trust][formats][passwords]") {
+  TrustPlane plane(RequireCluster());
+  kube::Client& api = plane.client();
+  const std::string id = RunId();
+  const std::string bundle = "pw-" + id;
+  const std::string target = "pw-ca";
+  const std::string pw_ns = "tb-" + id + "-pw";
+  const std::string pem = JoinPem({CertBuilder().Cn("pw-ca-1-" + id).Ca().Pem(),
+                                   CertBuilder().Cn("pw-ca-2-" + id).Ca().Pem()});
+  const auto certs = x509::ParseBundle(pem).certificates;
+  REQUIRE(certs.size() == 2);
+  plane.Namespace(pw_ns);
+  std::vector<std::string> nss = Names("tb-" + id + "-p", 2);
+  for (const auto& ns : nss) plane.Namespace(ns, {{"trust-pw", id}});
+  REQUIRE(api.Create(res::kSecrets, pw_ns, PasswordSecret(pw_ns, "store-pw", "jks-one", "p12-one"))
+              .ok());
+
+  RunningController rc(plane.cluster(), WithSecretTargets());  // Secrets watched
+  json b = BundleObject(bundle, json::array({{{"inline", pem}}}), target,
+                        {{"matchLabels", {{"trust-pw", id}}}});
+  b["spec"]["target"]["secret"] = {{"name", target + "-secret"}};
+  auto ref = [&](const char* key) {
+    return json{{"namespace", pw_ns}, {"name", "store-pw"}, {"key", key}};
+  };
+  // The API server refuses a password given both ways.
+  json both = b;
+  both["metadata"]["name"] = "pw-both-" + id;
+  both["spec"]["target"]["additionalFormats"] = {
+      {"pkcs12", {{"key", "bundle.p12"}, {"password", "x"}, {"passwordSecretRef", ref("p12")}}}};
+  auto refused = api.Create(res::kTrustBundles, "", both);
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.status().message(),
+             Catch::Contains("password and passwordSecretRef are mutually exclusive"));
+  b["spec"]["target"]["additionalFormats"] = {
+      {"jks", {{"key", "bundle.jks"}, {"passwordSecretRef", ref("jks")}}},
+      {"pkcs12", {{"key", "bundle.p12"}, {"passwordSecretRef", ref("p12")}}}};
+  plane.CreateBundle(b);
+
+  // Every target's JKS is certguard's encoding under the JKS password, and its
+  // PKCS#12 reads back (certguard's OpenSSL reader) under the PKCS#12 password only.
+  auto holds = [&](const std::string& jks_pw, const std::string& p12_pw) {
+    for (const auto& ns : nss) {
+      auto expected_jks = trust::EncodeJks(certs, jks_pw);
+      if (!expected_jks.ok()) return false;
+      auto cm_jks = BinaryData(plane, ns, target, "bundle.jks");
+      auto sec_jks = SecretData(api, ns, target + "-secret", "bundle.jks");
+      if (cm_jks != *expected_jks || sec_jks != *expected_jks) return false;
+      for (const auto& p12 : {BinaryData(plane, ns, target, "bundle.p12"),
+                              SecretData(api, ns, target + "-secret", "bundle.p12")}) {
+        if (!p12) return false;
+        auto read = trust::ReadPkcs12Truststore(*p12, p12_pw);
+        if (!read.ok() || read->size() != 2) return false;
+      }
+    }
+    return true;
+  };
+  REQUIRE(Eventually([&] { return holds("jks-one", "p12-one"); }, 30s));
+  CHECK(Eventually([&] { return plane.Condition(bundle, "Synced") == "True"; }, 15s));
+  // The openssl command reads it with the password, and refuses it without.
+  auto p12 = BinaryData(plane, nss[0], target, "bundle.p12");
+  REQUIRE(p12);
+  CHECK(OpensslPkcs12Certs(plane.cluster(), *p12, "p12-one") == 2);
+  CHECK(OpensslPkcs12Certs(plane.cluster(), *p12, "p12-two") == -1);
+  CHECK_FALSE(trust::ReadPkcs12Truststore(*p12, "jks-one").ok());
+  auto digest = [&](const std::string& ns) {
+    auto cm = plane.Get(ns, target);
+    return cm ? (*cm)["metadata"].value("annotations", json::object())
+                    .value(trust::kPkcs12Annotation, "")
+              : std::string();
+  };
+  const std::string digest1 = digest(nss[0]);
+  CHECK_FALSE(digest1.empty());
+
+  // The Secret changes: every target is re-encoded under the new passwords, with a new digest.
+  json rotated = {{"data", {{"jks", x509::pem::Base64("jks-two")}, {"p12", x509::pem::Base64("p12-two")}}}};
+  REQUIRE(api.Patch(res::kSecrets, pw_ns, "store-pw", kube::PatchType::kMerge, rotated.dump()).ok());
+  REQUIRE(Eventually([&] { return holds("jks-two", "p12-two"); }, 15s));
+  CHECK(digest(nss[0]) != digest1);
+  p12 = SecretData(api, nss[1], target + "-secret", "bundle.p12");
+  REQUIRE(p12);
+  CHECK(OpensslPkcs12Certs(plane.cluster(), *p12, "p12-two") == 2);
+  CHECK(OpensslPkcs12Certs(plane.cluster(), *p12, "p12-one") == -1);
+
+  // The Secret is deleted: nothing is written, the condition says why.
+  std::map<std::string, std::string> rvs;
+  auto rv_of = [&](const kube::Resource& r, const std::string& ns, const std::string& name) {
+    auto o = api.Get(r, ns, name);
+    return o.ok() ? (*o)["metadata"].value("resourceVersion", "") : std::string();
+  };
+  for (const auto& ns : nss) {
+    rvs[ns + "/cm"] = rv_of(res::kConfigMaps, ns, target);
+    rvs[ns + "/secret"] = rv_of(res::kSecrets, ns, target + "-secret");
+  }
+  REQUIRE(api.Delete(res::kSecrets, pw_ns, "store-pw").ok());
+  REQUIRE(Eventually(
+      [&] { return plane.Condition(bundle, "Synced", "reason") == "PasswordUnavailable"; }, 15s));
+  CHECK(plane.Condition(bundle, "Synced") == "False");
+  CHECK_THAT(plane.Condition(bundle, "Synced", "message"),
+             Catch::Contains("secret " + pw_ns + "/store-pw[jks]: the Secret does not exist"));
+  // A further reconcile writes nothing either.
+  rc.controller.queue().Add(bundle);
+  std::this_thread::sleep_for(2s);
+  CHECK(holds("jks-two", "p12-two"));
+  for (const auto& ns : nss) {
+    CHECK(rv_of(res::kConfigMaps, ns, target) == rvs[ns + "/cm"]);
+    CHECK(rv_of(res::kSecrets, ns, target + "-secret") == rvs[ns + "/secret"]);
+  }
+
+  // It comes back: Synced again, under its passwords.
+  REQUIRE(api.Create(res::kSecrets, pw_ns, PasswordSecret(pw_ns, "store-pw", "jks-3", "p12-3")).ok());
+  CHECK(Eventually([&] { return holds("jks-3", "p12-3"); }, 15s));
+  CHECK(Eventually([&] { return plane.Condition(bundle, "Synced") == "True"; }, 15s));
 }
 
 }  // namespace certguard::test

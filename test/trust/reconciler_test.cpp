@@ -16,6 +16,7 @@
 #include "support/kube/fake_recorder.h"
 #include "support/pki.h"
 #include "trust/build.h"
+#include "trust/formats.h"
 #include "trust/status.h"
 #include "x509/pem.h"
 
@@ -124,6 +125,7 @@ class FakeApi : public kube::Client, public TrustView {
         }
       }
       o["data"].update(patch["data"]);
+      if (patch.contains("binaryData")) o["binaryData"].update(patch["binaryData"]);
       if (patch.contains("type")) o["type"] = patch["type"];
     } else {
       if (sub == "status") ++status_writes_;
@@ -844,4 +846,131 @@ TEST_CASE("CompactSecretTarget keeps digests of the decoded data, never the data
   CHECK(facts.secret);
   CHECK(facts.type == "Opaque");
   CHECK(facts.data.at("ca.crt") == DigestMarker("pem-bytes"));
+}
+
+namespace {
+
+// The PKCS#12 a ConfigMap target holds, read with `password`: its certificate count, or -1.
+int Pkcs12Certs(FakeApi& api, const std::string& ns, const std::string& password) {
+  json cm = api.GetObj("configmaps", ns, "cluster-ca");
+  if (cm.is_null() || !cm.value("binaryData", json::object()).contains("bundle.p12")) return -1;
+  auto der = x509::pem::DecodeBody(cm["binaryData"]["bundle.p12"].get<std::string>());
+  if (!der.ok()) return -1;
+  auto certs = ReadPkcs12Truststore(*der, password);
+  return certs.ok() ? static_cast<int>(certs->size()) : -1;
+}
+
+json PasswordSecret(const std::string& password) {
+  return {{"metadata", {{"namespace", "certs"}, {"name", "p12-pass"}}},
+          {"data", {{"password", Base64(password)}}}};
+}
+
+}  // namespace
+
+TEST_CASE("A PKCS#12 password from a Secret: written under it, re-encoded when it changes, "
+          "nothing written while it is missing",
+          "[trust][passwords]") {
+  Fixture f;
+  json spec = DefaultSpec();
+  spec["target"]["additionalFormats"] = {
+      {"pkcs12",
+       {{"key", "bundle.p12"},
+        {"passwordSecretRef", {{"namespace", "certs"}, {"name", "p12-pass"}, {"key", "password"}}}}}};
+  f.api.Put("trustbundles", BundleObj(spec));
+
+  // No Secret yet: nothing written, a condition that says which, a poll.
+  auto missing = f.Run();
+  CHECK(missing.kind == kube::ReconcileResult::Kind::kRequeueAfter);
+  CHECK(f.TargetPem("app-0") == "<absent>");
+  CHECK(f.Condition("Synced") == "False");
+  CHECK(f.Condition("Synced", "reason") == "PasswordUnavailable");
+  CHECK_THAT(f.Condition("Synced", "message"),
+             Catch::Contains("spec.target.additionalFormats.pkcs12.passwordSecretRef: "
+                             "secret certs/p12-pass[password]: the Secret does not exist"));
+  CHECK(f.events.Has("PasswordUnavailable"));
+
+  // The Secret appears: every target gets the truststore under its password.
+  f.api.Put("secrets", PasswordSecret("one"));
+  CHECK(f.Run().kind == kube::ReconcileResult::Kind::kRequeueAfter);  // polled: not always watched
+  CHECK(f.Condition("Synced") == "True");
+  for (int i = 0; i < 5; ++i) CHECK(Pkcs12Certs(f.api, "app-" + std::to_string(i), "one") == 1);
+  CHECK(Pkcs12Certs(f.api, "app-0", "two") == -1);
+  const std::string digest1 =
+      f.api.GetObj("configmaps", "app-0", "cluster-ca")["metadata"]["annotations"][kPkcs12Annotation];
+
+  // The password rotates: re-encoded under the new one, with a new digest.
+  f.api.Put("secrets", PasswordSecret("two"));
+  (void)f.Run();
+  for (int i = 0; i < 5; ++i) CHECK(Pkcs12Certs(f.api, "app-" + std::to_string(i), "two") == 1);
+  CHECK(Pkcs12Certs(f.api, "app-0", "one") == -1);
+  const std::string digest2 =
+      f.api.GetObj("configmaps", "app-0", "cluster-ca")["metadata"]["annotations"][kPkcs12Annotation];
+  CHECK(digest2 != digest1);
+  const json status_ok = f.BundleStatus();
+
+  // The key goes, then the Secret: the targets keep the last good truststore,
+  // no write at all, and the status keeps its counts.
+  for (const json& broken : {json{{"metadata", {{"namespace", "certs"}, {"name", "p12-pass"}}},
+                                  {"data", {{"other", Base64("x")}}}},
+                             json()}) {
+    if (broken.is_null()) {
+      f.api.Remove("secrets", "certs", "p12-pass");
+    } else {
+      f.api.Put("secrets", broken);
+    }
+    auto rv = [&] {
+      return f.api.GetObj("configmaps", "app-3", "cluster-ca")["metadata"].value("resourceVersion", "");
+    };
+    const std::string rv_before = rv();
+    CHECK(f.Run().kind == kube::ReconcileResult::Kind::kRequeueAfter);
+    CHECK(f.Condition("Synced", "reason") == "PasswordUnavailable");
+    CHECK_THAT(f.Condition("Synced", "message"),
+               Catch::Contains(broken.is_null() ? "the Secret does not exist"
+                                                : "the Secret has no such key"));
+    CHECK(rv() == rv_before);
+    CHECK(Pkcs12Certs(f.api, "app-3", "two") == 1);
+    CHECK(f.BundleStatus()["targets"] == status_ok["targets"]);
+    CHECK(f.BundleStatus()["fingerprint"] == status_ok["fingerprint"]);
+  }
+
+  // An unusable password (PKCS#12 wants printable ASCII) is refused the same way.
+  f.api.Put("secrets", PasswordSecret("caf\xc3\xa9"));
+  (void)f.Run();
+  CHECK(f.Condition("Synced", "reason") == "PasswordUnavailable");
+  CHECK_THAT(f.Condition("Synced", "message"), Catch::Contains("must be printable ASCII"));
+  CHECK(Pkcs12Certs(f.api, "app-3", "two") == 1);
+}
+
+TEST_CASE("A password Secret's change maps to the bundles that read it", "[trust][passwords]") {
+  Fixture f;
+  json spec = DefaultSpec();
+  spec["target"]["additionalFormats"] = {
+      {"jks",
+       {{"key", "bundle.jks"},
+        {"passwordSecretRef", {{"namespace", "certs"}, {"name", "jks-pass"}, {"key", "pw"}}}}}};
+  f.api.Put("trustbundles", BundleObj(spec));
+  (void)f.Run();
+  auto secret = [](const std::string& ns, const std::string& name) {
+    return json{{"metadata", {{"namespace", ns}, {"name", name}}}};
+  };
+  CHECK(f.reconciler.InterestedBundlesOfSecret(secret("certs", "jks-pass")) ==
+        std::vector<std::string>{"cluster-ca"});
+  CHECK(f.reconciler.InterestedBundlesOfSecret(secret("other", "jks-pass")).empty());
+}
+
+TEST_CASE("Both password and passwordSecretRef is an invalid spec, not a crash",
+          "[trust][passwords]") {
+  Fixture f;
+  json spec = DefaultSpec();
+  spec["target"]["additionalFormats"] = {
+      {"pkcs12",
+       {{"key", "bundle.p12"},
+        {"password", "inline"},
+        {"passwordSecretRef", {{"namespace", "certs"}, {"name", "p"}, {"key", "k"}}}}}};
+  f.api.Put("trustbundles", BundleObj(spec));
+  CHECK(f.Run().kind == kube::ReconcileResult::Kind::kDone);
+  CHECK(f.Condition("Synced", "reason") == "InvalidSpec");
+  CHECK_THAT(f.Condition("Synced", "message"),
+             Catch::Contains("password and passwordSecretRef are mutually exclusive"));
+  CHECK(f.TargetPem("app-0") == "<absent>");
 }

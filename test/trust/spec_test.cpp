@@ -249,7 +249,7 @@ TEST_CASE("ParseSpec refuses each bad additional format field", "[trust]") {
   CHECK_THAT(problem({{"jks", "a.jks"}}), Catch::Contains(fp + ".jks: must be an object"));
   CHECK_THAT(problem({{"jks", json::object()}}), Catch::Contains(fp + ".jks.key: required"));
   CHECK_THAT(problem({{"pkcs12", {{"key", "a.p12"}, {"profile", "LegacyRC2"}}}}),
-             Catch::Contains(fp + ".pkcs12.profile: unknown field (key, password)"));
+             Catch::Contains(fp + ".pkcs12.profile: unknown field (key, password, passwordSecretRef)"));
   CHECK_THAT(problem({{"jks", {{"key", "a/b"}}}}),
              Catch::Contains(fp + ".jks.key: \"a/b\" is not a valid ConfigMap key"));
   CHECK_THAT(problem({{"jks", {{"key", "a.jks"}, {"password", 3}}}}),
@@ -280,4 +280,74 @@ TEST_CASE("ParseSpec refuses each bad additional format field", "[trust]") {
   CHECK_THAT(keys.status().message(),
              Catch::Contains("spec.target.configMap.annotations: "
                              "certguard.io/truststore-keys is set by certguard"));
+}
+
+TEST_CASE("ParseSpec reads a password from a Secret reference, with no default beside it",
+          "[trust]") {
+  json spec = Valid();
+  spec["target"]["additionalFormats"] = {
+      {"jks", {{"key", "t.jks"},
+               {"passwordSecretRef", {{"namespace", "certs"}, {"name", "jks-pass"}, {"key", "pw"}}}}},
+      {"pkcs12",
+       {{"key", "t.p12"},
+        {"passwordSecretRef", {{"namespace", "certs"}, {"name", "p12-pass"}, {"key", "p"}}}}}};
+  auto r = ParseSpec(spec);
+  REQUIRE(r.ok());
+  REQUIRE(r->jks.password_ref);
+  CHECK(r->jks.password_ref->ns == "certs");
+  CHECK(r->jks.password_ref->name == "jks-pass");
+  CHECK(r->jks.password_ref->key == "pw");
+  // Filled in from the Secret at reconcile time, never "changeit" meanwhile.
+  CHECK(r->jks.password.empty());
+  REQUIRE(r->pkcs12.password_ref);
+  CHECK(r->pkcs12.password_ref->Describe() == "secret certs/p12-pass[p]");
+  // An inline password leaves no reference.
+  spec["target"]["additionalFormats"] = {{"pkcs12", {{"key", "t.p12"}, {"password", "x"}}}};
+  auto inline_only = ParseSpec(spec);
+  REQUIRE(inline_only.ok());
+  CHECK_FALSE(inline_only->pkcs12.password_ref);
+  CHECK(inline_only->pkcs12.password == "x");
+}
+
+TEST_CASE("ParseSpec refuses each bad passwordSecretRef", "[trust]") {
+  auto problem = [](const json& format) {
+    json spec = Valid();
+    spec["target"]["additionalFormats"] = {{"pkcs12", format}};
+    auto r = ParseSpec(spec);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kInvalidArgument);
+    return r.status().message();
+  };
+  const std::string fp = "spec.target.additionalFormats.pkcs12";
+  const json ref = {{"namespace", "certs"}, {"name", "p"}, {"key", "pw"}};
+  CHECK_THAT(problem({{"key", "t.p12"}, {"password", ""}, {"passwordSecretRef", ref}}),
+             Catch::Contains(fp + ": password and passwordSecretRef are mutually exclusive"));
+  CHECK_THAT(problem({{"key", "t.p12"}, {"passwordSecretRef", "certs/p"}}),
+             Catch::Contains(fp + ".passwordSecretRef: must be an object"));
+  for (const char* field : {"namespace", "name", "key"}) {
+    json missing = ref;
+    missing.erase(field);
+    CHECK_THAT(problem({{"key", "t.p12"}, {"passwordSecretRef", missing}}),
+               Catch::Contains(fp + ".passwordSecretRef." + field + ": required"));
+  }
+  json extra = ref;
+  extra["optional"] = true;
+  CHECK_THAT(problem({{"key", "t.p12"}, {"passwordSecretRef", extra}}),
+             Catch::Contains(fp + ".passwordSecretRef.optional: unknown field (namespace, name, key)"));
+  json bad_ns = ref;
+  bad_ns["namespace"] = "Certs";
+  CHECK_THAT(problem({{"key", "t.p12"}, {"passwordSecretRef", bad_ns}}),
+             Catch::Contains(fp + ".passwordSecretRef.namespace: not a valid namespace name"));
+  json bad_name = ref;
+  bad_name["name"] = "a_b";
+  CHECK_THAT(problem({{"key", "t.p12"}, {"passwordSecretRef", bad_name}}),
+             Catch::Contains(fp + ".passwordSecretRef.name: not a valid Secret name"));
+  json bad_key = ref;
+  bad_key["key"] = "a/b";
+  CHECK_THAT(problem({{"key", "t.p12"}, {"passwordSecretRef", bad_key}}),
+             Catch::Contains(fp + ".passwordSecretRef.key: \"a/b\" is not a valid Secret key"));
+  json number = ref;
+  number["key"] = 3;
+  CHECK_THAT(problem({{"key", "t.p12"}, {"passwordSecretRef", number}}),
+             Catch::Contains(fp + ".passwordSecretRef.key: must be a string"));
 }

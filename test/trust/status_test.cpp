@@ -144,3 +144,24 @@ TEST_CASE("A Secret target while Secret targets are disabled makes Synced false"
   CHECK(CondReason(s, "Synced") == "SecretTargetsDisabled");
   CHECK(CondStatus(s, "SourceError") == "False");  // the rest is reported as ever
 }
+
+TEST_CASE("An unusable password Secret makes Synced false and keeps the rest of before",
+          "[trust][passwords]") {
+  json before = ComputeStatus(Healthy(), json(), At(0));
+  StatusFacts f;
+  f.generation = 5;
+  f.password_error = "spec.target.additionalFormats.pkcs12.passwordSecretRef: secret a/b[k]: "
+                     "the Secret does not exist";
+  json s = ComputeStatus(f, before, At(10));
+  CHECK(s["observedGeneration"] == 5);
+  CHECK(s["certificates"] == before["certificates"]);
+  CHECK(s["fingerprint"] == before["fingerprint"]);
+  CHECK(s["targets"] == before["targets"]);
+  CHECK(s["lastChange"] == before["lastChange"]);
+  CHECK(CondStatus(s, "Synced") == "False");
+  CHECK(CondReason(s, "Synced") == "PasswordUnavailable");
+  const json* synced = FindCondition(s, "Synced");
+  REQUIRE(synced);
+  CHECK((*synced)["message"] == f.password_error + "; nothing written, targets keep what they hold");
+  CHECK(CondReason(s, "SourceError") == "SourcesReadable");
+}
