@@ -33,6 +33,7 @@
 #include "csr/pending.h"
 #include "csr/plan.h"
 #include "csr/policy_status.h"
+#include "csr/record.h"
 #include "csr/renewal.h"
 #include "kube/client.h"
 #include "kube/controller.h"
@@ -98,6 +99,7 @@ class CsrController {
   void EnqueuePending();
   // Enqueues the held CSRs that the backlog, as it is now, no longer holds.
   void RecheckHeld();
+  // Tells the outcome (csr/record.h) and schedules the status write of the policy it counts toward.
   void Record(const nlohmann::json& csr, const Plan& plan, bool written, x509::Time now);
   void StartWhenSynced();
   void BacklogLoop();
@@ -111,6 +113,7 @@ class CsrController {
   kube::Informer nodes_;
   kube::Informer policies_;
   PendingIndex pending_;  // the pending kubelet CSRs of csrs_
+  DecisionRecord record_;  // Events, metrics, dedup and the policies' counts
   NodeAddressIndex addresses_;  // who lists which address, from nodes_
   // Each node's certificates and renewals, from csrs_ (whole objects as they arrive).
   std::shared_ptr<RenewalIndex> renewals_ = std::make_shared<RenewalIndex>();
@@ -124,13 +127,8 @@ class CsrController {
   std::mutex mu_;
   // Parsed policies by name, with the resourceVersion they were parsed from.
   std::map<std::string, std::pair<std::string, Policy>> policy_cache_;
-  // Per CSR uid: the last non-writing outcome recorded (Event and metric), so a
-  // re-reconcile of an ignored or held CSR does not repeat them.
-  std::map<std::string, std::string> recorded_;
   // CSRs the flood guard holds: name -> FloodKey, for RecheckHeld.
   std::map<std::string, std::string> held_;
-  // Decisions not yet in each policy's status.
-  std::map<std::string, DecisionTally> tallies_;
 
   std::atomic<bool> running_{false};
   std::atomic<bool> stopping_{false};
