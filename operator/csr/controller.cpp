@@ -89,11 +89,12 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events, 
       events_(events),
       metrics_(metrics),
       options_(std::move(options)),
+      clock_(options_.clock ? *options_.clock : common::SystemClock()),
       csrs_(client, kCsrs, CacheOptions(CsrForCache)),
       nodes_(client, kube::resources::kNodes, CacheOptions(NodeForCache, kNodeFieldsUnread)),
       policies_(client, kPolicies, CacheOptions(nullptr)),
       pending_(options_.plan.superseded != SupersededAction::kOff),
-      record_(events, options_.approval_events, metrics, nullptr,
+      record_(events, options_.approval_events, metrics, options_.clock,
               [this](const std::string& policy) { return policies_.store().Get(policy) != nullptr; }) {
   csr_reconciler_ = std::make_unique<CsrReconciler>(*this);
   status_reconciler_ = std::make_unique<StatusReconciler>(*this);
@@ -153,10 +154,7 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events, 
 
 CsrController::~CsrController() { Stop(); }
 
-x509::Time CsrController::Now() const {
-  if (options_.clock) return options_.clock();
-  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-}
+x509::Time CsrController::Now() const { return clock_.Now(); }
 
 void CsrController::Start() {
   csrs_.Start();

@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/time.h"
 #include "csr/event_reasons.h"
 #include "csr/metrics.h"
 #include "csr/node.h"
@@ -57,7 +58,8 @@ struct CsrControllerOptions {
   std::chrono::milliseconds policy_status_delay = std::chrono::seconds(2);
   // How often the pending gauges are refreshed without an event.
   std::chrono::milliseconds backlog_refresh = std::chrono::seconds(10);
-  std::function<x509::Time()> clock;  // default: the system clock
+  // Where decisions, conditions, the latency metric and the backlog read the time.
+  const common::Clock* clock = nullptr;  // default: common::SystemClock(); must outlive it
 };
 
 // The informers a CSR controller reads. Started by the controller.
@@ -108,6 +110,7 @@ class CsrController {
   kube::EventRecorder& events_;
   CsrMetrics* metrics_;
   CsrControllerOptions options_;
+  const common::Clock& clock_;
 
   kube::Informer csrs_;
   kube::Informer nodes_;
