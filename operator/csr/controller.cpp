@@ -72,6 +72,24 @@ class CsrController::CsrReconciler : public kube::Reconciler {
   CsrController& c_;
 };
 
+class CsrController::CacheView : public CsrView {
+ public:
+  explicit CacheView(const CsrController& c) : c_(c) {}
+  kube::ObjectPtr Csr(const std::string& name) const override {
+    return c_.csrs_.store().Get(name);
+  }
+  kube::ObjectPtr Node(const std::string& name) const override {
+    return c_.nodes_.store().Get(name);
+  }
+  kube::ObjectPtr Policy(const std::string& name) const override {
+    return c_.policies_.store().Get(name);
+  }
+  std::vector<kube::ObjectPtr> Policies() const override { return c_.policies_.store().List(); }
+
+ private:
+  const CsrController& c_;
+};
+
 class CsrController::StatusReconciler : public kube::Reconciler {
  public:
   explicit StatusReconciler(CsrController& c) : c_(c) {}
@@ -93,9 +111,11 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events, 
       csrs_(client, kCsrs, CacheOptions(CsrForCache)),
       nodes_(client, kube::resources::kNodes, CacheOptions(NodeForCache, kNodeFieldsUnread)),
       policies_(client, kPolicies, CacheOptions(nullptr)),
+      cache_view_(std::make_unique<CacheView>(*this)),
+      view_(options_.view ? *options_.view : *cache_view_),
       pending_(options_.plan.superseded != SupersededAction::kOff),
       record_(events, options_.approval_events, metrics, options_.clock,
-              [this](const std::string& policy) { return policies_.store().Get(policy) != nullptr; }) {
+              [this](const std::string& policy) { return view_.Policy(policy) != nullptr; }) {
   csr_reconciler_ = std::make_unique<CsrReconciler>(*this);
   status_reconciler_ = std::make_unique<StatusReconciler>(*this);
 
@@ -225,7 +245,7 @@ void CsrController::BacklogLoop() {
 }
 
 std::vector<Policy> CsrController::CurrentPolicies() {
-  auto objects = policies_.store().List();
+  auto objects = view_.Policies();
   std::vector<Policy> out;
   std::lock_guard<std::mutex> lock(mu_);
   std::map<std::string, std::pair<std::string, Policy>> next;
@@ -273,7 +293,7 @@ void CsrController::EnqueuePending() {
 }
 
 ReconcileResult CsrController::ReconcileCsr(const std::string& name) {
-  kube::ObjectPtr cached = csrs_.store().Get(name);
+  kube::ObjectPtr cached = view_.Csr(name);
   if (!cached) {  // deleted
     std::lock_guard<std::mutex> lock(mu_);
     held_.erase(name);
@@ -287,7 +307,7 @@ ReconcileResult CsrController::ReconcileCsr(const std::string& name) {
     auto it = parsed_nodes.find(node);
     if (it == parsed_nodes.end()) {
       std::optional<NodeFacts> facts;
-      if (auto obj = nodes_.store().Get(node)) {
+      if (auto obj = view_.Node(node)) {
         if (auto f = NodeFromObject(*obj); f.ok()) facts = std::move(*f);
         if (facts) facts->last_client_cert = renewals_->Current(node, CertKind::kClient);
       }

@@ -36,6 +36,7 @@
 #include "csr/policy_status.h"
 #include "csr/record.h"
 #include "csr/renewal.h"
+#include "csr/view.h"
 #include "kube/client.h"
 #include "kube/controller.h"
 #include "kube/events.h"
@@ -58,6 +59,8 @@ struct CsrControllerOptions {
   std::chrono::milliseconds policy_status_delay = std::chrono::seconds(2);
   // How often the pending gauges are refreshed without an event.
   std::chrono::milliseconds backlog_refresh = std::chrono::seconds(10);
+  // What a reconcile reads (tests: fakes). Default: the informers' caches.
+  const CsrView* view = nullptr;  // must outlive it
   // Where decisions, conditions, the latency metric and the backlog read the time.
   const common::Clock* clock = nullptr;  // default: common::SystemClock(); must outlive it
 };
@@ -93,6 +96,7 @@ class CsrController {
 
  private:
   class CsrReconciler;
+  class CacheView;
   class StatusReconciler;
 
   x509::Time Now() const;
@@ -115,6 +119,8 @@ class CsrController {
   kube::Informer csrs_;
   kube::Informer nodes_;
   kube::Informer policies_;
+  std::unique_ptr<CacheView> cache_view_;
+  const CsrView& view_;  // options_.view or *cache_view_
   PendingIndex pending_;  // the pending kubelet CSRs of csrs_
   DecisionRecord record_;  // Events, metrics, dedup and the policies' counts
   NodeAddressIndex addresses_;  // who lists which address, from nodes_
