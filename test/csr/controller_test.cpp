@@ -268,3 +268,29 @@ TEST_CASE("CsrController tells a CSR waiting for its Node once", "[csr][controll
   CHECK(f.events.entries().size() == 1);
   CHECK(Find(f.registry, "certguard_csr_decisions_total").value == -1);
 }
+
+TEST_CASE("CsrController counts a decision in the status of the policy that made it",
+          "[csr][controller]") {
+  Fixture f;
+  json policy = {{"apiVersion", "certguard.io/v1alpha1"},
+                 {"kind", "CSRApprovalPolicy"},
+                 {"metadata", {{"name", "serving"}, {"generation", 1}}},
+                 {"spec", {{"signerNames", json::array({kServingSigner})}}}};
+  auto stored = f.api.Create(kube::resources::kCsrApprovalPolicies, "", policy);
+  REQUIRE(stored.ok());
+  f.view.policies["serving"] = *stored;
+  f.Store(ServingCsr("worker-1", "10.0.0.11"));
+  REQUIRE(f.controller->ReconcileCsr("csr-worker-1").kind == kube::ReconcileResult::Kind::kDone);
+  REQUIRE(f.controller->ReconcilePolicyStatus("serving").kind ==
+          kube::ReconcileResult::Kind::kDone);
+  json status = f.api.Objects(kube::resources::kCsrApprovalPolicies).at("serving")["status"];
+  CHECK(status["approved"] == 1);
+  CHECK(status["denied"] == 0);
+  CHECK(status["lastDecision"]["csr"] == "csr-worker-1");
+  CHECK(status["lastDecision"]["time"] == kNow);
+  // Written once: a second pass has nothing new to count.
+  REQUIRE(f.controller->ReconcilePolicyStatus("serving").kind ==
+          kube::ReconcileResult::Kind::kDone);
+  CHECK(f.api.Objects(kube::resources::kCsrApprovalPolicies).at("serving")["status"]["approved"] ==
+        1);
+}
