@@ -11,7 +11,9 @@
 // decides again, so no CSR is ever decided twice. A policy change or a new Node
 // re-queues every pending CSR; the pending ones are indexed (PendingIndex), so
 // that costs O(pending), not O(cached CSRs), and the caches keep only what
-// decisions read (csr/cache.h).
+// decisions read (csr/cache.h). A reconcile reads them through a CsrView
+// (csr/view.h) and the time from a common::Clock, both injectable for tests;
+// what each outcome tells (Events, metrics, policy counts) is csr/record.h.
 //
 // Thread-safety: Start/Stop from one thread; everything else is internal.
 #pragma once
@@ -28,7 +30,6 @@
 #include <vector>
 
 #include "common/time.h"
-#include "csr/event_reasons.h"
 #include "csr/metrics.h"
 #include "csr/node.h"
 #include "csr/pending.h"
