@@ -61,19 +61,6 @@ kube::InformerOptions CacheOptions(nlohmann::json (*trim)(const nlohmann::json&)
   return o;
 }
 
-kube::ObjectReference CsrReference(const nlohmann::json& csr) {
-  kube::ObjectReference ref = kube::ReferenceTo(csr);
-  ref.api_version = "certificates.k8s.io/v1";
-  ref.kind = "CertificateSigningRequest";
-  ref.ns.clear();
-  return ref;
-}
-
-std::string DecisionLabel(const Plan& plan) {
-  std::string v = VerdictName(plan.decision.verdict);
-  return plan.action == Plan::Action::kDryRun ? "DryRun" + v : v;
-}
-
 }  // namespace
 
 class CsrController::CsrReconciler : public kube::Reconciler {
@@ -83,6 +70,24 @@ class CsrController::CsrReconciler : public kube::Reconciler {
 
  private:
   CsrController& c_;
+};
+
+class CsrController::CacheView : public CsrView {
+ public:
+  explicit CacheView(const CsrController& c) : c_(c) {}
+  kube::ObjectPtr Csr(const std::string& name) const override {
+    return c_.csrs_.store().Get(name);
+  }
+  kube::ObjectPtr Node(const std::string& name) const override {
+    return c_.nodes_.store().Get(name);
+  }
+  kube::ObjectPtr Policy(const std::string& name) const override {
+    return c_.policies_.store().Get(name);
+  }
+  std::vector<kube::ObjectPtr> Policies() const override { return c_.policies_.store().List(); }
+
+ private:
+  const CsrController& c_;
 };
 
 class CsrController::StatusReconciler : public kube::Reconciler {
@@ -102,10 +107,15 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events, 
       events_(events),
       metrics_(metrics),
       options_(std::move(options)),
+      clock_(options_.clock ? *options_.clock : common::SystemClock()),
       csrs_(client, kCsrs, CacheOptions(CsrForCache)),
       nodes_(client, kube::resources::kNodes, CacheOptions(NodeForCache, kNodeFieldsUnread)),
       policies_(client, kPolicies, CacheOptions(nullptr)),
-      pending_(options_.plan.superseded != SupersededAction::kOff) {
+      cache_view_(std::make_unique<CacheView>(*this)),
+      view_(options_.view ? *options_.view : *cache_view_),
+      pending_(options_.plan.superseded != SupersededAction::kOff),
+      record_(events, options_.approval_events, metrics, options_.clock,
+              [this](const std::string& policy) { return view_.Policy(policy) != nullptr; }) {
   csr_reconciler_ = std::make_unique<CsrReconciler>(*this);
   status_reconciler_ = std::make_unique<StatusReconciler>(*this);
 
@@ -113,9 +123,9 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events, 
     if (ch.kind == kube::Change::Kind::kDelete) {
       pending_.Remove(ch.key);
       renewals_->Remove(ch.key);
+      record_.Forget(Str(*ch.object, "metadata", "uid"));
       {
         std::lock_guard<std::mutex> lock(mu_);
-        recorded_.erase(Str(*ch.object, "metadata", "uid"));
         held_.erase(ch.key);
       }
       // A smaller backlog may end a flood: look at the held ones again now.
@@ -164,10 +174,7 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events, 
 
 CsrController::~CsrController() { Stop(); }
 
-x509::Time CsrController::Now() const {
-  if (options_.clock) return options_.clock();
-  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-}
+x509::Time CsrController::Now() const { return clock_.Now(); }
 
 void CsrController::Start() {
   csrs_.Start();
@@ -217,11 +224,7 @@ void CsrController::Stop() {
   if (status_controller_) status_controller_->Stop();
   if (backlog_.joinable()) backlog_.join();
   // Counts gathered since the last status write: one last try, best effort.
-  std::vector<std::string> names;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [name, tally] : tallies_) names.push_back(name);
-  }
+  std::vector<std::string> names = record_.TalliedPolicies();
   if (running_.load()) {
     for (const auto& name : names) (void)ReconcilePolicyStatus(name);
   }
@@ -242,7 +245,7 @@ void CsrController::BacklogLoop() {
 }
 
 std::vector<Policy> CsrController::CurrentPolicies() {
-  auto objects = policies_.store().List();
+  auto objects = view_.Policies();
   std::vector<Policy> out;
   std::lock_guard<std::mutex> lock(mu_);
   std::map<std::string, std::pair<std::string, Policy>> next;
@@ -290,7 +293,7 @@ void CsrController::EnqueuePending() {
 }
 
 ReconcileResult CsrController::ReconcileCsr(const std::string& name) {
-  kube::ObjectPtr cached = csrs_.store().Get(name);
+  kube::ObjectPtr cached = view_.Csr(name);
   if (!cached) {  // deleted
     std::lock_guard<std::mutex> lock(mu_);
     held_.erase(name);
@@ -304,7 +307,7 @@ ReconcileResult CsrController::ReconcileCsr(const std::string& name) {
     auto it = parsed_nodes.find(node);
     if (it == parsed_nodes.end()) {
       std::optional<NodeFacts> facts;
-      if (auto obj = nodes_.store().Get(node)) {
+      if (auto obj = view_.Node(node)) {
         if (auto f = NodeFromObject(*obj); f.ok()) facts = std::move(*f);
         if (facts) facts->last_client_cert = renewals_->Current(node, CertKind::kClient);
       }
@@ -353,113 +356,13 @@ ReconcileResult CsrController::ReconcileCsr(const std::string& name) {
 
 void CsrController::Record(const nlohmann::json& csr, const Plan& plan, bool written,
                            x509::Time now) {
-  const std::string name = Str(csr, "metadata", "name");
-  const std::string uid = Str(csr, "metadata", "uid");
-  std::vector<std::string> codes;
-  for (const auto& r : plan.decision.reasons) codes.push_back(r.code);
-  std::string signature = std::string(ActionName(plan.action)) + "|" + plan.decision.policy;
-  for (const auto& c : codes) signature += "|" + c;
-  if (plan.action == Plan::Action::kHoldForFlood) signature += "|" + plan.flood.scope;
-
-  bool decision = plan.action != Plan::Action::kWaitForNode &&
-                  plan.action != Plan::Action::kHoldForFlood;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (written) {
-      recorded_.erase(uid);
-    } else {
-      auto& seen = recorded_[uid];
-      if (seen == signature) return;  // already told
-      seen = signature;
-    }
-    const std::string& policy = plan.decision.policy;
-    if (decision && !policy.empty() && policies_.store().Get(policy)) {
-      DecisionTally t;
-      switch (plan.action) {
-        case Plan::Action::kApprove: t.approved = 1; break;
-        case Plan::Action::kDeny: t.denied = 1; break;
-        case Plan::Action::kIgnore: t.ignored = 1; break;
-        default: t.dry_run = 1; break;
-      }
-      t.last = LastDecisionJson(name, VerdictName(plan.decision.verdict),
-                                codes.empty() ? "" : codes.front(),
-                                plan.action == Plan::Action::kDryRun, now);
-      tallies_[policy].Merge(t);
-    }
-  }
-  if (decision && !plan.decision.policy.empty() && policies_.store().Get(plan.decision.policy)) {
-    status_queue_.AddAfter(plan.decision.policy, options_.policy_status_delay);
-  }
-
-  kube::EventSeverity severity = kube::EventSeverity::kNormal;
-  const char* reason = event::kIgnored;
-  std::string message = plan.message;
-  switch (plan.action) {
-    case Plan::Action::kApprove: reason = event::kApproved; break;
-    case Plan::Action::kDeny:
-      reason = event::kDenied;
-      severity = kube::EventSeverity::kWarning;
-      break;
-    case Plan::Action::kIgnore: reason = event::kIgnored; break;
-    case Plan::Action::kDryRun:
-      reason = event::kDryRun;
-      message = std::string("dry run, nothing written: would ") +
-                VerdictName(plan.decision.verdict) + ": " + plan.message;
-      break;
-    case Plan::Action::kWaitForNode:
-      reason = event::kWaitingForNode;
-      message = plan.note + ": " + plan.message;
-      break;
-    case Plan::Action::kHoldForFlood:
-      reason = event::kApprovalPaused;
-      severity = kube::EventSeverity::kWarning;
-      message = plan.flood.message;
-      break;
-    case Plan::Action::kSkip: return;
-  }
-  if (plan.action == Plan::Action::kApprove) {
-    if (options_.approval_events) {
-      options_.approval_events->Record(CsrReference(csr), severity, reason, message);
-    }
-  } else {
-    events_.Record(CsrReference(csr), severity, reason, message);
-  }
-
-  if (decision && metrics_) {
-    double latency = -1;
-    if (written) {
-      if (auto created = common::ParseRfc3339(Str(csr, "metadata", "creationTimestamp")); created.ok()) {
-        latency = options_.clock ? static_cast<double>((now - *created).count())
-                                 : std::chrono::duration<double>(
-                                       std::chrono::system_clock::now() - *created)
-                                       .count();
-      }
-    }
-    metrics_->Decided(plan.signer_name, DecisionLabel(plan), codes, latency);
-  }
-  log::Info(written ? "csr decided" : "csr looked at",
-            {{"csr", name},
-             {"action", ActionName(plan.action)},
-             {"policy", plan.decision.policy},
-             {"requester", plan.requester},
-             {"message", message}});
+  std::string policy = record_.Record(csr, plan, written, now);
+  if (!policy.empty()) status_queue_.AddAfter(policy, options_.policy_status_delay);
 }
 
 ReconcileResult CsrController::ReconcilePolicyStatus(const std::string& name) {
-  DecisionTally tally;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = tallies_.find(name); it != tallies_.end()) {
-      tally = std::move(it->second);
-      tallies_.erase(it);
-    }
-  }
-  auto put_back = [this, &name, &tally] {
-    std::lock_guard<std::mutex> lock(mu_);
-    DecisionTally merged = tally;
-    if (auto it = tallies_.find(name); it != tallies_.end()) merged.Merge(it->second);
-    tallies_[name] = std::move(merged);
-  };
+  DecisionTally tally = record_.TakeTally(name);
+  auto put_back = [this, &name, &tally] { record_.PutBack(name, tally); };
   auto obj = client_.Get(kPolicies, "", name);
   if (!obj.ok()) {
     if (obj.status().code() == Code::kNotFound) return ReconcileResult::Done();

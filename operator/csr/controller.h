@@ -11,7 +11,9 @@
 // decides again, so no CSR is ever decided twice. A policy change or a new Node
 // re-queues every pending CSR; the pending ones are indexed (PendingIndex), so
 // that costs O(pending), not O(cached CSRs), and the caches keep only what
-// decisions read (csr/cache.h).
+// decisions read (csr/cache.h). A reconcile reads them through a CsrView
+// (csr/view.h) and the time from a common::Clock, both injectable for tests;
+// what each outcome tells (Events, metrics, policy counts) is csr/record.h.
 //
 // Thread-safety: Start/Stop from one thread; everything else is internal.
 #pragma once
@@ -27,13 +29,15 @@
 #include <thread>
 #include <vector>
 
-#include "csr/event_reasons.h"
+#include "common/time.h"
 #include "csr/metrics.h"
 #include "csr/node.h"
 #include "csr/pending.h"
 #include "csr/plan.h"
 #include "csr/policy_status.h"
+#include "csr/record.h"
 #include "csr/renewal.h"
+#include "csr/view.h"
 #include "kube/client.h"
 #include "kube/controller.h"
 #include "kube/events.h"
@@ -56,7 +60,10 @@ struct CsrControllerOptions {
   std::chrono::milliseconds policy_status_delay = std::chrono::seconds(2);
   // How often the pending gauges are refreshed without an event.
   std::chrono::milliseconds backlog_refresh = std::chrono::seconds(10);
-  std::function<x509::Time()> clock;  // default: the system clock
+  // What a reconcile reads (tests: fakes). Default: the informers' caches.
+  const CsrView* view = nullptr;  // must outlive it
+  // Where decisions, conditions, the latency metric and the backlog read the time.
+  const common::Clock* clock = nullptr;  // default: common::SystemClock(); must outlive it
 };
 
 // The informers a CSR controller reads. Started by the controller.
@@ -90,6 +97,7 @@ class CsrController {
 
  private:
   class CsrReconciler;
+  class CacheView;
   class StatusReconciler;
 
   x509::Time Now() const;
@@ -98,6 +106,7 @@ class CsrController {
   void EnqueuePending();
   // Enqueues the held CSRs that the backlog, as it is now, no longer holds.
   void RecheckHeld();
+  // Tells the outcome (csr/record.h) and schedules the status write of the policy it counts toward.
   void Record(const nlohmann::json& csr, const Plan& plan, bool written, x509::Time now);
   void StartWhenSynced();
   void BacklogLoop();
@@ -106,11 +115,15 @@ class CsrController {
   kube::EventRecorder& events_;
   CsrMetrics* metrics_;
   CsrControllerOptions options_;
+  const common::Clock& clock_;
 
   kube::Informer csrs_;
   kube::Informer nodes_;
   kube::Informer policies_;
+  std::unique_ptr<CacheView> cache_view_;
+  const CsrView& view_;  // options_.view or *cache_view_
   PendingIndex pending_;  // the pending kubelet CSRs of csrs_
+  DecisionRecord record_;  // Events, metrics, dedup and the policies' counts
   NodeAddressIndex addresses_;  // who lists which address, from nodes_
   // Each node's certificates and renewals, from csrs_ (whole objects as they arrive).
   std::shared_ptr<RenewalIndex> renewals_ = std::make_shared<RenewalIndex>();
@@ -124,13 +137,8 @@ class CsrController {
   std::mutex mu_;
   // Parsed policies by name, with the resourceVersion they were parsed from.
   std::map<std::string, std::pair<std::string, Policy>> policy_cache_;
-  // Per CSR uid: the last non-writing outcome recorded (Event and metric), so a
-  // re-reconcile of an ignored or held CSR does not repeat them.
-  std::map<std::string, std::string> recorded_;
   // CSRs the flood guard holds: name -> FloodKey, for RecheckHeld.
   std::map<std::string, std::string> held_;
-  // Decisions not yet in each policy's status.
-  std::map<std::string, DecisionTally> tallies_;
 
   std::atomic<bool> running_{false};
   std::atomic<bool> stopping_{false};
