@@ -234,7 +234,8 @@ TEST_CASE("Two electors: one leads, on release the other takes over", "[kube][le
   CHECK(fa.stopped == 1);
   REQUIRE(WaitFor([&] { return b.IsLeader(); }));
   CHECK(std::chrono::steady_clock::now() - stop_at < 1s);  // no need to wait for expiry
-  CHECK(fb.started == 1);
+  // b's callback runs a moment after b.IsLeader() turns true, on b's thread.
+  CHECK(WaitFor([&] { return fb.started.load() == 1; }));
   auto after = api.Get(resources::kLeases, "ns", "certguard");
   REQUIRE(after.ok());
   CHECK((*after)["spec"]["holderIdentity"] == "b");
