@@ -1,7 +1,8 @@
 // The CSR controller's start-up in a big cluster, in process: an API server
 // double (test/support/kube/fake_transport.h) serves, page by page like the
 // real one (limit/continue), NODES Nodes and CSRS decided serving CSRs shaped
-// like real ones (managedFields, images, conditions; request and certificate),
+// like real ones (managedFields, images, conditions; request and a real issued
+// certificate),
 // one CSRApprovalPolicy-less cluster and one pending serving CSR of node 0.
 // Measured: the time from Start until the caches are synced and until that CSR's
 // approval is written, with the CPU time used meanwhile (what the wall clock
@@ -115,7 +116,21 @@ std::string ServingRequest(int node) {
   return b64;
 }
 
-Json Csr(const std::string& name, const std::string& request, bool decided, int i) {
+// status.certificate of an issued serving CSR of node 0: base64 of its PEM, as
+// kube-controller-manager writes it (the renewal index reads every one).
+std::string ServingCertificate() {
+  std::string pem = testing::CertBuilder()
+                        .Subject({{"O", "system:nodes"}, {"CN", "system:node:node-0"}})
+                        .Dns("node-0")
+                        .Ip(Ip(0))
+                        .Key(testing::Key::Ec("P-256"))
+                        .Build()
+                        .pem;
+  return testing::Base64(pem);
+}
+
+Json Csr(const std::string& name, const std::string& request, const std::string& certificate,
+         bool decided, int i) {
   Json c = {{"metadata",
              {{"name", name},
               {"uid", "uid-" + name},
@@ -134,7 +149,7 @@ Json Csr(const std::string& name, const std::string& request, bool decided, int 
                       {"reason", "CertguardApproved"},
                       {"message", "policy default: ApprovedServing: every SAN is an address of node-0"},
                       {"lastUpdateTime", "2026-12-06T03:00:01Z"}}}},
-                   {"certificate", std::string(1400, 'C')}};
+                   {"certificate", certificate}};
   }
   return c;
 }
@@ -178,8 +193,11 @@ int main(int argc, char** argv) {
     node_pages = Pages("NodeList", items, page);
     items.clear();
     std::string request = ServingRequest(0);
-    for (int i = 0; i < csrs; ++i) items.push_back(Csr("decided-" + std::to_string(i), request, true, i));
-    items.push_back(Csr("pending-0", request, false, csrs));
+    std::string certificate = ServingCertificate();
+    for (int i = 0; i < csrs; ++i) {
+      items.push_back(Csr("decided-" + std::to_string(i), request, certificate, true, i));
+    }
+    items.push_back(Csr("pending-0", request, "", false, csrs));
     csr_pages = Pages("CertificateSigningRequestList", items, page);
     empty_pages = Pages("CSRApprovalPolicyList", {}, page);
   }
