@@ -100,7 +100,10 @@ TEST_CASE("kube: kube-apiserver stopped and restarted mid-watch and the cache ca
   REQUIRE(WaitFor([&] { return CacheMatchesServer(*client, inf, ns, "", &why); }, 30s));
   auto caught_up = std::chrono::steady_clock::now();
   auto st = inf.Stats();
-  CHECK(st.errors >= 1);
+  // The old watch died with the server, so the changes above can only have come
+  // through a new one. Whether a reconnect also failed first depends on timing
+  // (the server may already listen again when the first reconnect is made).
+  CHECK(st.watches >= 2);
   auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
   WARN("kube-apiserver down " << ms(back_at - stopped_at) << " ms; cache matched the server "
                               << ms(caught_up - back_at) << " ms after it was ready; informer: "
