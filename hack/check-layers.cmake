@@ -1,0 +1,58 @@
+# The layer check of operator/ (run by the build: operator/CMakeLists.txt).
+#   cmake -DROOT=<operator dir> -DRULES=<rules file> [-DSTAMP=<file>] -P check-layers.cmake
+# RULES has one line per folder, "folder: the folders it may include" (itself among them).
+# Fails, naming each offending line, when a file includes "folder/..." of a folder not
+# allowed to it, includes a path with "..", or when a folder of ROOT has no rule.
+# Writes STAMP when all is well.
+cmake_minimum_required(VERSION 3.22)
+foreach(var ROOT RULES)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "check-layers: -D${var}= is required")
+  endif()
+endforeach()
+
+file(STRINGS ${RULES} rule_lines)
+set(layers "")
+foreach(line IN LISTS rule_lines)
+  if(NOT line MATCHES "^([a-z0-9_]+): *(.*)$")
+    message(FATAL_ERROR "check-layers: bad rule line in ${RULES}: ${line}")
+  endif()
+  list(APPEND layers ${CMAKE_MATCH_1})
+  string(REPLACE " " ";" allowed_${CMAKE_MATCH_1} "${CMAKE_MATCH_2}")
+endforeach()
+
+set(errors "")
+file(GLOB entries LIST_DIRECTORIES true RELATIVE ${ROOT} ${ROOT}/*)
+foreach(folder IN LISTS entries)
+  if(NOT IS_DIRECTORY ${ROOT}/${folder})
+    continue()  # main.cpp: the executable, above every layer
+  endif()
+  if(NOT folder IN_LIST layers)
+    list(APPEND errors "${folder}/ is no layer: declare it with certguard_layer() in operator/CMakeLists.txt")
+    continue()
+  endif()
+  file(GLOB_RECURSE files RELATIVE ${ROOT} ${ROOT}/${folder}/*)
+  foreach(file IN LISTS files)
+    file(STRINGS ${ROOT}/${file} includes REGEX "^[ \t]*#[ \t]*include[ \t]*\"")
+    foreach(include IN LISTS includes)
+      string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*\"([^\"]*)\".*$" "\\1" path "${include}")
+      if(path MATCHES "(^|/)\\.\\.(/|$)")
+        list(APPEND errors "${file}: #include \"${path}\": name the folder, not a relative path")
+      elseif(path MATCHES "^([^/]+)/")
+        set(target ${CMAKE_MATCH_1})
+        if(NOT target IN_LIST allowed_${folder})
+          list(JOIN allowed_${folder} ", " may)
+          list(APPEND errors "${file}: #include \"${path}\": ${folder} may include only ${may}")
+        endif()
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+
+if(errors)
+  list(JOIN errors "\n  " text)
+  message(FATAL_ERROR "layer violations in ${ROOT} (see docs/dev/architecture.md):\n  ${text}")
+endif()
+if(DEFINED STAMP)
+  file(TOUCH ${STAMP})
+endif()
