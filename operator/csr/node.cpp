@@ -49,6 +49,14 @@ std::string IpKey(const x509::IpAddress& ip) {
   return "ip:" + std::string(b.begin(), b.end());
 }
 
+std::string NodeOfKubeletCn(std::string_view subject_cn) {
+  constexpr std::string_view kPrefix = "system:node:";
+  if (subject_cn.substr(0, kPrefix.size()) != kPrefix || subject_cn.size() == kPrefix.size()) {
+    return {};
+  }
+  return std::string(subject_cn.substr(kPrefix.size()));
+}
+
 std::string DnsKey(std::string_view name) {
   std::string out = "dns:";
   for (char c : name) out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;

@@ -46,6 +46,9 @@ struct NodeFacts {
 // name. Malformed addresses and conditions are skipped, never trusted. Never throws.
 Result<NodeFacts> NodeFromObject(const nlohmann::json& object);
 
+// "worker-1" for a kubelet's CN or username "system:node:worker-1"; empty otherwise.
+std::string NodeOfKubeletCn(std::string_view subject_cn);
+
 using NodeMap = std::map<std::string, NodeFacts>;
 
 // Keys that identify an address whatever its spelling: an IP by its bytes (an

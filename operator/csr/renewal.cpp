@@ -6,18 +6,31 @@
 #include <tuple>
 
 #include "common/json_fields.h"
+#include "csr/node.h"
 #include "csr/policy.h"
 #include "csr/request.h"
-#include "expiry/objects.h"
-#include "expiry/sources.h"
 #include "x509/pem.h"
+#include "x509/read.h"
 #include "x509/validity.h"
 
 namespace certguard::csr {
 
 namespace {
 
+using common::Field;
 using common::Str;
+
+// The leaf of an issued CSR's status.certificate (base64 of PEM or DER), read as
+// the expiry inventory reads it; none when absent or holding no certificate.
+std::optional<x509::CertificateInfo> IssuedLeaf(const nlohmann::json& csr) {
+  const nlohmann::json& issued = Field(Field(csr, "status"), "certificate");
+  if (!issued.is_string()) return std::nullopt;
+  auto decoded = x509::pem::DecodeBody(issued.get_ref<const std::string&>());
+  if (!decoded.ok()) return std::nullopt;
+  x509::FileCertificates read = x509::ReadCertificates(*decoded);
+  if (read.certs.empty()) return std::nullopt;
+  return std::move(read.certs.front());
+}
 
 // The order JoinRenewals picks the current certificate by (the inventory's).
 bool Newer(const KubeletCsr& a, const KubeletCsr& b) {
@@ -65,23 +78,17 @@ std::optional<KubeletCsr> KubeletCsrOf(const nlohmann::json& csr) {
     // inventory reads the same CSR.
     if (auto leaf = IssuedLeafValidity(csr)) {
       k.cert = CertValidity{leaf->not_before, leaf->not_after, k.name};
-      k.node = expiry::NodeOfKubeletCn(leaf->subject_cn.value_or(""));
-      if (k.node.empty()) k.node = expiry::NodeOfKubeletCn(Str(csr, "spec", "username"));
+      k.node = NodeOfKubeletCn(leaf->subject_cn.value_or(""));
+    } else if (auto full = IssuedLeaf(csr)) {
+      k.cert = CertValidity{full->not_before, full->not_after, k.name};
+      k.node = NodeOfKubeletCn(full->subject.CommonName().value_or(""));
     }
   }
-  if (k.state == CsrState::kIssued && !k.cert) {
-    expiry::Keys keys = expiry::CsrCertificates(csr);
-    if (auto it = keys.find("status.certificate"); it != keys.end() && !it->second.certs.empty()) {
-      const auto& leaf = it->second.certs.front();
-      k.cert = CertValidity{leaf.not_before, leaf.not_after, k.name};
-      k.node = it->second.node;
-    }
-  }
-  if (k.node.empty()) k.node = expiry::NodeOfKubeletCn(Str(csr, "spec", "username"));
+  if (k.node.empty()) k.node = NodeOfKubeletCn(Str(csr, "spec", "username"));
   if (k.node.empty() && k.state != CsrState::kIssued) {
     if (auto req = RequestFromObject(csr); req.ok() && req->csr) {
       auto cns = req->csr->subject.Values("CN");
-      if (cns.size() == 1) k.node = expiry::NodeOfKubeletCn(cns[0]);
+      if (cns.size() == 1) k.node = NodeOfKubeletCn(cns[0]);
     }
   }
   if (k.node.empty()) return std::nullopt;

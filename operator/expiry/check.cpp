@@ -7,40 +7,8 @@
 #include "common/duration.h"
 #include "common/time.h"
 #include "common/table.h"
-#include "x509/parse.h"
-#include "x509/pem.h"
 
 namespace certguard::expiry {
-
-FileCertificates ReadCertificates(std::string_view content) {
-  FileCertificates out;
-  out.pem = x509::pem::LooksLikePem(content);
-  if (!out.pem) {
-    // DER: one certificate or a chain of them back to back (a .der chain).
-    x509::Bundle bundle = x509::ParseBundle(content);
-    out.certs = std::move(bundle.certificates);
-    for (const auto& e : bundle.errors) {
-      out.errors.push_back(out.certs.empty() && e.index == 0
-                               ? "neither PEM nor a DER certificate: " + e.message
-                               : "DER certificate " + std::to_string(e.index + 1) + ": " + e.message);
-    }
-    return out;
-  }
-  // Only CERTIFICATE blocks go to the parser: private keys are never decoded.
-  std::string certificates;
-  for (const auto& block : x509::pem::Scan(content)) {
-    if (block.type != "CERTIFICATE") continue;
-    certificates.append(content.substr(block.begin, block.end - block.begin));
-    certificates += '\n';
-  }
-  if (certificates.empty()) return out;
-  x509::Bundle bundle = x509::ParseBundle(certificates);
-  out.certs = std::move(bundle.certificates);
-  for (const auto& e : bundle.errors) {
-    out.errors.push_back("certificate " + std::to_string(e.index + 1) + ": " + e.message);
-  }
-  return out;
-}
 
 Result<std::chrono::seconds> ParseWindow(std::string_view text) {
   const std::string quoted = "\"" + std::string(text) + "\"";

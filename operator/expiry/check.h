@@ -28,16 +28,6 @@ struct Finding {
   std::vector<std::string> trust_gap_reasons = {};  // why, when it could not even be read
 };
 
-// The certificates of a PEM text (CERTIFICATE blocks; keys and other blocks
-// are skipped, never read) or of DER certificates (one, or a chain back to back;
-// after a bad one the rest cannot be found, and the error says which).
-struct FileCertificates {
-  std::vector<x509::CertificateInfo> certs;
-  std::vector<std::string> errors;  // bad CERTIFICATE blocks, or why DER did not parse
-  bool pem = false;                 // the text is PEM
-};
-FileCertificates ReadCertificates(std::string_view content);
-
 // "30d", "12h", "90m", "45s", "1d12h", "1.5h", "0": days plus what
 // common::ParseDuration takes. InvalidArgument otherwise.
 Result<std::chrono::seconds> ParseWindow(std::string_view text);

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "common/rooted_fs.h"
+#include "x509/read.h"
 #include "x509/server_chain.h"
 
 namespace certguard::expiry {
@@ -35,7 +36,7 @@ Reference ReadReference(const std::vector<std::string>& files, size_t max_bytes)
       out.errors.push_back(file + ": " + content.status().message());
       continue;
     }
-    FileCertificates read = ReadCertificates(*content);
+    x509::FileCertificates read = x509::ReadCertificates(*content);
     for (auto& e : read.errors) out.errors.push_back(file + ": " + e);
     if (read.certs.empty() && read.errors.empty()) out.errors.push_back(file + ": no certificate found");
     for (auto& c : read.certs) out.cas.push_back(std::move(c));

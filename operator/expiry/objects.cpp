@@ -1,6 +1,7 @@
 #include "expiry/objects.h"
 
 #include "common/json_fields.h"
+#include "csr/node.h"
 #include "csr/policy.h"
 #include "expiry/check.h"
 #include "expiry/sources.h"
@@ -48,8 +49,8 @@ Keys CsrCertificates(const json& csr) {
   Keys keys = OneField("status.certificate", Field(Field(csr, "status"), "certificate"));
   auto it = keys.find("status.certificate");
   if (it == keys.end()) return {};
-  std::string node = NodeOfKubeletCn(it->second.certs.front().subject_cn);
-  if (node.empty()) node = NodeOfKubeletCn(Str(spec, "username"));
+  std::string node = csr::NodeOfKubeletCn(it->second.certs.front().subject_cn);
+  if (node.empty()) node = csr::NodeOfKubeletCn(Str(spec, "username"));
   it->second.node = std::move(node);
   it->second.group = signer == csr::kClientSigner ? "client" : "serving";
   return keys;

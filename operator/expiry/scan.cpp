@@ -13,6 +13,7 @@
 
 #include "common/rooted_fs.h"
 #include "expiry/kubeconfig_certs.h"
+#include "x509/read.h"
 
 namespace certguard::expiry {
 
@@ -218,7 +219,7 @@ class Scanner {
   }
 
   void Certificates(const std::string& source, std::string_view content, bool quiet_if_none) {
-    FileCertificates read = ReadCertificates(content);
+    x509::FileCertificates read = x509::ReadCertificates(content);
     for (auto& cert : read.certs) findings.push_back(Finding{source, FactsOf(cert), "", kubeconfig_});
     for (auto& e : read.errors) Error(source, e);
     if (read.certs.empty() && read.errors.empty() && !quiet_if_none) {

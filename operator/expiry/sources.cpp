@@ -1,6 +1,6 @@
 #include "expiry/sources.h"
 
-#include "expiry/check.h"
+#include "x509/read.h"
 
 namespace certguard::expiry {
 
@@ -8,7 +8,7 @@ std::map<std::string, SourceCerts> CertificatesOfFields(
     const std::map<std::string, std::string>& fields, const std::string& node) {
   std::map<std::string, SourceCerts> out;
   for (const auto& [key, value] : fields) {
-    FileCertificates read = ReadCertificates(value);
+    x509::FileCertificates read = x509::ReadCertificates(value);
     if (read.certs.empty()) continue;
     SourceCerts certs;
     certs.node = node;
@@ -17,14 +17,6 @@ std::map<std::string, SourceCerts> CertificatesOfFields(
     out.emplace(key, std::move(certs));
   }
   return out;
-}
-
-std::string NodeOfKubeletCn(std::string_view subject_cn) {
-  constexpr std::string_view kPrefix = "system:node:";
-  if (subject_cn.substr(0, kPrefix.size()) != kPrefix || subject_cn.size() == kPrefix.size()) {
-    return {};
-  }
-  return std::string(subject_cn.substr(kPrefix.size()));
 }
 
 }  // namespace certguard::expiry

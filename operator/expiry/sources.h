@@ -4,7 +4,6 @@
 
 #include <map>
 #include <string>
-#include <string_view>
 
 #include "expiry/inventory.h"
 
@@ -15,8 +14,5 @@ namespace certguard::expiry {
 // one (keys, other data) are left out; private keys are never decoded.
 std::map<std::string, SourceCerts> CertificatesOfFields(
     const std::map<std::string, std::string>& fields, const std::string& node = {});
-
-// "worker-1" for a kubelet certificate's CN "system:node:worker-1"; empty otherwise.
-std::string NodeOfKubeletCn(std::string_view subject_cn);
 
 }  // namespace certguard::expiry

@@ -7,6 +7,7 @@
 
 #include "expiry/check.h"
 #include "x509/der.h"
+#include "x509/read.h"
 
 namespace certguard::expiry {
 
@@ -59,7 +60,7 @@ TrustGap ComputeTrustGap(const std::vector<ClusterTrust>& clusters,
     } else if (c.ca_source.empty()) {
       gap.reasons.push_back(entry + ": no certificate-authority: it trusts only the system's roots");
     } else {
-      FileCertificates read = ReadCertificates(c.ca);
+      x509::FileCertificates read = x509::ReadCertificates(c.ca);
       held = std::move(read.certs);
       for (const auto& e : read.errors) gap.reasons.push_back(entry + ": " + c.ca_source + ": " + e);
       if (held.empty() && read.errors.empty()) {

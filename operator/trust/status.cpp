@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 
 namespace certguard::trust {
 namespace {
@@ -41,6 +42,117 @@ json Condition(const std::string& type, bool status, const std::string& reason,
           {"observedGeneration", generation}};
 }
 
+// Nothing is done while the spec is invalid or a truststore password is unusable:
+// the figures and the other conditions stay as they were.
+bool Held(const StatusFacts& f) { return !f.spec_error.empty() || !f.password_error.empty(); }
+
+// The counts and the bundle's identity; kept from before while held.
+void PutFigures(const StatusFacts& f, const json& prev, const std::string& now, json& s) {
+  if (Held(f)) {
+    for (const char* k : {"certificates", "fingerprint", "earliestNotAfter", "lastChange",
+                          "targets", "trustGaps"}) {
+      if (prev.contains(k)) s[k] = prev[k];
+    }
+    return;
+  }
+  s["certificates"] = f.certificates;
+  s["fingerprint"] = f.fingerprint;
+  if (f.earliest_not_after) s["earliestNotAfter"] = common::FormatRfc3339(*f.earliest_not_after);
+  std::string last_change = prev.value("lastChange", "");
+  if (prev.value("fingerprint", "") != f.fingerprint || last_change.empty()) {
+    last_change = f.fingerprint.empty() ? "" : now;
+  }
+  if (!last_change.empty()) s["lastChange"] = last_change;
+  s["targets"] = {{"synced", f.synced}, {"outdated", f.outdated}, {"failed", f.failed}};
+  json gaps = json::array();
+  for (size_t i = 0; i < f.gaps.size() && i < kMaxGapItems; ++i) {
+    gaps.push_back(
+        {{"namespace", f.gaps[i].ns}, {"name", f.gaps[i].name}, {"message", f.gaps[i].message}});
+  }
+  s["trustGaps"] = gaps;
+}
+
+// Synced: every selected namespace holds the bundle; else the first thing in the way.
+json SyncedCondition(const StatusFacts& f, const json& prev, const std::string& now) {
+  const int64_t g = f.generation;
+  if (!f.spec_error.empty()) {
+    return Condition("Synced", false, "InvalidSpec", f.spec_error, g, prev, now);
+  }
+  if (!f.password_error.empty()) {
+    return Condition("Synced", false, "PasswordUnavailable",
+                     f.password_error + "; nothing written, targets keep what they hold", g, prev,
+                     now);
+  }
+  if (f.pem.empty()) {
+    return Condition("Synced", false, "NoBundle", "no good bundle yet: nothing was written", g,
+                     prev, now);
+  }
+  if (f.secret_targets_disabled) {
+    return Condition("Synced", false, "SecretTargetsDisabled",
+                     "spec.target.secret is not written: Secret targets are disabled "
+                     "(certguard run --trust-secret-targets; chart value "
+                     "trust.secretTargets.enabled)",
+                     g, prev, now);
+  }
+  if (!f.foreign.empty()) {
+    return Condition("Synced", false, "TargetConflict",
+                     "not written, owned by another: " + List(f.foreign), g, prev, now);
+  }
+  if (!f.write_errors.empty()) {
+    return Condition("Synced", false, "WriteFailed", List(f.write_errors), g, prev, now);
+  }
+  if (f.outdated > 0) {
+    return Condition("Synced", false, "Pending",
+                     std::to_string(f.outdated) + " targets not yet written", g, prev, now);
+  }
+  return Condition("Synced", true, "Synced",
+                   std::to_string(f.synced) + " targets hold the bundle" +
+                       (f.last_good ? " (the last good one)" : ""),
+                   g, prev, now);
+}
+
+// SourceError: a source could not be read or gave nothing usable. Not set (the old
+// one kept, if any) while held.
+std::optional<json> SourceErrorCondition(const StatusFacts& f, const json& prev,
+                                         const std::string& now) {
+  const int64_t g = f.generation;
+  if (Held(f)) {
+    if (const json* old = FindCondition(prev, "SourceError")) return *old;
+    return std::nullopt;
+  }
+  if (f.issues.empty() && !f.empty_bundle) {
+    return Condition("SourceError", false, "SourcesReadable", "every source gave certificates", g,
+                     prev, now);
+  }
+  std::string reason = f.issues.empty() ? "EmptyBundle" : SourceErrorReasonName(f.issues[0].reason);
+  std::string message;
+  for (size_t i = 0; i < f.issues.size() && i < kMaxListed; ++i) {
+    if (i) message += "; ";
+    message += f.issues[i].source + ": " + f.issues[i].message;
+  }
+  if (f.issues.empty()) message = "no certificate left after filtering";
+  message += f.last_good ? "; keeping the last good bundle " + f.fingerprint : "; nothing written";
+  return Condition("SourceError", true, reason, message, g, prev, now);
+}
+
+// TrustGap: a verified consumer lacks a CA of the bundle. Not set (the old one
+// kept, if any) while held.
+std::optional<json> TrustGapCondition(const StatusFacts& f, const json& prev,
+                                      const std::string& now) {
+  const int64_t g = f.generation;
+  if (Held(f)) {
+    if (const json* old = FindCondition(prev, "TrustGap")) return *old;
+    return std::nullopt;
+  }
+  if (!f.gaps.empty()) {
+    return Condition("TrustGap", true, "ConsumerLacksCA",
+                     std::to_string(f.gaps.size()) + " consumers lack a CA: " + List(f.gaps), g,
+                     prev, now);
+  }
+  return Condition("TrustGap", false, f.verified ? "ConsumersTrustBundle" : "NoConsumers",
+                   std::to_string(f.verified) + " consumers verified", g, prev, now);
+}
+
 }  // namespace
 
 const json* FindCondition(const json& status, const std::string& type) {
@@ -55,102 +167,14 @@ const json* FindCondition(const json& status, const std::string& type) {
 
 json ComputeStatus(const StatusFacts& f, const json& previous, x509::Time now_time) {
   const std::string now = common::FormatRfc3339(now_time);
-  json prev = previous.is_object() ? previous : json::object();
+  const json prev = previous.is_object() ? previous : json::object();
   json s = json::object();
   s["observedGeneration"] = f.generation;
-
-  // Counts and the bundle's identity; kept from before while nothing is done.
-  const bool held = !f.spec_error.empty() || !f.password_error.empty();
-  if (held) {
-    for (const char* k : {"certificates", "fingerprint", "earliestNotAfter", "lastChange",
-                          "targets", "trustGaps"}) {
-      if (prev.contains(k)) s[k] = prev[k];
-    }
-  } else {
-    s["certificates"] = f.certificates;
-    s["fingerprint"] = f.fingerprint;
-    if (f.earliest_not_after) s["earliestNotAfter"] = common::FormatRfc3339(*f.earliest_not_after);
-    std::string last_change = prev.value("lastChange", "");
-    if (prev.value("fingerprint", "") != f.fingerprint || last_change.empty()) {
-      last_change = f.fingerprint.empty() ? "" : now;
-    }
-    if (!last_change.empty()) s["lastChange"] = last_change;
-    s["targets"] = {{"synced", f.synced}, {"outdated", f.outdated}, {"failed", f.failed}};
-    json gaps = json::array();
-    for (size_t i = 0; i < f.gaps.size() && i < kMaxGapItems; ++i) {
-      gaps.push_back(
-          {{"namespace", f.gaps[i].ns}, {"name", f.gaps[i].name}, {"message", f.gaps[i].message}});
-    }
-    s["trustGaps"] = gaps;
-  }
-
+  PutFigures(f, prev, now, s);
   json conds = json::array();
-  const int64_t g = f.generation;
-
-  // Synced: every selected namespace holds the bundle.
-  if (!f.spec_error.empty()) {
-    conds.push_back(Condition("Synced", false, "InvalidSpec", f.spec_error, g, prev, now));
-  } else if (!f.password_error.empty()) {
-    conds.push_back(Condition("Synced", false, "PasswordUnavailable",
-                              f.password_error + "; nothing written, targets keep what they hold",
-                              g, prev, now));
-  } else if (f.pem.empty()) {
-    conds.push_back(Condition("Synced", false, "NoBundle",
-                              "no good bundle yet: nothing was written", g, prev, now));
-  } else if (f.secret_targets_disabled) {
-    conds.push_back(Condition("Synced", false, "SecretTargetsDisabled",
-                              "spec.target.secret is not written: Secret targets are disabled "
-                              "(certguard run --trust-secret-targets; chart value "
-                              "trust.secretTargets.enabled)",
-                              g, prev, now));
-  } else if (!f.foreign.empty()) {
-    conds.push_back(Condition("Synced", false, "TargetConflict",
-                              "not written, owned by another: " + List(f.foreign), g, prev, now));
-  } else if (!f.write_errors.empty()) {
-    conds.push_back(
-        Condition("Synced", false, "WriteFailed", List(f.write_errors), g, prev, now));
-  } else if (f.outdated > 0) {
-    conds.push_back(Condition("Synced", false, "Pending",
-                              std::to_string(f.outdated) + " targets not yet written", g, prev,
-                              now));
-  } else {
-    conds.push_back(Condition("Synced", true, "Synced",
-                              std::to_string(f.synced) + " targets hold the bundle" +
-                                  (f.last_good ? " (the last good one)" : ""),
-                              g, prev, now));
-  }
-
-  // SourceError: a source could not be read or gave nothing usable.
-  if (held) {
-    if (const json* old = FindCondition(prev, "SourceError")) conds.push_back(*old);
-  } else if (!f.issues.empty() || f.empty_bundle) {
-    std::string reason = f.issues.empty() ? "EmptyBundle" : SourceErrorReasonName(f.issues[0].reason);
-    std::string message;
-    for (size_t i = 0; i < f.issues.size() && i < kMaxListed; ++i) {
-      if (i) message += "; ";
-      message += f.issues[i].source + ": " + f.issues[i].message;
-    }
-    if (f.issues.empty()) message = "no certificate left after filtering";
-    message += f.last_good ? "; keeping the last good bundle " + f.fingerprint
-                           : "; nothing written";
-    conds.push_back(Condition("SourceError", true, reason, message, g, prev, now));
-  } else {
-    conds.push_back(Condition("SourceError", false, "SourcesReadable",
-                              "every source gave certificates", g, prev, now));
-  }
-
-  // TrustGap: a verified consumer lacks a CA of the bundle.
-  if (held) {
-    if (const json* old = FindCondition(prev, "TrustGap")) conds.push_back(*old);
-  } else if (!f.gaps.empty()) {
-    conds.push_back(Condition("TrustGap", true, "ConsumerLacksCA",
-                              std::to_string(f.gaps.size()) + " consumers lack a CA: " +
-                                  List(f.gaps),
-                              g, prev, now));
-  } else {
-    conds.push_back(Condition("TrustGap", false, f.verified ? "ConsumersTrustBundle" : "NoConsumers",
-                              std::to_string(f.verified) + " consumers verified", g, prev, now));
-  }
+  conds.push_back(SyncedCondition(f, prev, now));
+  if (auto c = SourceErrorCondition(f, prev, now)) conds.push_back(std::move(*c));
+  if (auto c = TrustGapCondition(f, prev, now)) conds.push_back(std::move(*c));
   s["conditions"] = conds;
   return s;
 }

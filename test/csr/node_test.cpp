@@ -79,3 +79,11 @@ TEST_CASE("NodeAddressIndex follows Node changes", "[csr][node]") {
   index.Remove("never-there");
   CHECK(index.Owners(DnsKey("worker-1")).empty());
 }
+
+TEST_CASE("NodeOfKubeletCn takes the node from system:node:NAME", "[csr][node]") {
+  CHECK(NodeOfKubeletCn("system:node:worker-1") == "worker-1");
+  CHECK(NodeOfKubeletCn("system:node:") == "");
+  CHECK(NodeOfKubeletCn("system:nodes") == "");
+  CHECK(NodeOfKubeletCn("kube-apiserver") == "");
+  CHECK(NodeOfKubeletCn("") == "");
+}

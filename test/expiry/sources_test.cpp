@@ -36,11 +36,3 @@ TEST_CASE("CertificatesOfFields keeps the fields that hold certificates", "[expi
   inv.ReplaceObject(ref, CertificatesOfFields(secret));
   CHECK(inv.certificate_count() == 2);
 }
-
-TEST_CASE("NodeOfKubeletCn takes the node from system:node:NAME", "[expiry]") {
-  CHECK(NodeOfKubeletCn("system:node:worker-1") == "worker-1");
-  CHECK(NodeOfKubeletCn("system:node:") == "");
-  CHECK(NodeOfKubeletCn("system:nodes") == "");
-  CHECK(NodeOfKubeletCn("kube-apiserver") == "");
-  CHECK(NodeOfKubeletCn("") == "");
-}
