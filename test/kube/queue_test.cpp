@@ -118,8 +118,8 @@ TEST_CASE("Queue: AddRateLimited delays by the key's backoff", "[kube][queue]") 
   CHECK(k == "a");
   CHECK(waited >= 50ms);
   q.Done("a");
-  q.AddRateLimited("a");  // second failure: 100 ms
-  start = WorkQueue::Clock::now();
+  start = WorkQueue::Clock::now();  // before the add, which fixes when the key is due
+  q.AddRateLimited("a");            // second failure: 100 ms
   REQUIRE(q.GetFor(&k, 2s));
   CHECK(WorkQueue::Clock::now() - start >= 100ms);
   q.Done("a");
