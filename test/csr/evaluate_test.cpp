@@ -6,36 +6,20 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "support/csr_facts.h"
+
 using namespace certguard;
 using namespace certguard::csr;
 using namespace std::chrono_literals;
+using certguard::testing::Describe;
+using certguard::testing::Ip;
+using certguard::testing::KubeletClient;
+using certguard::testing::kNow;
+using certguard::testing::PolicyFromJson;
 
 namespace {
 
-const x509::Time kNow = x509::Time{std::chrono::sys_days{std::chrono::year{2026} / 11 / 24}} + 6h;
-
-x509::IpAddress Ip(const char* s) { return x509::IpAddress::Parse(s).value(); }
-
-x509::CsrInfo NodeCsr(const std::string& node) {
-  x509::CsrInfo c;
-  c.subject.attributes = {{"O", "system:nodes"}, {"CN", "system:node:" + node}};
-  c.key.algorithm = x509::KeyAlgorithm::kEcdsa;
-  c.key.bits = 256;
-  c.key.curve = "P-256";
-  c.signature_valid = true;
-  return c;
-}
-
-CsrRequest Client(const std::string& node = "worker-1") {
-  CsrRequest r;
-  r.name = "csr-client";
-  r.signer_name = kClientSigner;
-  r.usages = {"digital signature", "client auth"};
-  r.username = "system:node:" + node;
-  r.groups = {"system:nodes", "system:authenticated"};
-  r.csr = NodeCsr(node);
-  return r;
-}
+CsrRequest Client(const std::string& node = "worker-1") { return KubeletClient(node); }
 
 CsrRequest Bootstrap(const std::string& node = "worker-9") {
   CsrRequest r = Client(node);
@@ -71,23 +55,7 @@ NodeFacts Node(const std::string& name) {
 
 NodeMap Nodes() { return {{"worker-1", Node("worker-1")}, {"worker-2", Node("worker-2")}}; }
 
-Policy FromJson(const std::string& text) {
-  auto p = PolicyFromObject(nlohmann::json::parse(text));
-  REQUIRE(p.ok());
-  return *p;
-}
-
-bool HasCode(const Decision& d, const std::string& code) {
-  for (const auto& r : d.reasons)
-    if (r.code == code) return true;
-  return false;
-}
-
-std::string Describe(const Decision& d) {
-  std::string s = std::string(VerdictName(d.verdict)) + " by '" + d.policy + "':";
-  for (const auto& r : d.reasons) s += " [" + r.code + ": " + r.message + "]";
-  return s;
-}
+bool HasCode(const Decision& d, const std::string& code) { return certguard::testing::HasCode(d.reasons, code); }
 
 struct Case {
   const char* name;
@@ -521,13 +489,13 @@ TEST_CASE("a refusal lists every rule broken, not just the first", "[csr][evalua
 }
 
 TEST_CASE("policies: combination and applicability", "[csr][evaluate]") {
-  auto deny_gpu = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"gpu"},
+  auto deny_gpu = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"gpu"},
       "spec":{"nodeNamePattern":"gpu-[0-9]+"}})");
-  auto ignore_all = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"humans"},
+  auto ignore_all = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"humans"},
       "spec":{"onRefusal":"Ignore"}})");
-  auto client_only = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"client"},
+  auto client_only = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"client"},
       "spec":{"signerNames":["kubernetes.io/kube-apiserver-client-kubelet"]}})");
-  auto labelled = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"zone-a"},
+  auto labelled = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"zone-a"},
       "spec":{"nodeSelector":{"matchLabels":{"zone":"a"}}}})");
 
   SECTION("a policy whose pattern does not match leaves the CSR alone") {
@@ -569,7 +537,7 @@ TEST_CASE("policies: combination and applicability", "[csr][evaluate]") {
     CHECK(d.policy == "client");
   }
   SECTION("any applicable approval wins") {
-    auto narrow = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"a-narrow"},
+    auto narrow = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"a-narrow"},
         "spec":{"allowedIPRanges":["192.168.0.0/16"]}})");
     auto d = Evaluate(Serving(), Nodes(), {narrow, ignore_all}, kNow);
     CHECK(d.verdict == Verdict::kApprove);
@@ -592,7 +560,7 @@ TEST_CASE("policies: combination and applicability", "[csr][evaluate]") {
     CHECK(Evaluate(Bootstrap("worker-9"), nodes, {labelled}, kNow).verdict == Verdict::kApprove);
   }
   SECTION("an invalid policy applies to nothing and says why") {
-    auto broken = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"broken"},
+    auto broken = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"broken"},
         "spec":{"nodeNamePattern":"(unclosed"}})");
     REQUIRE_FALSE(broken.valid());
     auto d = Evaluate(Client(), Nodes(), {broken}, kNow);
@@ -606,7 +574,7 @@ TEST_CASE("policies: combination and applicability", "[csr][evaluate]") {
     CHECK(d.policy == "client");
   }
   SECTION("dry run is reported with the decision") {
-    auto dry = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"dry"},
+    auto dry = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"dry"},
         "spec":{"dryRun":true}})");
     auto d = Evaluate(Client(), Nodes(), {dry}, kNow);
     CHECK(d.verdict == Verdict::kApprove);
@@ -621,7 +589,7 @@ TEST_CASE("policies: combination and applicability", "[csr][evaluate]") {
 }
 
 TEST_CASE("policies narrow SANs by range and pattern", "[csr][evaluate]") {
-  auto p = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"narrow"},
+  auto p = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"narrow"},
       "spec":{"allowedIPRanges":["10.0.0.0/24","fd00::/64"],
               "allowedDNSPatterns":["worker-[0-9]+", "[a-z0-9-]+\\.internal\\.example"]}})");
   CHECK(Evaluate(Serving(), Nodes(), {p}, kNow).verdict == Verdict::kApprove);
@@ -639,13 +607,13 @@ TEST_CASE("policies narrow SANs by range and pattern", "[csr][evaluate]") {
   CHECK(d.verdict == Verdict::kDeny);
   CHECK(HasCode(d, reason::kSANNotAllowedPattern));
   // An empty list allows no SAN of that type.
-  auto no_ips = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"no-ips"},
+  auto no_ips = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"no-ips"},
       "spec":{"allowedIPRanges":[]}})");
   CHECK(Evaluate(Serving(), Nodes(), {no_ips}, kNow).verdict == Verdict::kDeny);
 }
 
 TEST_CASE("requireNodeAddressMatch false keeps only the ranges and patterns", "[csr][evaluate]") {
-  auto p = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"lagging"},
+  auto p = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"lagging"},
       "spec":{"requireNodeAddressMatch":false,"allowedIPRanges":["10.0.0.0/16"],
               "allowedDNSPatterns":["worker-[0-9]+(\\.internal\\.example)?"]}})");
   REQUIRE(p.valid());
@@ -665,26 +633,26 @@ TEST_CASE("requireNodeAddressMatch false keeps only the ranges and patterns", "[
 }
 
 TEST_CASE("policies relax expiration and bootstrap, never identity", "[csr][evaluate]") {
-  auto long_lived = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"long"},
+  auto long_lived = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"long"},
       "spec":{"maxExpirationSeconds":63072000}})");
   auto r = Client();
   r.expiration_seconds = 63072000;
   CHECK(Evaluate(r, Nodes(), {long_lived}, kNow).verdict == Verdict::kApprove);
   CHECK(Evaluate(r, Nodes(), {}, kNow).verdict == Verdict::kDeny);
 
-  auto short_lived = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"short"},
+  auto short_lived = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"short"},
       "spec":{"maxExpirationSeconds":86400}})");
   r.expiration_seconds = 86401;
   CHECK(HasCode(Evaluate(r, Nodes(), {short_lived}, kNow), reason::kExpirationTooLong));
 
-  auto no_bootstrap = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"nb"},
+  auto no_bootstrap = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"nb"},
       "spec":{"bootstrap":{"allow":false}}})");
   auto d = Evaluate(Bootstrap(), Nodes(), {no_bootstrap}, kNow);
   CHECK(d.verdict == Verdict::kDeny);
   CHECK(HasCode(d, reason::kBootstrapNotAllowed));
   CHECK(Evaluate(Client(), Nodes(), {no_bootstrap}, kNow).verdict == Verdict::kApprove);
 
-  auto okd = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"okd"},
+  auto okd = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"okd"},
       "spec":{"bootstrap":{"groups":[],"usernames":
         ["system:serviceaccount:openshift-machine-config-operator:node-bootstrapper"]}}})");
   auto sa = Bootstrap();
@@ -695,14 +663,14 @@ TEST_CASE("policies relax expiration and bootstrap, never identity", "[csr][eval
   CHECK(HasCode(Evaluate(Bootstrap(), Nodes(), {okd}, kNow), reason::kRequesterNotBootstrapper));
 
   // A bootstrap group cannot be widened to every node or user.
-  auto wide = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"wide"},
+  auto wide = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"wide"},
       "spec":{"bootstrap":{"groups":["system:authenticated"]}}})");
   CHECK_FALSE(wide.valid());
 }
 
 TEST_CASE("re-bootstrap of a Node NotReady long enough (existingNodes WhenNotReady)",
           "[csr][evaluate]") {
-  auto p = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"restore"},
+  auto p = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"restore"},
       "spec":{"bootstrap":{"existingNodes":"WhenNotReady","notReadyForSeconds":600}}})");
   auto nodes = Nodes();
   auto& n = nodes["worker-1"];
@@ -742,7 +710,7 @@ TEST_CASE("a re-bootstrap needs the node's credentials dead or a recovery window
   auto policy = [](const std::string& window) {
     std::string bootstrap = R"("existingNodes":"WhenNotReady","notReadyForSeconds":600)";
     if (!window.empty()) bootstrap += R"(,"recoveryWindowUntil":")" + window + "\"";
-    return FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"restore"},
+    return PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"restore"},
         "spec":{"bootstrap":{)" +
                     bootstrap + "}}}");
   };
@@ -826,7 +794,7 @@ TEST_CASE("a re-bootstrap needs the node's credentials dead or a recovery window
     CHECK(HasCode(d, reason::kBootstrapForExistingNode));
   }
   SECTION("a window does not open existingNodes Refuse") {
-    auto refuse = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"strict"},
+    auto refuse = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"strict"},
         "spec":{"bootstrap":{"recoveryWindowUntil":"2026-11-24T06:30:00Z"}}})");
     auto d = Evaluate(Bootstrap("worker-1"), nodes, {refuse}, kNow);
     CHECK(d.verdict == Verdict::kDeny);

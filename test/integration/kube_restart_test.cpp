@@ -16,15 +16,9 @@ using namespace std::chrono_literals;
 using kube::Json;
 namespace res = kube::resources;
 
-// Each check costs API requests: poll every 50ms.
-bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
-  return testing::WaitFor(pred, limit, 50ms);
-}
+const ApiWait WaitFor{50ms};
 
-Json ConfigMap(const std::string& name, const std::string& v) {
-  return {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", name}}},
-          {"data", {{"v", v}}}};
-}
+Json ConfigMap(const std::string& name, const std::string& v) { return ConfigMapOf(name, v); }
 
 TEST_CASE("kube: kube-apiserver stopped and restarted mid-watch and the cache catches up",
           "[integration][kube]") {
