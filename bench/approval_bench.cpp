@@ -84,11 +84,12 @@ Options ParseArgs(int argc, char** argv) {
   Options o;
   o.out = "bench/results/approval.json";
   o.timeout_seconds = 600;  // per burst
-  bench::ParseCompareArgs(argc, argv, "--approver", o,
-                          {{"--nodes", bench::IntFlag("--nodes", o.nodes, 1, 60000)},
-                           {"--csrs", bench::IntFlag("--csrs", o.csrs, 1, 10000000)},
-                           {"--load-nodes", bench::IntFlag("--load-nodes", o.load_nodes, 0, 1000000)},
-                           {"--load-csrs", bench::IntFlag("--load-csrs", o.load_csrs, 0, 10000000)}});
+  bench::ParseCompareArgs(
+      argc, argv, "--approver", o,
+      {{"--nodes", bench::IntFlag("--nodes", o.nodes, 1, 60000)},
+       {"--csrs", bench::IntFlag("--csrs", o.csrs, 1, 10000000)},
+       {"--load-nodes", bench::IntFlag("--load-nodes", o.load_nodes, 0, 1000000)},
+       {"--load-csrs", bench::IntFlag("--load-csrs", o.load_csrs, 0, 10000000)}});
   return o;
 }
 

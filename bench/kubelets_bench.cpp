@@ -55,13 +55,7 @@
 using namespace certguard;
 using csr::kClientSigner;
 using csr::kServingSigner;
-using bench::Child;
-using bench::DecisionOf;
-using bench::Die;
-using bench::Fmt;
-using bench::NodeIp;
-using bench::Seconds;
-using bench::Tail;
+using namespace certguard::bench;
 using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
 

@@ -61,11 +61,10 @@ struct Options : bench::CompareArgs {
 Options ParseArgs(int argc, char** argv) {
   Options o;
   o.out = "bench/results/metrics.json";
-  bench::ParseCompareArgs(
-      argc, argv, "--exporter", o,
-      {{"--secrets", bench::IntFlag("--secrets", o.secrets, 1, 1000000)},
-       {"--namespaces", bench::IntFlag("--namespaces", o.namespaces, 1, 10000)},
-       {"--scrapes", bench::IntFlag("--scrapes", o.scrapes, 1, 100000)}});
+  bench::ParseCompareArgs(argc, argv, "--exporter", o,
+                          {{"--secrets", bench::IntFlag("--secrets", o.secrets, 1, 1000000)},
+                           {"--namespaces", bench::IntFlag("--namespaces", o.namespaces, 1, 10000)},
+                           {"--scrapes", bench::IntFlag("--scrapes", o.scrapes, 1, 100000)}});
   return o;
 }
 

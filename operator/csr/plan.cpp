@@ -92,12 +92,12 @@ const NodeFacts* ServingNode(const Plan& p, const NodeLookup& nodes) {
 // Its requester has given up on it: decide the newest one, never both.
 void PlanSuperseded(Plan& p, const PlanOptions& options, const PlanContext& context) {
   p.decision.verdict = Verdict::kDeny;
-  p.decision.reasons = {{reason::kSuperseded,
-                         "the newer CSR " + context.superseded_by + " of the same requester (" +
-                             p.requester + "), subject and signer supersedes it"}};
+  p.decision.reasons = {{reason::kSuperseded, "the newer CSR " + context.superseded_by +
+                                                  " of the same requester (" + p.requester +
+                                                  "), subject and signer supersedes it"}};
   p.message = p.decision.reasons.front().code + ": " + p.decision.reasons.front().message;
-  p.action = options.superseded == SupersededAction::kDeny ? Plan::Action::kDeny
-                                                           : Plan::Action::kIgnore;
+  p.action =
+      options.superseded == SupersededAction::kDeny ? Plan::Action::kDeny : Plan::Action::kIgnore;
 }
 
 // A Node writes its own addresses: an approval for an address that another
@@ -111,7 +111,8 @@ void DenySharedAddresses(Plan& p, const CsrRequest& request, const NodeLookup& n
   if (shared.empty()) return;
   p.decision.verdict = Verdict::kDeny;
   p.decision.reasons.clear();
-  for (auto& why : shared) p.decision.reasons.push_back({reason::kSANAddressShared, std::move(why)});
+  for (auto& why : shared)
+    p.decision.reasons.push_back({reason::kSANAddressShared, std::move(why)});
 }
 
 // A denial: waits for the Node while a reason may still clear, denies otherwise.
@@ -126,9 +127,9 @@ void PlanDeny(Plan& p, const CsrRequest& request, const NodeLookup& nodes, x509:
   }
   std::chrono::milliseconds age{0};
   if (request.creation_timestamp) {
-    age = std::max(std::chrono::milliseconds(0),
-                   std::chrono::duration_cast<std::chrono::milliseconds>(
-                       now - *request.creation_timestamp));
+    age = std::max(
+        std::chrono::milliseconds(0),
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - *request.creation_timestamp));
   }
   NodeWait wait = CheckNodeWait(p.signer_name, facts, age, options.node_wait_timeout);
   if (wait.wait) {
@@ -192,9 +193,15 @@ Plan MakePlan(const nlohmann::json& csr, const NodeLookup& nodes,
     return p;
   }
   switch (p.decision.verdict) {
-    case Verdict::kIgnore: p.action = Plan::Action::kIgnore; break;
-    case Verdict::kDeny: PlanDeny(p, *request, nodes, now, options, context); break;
-    case Verdict::kApprove: PlanApprove(p, summary, options); break;
+    case Verdict::kIgnore:
+      p.action = Plan::Action::kIgnore;
+      break;
+    case Verdict::kDeny:
+      PlanDeny(p, *request, nodes, now, options, context);
+      break;
+    case Verdict::kApprove:
+      PlanApprove(p, summary, options);
+      break;
   }
   return p;
 }

@@ -345,18 +345,20 @@ void ListSource(InventoryLister& lister, const Source& s, const ExpiryFilter& fi
                 const NamespaceLabels& namespace_labels, Inventory& inventory) {
   // Held back until the whole list is read: a list that fails midway adds nothing.
   std::vector<std::pair<ObjectRef, Keys>> read;
-  const bool ok = lister.List(*s.resource, s.label_selector, s.field_selector, [&](nlohmann::json& obj) {
-    if (s.skip && s.skip(obj)) return;
-    ObjectRef ref = RefOf(s.kind, obj);
-    auto labels = namespace_labels.find(ref.ns);
-    const common::Labels* ns_labels = labels == namespace_labels.end() ? nullptr : &labels->second;
-    if (NamespaceFiltered(s.kind) && !ref.ns.empty() &&
-        !filter.IncludesNamespace(ref.ns, ns_labels)) {
-      return;
-    }
-    auto keys = filter.Decide(s.kind, obj, ns_labels, s.read(obj));
-    if (keys) read.emplace_back(std::move(ref), std::move(*keys));
-  });
+  const bool ok =
+      lister.List(*s.resource, s.label_selector, s.field_selector, [&](nlohmann::json& obj) {
+        if (s.skip && s.skip(obj)) return;
+        ObjectRef ref = RefOf(s.kind, obj);
+        auto labels = namespace_labels.find(ref.ns);
+        const common::Labels* ns_labels =
+            labels == namespace_labels.end() ? nullptr : &labels->second;
+        if (NamespaceFiltered(s.kind) && !ref.ns.empty() &&
+            !filter.IncludesNamespace(ref.ns, ns_labels)) {
+          return;
+        }
+        auto keys = filter.Decide(s.kind, obj, ns_labels, s.read(obj));
+        if (keys) read.emplace_back(std::move(ref), std::move(*keys));
+      });
   if (!ok) return;
   for (auto& [ref, keys] : read) Put(inventory, ref, std::move(keys));
 }
@@ -367,10 +369,12 @@ void ListTrustBundles(InventoryLister& lister, Inventory& inventory) {
   // Held back until each whole list is read, as above; either kind alone is shown.
   std::vector<nlohmann::json> configmaps;
   std::vector<nlohmann::json> secrets;
-  const bool cm_ok = lister.List(kube::resources::kConfigMaps, trust::kBundleLabel, "",
-                                 [&](nlohmann::json& obj) { configmaps.push_back(std::move(obj)); });
-  const bool secret_ok = lister.List(kube::resources::kSecrets, trust::kBundleLabel, "",
-                                     [&](nlohmann::json& obj) { secrets.push_back(std::move(obj)); });
+  const bool cm_ok =
+      lister.List(kube::resources::kConfigMaps, trust::kBundleLabel, "",
+                  [&](nlohmann::json& obj) { configmaps.push_back(std::move(obj)); });
+  const bool secret_ok =
+      lister.List(kube::resources::kSecrets, trust::kBundleLabel, "",
+                  [&](nlohmann::json& obj) { secrets.push_back(std::move(obj)); });
   if (cm_ok) {
     for (const nlohmann::json& obj : configmaps) bundles.Update(obj);
   }
@@ -397,7 +401,8 @@ std::vector<std::string> ListInventory(kube::Client& client, const ExpirySources
                              (filter.UsesNamespaceLabels() ? 1 : 0));
   NamespaceLabels namespace_labels;
   bool namespaces_known = true;
-  if (filter.UsesNamespaceLabels()) namespaces_known = ListNamespaceLabels(lister, namespace_labels);
+  if (filter.UsesNamespaceLabels())
+    namespaces_known = ListNamespaceLabels(lister, namespace_labels);
   for (const Source& s : all) {
     // Without the namespaces' labels, which namespaced objects to show is unknown.
     if (NamespaceFiltered(s.kind) && !namespaces_known) continue;

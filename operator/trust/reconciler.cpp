@@ -301,12 +301,9 @@ void TrustBundleReconciler::Forget(const std::string& bundle) {
   last_good_.erase(bundle);
 }
 
-Result<TargetWrites> TrustBundleReconciler::WriteTargets(const BundleRef& ref,
-                                                         const TrustBundleSpec& spec,
-                                                         const std::vector<std::string>& selected,
-                                                         const std::string& pem,
-                                                         const BuildResult& bundle,
-                                                         std::vector<TargetProblem>& foreign) {
+Result<TargetWrites> TrustBundleReconciler::WriteTargets(
+    const BundleRef& ref, const TrustBundleSpec& spec, const std::vector<std::string>& selected,
+    const std::string& pem, const BuildResult& bundle, std::vector<TargetProblem>& foreign) {
   const std::string digest = pem.empty() ? "" : DigestMarker(pem);
   std::vector<ExtraKey> extra;
   if (!pem.empty()) {

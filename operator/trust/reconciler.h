@@ -19,11 +19,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/status.h"
 #include "common/time.h"
 #include "kube/client.h"
 #include "kube/controller.h"
 #include "kube/events.h"
-#include "common/status.h"
 #include "trust/build.h"
 #include "trust/metrics.h"
 #include "trust/plan.h"

@@ -75,7 +75,7 @@ json Reporter::UpdateStatus(const StatusFacts& facts, Status& written) {
 }
 
 Status Reporter::Refuse(const char* reason, const std::string& error,
-                        std::string StatusFacts::*field) {
+                        std::string StatusFacts::* field) {
   events_.Record(oref_, kube::EventSeverity::kWarning, reason, error);
   StatusFacts facts;
   facts.generation = generation_;

@@ -54,7 +54,7 @@ class Reporter {
   nlohmann::json UpdateStatus(const StatusFacts& facts, Status& written);
   // A Warning event `reason` with `error`, and a status with `error` in `field` of
   // its facts. Returns the status write's error.
-  Status Refuse(const char* reason, const std::string& error, std::string StatusFacts::*field);
+  Status Refuse(const char* reason, const std::string& error, std::string StatusFacts::* field);
 
   kube::Client& client_;
   kube::EventRecorder& events_;

@@ -253,7 +253,7 @@ void TallyOutcomes(const std::string& bundle, const std::vector<const TargetActi
 struct TargetWriter::Batch {
   const DesiredTarget& desired;
   json object;  // TargetObject(desired), when there is anything to create or update
-  std::map<std::string, std::string> rv_of;  // ns/name -> resource version seen
+  std::map<std::string, std::string> rv_of;     // ns/name -> resource version seen
   std::map<std::string, StaleFields> stale_of;  // ns/name -> keys of removed formats
   std::string identity;
   std::map<std::string, std::string> data;

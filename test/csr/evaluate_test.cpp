@@ -11,18 +11,12 @@
 using namespace certguard;
 using namespace certguard::csr;
 using namespace std::chrono_literals;
-using certguard::testing::Describe;
-using certguard::testing::Ip;
-using certguard::testing::KubeletClient;
-using certguard::testing::kNow;
-using certguard::testing::PolicyFromJson;
+using namespace certguard::testing;
 
 namespace {
 
-CsrRequest Client(const std::string& node = "worker-1") { return KubeletClient(node); }
-
 CsrRequest Bootstrap(const std::string& node = "worker-9") {
-  CsrRequest r = Client(node);
+  CsrRequest r = KubeletClient(node);
   r.username = "system:bootstrap:abcdef";
   r.groups = {"system:bootstrappers", "system:bootstrappers:kubeadm:default-node-token",
               "system:authenticated"};
@@ -30,7 +24,7 @@ CsrRequest Bootstrap(const std::string& node = "worker-9") {
 }
 
 CsrRequest Serving(const std::string& node = "worker-1") {
-  CsrRequest r = Client(node);
+  CsrRequest r = KubeletClient(node);
   r.name = "csr-serving";
   r.signer_name = kServingSigner;
   r.usages = {"digital signature", "server auth"};
@@ -55,7 +49,9 @@ NodeFacts Node(const std::string& name) {
 
 NodeMap Nodes() { return {{"worker-1", Node("worker-1")}, {"worker-2", Node("worker-2")}}; }
 
-bool HasCode(const Decision& d, const std::string& code) { return certguard::testing::HasCode(d.reasons, code); }
+bool HasCode(const Decision& d, const std::string& code) {
+  return certguard::testing::HasCode(d.reasons, code);
+}
 
 struct Case {
   const char* name;
@@ -82,10 +78,11 @@ void RunTable(const std::vector<Case>& cases, const NodeMap& nodes,
 TEST_CASE("default policy approves the three kubelet request shapes", "[csr][evaluate]") {
   RunTable(
       {
-          {"client renewal", [] { return Client(); }, Verdict::kApprove, reason::kApprovedRenewal},
+          {"client renewal", [] { return KubeletClient(); }, Verdict::kApprove,
+           reason::kApprovedRenewal},
           {"client renewal with key encipherment, usages in any order",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.usages = {"client auth", "key encipherment", "digital signature"};
              return r;
            },
@@ -112,19 +109,19 @@ TEST_CASE("default policy approves the three kubelet request shapes", "[csr][eva
            Verdict::kApprove, reason::kApprovedServing},
           {"RSA 2048 key",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->key = {x509::KeyAlgorithm::kRsa, 2048, ""};
              return r;
            },
            Verdict::kApprove, reason::kApprovedRenewal},
           {"ECDSA P-384", [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->key = {x509::KeyAlgorithm::kEcdsa, 384, "P-384"};
              return r;
            },
            Verdict::kApprove, reason::kApprovedRenewal},
           {"ECDSA P-521", [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->key = {x509::KeyAlgorithm::kEcdsa, 521, "P-521"};
              return r;
            },
@@ -137,7 +134,7 @@ TEST_CASE("default policy approves the three kubelet request shapes", "[csr][eva
            Verdict::kApprove, reason::kApprovedServing},
           {"expirationSeconds of exactly 367 days",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.expiration_seconds = 31708800;
              return r;
            },
@@ -149,7 +146,7 @@ TEST_CASE("default policy approves the three kubelet request shapes", "[csr][eva
 TEST_CASE("default policy: signers", "[csr][evaluate]") {
   RunTable({{"a non-kubelet signer is ignored, never denied",
              [] {
-               auto r = Client();
+               auto r = KubeletClient();
                r.signer_name = "kubernetes.io/kube-apiserver-client";
                return r;
              },
@@ -176,7 +173,7 @@ TEST_CASE("default policy: the request, key and signature", "[csr][evaluate]") {
       {
           {"unparseable request",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr.reset();
              r.parse_error = "truncated";
              return r;
@@ -184,13 +181,13 @@ TEST_CASE("default policy: the request, key and signature", "[csr][evaluate]") {
            Verdict::kDeny, reason::kCsrUnparseable},
           {"tampered signature",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->signature_valid = false;
              return r;
            },
            Verdict::kDeny, reason::kSignatureInvalid},
           {"RSA 1024", [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->key = {x509::KeyAlgorithm::kRsa, 1024, ""};
              return r;
            },
@@ -202,39 +199,39 @@ TEST_CASE("default policy: the request, key and signature", "[csr][evaluate]") {
            },
            Verdict::kDeny, reason::kKeyTooWeak},
           {"ECDSA secp256k1", [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->key = {x509::KeyAlgorithm::kEcdsa, 256, "secp256k1"};
              return r;
            },
            Verdict::kDeny, reason::kKeyAlgorithmNotAllowed},
           {"ECDSA P-224", [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->key = {x509::KeyAlgorithm::kEcdsa, 224, "P-224"};
              return r;
            },
            Verdict::kDeny, reason::kKeyAlgorithmNotAllowed},
           {"DSA", [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->key = {x509::KeyAlgorithm::kDsa, 2048, ""};
              return r;
            },
            Verdict::kDeny, reason::kKeyAlgorithmNotAllowed},
           {"Ed448", [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->key = {x509::KeyAlgorithm::kEd448, 448, ""};
              return r;
            },
            Verdict::kDeny, reason::kKeyAlgorithmNotAllowed},
           {"requested extensions other than SAN",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->other_extensions = {"basicConstraints"};
              return r;
            },
            Verdict::kDeny, reason::kExtensionNotAllowed},
           {"10-year expirationSeconds",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.expiration_seconds = 315360000;
              return r;
            },
@@ -253,7 +250,7 @@ TEST_CASE("default policy: the request, key and signature", "[csr][evaluate]") {
 TEST_CASE("default policy: the subject", "[csr][evaluate]") {
   auto with_subject = [](std::vector<std::pair<std::string, std::string>> attrs) {
     return [attrs] {
-      auto r = Client();
+      auto r = KubeletClient();
       r.csr->subject.attributes = attrs;
       return r;
     };
@@ -292,7 +289,7 @@ TEST_CASE("default policy: the subject", "[csr][evaluate]") {
 TEST_CASE("default policy: usages compared as a set", "[csr][evaluate]") {
   auto client_with = [](std::vector<std::string> u) {
     return [u] {
-      auto r = Client();
+      auto r = KubeletClient();
       r.usages = u;
       return r;
     };
@@ -329,21 +326,21 @@ TEST_CASE("default policy: who asks for a client certificate", "[csr][evaluate]"
       {
           {"CN not the requester",
            [] {
-             auto r = Client("worker-1");
+             auto r = KubeletClient("worker-1");
              r.username = "system:node:worker-2";
              return r;
            },
            Verdict::kDeny, reason::kRequesterNotSubject},
           {"node username without the group",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.groups = {"system:authenticated"};
              return r;
            },
            Verdict::kDeny, reason::kRequesterNotInNodesGroup},
           {"a non-node requester",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.username = "alice";
              r.groups = {"system:authenticated", "system:nodes"};
              return r;
@@ -351,14 +348,14 @@ TEST_CASE("default policy: who asks for a client certificate", "[csr][evaluate]"
            Verdict::kDeny, reason::kRequesterNotBootstrapper},
           {"empty username",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.username.clear();
              return r;
            },
            Verdict::kDeny, reason::kRequesterUnknown},
           {"no groups",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.groups.clear();
              return r;
            },
@@ -368,7 +365,7 @@ TEST_CASE("default policy: who asks for a client certificate", "[csr][evaluate]"
            reason::kBootstrapForExistingNode},
           {"SANs on a client CSR",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->sans.dns = {"worker-1"};
              return r;
            },
@@ -499,7 +496,7 @@ TEST_CASE("policies: combination and applicability", "[csr][evaluate]") {
       "spec":{"nodeSelector":{"matchLabels":{"zone":"a"}}}})");
 
   SECTION("a policy whose pattern does not match leaves the CSR alone") {
-    auto d = Evaluate(Client("worker-1"), Nodes(), {deny_gpu}, kNow);
+    auto d = Evaluate(KubeletClient("worker-1"), Nodes(), {deny_gpu}, kNow);
     CHECK(d.verdict == Verdict::kIgnore);
     CHECK(d.policy.empty());
     CHECK(HasCode(d, reason::kNoApplicablePolicy));
@@ -512,17 +509,17 @@ TEST_CASE("policies: combination and applicability", "[csr][evaluate]") {
   SECTION("a matching pattern applies, anchored") {
     auto nodes = Nodes();
     nodes["gpu-1"] = Node("gpu-1");
-    CHECK(Evaluate(Client("gpu-1"), nodes, {deny_gpu}, kNow).verdict == Verdict::kApprove);
-    auto prefix = Client("gpu-1x");
+    CHECK(Evaluate(KubeletClient("gpu-1"), nodes, {deny_gpu}, kNow).verdict == Verdict::kApprove);
+    auto prefix = KubeletClient("gpu-1x");
     CHECK(Evaluate(prefix, nodes, {deny_gpu}, kNow).verdict == Verdict::kIgnore);
-    auto bad = Client("gpu-1");
+    auto bad = KubeletClient("gpu-1");
     bad.usages.push_back("server auth");
     auto d = Evaluate(bad, nodes, {deny_gpu}, kNow);
     CHECK(d.verdict == Verdict::kDeny);
     CHECK(d.policy == "gpu");
   }
   SECTION("onRefusal Ignore leaves a refused CSR for a person") {
-    auto bad = Client();
+    auto bad = KubeletClient();
     bad.username = "alice";
     auto d = Evaluate(bad, Nodes(), {ignore_all}, kNow);
     CHECK(d.verdict == Verdict::kIgnore);
@@ -530,7 +527,7 @@ TEST_CASE("policies: combination and applicability", "[csr][evaluate]") {
     CHECK(HasCode(d, reason::kRequesterNotBootstrapper));
   }
   SECTION("Deny wins over Ignore when nothing approves") {
-    auto bad = Client();
+    auto bad = KubeletClient();
     bad.username = "alice";
     auto d = Evaluate(bad, Nodes(), {ignore_all, client_only}, kNow);
     CHECK(d.verdict == Verdict::kDeny);
@@ -563,11 +560,11 @@ TEST_CASE("policies: combination and applicability", "[csr][evaluate]") {
     auto broken = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"broken"},
         "spec":{"nodeNamePattern":"(unclosed"}})");
     REQUIRE_FALSE(broken.valid());
-    auto d = Evaluate(Client(), Nodes(), {broken}, kNow);
+    auto d = Evaluate(KubeletClient(), Nodes(), {broken}, kNow);
     CHECK(d.verdict == Verdict::kIgnore);
     CHECK(HasCode(d, reason::kPolicyInvalid));
     // It never widens: with a valid policy beside it, only the valid one decides.
-    auto bad = Client();
+    auto bad = KubeletClient();
     bad.csr->signature_valid = false;
     d = Evaluate(bad, Nodes(), {broken, client_only}, kNow);
     CHECK(d.verdict == Verdict::kDeny);
@@ -576,13 +573,13 @@ TEST_CASE("policies: combination and applicability", "[csr][evaluate]") {
   SECTION("dry run is reported with the decision") {
     auto dry = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"dry"},
         "spec":{"dryRun":true}})");
-    auto d = Evaluate(Client(), Nodes(), {dry}, kNow);
+    auto d = Evaluate(KubeletClient(), Nodes(), {dry}, kNow);
     CHECK(d.verdict == Verdict::kApprove);
     CHECK(d.dry_run);
-    CHECK_FALSE(Evaluate(Client(), Nodes(), {}, kNow).dry_run);
+    CHECK_FALSE(Evaluate(KubeletClient(), Nodes(), {}, kNow).dry_run);
   }
   SECTION("a non-kubelet signer is ignored whatever the policies") {
-    auto r = Client();
+    auto r = KubeletClient();
     r.signer_name = "example.com/custom";
     CHECK(Evaluate(r, Nodes(), {client_only, ignore_all}, kNow).verdict == Verdict::kIgnore);
   }
@@ -635,7 +632,7 @@ TEST_CASE("requireNodeAddressMatch false keeps only the ranges and patterns", "[
 TEST_CASE("policies relax expiration and bootstrap, never identity", "[csr][evaluate]") {
   auto long_lived = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"long"},
       "spec":{"maxExpirationSeconds":63072000}})");
-  auto r = Client();
+  auto r = KubeletClient();
   r.expiration_seconds = 63072000;
   CHECK(Evaluate(r, Nodes(), {long_lived}, kNow).verdict == Verdict::kApprove);
   CHECK(Evaluate(r, Nodes(), {}, kNow).verdict == Verdict::kDeny);
@@ -650,7 +647,7 @@ TEST_CASE("policies relax expiration and bootstrap, never identity", "[csr][eval
   auto d = Evaluate(Bootstrap(), Nodes(), {no_bootstrap}, kNow);
   CHECK(d.verdict == Verdict::kDeny);
   CHECK(HasCode(d, reason::kBootstrapNotAllowed));
-  CHECK(Evaluate(Client(), Nodes(), {no_bootstrap}, kNow).verdict == Verdict::kApprove);
+  CHECK(Evaluate(KubeletClient(), Nodes(), {no_bootstrap}, kNow).verdict == Verdict::kApprove);
 
   auto okd = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"okd"},
       "spec":{"bootstrap":{"groups":[],"usernames":
@@ -805,7 +802,8 @@ TEST_CASE("a re-bootstrap needs the node's credentials dead or a recovery window
   }
   SECTION("a renewal by the node itself needs neither") {
     n.last_client_cert = CertValidity{kNow - 1h, kNow + 720h, "csr-a"};
-    CHECK(Evaluate(Client("worker-1"), nodes, {no_window}, kNow).verdict == Verdict::kApprove);
+    CHECK(Evaluate(KubeletClient("worker-1"), nodes, {no_window}, kNow).verdict ==
+          Verdict::kApprove);
   }
 }
 
@@ -856,8 +854,8 @@ TEST_CASE("Check exposes one policy's refusals", "[csr][evaluate]") {
     auto it = nodes.find(name);
     return it == nodes.end() ? nullptr : &it->second;
   };
-  CHECK(Check(Client(), lookup, DefaultPolicy(), kNow).empty());
-  auto bad = Client();
+  CHECK(Check(KubeletClient(), lookup, DefaultPolicy(), kNow).empty());
+  auto bad = KubeletClient();
   bad.csr->signature_valid = false;
   auto reasons = Check(bad, lookup, DefaultPolicy(), kNow);
   REQUIRE(reasons.size() == 1);

@@ -14,26 +14,19 @@
 using namespace certguard;
 using namespace certguard::csr;
 using namespace std::chrono_literals;
-using certguard::testing::Describe;
-using certguard::testing::HasCode;
-using certguard::testing::Ip;
-using certguard::testing::KubeletClient;
-using certguard::testing::kNow;
-using certguard::testing::PolicyFromJson;
+using namespace certguard::testing;
 
 namespace {
 
-CsrRequest Client(const std::string& node = "worker-1") { return KubeletClient(node); }
-
 CsrRequest Bootstrap(const std::string& node) {
-  CsrRequest r = Client(node);
+  CsrRequest r = KubeletClient(node);
   r.username = "system:bootstrap:abcdef";
   r.groups = {"system:bootstrappers", "system:authenticated"};
   return r;
 }
 
 CsrRequest Serving(const std::string& node = "worker-1") {
-  CsrRequest r = Client(node);
+  CsrRequest r = KubeletClient(node);
   r.name = "csr-serving";
   r.signer_name = kServingSigner;
   r.usages = {"digital signature", "server auth"};
@@ -90,7 +83,7 @@ TEST_CASE("expirationSeconds outside the API server's range is refused, never wr
       CHECK_FALSE(r->expiration_seconds.has_value());
       CHECK_THAT(r->expiration_error, Catch::Contains(row.json));
       // The decision: denied for it, whatever else the request is.
-      CsrRequest req = Client();
+      CsrRequest req = KubeletClient();
       req.expiration_error = r->expiration_error;
       Decision d = Evaluate(req, NodeMap{{"worker-1", Node("worker-1")}}, {}, kNow);
       INFO(Describe(d));
@@ -106,7 +99,7 @@ TEST_CASE("policy integers are range-checked", "[csr][hostile]") {
     INFO(bad);
     auto p = PolicyFromJson(std::string(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"p"},
         "spec":{"bootstrap":{"existingNodes":"WhenNotReady","notReadyForSeconds":)") +
-                      bad + "}}}");
+                            bad + "}}}");
     CHECK_FALSE(p.valid());
     REQUIRE(p.errors.size() == 1);
     CHECK_THAT(p.errors[0], Catch::Contains("notReadyForSeconds"));
@@ -114,7 +107,8 @@ TEST_CASE("policy integers are range-checked", "[csr][hostile]") {
   for (const char* bad : {"18446744073709551615", "9223372036854775808", "2147483648", "599"}) {
     INFO(bad);
     auto p = PolicyFromJson(std::string(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"p"},
-        "spec":{"maxExpirationSeconds":)") + bad + "}}");
+        "spec":{"maxExpirationSeconds":)") +
+                            bad + "}}");
     CHECK_FALSE(p.valid());
   }
   auto ok = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"p"},
@@ -183,13 +177,14 @@ TEST_CASE("patterns are RE2: linear time, full match, unsupported syntax makes t
       REQUIRE_FALSE(bad.ok());
       CHECK_THAT(bad.status().message(), Catch::Contains("does not compile"));
       auto p = PolicyFromJson(std::string(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"p"},
-          "spec":{"nodeNamePattern":)") + nlohmann::json(src).dump() +
-                        R"(,"allowedDNSPatterns":[)" + nlohmann::json(src).dump() +
-                        R"(],"deniedDNSPatterns":[)" + nlohmann::json(src).dump() + "]}}");
+          "spec":{"nodeNamePattern":)") +
+                              nlohmann::json(src).dump() + R"(,"allowedDNSPatterns":[)" +
+                              nlohmann::json(src).dump() + R"(],"deniedDNSPatterns":[)" +
+                              nlohmann::json(src).dump() + "]}}");
       CHECK_FALSE(p.valid());
       CHECK(p.errors.size() == 3);
       // An invalid policy applies to nothing: never approves.
-      Decision d = Evaluate(Client(), NodeMap{{"worker-1", Node("worker-1")}}, {p}, kNow);
+      Decision d = Evaluate(KubeletClient(), NodeMap{{"worker-1", Node("worker-1")}}, {p}, kNow);
       CHECK(d.verdict == Verdict::kIgnore);
       CHECK(HasCode(d.reasons, reason::kPolicyInvalid));
     }
@@ -200,7 +195,7 @@ TEST_CASE("patterns are RE2: linear time, full match, unsupported syntax makes t
     REQUIRE(p.valid());
     const std::string name(60, 'a');
     auto t0 = std::chrono::steady_clock::now();
-    Decision d = Evaluate(Client(name), NodeMap{}, {p}, kNow);
+    Decision d = Evaluate(KubeletClient(name), NodeMap{}, {p}, kNow);
     CHECK(std::chrono::steady_clock::now() - t0 < 1s);
     CHECK(d.verdict == Verdict::kIgnore);
     CHECK(HasCode(d.reasons, reason::kNodeNameNotMatched));

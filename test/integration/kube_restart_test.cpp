@@ -18,8 +18,6 @@ namespace res = kube::resources;
 
 const ApiWait WaitFor{50ms};
 
-Json ConfigMap(const std::string& name, const std::string& v) { return ConfigMapOf(name, v); }
-
 TEST_CASE("kube: kube-apiserver stopped and restarted mid-watch and the cache catches up",
           "[integration][kube]") {
   const Cluster& shared = RequireCluster();
@@ -30,7 +28,7 @@ TEST_CASE("kube: kube-apiserver stopped and restarted mid-watch and the cache ca
   const std::string ns = "kube-restart";
   EnsureNamespace(*client, ns);
   for (int i = 0; i < 10; ++i) {
-    REQUIRE(client->Create(res::kConfigMaps, ns, ConfigMap("r" + std::to_string(i), "0")).ok());
+    REQUIRE(client->Create(res::kConfigMaps, ns, ConfigMapOf("r" + std::to_string(i), "0")).ok());
   }
   kube::InformerOptions o;
   o.ns = ns;
@@ -89,7 +87,7 @@ TEST_CASE("kube: kube-apiserver stopped and restarted mid-watch and the cache ca
   REQUIRE(patched.ok());
   REQUIRE(retried([&] { return client->Delete(res::kConfigMaps, ns, "r2"); }).ok());
   REQUIRE(retried([&] {
-            return client->Create(res::kConfigMaps, ns, ConfigMap("r-new", "1")).status();
+            return client->Create(res::kConfigMaps, ns, ConfigMapOf("r-new", "1")).status();
           }).ok());
   REQUIRE(WaitFor([&] { return CacheMatchesServer(*client, inf, ns, "", &why); }, 30s));
   auto caught_up = std::chrono::steady_clock::now();

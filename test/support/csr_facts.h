@@ -35,7 +35,7 @@ inline x509::CsrInfo NodeCsr(const std::string& node) {
 }
 
 // Node `node`'s kubelet asking for its client certificate, with its own credentials.
-inline csr::CsrRequest KubeletClient(const std::string& node) {
+inline csr::CsrRequest KubeletClient(const std::string& node = "worker-1") {
   csr::CsrRequest r;
   r.name = "csr-client";
   r.signer_name = csr::kClientSigner;
