@@ -67,48 +67,29 @@ using bench::Die;
 using bench::Fmt;
 using bench::NodeIp;
 using bench::Seconds;
-using bench::SplitPair;
 using bench::Tail;
 
 namespace {
 
 constexpr const char* kRoundLabel = "bench.certguard.io/round";
 
-struct Options {
-  std::string cluster_dir;
+struct Options : bench::CompareArgs {
   int nodes = 100;
   int csrs = 1000;
   int load_nodes = 0;
   int load_csrs = 0;
-  int timeout_seconds = 600;  // per burst
-  std::string out = "bench/results/approval.json";
-  std::vector<std::pair<std::string, std::string>> approvers;    // name, command
-  std::vector<std::pair<std::string, std::string>> unavailable;  // name, why
-  std::vector<std::pair<std::string, std::string>> meta;         // written as they are
 };
 
 Options ParseArgs(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) Die(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--cluster") o.cluster_dir = value();
-    else if (a == "--nodes") o.nodes = std::stoi(value());
-    else if (a == "--csrs") o.csrs = std::stoi(value());
-    else if (a == "--load-nodes") o.load_nodes = std::stoi(value());
-    else if (a == "--load-csrs") o.load_csrs = std::stoi(value());
-    else if (a == "--out") o.out = value();
-    else if (a == "--timeout") o.timeout_seconds = std::stoi(value());
-    else if (a == "--approver") o.approvers.push_back(SplitPair(value()));
-    else if (a == "--unavailable") o.unavailable.push_back(SplitPair(value()));
-    else if (a == "--meta") o.meta.push_back(SplitPair(value()));
-    else Die("unknown argument " + a);
-  }
-  if (o.cluster_dir.empty()) Die("--cluster DIR is required");
-  if (o.nodes < 1 || o.csrs < 1 || o.nodes > 60000) Die("bad --nodes or --csrs");
+  o.out = "bench/results/approval.json";
+  o.timeout_seconds = 600;  // per burst
+  bench::ParseCompareArgs(
+      argc, argv, "--approver", o,
+      {{"--nodes", bench::IntFlag("--nodes", o.nodes, 1, 60000)},
+       {"--csrs", bench::IntFlag("--csrs", o.csrs, 1, 10000000)},
+       {"--load-nodes", bench::IntFlag("--load-nodes", o.load_nodes, 0, 1000000)},
+       {"--load-csrs", bench::IntFlag("--load-csrs", o.load_csrs, 0, 10000000)}});
   return o;
 }
 
@@ -521,7 +502,7 @@ int main(int argc, char** argv) {
   for (const auto& [name, why] : o.unavailable) {
     results.push_back({{"name", name}, {"status", "unavailable"}, {"reason", why}});
   }
-  for (const auto& [name, command] : o.approvers) {
+  for (const auto& [name, command] : o.contenders) {
     results.push_back(bench.RunApprover(name, command));
   }
   if (o.load_nodes > 0 || o.load_csrs > 0) {

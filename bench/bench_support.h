@@ -1,6 +1,7 @@
 // What the benchmarks that drive a real control plane share: running a shell
 // command, quoting for it, a free loopback port, a process's memory, polling,
-// and their command lines' NAME=VALUE pairs and bounded numbers.
+// their command lines (NAME=VALUE pairs, bounded numbers, the flags every
+// comparison takes) and writing their results.
 #pragma once
 
 #include <arpa/inet.h>
@@ -15,14 +16,17 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -222,6 +226,86 @@ inline std::string Fmt(const nlohmann::json& r, const char* key, const char* fmt
   char buf[64];
   std::snprintf(buf, sizeof buf, fmt, r[key].get<double>());
   return buf;
+}
+
+// What a benchmark comparing certguard with its peers reads from its command
+// line besides its own flags.
+struct CompareArgs {
+  std::string cluster_dir;
+  int timeout_seconds = 600;
+  std::string out;
+  std::vector<std::pair<std::string, std::string>> contenders;   // name, command
+  std::vector<std::pair<std::string, std::string>> unavailable;  // name, why
+  std::vector<std::pair<std::string, std::string>> meta;         // written as they are
+};
+
+// A benchmark's own flags, each with what to do with its value.
+using FlagHandlers = std::map<std::string, std::function<void(const std::string& value)>>;
+
+// A handler that stores its flag's value as an integer in [min, max] (else Die).
+inline std::function<void(const std::string&)> IntFlag(const std::string& flag, int& into, int min,
+                                                       int max) {
+  return [&into, flag, min, max](const std::string& v) { into = Number(flag, v, min, max); };
+}
+
+// Reads `--cluster DIR` (required), `--timeout SECONDS`, `--out FILE`, and the
+// repeatable `--unavailable NAME=WHY`, `--meta KEY=VALUE` and `contender_flag
+// NAME=COMMAND` into `args`, and the flags of `own` through their handlers.
+// Every flag takes one value; Die on another flag or a missing value.
+inline void ParseCompareArgs(int argc, char** argv, const std::string& contender_flag,
+                             CompareArgs& args, const FlagHandlers& own) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto handler = own.find(a);
+    const bool common = a == "--cluster" || a == "--timeout" || a == "--out" ||
+                        a == "--unavailable" || a == "--meta" || a == contender_flag;
+    if (!common && handler == own.end()) Die("unknown argument " + a);
+    if (i + 1 >= argc) Die(a + " needs a value");
+    const std::string value = argv[++i];
+    if (a == "--cluster") args.cluster_dir = value;
+    else if (a == "--timeout") args.timeout_seconds = Number(a, value, 1, 86400);
+    else if (a == "--out") args.out = value;
+    else if (a == "--unavailable") args.unavailable.push_back(SplitPair(value));
+    else if (a == "--meta") args.meta.push_back(SplitPair(value));
+    else if (a == contender_flag) args.contenders.push_back(SplitPair(value));
+    else handler->second(value);
+  }
+  if (args.cluster_dir.empty()) Die("--cluster DIR is required");
+}
+
+// The results array as a comparison starts it: one entry for each contender
+// that could not run, with why.
+inline nlohmann::json UnavailableResults(const CompareArgs& args) {
+  nlohmann::json results = nlohmann::json::array();
+  for (const auto& [name, why] : args.unavailable) {
+    results.push_back({{"name", name}, {"status", "unavailable"}, {"reason", why}});
+  }
+  return results;
+}
+
+// The --meta pairs as a JSON object.
+inline nlohmann::json MetaOf(const CompareArgs& args) {
+  nlohmann::json meta = nlohmann::json::object();
+  for (const auto& [k, v] : args.meta) meta[k] = v;
+  return meta;
+}
+
+// Prints "  name: reason" for each result that has a reason.
+inline void PrintReasons(const nlohmann::json& results) {
+  for (const auto& r : results) {
+    if (r.contains("reason")) {
+      std::printf("  %s: %s\n", r["name"].get<std::string>().c_str(),
+                  r["reason"].get<std::string>().c_str());
+    }
+  }
+}
+
+// Writes `out` as indented JSON to `path` (its directory created) and says so.
+inline void WriteResults(const std::string& path, const nlohmann::json& out) {
+  std::filesystem::path p(path);
+  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
+  std::ofstream(path) << out.dump(2) << "\n";
+  std::printf("wrote %s\n", path.c_str());
 }
 
 }  // namespace certguard::bench

@@ -48,19 +48,9 @@ using namespace std::chrono;
 using nlohmann::json;
 namespace kube = certguard::kube;
 namespace res = certguard::kube::resources;
-using certguard::bench::BenchError;
-using certguard::bench::Fail;
-using certguard::bench::FreePort;
-using certguard::bench::Memory;
-using certguard::bench::MemoryOf;
-using certguard::bench::Quote;
-using certguard::bench::Shell;
+using namespace certguard::bench;
 
 namespace {
-
-bool WaitUntil(const std::function<bool()>& cond, seconds limit, milliseconds every = 100ms) {
-  return certguard::bench::WaitUntil(cond, limit, every);
-}
 
 using certguard::x509::pem::Base64;
 
@@ -196,7 +186,7 @@ static int Run(int argc, char** argv) {
     auto p = certguard::testing::HttpGet(metrics_port, "/metrics");
     return p.status == 200 && SeriesOf(p.body, ns) == n;
   };
-  if (!WaitUntil(all_in, seconds(300))) {
+  if (!WaitUntil(all_in, seconds(300), 100ms)) {
     Fail("certguard did not export every certificate in 5 minutes; log: " + log_path);
   }
   const double sync_s = duration<double>(steady_clock::now() - start).count();

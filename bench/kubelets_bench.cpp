@@ -55,15 +55,7 @@
 using namespace certguard;
 using csr::kClientSigner;
 using csr::kServingSigner;
-using bench::Child;
-using bench::DecisionOf;
-using bench::Die;
-using bench::Fmt;
-using bench::NodeIp;
-using bench::Number;
-using bench::Seconds;
-using bench::SplitPair;
-using bench::Tail;
+using namespace certguard::bench;
 using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
 
@@ -86,48 +78,21 @@ subjects:
 - {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "system:nodes"}
 )";
 
-struct Options {
-  std::string cluster_dir;
+struct Options : bench::CompareArgs {
   std::string bootstrap_kubeconfig;
   int kubelets = 200;
-  int timeout_seconds = 300;
-  std::string out = "bench/results/kubelets.json";
-  std::vector<std::pair<std::string, std::string>> approvers;    // name, command
-  std::set<std::string> kcm_clients;                             // names
-  std::vector<std::pair<std::string, std::string>> unavailable;  // name, why
-  std::vector<std::pair<std::string, std::string>> meta;         // written as they are
+  std::set<std::string> kcm_clients;  // names
 };
 
 Options ParseArgs(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) Die(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--cluster")
-      o.cluster_dir = value();
-    else if (a == "--bootstrap-kubeconfig")
-      o.bootstrap_kubeconfig = value();
-    else if (a == "--kubelets")
-      o.kubelets = Number(a, value(), 1, 60000);
-    else if (a == "--timeout")
-      o.timeout_seconds = Number(a, value(), 1, 86400);
-    else if (a == "--out")
-      o.out = value();
-    else if (a == "--approver")
-      o.approvers.push_back(SplitPair(value()));
-    else if (a == "--kcm-clients")
-      o.kcm_clients.insert(value());
-    else if (a == "--unavailable")
-      o.unavailable.push_back(SplitPair(value()));
-    else if (a == "--meta")
-      o.meta.push_back(SplitPair(value()));
-    else
-      Die("unknown argument " + a);
-  }
-  if (o.cluster_dir.empty()) Die("--cluster DIR is required");
+  o.out = "bench/results/kubelets.json";
+  o.timeout_seconds = 300;
+  bench::ParseCompareArgs(
+      argc, argv, "--approver", o,
+      {{"--bootstrap-kubeconfig", [&o](const std::string& v) { o.bootstrap_kubeconfig = v; }},
+       {"--kubelets", bench::IntFlag("--kubelets", o.kubelets, 1, 60000)},
+       {"--kcm-clients", [&o](const std::string& v) { o.kcm_clients.insert(v); }}});
   if (o.bootstrap_kubeconfig.empty()) Die("--bootstrap-kubeconfig FILE is required");
   return o;
 }
@@ -341,11 +306,8 @@ int main(int argc, char** argv) {
   Options o = ParseArgs(argc, argv);
   Bench bench(o);
 
-  Json results = Json::array();
-  for (const auto& [name, why] : o.unavailable) {
-    results.push_back({{"name", name}, {"status", "unavailable"}, {"reason", why}});
-  }
-  for (const auto& [name, command] : o.approvers)
+  Json results = bench::UnavailableResults(o);
+  for (const auto& [name, command] : o.contenders)
     results.push_back(bench.RunApprover(name, command));
 
   // The time to the last node against the best peer's (every approver that ran
@@ -378,22 +340,14 @@ int main(int argc, char** argv) {
     if (r.contains("csrs"))
       std::printf("  %s CSRs: %s\n", r["name"].get<std::string>().c_str(),
                   r["csrs"].dump().c_str());
-    if (r.contains("reason")) {
-      std::printf("  %s: %s\n", r["name"].get<std::string>().c_str(),
-                  r["reason"].get<std::string>().c_str());
-    }
   }
+  bench::PrintReasons(results);
 
-  Json meta = Json::object();
-  for (const auto& [k, v] : o.meta) meta[k] = v;
   Json out = {{"benchmark", "mass kubelet restart"},
-              {"meta", meta},
+              {"meta", bench::MetaOf(o)},
               {"kubelets", o.kubelets},
               {"timeout_seconds", o.timeout_seconds},
               {"approvers", results}};
-  std::filesystem::path path(o.out);
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  std::ofstream(o.out) << out.dump(2) << "\n";
-  std::printf("wrote %s\n", o.out.c_str());
+  bench::WriteResults(o.out, out);
   return failed ? 1 : 0;
 }

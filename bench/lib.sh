@@ -1,5 +1,15 @@
-# What bench/approval.sh and bench/kubelets.sh share; sourced by them with
-# `root` set and the repository as the working directory.
+# What the benchmark scripts share; sourced by them (bench_start first where
+# they use it, else with `root` set and the repository as the working directory).
+
+# bench_start [BUILD_DIR]: sets root (the repository) and build (BUILD_DIR,
+# else build/ of the repository), makes the repository the working directory,
+# and builds the control-plane tools unless CERTGUARD_TOOLS names them.
+bench_start() {
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  build="$(cd "${1:-$root/build}" && pwd)"
+  cd "$root"
+  [[ -n "${CERTGUARD_TOOLS:-}" ]] || bash hack/tools/build.sh -q >/dev/null
+}
 
 # bench_plane PREFIX [EXTRA_CONTROLLERS]: a fresh control plane in a new scratch
 # directory /tmp/PREFIX.XXXXXX (removed on exit unless BENCH_KEEP=1), with

@@ -13,12 +13,8 @@
 #        BENCH_OUT (bench/results/metrics.json), CERTGUARD_TOOLS (a directory with etcd,
 #        kube-apiserver, kube-controller-manager and kubectl: hack/tools/build.sh is not run)
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-build="$(cd "${1:-$root/build}" && pwd)"
-cd "$root"
-
-[[ -n "${CERTGUARD_TOOLS:-}" ]] || bash hack/tools/build.sh -q >/dev/null
-. bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_start "${1:-}"
 bench_plane certguard-bench-metrics
 
 # Both at their defaults but for their addresses: loopback ports the benchmark

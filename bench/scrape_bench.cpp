@@ -52,48 +52,19 @@ namespace {
 
 constexpr const char* kNamespacePrefix = "bench-metrics-";
 
-struct Options {
-  std::string cluster_dir;
+struct Options : bench::CompareArgs {
   int secrets = 10000;
   int namespaces = 100;
   int scrapes = 50;
-  int timeout_seconds = 600;
-  std::string out = "bench/results/metrics.json";
-  std::vector<std::pair<std::string, std::string>> exporters;    // name, command
-  std::vector<std::pair<std::string, std::string>> unavailable;  // name, why
-  std::vector<std::pair<std::string, std::string>> meta;         // written as they are
 };
 
 Options ParseArgs(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) bench::Die(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--cluster")
-      o.cluster_dir = value();
-    else if (a == "--secrets")
-      o.secrets = bench::Number(a, value(), 1, 1000000);
-    else if (a == "--namespaces")
-      o.namespaces = bench::Number(a, value(), 1, 10000);
-    else if (a == "--scrapes")
-      o.scrapes = bench::Number(a, value(), 1, 100000);
-    else if (a == "--timeout")
-      o.timeout_seconds = bench::Number(a, value(), 1, 86400);
-    else if (a == "--out")
-      o.out = value();
-    else if (a == "--exporter")
-      o.exporters.push_back(bench::SplitPair(value()));
-    else if (a == "--unavailable")
-      o.unavailable.push_back(bench::SplitPair(value()));
-    else if (a == "--meta")
-      o.meta.push_back(bench::SplitPair(value()));
-    else
-      bench::Die("unknown argument " + a);
-  }
-  if (o.cluster_dir.empty()) bench::Die("--cluster DIR is required");
+  o.out = "bench/results/metrics.json";
+  bench::ParseCompareArgs(argc, argv, "--exporter", o,
+                          {{"--secrets", bench::IntFlag("--secrets", o.secrets, 1, 1000000)},
+                           {"--namespaces", bench::IntFlag("--namespaces", o.namespaces, 1, 10000)},
+                           {"--scrapes", bench::IntFlag("--scrapes", o.scrapes, 1, 100000)}});
   return o;
 }
 
@@ -266,11 +237,8 @@ static int Run(int argc, char** argv) {
   auto admin = Admin(o.cluster_dir + "/admin.kubeconfig");
   MakeSecrets(*admin, o);
 
-  Json results = Json::array();
-  for (const auto& [name, why] : o.unavailable) {
-    results.push_back({{"name", name}, {"status", "unavailable"}, {"reason", why}});
-  }
-  for (const auto& [name, command] : o.exporters) results.push_back(RunExporter(o, name, command));
+  Json results = bench::UnavailableResults(o);
+  for (const auto& [name, command] : o.contenders) results.push_back(RunExporter(o, name, command));
 
   // Ratios certguard / the exporter (the first peer that ran fine): below 1
   // is better on every figure.
@@ -321,25 +289,17 @@ static int Run(int argc, char** argv) {
                   bench::Fmt(v, "rss_idle_mib", "%.2f").c_str(),
                   bench::Fmt(v, "rss_peak_mib", "%.2f").c_str());
     }
-    if (r.contains("reason")) {
-      std::printf("  %s: %s\n", r["name"].get<std::string>().c_str(),
-                  r["reason"].get<std::string>().c_str());
-    }
   }
+  bench::PrintReasons(results);
 
-  Json meta = Json::object();
-  for (const auto& [k, v] : o.meta) meta[k] = v;
   Json out = {{"benchmark", "/metrics against x509-certificate-exporter"},
-              {"meta", meta},
+              {"meta", bench::MetaOf(o)},
               {"secrets", o.secrets},
               {"namespaces", o.namespaces},
               {"scrapes", o.scrapes},
               {"ratios_against", ratios.value("against", Json())},
               {"exporters", results}};
-  std::filesystem::path path(o.out);
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  std::ofstream(o.out) << out.dump(2) << "\n";
-  std::printf("wrote %s\n", o.out.c_str());
+  bench::WriteResults(o.out, out);
   return failed ? 1 : 0;
 }
 

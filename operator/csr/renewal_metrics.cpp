@@ -3,22 +3,29 @@
 #include "x509/parse.h"
 
 namespace certguard::csr {
+namespace {
+
+prometheus::MetricFamily Gauge(const char* name, const char* help) {
+  prometheus::MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = prometheus::MetricType::Gauge;
+  return f;
+}
+
+}  // namespace
 
 std::vector<prometheus::MetricFamily> RenewalFamilies(const std::vector<NodeRenewal>& rows,
                                                       x509::Time now) {
-  std::vector<prometheus::MetricFamily> families(2);
+  std::vector<prometheus::MetricFamily> families{
+      Gauge("certguard_node_certificate_expiry_days",
+            "Days until the node's current kubelet certificate of this kind expires, from "
+            "its issued CSRs; negative once expired"),
+      Gauge("certguard_node_renewal_stuck",
+            "1 while a renewal of the node's kubelet certificate of this kind is pending or "
+            "denied and the current certificate expires within --csr-renewal-stuck-window")};
   auto& days = families[0];
-  days.name = "certguard_node_certificate_expiry_days";
-  days.help =
-      "Days until the node's current kubelet certificate of this kind expires, from "
-      "its issued CSRs; negative once expired";
-  days.type = prometheus::MetricType::Gauge;
   auto& stuck = families[1];
-  stuck.name = "certguard_node_renewal_stuck";
-  stuck.help =
-      "1 while a renewal of the node's kubelet certificate of this kind is pending or "
-      "denied and the current certificate expires within --csr-renewal-stuck-window";
-  stuck.type = prometheus::MetricType::Gauge;
   for (const auto& r : rows) {
     prometheus::ClientMetric m;
     m.label = {{"kind", CertKindName(r.kind)}, {"node", r.node}};

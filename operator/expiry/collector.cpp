@@ -46,14 +46,18 @@ void AppendNumber(std::string& out, T value) {
   out.append(buf, ec == std::errc() ? end : buf);
 }
 
-void AppendHeader(std::string& out, const char* name, const char* help) {
+// A family's HELP and TYPE lines; `type` is "gauge" or "counter".
+void AppendHeader(std::string& out, const char* name, const char* help,
+                  const char* type = "gauge") {
   out += "# HELP ";
   out += name;
   out += ' ';
   out += help;
   out += "\n# TYPE ";
   out += name;
-  out += " gauge\n";
+  out += ' ';
+  out += type;
+  out += '\n';
 }
 
 }  // namespace
@@ -196,13 +200,7 @@ class ExpiryTextWriter : public metrics::TextCollectable::TextWriter {
 
   void AppendDropped(std::string& out) const {
     const DroppedCounts dropped = inventory_->dropped();
-    out += "# HELP ";
-    out += kDroppedName;
-    out += ' ';
-    out += kDroppedHelp;
-    out += "\n# TYPE ";
-    out += kDroppedName;
-    out += " counter\n";
+    AppendHeader(out, kDroppedName, kDroppedHelp, "counter");
     for (const auto& [reason, count] :
          {std::pair{"per_object", dropped.per_object}, std::pair{"total", dropped.total}}) {
       out += kDroppedName;

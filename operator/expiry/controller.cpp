@@ -277,105 +277,139 @@ std::string ExpiryController::WaitingFor() const {
   return "";
 }
 
-std::vector<std::string> ListInventory(kube::Client& client, const ExpirySources& sources,
-                                       Inventory& inventory, const ListProgressFn& progress) {
-  std::vector<std::string> errors;
-  const std::vector<Source> all = SourcesOf(sources);
-  ExpiryFilter filter;
-  if (auto f = ExpiryFilter::Make(sources.filter); f.ok()) {
-    filter = std::move(*f);
-  } else {
-    errors.push_back("filter: " + f.status().ToString());
-    return errors;
+namespace {
+
+// Reads one list after another, page by page, reporting progress and recording failures.
+class InventoryLister {
+ public:
+  InventoryLister(kube::Client& client, const ListProgressFn& progress, int sources)
+      : client_(client), progress_(progress) {
+    p_.sources = sources;
+    p_.source = 0;
   }
-  ListProgress p;
-  p.sources = static_cast<int>(all.size()) + (sources.trust_bundles ? 2 : 0) +
-              (filter.UsesNamespaceLabels() ? 1 : 0);
-  p.source = 0;
-  // Every object of one list, page by page, to `each`; false (and the error
-  // recorded) when the list failed.
-  auto list = [&](const kube::Resource& r, const std::string& labels, const std::string& fields,
-                  const std::function<void(nlohmann::json&)>& each) {
+
+  // Every object of one list to `each`; false (and the error recorded) when the list failed.
+  bool List(const kube::Resource& r, const std::string& labels, const std::string& fields,
+            const std::function<void(nlohmann::json&)>& each) {
     kube::ListOptions o;
     o.label_selector = labels;
     o.field_selector = fields;
-    p.what = r.resource;
-    if (!labels.empty()) p.what += " (" + labels + ")";
-    p.objects = 0;
-    p.pages = 0;
-    p.done = false;
-    ++p.source;
+    p_.what = r.resource;
+    if (!labels.empty()) p_.what += " (" + labels + ")";
+    p_.objects = 0;
+    p_.pages = 0;
+    p_.done = false;
+    ++p_.source;
     auto result = kube::ListPages(
-        client, r, "", o, 500,
+        client_, r, "", o, 500,
         [&](nlohmann::json&& obj) {
           each(obj);
-          ++p.objects;
-          ++p.total;
+          ++p_.objects;
+          ++p_.total;
           return Status::Ok();
         },
         [&] {
-          ++p.pages;
-          if (progress) progress(p);
+          ++p_.pages;
+          if (progress_) progress_(p_);
         });
-    p.done = true;
-    if (progress) progress(p);
+    p_.done = true;
+    if (progress_) progress_(p_);
     if (!result.ok()) {
-      errors.push_back(p.what + ": " + result.status().ToString());
+      errors_.push_back(p_.what + ": " + result.status().ToString());
       return false;
     }
     return true;
-  };
-  std::map<std::string, common::Labels> namespace_labels;
-  bool namespaces_known = true;
-  if (filter.UsesNamespaceLabels()) {
-    namespaces_known = list(kube::resources::kNamespaces, "", "", [&](nlohmann::json& obj) {
-      const nlohmann::json& meta = common::Field(obj, "metadata");
-      namespace_labels[common::Str(meta, "name")] = common::StrMap(common::Field(meta, "labels"));
-    });
   }
+
+  std::vector<std::string>& errors() { return errors_; }
+
+ private:
+  kube::Client& client_;
+  const ListProgressFn& progress_;
+  ListProgress p_;
+  std::vector<std::string> errors_;
+};
+
+using NamespaceLabels = std::map<std::string, common::Labels>;
+
+// Every namespace's labels; false when the list failed.
+bool ListNamespaceLabels(InventoryLister& lister, NamespaceLabels& out) {
+  return lister.List(kube::resources::kNamespaces, "", "", [&](nlohmann::json& obj) {
+    const nlohmann::json& meta = common::Field(obj, "metadata");
+    out[common::Str(meta, "name")] = common::StrMap(common::Field(meta, "labels"));
+  });
+}
+
+// One source's objects that the filter keeps, into the inventory.
+void ListSource(InventoryLister& lister, const Source& s, const ExpiryFilter& filter,
+                const NamespaceLabels& namespace_labels, Inventory& inventory) {
+  // Held back until the whole list is read: a list that fails midway adds nothing.
+  std::vector<std::pair<ObjectRef, Keys>> read;
+  const bool ok =
+      lister.List(*s.resource, s.label_selector, s.field_selector, [&](nlohmann::json& obj) {
+        if (s.skip && s.skip(obj)) return;
+        ObjectRef ref = RefOf(s.kind, obj);
+        auto labels = namespace_labels.find(ref.ns);
+        const common::Labels* ns_labels =
+            labels == namespace_labels.end() ? nullptr : &labels->second;
+        if (NamespaceFiltered(s.kind) && !ref.ns.empty() &&
+            !filter.IncludesNamespace(ref.ns, ns_labels)) {
+          return;
+        }
+        auto keys = filter.Decide(s.kind, obj, ns_labels, s.read(obj));
+        if (keys) read.emplace_back(std::move(ref), std::move(*keys));
+      });
+  if (!ok) return;
+  for (auto& [ref, keys] : read) Put(inventory, ref, std::move(keys));
+}
+
+// The trust bundles, from their labelled ConfigMaps and Secrets, into the inventory.
+void ListTrustBundles(InventoryLister& lister, Inventory& inventory) {
+  BundleTargets bundles;
+  // Held back until each whole list is read, as above; either kind alone is shown.
+  std::vector<nlohmann::json> configmaps;
+  std::vector<nlohmann::json> secrets;
+  const bool cm_ok =
+      lister.List(kube::resources::kConfigMaps, trust::kBundleLabel, "",
+                  [&](nlohmann::json& obj) { configmaps.push_back(std::move(obj)); });
+  const bool secret_ok =
+      lister.List(kube::resources::kSecrets, trust::kBundleLabel, "",
+                  [&](nlohmann::json& obj) { secrets.push_back(std::move(obj)); });
+  if (cm_ok) {
+    for (const nlohmann::json& obj : configmaps) bundles.Update(obj);
+  }
+  if (secret_ok) {
+    for (const nlohmann::json& obj : secrets) bundles.UpdateSecret(obj);
+  }
+  if (cm_ok || secret_ok) {
+    for (const std::string& b : bundles.Bundles()) {
+      Put(inventory, ObjectRef{SourceKind::kTrustBundle, "", b}, bundles.Of(b));
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> ListInventory(kube::Client& client, const ExpirySources& sources,
+                                       Inventory& inventory, const ListProgressFn& progress) {
+  const std::vector<Source> all = SourcesOf(sources);
+  auto made = ExpiryFilter::Make(sources.filter);
+  if (!made.ok()) return {"filter: " + made.status().ToString()};
+  const ExpiryFilter filter = std::move(*made);
+  InventoryLister lister(client, progress,
+                         static_cast<int>(all.size()) + (sources.trust_bundles ? 2 : 0) +
+                             (filter.UsesNamespaceLabels() ? 1 : 0));
+  NamespaceLabels namespace_labels;
+  bool namespaces_known = true;
+  if (filter.UsesNamespaceLabels())
+    namespaces_known = ListNamespaceLabels(lister, namespace_labels);
   for (const Source& s : all) {
     // Without the namespaces' labels, which namespaced objects to show is unknown.
     if (NamespaceFiltered(s.kind) && !namespaces_known) continue;
-    // Held back until the whole list is read: a list that fails midway adds nothing.
-    std::vector<std::pair<ObjectRef, Keys>> read;
-    const bool ok = list(*s.resource, s.label_selector, s.field_selector, [&](nlohmann::json& obj) {
-      if (s.skip && s.skip(obj)) return;
-      ObjectRef ref = RefOf(s.kind, obj);
-      auto labels = namespace_labels.find(ref.ns);
-      const common::Labels* ns_labels =
-          labels == namespace_labels.end() ? nullptr : &labels->second;
-      if (NamespaceFiltered(s.kind) && !ref.ns.empty() &&
-          !filter.IncludesNamespace(ref.ns, ns_labels)) {
-        return;
-      }
-      auto keys = filter.Decide(s.kind, obj, ns_labels, s.read(obj));
-      if (keys) read.emplace_back(std::move(ref), std::move(*keys));
-    });
-    if (!ok) continue;
-    for (auto& [ref, keys] : read) Put(inventory, ref, std::move(keys));
+    ListSource(lister, s, filter, namespace_labels, inventory);
   }
-  if (sources.trust_bundles) {
-    BundleTargets bundles;
-    // Held back until each whole list is read, as above; either kind alone is shown.
-    std::vector<nlohmann::json> configmaps;
-    std::vector<nlohmann::json> secrets;
-    const bool cm_ok = list(kube::resources::kConfigMaps, trust::kBundleLabel, "",
-                            [&](nlohmann::json& obj) { configmaps.push_back(std::move(obj)); });
-    const bool secret_ok = list(kube::resources::kSecrets, trust::kBundleLabel, "",
-                                [&](nlohmann::json& obj) { secrets.push_back(std::move(obj)); });
-    if (cm_ok) {
-      for (const nlohmann::json& obj : configmaps) bundles.Update(obj);
-    }
-    if (secret_ok) {
-      for (const nlohmann::json& obj : secrets) bundles.UpdateSecret(obj);
-    }
-    if (cm_ok || secret_ok) {
-      for (const std::string& b : bundles.Bundles()) {
-        Put(inventory, ObjectRef{SourceKind::kTrustBundle, "", b}, bundles.Of(b));
-      }
-    }
-  }
-  return errors;
+  if (sources.trust_bundles) ListTrustBundles(lister, inventory);
+  return std::move(lister.errors());
 }
 
 }  // namespace certguard::expiry

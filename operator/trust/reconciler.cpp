@@ -301,6 +301,36 @@ void TrustBundleReconciler::Forget(const std::string& bundle) {
   last_good_.erase(bundle);
 }
 
+Result<TargetWrites> TrustBundleReconciler::WriteTargets(
+    const BundleRef& ref, const TrustBundleSpec& spec, const std::vector<std::string>& selected,
+    const std::string& pem, const BuildResult& bundle, std::vector<TargetProblem>& foreign) {
+  const std::string digest = pem.empty() ? "" : DigestMarker(pem);
+  std::vector<ExtraKey> extra;
+  if (!pem.empty()) {
+    auto formats = FormatKeys(spec, bundle.certificates, pem);
+    // Not expected (the certificates were parsed): writing the PEM alone would
+    // drop the truststores consumers read, so nothing is written.
+    if (!formats.ok()) return formats.status();
+    extra = std::move(*formats);
+  }
+  TargetWrites writes;
+  if (!spec.target.name.empty()) {
+    const DesiredTarget desired{ref, spec.target, pem, digest, false, extra};
+    writes = targets_.Write(desired, selected, ExistingTargets(desired, selected, view_));
+    foreign = NameForeign(writes.plan, ref, client_);
+  }
+  if (!spec.secret_target.name.empty() && options_.secret_targets) {
+    const DesiredTarget desired{ref, spec.secret_target, pem, digest, true, extra};
+    TargetWrites secret_writes =
+        secret_targets_.Write(desired, selected, ExistingTargets(desired, selected, view_));
+    for (TargetProblem& p : NameForeign(secret_writes.plan, ref, client_, /*secret=*/true)) {
+      foreign.push_back(std::move(p));
+    }
+    writes = MergeWrites(std::move(writes), std::move(secret_writes));
+  }
+  return writes;
+}
+
 kube::ReconcileResult TrustBundleReconciler::Reconcile(const std::string& key) {
   const x509::Time now = clock_.Now();
   ObjectPtr obj = view_.Bundle(key);
@@ -339,38 +369,16 @@ kube::ReconcileResult TrustBundleReconciler::Reconcile(const std::string& key) {
   const BuildResult build = Build(sources.contents, {spec.drop_expired, spec.ca_only}, now);
   const bool has_configmap = !spec.target.name.empty();
   const bool has_secret = !spec.secret_target.name.empty();
-  const bool write_secret = has_secret && options_.secret_targets;
   const Publish publish =
       DecidePublish(build, LastGood(ref.name, report.old_status(),
                                     has_configmap ? spec.target.key : spec.secret_target.key));
   const BuildResult bundle = publish.last_good ? BuildLastGood(publish.pem, now) : build;
 
   // Write the targets that differ: the ConfigMaps, then the Secrets.
-  const std::string digest = publish.pem.empty() ? "" : DigestMarker(publish.pem);
-  std::vector<ExtraKey> extra;
-  if (!publish.pem.empty()) {
-    auto formats = FormatKeys(spec, bundle.certificates, publish.pem);
-    // Not expected (the certificates were parsed): writing the PEM alone would
-    // drop the truststores consumers read, so nothing is written.
-    if (!formats.ok()) return kube::ReconcileResult::Retry(formats.status());
-    extra = std::move(*formats);
-  }
-  TargetWrites writes;
   std::vector<TargetProblem> foreign;
-  if (has_configmap) {
-    const DesiredTarget desired{ref, spec.target, publish.pem, digest, false, extra};
-    writes = targets_.Write(desired, selected, ExistingTargets(desired, selected, view_));
-    foreign = NameForeign(writes.plan, ref, client_);
-  }
-  if (write_secret) {
-    const DesiredTarget desired{ref, spec.secret_target, publish.pem, digest, true, extra};
-    TargetWrites secret_writes =
-        secret_targets_.Write(desired, selected, ExistingTargets(desired, selected, view_));
-    for (TargetProblem& p : NameForeign(secret_writes.plan, ref, client_, /*secret=*/true)) {
-      foreign.push_back(std::move(p));
-    }
-    writes = MergeWrites(std::move(writes), std::move(secret_writes));
-  }
+  Result<TargetWrites> written = WriteTargets(ref, spec, selected, publish.pem, bundle, foreign);
+  if (!written.ok()) return kube::ReconcileResult::Retry(written.status());
+  TargetWrites writes = std::move(*written);
 
   // Report: consumers checked, then status, metrics and events.
   const ConsumerReport consumers =

@@ -19,10 +19,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/status.h"
 #include "common/time.h"
 #include "kube/client.h"
 #include "kube/controller.h"
 #include "kube/events.h"
+#include "trust/build.h"
 #include "trust/metrics.h"
 #include "trust/plan.h"
 #include "trust/spec.h"
@@ -89,6 +91,13 @@ class TrustBundleReconciler : public kube::Reconciler {
   void Forget(const std::string& bundle);
   std::string LastGood(const std::string& bundle, const nlohmann::json& status,
                        const std::string& key) const;
+  // Writes the targets that differ from `pem` (with `bundle`'s extra formats), the
+  // ConfigMaps then the Secrets; adds the objects the plans skipped as foreign to
+  // `foreign`. The encoders' error, and nothing written, when a format cannot be encoded.
+  Result<TargetWrites> WriteTargets(const BundleRef& ref, const TrustBundleSpec& spec,
+                                    const std::vector<std::string>& selected,
+                                    const std::string& pem, const BuildResult& bundle,
+                                    std::vector<TargetProblem>& foreign);
 
   kube::Client& client_;
   const TrustView& view_;

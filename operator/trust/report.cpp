@@ -74,24 +74,23 @@ json Reporter::UpdateStatus(const StatusFacts& facts, Status& written) {
   return status;
 }
 
-Status Reporter::InvalidSpec(const std::string& error) {
-  events_.Record(oref_, kube::EventSeverity::kWarning, "InvalidSpec", error);
+Status Reporter::Refuse(const char* reason, const std::string& error,
+                        std::string StatusFacts::* field) {
+  events_.Record(oref_, kube::EventSeverity::kWarning, reason, error);
   StatusFacts facts;
   facts.generation = generation_;
-  facts.spec_error = error;
+  facts.*field = error;
   Status written;
   UpdateStatus(facts, written);
   return written;
 }
 
+Status Reporter::InvalidSpec(const std::string& error) {
+  return Refuse("InvalidSpec", error, &StatusFacts::spec_error);
+}
+
 Status Reporter::PasswordUnavailable(const std::string& error) {
-  events_.Record(oref_, kube::EventSeverity::kWarning, "PasswordUnavailable", error);
-  StatusFacts facts;
-  facts.generation = generation_;
-  facts.password_error = error;
-  Status written;
-  UpdateStatus(facts, written);
-  return written;
+  return Refuse("PasswordUnavailable", error, &StatusFacts::password_error);
 }
 
 Status Reporter::Report(const StatusFacts& facts, const ConsumerReport& consumers,

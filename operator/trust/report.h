@@ -52,6 +52,9 @@ class Reporter {
  private:
   // Computes the status once, keeps the lastChange metric, and patches it when it differs.
   nlohmann::json UpdateStatus(const StatusFacts& facts, Status& written);
+  // A Warning event `reason` with `error`, and a status with `error` in `field` of
+  // its facts. Returns the status write's error.
+  Status Refuse(const char* reason, const std::string& error, std::string StatusFacts::* field);
 
   kube::Client& client_;
   kube::EventRecorder& events_;

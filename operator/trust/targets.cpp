@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <thread>
 #include <utility>
 
@@ -208,96 +209,24 @@ bool TargetWriter::TrustInflight(const DesiredTarget& desired,
   return trusting;
 }
 
-TargetWrites TargetWriter::Write(const DesiredTarget& desired,
-                                 const std::vector<std::string>& selected,
-                                 std::vector<ConfigMapFacts> existing) {
-  TargetWrites out;
-  out.trusting_writes = TrustInflight(desired, existing);
-  out.plan = PlanTargets(desired, selected, existing);
+namespace {
 
-  std::map<std::string, std::string> rv_of;
-  for (const ConfigMapFacts& f : existing) rv_of.emplace(KeyOf(f.ns, f.name), f.resource_version);
-  auto rv = [&rv_of](const std::string& k) {
-    auto it = rv_of.find(k);
-    return it == rv_of.end() ? std::string() : it->second;
-  };
-  std::map<std::string, StaleFields> stale_of;
-  for (const ConfigMapFacts& f : existing) {
-    if (StaleFields stale = StaleFieldsOf(f, desired); !stale.empty()) {
-      stale_of.emplace(KeyOf(f.ns, f.name), std::move(stale));
-    }
-  }
-  std::vector<const TargetAction*> writes;
-  for (const TargetAction& a : out.plan.actions) {
-    if (IsWrite(a.kind)) writes.push_back(&a);
-  }
-  std::vector<Status> outcomes(writes.size());
-  const json target_object = writes.empty() ? json() : TargetObject(desired);
-  const std::string identity = WriteIdentity(desired);
-  const auto written_data = WrittenData(desired);
-  const auto written_annotations = DesiredAnnotations(desired);
-
-  // One write; remembers a create or update as in flight.
-  auto write_one = [&](const TargetAction& a) -> Status {
-    const std::string k = KeyOf(a.ns, a.name);
-    if (a.kind == TargetActionKind::kDelete) {
-      kube::DeleteOptions opts;
-      opts.precondition_resource_version = rv(k);
-      Status s = client_.Delete(ResourceOf(desired.secret), a.ns, a.name, opts);
-      return s.code() == Code::kNotFound ? Status::Ok() : s;
-    }
-    Result<json> r = Internal("unreachable");
-    if (a.kind == TargetActionKind::kCreate) {
-      // A create never replaces: AlreadyExists when someone else was first.
-      r = client_.Create(ResourceOf(desired.secret), a.ns, target_object);
-    } else {
-      // Only the version whose managers were checked: Conflict when another
-      // writer came in between, and the next reconcile looks again.
-      json object = target_object;
-      if (std::string before = rv(k); !before.empty()) {
-        object["metadata"]["resourceVersion"] = before;
-      }
-      r = kube::Apply(client_, ResourceOf(desired.secret), a.ns, object, kFieldManager,
-                      /*force=*/true);
-      auto stale = stale_of.find(k);
-      if (r.ok() && stale != stale_of.end()) {
-        // A removed format: its key and annotations go with a merge patch, on
-        // the version just applied.
-        json patch = {{"metadata",
-                       {{"resourceVersion", Str(Field(*r, "metadata"), "resourceVersion")}}}};
-        for (const std::string& key : stale->second.keys) {
-          patch[desired.secret ? "data" : "binaryData"][key] = nullptr;
-        }
-        for (const std::string& name : stale->second.annotations) {
-          patch["metadata"]["annotations"][name] = nullptr;
-        }
-        r = client_.Patch(ResourceOf(desired.secret), a.ns, a.name, kube::PatchType::kMerge,
-                          patch.dump());
-      }
-    }
-    if (r.ok()) {
-      std::lock_guard lock(mu_);
-      inflight_[desired.bundle.name][k] = {a.kind == TargetActionKind::kCreate ? "" : rv(k),
-                                           Str(Field(*r, "metadata"), "resourceVersion"),
-                                           identity,
-                                           written_data,
-                                           written_annotations,
-                                           clock_.Steady()};
-    }
-    return r.status();
-  };
-
-  // A few at a time (the client's QPS still rules).
+// Runs `each(i)` for every i below `count`, on up to `concurrency` threads (this one included).
+void ForEachConcurrently(size_t count, int concurrency, const std::function<void(size_t)>& each) {
   std::atomic<size_t> next{0};
   auto work = [&] {
-    for (size_t i; (i = next++) < writes.size();) outcomes[i] = write_one(*writes[i]);
+    for (size_t i; (i = next++) < count;) each(i);
   };
-  const size_t n = std::min<size_t>(std::max(1, options_.write_concurrency), writes.size());
+  const size_t n = std::min<size_t>(std::max(1, concurrency), count);
   std::vector<std::thread> threads;
   for (size_t t = 1; t < n; ++t) threads.emplace_back(work);
   work();
   for (std::thread& t : threads) t.join();
+}
 
+// Counts the writes' outcomes into `out`, and logs the failures once.
+void TallyOutcomes(const std::string& bundle, const std::vector<const TargetAction*>& writes,
+                   const std::vector<Status>& outcomes, TargetWrites& out) {
   for (size_t i = 0; i < writes.size(); ++i) {
     const TargetAction& a = *writes[i];
     const bool is_delete = a.kind == TargetActionKind::kDelete;
@@ -313,10 +242,109 @@ TargetWrites TargetWriter::Write(const DesiredTarget& desired,
   if (!out.write_errors.empty()) {
     const TargetProblem& first = out.write_errors[0];
     log::Warn("trust: target writes failed",
-              {{"bundle", desired.bundle.name},
+              {{"bundle", bundle},
                {"failed", std::to_string(out.write_errors.size())},
                {"first", first.ns + "/" + first.name + ": " + first.message}});
   }
+}
+
+}  // namespace
+
+struct TargetWriter::Batch {
+  const DesiredTarget& desired;
+  json object;  // TargetObject(desired), when there is anything to create or update
+  std::map<std::string, std::string> rv_of;     // ns/name -> resource version seen
+  std::map<std::string, StaleFields> stale_of;  // ns/name -> keys of removed formats
+  std::string identity;
+  std::map<std::string, std::string> data;
+  std::map<std::string, std::string> annotations;
+
+  std::string Rv(const std::string& key) const {
+    auto it = rv_of.find(key);
+    return it == rv_of.end() ? std::string() : it->second;
+  }
+};
+
+Result<json> TargetWriter::Update(const Batch& batch, const TargetAction& a) {
+  const DesiredTarget& desired = batch.desired;
+  const std::string k = KeyOf(a.ns, a.name);
+  // Only the version whose managers were checked: Conflict when another
+  // writer came in between, and the next reconcile looks again.
+  json object = batch.object;
+  if (std::string before = batch.Rv(k); !before.empty()) {
+    object["metadata"]["resourceVersion"] = before;
+  }
+  Result<json> r = kube::Apply(client_, ResourceOf(desired.secret), a.ns, object, kFieldManager,
+                               /*force=*/true);
+  auto stale = batch.stale_of.find(k);
+  if (!r.ok() || stale == batch.stale_of.end()) return r;
+  // A removed format: its key and annotations go with a merge patch, on
+  // the version just applied.
+  json patch = {{"metadata", {{"resourceVersion", Str(Field(*r, "metadata"), "resourceVersion")}}}};
+  for (const std::string& key : stale->second.keys) {
+    patch[desired.secret ? "data" : "binaryData"][key] = nullptr;
+  }
+  for (const std::string& name : stale->second.annotations) {
+    patch["metadata"]["annotations"][name] = nullptr;
+  }
+  return client_.Patch(ResourceOf(desired.secret), a.ns, a.name, kube::PatchType::kMerge,
+                       patch.dump());
+}
+
+Status TargetWriter::WriteOne(const Batch& batch, const TargetAction& a) {
+  const DesiredTarget& desired = batch.desired;
+  const std::string k = KeyOf(a.ns, a.name);
+  if (a.kind == TargetActionKind::kDelete) {
+    kube::DeleteOptions opts;
+    opts.precondition_resource_version = batch.Rv(k);
+    Status s = client_.Delete(ResourceOf(desired.secret), a.ns, a.name, opts);
+    return s.code() == Code::kNotFound ? Status::Ok() : s;
+  }
+  // A create never replaces: AlreadyExists when someone else was first.
+  Result<json> r = a.kind == TargetActionKind::kCreate
+                       ? client_.Create(ResourceOf(desired.secret), a.ns, batch.object)
+                       : Update(batch, a);
+  if (r.ok()) {
+    std::lock_guard lock(mu_);
+    inflight_[desired.bundle.name][k] = {a.kind == TargetActionKind::kCreate ? "" : batch.Rv(k),
+                                         Str(Field(*r, "metadata"), "resourceVersion"),
+                                         batch.identity,
+                                         batch.data,
+                                         batch.annotations,
+                                         clock_.Steady()};
+  }
+  return r.status();
+}
+
+TargetWrites TargetWriter::Write(const DesiredTarget& desired,
+                                 const std::vector<std::string>& selected,
+                                 std::vector<ConfigMapFacts> existing) {
+  TargetWrites out;
+  out.trusting_writes = TrustInflight(desired, existing);
+  out.plan = PlanTargets(desired, selected, existing);
+
+  std::vector<const TargetAction*> writes;
+  for (const TargetAction& a : out.plan.actions) {
+    if (IsWrite(a.kind)) writes.push_back(&a);
+  }
+  Batch batch{desired,
+              writes.empty() ? json() : TargetObject(desired),
+              {},
+              {},
+              WriteIdentity(desired),
+              WrittenData(desired),
+              DesiredAnnotations(desired)};
+  for (const ConfigMapFacts& f : existing) {
+    batch.rv_of.emplace(KeyOf(f.ns, f.name), f.resource_version);
+    if (StaleFields stale = StaleFieldsOf(f, desired); !stale.empty()) {
+      batch.stale_of.emplace(KeyOf(f.ns, f.name), std::move(stale));
+    }
+  }
+  // A few at a time (the client's QPS still rules).
+  std::vector<Status> outcomes(writes.size());
+  ForEachConcurrently(writes.size(), options_.write_concurrency,
+                      [&](size_t i) { outcomes[i] = WriteOne(batch, *writes[i]); });
+  TallyOutcomes(desired.bundle.name, writes, outcomes, out);
   return out;
 }
 

@@ -91,6 +91,12 @@ class TargetWriter {
   // Lays this bundle's in-flight writes over `existing`, and drops those the
   // cache has caught up with or that are too old. True if any is still trusted.
   bool TrustInflight(const DesiredTarget& desired, std::vector<ConfigMapFacts>& existing);
+  // What one Write call's writes share (targets.cpp).
+  struct Batch;
+  // One create, update or delete; a create or update that succeeded is remembered as in flight.
+  Status WriteOne(const Batch& batch, const TargetAction& a);
+  // Applies the desired object over a target, then drops the keys of removed formats.
+  Result<nlohmann::json> Update(const Batch& batch, const TargetAction& a);
 
   kube::Client& client_;
   const common::Clock& clock_;

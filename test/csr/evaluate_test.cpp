@@ -6,39 +6,17 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "support/csr_facts.h"
+
 using namespace certguard;
 using namespace certguard::csr;
 using namespace std::chrono_literals;
+using namespace certguard::testing;
 
 namespace {
 
-const x509::Time kNow = x509::Time{std::chrono::sys_days{std::chrono::year{2026} / 11 / 24}} + 6h;
-
-x509::IpAddress Ip(const char* s) { return x509::IpAddress::Parse(s).value(); }
-
-x509::CsrInfo NodeCsr(const std::string& node) {
-  x509::CsrInfo c;
-  c.subject.attributes = {{"O", "system:nodes"}, {"CN", "system:node:" + node}};
-  c.key.algorithm = x509::KeyAlgorithm::kEcdsa;
-  c.key.bits = 256;
-  c.key.curve = "P-256";
-  c.signature_valid = true;
-  return c;
-}
-
-CsrRequest Client(const std::string& node = "worker-1") {
-  CsrRequest r;
-  r.name = "csr-client";
-  r.signer_name = kClientSigner;
-  r.usages = {"digital signature", "client auth"};
-  r.username = "system:node:" + node;
-  r.groups = {"system:nodes", "system:authenticated"};
-  r.csr = NodeCsr(node);
-  return r;
-}
-
 CsrRequest Bootstrap(const std::string& node = "worker-9") {
-  CsrRequest r = Client(node);
+  CsrRequest r = KubeletClient(node);
   r.username = "system:bootstrap:abcdef";
   r.groups = {"system:bootstrappers", "system:bootstrappers:kubeadm:default-node-token",
               "system:authenticated"};
@@ -46,7 +24,7 @@ CsrRequest Bootstrap(const std::string& node = "worker-9") {
 }
 
 CsrRequest Serving(const std::string& node = "worker-1") {
-  CsrRequest r = Client(node);
+  CsrRequest r = KubeletClient(node);
   r.name = "csr-serving";
   r.signer_name = kServingSigner;
   r.usages = {"digital signature", "server auth"};
@@ -71,22 +49,8 @@ NodeFacts Node(const std::string& name) {
 
 NodeMap Nodes() { return {{"worker-1", Node("worker-1")}, {"worker-2", Node("worker-2")}}; }
 
-Policy FromJson(const std::string& text) {
-  auto p = PolicyFromObject(nlohmann::json::parse(text));
-  REQUIRE(p.ok());
-  return *p;
-}
-
 bool HasCode(const Decision& d, const std::string& code) {
-  for (const auto& r : d.reasons)
-    if (r.code == code) return true;
-  return false;
-}
-
-std::string Describe(const Decision& d) {
-  std::string s = std::string(VerdictName(d.verdict)) + " by '" + d.policy + "':";
-  for (const auto& r : d.reasons) s += " [" + r.code + ": " + r.message + "]";
-  return s;
+  return certguard::testing::HasCode(d.reasons, code);
 }
 
 struct Case {
@@ -114,10 +78,11 @@ void RunTable(const std::vector<Case>& cases, const NodeMap& nodes,
 TEST_CASE("default policy approves the three kubelet request shapes", "[csr][evaluate]") {
   RunTable(
       {
-          {"client renewal", [] { return Client(); }, Verdict::kApprove, reason::kApprovedRenewal},
+          {"client renewal", [] { return KubeletClient(); }, Verdict::kApprove,
+           reason::kApprovedRenewal},
           {"client renewal with key encipherment, usages in any order",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.usages = {"client auth", "key encipherment", "digital signature"};
              return r;
            },
@@ -144,19 +109,19 @@ TEST_CASE("default policy approves the three kubelet request shapes", "[csr][eva
            Verdict::kApprove, reason::kApprovedServing},
           {"RSA 2048 key",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->key = {x509::KeyAlgorithm::kRsa, 2048, ""};
              return r;
            },
            Verdict::kApprove, reason::kApprovedRenewal},
           {"ECDSA P-384", [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->key = {x509::KeyAlgorithm::kEcdsa, 384, "P-384"};
              return r;
            },
            Verdict::kApprove, reason::kApprovedRenewal},
           {"ECDSA P-521", [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->key = {x509::KeyAlgorithm::kEcdsa, 521, "P-521"};
              return r;
            },
@@ -169,7 +134,7 @@ TEST_CASE("default policy approves the three kubelet request shapes", "[csr][eva
            Verdict::kApprove, reason::kApprovedServing},
           {"expirationSeconds of exactly 367 days",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.expiration_seconds = 31708800;
              return r;
            },
@@ -181,7 +146,7 @@ TEST_CASE("default policy approves the three kubelet request shapes", "[csr][eva
 TEST_CASE("default policy: signers", "[csr][evaluate]") {
   RunTable({{"a non-kubelet signer is ignored, never denied",
              [] {
-               auto r = Client();
+               auto r = KubeletClient();
                r.signer_name = "kubernetes.io/kube-apiserver-client";
                return r;
              },
@@ -208,7 +173,7 @@ TEST_CASE("default policy: the request, key and signature", "[csr][evaluate]") {
       {
           {"unparseable request",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr.reset();
              r.parse_error = "truncated";
              return r;
@@ -216,13 +181,13 @@ TEST_CASE("default policy: the request, key and signature", "[csr][evaluate]") {
            Verdict::kDeny, reason::kCsrUnparseable},
           {"tampered signature",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->signature_valid = false;
              return r;
            },
            Verdict::kDeny, reason::kSignatureInvalid},
           {"RSA 1024", [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->key = {x509::KeyAlgorithm::kRsa, 1024, ""};
              return r;
            },
@@ -234,39 +199,39 @@ TEST_CASE("default policy: the request, key and signature", "[csr][evaluate]") {
            },
            Verdict::kDeny, reason::kKeyTooWeak},
           {"ECDSA secp256k1", [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->key = {x509::KeyAlgorithm::kEcdsa, 256, "secp256k1"};
              return r;
            },
            Verdict::kDeny, reason::kKeyAlgorithmNotAllowed},
           {"ECDSA P-224", [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->key = {x509::KeyAlgorithm::kEcdsa, 224, "P-224"};
              return r;
            },
            Verdict::kDeny, reason::kKeyAlgorithmNotAllowed},
           {"DSA", [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->key = {x509::KeyAlgorithm::kDsa, 2048, ""};
              return r;
            },
            Verdict::kDeny, reason::kKeyAlgorithmNotAllowed},
           {"Ed448", [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->key = {x509::KeyAlgorithm::kEd448, 448, ""};
              return r;
            },
            Verdict::kDeny, reason::kKeyAlgorithmNotAllowed},
           {"requested extensions other than SAN",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->other_extensions = {"basicConstraints"};
              return r;
            },
            Verdict::kDeny, reason::kExtensionNotAllowed},
           {"10-year expirationSeconds",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.expiration_seconds = 315360000;
              return r;
            },
@@ -285,7 +250,7 @@ TEST_CASE("default policy: the request, key and signature", "[csr][evaluate]") {
 TEST_CASE("default policy: the subject", "[csr][evaluate]") {
   auto with_subject = [](std::vector<std::pair<std::string, std::string>> attrs) {
     return [attrs] {
-      auto r = Client();
+      auto r = KubeletClient();
       r.csr->subject.attributes = attrs;
       return r;
     };
@@ -324,7 +289,7 @@ TEST_CASE("default policy: the subject", "[csr][evaluate]") {
 TEST_CASE("default policy: usages compared as a set", "[csr][evaluate]") {
   auto client_with = [](std::vector<std::string> u) {
     return [u] {
-      auto r = Client();
+      auto r = KubeletClient();
       r.usages = u;
       return r;
     };
@@ -361,21 +326,21 @@ TEST_CASE("default policy: who asks for a client certificate", "[csr][evaluate]"
       {
           {"CN not the requester",
            [] {
-             auto r = Client("worker-1");
+             auto r = KubeletClient("worker-1");
              r.username = "system:node:worker-2";
              return r;
            },
            Verdict::kDeny, reason::kRequesterNotSubject},
           {"node username without the group",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.groups = {"system:authenticated"};
              return r;
            },
            Verdict::kDeny, reason::kRequesterNotInNodesGroup},
           {"a non-node requester",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.username = "alice";
              r.groups = {"system:authenticated", "system:nodes"};
              return r;
@@ -383,14 +348,14 @@ TEST_CASE("default policy: who asks for a client certificate", "[csr][evaluate]"
            Verdict::kDeny, reason::kRequesterNotBootstrapper},
           {"empty username",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.username.clear();
              return r;
            },
            Verdict::kDeny, reason::kRequesterUnknown},
           {"no groups",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.groups.clear();
              return r;
            },
@@ -400,7 +365,7 @@ TEST_CASE("default policy: who asks for a client certificate", "[csr][evaluate]"
            reason::kBootstrapForExistingNode},
           {"SANs on a client CSR",
            [] {
-             auto r = Client();
+             auto r = KubeletClient();
              r.csr->sans.dns = {"worker-1"};
              return r;
            },
@@ -521,17 +486,17 @@ TEST_CASE("a refusal lists every rule broken, not just the first", "[csr][evalua
 }
 
 TEST_CASE("policies: combination and applicability", "[csr][evaluate]") {
-  auto deny_gpu = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"gpu"},
+  auto deny_gpu = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"gpu"},
       "spec":{"nodeNamePattern":"gpu-[0-9]+"}})");
-  auto ignore_all = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"humans"},
+  auto ignore_all = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"humans"},
       "spec":{"onRefusal":"Ignore"}})");
-  auto client_only = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"client"},
+  auto client_only = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"client"},
       "spec":{"signerNames":["kubernetes.io/kube-apiserver-client-kubelet"]}})");
-  auto labelled = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"zone-a"},
+  auto labelled = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"zone-a"},
       "spec":{"nodeSelector":{"matchLabels":{"zone":"a"}}}})");
 
   SECTION("a policy whose pattern does not match leaves the CSR alone") {
-    auto d = Evaluate(Client("worker-1"), Nodes(), {deny_gpu}, kNow);
+    auto d = Evaluate(KubeletClient("worker-1"), Nodes(), {deny_gpu}, kNow);
     CHECK(d.verdict == Verdict::kIgnore);
     CHECK(d.policy.empty());
     CHECK(HasCode(d, reason::kNoApplicablePolicy));
@@ -544,17 +509,17 @@ TEST_CASE("policies: combination and applicability", "[csr][evaluate]") {
   SECTION("a matching pattern applies, anchored") {
     auto nodes = Nodes();
     nodes["gpu-1"] = Node("gpu-1");
-    CHECK(Evaluate(Client("gpu-1"), nodes, {deny_gpu}, kNow).verdict == Verdict::kApprove);
-    auto prefix = Client("gpu-1x");
+    CHECK(Evaluate(KubeletClient("gpu-1"), nodes, {deny_gpu}, kNow).verdict == Verdict::kApprove);
+    auto prefix = KubeletClient("gpu-1x");
     CHECK(Evaluate(prefix, nodes, {deny_gpu}, kNow).verdict == Verdict::kIgnore);
-    auto bad = Client("gpu-1");
+    auto bad = KubeletClient("gpu-1");
     bad.usages.push_back("server auth");
     auto d = Evaluate(bad, nodes, {deny_gpu}, kNow);
     CHECK(d.verdict == Verdict::kDeny);
     CHECK(d.policy == "gpu");
   }
   SECTION("onRefusal Ignore leaves a refused CSR for a person") {
-    auto bad = Client();
+    auto bad = KubeletClient();
     bad.username = "alice";
     auto d = Evaluate(bad, Nodes(), {ignore_all}, kNow);
     CHECK(d.verdict == Verdict::kIgnore);
@@ -562,14 +527,14 @@ TEST_CASE("policies: combination and applicability", "[csr][evaluate]") {
     CHECK(HasCode(d, reason::kRequesterNotBootstrapper));
   }
   SECTION("Deny wins over Ignore when nothing approves") {
-    auto bad = Client();
+    auto bad = KubeletClient();
     bad.username = "alice";
     auto d = Evaluate(bad, Nodes(), {ignore_all, client_only}, kNow);
     CHECK(d.verdict == Verdict::kDeny);
     CHECK(d.policy == "client");
   }
   SECTION("any applicable approval wins") {
-    auto narrow = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"a-narrow"},
+    auto narrow = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"a-narrow"},
         "spec":{"allowedIPRanges":["192.168.0.0/16"]}})");
     auto d = Evaluate(Serving(), Nodes(), {narrow, ignore_all}, kNow);
     CHECK(d.verdict == Verdict::kApprove);
@@ -592,36 +557,36 @@ TEST_CASE("policies: combination and applicability", "[csr][evaluate]") {
     CHECK(Evaluate(Bootstrap("worker-9"), nodes, {labelled}, kNow).verdict == Verdict::kApprove);
   }
   SECTION("an invalid policy applies to nothing and says why") {
-    auto broken = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"broken"},
+    auto broken = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"broken"},
         "spec":{"nodeNamePattern":"(unclosed"}})");
     REQUIRE_FALSE(broken.valid());
-    auto d = Evaluate(Client(), Nodes(), {broken}, kNow);
+    auto d = Evaluate(KubeletClient(), Nodes(), {broken}, kNow);
     CHECK(d.verdict == Verdict::kIgnore);
     CHECK(HasCode(d, reason::kPolicyInvalid));
     // It never widens: with a valid policy beside it, only the valid one decides.
-    auto bad = Client();
+    auto bad = KubeletClient();
     bad.csr->signature_valid = false;
     d = Evaluate(bad, Nodes(), {broken, client_only}, kNow);
     CHECK(d.verdict == Verdict::kDeny);
     CHECK(d.policy == "client");
   }
   SECTION("dry run is reported with the decision") {
-    auto dry = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"dry"},
+    auto dry = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"dry"},
         "spec":{"dryRun":true}})");
-    auto d = Evaluate(Client(), Nodes(), {dry}, kNow);
+    auto d = Evaluate(KubeletClient(), Nodes(), {dry}, kNow);
     CHECK(d.verdict == Verdict::kApprove);
     CHECK(d.dry_run);
-    CHECK_FALSE(Evaluate(Client(), Nodes(), {}, kNow).dry_run);
+    CHECK_FALSE(Evaluate(KubeletClient(), Nodes(), {}, kNow).dry_run);
   }
   SECTION("a non-kubelet signer is ignored whatever the policies") {
-    auto r = Client();
+    auto r = KubeletClient();
     r.signer_name = "example.com/custom";
     CHECK(Evaluate(r, Nodes(), {client_only, ignore_all}, kNow).verdict == Verdict::kIgnore);
   }
 }
 
 TEST_CASE("policies narrow SANs by range and pattern", "[csr][evaluate]") {
-  auto p = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"narrow"},
+  auto p = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"narrow"},
       "spec":{"allowedIPRanges":["10.0.0.0/24","fd00::/64"],
               "allowedDNSPatterns":["worker-[0-9]+", "[a-z0-9-]+\\.internal\\.example"]}})");
   CHECK(Evaluate(Serving(), Nodes(), {p}, kNow).verdict == Verdict::kApprove);
@@ -639,13 +604,13 @@ TEST_CASE("policies narrow SANs by range and pattern", "[csr][evaluate]") {
   CHECK(d.verdict == Verdict::kDeny);
   CHECK(HasCode(d, reason::kSANNotAllowedPattern));
   // An empty list allows no SAN of that type.
-  auto no_ips = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"no-ips"},
+  auto no_ips = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"no-ips"},
       "spec":{"allowedIPRanges":[]}})");
   CHECK(Evaluate(Serving(), Nodes(), {no_ips}, kNow).verdict == Verdict::kDeny);
 }
 
 TEST_CASE("requireNodeAddressMatch false keeps only the ranges and patterns", "[csr][evaluate]") {
-  auto p = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"lagging"},
+  auto p = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"lagging"},
       "spec":{"requireNodeAddressMatch":false,"allowedIPRanges":["10.0.0.0/16"],
               "allowedDNSPatterns":["worker-[0-9]+(\\.internal\\.example)?"]}})");
   REQUIRE(p.valid());
@@ -665,26 +630,26 @@ TEST_CASE("requireNodeAddressMatch false keeps only the ranges and patterns", "[
 }
 
 TEST_CASE("policies relax expiration and bootstrap, never identity", "[csr][evaluate]") {
-  auto long_lived = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"long"},
+  auto long_lived = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"long"},
       "spec":{"maxExpirationSeconds":63072000}})");
-  auto r = Client();
+  auto r = KubeletClient();
   r.expiration_seconds = 63072000;
   CHECK(Evaluate(r, Nodes(), {long_lived}, kNow).verdict == Verdict::kApprove);
   CHECK(Evaluate(r, Nodes(), {}, kNow).verdict == Verdict::kDeny);
 
-  auto short_lived = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"short"},
+  auto short_lived = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"short"},
       "spec":{"maxExpirationSeconds":86400}})");
   r.expiration_seconds = 86401;
   CHECK(HasCode(Evaluate(r, Nodes(), {short_lived}, kNow), reason::kExpirationTooLong));
 
-  auto no_bootstrap = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"nb"},
+  auto no_bootstrap = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"nb"},
       "spec":{"bootstrap":{"allow":false}}})");
   auto d = Evaluate(Bootstrap(), Nodes(), {no_bootstrap}, kNow);
   CHECK(d.verdict == Verdict::kDeny);
   CHECK(HasCode(d, reason::kBootstrapNotAllowed));
-  CHECK(Evaluate(Client(), Nodes(), {no_bootstrap}, kNow).verdict == Verdict::kApprove);
+  CHECK(Evaluate(KubeletClient(), Nodes(), {no_bootstrap}, kNow).verdict == Verdict::kApprove);
 
-  auto okd = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"okd"},
+  auto okd = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"okd"},
       "spec":{"bootstrap":{"groups":[],"usernames":
         ["system:serviceaccount:openshift-machine-config-operator:node-bootstrapper"]}}})");
   auto sa = Bootstrap();
@@ -695,14 +660,14 @@ TEST_CASE("policies relax expiration and bootstrap, never identity", "[csr][eval
   CHECK(HasCode(Evaluate(Bootstrap(), Nodes(), {okd}, kNow), reason::kRequesterNotBootstrapper));
 
   // A bootstrap group cannot be widened to every node or user.
-  auto wide = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"wide"},
+  auto wide = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"wide"},
       "spec":{"bootstrap":{"groups":["system:authenticated"]}}})");
   CHECK_FALSE(wide.valid());
 }
 
 TEST_CASE("re-bootstrap of a Node NotReady long enough (existingNodes WhenNotReady)",
           "[csr][evaluate]") {
-  auto p = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"restore"},
+  auto p = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"restore"},
       "spec":{"bootstrap":{"existingNodes":"WhenNotReady","notReadyForSeconds":600}}})");
   auto nodes = Nodes();
   auto& n = nodes["worker-1"];
@@ -742,7 +707,7 @@ TEST_CASE("a re-bootstrap needs the node's credentials dead or a recovery window
   auto policy = [](const std::string& window) {
     std::string bootstrap = R"("existingNodes":"WhenNotReady","notReadyForSeconds":600)";
     if (!window.empty()) bootstrap += R"(,"recoveryWindowUntil":")" + window + "\"";
-    return FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"restore"},
+    return PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"restore"},
         "spec":{"bootstrap":{)" +
                     bootstrap + "}}}");
   };
@@ -826,7 +791,7 @@ TEST_CASE("a re-bootstrap needs the node's credentials dead or a recovery window
     CHECK(HasCode(d, reason::kBootstrapForExistingNode));
   }
   SECTION("a window does not open existingNodes Refuse") {
-    auto refuse = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"strict"},
+    auto refuse = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"strict"},
         "spec":{"bootstrap":{"recoveryWindowUntil":"2026-11-24T06:30:00Z"}}})");
     auto d = Evaluate(Bootstrap("worker-1"), nodes, {refuse}, kNow);
     CHECK(d.verdict == Verdict::kDeny);
@@ -837,7 +802,8 @@ TEST_CASE("a re-bootstrap needs the node's credentials dead or a recovery window
   }
   SECTION("a renewal by the node itself needs neither") {
     n.last_client_cert = CertValidity{kNow - 1h, kNow + 720h, "csr-a"};
-    CHECK(Evaluate(Client("worker-1"), nodes, {no_window}, kNow).verdict == Verdict::kApprove);
+    CHECK(Evaluate(KubeletClient("worker-1"), nodes, {no_window}, kNow).verdict ==
+          Verdict::kApprove);
   }
 }
 
@@ -888,8 +854,8 @@ TEST_CASE("Check exposes one policy's refusals", "[csr][evaluate]") {
     auto it = nodes.find(name);
     return it == nodes.end() ? nullptr : &it->second;
   };
-  CHECK(Check(Client(), lookup, DefaultPolicy(), kNow).empty());
-  auto bad = Client();
+  CHECK(Check(KubeletClient(), lookup, DefaultPolicy(), kNow).empty());
+  auto bad = KubeletClient();
   bad.csr->signature_valid = false;
   auto reasons = Check(bad, lookup, DefaultPolicy(), kNow);
   REQUIRE(reasons.size() == 1);

@@ -9,41 +9,24 @@
 
 #include "csr/evaluate.h"
 #include "csr/request.h"
+#include "support/csr_facts.h"
 
 using namespace certguard;
 using namespace certguard::csr;
 using namespace std::chrono_literals;
+using namespace certguard::testing;
 
 namespace {
 
-const x509::Time kNow = x509::Time{std::chrono::sys_days{std::chrono::year{2026} / 11 / 24}} + 6h;
-
-x509::IpAddress Ip(const char* s) { return x509::IpAddress::Parse(s).value(); }
-
-CsrRequest Client(const std::string& node = "worker-1") {
-  CsrRequest r;
-  r.name = "csr-client";
-  r.signer_name = kClientSigner;
-  r.usages = {"digital signature", "client auth"};
-  r.username = "system:node:" + node;
-  r.groups = {"system:nodes", "system:authenticated"};
-  x509::CsrInfo c;
-  c.subject.attributes = {{"O", "system:nodes"}, {"CN", "system:node:" + node}};
-  c.key = {x509::KeyAlgorithm::kEcdsa, 256, "P-256"};
-  c.signature_valid = true;
-  r.csr = c;
-  return r;
-}
-
 CsrRequest Bootstrap(const std::string& node) {
-  CsrRequest r = Client(node);
+  CsrRequest r = KubeletClient(node);
   r.username = "system:bootstrap:abcdef";
   r.groups = {"system:bootstrappers", "system:authenticated"};
   return r;
 }
 
 CsrRequest Serving(const std::string& node = "worker-1") {
-  CsrRequest r = Client(node);
+  CsrRequest r = KubeletClient(node);
   r.name = "csr-serving";
   r.signer_name = kServingSigner;
   r.usages = {"digital signature", "server auth"};
@@ -59,24 +42,6 @@ NodeFacts Node(const std::string& name) {
   n.ready_status = "True";
   n.ready_since = kNow - 24h;
   return n;
-}
-
-Policy FromJson(const std::string& text) {
-  auto p = PolicyFromObject(nlohmann::json::parse(text));
-  REQUIRE(p.ok());
-  return *p;
-}
-
-bool HasCode(const Reasons& reasons, const std::string& code) {
-  for (const auto& r : reasons)
-    if (r.code == code) return true;
-  return false;
-}
-
-std::string Describe(const Decision& d) {
-  std::string s = std::string(VerdictName(d.verdict)) + " by '" + d.policy + "':";
-  for (const auto& r : d.reasons) s += " [" + r.code + ": " + r.message + "]";
-  return s;
 }
 
 nlohmann::json CsrObject() {
@@ -118,7 +83,7 @@ TEST_CASE("expirationSeconds outside the API server's range is refused, never wr
       CHECK_FALSE(r->expiration_seconds.has_value());
       CHECK_THAT(r->expiration_error, Catch::Contains(row.json));
       // The decision: denied for it, whatever else the request is.
-      CsrRequest req = Client();
+      CsrRequest req = KubeletClient();
       req.expiration_error = r->expiration_error;
       Decision d = Evaluate(req, NodeMap{{"worker-1", Node("worker-1")}}, {}, kNow);
       INFO(Describe(d));
@@ -132,20 +97,21 @@ TEST_CASE("policy integers are range-checked", "[csr][hostile]") {
   for (const char* bad : {"18446744073709551615", "9223372036854775808", "9223372036854775807",
                           "31536001", "-1"}) {
     INFO(bad);
-    auto p = FromJson(std::string(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"p"},
+    auto p = PolicyFromJson(std::string(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"p"},
         "spec":{"bootstrap":{"existingNodes":"WhenNotReady","notReadyForSeconds":)") +
-                      bad + "}}}");
+                            bad + "}}}");
     CHECK_FALSE(p.valid());
     REQUIRE(p.errors.size() == 1);
     CHECK_THAT(p.errors[0], Catch::Contains("notReadyForSeconds"));
   }
   for (const char* bad : {"18446744073709551615", "9223372036854775808", "2147483648", "599"}) {
     INFO(bad);
-    auto p = FromJson(std::string(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"p"},
-        "spec":{"maxExpirationSeconds":)") + bad + "}}");
+    auto p = PolicyFromJson(std::string(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"p"},
+        "spec":{"maxExpirationSeconds":)") +
+                            bad + "}}");
     CHECK_FALSE(p.valid());
   }
-  auto ok = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"p"},
+  auto ok = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"p"},
       "spec":{"maxExpirationSeconds":2147483647,"bootstrap":{"notReadyForSeconds":31536000}}})");
   CHECK(ok.valid());
   CHECK(ok.max_expiration_seconds == 2147483647);
@@ -210,25 +176,26 @@ TEST_CASE("patterns are RE2: linear time, full match, unsupported syntax makes t
       auto bad = CompilePattern(src);
       REQUIRE_FALSE(bad.ok());
       CHECK_THAT(bad.status().message(), Catch::Contains("does not compile"));
-      auto p = FromJson(std::string(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"p"},
-          "spec":{"nodeNamePattern":)") + nlohmann::json(src).dump() +
-                        R"(,"allowedDNSPatterns":[)" + nlohmann::json(src).dump() +
-                        R"(],"deniedDNSPatterns":[)" + nlohmann::json(src).dump() + "]}}");
+      auto p = PolicyFromJson(std::string(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"p"},
+          "spec":{"nodeNamePattern":)") +
+                              nlohmann::json(src).dump() + R"(,"allowedDNSPatterns":[)" +
+                              nlohmann::json(src).dump() + R"(],"deniedDNSPatterns":[)" +
+                              nlohmann::json(src).dump() + "]}}");
       CHECK_FALSE(p.valid());
       CHECK(p.errors.size() == 3);
       // An invalid policy applies to nothing: never approves.
-      Decision d = Evaluate(Client(), NodeMap{{"worker-1", Node("worker-1")}}, {p}, kNow);
+      Decision d = Evaluate(KubeletClient(), NodeMap{{"worker-1", Node("worker-1")}}, {p}, kNow);
       CHECK(d.verdict == Verdict::kIgnore);
       CHECK(HasCode(d.reasons, reason::kPolicyInvalid));
     }
   }
   SECTION("a hostile node name against nodeNamePattern decides at once") {
-    auto p = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"p"},
+    auto p = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"p"},
         "spec":{"nodeNamePattern":"([a-z0-9]+-?)+x"}})");
     REQUIRE(p.valid());
     const std::string name(60, 'a');
     auto t0 = std::chrono::steady_clock::now();
-    Decision d = Evaluate(Client(name), NodeMap{}, {p}, kNow);
+    Decision d = Evaluate(KubeletClient(name), NodeMap{}, {p}, kNow);
     CHECK(std::chrono::steady_clock::now() - t0 < 1s);
     CHECK(d.verdict == Verdict::kIgnore);
     CHECK(HasCode(d.reasons, reason::kNodeNameNotMatched));
@@ -282,7 +249,7 @@ TEST_CASE("control-plane names and service addresses are never approved, whateve
     CHECK(d.verdict == Verdict::kDeny);
     CHECK(HasCode(d.reasons, row.code));
     // A policy that drops the address match and allows everything cannot approve it either.
-    auto wide = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"wide"},
+    auto wide = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"wide"},
         "spec":{"requireNodeAddressMatch":false,"allowedIPRanges":["0.0.0.0/0","::/0"],
                 "allowedDNSPatterns":[".*"]}})");
     REQUIRE(wide.valid());
@@ -319,7 +286,7 @@ TEST_CASE("deniedIPRanges and deniedDNSPatterns refuse on top of everything else
   NodeMap nodes{{"worker-1", Node("worker-1")}};
   nodes["worker-1"].addresses.push_back({"InternalIP", "10.0.5.1"});
   nodes["worker-1"].addresses.push_back({"InternalDNS", "metadata.internal"});
-  auto p = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"deny"},
+  auto p = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"deny"},
       "spec":{"deniedIPRanges":["10.0.5.0/24","fd00:dead::/32"],
               "deniedDNSPatterns":["metadata\\..*","(.*\\.)?vault"]}})");
   REQUIRE(p.valid());
@@ -340,11 +307,11 @@ TEST_CASE("deniedIPRanges and deniedDNSPatterns refuse on top of everything else
   CHECK(Evaluate(Serving(), nodes, {p}, kNow).verdict == Verdict::kApprove);
 
   SECTION("bad entries make the policy invalid") {
-    auto bad = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"bad"},
+    auto bad = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"bad"},
         "spec":{"deniedIPRanges":["10.0.5.1/24","banana"],"deniedDNSPatterns":["(unclosed"]}})");
     CHECK_FALSE(bad.valid());
     CHECK(bad.errors.size() == 3);
-    auto typed = FromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"typed"},
+    auto typed = PolicyFromJson(R"({"kind":"CSRApprovalPolicy","metadata":{"name":"typed"},
         "spec":{"deniedIPRanges":"10.0.0.0/8"}})");
     CHECK_FALSE(typed.valid());
   }

@@ -8,28 +8,23 @@
 #include "csr/approval.h"
 #include "csr/policy.h"
 #include "csr/renewal_metrics.h"
+#include "support/csr_facts.h"
 #include "support/csr_object.h"
 #include "support/pki.h"
-#include "x509/pem.h"
 
 using namespace certguard;
 using namespace certguard::csr;
 using namespace std::chrono_literals;
+using certguard::testing::Base64;
 using certguard::testing::Cert;
 using certguard::testing::CertBuilder;
 using certguard::testing::CsrBuilder;
+using certguard::testing::kNow;
 using nlohmann::json;
 
 namespace {
 
-const x509::Time kNow = x509::Time{std::chrono::sys_days{std::chrono::year{2026} / 11 / 24}} + 6h;
 constexpr std::chrono::seconds kWindow = 28 * 24h;
-
-std::string B64(std::string_view bytes) {
-  std::string s = x509::pem::EncodeBody(bytes);
-  std::erase(s, '\n');
-  return s;
-}
 
 const Cert& Ca() {
   static const Cert ca = CertBuilder().Cn("kubernetes").Ca().Build();
@@ -60,7 +55,7 @@ json Issued(const std::string& name, const std::string& node, CertKind kind, x50
                         .IssuedBy(Ca())
                         .Pem();
   o["status"]["conditions"] = json::array({{{"type", "Approved"}, {"status", "True"}}});
-  o["status"]["certificate"] = B64(pem);
+  o["status"]["certificate"] = Base64(pem);
   return o;
 }
 
@@ -108,7 +103,7 @@ TEST_CASE("KubeletCsrOf reads node, kind, state and the issued certificate", "[c
 
   SECTION("a bootstrap request names its node in the request's CN") {
     json o = CsrObject("csr-boot", CertKind::kClient, kNow, "system:bootstrap:abcdef");
-    o["spec"]["request"] = B64(CsrBuilder().Cn("system:node:w9").O("system:nodes").Pem());
+    o["spec"]["request"] = Base64(CsrBuilder().Cn("system:node:w9").O("system:nodes").Pem());
     auto k = Facts(o);
     CHECK(k.node == "w9");
     CHECK(k.state == CsrState::kPending);

@@ -5,10 +5,10 @@
 
 #include "expiry/objects.h"
 #include "support/pki.h"
-#include "x509/pem.h"
 
 using namespace certguard::expiry;
 using certguard::common::Labels;
+using certguard::testing::Base64;
 using certguard::testing::Cert;
 using certguard::testing::CertBuilder;
 using nlohmann::json;
@@ -28,16 +28,10 @@ std::string RefusalOf(const ExpiryFilterOptions& o) {
   return f.status().message();
 }
 
-std::string B64(std::string_view bytes) {
-  std::string s = certguard::x509::pem::EncodeBody(bytes);
-  std::erase(s, '\n');
-  return s;
-}
-
 json Secret(const std::string& ns, const std::string& pem, json labels = json::object()) {
   return {{"metadata", {{"name", "web"}, {"namespace", ns}, {"labels", labels}}},
           {"type", "kubernetes.io/tls"},
-          {"data", {{"tls.crt", B64(pem)}, {"ca.crt", B64(pem)}}}};
+          {"data", {{"tls.crt", Base64(pem)}, {"ca.crt", Base64(pem)}}}};
 }
 
 }  // namespace

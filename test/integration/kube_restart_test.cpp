@@ -16,15 +16,7 @@ using namespace std::chrono_literals;
 using kube::Json;
 namespace res = kube::resources;
 
-// Each check costs API requests: poll every 50ms.
-bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
-  return testing::WaitFor(pred, limit, 50ms);
-}
-
-Json ConfigMap(const std::string& name, const std::string& v) {
-  return {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", name}}},
-          {"data", {{"v", v}}}};
-}
+const ApiWait WaitFor{50ms};
 
 TEST_CASE("kube: kube-apiserver stopped and restarted mid-watch and the cache catches up",
           "[integration][kube]") {
@@ -36,7 +28,7 @@ TEST_CASE("kube: kube-apiserver stopped and restarted mid-watch and the cache ca
   const std::string ns = "kube-restart";
   EnsureNamespace(*client, ns);
   for (int i = 0; i < 10; ++i) {
-    REQUIRE(client->Create(res::kConfigMaps, ns, ConfigMap("r" + std::to_string(i), "0")).ok());
+    REQUIRE(client->Create(res::kConfigMaps, ns, ConfigMapOf("r" + std::to_string(i), "0")).ok());
   }
   kube::InformerOptions o;
   o.ns = ns;
@@ -95,7 +87,7 @@ TEST_CASE("kube: kube-apiserver stopped and restarted mid-watch and the cache ca
   REQUIRE(patched.ok());
   REQUIRE(retried([&] { return client->Delete(res::kConfigMaps, ns, "r2"); }).ok());
   REQUIRE(retried([&] {
-            return client->Create(res::kConfigMaps, ns, ConfigMap("r-new", "1")).status();
+            return client->Create(res::kConfigMaps, ns, ConfigMapOf("r-new", "1")).status();
           }).ok());
   REQUIRE(WaitFor([&] { return CacheMatchesServer(*client, inf, ns, "", &why); }, 30s));
   auto caught_up = std::chrono::steady_clock::now();

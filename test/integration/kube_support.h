@@ -1,8 +1,11 @@
-// Shared pieces of the kube integration tests: clients for the test plane, and
-// the check that an informer's cache matches the server.
+// Shared pieces of the kube integration tests: clients for the test plane,
+// ConfigMaps to watch, waits paced for the API server, and the check that an
+// informer's cache matches the server.
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -10,6 +13,7 @@
 #include "kube/informer.h"
 #include "kube/config.h"
 #include "support/cluster.h"
+#include "support/wait.h"
 
 namespace certguard::test {
 
@@ -47,6 +51,22 @@ inline void EnsureNamespace(kube::Client& client, const std::string& name) {
   INFO(r.status().ToString());
   REQUIRE((r.ok() || r.status().code() == Code::kAlreadyExists));
 }
+
+// A ConfigMap `name` holding v=`v`, with `labels` when there are any.
+inline kube::Json ConfigMapOf(const std::string& name, const std::string& v,
+                              const kube::Json& labels = kube::Json::object()) {
+  kube::Json meta = {{"name", name}};
+  if (!labels.empty()) meta["labels"] = labels;
+  return {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", meta}, {"data", {{"v", v}}}};
+}
+
+// testing::WaitFor at a pace of its own: each check of these tests costs API requests.
+struct ApiWait {
+  std::chrono::milliseconds poll;
+  bool operator()(const std::function<bool()>& pred, std::chrono::milliseconds limit) const {
+    return testing::WaitFor(pred, limit, poll);
+  }
+};
 
 // Whether the informer's cache of ConfigMaps in `ns` holds exactly the server's
 // objects (those matching `selector`) at the same resourceVersions; if not, why.

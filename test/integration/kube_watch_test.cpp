@@ -16,15 +16,10 @@ using namespace std::chrono_literals;
 using kube::Json;
 namespace res = kube::resources;
 
-// Each check costs API requests: poll every 20ms.
-bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
-  return testing::WaitFor(pred, limit, 20ms);
-}
+const ApiWait WaitFor{20ms};
 
 Json ConfigMap(const std::string& name, const std::string& v) {
-  return {{"apiVersion", "v1"}, {"kind", "ConfigMap"},
-          {"metadata", {{"name", name}, {"labels", {{"kube-watch", "yes"}}}}},
-          {"data", {{"v", v}}}};
+  return ConfigMapOf(name, v, {{"kube-watch", "yes"}});
 }
 
 std::string DataOf(const kube::Informer& inf, const std::string& key) {

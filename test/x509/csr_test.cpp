@@ -3,18 +3,18 @@
 #include <string>
 
 #include "support/csr_cases.h"
+#include "support/csr_facts.h"
 #include "support/pki.h"
 #include "x509/parse.h"
 
 using certguard::Code;
 using certguard::testing::CsrBuilder;
+using certguard::testing::Ip;
 using certguard::testing::Key;
 namespace csr_cases = certguard::testing::csr_cases;
 using namespace certguard::x509;
 
 namespace {
-
-IpAddress Ip(const char* text) { return *IpAddress::Parse(text); }
 
 std::string Body(const std::string& pem) {
   auto first = pem.find('\n') + 1;
