@@ -61,8 +61,9 @@ Change Updated(const json& old, const json& now) { return Make(Change::Kind::kUp
 Change Deleted(const json& o) { return Make(Change::Kind::kDelete, o); }
 
 // A node's client CSR, pending; `created` orders the retries of one node.
-json ClientCsr(const std::string& name, const std::string& created) {
-  const std::string node = "system:node:worker-1";
+json ClientCsr(const std::string& name, const std::string& created,
+               const std::string& node_name = "worker-1") {
+  const std::string node = "system:node:" + node_name;
   return CsrObject(name, kClientSigner)
       .Uid("uid-" + name)
       .Created(created)
@@ -110,7 +111,7 @@ TEST_CASE("CSR changes: a pending kubelet CSR is enqueued, another signer's is n
   CHECK(f.sink.csrs.empty());
   CHECK(f.pending.Size() == 1);
   // A kubelet CSR seen already decided (as after a restart) is left alone.
-  f.handlers.OnCsr(Added(Approved(ClientCsr("done", "2026-11-24T04:00:00Z"))));
+  f.handlers.OnCsr(Added(Approved(ClientCsr("done", "2026-11-24T04:00:00Z", "worker-2"))));
   CHECK(f.sink.csrs.empty());
   CHECK(f.sink.rechecks == 0);
 }
@@ -160,7 +161,7 @@ TEST_CASE("CSR changes: a deleted CSR is forgotten, and a pending one re-enqueue
   CHECK(f.pending.Keys() == std::vector<std::string>{"b"});
   f.sink.Clear();
   // A decided one leaves the backlog as it was: forgotten, nothing enqueued.
-  f.handlers.OnCsr(Deleted(Approved(ClientCsr("c", "2026-11-24T04:00:00Z"))));
+  f.handlers.OnCsr(Deleted(Approved(ClientCsr("c", "2026-11-24T04:00:00Z", "worker-2"))));
   CHECK(f.sink.forgotten == std::vector<std::pair<std::string, std::string>>{{"c", "uid-c"}});
   CHECK(f.sink.csrs.empty());
 }
