@@ -102,6 +102,9 @@ class RealClock : public Clock {
   Time Now() const override {
     return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
   }
+  MicroTime NowMicro() const override {
+    return std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
+  }
   std::chrono::steady_clock::time_point Steady() const override {
     return std::chrono::steady_clock::now();
   }

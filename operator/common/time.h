@@ -45,6 +45,9 @@ class Clock {
   virtual ~Clock() = default;
   // The wall clock, to the second.
   virtual Time Now() const = 0;
+  // The wall clock to the microsecond, for times written with a fraction (Lease
+  // renewals, several a second apart). Defaults to Now().
+  virtual MicroTime NowMicro() const { return Now(); }
   // A monotonic clock, for ages and time-to-live: never jumps with the wall clock.
   virtual std::chrono::steady_clock::time_point Steady() const = 0;
 };

@@ -3,13 +3,14 @@
 #include <chrono>
 
 #include "common/json_fields.h"
-#include "common/json_parse.h"
 #include "common/memory.h"
 #include "common/log.h"
 #include "csr/approval.h"
 #include "csr/cache.h"
+#include "csr/handlers.h"
 #include "csr/node.h"
 #include "csr/request.h"
+#include "csr/status_reconciler.h"
 #include "csr/write.h"
 #include "kube/resource.h"
 
@@ -23,33 +24,10 @@ const kube::Resource& kPolicies = kube::resources::kCsrApprovalPolicies;
 
 using common::Str;
 
-int64_t Generation(const nlohmann::json& obj) {
-  if (!obj.is_object() || !obj.contains("metadata") || !obj["metadata"].is_object()) return 0;
-  const auto& m = obj["metadata"];
-  return m.contains("generation") ? common::IntIn(m["generation"], 0, INT64_MAX).value_or(0) : 0;
-}
-
-bool IsKubeletSigner(const std::string& s) { return s == kClientSigner || s == kServingSigner; }
-
-// What a Node change must match for pending decisions to be worth redoing.
-nlohmann::json NodeDecisionFacts(const nlohmann::json& node) {
-  nlohmann::json f = nlohmann::json::object();
-  if (!node.is_object()) return f;
-  if (node.contains("metadata") && node["metadata"].is_object()) {
-    f["labels"] = node["metadata"].value("labels", nlohmann::json::object());
-  }
-  if (node.contains("status") && node["status"].is_object()) {
-    const auto& st = node["status"];
-    f["addresses"] = st.contains("addresses") ? st["addresses"] : nlohmann::json();
-    if (st.contains("conditions") && st["conditions"].is_array()) {
-      for (const auto& c : st["conditions"]) {
-        if (c.is_object() && c.contains("type") && c["type"] == "Ready") {
-          f["ready"] = c.contains("status") ? c["status"] : nlohmann::json();
-        }
-      }
-    }
-  }
-  return f;
+kube::QueueOptions QueueOn(const common::Clock& clock) {
+  kube::QueueOptions o;
+  o.clock = &clock;
+  return o;
 }
 
 kube::InformerOptions CacheOptions(nlohmann::json (*trim)(const nlohmann::json&),
@@ -90,11 +68,17 @@ class CsrController::CacheView : public CsrView {
   const CsrController& c_;
 };
 
-class CsrController::StatusReconciler : public kube::Reconciler {
+// Where the informers' handlers send their work: the queues, the holds, the record.
+class CsrController::Sink : public ChangeSink {
  public:
-  explicit StatusReconciler(CsrController& c) : c_(c) {}
-  ReconcileResult Reconcile(const std::string& key) override {
-    return c_.ReconcilePolicyStatus(key);
+  explicit Sink(CsrController& c) : c_(c) {}
+  void EnqueueCsr(const std::string& name) override { c_.queue_.Add(name); }
+  void EnqueuePolicyStatus(const std::string& policy) override { c_.status_queue_.Add(policy); }
+  void RecheckHeld() override { c_.RecheckHeld(); }
+  void ForgetCsr(const std::string& name, const std::string& uid) override {
+    c_.record_.Forget(uid);
+    std::lock_guard<std::mutex> lock(c_.mu_);
+    c_.held_.erase(name);
   }
 
  private:
@@ -115,61 +99,17 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events, 
       view_(options_.view ? *options_.view : *cache_view_),
       pending_(options_.plan.superseded != SupersededAction::kOff),
       record_(events, options_.approval_events, metrics, options_.clock,
-              [this](const std::string& policy) { return view_.Policy(policy) != nullptr; }) {
+              [this](const std::string& policy) { return view_.Policy(policy) != nullptr; }),
+      queue_(QueueOn(clock_)),
+      status_queue_(QueueOn(clock_)) {
   csr_reconciler_ = std::make_unique<CsrReconciler>(*this);
-  status_reconciler_ = std::make_unique<StatusReconciler>(*this);
-
-  csrs_.AddHandler([this](const kube::Change& ch) {
-    if (ch.kind == kube::Change::Kind::kDelete) {
-      pending_.Remove(ch.key);
-      renewals_->Remove(ch.key);
-      record_.Forget(Str(*ch.object, "metadata", "uid"));
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        held_.erase(ch.key);
-      }
-      // A smaller backlog may end a flood: look at the held ones again now.
-      if (!IsDecided(*ch.object)) EnqueuePending();
-      return;
-    }
-    // A resync hands back the cached copy, which holds no certificate.
-    if (ch.object != ch.old_object) renewals_->Update(ch.key, *ch.object);
-    // A new retry supersedes the older ones: decide them (as Superseded) now.
-    for (const auto& older : pending_.Update(ch.key, *ch.object)) queue_.Add(older);
-    if (!IsKubeletSigner(Str(*ch.object, "spec", "signerName"))) return;
-    if (!IsDecided(*ch.object)) {
-      queue_.Add(ch.key);
-    } else if (ch.kind == kube::Change::Kind::kUpdate && ch.old_object &&
-               !IsDecided(*ch.old_object)) {
-      // Decided (by us or anyone): the backlog shrank.
-      RecheckHeld();
-    }
-  });
-  nodes_.AddHandler([this](const kube::Change& ch) {
-    if (ch.kind == kube::Change::Kind::kUpdate && ch.old_object &&
-        NodeDecisionFacts(*ch.old_object) == NodeDecisionFacts(*ch.object)) {
-      return;  // a heartbeat: nothing a decision depends on changed
-    }
-    const std::string node = Str(*ch.object, "metadata", "name");
-    if (ch.kind == kube::Change::Kind::kDelete) {
-      addresses_.Remove(node);
-      renewals_->ForgetNode(node);
-    } else if (auto facts = NodeFromObject(*ch.object); facts.ok()) {
-      addresses_.Update(node, AddressKeys(*facts));
-    } else {
-      addresses_.Remove(node);
-    }
-    EnqueuePending();
-  });
-  policies_.AddHandler([this](const kube::Change& ch) {
-    std::string name = Str(*ch.object, "metadata", "name");
-    if (ch.kind == kube::Change::Kind::kUpdate && ch.old_object &&
-        Generation(*ch.old_object) == Generation(*ch.object)) {
-      return;  // only its status changed (often our own write)
-    }
-    EnqueuePending();
-    if (ch.kind != kube::Change::Kind::kDelete) status_queue_.Add(name);
-  });
+  status_reconciler_ = std::make_unique<PolicyStatusReconciler>(client_, record_, clock_);
+  sink_ = std::make_unique<Sink>(*this);
+  handlers_ = std::make_unique<CsrChangeHandlers>(
+      ChangeIndexes{pending_, *renewals_, addresses_}, *sink_);
+  csrs_.AddHandler([this](const kube::Change& ch) { handlers_->OnCsr(ch); });
+  nodes_.AddHandler([this](const kube::Change& ch) { handlers_->OnNode(ch); });
+  policies_.AddHandler([this](const kube::Change& ch) { handlers_->OnPolicy(ch); });
 }
 
 CsrController::~CsrController() { Stop(); }
@@ -288,10 +228,6 @@ void CsrController::RecheckHeld() {
   }
 }
 
-void CsrController::EnqueuePending() {
-  for (const auto& key : pending_.Keys()) queue_.Add(key);
-}
-
 ReconcileResult CsrController::ReconcileCsr(const std::string& name) {
   kube::ObjectPtr cached = view_.Csr(name);
   if (!cached) {  // deleted
@@ -361,30 +297,7 @@ void CsrController::Record(const nlohmann::json& csr, const Plan& plan, bool wri
 }
 
 ReconcileResult CsrController::ReconcilePolicyStatus(const std::string& name) {
-  DecisionTally tally = record_.TakeTally(name);
-  auto put_back = [this, &name, &tally] { record_.PutBack(name, tally); };
-  auto obj = client_.Get(kPolicies, "", name);
-  if (!obj.ok()) {
-    if (obj.status().code() == Code::kNotFound) return ReconcileResult::Done();
-    put_back();
-    return ReconcileResult::Retry(obj.status().Annotate("reading policy " + name));
-  }
-  std::vector<std::string> errors;
-  if (auto parsed = PolicyFromObject(*obj); parsed.ok()) {
-    errors = parsed->errors;
-  } else {
-    errors.push_back(parsed.status().message());
-  }
-  nlohmann::json status = NextPolicyStatus(*obj, tally, errors, Now());
-  if (obj->contains("status") && (*obj)["status"] == status) return ReconcileResult::Done();
-  nlohmann::json body = std::move(*obj);
-  body["status"] = status;
-  auto written = client_.Update(kPolicies, "", body, "status");
-  if (!written.ok()) {
-    put_back();
-    return ReconcileResult::Retry(written.status().Annotate("writing the status of policy " + name));
-  }
-  return ReconcileResult::Done();
+  return status_reconciler_->Reconcile(name);
 }
 
 }  // namespace certguard::csr

@@ -13,7 +13,9 @@
 // that costs O(pending), not O(cached CSRs), and the caches keep only what
 // decisions read (csr/cache.h). A reconcile reads them through a CsrView
 // (csr/view.h) and the time from a common::Clock, both injectable for tests;
-// what each outcome tells (Events, metrics, policy counts) is csr/record.h.
+// what each outcome tells (Events, metrics, policy counts) is csr/record.h,
+// what an informer's change enqueues csr/handlers.h, and the policies' status
+// writes csr/status_reconciler.h.
 //
 // Thread-safety: Start/Stop from one thread; everything else is internal.
 #pragma once
@@ -46,6 +48,9 @@
 
 namespace certguard::csr {
 
+class CsrChangeHandlers;
+class PolicyStatusReconciler;
+
 struct CsrControllerOptions {
   PlanOptions plan;
   // Each worker spends most of its time waiting for its /approval write. Not
@@ -62,7 +67,7 @@ struct CsrControllerOptions {
   std::chrono::milliseconds backlog_refresh = std::chrono::seconds(10);
   // What a reconcile reads (tests: fakes). Default: the informers' caches.
   const CsrView* view = nullptr;  // must outlive it
-  // Where decisions, conditions, the latency metric and the backlog read the time.
+  // Where decisions, conditions, the latency metric, the backlog and the queues' delays read the time.
   const common::Clock* clock = nullptr;  // default: common::SystemClock(); must outlive it
 };
 
@@ -98,12 +103,11 @@ class CsrController {
  private:
   class CsrReconciler;
   class CacheView;
-  class StatusReconciler;
+  class Sink;
 
   x509::Time Now() const;
   std::vector<Policy> CurrentPolicies();
   PendingSummary CurrentSummary(x509::Time now);
-  void EnqueuePending();
   // Enqueues the held CSRs that the backlog, as it is now, no longer holds.
   void RecheckHeld();
   // Tells the outcome (csr/record.h) and schedules the status write of the policy it counts toward.
@@ -130,7 +134,9 @@ class CsrController {
   kube::WorkQueue queue_;
   kube::WorkQueue status_queue_;
   std::unique_ptr<CsrReconciler> csr_reconciler_;
-  std::unique_ptr<StatusReconciler> status_reconciler_;
+  std::unique_ptr<PolicyStatusReconciler> status_reconciler_;
+  std::unique_ptr<Sink> sink_;
+  std::unique_ptr<CsrChangeHandlers> handlers_;  // the informers' handlers
   std::unique_ptr<kube::Controller> csr_controller_;
   std::unique_ptr<kube::Controller> status_controller_;
 

@@ -1,5 +1,6 @@
 #include "kube/events.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "common/log.h"
@@ -30,7 +31,9 @@ ObjectReference ReferenceTo(const Json& object) {
 }
 
 ApiEventRecorder::ApiEventRecorder(Client& client, EventRecorderOptions options)
-    : client_(client), options_(std::move(options)) {
+    : client_(client),
+      options_(std::move(options)),
+      clock_(options_.clock ? *options_.clock : common::SystemClock()) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -55,7 +58,7 @@ void ApiEventRecorder::Record(const ObjectReference& object, EventSeverity sever
     it->second->repeats++;
     return;
   }
-  auto now = TokenBucket::Clock::now();
+  auto now = clock_.Steady();
   auto b = buckets_.find(okey);
   if (b == buckets_.end()) {
     b = buckets_.emplace(okey, TokenBucket(options_.qps_per_object, options_.burst_per_object, now))
@@ -107,7 +110,8 @@ void ApiEventRecorder::Loop() {
 }
 
 void ApiEventRecorder::Write(const Pending& p) {
-  auto now = WallClock::now();
+  const common::MicroTime now = clock_.NowMicro();
+  const std::string stamp = common::FormatRfc3339(std::chrono::floor<std::chrono::seconds>(now));
   std::string ns = p.object.ns.empty() ? options_.cluster_scoped_namespace : p.object.ns;
   std::optional<Seen> seen;
   {
@@ -119,7 +123,7 @@ void ApiEventRecorder::Write(const Pending& p) {
   }
   if (seen) {
     int count = seen->count + p.repeats;
-    Json patch = {{"count", count}, {"lastTimestamp", common::FormatRfc3339(std::chrono::floor<std::chrono::seconds>(now))}};
+    Json patch = {{"count", count}, {"lastTimestamp", stamp}};
     auto r = client_.Patch(resources::kEvents, seen->event_ns, seen->event_name, PatchType::kMerge,
                            patch.dump());
     if (r.ok()) {
@@ -138,9 +142,14 @@ void ApiEventRecorder::Write(const Pending& p) {
     }
     // The Event expired (TTL) or was deleted: start a new one.
   }
+  // Nanoseconds since the epoch, like client-go; a clock that repeats itself
+  // (coarse or fake) must not make two Events of one object share a name.
+  int64_t name_stamp = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           now.time_since_epoch()).count();
+  name_stamp = std::max(name_stamp, last_name_stamp_ + 1);
+  last_name_stamp_ = name_stamp;
   char suffix[32];
-  std::snprintf(suffix, sizeof suffix, ".%llx",
-                static_cast<unsigned long long>(now.time_since_epoch().count()));
+  std::snprintf(suffix, sizeof suffix, ".%llx", static_cast<unsigned long long>(name_stamp));
   std::string name = (p.object.name.empty() ? std::string("object") : p.object.name) + suffix;
   Json ev = {
       {"apiVersion", "v1"},
@@ -158,8 +167,8 @@ void ApiEventRecorder::Write(const Pending& p) {
       {"source", {{"component", options_.component}, {"host", options_.host}}},
       {"reportingComponent", options_.component},
       {"reportingInstance", options_.host},
-      {"firstTimestamp", common::FormatRfc3339(std::chrono::floor<std::chrono::seconds>(now))},
-      {"lastTimestamp", common::FormatRfc3339(std::chrono::floor<std::chrono::seconds>(now))},
+      {"firstTimestamp", stamp},
+      {"lastTimestamp", stamp},
       {"count", p.repeats},
   };
   if (!p.object.ns.empty()) ev["involvedObject"]["namespace"] = p.object.ns;

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "common/time.h"
 #include "kube/client.h"
 
 namespace certguard::kube {
@@ -53,6 +54,8 @@ struct EventRecorderOptions {
   // A repeat later than this starts a new Event instead of patching.
   Duration aggregation_window = std::chrono::minutes(10);
   size_t max_pending = 1000;  // dropped beyond this (never block a controller)
+  // Where timestamps, the aggregation window and the token buckets read the time.
+  const common::Clock* clock = nullptr;  // default: common::SystemClock(); must outlive it
 };
 
 // Writes core/v1 Events through a Client on its own thread. Thread-safe.
@@ -83,13 +86,15 @@ class ApiEventRecorder : public EventRecorder {
   struct Seen {
     std::string event_name, event_ns;
     int count = 0;
-    WallClock::time_point first, last;
+    common::MicroTime first, last;
   };
   void Loop();
   void Write(const Pending& p);
 
   Client& client_;
   EventRecorderOptions options_;
+  const common::Clock& clock_;
+  int64_t last_name_stamp_ = 0;  // Write's thread only: keeps Event names unique
   mutable std::mutex mu_;
   std::condition_variable cv_, flushed_cv_;
   std::deque<Pending> pending_;

@@ -1,6 +1,7 @@
 #include "kube/leader.h"
 
 
+#include <algorithm>
 #include <cstdio>
 
 #include "common/json_parse.h"
@@ -120,7 +121,15 @@ LeaderDecision DecideLeadership(const std::optional<LeaseRecord>& lease,
 }
 
 LeaderElector::LeaderElector(Client& client, LeaderElectionConfig config, Callbacks callbacks)
-    : client_(client), config_(std::move(config)), callbacks_(std::move(callbacks)) {}
+    : client_(client),
+      config_(std::move(config)),
+      clock_(config_.clock ? *config_.clock : common::SystemClock()),
+      callbacks_(std::move(callbacks)) {}
+
+WallClock::time_point LeaderElector::WallNow() const {
+  return WallClock::time_point(
+      std::chrono::duration_cast<WallClock::duration>(clock_.NowMicro().time_since_epoch()));
+}
 
 LeaderElector::~LeaderElector() { Stop(); }
 
@@ -145,7 +154,7 @@ void LeaderElector::Stop() {
 
 bool LeaderElector::IsLeader() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return leader_ && Steady::now() - last_renew_ <= config_.renew_deadline;
+  return leader_ && clock_.Steady() - last_renew_ <= config_.renew_deadline;
 }
 
 std::string LeaderElector::CurrentHolder() const {
@@ -180,7 +189,7 @@ bool LeaderElector::TryAcquireOrRenew() {
     log::Warn("reading the leader lease failed", {{"error", got.status().ToString()}});
     return false;
   }
-  auto now = WallClock::now();
+  auto now = WallNow();
   std::optional<WallClock::time_point> observed;
   if (current) {
     std::string renew = current->renew_time ? FormatMicroTime(*current->renew_time) : "";
@@ -241,7 +250,7 @@ bool LeaderElector::TryAcquireOrRenew() {
 
 void LeaderElector::Run() {
   while (!stopping_) {
-    auto attempt_start = Steady::now();
+    auto attempt_start = clock_.Steady();
     bool held = TryAcquireOrRenew();
     if (stopping_) {
       // Stop() came while the call was in flight; the lease is released below.
@@ -300,9 +309,12 @@ void LeaderElector::Watchdog() {
       cv_.wait_for(lock, config_.retry_period, [this] { return stopping_.load(); });
       continue;
     }
-    auto deadline = last_renew_ + config_.renew_deadline;
-    if (Steady::now() < deadline) {
-      cv_.wait_until(lock, deadline, [this] { return stopping_.load(); });
+    // The time left by the clock, waited for real (at most a retry period, so
+    // that a clock that jumps is noticed too); the clock is read again after.
+    auto left = last_renew_ + config_.renew_deadline - clock_.Steady();
+    if (left > Steady::duration::zero()) {
+      cv_.wait_for(lock, std::min<Steady::duration>(left, config_.retry_period),
+                   [this] { return stopping_.load(); });
       continue;
     }
     lock.unlock();
@@ -319,7 +331,7 @@ void LeaderElector::Release() {
   if (rec.holder != config_.identity) return;
   rec.holder.clear();
   rec.lease_duration_seconds = 1;
-  rec.renew_time = WallClock::now();
+  rec.renew_time = WallNow();
   Json lease = *got;
   lease["spec"] = LeaseSpecJson(rec);
   auto wrote = client_.Update(r, config_.lease_namespace, lease);

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "common/status.h"
+#include "common/time.h"
 #include "kube/client.h"
 
 namespace certguard::kube {
@@ -29,6 +30,9 @@ struct LeaderElectionConfig {
   Duration renew_deadline = std::chrono::seconds(10);
   Duration retry_period = std::chrono::seconds(2);
   bool release_on_cancel = true;
+  // Where the lease times written and compared, and the renew deadline, read
+  // the time. The waits between attempts stay real.
+  const common::Clock* clock = nullptr;  // default: common::SystemClock(); must outlive it
 };
 
 // InvalidArgument unless lease_duration > renew_deadline > retry_period > 0
@@ -105,8 +109,11 @@ class LeaderElector {
   void StopLeading(const char* why);  // under no lock
   bool SleepFor(Duration d);
 
+  WallClock::time_point WallNow() const;
+
   Client& client_;
   LeaderElectionConfig config_;
+  const common::Clock& clock_;
   Callbacks callbacks_;
   std::atomic<bool> leader_{false};
   std::atomic<bool> stopping_{false};

@@ -19,7 +19,8 @@ uint64_t ItemBackoff::NumRequeues(const std::string& key) const {
   return it == failures_.end() ? 0 : it->second;
 }
 
-WorkQueue::WorkQueue(QueueOptions options) : backoff_(options.backoff) {
+WorkQueue::WorkQueue(QueueOptions options)
+    : backoff_(options.backoff), clock_(options.clock ? *options.clock : common::SystemClock()) {
   timer_ = std::thread([this] { TimerLoop(); });
 }
 
@@ -48,7 +49,7 @@ void WorkQueue::AddAfter(const std::string& key, Duration delay) {
     AddLocked(key);
     return;
   }
-  auto at = Clock::now() + delay;
+  auto at = clock_.Steady() + delay;
   auto it = waiting_at_.find(key);
   if (it != waiting_at_.end()) {
     if (it->second <= at) return;  // the earlier time wins
@@ -69,6 +70,21 @@ void WorkQueue::AddAfter(const std::string& key, Duration delay) {
 void WorkQueue::AddRateLimited(const std::string& key) { AddAfter(key, backoff_.When(key)); }
 
 void WorkQueue::Forget(const std::string& key) { backoff_.Forget(key); }
+
+void WorkQueue::ReleaseDue() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ReleaseDueLocked();
+}
+
+void WorkQueue::ReleaseDueLocked() {
+  auto now = clock_.Steady();
+  while (!waiting_.empty() && waiting_.begin()->first <= now) {
+    std::string key = std::move(waiting_.begin()->second);
+    waiting_.erase(waiting_.begin());
+    waiting_at_.erase(key);
+    AddLocked(key);
+  }
+}
 
 uint64_t WorkQueue::NumRequeues(const std::string& key) const {
   return backoff_.NumRequeues(key);
@@ -148,18 +164,13 @@ void WorkQueue::TimerLoop() {
       timer_cv_.wait(lock);
       continue;
     }
-    auto next = waiting_.begin()->first;
-    if (Clock::now() < next) {
-      timer_cv_.wait_until(lock, next);
+    // The time left by the clock, waited for real; the clock is read again after.
+    auto left = waiting_.begin()->first - clock_.Steady();
+    if (left > Clock::duration::zero()) {
+      timer_cv_.wait_for(lock, left);
       continue;
     }
-    auto now = Clock::now();
-    while (!waiting_.empty() && waiting_.begin()->first <= now) {
-      std::string key = std::move(waiting_.begin()->second);
-      waiting_.erase(waiting_.begin());
-      waiting_at_.erase(key);
-      AddLocked(key);
-    }
+    ReleaseDueLocked();
   }
 }
 

@@ -5,7 +5,9 @@
 // - A key is never handed to two workers at once: a key added while it is being
 //   processed is queued again when Done(key) is called, so it runs once more.
 // - Per-key exponential backoff (AddRateLimited / Forget / NumRequeues).
-// - Delayed adds (AddAfter), served by one timer thread.
+// - Delayed adds (AddAfter), served by one timer thread. Their times are read
+//   from the injected common::Clock (the timer really waits, then re-reads it):
+//   a test moves a FakeClock and calls ReleaseDue().
 // - ShutDown(): Get returns false once the queue is empty; keys still queued
 //   are handed out first (drain); new adds are ignored.
 #pragma once
@@ -22,6 +24,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/time.h"
 #include "kube/backoff.h"
 
 namespace certguard::kube {
@@ -44,6 +47,8 @@ class ItemBackoff {
 struct QueueOptions {
   // Per-key backoff: 5 ms doubling to 1000 s, like client-go's default.
   Backoff backoff{std::chrono::milliseconds(5), std::chrono::seconds(1000), 2.0, 0.0};
+  // Where delayed adds read the time (its steady clock).
+  const common::Clock* clock = nullptr;  // default: common::SystemClock(); must outlive it
 };
 
 class WorkQueue {
@@ -61,6 +66,9 @@ class WorkQueue {
   void AddAfter(const std::string& key, Duration delay);
   // AddAfter(key, next backoff delay of key).
   void AddRateLimited(const std::string& key);
+  // Moves the delayed keys that are due by the clock into the queue. The timer
+  // thread does this as real time passes; a test that moves a fake clock calls it.
+  void ReleaseDue();
   // Resets the key's backoff (after a success).
   void Forget(const std::string& key);
   uint64_t NumRequeues(const std::string& key) const;
@@ -83,9 +91,11 @@ class WorkQueue {
 
  private:
   void AddLocked(const std::string& key);
+  void ReleaseDueLocked();
   void TimerLoop();
 
   ItemBackoff backoff_;
+  const common::Clock& clock_;
   mutable std::mutex mu_;
   std::condition_variable cv_;        // workers: a key is ready or shutdown
   std::condition_variable timer_cv_;  // timer: new earliest delay or shutdown

@@ -124,4 +124,15 @@ TEST_CASE("SystemClock reads the real clocks", "[common][time]") {
   CHECK(now <= floor<seconds>(system_clock::now()));
   const auto s0 = SystemClock().Steady();
   CHECK(SystemClock().Steady() >= s0);
+  // The microsecond reading is the same wall clock, not floored to the second.
+  const MicroTime micro = SystemClock().NowMicro();
+  CHECK(micro >= MicroTime(now));
+  CHECK(micro <= floor<microseconds>(system_clock::now()));
+}
+
+TEST_CASE("FakeClock's microsecond reading is its wall clock", "[common][time]") {
+  FakeClock clock(At(1000));
+  CHECK(clock.NowMicro() == MicroTime(At(1000)));
+  clock.Advance(2s);
+  CHECK(clock.NowMicro() == MicroTime(At(1002)));
 }

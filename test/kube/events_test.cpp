@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/time.h"
 #include "support/kube/fake_client.h"
 #include "support/kube/fake_recorder.h"
 
@@ -140,6 +141,79 @@ TEST_CASE("Events: API errors are counted, never thrown at the caller", "[kube][
   rec.Flush();
   CHECK(rec.stats().errors == 1);
   CHECK(Events(api).empty());
+}
+
+TEST_CASE("Events: timestamps and the aggregation window read the injected clock",
+          "[kube][events]") {
+  using namespace std::chrono_literals;
+  using certguard::common::FormatRfc3339;
+  const certguard::common::Time t0(std::chrono::seconds(1790000000));
+  certguard::common::FakeClock clock(t0);
+  FakeClient api;
+  auto o = Options();
+  o.clock = &clock;
+  ApiEventRecorder rec(api, o);
+  auto ref = ReferenceTo(Csr("csr-1"));
+  rec.Record(ref, EventSeverity::kWarning, "Denied", "SAN not allowed");
+  rec.Flush();
+  auto evs = Events(api);
+  REQUIRE(evs.size() == 1);
+  CHECK(evs[0]["firstTimestamp"] == FormatRfc3339(t0));
+  CHECK(evs[0]["lastTimestamp"] == FormatRfc3339(t0));
+
+  clock.Advance(10min);  // the window (10 min) from the last write: still a repeat
+  rec.Record(ref, EventSeverity::kWarning, "Denied", "SAN not allowed");
+  rec.Flush();
+  evs = Events(api);
+  REQUIRE(evs.size() == 1);
+  CHECK(evs[0]["count"] == 2);
+  CHECK(evs[0]["firstTimestamp"] == FormatRfc3339(t0));
+  CHECK(evs[0]["lastTimestamp"] == FormatRfc3339(t0 + 10min));
+
+  clock.Advance(10min + 1s);  // past the window: a new Event
+  rec.Record(ref, EventSeverity::kWarning, "Denied", "SAN not allowed");
+  rec.Flush();
+  evs = Events(api);
+  REQUIRE(evs.size() == 2);
+  CHECK(rec.stats().created == 2);
+  CHECK(rec.stats().patched == 1);
+  int fresh = 0;
+  for (const auto& e : evs) {
+    if (e["firstTimestamp"] == FormatRfc3339(t0 + 20min + 1s)) {
+      fresh++;
+      CHECK(e["count"] == 1);
+    }
+  }
+  CHECK(fresh == 1);
+}
+
+TEST_CASE("Events: an object's budget refills on the injected clock", "[kube][events]") {
+  using namespace std::chrono_literals;
+  certguard::common::FakeClock clock(certguard::common::Time(std::chrono::seconds(1790000000)));
+  FakeClient api;
+  auto o = Options();
+  o.clock = &clock;
+  o.burst_per_object = 2;  // and one more every 300 s
+  ApiEventRecorder rec(api, o);
+  auto ref = ReferenceTo(Csr("csr-1"));
+  auto record = [&](int i) {
+    rec.Record(ref, EventSeverity::kWarning, "Denied", "reason " + std::to_string(i));
+    rec.Flush();
+  };
+  record(0);
+  record(1);
+  // Two distinct Events of one object at the same instant: two names, both written.
+  CHECK(Events(api).size() == 2);
+  CHECK(rec.stats().errors == 0);
+  clock.Advance(299s);  // not quite a token yet
+  record(2);
+  CHECK(rec.stats().dropped_rate_limited == 1);
+  clock.Advance(302s);  // a dropped event spent its part too: now one token
+  record(3);
+  CHECK(Events(api).size() == 3);
+  CHECK(rec.stats().dropped_rate_limited == 1);
+  record(4);
+  CHECK(rec.stats().dropped_rate_limited == 2);
 }
 
 TEST_CASE("FakeRecorder keeps what controllers record", "[kube][events]") {

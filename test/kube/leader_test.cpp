@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include "common/time.h"
 #include "support/kube/fake_client.h"
 #include "support/wait.h"
 
@@ -309,4 +310,67 @@ TEST_CASE("A leader that loses the lease to a conflicting writer stops at once",
   CHECK_FALSE(a.IsLeader());
   a.Stop();
   CHECK(fa.stopped == 1);  // once per leadership
+}
+
+namespace {
+
+// Fast retries, but a lease and a deadline that real time never reaches in a test:
+// only the injected clock can make them pass.
+LeaderElectionConfig OnClock(const std::string& id, const certguard::common::Clock& clock) {
+  LeaderElectionConfig c = Config(id);  // lease 15 s, renew deadline 10 s
+  c.retry_period = 50ms;
+  c.clock = &clock;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("An elector judges another's lease expired by the injected clock", "[kube][leader]") {
+  certguard::common::FakeClock clock(certguard::common::Time(std::chrono::seconds(1790000000)));
+  FakeClient api;
+  Json lease = {{"apiVersion", "coordination.k8s.io/v1"},
+                {"kind", "Lease"},
+                {"metadata", {{"name", "certguard"}, {"namespace", "ns"}}},
+                {"spec", LeaseSpecJson(Held("other", kT0))}};
+  REQUIRE(api.Create(resources::kLeases, "ns", lease).ok());
+  Flags fb;
+  LeaderElector b(api, OnClock("b", clock), fb.Callbacks());
+  b.Start();
+  REQUIRE(WaitFor([&] { return b.CurrentHolder() == "other"; }));
+  clock.Advance(14s);  // 14 s after b first saw the holder: still valid
+  std::this_thread::sleep_for(300ms);  // several attempts
+  CHECK_FALSE(b.IsLeader());
+  CHECK(fb.started == 0);
+  clock.Advance(1s);  // 15 s: expired
+  REQUIRE(WaitFor([&] { return b.IsLeader(); }, 2s));
+  auto taken = api.Get(resources::kLeases, "ns", "certguard");
+  REQUIRE(taken.ok());
+  // The times it writes are the injected ones, to the microsecond.
+  CHECK((*taken)["spec"]["holderIdentity"] == "b");
+  CHECK((*taken)["spec"]["acquireTime"] == FormatMicroTime(kT0 + 15s));
+  CHECK((*taken)["spec"]["renewTime"] == FormatMicroTime(kT0 + 15s));
+  CHECK((*taken)["spec"]["leaseTransitions"] == 4);
+  b.Stop();
+}
+
+TEST_CASE("A leader stops at the renew deadline of the injected clock", "[kube][leader]") {
+  certguard::common::FakeClock clock(certguard::common::Time(std::chrono::seconds(1790000000)));
+  FakeClient api;
+  Flags fa;
+  LeaderElector a(api, OnClock("a", clock), fa.Callbacks());
+  a.Start();
+  REQUIRE(WaitFor([&] { return a.IsLeader(); }));
+  auto created = api.Get(resources::kLeases, "ns", "certguard");
+  REQUIRE(created.ok());
+  CHECK((*created)["spec"]["acquireTime"] == FormatMicroTime(kT0));
+  // Every renewal fails from now on; real time alone would take 10 s to matter.
+  api.InjectError("update", Status(Code::kUnavailable, "partitioned"), 10000);
+  clock.Advance(10s);  // exactly the deadline: still leading
+  CHECK(a.IsLeader());
+  clock.Advance(1s);
+  CHECK_FALSE(a.IsLeader());
+  // The watchdog re-reads the clock at least once a retry period.
+  REQUIRE(WaitFor([&] { return fa.stopped == 1; }, 2s));
+  CHECK(fa.started == 1);
+  a.Stop();
 }

@@ -1,5 +1,7 @@
 #include "kube/queue.h"
 
+#include "common/time.h"
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <map>
@@ -13,6 +15,8 @@ using certguard::kube::Duration;
 using certguard::kube::ItemBackoff;
 using certguard::kube::QueueOptions;
 using certguard::kube::WorkQueue;
+using certguard::common::FakeClock;
+using certguard::common::Time;
 
 TEST_CASE("Queue: adding a queued key again is a no-op", "[kube][queue]") {
   WorkQueue q;
@@ -204,4 +208,77 @@ TEST_CASE("Queue: ShutDownWithDrain waits for the key in hand", "[kube][queue]")
   q.Done(k);
   t.join();
   CHECK(drained);
+}
+
+// Delayed adds read the injected clock: a FakeClock that does not move keeps
+// every delayed key waiting however long the test runs; moving it releases
+// exactly the keys that are due, in the order of their times.
+TEST_CASE("Queue: AddAfter releases keys by the injected clock, in time order", "[kube][queue]") {
+  FakeClock clock(Time(std::chrono::seconds(1790000000)));
+  QueueOptions o;
+  o.clock = &clock;
+  WorkQueue q(o);
+  q.AddAfter("c", 30s);
+  q.AddAfter("a", 10s);
+  q.AddAfter("b", 20s);
+  q.AddAfter("b", 40s);  // a later time for a waiting key does not push it back
+  q.AddAfter("d", 50s);
+  q.AddAfter("d", 15s);  // an earlier one pulls it forward
+  CHECK(q.WaitingLen() == 4);
+  q.ReleaseDue();
+  std::string k;
+  CHECK_FALSE(q.GetFor(&k, 20ms));  // real time passed, the clock did not
+  CHECK(q.WaitingLen() == 4);
+
+  std::vector<std::string> order;
+  for (int step = 0; step < 4; ++step) {
+    clock.Advance(5s);
+    q.ReleaseDue();
+    while (q.Len() > 0) {
+      REQUIRE(q.GetFor(&k, 1s));
+      order.push_back(k);
+      q.Done(k);
+    }
+  }
+  // 20 s on: a (10 s), d (15 s) and b (20 s) are out; c (30 s) still waits.
+  CHECK(order == std::vector<std::string>{"a", "d", "b"});
+  CHECK(q.WaitingLen() == 1);
+  clock.Advance(10s);
+  q.ReleaseDue();
+  REQUIRE(q.GetFor(&k, 1s));
+  CHECK(k == "c");
+  q.Done(k);
+  CHECK(q.WaitingLen() == 0);
+}
+
+TEST_CASE("Queue: rate-limited requeues wait their backoff on the injected clock", "[kube][queue]") {
+  FakeClock clock(Time(std::chrono::seconds(1790000000)));
+  QueueOptions o;
+  o.clock = &clock;
+  o.backoff = Backoff{1s, 1000s, 2.0, 0.0};
+  WorkQueue q(o);
+  std::string k;
+  q.AddRateLimited("a");  // first failure: 1 s
+  CHECK(q.Len() == 0);
+  clock.Advance(1s);
+  q.ReleaseDue();
+  REQUIRE(q.GetFor(&k, 1s));
+  CHECK(k == "a");
+  q.Done("a");
+
+  q.AddRateLimited("a");  // second failure: 2 s
+  clock.Advance(1s);
+  q.ReleaseDue();
+  CHECK(q.Len() == 0);
+  CHECK(q.WaitingLen() == 1);
+  clock.Advance(1s);
+  q.ReleaseDue();
+  REQUIRE(q.GetFor(&k, 1s));
+  q.Done("a");
+
+  q.Forget("a");  // success: back to 1 s
+  q.AddRateLimited("a");
+  clock.Advance(1s);
+  q.ReleaseDue();
+  CHECK(q.Len() == 1);
 }
