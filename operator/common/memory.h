@@ -4,6 +4,9 @@
 
 namespace certguard::common {
 
+// True when the two calls below do something (built against glibc).
+bool AllocatorTuningAvailable();
+
 // Fewer malloc arenas: each thread (workers, informers) would otherwise get
 // one of its own, and the memory freed in one is not reused by the others.
 // Call once, before threads start.

@@ -31,9 +31,11 @@ kube::QueueOptions QueueOn(const common::Clock& clock) {
 }
 
 kube::InformerOptions CacheOptions(nlohmann::json (*trim)(const nlohmann::json&),
-                                   std::vector<std::string> drop = {}) {
+                                   std::vector<std::string> drop = {},
+                                   kube::KeepAsText as_text = nullptr) {
   kube::InformerOptions o;
   o.cache_transform = trim;
+  o.cache_as_text = std::move(as_text);
   o.list_from_watch_cache = true;  // start-up in a big cluster: one response, not 30 pages
   o.drop_fields = std::move(drop);
   return o;
@@ -92,8 +94,12 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events, 
       metrics_(metrics),
       options_(std::move(options)),
       clock_(options_.clock ? *options_.clock : common::SystemClock()),
-      csrs_(client, kCsrs, CacheOptions(CsrForCache)),
-      nodes_(client, kube::resources::kNodes, CacheOptions(NodeForCache, kNodeFieldsUnread)),
+      // Thousands of decided CSRs and Nodes, each read one at a time: kept as
+      // text. A pending CSR stays a tree (every reconcile of it reads it).
+      csrs_(client, kCsrs, CacheOptions(CsrForCache, {}, IsDecided)),
+      nodes_(client, kube::resources::kNodes,
+             CacheOptions(NodeForCache, kNodeFieldsUnread,
+                          [](const nlohmann::json&) { return true; })),
       policies_(client, kPolicies, CacheOptions(nullptr)),
       cache_view_(std::make_unique<CacheView>(*this)),
       view_(options_.view ? *options_.view : *cache_view_),

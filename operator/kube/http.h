@@ -85,4 +85,10 @@ class HttpTransport {
 // unreadable key material.
 Result<std::shared_ptr<HttpTransport>> NewHttpsTransport(const ClientConfig& config);
 
+// Sizes the I/O thread pool every HTTPS transport shares (cpprestsdk's: 40
+// threads unless told, each with its stack and malloc arena, for I/O that is
+// asynchronous). Call once, before the first transport is used; false (and no
+// change) when the pool already exists.
+bool SetHttpIoThreads(size_t threads);
+
 }  // namespace certguard::kube

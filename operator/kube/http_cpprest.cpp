@@ -1,5 +1,6 @@
 // The only file that includes cpprestsdk. Every exception it throws stops here.
 #include <cpprest/http_client.h>
+#include <pplx/threadpool.h>
 #include <strings.h>
 
 #include <boost/asio/ssl.hpp>
@@ -241,6 +242,15 @@ class CpprestTransport : public HttpTransport {
 };
 
 }  // namespace
+
+bool SetHttpIoThreads(size_t threads) {
+  try {
+    crossplat::threadpool::initialize_with_threads(threads);
+    return true;
+  } catch (const std::exception&) {  // already made
+    return false;
+  }
+}
 
 Result<std::shared_ptr<HttpTransport>> NewHttpsTransport(const ClientConfig& config) {
   if (config.server.rfind("https://", 0) != 0 && config.server.rfind("http://", 0) != 0) {

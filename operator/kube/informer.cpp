@@ -6,17 +6,48 @@
 
 namespace certguard::kube {
 
+Store::Entry Store::Pack(ObjectPtr object) const {
+  Entry e;
+  if (object && as_text_ && as_text_(*object)) {
+    try {
+      e.text = object->dump();
+      e.text.shrink_to_fit();
+      return e;
+    } catch (const std::exception&) {  // not valid UTF-8: kept as it is
+      e.text.clear();
+    }
+  }
+  e.object = std::move(object);
+  return e;
+}
+
+ObjectPtr Store::Unpack(const Entry& entry) {
+  if (entry.object || entry.text.empty()) return entry.object;
+  // Text this store wrote from a valid object: it parses back to that object.
+  return std::make_shared<const Json>(Json::parse(entry.text));
+}
+
 ObjectPtr Store::Get(const std::string& key) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = objects_.find(key);
-  return it == objects_.end() ? nullptr : it->second;
+  Entry e;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = objects_.find(key);
+    if (it == objects_.end()) return nullptr;
+    e = it->second;
+  }
+  return Unpack(e);  // parsed outside the lock
 }
 
 std::vector<ObjectPtr> Store::List() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Entry> entries;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    entries.reserve(objects_.size());
+    for (const auto& [k, v] : objects_) entries.push_back(v);
+  }
   std::vector<ObjectPtr> out;
-  out.reserve(objects_.size());
-  for (const auto& [k, v] : objects_) out.push_back(v);
+  out.reserve(entries.size());
+  for (const auto& e : entries) out.push_back(Unpack(e));
   return out;
 }
 
@@ -34,27 +65,42 @@ size_t Store::Size() const {
 }
 
 ObjectPtr Store::Upsert(const std::string& key, ObjectPtr object) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto& slot = objects_[key];
-  ObjectPtr prev = std::move(slot);
-  slot = std::move(object);
-  return prev;
+  Entry next = Pack(std::move(object));
+  Entry prev;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& slot = objects_[key];
+    prev = std::move(slot);
+    slot = std::move(next);
+  }
+  return Unpack(prev);
 }
 
 ObjectPtr Store::Remove(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = objects_.find(key);
-  if (it == objects_.end()) return nullptr;
-  ObjectPtr prev = std::move(it->second);
-  objects_.erase(it);
-  return prev;
+  Entry prev;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = objects_.find(key);
+    if (it == objects_.end()) return nullptr;
+    prev = std::move(it->second);
+    objects_.erase(it);
+  }
+  return Unpack(prev);
 }
 
 std::unordered_map<std::string, ObjectPtr> Store::Replace(
     std::unordered_map<std::string, ObjectPtr> objects) {
-  std::lock_guard<std::mutex> lock(mu_);
-  objects_.swap(objects);
-  return objects;
+  std::unordered_map<std::string, Entry> next;
+  next.reserve(objects.size());
+  for (auto& [k, v] : objects) next.emplace(k, Pack(std::move(v)));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    objects_.swap(next);
+  }
+  std::unordered_map<std::string, ObjectPtr> prev;
+  prev.reserve(next.size());
+  for (auto& [k, e] : next) prev.emplace(k, Unpack(e));
+  return prev;
 }
 
 ChangeHandler EnqueueTo(WorkQueue& queue) {
@@ -87,7 +133,10 @@ void StripForCache(Json& object, bool keep_managed_fields) {
 }
 
 Informer::Informer(Client& client, Resource resource, InformerOptions options)
-    : client_(client), resource_(std::move(resource)), options_(std::move(options)) {}
+    : client_(client),
+      resource_(std::move(resource)),
+      options_(std::move(options)),
+      store_(options_.cache_as_text) {}
 
 Informer::~Informer() { Stop(); }
 

@@ -30,9 +30,17 @@ namespace certguard::kube {
 
 using ObjectPtr = std::shared_ptr<const Json>;
 
+// Which cached objects a Store keeps as JSON text (InformerOptions::cache_as_text).
+using KeepAsText = std::function<bool(const Json&)>;
+
 // The informer's cache. Thread-safe; objects are immutable once stored.
 class Store {
  public:
+  // Objects for which `as_text` returns true are kept as their JSON text, not
+  // as a tree (a map node per key): Get, List and the writers' returns parse
+  // them again, into an object equal to the one stored.
+  explicit Store(KeepAsText as_text = nullptr) : as_text_(std::move(as_text)) {}
+
   ObjectPtr Get(const std::string& key) const;  // nullptr when absent
   std::vector<ObjectPtr> List() const;
   std::vector<std::string> Keys() const;
@@ -46,8 +54,17 @@ class Store {
       std::unordered_map<std::string, ObjectPtr> objects);
 
  private:
+  // One of the two is set: the object, or its JSON text.
+  struct Entry {
+    ObjectPtr object;
+    std::string text;
+  };
+  Entry Pack(ObjectPtr object) const;
+  static ObjectPtr Unpack(const Entry& entry);
+
+  KeepAsText as_text_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, ObjectPtr> objects_;
+  std::unordered_map<std::string, Entry> objects_;
 };
 
 // What changed. `old_object` is set for kUpdate and kDelete, `object` for
@@ -92,6 +109,10 @@ struct InformerOptions {
   // Applied as each list page and watch event arrives, so whole objects are
   // held one page at a time (page_size bounds the peak), never a whole list.
   std::function<Json(const Json&)> cache_transform;
+  // Which cached objects (after cache_transform) the store keeps as their JSON
+  // text: a few hundred bytes for a trimmed object instead of a tree of maps,
+  // for a cache of thousands read one object at a time. Each read parses.
+  KeepAsText cache_as_text;
   // List and watch PartialObjectMetadata: objects without data, spec or status
   // (kind PartialObjectMetadata), so a large object is never received whole.
   bool metadata_only = false;

@@ -652,3 +652,72 @@ TEST_CASE("Informer drop_fields: neither the cache nor handlers see them, listed
     CHECK(s.find(" metadata.name ") != std::string::npos);
   }
 }
+
+TEST_CASE("Store keeps as text what as_text picks and reads it back equal", "[kube][informer]") {
+  Store s([](const Json& o) { return o["metadata"].value("name", "") != "tree"; });
+  Json varied = CM("text", "1");
+  varied["data"]["nested"] = {{"list", {1, -2, 3.5, nullptr, true, "é ☃"}},
+                              {"big", 18446744073709551615ULL},
+                              {"empty", Json::object()}};
+  auto text = std::make_shared<const Json>(varied);
+  auto tree = std::make_shared<const Json>(CM("tree", "1"));
+  CHECK(s.Upsert("ns/text", text) == nullptr);
+  CHECK(s.Upsert("ns/tree", tree) == nullptr);
+  auto got = s.Get("ns/text");
+  REQUIRE(got);
+  CHECK(got != text);  // parsed again from the text
+  CHECK(*got == varied);
+  CHECK((*got)["data"]["nested"]["big"].is_number_unsigned());
+  CHECK(s.Get("ns/tree") == tree);  // the very object
+  CHECK(s.List().size() == 2);
+
+  auto next = std::make_shared<const Json>(CM("text", "2"));
+  auto prev = s.Upsert("ns/text", next);
+  REQUIRE(prev);
+  CHECK(*prev == varied);
+  auto removed = s.Remove("ns/text");
+  REQUIRE(removed);
+  CHECK(*removed == *next);
+  CHECK(s.Get("ns/text") == nullptr);
+  CHECK(s.Size() == 1);
+
+  std::unordered_map<std::string, ObjectPtr> all = {{"ns/text", text}};
+  auto replaced = s.Replace(std::move(all));
+  REQUIRE(replaced.count("ns/tree") == 1);
+  CHECK(replaced["ns/tree"] == tree);
+  REQUIRE(s.Get("ns/text"));
+  CHECK(*s.Get("ns/text") == varied);
+}
+
+TEST_CASE("Store keeps an object that cannot be written as JSON text as it is",
+          "[kube][informer]") {
+  Store s([](const Json&) { return true; });
+  // Not valid UTF-8: dump() refuses it, so the tree is kept.
+  auto bad = std::make_shared<const Json>(Json{{"metadata", {{"name", "bad\xff"}}}});
+  s.Upsert("bad", bad);
+  CHECK(s.Get("bad") == bad);
+}
+
+TEST_CASE("Informer cache_as_text: the cache and handlers see the objects as cached",
+          "[kube][informer]") {
+  FakeClient api;
+  REQUIRE(api.Create(kCM, "ns", CM("listed", "1")).ok());
+  InformerOptions o = Fast();
+  o.cache_as_text = [](const Json&) { return true; };
+  Informer inf(api, kCM, o);
+  std::mutex mu;
+  std::vector<std::string> old_values;  // the old object of each update, as cached
+  inf.AddHandler([&](const Change& c) {
+    if (c.kind != Change::Kind::kUpdate) return;
+    std::lock_guard<std::mutex> l(mu);
+    old_values.push_back((*c.old_object)["data"].value("v", ""));
+  });
+  inf.Start();
+  REQUIRE(inf.WaitForSync(5s));
+  CHECK(DataOf(inf, "ns/listed") == "1");
+  REQUIRE(api.Patch(kCM, "ns", "listed", PatchType::kMerge, R"({"data":{"v":"2"}})").ok());
+  REQUIRE(WaitFor([&] { return DataOf(inf, "ns/listed") == "2"; }));
+  CHECK(CacheMatches(inf, api, kCM));
+  std::lock_guard<std::mutex> l(mu);
+  CHECK(old_values == std::vector<std::string>{"1"});
+}
