@@ -16,6 +16,17 @@
 // Approved or Denied condition. The peak resident memory of the approver is
 // sampled every 100 ms. Then it is stopped and the round's CSRs are deleted.
 //
+// Over the same window (first creation to last decision): the approver's CPU
+// seconds (utime + stime of its process, every thread), its threads and
+// context switches, and the API requests made (kube-apiserver's
+// apiserver_request_total, by verb and resource). That counter does not say
+// who asked, so what only others make is taken out: the benchmark's creations
+// (POST certificatesigningrequests), kube-controller-manager's signing (PUT
+// certificatesigningrequests/status) and the plane's own leases; approvers
+// make none of these. Watches are left out too: the counter takes one when it
+// ends, so those it holds are the plane's components' that happened to end
+// in the window, not the approver's (whose watches outlast a round).
+//
 // With --load-*, LOAD_NODES more Nodes and LOAD_CSRS already decided serving
 // CSRs are created afterwards, and each approver is started once more: the time
 // until its warm-up CSR is decided (start-up with a big cache) and its resident
@@ -62,6 +73,7 @@ using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
 namespace res = kube::resources;
 using bench::Child;
+using bench::CpuUseOf;
 using bench::DecisionOf;
 using bench::Die;
 using bench::Fmt;
@@ -199,6 +211,56 @@ class DecisionWatch {
   std::thread thread_;
 };
 
+// ---- API requests, from kube-apiserver's metrics ------------------------
+
+// apiserver_request_total summed by "VERB resource[/subresource]".
+std::map<std::string, double> ApiRequests(kube::RestClient& admin) {
+  kube::HttpRequest req;
+  req.path = "/metrics";
+  auto r = admin.Call(req);
+  std::map<std::string, double> out;
+  if (!r.ok() || r->status != 200) return out;
+  auto label = [](const std::string& line, const std::string& key) {
+    auto at = line.find("," + key + "=\"");
+    if (at == std::string::npos) at = line.find("{" + key + "=\"");
+    if (at == std::string::npos) return std::string();
+    at += key.size() + 3;
+    return line.substr(at, line.find('"', at) - at);
+  };
+  std::istringstream in(r->body);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("apiserver_request_total{", 0) != 0) continue;
+    std::string resource = label(line, "resource");
+    if (resource.empty()) continue;  // /metrics, /readyz, ...
+    std::string sub = label(line, "subresource");
+    out[label(line, "verb") + " " + resource + (sub.empty() ? "" : "/" + sub)] +=
+        std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
+  }
+  return out;
+}
+
+// The requests made between two snapshots but those no approver makes (see the
+// header): what is left is the approver's.
+Json ApproverRequests(const std::map<std::string, double>& after,
+                      const std::map<std::string, double>& before) {
+  static const char* const kNotApprovers[] = {"POST certificatesigningrequests",
+                                              "PUT certificatesigningrequests/status"};
+  Json out = Json::object();
+  for (const auto& [key, v] : after) {
+    auto it = before.find(key);
+    double n = v - (it == before.end() ? 0 : it->second);
+    if (n <= 0 || key.find(" leases") != std::string::npos || key.rfind("WATCH", 0) == 0) {
+      continue;
+    }
+    if (std::find(std::begin(kNotApprovers), std::end(kNotApprovers), key) !=
+        std::end(kNotApprovers)) {
+      continue;
+    }
+    out[key] = n;
+  }
+  return out;
+}
+
 // ---- the benchmark -------------------------------------------------------
 
 struct Node {
@@ -296,6 +358,8 @@ class Bench {
 
     std::vector<Clock::time_point> created(o_.csrs);
     std::atomic<int> create_errors{0};
+    auto requests_before = ApiRequests(*admin_);
+    auto cpu_before = CpuUseOf(child.pid());
     std::string first_error;
     std::mutex error_mu;
     auto t0 = Clock::now();
@@ -316,6 +380,8 @@ class Bench {
            !child.Ended()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
+    auto cpu_after = CpuUseOf(child.pid());
+    auto requests_after = ApiRequests(*admin_);
     sampling = false;
     sampler.join();
     auto decided = watch.Snapshot();
@@ -344,6 +410,21 @@ class Bench {
     r["p50_ms"] = Percentile(latencies, 0.50);
     r["p99_ms"] = Percentile(latencies, 0.99);
     r["rss_busy_peak_mib"] = peak;
+    if (cpu_before.cpu_seconds >= 0 && cpu_after.cpu_seconds >= 0) {
+      r["cpu_seconds"] = cpu_after.cpu_seconds - cpu_before.cpu_seconds;
+      r["threads"] = cpu_after.threads;
+      r["context_switches"] = {
+          {"voluntary", cpu_after.voluntary_switches - cpu_before.voluntary_switches},
+          {"involuntary", cpu_after.involuntary_switches - cpu_before.involuntary_switches}};
+    }
+    if (!requests_before.empty() && !requests_after.empty()) {
+      Json by = ApproverRequests(requests_after, requests_before);
+      double total = 0;
+      for (const auto& [k, v] : by.items()) total += v.get<double>();
+      r["api_requests"] = total;
+      r["api_requests_by_verb_resource"] = by;
+      if (approved + denied > 0) r["api_requests_per_csr"] = total / (approved + denied);
+    }
     if (create_errors > 0) {
       r["status"] = "failed";
       r["reason"] = std::to_string(create_errors.load()) + " CSRs not created: " + first_error;
@@ -539,6 +620,8 @@ int main(int argc, char** argv) {
   const Ratio ratios[] = {
       {"throughput_vs_best_peer", "csrs_per_second", nullptr, true},
       {"p99_vs_best_peer", "p99_ms", nullptr, false},
+      {"cpu_vs_best_peer", "cpu_seconds", nullptr, false},
+      {"api_requests_vs_best_peer", "api_requests", nullptr, false},
       {"idle_rss_vs_lightest_peer", "rss_idle_mib", nullptr, false},
       {"busy_rss_vs_lightest_peer", "rss_busy_peak_mib", nullptr, false},
       {"loaded_start_vs_best_peer", "ready_seconds", "loaded", false},
@@ -562,17 +645,19 @@ int main(int argc, char** argv) {
 
   std::printf("\n%d serving CSRs from %d node identities; loaded: +%d Nodes, +%d decided CSRs\n",
               o.csrs, o.nodes, o.load_nodes, o.load_csrs);
-  std::printf("%-30s %-11s %9s %8s %8s %8s %8s %8s %8s %8s %7s\n", "approver", "status",
-              "decided s", "CSR/s", "p50 ms", "p99 ms", "idle MiB", "busy MiB", "load MiB",
-              "load s", "x best");
+  std::printf("%-30s %-11s %9s %8s %8s %8s %7s %8s %8s %8s %8s %8s %7s\n", "approver", "status",
+              "decided s", "CSR/s", "p50 ms", "p99 ms", "CPU s", "req/CSR", "idle MiB",
+              "busy MiB", "load MiB", "load s", "x best");
   bool failed = false;
   for (const auto& r : results) {
     std::string status = r["status"];
     Json loaded = r.value("loaded", Json::object());
-    std::printf("%-30s %-11s %9s %8s %8s %8s %8s %8s %8s %8s %7s\n",
+    std::printf("%-30s %-11s %9s %8s %8s %8s %7s %8s %8s %8s %8s %8s %7s\n",
                 r["name"].get<std::string>().c_str(), status.c_str(),
                 Fmt(r, "all_decided_seconds").c_str(), Fmt(r, "csrs_per_second").c_str(),
                 Fmt(r, "p50_ms", "%.0f").c_str(), Fmt(r, "p99_ms", "%.0f").c_str(),
+                Fmt(r, "cpu_seconds", "%.2f").c_str(),
+                Fmt(r, "api_requests_per_csr", "%.2f").c_str(),
                 Fmt(r, "rss_idle_mib").c_str(), Fmt(r, "rss_busy_peak_mib").c_str(),
                 Fmt(loaded, "rss_mib").c_str(), Fmt(loaded, "ready_seconds").c_str(),
                 Fmt(r, "throughput_vs_best_peer", "%.2f").c_str());

@@ -1,7 +1,7 @@
 // What the benchmarks that drive a real control plane share: running a shell
-// command, quoting for it, a free loopback port, a process's memory, polling,
-// their command lines (NAME=VALUE pairs, bounded numbers, the flags every
-// comparison takes) and writing their results.
+// command, quoting for it, a free loopback port, a process's memory and CPU
+// time, polling, their command lines (NAME=VALUE pairs, bounded numbers, the
+// flags every comparison takes) and writing their results.
 #pragma once
 
 #include <arpa/inet.h>
@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <functional>
 #include <map>
 #include <optional>
@@ -89,6 +90,47 @@ inline Memory MemoryOf(pid_t pid) {
     if (line.rfind("VmHWM:", 0) == 0) m.hwm_mib = std::atof(line.c_str() + 6) / 1024;
   }
   return m;
+}
+
+// CPU time and scheduling of a whole process: utime + stime of its thread
+// group from /proc/PID/stat (threads that already ended included), its
+// threads now, and context switches summed over its live threads
+// (/proc/PID/task/*/status). cpu_seconds < 0 once the process is gone.
+struct CpuUse {
+  double cpu_seconds = -1;
+  int threads = 0;
+  long long voluntary_switches = 0, involuntary_switches = 0;
+};
+
+inline CpuUse CpuUseOf(pid_t pid) {
+  CpuUse u;
+  const std::string proc = "/proc/" + std::to_string(pid);
+  std::ifstream stat(proc + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // The command name (field 2) may hold spaces: fields count from after its ')'.
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return u;
+  std::istringstream fields(text.substr(close + 2));
+  std::string f;
+  unsigned long long utime = 0, stime = 0;
+  for (int field = 3; field <= 15 && fields >> f; ++field) {
+    if (field == 14) utime = std::stoull(f);
+    if (field == 15) stime = std::stoull(f);
+  }
+  u.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(proc + "/task", ec)) {
+    ++u.threads;
+    std::ifstream st(task.path() / "status");
+    for (std::string line; std::getline(st, line);) {
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0) {
+        u.voluntary_switches += std::atoll(line.c_str() + 24);
+      } else if (line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) {
+        u.involuntary_switches += std::atoll(line.c_str() + 27);
+      }
+    }
+  }
+  return u;
 }
 
 // True as soon as `cond` holds, polled every `every`; false if it still does

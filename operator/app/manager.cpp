@@ -184,10 +184,6 @@ Result<std::unique_ptr<kube::LeaderElector>> StartElection(
 
 int Run(const RunOptions& options_in, StopSignal& stop) {
   common::LimitAllocatorArenas();
-  // Requests, watches and their bodies are asynchronous on this pool (the
-  // threads that wait are the informers' and workers' own): a few threads do
-  // on two cores what cpprestsdk's default 40 do, with 36 fewer stacks.
-  if (!kube::SetHttpIoThreads(4)) log::Debug("http: the I/O thread pool was already made");
   RunOptions options = options_in;
   if (options.leader_election_namespace.empty()) {
     options.leader_election_namespace =

@@ -27,12 +27,11 @@ WriteResult WriteDecision(kube::Client& client, nlohmann::json csr, Plan plan,
       result.status = body.status().Annotate("csr " + name);
       return result;
     }
-    auto written = client.Update(kCsrs, "", *body, "approval");
-    if (written.ok()) {
+    Status st = client.UpdateWithoutResult(kCsrs, "", *body, "approval");
+    if (st.ok()) {
       result.written = true;
       return result;
     }
-    Status st = written.status();
     if (st.code() == Code::kNotFound) {
       result.plan.action = Plan::Action::kSkip;
       result.plan.note = "deleted";

@@ -342,8 +342,9 @@ Result<Json> RestClient::Create(const Resource& r, const std::string& ns, const 
   return CallJson(std::move(req));
 }
 
-Result<Json> RestClient::Update(const Resource& r, const std::string& ns, const Json& object,
-                                const std::string& subresource, const WriteOptions& o) {
+Result<HttpRequest> RestClient::UpdateRequest(const Resource& r, const std::string& ns,
+                                              const Json& object, const std::string& subresource,
+                                              const WriteOptions& o) {
   std::string name;
   if (auto m = object.find("metadata"); m != object.end() && m->is_object()) {
     name = m->value("name", "");
@@ -356,7 +357,25 @@ Result<Json> RestClient::Update(const Resource& r, const std::string& ns, const 
   req.path = r.ObjectPath(ns, name, subresource) + q.str();
   req.headers.emplace_back("Content-Type", "application/json");
   req.body = object.dump();
-  return CallJson(std::move(req));
+  return req;
+}
+
+Result<Json> RestClient::Update(const Resource& r, const std::string& ns, const Json& object,
+                                const std::string& subresource, const WriteOptions& o) {
+  auto req = UpdateRequest(r, ns, object, subresource, o);
+  if (!req.ok()) return req.status();
+  return CallJson(std::move(*req));
+}
+
+Status RestClient::UpdateWithoutResult(const Resource& r, const std::string& ns,
+                                       const Json& object, const std::string& subresource,
+                                       const WriteOptions& o) {
+  auto req = UpdateRequest(r, ns, object, subresource, o);
+  if (!req.ok()) return req.status();
+  std::string what = "PUT " + req->path.substr(0, req->path.find('?'));
+  auto resp = Call(std::move(*req));
+  if (!resp.ok()) return resp.status().Annotate(what);
+  return StatusFromHttp(resp->status, resp->headers, resp->body);
 }
 
 Result<Json> RestClient::Patch(const Resource& r, const std::string& ns, const std::string& name,

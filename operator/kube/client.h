@@ -94,6 +94,13 @@ class Client {
   virtual Result<Json> Update(const Resource& r, const std::string& ns, const Json& object,
                               const std::string& subresource = {},
                               const WriteOptions& options = {}) = 0;
+  // The same PUT when only its outcome matters (the same errors as Update):
+  // the server's answer is not parsed. This default calls Update.
+  virtual Status UpdateWithoutResult(const Resource& r, const std::string& ns, const Json& object,
+                                     const std::string& subresource = {},
+                                     const WriteOptions& options = {}) {
+    return Update(r, ns, object, subresource, options).status();
+  }
   // `body` is the patch document; kApply is server-side apply (body: the
   // object's intent as JSON; field_manager required).
   virtual Result<Json> Patch(const Resource& r, const std::string& ns, const std::string& name,
@@ -146,6 +153,11 @@ class RestClient : public Client {
   Result<Json> Update(const Resource& r, const std::string& ns, const Json& object,
                       const std::string& subresource = {},
                       const WriteOptions& options = {}) override;
+  // The answer's status only: an approval's answer (the whole object, a few
+  // KiB) is not parsed into a tree that nobody reads.
+  Status UpdateWithoutResult(const Resource& r, const std::string& ns, const Json& object,
+                             const std::string& subresource = {},
+                             const WriteOptions& options = {}) override;
   Result<Json> Patch(const Resource& r, const std::string& ns, const std::string& name,
                      PatchType type, const std::string& body, const WriteOptions& options = {},
                      const std::string& subresource = {}) override;
@@ -161,6 +173,8 @@ class RestClient : public Client {
  private:
   void WaitForToken();
   Result<Json> CallJson(HttpRequest request);
+  Result<HttpRequest> UpdateRequest(const Resource& r, const std::string& ns, const Json& object,
+                                    const std::string& subresource, const WriteOptions& o);
 
   std::shared_ptr<HttpTransport> transport_;
   RestOptions options_;

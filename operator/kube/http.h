@@ -87,8 +87,9 @@ Result<std::shared_ptr<HttpTransport>> NewHttpsTransport(const ClientConfig& con
 
 // Sizes the I/O thread pool every HTTPS transport shares (cpprestsdk's: 40
 // threads unless told, each with its stack and malloc arena, for I/O that is
-// asynchronous). Call once, before the first transport is used; false (and no
-// change) when the pool already exists.
+// asynchronous). The first request sizes it to a thread per core (2 to 4)
+// unless this was called before; false (and no change) when the pool already
+// exists.
 bool SetHttpIoThreads(size_t threads);
 
 }  // namespace certguard::kube

@@ -3,12 +3,15 @@
 #include <pplx/threadpool.h>
 #include <strings.h>
 
+#include <algorithm>
 #include <boost/asio/ssl.hpp>
 #include <chrono>
 #include <cstdint>
 #include <future>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <vector>
@@ -72,6 +75,19 @@ void AwaitCompletion(http::http_response& resp) {
   if (finished.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
     log::Debug("http: a response did not complete within 5s of its end");
   }
+}
+
+// cpprest runs every socket operation and every task continuation on one
+// shared pool, 40 threads unless told otherwise. Nothing on it blocks (callers
+// wait on their own threads), so a thread per core is enough; with 40, each
+// posted handler woke an idle thread of its own: a context switch per step of
+// every request. Set once, before the first request; if the pool already
+// exists (a program that used cpprest first), it is left as it is.
+void SizeThreadPool() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    (void)SetHttpIoThreads(std::clamp<size_t>(std::thread::hardware_concurrency(), 2, 4));
+  });
 }
 
 class CpprestTransport : public HttpTransport {
@@ -198,16 +214,34 @@ class CpprestTransport : public HttpTransport {
     std::string what = request.method + " " + request.path.substr(0, request.path.find('?'));
     try {
       auto cl = ClientFor(request.timeout);
-      http::http_response resp = cl->request(Build(request)).get();
+      // A write's answer (one object) or a body known to be small is awaited
+      // whole on cpprest's pool: this thread wakes once per request, then
+      // reads what is already there. A GET's body of unknown size (a list
+      // page) is read as it comes instead, so that it is never held twice.
+      const bool whole_write = request.method != "GET";
+      bool whole = false;
+      http::http_response resp =
+          cl->request(Build(request))
+              .then([whole_write, &whole](http::http_response r) {
+                whole = whole_write || SmallBody(r);
+                return whole ? r.content_ready() : pplx::task_from_result(r);
+              })
+              .get();
       HttpResponse out;
       out.status = resp.status_code();
       for (const auto& [k, v] : resp.headers()) out.headers.emplace_back(k, v);
       out.body = ReadBody(resp);
-      AwaitCompletion(resp);
+      if (!whole) AwaitCompletion(resp);  // content_ready has already completed it
       return out;
     } catch (const std::exception& e) {
       return FromException(e, what);
     }
+  }
+
+  static bool SmallBody(http::http_response& resp) {
+    constexpr size_t kSmall = 256 * 1024;
+    size_t len = resp.headers().content_length();
+    return len > 0 && len <= kSmall;
   }
 
   // The body straight into the string the JSON parser reads: a list page is
@@ -274,6 +308,7 @@ Result<std::shared_ptr<HttpTransport>> NewHttpsTransport(const ClientConfig& con
     log::Warn("tls-server-name is not supported; the server URL's host is verified",
               {{"tls_server_name", config.tls_server_name}});
   }
+  SizeThreadPool();
   std::shared_ptr<TokenSource> token;
   if (!config.token_file.empty()) {
     token = std::make_shared<TokenSource>(config.token_file, config.bearer_token);

@@ -101,6 +101,40 @@ TEST_CASE("RestClient maps errors, network failures and bad bodies", "[kube][cli
   CHECK(c.Get(resources::kConfigMaps, "ns", "x").status().code() == Code::kInternal);
 }
 
+TEST_CASE("UpdateWithoutResult sends Update's request and maps its errors, body unread",
+          "[kube][client]") {
+  auto t = Fake();
+  int n = 0;
+  t->OnDo([&](const HttpRequest&) -> certguard::Result<HttpResponse> {
+    switch (n++) {
+      case 0: return JsonResponse(200, "<not json: never parsed>");
+      case 1: return StatusResponse(409, "Conflict", "the object has been modified");
+      case 2: return StatusResponse(404, "NotFound", "csr \"x\" not found");
+      default: return Status(Code::kUnavailable, "connection refused");
+    }
+  });
+  RestClient c(t, Unlimited());
+  nlohmann::json csr = {{"metadata", {{"name", "x"}, {"resourceVersion", "7"}}},
+                        {"status", {{"conditions", nlohmann::json::array()}}}};
+  const auto& kCsrs = resources::kCertificateSigningRequests;
+  CHECK(c.UpdateWithoutResult(kCsrs, "", csr, "approval").ok());
+  CHECK(c.UpdateWithoutResult(kCsrs, "", csr, "approval").code() == Code::kConflict);
+  CHECK(c.UpdateWithoutResult(kCsrs, "", csr, "approval").code() == Code::kNotFound);
+  Status net = c.UpdateWithoutResult(kCsrs, "", csr, "approval");
+  CHECK(net.code() == Code::kUnavailable);
+  CHECK(net.message().find("PUT /apis/certificates.k8s.io/v1/"
+                           "certificatesigningrequests/x/approval") == 0);
+  CHECK(c.UpdateWithoutResult(kCsrs, "", {{"spec", {}}}).code() == Code::kInvalidArgument);
+
+  auto reqs = t->requests();
+  REQUIRE(reqs.size() == 4);
+  CHECK(reqs[0].method == "PUT");
+  CHECK(reqs[0].path ==
+        "/apis/certificates.k8s.io/v1/certificatesigningrequests/x/approval?fieldManager=certguard");
+  CHECK(HeaderValue(reqs[0].headers, "Content-Type") == "application/json");
+  CHECK(nlohmann::json::parse(reqs[0].body) == csr);
+}
+
 TEST_CASE("RestClient retries 429 after Retry-After, then gives up", "[kube][client]") {
   auto t = Fake();
   int n = 0;
