@@ -78,6 +78,7 @@ using bench::DecisionOf;
 using bench::Die;
 using bench::Fmt;
 using bench::NodeIp;
+using bench::PromLabel;
 using bench::Seconds;
 using bench::Tail;
 
@@ -220,20 +221,13 @@ std::map<std::string, double> ApiRequests(kube::RestClient& admin) {
   auto r = admin.Call(req);
   std::map<std::string, double> out;
   if (!r.ok() || r->status != 200) return out;
-  auto label = [](const std::string& line, const std::string& key) {
-    auto at = line.find("," + key + "=\"");
-    if (at == std::string::npos) at = line.find("{" + key + "=\"");
-    if (at == std::string::npos) return std::string();
-    at += key.size() + 3;
-    return line.substr(at, line.find('"', at) - at);
-  };
   std::istringstream in(r->body);
   for (std::string line; std::getline(in, line);) {
     if (line.rfind("apiserver_request_total{", 0) != 0) continue;
-    std::string resource = label(line, "resource");
+    std::string resource = PromLabel(line, "resource");
     if (resource.empty()) continue;  // /metrics, /readyz, ...
-    std::string sub = label(line, "subresource");
-    out[label(line, "verb") + " " + resource + (sub.empty() ? "" : "/" + sub)] +=
+    std::string sub = PromLabel(line, "subresource");
+    out[PromLabel(line, "verb") + " " + resource + (sub.empty() ? "" : "/" + sub)] +=
         std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
   }
   return out;

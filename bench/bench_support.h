@@ -53,6 +53,15 @@ inline std::string Shell(const std::string& cmd, int* rc) {
   return out;
 }
 
+// The value of label `key` in one line of Prometheus text ("" when absent).
+inline std::string PromLabel(const std::string& line, const std::string& key) {
+  auto at = line.find("," + key + "=\"");
+  if (at == std::string::npos) at = line.find("{" + key + "=\"");
+  if (at == std::string::npos) return std::string();
+  at += key.size() + 3;
+  return line.substr(at, line.find('"', at) - at);
+}
+
 // `s` as one single-quoted shell word.
 inline std::string Quote(const std::string& s) {
   std::string q = "'";

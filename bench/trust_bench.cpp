@@ -78,6 +78,7 @@ using certguard::bench::Fail;
 using certguard::bench::FreePort;
 using certguard::bench::Memory;
 using certguard::bench::MemoryOf;
+using certguard::bench::PromLabel;
 using certguard::bench::Quote;
 using certguard::bench::Shell;
 
@@ -108,18 +109,11 @@ std::map<std::string, double> ApiRequests(kube::RestClient& admin) {
   if (!r.ok() || r->status != 200) Fail("GET /metrics of kube-apiserver failed");
   std::map<std::string, double> out;
   std::istringstream in(r->body);
-  auto label = [](const std::string& line, const std::string& key) {
-    auto at = line.find("," + key + "=\"");
-    if (at == std::string::npos) at = line.find("{" + key + "=\"");
-    if (at == std::string::npos) return std::string();
-    at += key.size() + 3;
-    return line.substr(at, line.find('"', at) - at);
-  };
   for (std::string line; std::getline(in, line);) {
     if (line.rfind("apiserver_request_total{", 0) != 0) continue;
-    std::string resource = label(line, "resource");
+    std::string resource = PromLabel(line, "resource");
     if (!kResources.count(resource)) continue;
-    out[label(line, "verb") + " " + resource] +=
+    out[PromLabel(line, "verb") + " " + resource] +=
         std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
   }
   return out;

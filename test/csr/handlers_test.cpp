@@ -16,6 +16,7 @@ using namespace certguard::csr;
 using certguard::kube::Change;
 using certguard::testing::CsrBuilder;
 using certguard::testing::CsrObject;
+using certguard::testing::WithApproved;
 using nlohmann::json;
 
 namespace {
@@ -75,11 +76,6 @@ json ClientCsr(const std::string& name, const std::string& created,
       .Json();
 }
 
-json Approved(json csr) {
-  csr["status"]["conditions"] = json::array({{{"type", "Approved"}, {"status", "True"}}});
-  return csr;
-}
-
 json Node(const std::string& name, const std::string& ip, const std::string& heartbeat) {
   return {{"apiVersion", "v1"},
           {"kind", "Node"},
@@ -111,7 +107,7 @@ TEST_CASE("CSR changes: a pending kubelet CSR is enqueued, another signer's is n
   CHECK(f.sink.csrs.empty());
   CHECK(f.pending.Size() == 1);
   // A kubelet CSR seen already decided (as after a restart) is left alone.
-  f.handlers.OnCsr(Added(Approved(ClientCsr("done", "2026-11-24T04:00:00Z", "worker-2"))));
+  f.handlers.OnCsr(Added(WithApproved(ClientCsr("done", "2026-11-24T04:00:00Z", "worker-2"))));
   CHECK(f.sink.csrs.empty());
   CHECK(f.sink.rechecks == 0);
 }
@@ -131,12 +127,12 @@ TEST_CASE("CSR changes: a CSR decided since the last look rechecks the held ones
   json pending = ClientCsr("a", "2026-11-24T05:00:00Z");
   f.handlers.OnCsr(Added(pending));
   f.sink.Clear();
-  f.handlers.OnCsr(Updated(pending, Approved(pending)));
+  f.handlers.OnCsr(Updated(pending, WithApproved(pending)));
   CHECK(f.sink.rechecks == 1);
   CHECK(f.sink.csrs.empty());
   CHECK(f.pending.Size() == 0);
   // Decided before and after (a resync, the certificate issued): nothing to recheck.
-  f.handlers.OnCsr(Updated(Approved(pending), Approved(pending)));
+  f.handlers.OnCsr(Updated(WithApproved(pending), WithApproved(pending)));
   CHECK(f.sink.rechecks == 1);
   // Pending before and after (a label added): decided again.
   json labelled = pending;
@@ -161,7 +157,7 @@ TEST_CASE("CSR changes: a deleted CSR is forgotten, and a pending one re-enqueue
   CHECK(f.pending.Keys() == std::vector<std::string>{"b"});
   f.sink.Clear();
   // A decided one leaves the backlog as it was: forgotten, nothing enqueued.
-  f.handlers.OnCsr(Deleted(Approved(ClientCsr("c", "2026-11-24T04:00:00Z", "worker-2"))));
+  f.handlers.OnCsr(Deleted(WithApproved(ClientCsr("c", "2026-11-24T04:00:00Z", "worker-2"))));
   CHECK(f.sink.forgotten == std::vector<std::pair<std::string, std::string>>{{"c", "uid-c"}});
   CHECK(f.sink.csrs.empty());
 }

@@ -13,6 +13,7 @@ using namespace certguard::csr;
 using certguard::testing::Base64;
 using certguard::testing::CsrBuilder;
 using certguard::testing::CsrObject;
+using certguard::testing::WithApproved;
 using nlohmann::json;
 
 namespace {
@@ -38,11 +39,6 @@ json Csr(const std::string& name, const std::string& signer, const std::string& 
       .Usages({"digital signature", "client auth"})
       .NoStatus()
       .Json();
-}
-
-json Approved(json csr) {
-  csr["status"]["conditions"] = json::array({{{"type", "Approved"}, {"status", "True"}}});
-  return csr;
 }
 
 CsrRequest Request(const json& csr) {
@@ -133,8 +129,8 @@ TEST_CASE("PendingIndex names the newest CSR of a group and what it supersedes",
   CHECK(index.SupersededBy("older") == "new");
 
   // Once the newest is decided it still supersedes the older pending ones.
-  CHECK(index.Update("new", Approved(Csr("new", kClientSigner, node, node, "2026-11-24T05:05:00Z")))
-            .empty());
+  json decided = WithApproved(Csr("new", kClientSigner, node, node, "2026-11-24T05:05:00Z"));
+  CHECK(index.Update("new", decided).empty());
   CHECK(index.SupersededBy("old") == "new");
   // Once it is deleted, the next newest leads.
   index.Remove("new");

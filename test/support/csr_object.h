@@ -55,4 +55,10 @@ class CsrObject {
   nlohmann::json j_;
 };
 
+// `csr` (any CSR object) with the Approved condition as its only one.
+inline nlohmann::json WithApproved(nlohmann::json csr) {
+  csr["status"]["conditions"] = nlohmann::json::array({{{"type", "Approved"}, {"status", "True"}}});
+  return csr;
+}
+
 }  // namespace certguard::testing
