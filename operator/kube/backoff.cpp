@@ -34,17 +34,29 @@ double RandomUnit() {
 TokenBucket::TokenBucket(double qps, int burst, Clock::time_point now)
     : qps_(qps), burst_(std::max(burst, 1)), tokens_(std::max(burst, 1)), last_(now) {}
 
-Duration TokenBucket::Reserve(Clock::time_point now) {
-  if (qps_ <= 0) return Duration(0);
+void TokenBucket::Refill(Clock::time_point now) {
   if (now > last_) {
     double elapsed = std::chrono::duration<double>(now - last_).count();
     tokens_ = std::min(burst_, tokens_ + elapsed * qps_);
     last_ = now;
   }
+}
+
+Duration TokenBucket::Reserve(Clock::time_point now) {
+  if (qps_ <= 0) return Duration(0);
+  Refill(now);
   tokens_ -= 1.0;
   if (tokens_ >= 0) return Duration(0);
   double wait_s = -tokens_ / qps_;
   return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(wait_s));
+}
+
+bool TokenBucket::TryTake(Clock::time_point now) {
+  if (qps_ <= 0) return true;
+  Refill(now);
+  if (tokens_ < 1.0) return false;
+  tokens_ -= 1.0;
+  return true;
 }
 
 }  // namespace certguard::kube

@@ -40,7 +40,14 @@ class TokenBucket {
   // qps <= 0 means unlimited.
   Duration Reserve(Clock::time_point now);
 
+  // Takes a token only when one is there: true if taken. A refusal spends
+  // nothing, so a caller that drops what it cannot send now is not held
+  // back longer for having been refused.
+  bool TryTake(Clock::time_point now);
+
  private:
+  void Refill(Clock::time_point now);
+
   double qps_;
   double burst_;
   double tokens_;

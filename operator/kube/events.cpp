@@ -64,8 +64,9 @@ void ApiEventRecorder::Record(const ObjectReference& object, EventSeverity sever
     b = buckets_.emplace(okey, TokenBucket(options_.qps_per_object, options_.burst_per_object, now))
             .first;
   }
-  if (b->second.Reserve(now) > Duration(0)) {
-    // Out of tokens: give the token back by not waiting; drop this one.
+  if (!b->second.TryTake(now)) {
+    // Out of tokens: drop this one, spending nothing (as client-go's spam
+    // filter), so the object's next event is not held back by the dropped.
     stats_.dropped_rate_limited++;
     return;
   }

@@ -99,6 +99,26 @@ TEST_CASE("Token bucket: burst at once, then qps", "[kube][backoff]") {
   CHECK(tb.Reserve(t2) > Duration(0));
 }
 
+TEST_CASE("Token bucket: TryTake takes only what is there and a refusal costs nothing",
+          "[kube][backoff]") {
+  auto t0 = TokenBucket::Clock::time_point{} + 1h;
+  TokenBucket tb(10.0, 2, t0);
+  CHECK(tb.TryTake(t0));
+  CHECK(tb.TryTake(t0));
+  // Refused again and again: no debt builds up.
+  for (int i = 0; i < 5; ++i) CHECK_FALSE(tb.TryTake(t0));
+  CHECK_FALSE(tb.TryTake(t0 + 99ms));
+  CHECK(tb.TryTake(t0 + 100ms));  // one token earned in 100 ms at 10 qps
+  CHECK_FALSE(tb.TryTake(t0 + 100ms));
+  // A long idle refills only up to burst.
+  auto t1 = t0 + 1h;
+  CHECK(tb.TryTake(t1));
+  CHECK(tb.TryTake(t1));
+  CHECK_FALSE(tb.TryTake(t1));
+  TokenBucket unlimited(0, 1, t0);
+  for (int i = 0; i < 10; ++i) CHECK(unlimited.TryTake(t0));
+}
+
 TEST_CASE("Token bucket with qps <= 0 is unlimited", "[kube][backoff]") {
   auto t0 = TokenBucket::Clock::now();
   TokenBucket tb(0, 1, t0);
