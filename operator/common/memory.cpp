@@ -4,14 +4,17 @@
 // this pulls in. Tested before it, the tuning below was compiled out.
 #include <cstdlib>
 
-#if defined(__GLIBC__)
+// Sanitizers bring their own malloc: glibc's tuning would reach an allocator
+// nothing uses.
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define CERTGUARD_GLIBC_MALLOC 1
 #include <malloc.h>
 #endif
 
 namespace certguard::common {
 
 bool AllocatorTuningAvailable() {
-#if defined(__GLIBC__)
+#if defined(CERTGUARD_GLIBC_MALLOC)
   return true;
 #else
   return false;
@@ -19,13 +22,13 @@ bool AllocatorTuningAvailable() {
 }
 
 void LimitAllocatorArenas() {
-#if defined(__GLIBC__)
+#if defined(CERTGUARD_GLIBC_MALLOC)
   mallopt(M_ARENA_MAX, 2);
 #endif
 }
 
 void ReleaseFreeMemory() {
-#if defined(__GLIBC__)
+#if defined(CERTGUARD_GLIBC_MALLOC)
   malloc_trim(0);
 #endif
 }

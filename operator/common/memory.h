@@ -4,7 +4,7 @@
 
 namespace certguard::common {
 
-// True when the two calls below do something (built against glibc).
+// True when the two calls below do something (glibc's malloc: not under a sanitizer).
 bool AllocatorTuningAvailable();
 
 // Fewer malloc arenas: each thread (workers, informers) would otherwise get
