@@ -10,6 +10,8 @@
 
 using namespace certguard::common;
 
+// Worked out here, not taken from memory.cpp, so that a wrong test there shows.
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 namespace {
 
 // Resident pages of this process, in bytes (/proc/self/statm).
@@ -22,8 +24,6 @@ long ResidentBytes() {
 
 }  // namespace
 
-// Worked out here, not taken from memory.cpp, so that a wrong test there shows.
-#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 TEST_CASE("The allocator tuning is built in with glibc", "[common][memory]") {
   // It once tested __GLIBC__ before any header defined it, and did nothing.
   CHECK(AllocatorTuningAvailable());
