@@ -98,25 +98,29 @@ std::vector<std::string> PendingIndex::Update(const std::string& key, const nloh
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (!kubelet) {
-    entries_.erase(key);
-    LeaveGroupLocked(key);
+    EraseEntryLocked(key);
+    RecountGroupLocked(LeaveGroupLocked(key));
     return {};
   }
   if (!counted) {  // decided: no longer pending, but it still supersedes older ones
-    entries_.erase(key);
+    EraseEntryLocked(key);
     return {};
   }
   if (known) {
     if (auto e = entries_.find(key); e != entries_.end()) flood_key = e->second.requester_key;
     else flood_key = FloodKeyOf(csr);  // rare: pending again after it was decided
   }
-  entries_[key] = Entry{std::move(signer), std::move(flood_key), created};
-  if (known) return {};
-  LeaveGroupLocked(key);
+  PutEntryLocked(key, Entry{std::move(signer), std::move(flood_key), created});
+  if (known) {
+    if (auto m = members_.find(key); m != members_.end()) RecountGroupLocked(m->second.group);
+    return {};
+  }
+  RecountGroupLocked(LeaveGroupLocked(key));
   if (group.empty()) return {};
   members_[key] = Member{group, uid, DuplicateMember{StringAt(csr, "metadata", "name"), created}};
   auto& keys = groups_[group];
   keys.push_back(key);
+  RecountGroupLocked(group);
   std::string newest = NewestLocked(group);
   std::vector<std::string> superseded;
   for (const auto& k : keys) {
@@ -127,19 +131,70 @@ std::vector<std::string> PendingIndex::Update(const std::string& key, const nloh
 
 void PendingIndex::Remove(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
-  entries_.erase(key);
-  LeaveGroupLocked(key);
+  EraseEntryLocked(key);
+  RecountGroupLocked(LeaveGroupLocked(key));
 }
 
-void PendingIndex::LeaveGroupLocked(const std::string& key) {
+void PendingIndex::SetCountedLocked(Entry& e, bool counted) {
+  if (e.counted == counted) return;
+  e.counted = counted;
+  if (counted) {
+    ++total_;
+    ++per_requester_[e.requester_key];
+    return;
+  }
+  --total_;
+  auto it = per_requester_.find(e.requester_key);
+  if (it != per_requester_.end() && --it->second <= 0) per_requester_.erase(it);
+}
+
+void PendingIndex::PutEntryLocked(const std::string& key, Entry e) {
+  EraseEntryLocked(key);
+  ++pending_by_signer_[e.signer];
+  if (e.created) created_[e.signer].insert(*e.created);
+  Entry& put = entries_.emplace(key, std::move(e)).first->second;
+  // A CSR in no group always counts; one in a group, until RecountGroupLocked.
+  SetCountedLocked(put, true);
+}
+
+void PendingIndex::EraseEntryLocked(const std::string& key) {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return;
+  Entry& e = it->second;
+  SetCountedLocked(e, false);
+  if (auto n = pending_by_signer_.find(e.signer); n != pending_by_signer_.end()) {
+    if (--n->second <= 0) pending_by_signer_.erase(n);
+  }
+  if (e.created) {
+    if (auto c = created_.find(e.signer); c != created_.end()) {
+      if (auto at = c->second.find(*e.created); at != c->second.end()) c->second.erase(at);
+      if (c->second.empty()) created_.erase(c);
+    }
+  }
+  entries_.erase(it);
+}
+
+void PendingIndex::RecountGroupLocked(const std::string& group) {
+  if (group.empty()) return;
+  auto g = groups_.find(group);
+  if (g == groups_.end()) return;
+  const std::string newest = NewestLocked(group);
+  for (const auto& k : g->second) {
+    if (auto e = entries_.find(k); e != entries_.end()) SetCountedLocked(e->second, k == newest);
+  }
+}
+
+std::string PendingIndex::LeaveGroupLocked(const std::string& key) {
   auto m = members_.find(key);
-  if (m == members_.end()) return;
-  auto g = groups_.find(m->second.group);
+  if (m == members_.end()) return {};
+  std::string group = m->second.group;
+  auto g = groups_.find(group);
   if (g != groups_.end()) {
     std::erase(g->second, key);
     if (g->second.empty()) groups_.erase(g);
   }
   members_.erase(m);
+  return group;
 }
 
 std::string PendingIndex::NewestLocked(const std::string& group) const {
@@ -171,21 +226,13 @@ PendingSummary PendingIndex::Summary(x509::Time now) const {
   s.per_signer[kClientSigner] = {};
   s.per_signer[kServingSigner] = {};
   std::lock_guard<std::mutex> lock(mu_);
-  std::unordered_map<std::string, std::string> newest;  // group -> key, computed once each
-  for (const auto& [key, e] : entries_) {
-    SignerBacklog& b = s.per_signer[e.signer];
-    ++b.pending;
-    if (e.created) {
-      double age = std::max<double>(0, static_cast<double>((now - *e.created).count()));
-      b.oldest_age_seconds = std::max(b.oldest_age_seconds, age);
-    }
-    if (auto m = members_.find(key); m != members_.end()) {
-      auto [it, fresh] = newest.try_emplace(m->second.group);
-      if (fresh) it->second = NewestLocked(m->second.group);
-      if (it->second != key) continue;  // an abandoned retry: not a flood
-    }
-    ++s.total;
-    ++s.per_requester[e.requester_key];
+  s.total = total_;
+  s.per_requester = per_requester_;
+  for (const auto& [signer, n] : pending_by_signer_) s.per_signer[signer].pending = n;
+  for (const auto& [signer, times] : created_) {
+    if (times.empty()) continue;
+    s.per_signer[signer].oldest_age_seconds =
+        std::max<double>(0, static_cast<double>((now - *times.begin()).count()));
   }
   return s;
 }

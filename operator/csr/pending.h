@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -88,6 +89,7 @@ class PendingIndex {
     std::string signer;
     std::string requester_key;
     std::optional<x509::Time> created;
+    bool counted = false;  // in total_ and per_requester_: not superseded
   };
   struct Member {
     std::string group;
@@ -96,12 +98,25 @@ class PendingIndex {
   };
   // Requires mu_.
   std::string NewestLocked(const std::string& group) const;
-  void LeaveGroupLocked(const std::string& key);
+  // Returns the group `key` left; empty when it was in none.
+  std::string LeaveGroupLocked(const std::string& key);
+  // The counts behind Summary follow every change, so that a summary costs
+  // O(requesters), not O(pending): it is taken for each decision, and a flood
+  // is when there are many pending.
+  void PutEntryLocked(const std::string& key, Entry e);
+  void EraseEntryLocked(const std::string& key);
+  void SetCountedLocked(Entry& e, bool counted);
+  // After `group` gained or lost a member: only its newest pending CSR counts.
+  void RecountGroupLocked(const std::string& group);
   const bool group_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, Entry> entries_;
   std::unordered_map<std::string, Member> members_;  // by key, decided ones too
   std::unordered_map<std::string, std::vector<std::string>> groups_;  // group -> keys
+  int total_ = 0;                                   // counted entries
+  std::map<std::string, int> per_requester_;        // counted entries by requester key
+  std::map<std::string, std::multiset<x509::Time>> created_;  // by signer, every entry
+  std::map<std::string, int> pending_by_signer_;    // every entry
 };
 
 struct FloodLimits {

@@ -253,6 +253,8 @@ bool Walk::RsaKey(std::string_view key, size_t offset, bool has_params, const El
   }
   if (exponent <= 0) return Refuse(CsrDefect::kKeyMalformed, "RSA exponent is not positive");
   out->key_algorithm = KeyAlgorithm::kRsa;
+  out->rsa_modulus = magnitude;
+  out->rsa_exponent = exponent;
   return true;
 }
 
@@ -280,6 +282,7 @@ bool Walk::EcKey(std::string_view key, bool has_params, const Element& params, S
                   "the ECDSA point is not in uncompressed form for " + out->curve);
   }
   out->key_algorithm = KeyAlgorithm::kEcdsa;
+  out->key = key;
   return true;
 }
 
@@ -290,6 +293,7 @@ bool Walk::Ed25519Key(std::string_view key, bool has_params, StrictCsr* out) {
                   "an Ed25519 key is 32 bytes, not " + std::to_string(key.size()));
   }
   out->key_algorithm = KeyAlgorithm::kEd25519;
+  out->key = key;
   return true;
 }
 

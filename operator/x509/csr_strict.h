@@ -29,6 +29,12 @@ struct StrictCsr {
   std::string_view spki;  // SubjectPublicKeyInfo as encoded
   KeyAlgorithm key_algorithm = KeyAlgorithm::kOther;  // kRsa, kEcdsa or kEd25519
   std::string curve;                                  // "P-256", "P-384", "P-521" for ECDSA
+  // The key as read here, so that it is built from these bytes and no second
+  // decoder reads the SubjectPublicKeyInfo: the ECDSA point (0x04 || X || Y) or
+  // the Ed25519 key; for RSA, the modulus without its sign byte and the exponent.
+  std::string_view key;
+  std::string_view rsa_modulus;
+  int64_t rsa_exponent = 0;
   SignatureAlgorithm signature_algorithm = SignatureAlgorithm::kEcdsaSha256;
   std::string_view signature;
   Name subject;

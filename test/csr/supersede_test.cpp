@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
+#include <tuple>
 
 #include "csr/pending.h"
 #include "csr/policy.h"
@@ -194,4 +195,37 @@ TEST_CASE("PendingIndex without grouping supersedes nothing and counts every CSR
   PendingSummary s = index.Summary(At(30));
   CHECK(s.total == 2);
   CHECK(s.per_requester["node:worker-1"] == 2);
+}
+
+TEST_CASE("The flood guard's counts follow a group as its newest is decided, deleted and retried",
+          "[csr][supersede]") {
+  const std::string node = "system:node:worker-1";
+  PendingIndex index;
+  auto counts = [&] {
+    PendingSummary s = index.Summary(At(30));
+    return std::tuple(s.total, s.per_requester["node:worker-1"],
+                      s.per_signer[kClientSigner].pending);
+  };
+  (void)index.Update("old", Csr("old", kClientSigner, node, node, "2026-11-24T05:00:00Z"));
+  (void)index.Update("new", Csr("new", kClientSigner, node, node, "2026-11-24T05:05:00Z"));
+  CHECK(counts() == std::tuple(1, 1, 2));  // the retry counts, the one it supersedes does not
+  // The newest decided: it still supersedes the old one, which stays uncounted.
+  (void)index.Update("new", WithApproved(Csr("new", kClientSigner, node, node,
+                                             "2026-11-24T05:05:00Z")));
+  CHECK(counts() == std::tuple(0, 0, 1));
+  // Deleted: the old one leads its group again and counts.
+  index.Remove("new");
+  CHECK(counts() == std::tuple(1, 1, 1));
+  // A retry seen again under the same key changes nothing; a newer one takes over.
+  (void)index.Update("old", Csr("old", kClientSigner, node, node, "2026-11-24T05:00:00Z"));
+  CHECK(counts() == std::tuple(1, 1, 1));
+  (void)index.Update("next", Csr("next", kClientSigner, node, node, "2026-11-24T05:09:00Z"));
+  CHECK(counts() == std::tuple(1, 1, 2));
+  // The oldest pending one is still "old", created 05:00.
+  CHECK(index.Summary(At(30)).per_signer[kClientSigner].oldest_age_seconds == 30 * 60);
+  // Another signer's request: taken out of every count and out of its group.
+  (void)index.Update("next", Csr("next", "example.com/other", node, node, "2026-11-24T05:09:00Z"));
+  index.Remove("old");
+  CHECK(counts() == std::tuple(0, 0, 0));
+  CHECK(index.Summary(At(30)).per_requester.count("node:worker-1") == 0);
 }

@@ -4,6 +4,7 @@
 
 #include "support/csr_cases.h"
 #include "support/csr_facts.h"
+#include "support/der_builder.h"
 #include "support/pki.h"
 #include "x509/parse.h"
 
@@ -179,6 +180,21 @@ TEST_CASE("ParseCsr describes each key type", "[x509][csr]") {
       CHECK(csr->signature_valid);
     }
   }
+}
+
+TEST_CASE("ParseCsr refuses an ECDSA point that is not on its curve", "[x509][csr][bad]") {
+  // The key is built from the point the strict walk read; building it must
+  // check the point, as Go's parser does (elliptic.Unmarshal).
+  namespace der = certguard::testing::der;
+  Key key = Key::Ec("P-256");
+  std::string spki = der::Spki(key);
+  spki.back() = static_cast<char>(spki.back() ^ 0x01);  // Y's last bit
+  const std::string tbs = der::Seq({der::Int(0), der::NodeSubject("w"), spki, der::Attributes({})});
+  CsrDefect defect = CsrDefect::kNone;
+  auto csr = ParseCsr(der::SignCsr(tbs, key), &defect);
+  REQUIRE_FALSE(csr.ok());
+  CHECK(defect == CsrDefect::kKeyMalformed);
+  CHECK(csr.status().message().find("unreadable public key") != std::string::npos);
 }
 
 TEST_CASE("ParseCsr refuses keys Go's parser or the policy never accepts", "[x509][csr][bad]") {
