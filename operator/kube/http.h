@@ -92,4 +92,15 @@ Result<std::shared_ptr<HttpTransport>> NewHttpsTransport(const ClientConfig& con
 // exists.
 bool SetHttpIoThreads(size_t threads);
 
+// cpprest gives every new TLS connection a context loaded with the system's CA
+// bundle (OpenSSL's default file, read whole), and the transport then replaces
+// that store with the cluster CA: about 2.4 MiB of parsed certificates kept by
+// an idle process, and a parse per connection, for nothing. Called first thing
+// in main, before any thread exists (it sets SSL_CERT_FILE): OpenSSL's default
+// file becomes the empty /dev/null, and a transport without a cluster CA loads
+// the bundle that was the default (SSL_CERT_FILE as it was, else OpenSSL's
+// built-in path) itself, so it trusts exactly what it trusted before. Once per
+// process; later calls do nothing.
+void DeferSystemTrust();
+
 }  // namespace certguard::kube

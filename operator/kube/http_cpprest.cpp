@@ -7,11 +7,13 @@
 #include <boost/asio/ssl.hpp>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <future>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <vector>
@@ -30,12 +32,23 @@ struct TlsMaterial {
   std::string ca_pem, cert_pem, key_pem;
 };
 
+// The system bundle DeferSystemTrust took out of OpenSSL's defaults; empty
+// when it was not called. Written once, before any thread.
+std::string& DeferredSystemBundle() {
+  static std::string path;
+  return path;
+}
+
 // Trust only the cluster CA (when given), present the client certificate.
 void ConfigureTls(const TlsMaterial& m, boost::asio::ssl::context& ctx) {
   if (!m.ca_pem.empty()) {
-    // A fresh store: the default one already trusts the system's CAs.
+    // A fresh store: the default one may trust the system's CAs.
     SSL_CTX_set_cert_store(ctx.native_handle(), X509_STORE_new());
     ctx.add_certificate_authority(boost::asio::buffer(m.ca_pem));
+  } else if (const std::string& bundle = DeferredSystemBundle(); !bundle.empty()) {
+    // As OpenSSL's default paths would: a missing or unreadable file trusts nothing more.
+    (void)SSL_CTX_load_verify_locations(ctx.native_handle(), bundle.c_str(), nullptr);
+    ERR_clear_error();
   }
   if (!m.cert_pem.empty()) {
     ctx.use_certificate_chain(boost::asio::buffer(m.cert_pem));
@@ -276,6 +289,15 @@ class CpprestTransport : public HttpTransport {
 };
 
 }  // namespace
+
+void DeferSystemTrust() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const char* env = std::getenv(X509_get_default_cert_file_env());
+    DeferredSystemBundle() = env != nullptr ? env : X509_get_default_cert_file();
+    setenv(X509_get_default_cert_file_env(), "/dev/null", 1);
+  });
+}
 
 bool SetHttpIoThreads(size_t threads) {
   try {

@@ -2,12 +2,14 @@
 // errors, conflicts, patches and subresources, token rotation and TLS checks.
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
 
 #include "integration/kube_support.h"
+#include "kube/http.h"
 #include "support/pki.h"
 #include "x509/pem.h"
 
@@ -319,6 +321,47 @@ TEST_CASE("kube: TLS accepts the API server IP SAN and refuses a wrong CA or hos
     }
     ++port;
   }
+}
+
+TEST_CASE("kube: with OpenSSL's default bundle deferred, a client without a cluster CA still "
+          "trusts the system's bundle, and one with it only the cluster CA",
+          "[integration][kube]") {
+  // Each test runs in its own process: the environment set here ends with it.
+  const Cluster& cluster = RequireCluster();
+  std::string work = cluster.ScratchDir("kube-system-trust");
+  kube::ClientConfig with_ca = KubeConfigFrom(cluster.admin_kubeconfig());
+  kube::ClientConfig no_ca = with_ca;
+  no_ca.ca_pem.clear();
+  kube::HttpRequest version;
+  version.path = "/version";
+  auto made = cluster.Run(
+      "cd " + ShellQuote(work) +
+      " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+      " -keyout other.key -out other.crt -subj /CN=other-ca -days 1 2>/dev/null");
+  REQUIRE(made.ok());
+  const std::string cluster_ca = cluster.Env("CLUSTER_CA");
+  REQUIRE_FALSE(cluster_ca.empty());
+
+  // The system's bundle, as OpenSSL finds it, holds another CA: refused.
+  REQUIRE(setenv("SSL_CERT_FILE", (work + "/other.crt").c_str(), 1) == 0);
+  auto refused = KubeClientFor(no_ca)->Call(version);
+  CHECK(refused.status().code() == Code::kUnavailable);
+  CHECK(refused.status().message().find("handshake") != std::string::npos);
+
+  // The system's bundle holds the cluster CA, then OpenSSL's default is deferred
+  // (as main does): the client without a CA loads that bundle itself.
+  REQUIRE(setenv("SSL_CERT_FILE", cluster_ca.c_str(), 1) == 0);
+  kube::DeferSystemTrust();
+  CHECK(std::string(std::getenv("SSL_CERT_FILE")) == "/dev/null");
+  auto trusted = KubeClientFor(no_ca)->Call(version);
+  INFO(trusted.status().ToString());
+  REQUIRE(trusted.ok());
+  CHECK(trusted->status == 200);
+  // With the cluster CA: trusted as before.
+  auto ok = KubeClientFor(with_ca)->Call(version);
+  INFO(ok.status().ToString());
+  REQUIRE(ok.ok());
+  CHECK(ok->status == 200);
 }
 
 }  // namespace
