@@ -586,7 +586,6 @@ bool ReadStrictCsr(std::string_view der, StrictCsr* out, CsrRefusal* why) {
                     "version " + std::to_string(v) + "; a PKCS#10 request has version 0 (v1)");
   }
   if (!w.Name(subject, &out->subject, CsrDefect::kMalformed, "subject")) return false;
-  out->spki = spki.encoding;
   if (!w.PublicKey(spki, out)) return false;
   if (!w.Attributes(attrs, out)) return false;
   if (!w.SignatureAlgorithmId(sig_alg, out)) return false;

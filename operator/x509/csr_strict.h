@@ -26,7 +26,6 @@ enum class SignatureAlgorithm {
 
 struct StrictCsr {
   std::string_view tbs;   // CertificationRequestInfo as encoded: the signed bytes
-  std::string_view spki;  // SubjectPublicKeyInfo as encoded
   KeyAlgorithm key_algorithm = KeyAlgorithm::kOther;  // kRsa, kEcdsa or kEd25519
   std::string curve;                                  // "P-256", "P-384", "P-521" for ECDSA
   // The key as read here, so that it is built from these bytes and no second
