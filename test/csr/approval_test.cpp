@@ -8,16 +8,11 @@
 
 using certguard::Code;
 using namespace certguard::csr;
+using certguard::testing::At;
 using certguard::testing::CsrObject;
 using nlohmann::json;
 
 namespace {
-
-certguard::x509::Time At(int y, unsigned mo, unsigned d, int h, int mi, int s) {
-  using namespace std::chrono;
-  return sys_days(year_month_day{year(y), month(mo), day(d)}) + hours(h) + minutes(mi) +
-         seconds(s);
-}
 
 json PendingCsr() {
   return CsrObject("csr-abc", "kubernetes.io/kubelet-serving")

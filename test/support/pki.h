@@ -25,6 +25,7 @@
 
 #include <openssl/types.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -152,5 +153,11 @@ std::string JoinPem(const std::vector<std::string>& pems, std::string_view betwe
 // Base64 on one line, as Kubernetes writes []byte fields (a CSR's spec.request,
 // a Secret's data) and kubeconfig *-data fields.
 std::string Base64(std::string_view bytes);
+
+// An instant in UTC from its calendar fields, for validity periods: At(2030, 1, 2, 3, 4, 5).
+inline x509::Time At(int y, unsigned m, unsigned d, int hh = 0, int mm = 0, int ss = 0) {
+  using namespace std::chrono;
+  return sys_days{year{y} / month{m} / day{d}} + hours{hh} + minutes{mm} + seconds{ss};
+}
 
 }  // namespace certguard::testing

@@ -11,17 +11,11 @@
 
 using certguard::Code;
 using certguard::common::DaysUntil;
-using certguard::testing::Cert;
-using certguard::testing::CertBuilder;
-using certguard::testing::Key;
+using namespace certguard::testing;
 using namespace certguard::x509;
 using namespace std::chrono;
 
 namespace {
-
-Time At(int y, unsigned m, unsigned d, int hh = 0, int mm = 0, int ss = 0) {
-  return sys_days{year{y} / month{m} / day{d}} + hours{hh} + minutes{mm} + seconds{ss};
-}
 
 // An independent SHA-256 of the DER, formatted by hand.
 std::string Fingerprint(const std::string& der) {

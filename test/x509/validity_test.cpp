@@ -9,15 +9,11 @@
 #include "x509/validity.h"
 
 using certguard::Code;
-using certguard::testing::CertBuilder;
+using namespace certguard::testing;
 using namespace certguard::x509;
 using namespace std::chrono;
 
 namespace {
-
-Time At(int y, unsigned m, unsigned d, int hh = 0, int mm = 0, int ss = 0) {
-  return sys_days{year{y} / month{m} / day{d}} + hours{hh} + minutes{mm} + seconds{ss};
-}
 
 // `der` with the tag of every CN value (issuer's and subject's) set to `tag`.
 std::string RetagCns(std::string der, char tag) {
