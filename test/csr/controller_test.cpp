@@ -18,8 +18,8 @@
 
 using namespace certguard;
 using namespace certguard::csr;
-using certguard::testing::CsrBuilder;
 using certguard::testing::CsrObject;
+using certguard::testing::KubeletServingCsr;
 using kube::testing::FakeClient;
 using kube::testing::FakeRecorder;
 using nlohmann::json;
@@ -54,20 +54,7 @@ const char* kCreated = "2026-11-24T05:59:30Z";
 const char* kNow = "2026-11-24T06:00:00Z";  // 30 s after kCreated
 
 json ServingCsr(const std::string& node, const std::string& ip) {
-  std::string pem = CsrBuilder()
-                        .Subject({{"O", "system:nodes"}, {"CN", "system:node:" + node}})
-                        .Dns(node)
-                        .Ip(ip)
-                        .Pem();
-  return CsrObject("csr-" + node, kServingSigner)
-      .Uid("uid-" + node)
-      .Created(kCreated)
-      .Request(pem)
-      .Username("system:node:" + node)
-      .NodeGroups()
-      .Usages({"digital signature", "server auth"})
-      .NoStatus()
-      .Json();
+  return KubeletServingCsr(node, ip).Created(kCreated).Json();
 }
 
 json ReadyNode(const std::string& name, const std::string& ip) {

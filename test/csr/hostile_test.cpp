@@ -26,10 +26,7 @@ CsrRequest Bootstrap(const std::string& node) {
 }
 
 CsrRequest Serving(const std::string& node = "worker-1") {
-  CsrRequest r = KubeletClient(node);
-  r.name = "csr-serving";
-  r.signer_name = kServingSigner;
-  r.usages = {"digital signature", "server auth"};
+  CsrRequest r = KubeletServing(node);
   r.csr->sans.dns = {node};
   r.csr->sans.ips = {Ip("10.0.0.11")};
   return r;

@@ -11,36 +11,19 @@
 #include "x509/pem.h"
 
 using namespace certguard::csr;
-using certguard::testing::CsrBuilder;
-using certguard::testing::CsrObject;
+using namespace std::chrono;
+using certguard::testing::KubeletServingCsr;
 using nlohmann::json;
-using std::chrono::minutes;
-using std::chrono::seconds;
 
 namespace {
 
 certguard::x509::Time Now() {
-  using namespace std::chrono;
   return sys_days(year_month_day{year(2026), month(11), day(24)}) + hours(6);
 }
 
 json ServingCsr(const std::string& node, const std::string& created,
                 const std::string& ip = "10.0.0.11") {
-  std::string pem = CsrBuilder()
-                        .Subject({{"O", "system:nodes"}, {"CN", "system:node:" + node}})
-                        .Dns(node)
-                        .Ip(ip)
-                        .Pem();
-  return CsrObject("csr-" + node, kServingSigner)
-      .Uid("uid-" + node)
-      .ResourceVersion("10")
-      .Created(created)
-      .Request(pem)
-      .Username("system:node:" + node)
-      .NodeGroups()
-      .Usages({"digital signature", "server auth"})
-      .NoStatus()
-      .Json();
+  return KubeletServingCsr(node, ip).ResourceVersion("10").Created(created).Json();
 }
 
 NodeMap Nodes() {

@@ -1,5 +1,5 @@
 // Hand-built facts for the tests of the CSR policy engine (no OpenSSL): a fixed
-// instant, addresses, a kubelet's client request, policies from JSON, and what
+// instant, addresses, a kubelet's client and serving requests, policies from JSON, and what
 // a decision says.
 #pragma once
 
@@ -43,6 +43,16 @@ inline csr::CsrRequest KubeletClient(const std::string& node = "worker-1") {
   r.username = "system:node:" + node;
   r.groups = {"system:nodes", "system:authenticated"};
   r.csr = NodeCsr(node);
+  return r;
+}
+
+// Node `node`'s kubelet asking for its serving certificate, with no SANs yet: the
+// names and addresses are what the tests vary.
+inline csr::CsrRequest KubeletServing(const std::string& node = "worker-1") {
+  csr::CsrRequest r = KubeletClient(node);
+  r.name = "csr-serving";
+  r.signer_name = csr::kServingSigner;
+  r.usages = {"digital signature", "server auth"};
   return r;
 }
 

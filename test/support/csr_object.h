@@ -55,6 +55,25 @@ class CsrObject {
   nlohmann::json j_;
 };
 
+// Node `node`'s kubelet asking, with its own credentials, for a serving certificate
+// for its name and `ip` (a real, OpenSSL-minted request), not yet decided (`"status": {}`).
+// The caller adds what its test reads besides: .Created(...), .ResourceVersion(...).
+inline CsrObject KubeletServingCsr(const std::string& node, const std::string& ip) {
+  std::string pem = CsrBuilder()
+                        .Subject({{"O", "system:nodes"}, {"CN", "system:node:" + node}})
+                        .Dns(node)
+                        .Ip(ip)
+                        .Pem();
+  CsrObject c("csr-" + node, "kubernetes.io/kubelet-serving");
+  c.Uid("uid-" + node)
+      .Request(pem)
+      .Username("system:node:" + node)
+      .NodeGroups()
+      .Usages({"digital signature", "server auth"})
+      .NoStatus();
+  return c;
+}
+
 // `csr` (any CSR object) with the Approved condition as its only one.
 inline nlohmann::json WithApproved(nlohmann::json csr) {
   csr["status"]["conditions"] = nlohmann::json::array({{{"type", "Approved"}, {"status", "True"}}});
