@@ -16,8 +16,7 @@
 
 using namespace certguard;
 using namespace certguard::csr;
-using certguard::testing::CsrBuilder;
-using certguard::testing::CsrObject;
+using namespace certguard::testing;
 using nlohmann::json;
 
 namespace {

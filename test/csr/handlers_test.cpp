@@ -94,6 +94,15 @@ json PolicyObject(const std::string& name, int generation) {
           {"spec", {{"signerNames", json::array({kServingSigner})}}}};
 }
 
+// One pending client CSR, "a" of worker-1, and a sink emptied of its enqueueing:
+// what a node or policy change re-enqueues is then all the sink holds.
+struct FixtureWithPendingCsr : Fixture {
+  FixtureWithPendingCsr() {
+    handlers.OnCsr(Added(ClientCsr("a", "2026-11-24T05:00:00Z")));
+    sink.Clear();
+  }
+};
+
 }  // namespace
 
 TEST_CASE("CSR changes: a pending kubelet CSR is enqueued, another signer's is not",
@@ -164,9 +173,7 @@ TEST_CASE("CSR changes: a deleted CSR is forgotten, and a pending one re-enqueue
 
 TEST_CASE("Node changes: a heartbeat enqueues nothing, a change a decision reads re-enqueues",
           "[csr][handlers]") {
-  Fixture f;
-  f.handlers.OnCsr(Added(ClientCsr("a", "2026-11-24T05:00:00Z")));
-  f.sink.Clear();
+  FixtureWithPendingCsr f;
   json node = Node("worker-1", "10.0.0.11", "2026-11-24T05:00:00Z");
   auto facts = NodeFromObject(node);
   REQUIRE(facts.ok());
@@ -207,9 +214,7 @@ TEST_CASE("Node changes: a heartbeat enqueues nothing, a change a decision reads
 
 TEST_CASE("Policy changes: a spec change re-enqueues and writes the status, a status change does not",
           "[csr][handlers]") {
-  Fixture f;
-  f.handlers.OnCsr(Added(ClientCsr("a", "2026-11-24T05:00:00Z")));
-  f.sink.Clear();
+  FixtureWithPendingCsr f;
   f.handlers.OnPolicy(Added(PolicyObject("p", 1)));
   CHECK(f.sink.csrs == std::vector<std::string>{"a"});
   CHECK(f.sink.statuses == std::vector<std::string>{"p"});

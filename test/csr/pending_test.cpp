@@ -15,9 +15,7 @@ using namespace certguard::csr;
 using certguard::testing::CsrBuilder;
 using certguard::testing::CsrObject;
 using nlohmann::json;
-using std::chrono::milliseconds;
-using std::chrono::minutes;
-using std::chrono::seconds;
+using namespace std::chrono;
 
 namespace {
 
@@ -31,8 +29,21 @@ json Csr(const std::string& name, const std::string& signer, const std::string& 
   return c.Json();
 }
 
+// Four pending kubelet CSRs (two serving for w1, a client one for w2 and one a
+// bootstrap token asks for, with a timestamp that does not parse), one approved,
+// and one of another signer.
+std::vector<json> MixedCsrs() {
+  return {
+      Csr("a", kServing, "system:node:w1", "2026-11-24T05:50:00Z"),
+      Csr("b", kServing, "system:node:w1", "2026-11-24T05:59:00Z"),
+      Csr("c", kClient, "system:node:w2", "2026-11-24T04:00:00Z"),
+      Csr("d", kClient, "system:node:w2", "2026-11-24T03:00:00Z", /*approved=*/true),
+      Csr("e", "example.com/other", "system:node:w1", "2026-11-20T00:00:00Z"),
+      Csr("f", kClient, "system:bootstrap:abc", "bad-timestamp"),
+  };
+}
+
 certguard::x509::Time Now() {
-  using namespace std::chrono;
   return sys_days(year_month_day{year(2026), month(11), day(24)}) + hours(6);
 }
 
@@ -89,14 +100,7 @@ TEST_CASE("One bootstrap token joining many nodes is no flood, one node's retrie
 }
 
 TEST_CASE("Summarize counts pending kubelet CSRs by requester and signer", "[csr][pending]") {
-  std::vector<json> objs = {
-      Csr("a", kServing, "system:node:w1", "2026-11-24T05:50:00Z"),
-      Csr("b", kServing, "system:node:w1", "2026-11-24T05:59:00Z"),
-      Csr("c", kClient, "system:node:w2", "2026-11-24T04:00:00Z"),
-      Csr("d", kClient, "system:node:w2", "2026-11-24T03:00:00Z", /*approved=*/true),
-      Csr("e", "example.com/other", "system:node:w1", "2026-11-20T00:00:00Z"),
-      Csr("f", kClient, "system:bootstrap:abc", "bad-timestamp"),
-  };
+  std::vector<json> objs = MixedCsrs();
   std::vector<const json*> ptrs;
   for (const auto& o : objs) ptrs.push_back(&o);
   ptrs.push_back(nullptr);
@@ -249,15 +253,8 @@ TEST_CASE("NodeWaitDelay waits for a missing Node, boundedly, on serving CSRs on
 }
 
 TEST_CASE("PendingIndex summarises as Summarize does over the same CSRs", "[csr][pending]") {
-  std::vector<json> objs = {
-      Csr("a", kServing, "system:node:w1", "2026-11-24T05:50:00Z"),
-      Csr("b", kServing, "system:node:w1", "2026-11-24T05:59:00Z"),
-      Csr("c", kClient, "system:node:w2", "2026-11-24T04:00:00Z"),
-      Csr("d", kClient, "system:node:w2", "2026-11-24T03:00:00Z", /*approved=*/true),
-      Csr("e", "example.com/other", "system:node:w1", "2026-11-20T00:00:00Z"),
-      Csr("f", kClient, "system:bootstrap:abc", "bad-timestamp"),
-      json::array(),  // not an object
-  };
+  std::vector<json> objs = MixedCsrs();
+  objs.push_back(json::array());  // not an object
   PendingIndex index;
   std::vector<const json*> ptrs;
   for (size_t i = 0; i < objs.size(); ++i) {

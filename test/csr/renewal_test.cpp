@@ -15,11 +15,7 @@
 using namespace certguard;
 using namespace certguard::csr;
 using namespace std::chrono_literals;
-using certguard::testing::Base64;
-using certguard::testing::Cert;
-using certguard::testing::CertBuilder;
-using certguard::testing::CsrBuilder;
-using certguard::testing::kNow;
+using namespace certguard::testing;
 using nlohmann::json;
 
 namespace {
