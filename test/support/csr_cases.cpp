@@ -14,17 +14,19 @@ std::string KubeletServing(const std::string& node) {
       .Pem();
 }
 
+Attributes EverySubjectAttributeList() {
+  return {{"C", "DE"},
+          {"ST", "Berlin"},
+          {"L", "Mitte"},
+          {"O", "b"},
+          {"O", "a"},
+          {"OU", "ops"},
+          {"CN", "x"},
+          {"1.2.3.4.5", "custom"}};
+}
+
 std::string EverySubjectAttribute() {
-  return CsrBuilder()
-      .Subject({{"C", "DE"},
-                {"ST", "Berlin"},
-                {"L", "Mitte"},
-                {"O", "b"},
-                {"O", "a"},
-                {"OU", "ops"},
-                {"CN", "x"},
-                {"1.2.3.4.5", "custom"}})
-      .Pem();
+  return CsrBuilder().Subject(EverySubjectAttributeList()).Pem();
 }
 
 std::string EverySanType() {
@@ -44,6 +46,14 @@ std::string OtherNameAndRid() {
       .Cn("x")
       .Extension("subjectAltName", "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:a@b,RID:1.2.3.4")
       .Pem();
+}
+
+std::string OtherExtensions() {
+  CsrBuilder b;
+  b.Cn("x").Dns("x");
+  b.KeyUsage("critical,digitalSignature").ExtKeyUsage("clientAuth");
+  b.Extension("basicConstraints", "critical,CA:TRUE");
+  return b.Pem();
 }
 
 }  // namespace certguard::testing::csr_cases

@@ -6,11 +6,7 @@
 #include "support/pki.h"
 #include "x509/parse.h"
 
-using certguard::testing::Cert;
-using certguard::testing::CertBuilder;
-using certguard::testing::CsrBuilder;
-using certguard::testing::JoinPem;
-using certguard::testing::Key;
+using namespace certguard::testing;
 using namespace certguard::x509;
 
 namespace {

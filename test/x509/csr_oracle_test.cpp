@@ -59,13 +59,7 @@ std::vector<std::pair<std::string, std::string>> BuilderCsrs() {
                               .Cn("x")
                               .IpBytes(std::string("\0\0\0\0\0\0\0\0\0\0\xff\xff\x0a\0\0\x01", 16))
                               .Pem());
-  add("other extensions", CsrBuilder()
-                              .Cn("x")
-                              .Dns("x")
-                              .KeyUsage("critical,digitalSignature")
-                              .ExtKeyUsage("clientAuth")
-                              .Extension("basicConstraints", "critical,CA:TRUE")
-                              .Pem());
+  add("other extensions", csr_cases::OtherExtensions());
   add("RSA 2048", CsrBuilder().Cn("k").Key(Key::Rsa(2048)).Pem());
   add("RSA 1024", CsrBuilder().Cn("k").Key(Key::Rsa(1024)).Pem());
   add("P-384", CsrBuilder().Cn("k").Key(Key::Ec("P-384")).Pem());

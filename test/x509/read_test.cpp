@@ -6,10 +6,7 @@
 
 #include "support/pki.h"
 
-using certguard::testing::Cert;
-using certguard::testing::CertBuilder;
-using certguard::testing::JoinPem;
-using certguard::testing::Key;
+using namespace certguard::testing;
 using namespace certguard::x509;
 
 namespace {
