@@ -1,6 +1,7 @@
 #include "trust/plan.h"
 
 #include <catch2/catch.hpp>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -76,30 +77,31 @@ TEST_CASE("A no-op reconcile plans no write", "[trust]") {
 
 TEST_CASE("Edits to a target are repaired", "[trust]") {
   auto desired = Desired();
-  SECTION("data edited") {
-    auto cm = Own("a");
-    cm.data["ca.crt"] = "tampered";
-    CHECK(PlanTargets(desired, {"a"}, {cm}).actions[0].kind == TargetActionKind::kUpdate);
-  }
-  SECTION("a key added by someone else is left alone") {
-    auto cm = Own("a");
-    cm.data["extra"] = "x";
-    CHECK(PlanTargets(desired, {"a"}, {cm}).actions[0].kind == TargetActionKind::kKeep);
-  }
-  SECTION("key removed") {
-    auto cm = Own("a");
-    cm.data.clear();
-    CHECK(PlanTargets(desired, {"a"}, {cm}).actions[0].kind == TargetActionKind::kUpdate);
-  }
-  SECTION("a desired label changed") {
-    auto cm = Own("a");
-    cm.labels["team"] = "other";
-    CHECK(PlanTargets(desired, {"a"}, {cm}).actions[0].kind == TargetActionKind::kUpdate);
-  }
-  SECTION("an annotation removed") {
-    auto cm = Own("a");
-    cm.annotations.clear();
-    CHECK(PlanTargets(desired, {"a"}, {cm}).actions[0].kind == TargetActionKind::kUpdate);
+  // One edit of a target certguard wrote each, and what the plan does about it.
+  struct Edit {
+    const char* name;
+    std::function<void(ConfigMapFacts&)> apply;
+    TargetActionKind want;
+  };
+  const std::vector<Edit> edits = {
+      {"data edited", [](ConfigMapFacts& cm) { cm.data["ca.crt"] = "tampered"; },
+       TargetActionKind::kUpdate},
+      {"a key added by someone else is left alone",
+       [](ConfigMapFacts& cm) { cm.data["extra"] = "x"; }, TargetActionKind::kKeep},
+      {"key removed", [](ConfigMapFacts& cm) { cm.data.clear(); }, TargetActionKind::kUpdate},
+      {"a desired label changed", [](ConfigMapFacts& cm) { cm.labels["team"] = "other"; },
+       TargetActionKind::kUpdate},
+      {"an annotation removed", [](ConfigMapFacts& cm) { cm.annotations.clear(); },
+       TargetActionKind::kUpdate},
+      {"owner from a recreated bundle of the same name",
+       [](ConfigMapFacts& cm) { cm.owners[0].uid = "uid-old"; }, TargetActionKind::kUpdate},
+  };
+  for (const auto& edit : edits) {
+    DYNAMIC_SECTION(edit.name) {
+      auto cm = Own("a");
+      edit.apply(cm);
+      CHECK(PlanTargets(desired, {"a"}, {cm}).actions[0].kind == edit.want);
+    }
   }
   SECTION("edited by kubectl: still ours, still repaired") {
     auto cm = Own("a", "tampered");
@@ -107,11 +109,6 @@ TEST_CASE("Edits to a target are repaired", "[trust]") {
     auto p = PlanTargets(desired, {"a"}, {cm});
     CHECK(p.actions[0].kind == TargetActionKind::kUpdate);
     CHECK(p.foreign == 0);
-  }
-  SECTION("owner from a recreated bundle of the same name") {
-    auto cm = Own("a");
-    cm.owners[0].uid = "uid-old";
-    CHECK(PlanTargets(desired, {"a"}, {cm}).actions[0].kind == TargetActionKind::kUpdate);
   }
 }
 

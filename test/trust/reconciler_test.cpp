@@ -172,17 +172,8 @@ class FakeApi : public kube::Client, public TrustView {
     return Find("configmaps", ns, name);
   }
   std::vector<ObjectPtr> TargetsOf(const std::string& bundle) const override {
-    std::vector<ObjectPtr> out;
-    std::lock_guard lock(mu_);
-    for (const auto& [k, v] : View()) {
-      if (k.rfind("configmaps/", 0) != 0) continue;
-      const json& labels = v["metadata"].value("labels", json::object());
-      if (labels.value(kBundleLabel, "") == bundle) {
-        out.push_back(compact_ ? std::make_shared<const json>(CompactTarget(v))
-                               : std::make_shared<const json>(v));
-      }
-    }
-    return out;
+    return Labelled("configmaps", bundle,
+                    [this](const json& cm) { return compact_ ? CompactTarget(cm) : cm; });
   }
   ObjectPtr Secret(const std::string& ns, const std::string& name) const override {
     ObjectPtr o = Find("secrets", ns, name);
@@ -193,16 +184,8 @@ class FakeApi : public kube::Client, public TrustView {
                                                                       : CompactMetadata(*o));
   }
   std::vector<ObjectPtr> SecretTargetsOf(const std::string& bundle) const override {
-    std::vector<ObjectPtr> out;
-    std::lock_guard lock(mu_);
-    for (const auto& [k, v] : View()) {
-      if (k.rfind("secrets/", 0) != 0) continue;
-      const json& labels = v["metadata"].value("labels", json::object());
-      if (labels.value(kBundleLabel, "") == bundle) {
-        out.push_back(std::make_shared<const json>(CompactSecretTarget(v)));
-      }
-    }
-    return out;
+    return Labelled("secrets", bundle,
+                    [](const json& secret) { return CompactSecretTarget(secret); });
   }
   ObjectPtr Cached(ObjectPtr o) const {
     if (!o || !compact_) return o;
@@ -230,6 +213,20 @@ class FakeApi : public kube::Client, public TrustView {
     std::lock_guard lock(mu_);
     auto it = View().find(Key(resource, ns, name));
     return it == View().end() ? nullptr : std::make_shared<const json>(it->second);
+  }
+  // The objects of `resource` with TrustBundle `bundle`'s label, each as `cached` shows it.
+  std::vector<ObjectPtr> Labelled(const std::string& resource, const std::string& bundle,
+                                  const std::function<json(const json&)>& cached) const {
+    std::vector<ObjectPtr> out;
+    std::lock_guard lock(mu_);
+    for (const auto& [k, v] : View()) {
+      if (k.rfind(resource + "/", 0) != 0) continue;
+      const json& labels = v["metadata"].value("labels", json::object());
+      if (labels.value(kBundleLabel, "") == bundle) {
+        out.push_back(std::make_shared<const json>(cached(v)));
+      }
+    }
+    return out;
   }
 
   mutable std::mutex mu_;
@@ -305,6 +302,17 @@ struct Fixture {
     api.Put("trustbundles", BundleObj(DefaultSpec()));
   }
   kube::ReconcileResult Run() { return reconciler.Reconcile("cluster-ca"); }
+  // The source turns to junk.
+  void BreakSource() {
+    api.Put("configmaps", ConfigMapObj("kube-system", "kube-root-ca.crt", {{"ca.crt", "junk"}}));
+  }
+  // A restart, with namespace "late" selected meanwhile: a fresh reconciler with `options`
+  // reconciles the bundle once.
+  void RestartWithLateNamespace(const ReconcilerOptions& options = {}) {
+    api.Put("namespaces", Namespace("late", {{"trust", "on"}}));
+    TrustBundleReconciler fresh(api, api, events, metrics, options);
+    (void)fresh.Reconcile("cluster-ca");
+  }
   std::string TargetPem(const std::string& ns, const std::string& name = "cluster-ca") {
     json cm = api.GetObj("configmaps", ns, name);
     return cm.is_null() ? "<absent>" : cm["data"].value("ca.crt", "<no key>");
@@ -439,16 +447,14 @@ TEST_CASE("After a restart the last good bundle is read back from a target", "[t
   Fixture f;
   (void)f.Run();
   const std::string good = BundleOf(f.ca1);
-  f.api.Put("configmaps", ConfigMapObj("kube-system", "kube-root-ca.crt", {{"ca.crt", "junk"}}));
-  f.api.Put("namespaces", Namespace("late", {{"trust", "on"}}));
-  TrustBundleReconciler fresh(f.api, f.api, f.events, f.metrics, {});
-  (void)fresh.Reconcile("cluster-ca");
+  f.BreakSource();
+  f.RestartWithLateNamespace();
   CHECK(f.TargetPem("late") == good);
 }
 
 TEST_CASE("A broken source with no good bundle yet writes nothing", "[trust]") {
   Fixture f;
-  f.api.Put("configmaps", ConfigMapObj("kube-system", "kube-root-ca.crt", {{"ca.crt", "junk"}}));
+  f.BreakSource();
   (void)f.Run();
   for (int i = 0; i < 5; ++i) CHECK(f.TargetPem("app-" + std::to_string(i)) == "<absent>");
   CHECK(f.Condition("Synced", "reason") == "NoBundle");
@@ -643,10 +649,8 @@ TEST_CASE("Targets cached as digests are in sync and give back the last good bun
   (void)f.Run();
   CHECK(f.api.writes() == writes);  // the digest matches: nothing rewritten
   // After a restart with a broken source: the cache holds digests, the bundle is read back.
-  f.api.Put("configmaps", ConfigMapObj("kube-system", "kube-root-ca.crt", {{"ca.crt", "junk"}}));
-  f.api.Put("namespaces", Namespace("late", {{"trust", "on"}}));
-  TrustBundleReconciler fresh(f.api, f.api, f.events, f.metrics, {});
-  (void)fresh.Reconcile("cluster-ca");
+  f.BreakSource();
+  f.RestartWithLateNamespace();
   CHECK(f.TargetPem("late") == good);
 }
 
@@ -747,15 +751,13 @@ TEST_CASE("A Secret-only target keeps the last good bundle when the source turns
   CHECK(SecretPem(f.api, "app-0") == good);
   CHECK(f.TargetPem("app-0") == "<absent>");  // no ConfigMap target
 
-  f.api.Put("configmaps", ConfigMapObj("kube-system", "kube-root-ca.crt", {{"ca.crt", "junk"}}));
+  f.BreakSource();
   (void)r.Reconcile("cluster-ca");
   CHECK(SecretPem(f.api, "app-0") == good);
   CHECK(f.Condition("SourceError") == "True");
 
   // After a restart, the last good bundle is read back from a Secret target.
-  f.api.Put("namespaces", Namespace("late", {{"trust", "on"}}));
-  TrustBundleReconciler fresh(f.api, f.api, f.events, f.metrics, WithSecrets(f.clock));
-  (void)fresh.Reconcile("cluster-ca");
+  f.RestartWithLateNamespace(WithSecrets(f.clock));
   CHECK(SecretPem(f.api, "late") == good);
 }
 
@@ -865,18 +867,24 @@ json PasswordSecret(const std::string& password) {
           {"data", {{"password", Base64(password)}}}};
 }
 
+// The default TrustBundle, its target written also as `format` (key, password ...: `settings`).
+json BundleWithFormat(const std::string& format, json settings) {
+  json spec = DefaultSpec();
+  spec["target"]["additionalFormats"] = {{format, std::move(settings)}};
+  return BundleObj(spec);
+}
+
 }  // namespace
 
 TEST_CASE("A PKCS#12 password from a Secret: written under it, re-encoded when it changes, "
           "nothing written while it is missing",
           "[trust][passwords]") {
   Fixture f;
-  json spec = DefaultSpec();
-  spec["target"]["additionalFormats"] = {
-      {"pkcs12",
-       {{"key", "bundle.p12"},
-        {"passwordSecretRef", {{"namespace", "certs"}, {"name", "p12-pass"}, {"key", "password"}}}}}};
-  f.api.Put("trustbundles", BundleObj(spec));
+  f.api.Put("trustbundles",
+            BundleWithFormat("pkcs12", {{"key", "bundle.p12"},
+                                        {"passwordSecretRef", {{"namespace", "certs"},
+                                                               {"name", "p12-pass"},
+                                                               {"key", "password"}}}}));
 
   // No Secret yet: nothing written, a condition that says which, a poll.
   auto missing = f.Run();
@@ -943,12 +951,11 @@ TEST_CASE("A PKCS#12 password from a Secret: written under it, re-encoded when i
 
 TEST_CASE("A password Secret's change maps to the bundles that read it", "[trust][passwords]") {
   Fixture f;
-  json spec = DefaultSpec();
-  spec["target"]["additionalFormats"] = {
-      {"jks",
-       {{"key", "bundle.jks"},
-        {"passwordSecretRef", {{"namespace", "certs"}, {"name", "jks-pass"}, {"key", "pw"}}}}}};
-  f.api.Put("trustbundles", BundleObj(spec));
+  f.api.Put("trustbundles",
+            BundleWithFormat("jks", {{"key", "bundle.jks"},
+                                     {"passwordSecretRef", {{"namespace", "certs"},
+                                                            {"name", "jks-pass"},
+                                                            {"key", "pw"}}}}));
   (void)f.Run();
   auto secret = [](const std::string& ns, const std::string& name) {
     return json{{"metadata", {{"namespace", ns}, {"name", name}}}};
@@ -961,13 +968,11 @@ TEST_CASE("A password Secret's change maps to the bundles that read it", "[trust
 TEST_CASE("Both password and passwordSecretRef is an invalid spec, not a crash",
           "[trust][passwords]") {
   Fixture f;
-  json spec = DefaultSpec();
-  spec["target"]["additionalFormats"] = {
-      {"pkcs12",
-       {{"key", "bundle.p12"},
-        {"password", "inline"},
-        {"passwordSecretRef", {{"namespace", "certs"}, {"name", "p"}, {"key", "k"}}}}}};
-  f.api.Put("trustbundles", BundleObj(spec));
+  f.api.Put("trustbundles",
+            BundleWithFormat("pkcs12", {{"key", "bundle.p12"},
+                                        {"password", "inline"},
+                                        {"passwordSecretRef",
+                                         {{"namespace", "certs"}, {"name", "p"}, {"key", "k"}}}}));
   CHECK(f.Run().kind == kube::ReconcileResult::Kind::kDone);
   CHECK(f.Condition("Synced", "reason") == "InvalidSpec");
   CHECK_THAT(f.Condition("Synced", "message"),

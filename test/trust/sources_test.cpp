@@ -13,13 +13,12 @@
 #include "support/trust/map_view.h"
 
 using namespace certguard;
+using namespace certguard::testing;
 using namespace certguard::trust;
-using certguard::trust::testing::MapView;
-using nlohmann::json;
 using namespace std::chrono_literals;
 using certguard::kube::testing::FakeClient;
-using certguard::testing::Base64;
-using certguard::testing::CertBuilder;
+using certguard::trust::testing::MapView;
+using nlohmann::json;
 
 namespace {
 

@@ -18,11 +18,11 @@
 
 using namespace certguard;
 using namespace certguard::trust;
-using certguard::trust::testing::MapView;
-using nlohmann::json;
 using namespace std::chrono_literals;
 using certguard::kube::testing::FakeClient;
 using certguard::testing::CertBuilder;
+using certguard::trust::testing::MapView;
+using nlohmann::json;
 
 namespace {
 
