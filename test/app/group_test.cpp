@@ -17,6 +17,7 @@
 #include "kube/leader.h"
 #include "kube/resource.h"
 #include "metrics/endpoints.h"
+#include "support/kube/election.h"
 #include "support/kube/fake_client.h"
 #include "support/kube/fake_recorder.h"
 #include "support/wait.h"
@@ -75,14 +76,7 @@ struct FakeGroup {
 };
 
 kube::LeaderElectionConfig FastElection(const std::string& id) {
-  kube::LeaderElectionConfig c;
-  c.identity = id;
-  c.lease_name = "certguard";
-  c.lease_namespace = "ns";
-  c.lease_duration = 3s;
-  c.renew_deadline = 2s;
-  c.retry_period = 100ms;
-  return c;
+  return kube::testing::Election(id, 3s, 2s, 100ms);
 }
 
 Json LeaseHeldBy(const std::string& holder) {

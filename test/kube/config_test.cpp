@@ -9,12 +9,7 @@
 #include "support/temp_dir.h"
 
 using certguard::Code;
-using certguard::kube::ClientConfig;
-using certguard::kube::KubeconfigFile;
-using certguard::kube::LoadClientConfig;
-using certguard::kube::LoadOptions;
-using certguard::kube::ResolveKubeconfig;
-using certguard::kube::TokenSource;
+using namespace certguard::kube;
 using certguard::testing::TempDir;
 
 namespace {

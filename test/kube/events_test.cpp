@@ -25,6 +25,13 @@ EventRecorderOptions Options() {
   return o;
 }
 
+// Options() with a budget of `burst` Events per object.
+EventRecorderOptions WithBurst(int burst) {
+  EventRecorderOptions o = Options();
+  o.burst_per_object = burst;
+  return o;
+}
+
 std::vector<Json> Events(FakeClient& api) {
   std::vector<Json> out;
   for (auto& [k, v] : api.Objects(resources::kEvents)) out.push_back(v);
@@ -88,9 +95,7 @@ TEST_CASE("Events: a repeat patches count instead of creating", "[kube][events]"
 TEST_CASE("Events: a flapping object neither floods the API nor loses count",
           "[kube][events]") {
   FakeClient api;
-  auto o = Options();
-  o.burst_per_object = 5;
-  ApiEventRecorder rec(api, o);
+  ApiEventRecorder rec(api, WithBurst(5));
   auto ref = ReferenceTo(Csr("flappy"));
   for (int i = 0; i < 1000; ++i) rec.Record(ref, EventSeverity::kWarning, "Denied", "same");
   rec.Flush();
@@ -105,9 +110,7 @@ TEST_CASE("Events: a flapping object neither floods the API nor loses count",
 TEST_CASE("Events: the per-object limit drops extra distinct events, others unaffected",
           "[kube][events]") {
   FakeClient api;
-  auto o = Options();
-  o.burst_per_object = 3;
-  ApiEventRecorder rec(api, o);
+  ApiEventRecorder rec(api, WithBurst(3));
   for (int i = 0; i < 20; ++i) {
     rec.Record(ReferenceTo(Csr("noisy")), EventSeverity::kWarning, "Denied",
                "reason " + std::to_string(i));

@@ -76,6 +76,18 @@ bool CacheMatches(const Informer& inf, FakeClient& api, const Resource& r) {
   return true;
 }
 
+// Starts `inf` and waits for its first list.
+void StartSynced(Informer& inf) {
+  inf.Start();
+  REQUIRE(inf.WaitForSync(5s));
+}
+
+// Starts `inf` and waits for its first list and then for its watch on `api`.
+void StartWatching(Informer& inf, FakeClient& api) {
+  StartSynced(inf);
+  REQUIRE(WaitFor([&] { return api.OpenWatches() == 1; }));
+}
+
 }  // namespace
 
 TEST_CASE("Informer lists into the cache and signals synced", "[kube][informer]") {
@@ -85,8 +97,7 @@ TEST_CASE("Informer lists into the cache and signals synced", "[kube][informer]"
   Recorder rec;
   inf.AddHandler(rec.Handler());
   CHECK_FALSE(inf.HasSynced());
-  inf.Start();
-  REQUIRE(inf.WaitForSync(5s));
+  StartSynced(inf);
   CHECK(inf.store().Size() == 5);
   CHECK(rec.Count("add ns/cm3") == 1);
   auto o = inf.store().Get("ns/cm0");
@@ -106,8 +117,7 @@ TEST_CASE("Informer follows create, update and delete", "[kube][informer]") {
   Informer inf(api, kCM, Fast());
   Recorder rec;
   inf.AddHandler(rec.Handler());
-  inf.Start();
-  REQUIRE(inf.WaitForSync(5s));
+  StartSynced(inf);
   REQUIRE(api.Create(kCM, "ns", CM("a", "1")).ok());
   REQUIRE(WaitFor([&] { return DataOf(inf, "ns/a") == "1"; }));
   REQUIRE(api.Patch(kCM, "ns", "a", PatchType::kMerge, R"({"data":{"v":"2"}})").ok());
@@ -127,9 +137,7 @@ TEST_CASE("Informer relists after 410 and catches up on missed changes", "[kube]
   Informer inf(api, kCM, Fast());
   Recorder rec;
   inf.AddHandler(rec.Handler());
-  inf.Start();
-  REQUIRE(inf.WaitForSync(5s));
-  REQUIRE(WaitFor([&] { return api.OpenWatches() == 1; }));
+  StartWatching(inf, api);
   // Hold the watch off with errors, change things, compact, then let it back.
   api.InjectError("watch", Status(Code::kUnavailable, "connection refused"), 3);
   api.DropWatches();
@@ -154,9 +162,7 @@ TEST_CASE("Informer relists after 410 and catches up on missed changes", "[kube]
 TEST_CASE("Informer resumes a dropped watch from the last version", "[kube][informer]") {
   FakeClient api;
   Informer inf(api, kCM, Fast());
-  inf.Start();
-  REQUIRE(inf.WaitForSync(5s));
-  REQUIRE(WaitFor([&] { return api.OpenWatches() == 1; }));
+  StartWatching(inf, api);
   REQUIRE(api.Create(kCM, "ns", CM("a", "1")).ok());
   REQUIRE(WaitFor([&] { return DataOf(inf, "ns/a") == "1"; }));
   api.DropWatches();
@@ -175,8 +181,7 @@ TEST_CASE("Informer retries a failing list with backoff", "[kube][informer]") {
   REQUIRE(api.Create(kCM, "ns", CM("a", "1")).ok());
   api.InjectError("list", Status(Code::kForbidden, "no list permission yet"), 3);
   Informer inf(api, kCM, Fast());
-  inf.Start();
-  REQUIRE(inf.WaitForSync(5s));
+  StartSynced(inf);
   CHECK(inf.store().Size() == 1);
   CHECK(inf.Stats().errors == 3);
 }
@@ -188,8 +193,7 @@ TEST_CASE("Informer applies label selectors", "[kube][informer]") {
   InformerOptions o = Fast();
   o.label_selector = "certguard.io/bundle=b";
   Informer inf(api, kCM, o);
-  inf.Start();
-  REQUIRE(inf.WaitForSync(5s));
+  StartSynced(inf);
   CHECK(inf.store().Keys() == std::vector<std::string>{"ns/yes"});
   REQUIRE(api.Create(kCM, "ns", CM("yes2", "1", {{"certguard.io/bundle", "b"}})).ok());
   REQUIRE(api.Create(kCM, "ns", CM("no2", "1")).ok());
@@ -206,8 +210,7 @@ TEST_CASE("Informer resync re-delivers every object", "[kube][informer]") {
   Informer inf(api, kCM, o);
   Recorder rec;
   inf.AddHandler(rec.Handler());
-  inf.Start();
-  REQUIRE(inf.WaitForSync(5s));
+  StartSynced(inf);
   REQUIRE(WaitFor([&] {
     std::lock_guard<std::mutex> l(rec.mu);
     return rec.resyncs >= 2;
@@ -219,8 +222,7 @@ TEST_CASE("Informer handlers can feed a work queue, Stop is prompt", "[kube][inf
   WorkQueue q;
   Informer inf(api, resources::kNodes, Fast());
   inf.AddHandler(EnqueueTo(q));
-  inf.Start();
-  REQUIRE(inf.WaitForSync(5s));
+  StartSynced(inf);
   REQUIRE(api.Create(resources::kNodes, "", {{"metadata", {{"name", "node-a"}}}}).ok());
   std::string key;
   REQUIRE(q.GetFor(&key, 5s));
@@ -267,8 +269,7 @@ TEST_CASE("Informer cache_transform trims the cache, not what handlers see", "[k
     seen.push_back(std::to_string(static_cast<int>(c.kind)) + " " + c.key + " " + data + " " +
                    (c.old_object ? old : "none"));
   });
-  inf.Start();
-  REQUIRE(inf.WaitForSync(5s));
+  StartSynced(inf);
   REQUIRE(api.Create(kCM, "ns", CM("watched", "1")).ok());
   REQUIRE(WaitFor([&] { return inf.store().Get("ns/watched") != nullptr; }));
   REQUIRE(api.Patch(kCM, "ns", "watched", PatchType::kMerge, R"({"data":{"v":"2"}})").ok());
@@ -352,8 +353,7 @@ TEST_CASE("Informer caches each list page, transformed, before asking for the ne
            std::to_string(inf.store().Size()) + " cached, " + std::to_string(trimmed) +
            " trimmed, " + std::to_string(adds_with_data.load()) + " told";
   };
-  inf.Start();
-  REQUIRE(inf.WaitForSync(5s));
+  StartSynced(inf);
   // Before the second page, the first is in the cache, trimmed, and the
   // handlers had the whole objects; the list was never held whole.
   CHECK(probe.Seen() == std::vector<std::string>{"0 transformed, 0 cached, 0 trimmed, 0 told",
@@ -376,9 +376,7 @@ TEST_CASE("Informer relist that fails mid-way deletes nothing, then converges",
   Informer inf(probe, kCM, o);
   Recorder rec;
   inf.AddHandler(rec.Handler());
-  inf.Start();
-  REQUIRE(inf.WaitForSync(5s));
-  REQUIRE(WaitFor([&] { return api.OpenWatches() == 1; }));
+  StartWatching(inf, api);
   const std::string synced_rv = inf.LastResourceVersion();
   // Changes while the watch is away, history compacted: a relist, whose second
   // page fails once (a full retry follows).
@@ -502,9 +500,7 @@ TEST_CASE("Informer list_from_watch_cache: version 0 first, consistent after a 4
   InformerOptions o = Fast();
   o.list_from_watch_cache = true;
   Informer inf(lists, kCM, o);
-  inf.Start();
-  REQUIRE(inf.WaitForSync(5s));
-  REQUIRE(WaitFor([&] { return api.OpenWatches() == 1; }));
+  StartWatching(inf, api);
   const std::string seen = inf.LastResourceVersion();
   // page_size 2: the fake pages even so; the token, not a version, goes on.
   CHECK(lists.versions() == std::vector<std::string>{"first@0", "next"});
@@ -536,8 +532,7 @@ TEST_CASE("Informer list_from_watch_cache: a failed first list from the cache is
   InformerOptions o = Fast();
   o.list_from_watch_cache = true;
   Informer inf(lists, kCM, o);
-  inf.Start();
-  REQUIRE(inf.WaitForSync(5s));
+  StartSynced(inf);
   CHECK(lists.versions() == std::vector<std::string>{"first@0", "first@"});
   CHECK(CacheMatches(inf, api, kCM));
 }
@@ -569,9 +564,7 @@ TEST_CASE("Informer: a 410 after the API server restarted does not loop on the s
   InformerOptions o = Fast();
   o.list_from_watch_cache = true;
   Informer inf(lists, kCM, o);
-  inf.Start();
-  REQUIRE(inf.WaitForSync(5s));
-  REQUIRE(WaitFor([&] { return api.OpenWatches() == 1; }));
+  StartWatching(inf, api);
 
   // The server goes away; what it held before is gone from its cache when it
   // is back, and a change was made meanwhile.
@@ -596,9 +589,7 @@ TEST_CASE("Informer: 410s that follow each other with nothing between are backed
   InformerOptions o = Fast();
   o.retry_backoff = Backoff{100ms, 100ms, 1.0, 0.0};
   Informer inf(api, kCM, o);
-  inf.Start();
-  REQUIRE(inf.WaitForSync(5s));
-  REQUIRE(WaitFor([&] { return api.OpenWatches() == 1; }));
+  StartWatching(inf, api);
   // Every watch now ends in a 410 at once, however fresh the list before it.
   api.InjectError("watch", Status(Code::kGone, "too old resource version"), 1000);
   api.DropWatches();
@@ -627,8 +618,7 @@ TEST_CASE("Informer drop_fields: neither the cache nor handlers see them, listed
     for (const auto& [k, v] : (*c.object)["metadata"].items()) fields += "metadata." + k + " ";
     seen.push_back(c.key + ": " + fields);
   });
-  inf.Start();
-  REQUIRE(inf.WaitForSync(5s));
+  StartSynced(inf);
   Json watched = CM("watched", "1");
   watched["metadata"]["annotations"] = {{"a", "1"}};
   REQUIRE(api.Create(kCM, "ns", watched).ok());
@@ -712,8 +702,7 @@ TEST_CASE("Informer cache_as_text: the cache and handlers see the objects as cac
     std::lock_guard<std::mutex> l(mu);
     old_values.push_back((*c.old_object)["data"].value("v", ""));
   });
-  inf.Start();
-  REQUIRE(inf.WaitForSync(5s));
+  StartSynced(inf);
   CHECK(DataOf(inf, "ns/listed") == "1");
   REQUIRE(api.Patch(kCM, "ns", "listed", PatchType::kMerge, R"({"data":{"v":"2"}})").ok());
   REQUIRE(WaitFor([&] { return DataOf(inf, "ns/listed") == "2"; }));

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "common/time.h"
+#include "support/kube/election.h"
 #include "support/kube/fake_client.h"
 #include "support/wait.h"
 
@@ -21,14 +22,7 @@ namespace {
 using certguard::testing::WaitFor;
 
 LeaderElectionConfig Config(const std::string& id) {
-  LeaderElectionConfig c;
-  c.identity = id;
-  c.lease_name = "certguard";
-  c.lease_namespace = "ns";
-  c.lease_duration = 15s;
-  c.renew_deadline = 10s;
-  c.retry_period = 2s;
-  return c;
+  return certguard::kube::testing::Election(id, 15s, 10s, 2s);
 }
 
 const WallClock::time_point kT0 = WallClock::time_point(std::chrono::seconds(1790000000));

@@ -10,13 +10,20 @@
 #include <vector>
 
 using namespace std::chrono_literals;
-using certguard::kube::Backoff;
-using certguard::kube::Duration;
-using certguard::kube::ItemBackoff;
-using certguard::kube::QueueOptions;
-using certguard::kube::WorkQueue;
+using namespace certguard::kube;
 using certguard::common::FakeClock;
 using certguard::common::Time;
+
+namespace {
+
+// The next key, which must come within a second.
+std::string Next(WorkQueue& q) {
+  std::string k;
+  REQUIRE(q.GetFor(&k, 1s));
+  return k;
+}
+
+}  // namespace
 
 TEST_CASE("Queue: adding a queued key again is a no-op", "[kube][queue]") {
   WorkQueue q;
@@ -25,11 +32,9 @@ TEST_CASE("Queue: adding a queued key again is a no-op", "[kube][queue]") {
   q.Add("a");
   q.Add("a");
   CHECK(q.Len() == 2);
-  std::string k;
-  REQUIRE(q.GetFor(&k, 1s));
-  CHECK(k == "a");
-  REQUIRE(q.GetFor(&k, 1s));
-  CHECK(k == "b");
+  CHECK(Next(q) == "a");
+  CHECK(Next(q) == "b");
+  std::string k = "b";  // a GetFor that times out leaves no key behind
   CHECK_FALSE(q.GetFor(&k, 20ms));
   CHECK(k.empty());
   q.Done("a");
@@ -50,8 +55,7 @@ TEST_CASE("Queue: a key added while processed runs once more after Done", "[kube
   CHECK_FALSE(q.GetFor(&other, 20ms));
   q.Done("a");
   CHECK(q.Len() == 1);
-  REQUIRE(q.GetFor(&k, 1s));
-  CHECK(k == "a");
+  CHECK(Next(q) == "a");
   q.Done("a");
   CHECK(q.Len() == 0);
   CHECK_FALSE(q.GetFor(&other, 20ms));
@@ -138,17 +142,12 @@ TEST_CASE("Queue: delayed adds come out in time order and the earliest wins", "[
   q.AddAfter("late", 10s);   // a later time for a waiting key does not push it back
   q.AddAfter("now", 0ms);
   CHECK(q.Len() == 1);
-  std::string k;
-  REQUIRE(q.GetFor(&k, 1s));
-  CHECK(k == "now");
-  REQUIRE(q.GetFor(&k, 1s));
-  CHECK(k == "early");
-  REQUIRE(q.GetFor(&k, 1s));
-  CHECK(k == "late");
+  CHECK(Next(q) == "now");
+  CHECK(Next(q) == "early");
+  CHECK(Next(q) == "late");
   q.AddAfter("x", 10s);
   q.AddAfter("x", 20ms);  // an earlier time replaces the later one
-  REQUIRE(q.GetFor(&k, 1s));
-  CHECK(k == "x");
+  CHECK(Next(q) == "x");
   CHECK(q.WaitingLen() == 0);
 }
 
@@ -245,9 +244,8 @@ TEST_CASE("Queue: AddAfter releases keys by the injected clock, in time order", 
   CHECK(q.WaitingLen() == 1);
   clock.Advance(10s);
   q.ReleaseDue();
-  REQUIRE(q.GetFor(&k, 1s));
-  CHECK(k == "c");
-  q.Done(k);
+  CHECK(Next(q) == "c");
+  q.Done("c");
   CHECK(q.WaitingLen() == 0);
 }
 
@@ -262,8 +260,7 @@ TEST_CASE("Queue: rate-limited requeues wait their backoff on the injected clock
   CHECK(q.Len() == 0);
   clock.Advance(1s);
   q.ReleaseDue();
-  REQUIRE(q.GetFor(&k, 1s));
-  CHECK(k == "a");
+  CHECK(Next(q) == "a");
   q.Done("a");
 
   q.AddRateLimited("a");  // second failure: 2 s
