@@ -10,8 +10,7 @@
 using namespace std::chrono;
 using namespace certguard::expiry;
 using certguard::Code;
-using certguard::testing::Cert;
-using certguard::testing::CertBuilder;
+using namespace certguard::testing;
 using certguard::x509::Time;
 
 namespace {

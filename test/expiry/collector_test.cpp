@@ -13,14 +13,7 @@
 #include "x509/parse.h"
 
 using namespace std::chrono;
-using certguard::expiry::CertFacts;
-using certguard::expiry::ExpiryCollector;
-using certguard::expiry::Inventory;
-using certguard::expiry::InventoryLimits;
-using certguard::expiry::ObjectRef;
-using certguard::expiry::SourceCerts;
-using certguard::expiry::SourceKind;
-using certguard::expiry::SourceRef;
+using namespace certguard::expiry;
 using certguard::x509::Time;
 
 namespace {

@@ -48,6 +48,27 @@ const Cert& Ca() {
   return ca;
 }
 
+// The metadata of a target (ConfigMap or Secret) of TrustBundle "cluster".
+Json TargetMetadata() {
+  return {{"name", "cluster-ca"}, {"labels", {{certguard::trust::kBundleLabel, "cluster"}}}};
+}
+
+// TrustBundle "cluster"'s ConfigMap target, and its Secret target, holding `pem`.
+Json ConfigMapTarget(const std::string& pem) {
+  return {{"metadata", TargetMetadata()}, {"data", {{"ca.crt", pem}}}};
+}
+Json SecretTarget(const std::string& pem) {
+  return {{"metadata", TargetMetadata()}, {"type", "Opaque"}, {"data", {{"ca.crt", Base64(pem)}}}};
+}
+
+// The TrustBundle targets alone: no CSRs, no TLS Secrets.
+ExpirySources TargetsOnly() {
+  ExpirySources sources;
+  sources.csrs = false;
+  sources.tls_secrets = false;
+  return sources;
+}
+
 }  // namespace
 
 TEST_CASE("ExpiryController follows TLS Secrets, selected objects and kubelet CSRs", "[expiry]") {
@@ -125,17 +146,10 @@ TEST_CASE("ExpiryController: a TrustBundle's targets give one series per certifi
           "[expiry]") {
   FakeClient api;
   Cert next = CertBuilder().Cn("ca-next").Ca().Build();
-  auto target = [&](const std::string& pem) {
-    return Json{{"metadata", {{"name", "cluster-ca"}, {"labels", {{certguard::trust::kBundleLabel, "cluster"}}}}},
-                {"data", {{"ca.crt", pem}}}};
-  };
-  REQUIRE(api.Create(resources::kConfigMaps, "a", target(Ca().pem + next.pem)).ok());
-  REQUIRE(api.Create(resources::kConfigMaps, "b", target(Ca().pem + next.pem)).ok());
+  REQUIRE(api.Create(resources::kConfigMaps, "a", ConfigMapTarget(Ca().pem + next.pem)).ok());
+  REQUIRE(api.Create(resources::kConfigMaps, "b", ConfigMapTarget(Ca().pem + next.pem)).ok());
   auto inv = std::make_shared<Inventory>();
-  ExpirySources sources;
-  sources.csrs = false;
-  sources.tls_secrets = false;
-  ExpiryController controller(api, inv, sources);
+  ExpiryController controller(api, inv, TargetsOnly());
   controller.Start();
   REQUIRE(WaitFor([&] { return Shown(*inv).size() == 2; }));
   CHECK(Shown(*inv) == std::vector<std::string>{"trustbundle//cluster/ca.crt  ca",
@@ -148,26 +162,14 @@ TEST_CASE("ExpiryController: a TrustBundle's targets give one series per certifi
 TEST_CASE("ExpiryController: a TrustBundle's Secret targets count as its targets", "[expiry]") {
   FakeClient api;
   Cert next = CertBuilder().Cn("ca-next").Ca().Build();
-  auto secret = [&](const std::string& pem) {
-    return Json{{"metadata", {{"name", "cluster-ca"}, {"labels", {{certguard::trust::kBundleLabel, "cluster"}}}}},
-                {"type", "Opaque"},
-                {"data", {{"ca.crt", Base64(pem)}}}};
-  };
-  REQUIRE(api.Create(resources::kSecrets, "a", secret(Ca().pem)).ok());
+  REQUIRE(api.Create(resources::kSecrets, "a", SecretTarget(Ca().pem)).ok());
   auto inv = std::make_shared<Inventory>();
-  ExpirySources sources;
-  sources.csrs = false;
-  sources.tls_secrets = false;
-  ExpiryController controller(api, inv, sources);
+  ExpiryController controller(api, inv, TargetsOnly());
   controller.Start();
   REQUIRE(WaitFor([&] { return Shown(*inv).size() == 1; }));
   CHECK(Shown(*inv) == std::vector<std::string>{"trustbundle//cluster/ca.crt  ca"});
   // A ConfigMap target of the same name adds its certificate; deleting the Secret leaves it.
-  REQUIRE(api.Create(resources::kConfigMaps, "a",
-                     Json{{"metadata", {{"name", "cluster-ca"},
-                                        {"labels", {{certguard::trust::kBundleLabel, "cluster"}}}}},
-                          {"data", {{"ca.crt", next.pem}}}})
-              .ok());
+  REQUIRE(api.Create(resources::kConfigMaps, "a", ConfigMapTarget(next.pem)).ok());
   REQUIRE(WaitFor([&] { return Shown(*inv).size() == 2; }));
   REQUIRE(api.Delete(resources::kSecrets, "a", "cluster-ca").ok());
   REQUIRE(WaitFor([&] { return Shown(*inv).size() == 1; }));
@@ -282,33 +284,17 @@ TEST_CASE("ListInventory reads TrustBundle Secret targets, and keeps the ConfigM
           "[expiry]") {
   FakeClient api;
   Cert next = CertBuilder().Cn("ca-next").Ca().Build();
-  auto labelled = Json{{certguard::trust::kBundleLabel, "cluster"}};
-  REQUIRE(api.Create(resources::kSecrets, "a",
-                     Json{{"metadata", {{"name", "cluster-ca"}, {"labels", labelled}}},
-                          {"type", "Opaque"},
-                          {"data", {{"ca.crt", Base64(next.pem)}}}})
-              .ok());
-  REQUIRE(api.Create(resources::kConfigMaps, "a",
-                     Json{{"metadata", {{"name", "cluster-ca"}, {"labels", labelled}}},
-                          {"data", {{"ca.crt", Ca().pem}}}})
-              .ok());
-  ExpirySources sources;
-  sources.csrs = false;
-  sources.tls_secrets = false;
+  REQUIRE(api.Create(resources::kSecrets, "a", SecretTarget(next.pem)).ok());
+  REQUIRE(api.Create(resources::kConfigMaps, "a", ConfigMapTarget(Ca().pem)).ok());
+  const ExpirySources sources = TargetsOnly();
   Inventory inv;
   REQUIRE(ListInventory(api, sources, inv).empty());
   CHECK(Shown(inv) == std::vector<std::string>{"trustbundle//cluster/ca.crt  ca",
                                                "trustbundle//cluster/ca.crt  ca-next"});
   // The Secret list (the second) refused: the ConfigMaps' certificates are still shown.
   FailingListClient failing(2);
-  REQUIRE(failing.Create(resources::kSecrets, "a",
-                         Json{{"metadata", {{"name", "cluster-ca"}, {"labels", labelled}}},
-                              {"data", {{"ca.crt", Base64(next.pem)}}}})
-              .ok());
-  REQUIRE(failing.Create(resources::kConfigMaps, "a",
-                         Json{{"metadata", {{"name", "cluster-ca"}, {"labels", labelled}}},
-                              {"data", {{"ca.crt", Ca().pem}}}})
-              .ok());
+  REQUIRE(failing.Create(resources::kSecrets, "a", SecretTarget(next.pem)).ok());
+  REQUIRE(failing.Create(resources::kConfigMaps, "a", ConfigMapTarget(Ca().pem)).ok());
   Inventory partial;
   auto errors = ListInventory(failing, sources, partial);
   REQUIRE(errors.size() == 1);

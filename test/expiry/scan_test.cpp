@@ -13,12 +13,7 @@
 
 using namespace std::chrono;
 using namespace certguard::expiry;
-using certguard::testing::Base64;
-using certguard::testing::Cert;
-using certguard::testing::CertBuilder;
-using certguard::testing::JoinPem;
-using certguard::testing::Key;
-using certguard::testing::TempDir;
+using namespace certguard::testing;
 namespace fs = std::filesystem;
 
 namespace {
