@@ -13,15 +13,22 @@
 #include "support/http_get.h"
 
 using certguard::Code;
-using certguard::metrics::HttpRequest;
-using certguard::metrics::HttpResponse;
-using certguard::metrics::HttpServer;
-using certguard::metrics::HttpServerOptions;
-using certguard::metrics::ParseRequestHead;
-using certguard::testing::HttpGetWithin;
-using certguard::testing::OpenIdleConnection;
-using certguard::metrics::ParseBindAddress;
-using certguard::testing::HttpGet;
+using namespace certguard::metrics;
+using namespace certguard::testing;
+
+namespace {
+
+// A server of `routes` on a free loopback port; the test fails unless it starts.
+std::unique_ptr<HttpServer> StartOnLoopback(HttpServer::Routes routes,
+                                            HttpServerOptions options = {}) {
+  auto address = ParseBindAddress("127.0.0.1:0");
+  REQUIRE(address.ok());
+  auto server = HttpServer::Start(*address, std::move(routes), options);
+  REQUIRE(server.ok());
+  return std::move(*server);
+}
+
+}  // namespace
 
 TEST_CASE("ParseBindAddress accepts the flag forms", "[metrics]") {
   auto all = ParseBindAddress(":8080");
@@ -66,17 +73,14 @@ TEST_CASE("Dispatch routes exact paths and GET/HEAD only", "[metrics]") {
 }
 
 TEST_CASE("HttpServer serves its routes on a loopback port", "[metrics]") {
-  auto address = ParseBindAddress("127.0.0.1:0");
-  REQUIRE(address.ok());
   HttpServer::Routes routes{{"/hello", [](const HttpRequest&) {
                                return HttpResponse{200, "text/plain", "hi\n"};
                              }},
                             {"/boom", [](const HttpRequest&) -> HttpResponse {
                                throw std::runtime_error("bad");
                              }}};
-  auto server = HttpServer::Start(*address, routes);
-  REQUIRE(server.ok());
-  int port = (*server)->port();
+  auto server = StartOnLoopback(routes);
+  int port = server->port();
   REQUIRE(port > 0);
 
   auto ok = HttpGet(port, "/hello");
@@ -101,7 +105,7 @@ TEST_CASE("HttpServer serves its routes on a loopback port", "[metrics]") {
   REQUIRE_FALSE(second.ok());
   CHECK(second.status().code() == Code::kUnavailable);
 
-  server->reset();
+  server.reset();
   CHECK(HttpGet(port, "/hello").status == 0);  // stopped: connection refused
 }
 
@@ -140,11 +144,8 @@ HttpServer::Routes Hello() {
 }  // namespace
 
 TEST_CASE("HttpServer answers while 200 idle connections are open", "[metrics]") {
-  auto address = ParseBindAddress("127.0.0.1:0");
-  REQUIRE(address.ok());
-  auto server = HttpServer::Start(*address, Hello());
-  REQUIRE(server.ok());
-  const int port = (*server)->port();
+  auto server = StartOnLoopback(Hello());
+  const int port = server->port();
   IdleConnections idle(port, 200);
   REQUIRE(idle.fds.size() == 200);
   // Several requests in a row: none may wait for an idle client. 1.5 s only guards
@@ -154,17 +155,14 @@ TEST_CASE("HttpServer answers while 200 idle connections are open", "[metrics]")
     CHECK(reply.status == 200);
     CHECK(reply.body == "hi\n");
   }
-  CHECK((*server)->Stats().served == 5);
+  CHECK(server->Stats().served == 5);
 }
 
 TEST_CASE("HttpServer closes a connection that sends no complete request in time", "[metrics]") {
-  auto address = ParseBindAddress("127.0.0.1:0");
-  REQUIRE(address.ok());
   HttpServerOptions options;
   options.read_timeout = std::chrono::milliseconds(200);
-  auto server = HttpServer::Start(*address, Hello(), options);
-  REQUIRE(server.ok());
-  int fd = OpenIdleConnection((*server)->port());
+  auto server = StartOnLoopback(Hello(), options);
+  int fd = OpenIdleConnection(server->port());
   REQUIRE(fd >= 0);
   const std::string partial = "GET /hello HTTP/1.1\r\nHost: a\r\n";  // never finished
   REQUIRE(send(fd, partial.data(), partial.size(), MSG_NOSIGNAL) ==
@@ -174,24 +172,21 @@ TEST_CASE("HttpServer closes a connection that sends no complete request in time
   char buf[16];
   CHECK(recv(fd, buf, sizeof(buf), 0) == 0);  // closed by the server, nothing answered
   close(fd);
-  CHECK((*server)->Stats().timed_out == 1);
+  CHECK(server->Stats().timed_out == 1);
 }
 
 TEST_CASE("HttpServer makes room under its connection cap by closing the oldest idle one",
           "[metrics]") {
-  auto address = ParseBindAddress("127.0.0.1:0");
-  REQUIRE(address.ok());
   HttpServerOptions options;
   options.max_connections = 4;
-  auto server = HttpServer::Start(*address, Hello(), options);
-  REQUIRE(server.ok());
-  const int port = (*server)->port();
+  auto server = StartOnLoopback(Hello(), options);
+  const int port = server->port();
   IdleConnections idle(port, 10);
   REQUIRE(idle.fds.size() == 10);
   auto reply = HttpGetWithin(port, "/hello", 1500);
   CHECK(reply.status == 200);
   // 10 idle + 1 request through 4 slots: at least 7 evictions, and the oldest went first.
-  CHECK((*server)->Stats().evicted >= 7);
+  CHECK(server->Stats().evicted >= 7);
   timeval tv{2, 0};
   setsockopt(idle.fds[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   char buf[16];
@@ -199,14 +194,11 @@ TEST_CASE("HttpServer makes room under its connection cap by closing the oldest 
 }
 
 TEST_CASE("HttpServer refuses oversized and malformed requests", "[metrics]") {
-  auto address = ParseBindAddress("127.0.0.1:0");
-  REQUIRE(address.ok());
   HttpServerOptions options;
   options.max_request_bytes = 1024;
-  auto server = HttpServer::Start(*address, Hello(), options);
-  REQUIRE(server.ok());
-  CHECK(HttpGetWithin((*server)->port(), "/hello?" + std::string(4096, 'a'), 2000).status == 431);
-  CHECK(HttpGetWithin((*server)->port(), "nopath", 2000).status == 400);
+  auto server = StartOnLoopback(Hello(), options);
+  CHECK(HttpGetWithin(server->port(), "/hello?" + std::string(4096, 'a'), 2000).status == 431);
+  CHECK(HttpGetWithin(server->port(), "nopath", 2000).status == 400);
 }
 
 namespace {
@@ -237,18 +229,15 @@ std::string AllLines(size_t count) {
 }  // namespace
 
 TEST_CASE("HttpServer streams a large body and holds one piece of it at a time", "[metrics]") {
-  auto address = ParseBindAddress("127.0.0.1:0");
-  REQUIRE(address.ok());
   constexpr size_t kLines = 100000;  // about 6 MB
   HttpServerOptions options;
   options.stream_piece_bytes = 4096;
   HttpServer::Routes routes{{"/big", [](const HttpRequest&) {
                                return HttpResponse{200, "text/plain", {}, Lines(kLines)};
                              }}};
-  auto server = HttpServer::Start(*address, routes, options);
-  REQUIRE(server.ok());
+  auto server = StartOnLoopback(routes, options);
 
-  auto reply = HttpGet((*server)->port(), "/big");
+  auto reply = HttpGet(server->port(), "/big");
   const std::string expected = AllLines(kLines);
   REQUIRE(reply.status == 200);
   CHECK(reply.chunked);
@@ -259,21 +248,19 @@ TEST_CASE("HttpServer streams a large body and holds one piece of it at a time",
 
   // A piece is the budget plus at most one line, its chunk size line and CRLFs
   // (and the final piece the terminating chunk); the headers are held alone first.
-  const auto stats = (*server)->Stats();
+  const auto stats = server->Stats();
   CHECK(stats.served == 1);
   CHECK(stats.max_buffered_bytes <= options.stream_piece_bytes + kMaxLine + 32);
   CHECK(stats.max_buffered_bytes * 1000 < expected.size());
 
   // HEAD: the same headers, no body.
-  auto head = HttpGet((*server)->port(), "/big", "HEAD");
+  auto head = HttpGet(server->port(), "/big", "HEAD");
   CHECK(head.status == 200);
   CHECK(head.headers.find("Transfer-Encoding: chunked") != std::string::npos);
   CHECK(head.body.empty());
 }
 
 TEST_CASE("HttpServer ends a streamed answer unfinished when the stream throws", "[metrics]") {
-  auto address = ParseBindAddress("127.0.0.1:0");
-  REQUIRE(address.ok());
   HttpServer::Routes routes{{"/half", [](const HttpRequest&) {
                                auto calls = std::make_shared<int>(0);
                                HttpResponse r{200, "text/plain", {}, nullptr};
@@ -284,29 +271,25 @@ TEST_CASE("HttpServer ends a streamed answer unfinished when the stream throws",
                                };
                                return r;
                              }}};
-  auto server = HttpServer::Start(*address, routes);
-  REQUIRE(server.ok());
-  auto reply = HttpGet((*server)->port(), "/half");
+  auto server = StartOnLoopback(routes);
+  auto reply = HttpGet(server->port(), "/half");
   CHECK(reply.status == 200);
   CHECK(reply.chunked);
   CHECK(reply.incomplete);  // no terminating chunk: the client knows it is cut short
   CHECK(reply.body == "first piece\n");
-  CHECK((*server)->Stats().aborted == 1);
-  CHECK((*server)->Stats().served == 0);
+  CHECK(server->Stats().aborted == 1);
+  CHECK(server->Stats().served == 0);
 }
 
 TEST_CASE("HttpServer answers others while a client does not read its large answer", "[metrics]") {
-  auto address = ParseBindAddress("127.0.0.1:0");
-  REQUIRE(address.ok());
   HttpServerOptions options;
   options.stream_piece_bytes = 4096;
   auto routes = Hello();
   routes["/big"] = [](const HttpRequest&) {
     return HttpResponse{200, "text/plain", {}, Lines(1000000)};  // about 60 MB
   };
-  auto server = HttpServer::Start(*address, routes, options);
-  REQUIRE(server.ok());
-  const int port = (*server)->port();
+  auto server = StartOnLoopback(routes, options);
+  const int port = server->port();
   // Asks for the large answer and never reads it: the socket buffers fill up.
   int stalled = OpenIdleConnection(port);
   REQUIRE(stalled >= 0);
@@ -319,5 +302,5 @@ TEST_CASE("HttpServer answers others while a client does not read its large answ
     CHECK(reply.body == "hi\n");
   }
   close(stalled);
-  CHECK((*server)->Stats().max_buffered_bytes <= options.stream_piece_bytes + kMaxLine + 32);
+  CHECK(server->Stats().max_buffered_bytes <= options.stream_piece_bytes + kMaxLine + 32);
 }
