@@ -31,9 +31,10 @@ std::string Signer(CertKind kind) {
   return kind == CertKind::kClient ? kClientSigner : kServingSigner;
 }
 
-json CsrObject(const std::string& name, CertKind kind, x509::Time created,
+// Asked for by `username`, not yet decided.
+json Requested(const std::string& name, CertKind kind, x509::Time created,
                const std::string& username) {
-  return certguard::testing::CsrObject(name, Signer(kind))
+  return CsrObject(name, Signer(kind))
       .Created(common::FormatRfc3339(created))
       .Username(username)
       .NoStatus()
@@ -42,7 +43,7 @@ json CsrObject(const std::string& name, CertKind kind, x509::Time created,
 
 json Issued(const std::string& name, const std::string& node, CertKind kind, x509::Time created,
             x509::Time not_before, x509::Time not_after) {
-  json o = CsrObject(name, kind, created, "system:node:" + node);
+  json o = Requested(name, kind, created, "system:node:" + node);
   std::string pem = CertBuilder()
                         .Cn("system:node:" + node)
                         .O("system:nodes")
@@ -56,11 +57,11 @@ json Issued(const std::string& name, const std::string& node, CertKind kind, x50
 }
 
 json Pending(const std::string& name, const std::string& node, CertKind kind, x509::Time created) {
-  return CsrObject(name, kind, created, "system:node:" + node);
+  return Requested(name, kind, created, "system:node:" + node);
 }
 
 json Denied(const std::string& name, const std::string& node, CertKind kind, x509::Time created) {
-  json o = CsrObject(name, kind, created, "system:node:" + node);
+  json o = Requested(name, kind, created, "system:node:" + node);
   o["status"]["conditions"] = json::array({{{"type", "Denied"}, {"status", "True"}}});
   return o;
 }
@@ -98,17 +99,17 @@ TEST_CASE("KubeletCsrOf reads node, kind, state and the issued certificate", "[c
   CHECK_FALSE(denied.cert.has_value());
 
   SECTION("a bootstrap request names its node in the request's CN") {
-    json o = CsrObject("csr-boot", CertKind::kClient, kNow, "system:bootstrap:abcdef");
+    json o = Requested("csr-boot", CertKind::kClient, kNow, "system:bootstrap:abcdef");
     o["spec"]["request"] = Base64(CsrBuilder().Cn("system:node:w9").O("system:nodes").Pem());
     auto k = Facts(o);
     CHECK(k.node == "w9");
     CHECK(k.state == CsrState::kPending);
   }
   SECTION("other signers and requests naming no node are left out") {
-    json other = CsrObject("csr-x", CertKind::kClient, kNow, "system:node:w1");
+    json other = Requested("csr-x", CertKind::kClient, kNow, "system:node:w1");
     other["spec"]["signerName"] = "example.com/other";
     CHECK_FALSE(KubeletCsrOf(other).has_value());
-    CHECK_FALSE(KubeletCsrOf(CsrObject("csr-y", CertKind::kClient, kNow, "alice")).has_value());
+    CHECK_FALSE(KubeletCsrOf(Requested("csr-y", CertKind::kClient, kNow, "alice")).has_value());
     CHECK_FALSE(KubeletCsrOf(json::array()).has_value());
   }
 }
