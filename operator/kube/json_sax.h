@@ -42,7 +42,8 @@ class PruningSax {
   bool number_integer(Json::number_integer_t v) { return Put(Json(v)); }
   bool number_unsigned(Json::number_unsigned_t v) { return Put(Json(v)); }
   bool number_float(Json::number_float_t v, const Json::string_t&) { return Put(Json(v)); }
-  bool string(Json::string_t& v) { return Put(Json(std::move(v))); }
+  // Copied, not moved: the parser reuses its buffer, grown once, for every string.
+  bool string(Json::string_t& v) { return Put(Json(v)); }
   bool binary(Json::binary_t&) { return false; }  // not in JSON text
   bool key(Json::string_t& k);
   bool start_object(std::size_t) { return Open(Json::object()); }
