@@ -11,7 +11,8 @@
 namespace certguard::csr {
 
 // The parts of a Node that neither NodeForCache keeps nor the controller's Node
-// handler reads: a list drops them as it parses (kube::ListOptions::drop_fields),
+// handler reads: lists and watches drop them as they parse (kube::ListOptions::
+// drop_fields),
 // the bulk of a real Node (images, managedFields) is then never built.
 extern const std::vector<std::string> kNodeFieldsUnread;
 

@@ -4,6 +4,7 @@
 
 #include "common/json_parse.h"
 #include "kube/errors.h"
+#include "kube/json_sax.h"
 
 namespace certguard::kube {
 namespace {
@@ -39,153 +40,6 @@ const char* ContentType(PatchType t) {
   }
   return "application/json";
 }
-
-// Builds a List response from parser events, except that each element of the
-// top-level "items" is built on its own and handed to `on_item` once complete,
-// never appended: only the envelope (kind, metadata) is kept. Containers being
-// built are held by pointer on a stack; a parent is not touched while a child
-// is open, so the pointers stay valid. Inside an item, the value of a key on
-// `drop` (a path of object keys from the item's root) is skipped, not built.
-class ListSax {
- public:
-  ListSax(Json& envelope, const Client::ItemFn& on_item, const std::vector<std::string>& drop)
-      : root_(envelope), on_item_(on_item), drop_(drop) {}
-
-  bool null() { return Put(Json(nullptr)); }
-  bool boolean(bool v) { return Put(Json(v)); }
-  bool number_integer(Json::number_integer_t v) { return Put(Json(v)); }
-  bool number_unsigned(Json::number_unsigned_t v) { return Put(Json(v)); }
-  bool number_float(Json::number_float_t v, const Json::string_t&) { return Put(Json(v)); }
-  bool string(Json::string_t& v) { return Put(Json(std::move(v))); }
-  bool binary(Json::binary_t&) { return false; }  // not in JSON text
-  bool key(Json::string_t& k) {
-    if (skipping_ > 0) return true;
-    key_ = std::move(k);
-    skip_next_ = Dropped();
-    return true;
-  }
-  bool start_object(std::size_t) { return Open(Json::object()); }
-  bool start_array(std::size_t) { return Open(Json::array()); }
-  bool end_object() { return Close(); }
-  bool end_array() { return Close(); }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
-    return false;
-  }
-
-  const Status& status() const { return status_; }
-
- private:
-  // Where the next value goes; nullptr when it is an item (handed over).
-  Json* Slot(Json&& v, bool& item) {
-    item = false;
-    if (stack_.empty()) {
-      root_ = std::move(v);
-      return &root_;
-    }
-    Json* parent = stack_.back();
-    if (parent == items_) {
-      item = true;
-      item_ = std::move(v);
-      return &item_;
-    }
-    if (parent->is_object()) {
-      Json& slot = (*parent)[key_];
-      slot = std::move(v);
-      return &slot;
-    }
-    parent->push_back(std::move(v));
-    return &parent->back();
-  }
-
-  // Whether the value of key_ is on drop_: its container is the item or an
-  // object reached from it through object keys only (paths_.back() is then
-  // that container's path, "" for the item).
-  bool Dropped() const {
-    if (drop_.empty() || paths_.empty() || !paths_.back().first) return false;
-    const std::string& at = paths_.back().second;
-    for (const auto& d : drop_) {
-      if (at.empty()
-              ? d == key_
-              : d.size() == at.size() + 1 + key_.size() && d.compare(0, at.size(), at) == 0 &&
-                    d[at.size()] == '.' && d.compare(at.size() + 1, key_.size(), key_) == 0) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  // A skipped value: true when this event belongs to one.
-  bool Skip() {
-    if (skipping_ > 0) return true;
-    if (!skip_next_) return false;
-    skip_next_ = false;
-    return true;
-  }
-
-  bool Put(Json&& v) {
-    if (Skip()) return true;
-    bool item = false;
-    Slot(std::move(v), item);
-    return item ? Hand() : true;
-  }
-
-  bool Open(Json&& v) {
-    if (Skip()) {
-      ++skipping_;
-      return true;
-    }
-    const bool items_array = stack_.size() == 1 && v.is_array() && key_ == "items" &&
-                             stack_.back() == &root_ && root_.is_object();
-    const bool is_object = v.is_object();
-    bool item = false;
-    Json* parent = stack_.empty() ? nullptr : stack_.back();
-    Json* slot = Slot(std::move(v), item);
-    if (items_array && !item) items_ = slot;
-    if (item) {
-      paths_.emplace_back(is_object, std::string());
-    } else if (!paths_.empty()) {
-      // Within an item: a path only through objects.
-      const auto& [valid, at] = paths_.back();
-      const bool through_object = valid && is_object && parent && parent->is_object();
-      paths_.emplace_back(through_object,
-                          through_object ? (at.empty() ? key_ : at + "." + key_) : std::string());
-    }
-    stack_.push_back(slot);
-    return true;
-  }
-
-  bool Close() {
-    if (skipping_ > 0) {
-      --skipping_;
-      return true;
-    }
-    if (stack_.empty()) return false;
-    Json* done = stack_.back();
-    stack_.pop_back();
-    if (!paths_.empty()) paths_.pop_back();
-    return done == &item_ ? Hand() : true;
-  }
-
-  bool Hand() {
-    status_ = on_item_(std::move(item_));
-    item_ = Json();
-    return status_.ok();
-  }
-
-  Json& root_;
-  const Client::ItemFn& on_item_;
-  const std::vector<std::string>& drop_;
-  std::vector<Json*> stack_;
-  // Per container open inside the current item: whether it is reached through
-  // object keys only, and its dotted path.
-  std::vector<std::pair<bool, std::string>> paths_;
-  Json* items_ = nullptr;
-  Json item_;
-  std::string key_;
-  bool skip_next_ = false;
-  int skipping_ = 0;  // nesting depth inside a skipped value
-  Status status_;
-};
 
 HttpRequest ListRequest(const Resource& r, const std::string& ns, const ListOptions& o) {
   Query q;
@@ -318,7 +172,7 @@ Result<Json> RestClient::ListEach(const Resource& r, const std::string& ns, cons
                     std::to_string(common::kMaxJsonDepth) + " levels");
   }
   Json envelope;
-  ListSax sax(envelope, on_item, o.drop_fields);
+  PruningSax sax(envelope, o.drop_fields, &on_item);
   bool parsed = false;
   try {
     parsed = Json::sax_parse(resp->body.begin(), resp->body.end(), &sax);
@@ -429,7 +283,7 @@ Status RestClient::Watch(const Resource& r, const std::string& ns, const WatchOp
   req.timeout = std::chrono::seconds(o.timeout_seconds > 0 ? o.timeout_seconds + 30 : 3600);
   WaitForToken();
 
-  WatchDecoder decoder;
+  WatchDecoder decoder(WatchDecoder::kDefaultMaxLine, o.drop_fields);
   Status result;
   Status decode_error;
   auto resp = transport_->Stream(

@@ -46,6 +46,8 @@ struct WatchOptions {
   bool allow_bookmarks = true;
   int timeout_seconds = 300;      // the server ends the watch after this
   bool metadata_only = false;     // objects as PartialObjectMetadata: no data, spec or status
+  // Paths of each object that are never built, as ListOptions::drop_fields.
+  std::vector<std::string> drop_fields;
 };
 
 // Accept headers that make the API server send metadata only (what client-go's

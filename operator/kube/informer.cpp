@@ -276,7 +276,7 @@ Status Informer::ListAndReplace() {
   lo.label_selector = options_.label_selector;
   lo.field_selector = options_.field_selector;
   lo.metadata_only = options_.metadata_only;
-  lo.drop_fields = ListDropFields();
+  lo.drop_fields = PrunedPaths();
   // From the API server's watch cache, as client-go's reflector lists: any
   // version for the first list ("0"), after that none older than the last
   // seen. The server sends it whole, without paging through etcd; the watch
@@ -328,7 +328,7 @@ Status Informer::ListAndReplace() {
   return Status::Ok();
 }
 
-std::vector<std::string> Informer::ListDropFields() const {
+std::vector<std::string> Informer::PrunedPaths() const {
   std::vector<std::string> out = options_.drop_fields;
   if (!options_.keep_managed_fields) out.push_back("metadata.managedFields");
   return out;
@@ -367,6 +367,7 @@ Status Informer::WatchOnce() {
   wo.field_selector = options_.field_selector;
   wo.metadata_only = options_.metadata_only;
   wo.allow_bookmarks = options_.allow_bookmarks;
+  wo.drop_fields = PrunedPaths();
   int t = options_.watch_timeout_seconds > 0 ? options_.watch_timeout_seconds : 300;
   wo.timeout_seconds = t + static_cast<int>(RandomUnit() * t);
   Status s = client_.Watch(

@@ -120,8 +120,8 @@ struct InformerOptions {
   // shrink it) and the handlers: who writes an object decides who owns it.
   bool keep_managed_fields = false;
   // Fields dropped from every object before anything sees it (ListOptions::
-  // drop_fields: a list never builds them), for what neither the cache nor
-  // the handlers read. metadata.managedFields is dropped so too unless kept.
+  // drop_fields, WatchOptions::drop_fields: lists and watch events never build
+  // them), for what neither the cache nor the handlers read. metadata.managedFields is dropped so too unless kept.
   std::vector<std::string> drop_fields;
   // List from the API server's watch cache (resourceVersion "0", then the last
   // seen), as client-go does: one response instead of a page per page_size
@@ -169,7 +169,7 @@ class Informer {
   void Run();
   void ResyncLoop();
   Status ListAndReplace();
-  std::vector<std::string> ListDropFields() const;
+  std::vector<std::string> PrunedPaths() const;
   void ApplyListed(Json&& item, std::unordered_set<std::string>& listed);
   Status WatchOnce();
   void Apply(WatchEvent&& event);

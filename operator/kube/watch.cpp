@@ -1,6 +1,7 @@
 #include "kube/watch.h"
 
 #include "common/json_parse.h"
+#include "kube/json_sax.h"
 
 namespace certguard::kube {
 
@@ -15,8 +16,8 @@ const char* EventTypeName(EventType type) {
   return "UNKNOWN";
 }
 
-Result<WatchEvent> ParseWatchEvent(std::string_view line) {
-  auto parsed = common::ParseJson(line);
+Result<WatchEvent> ParseWatchEvent(std::string_view line, const std::vector<std::string>& drop) {
+  auto parsed = ParseJsonPruned(line, drop);
   if (!parsed.ok() && common::IsTooDeep(parsed.status())) {
     return parsed.status().Annotate("watch event");
   }
@@ -48,6 +49,11 @@ Result<WatchEvent> ParseWatchEvent(std::string_view line) {
   return ev;
 }
 
+WatchDecoder::WatchDecoder(size_t max_line, std::vector<std::string> drop) : max_line_(max_line) {
+  drop_.reserve(drop.size());
+  for (auto& d : drop) drop_.push_back("object." + d);
+}
+
 Status WatchDecoder::DecodeLine(std::string_view line, const WatchEventFn& on_event) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   bool blank = true;
@@ -58,7 +64,7 @@ Status WatchDecoder::DecodeLine(std::string_view line, const WatchEventFn& on_ev
     }
   }
   if (blank) return Status::Ok();
-  auto ev = ParseWatchEvent(line);
+  auto ev = ParseWatchEvent(line, drop_);
   if (!ev.ok()) return ev.status();
   if (!on_event(std::move(ev).value())) stopped_ = true;
   return Status::Ok();

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -27,7 +28,8 @@ using WatchEventFn = std::function<bool(WatchEvent&& event)>;
 class WatchDecoder {
  public:
   static constexpr size_t kDefaultMaxLine = 64u << 20;
-  explicit WatchDecoder(size_t max_line = kDefaultMaxLine) : max_line_(max_line) {}
+  // `drop`: paths of the event's object never built, as in ParseWatchEvent.
+  explicit WatchDecoder(size_t max_line = kDefaultMaxLine, std::vector<std::string> drop = {});
 
   // Delivers every event completed by `chunk`, in order. Blank lines are
   // skipped. InvalidArgument for a line that is not a watch event or is longer
@@ -43,11 +45,15 @@ class WatchDecoder {
   Status DecodeLine(std::string_view line, const WatchEventFn& on_event);
 
   size_t max_line_;
+  std::vector<std::string> drop_;  // prefixed with "object."
   std::string buffer_;
   bool stopped_ = false;
 };
 
-// Parses one event line (no newline). InvalidArgument when malformed.
-Result<WatchEvent> ParseWatchEvent(std::string_view line);
+// Parses one event line (no newline). InvalidArgument when malformed. The value
+// of each path on `drop` (object keys from the root of the event, dot-separated:
+// "object.metadata.managedFields") is skipped by the parser, never built.
+Result<WatchEvent> ParseWatchEvent(std::string_view line,
+                                   const std::vector<std::string>& drop = {});
 
 }  // namespace certguard::kube

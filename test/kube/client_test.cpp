@@ -397,6 +397,32 @@ TEST_CASE("Watch delivers events and ends cleanly", "[kube][client][watch]") {
   CHECK(reqs[0].timeout == 90s);
 }
 
+TEST_CASE("Watch never builds the fields asked to be dropped", "[kube][client][watch]") {
+  auto t = Fake();
+  t->OnStream([](const HttpRequest&) {
+    FakeTransport::StreamReply r;
+    r.chunks = {R"({"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"5",)"
+                R"("managedFields":[{"manager":"m","fieldsV1":{"f:spec":{}}}]},"spec":{"x":1},)"
+                R"("status":{"images":[1]}}})" "\n"};
+    return r;
+  });
+  RestClient c(t, Unlimited());
+  WatchOptions o;
+  o.drop_fields = {"metadata.managedFields", "status.images"};
+  std::vector<nlohmann::json> seen;
+  CancelToken cancel;
+  Status s = c.Watch(resources::kNodes, "", o,
+                     [&](WatchEvent&& e) {
+                       seen.push_back(std::move(e.object));
+                       return true;
+                     },
+                     cancel);
+  CHECK(s.ok());
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0] == nlohmann::json::parse(
+                       R"({"metadata":{"name":"a","resourceVersion":"5"},"spec":{"x":1},"status":{}})"));
+}
+
 TEST_CASE("Watch reports 410 as HTTP status or ERROR event", "[kube][client][watch]") {
   auto t = Fake();
   RestClient c(t, Unlimited());

@@ -132,3 +132,18 @@ TEST_CASE("Watch decoder bounds the line length", "[kube][watch]") {
   WatchDecoder d2(64);
   CHECK(d2.Feed(std::string(100, 'y') + "\n", ignore).code() == Code::kInvalidArgument);
 }
+
+TEST_CASE("Watch decoder drops the object's fields asked for, never the event's", "[kube][watch]") {
+  WatchDecoder d(WatchDecoder::kDefaultMaxLine, {"metadata.managedFields", "type"});
+  std::vector<WatchEvent> seen;
+  const std::string line =
+      R"({"type":"ADDED","object":{"type":"kept? no","metadata":{"name":"a","managedFields":[{}]}}})"
+      "\n";
+  REQUIRE(d.Feed(line, [&](WatchEvent&& ev) {
+                 seen.push_back(std::move(ev));
+                 return true;
+               }).ok());
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].type == EventType::kAdded);
+  CHECK(seen[0].object == nlohmann::json::parse(R"({"metadata":{"name":"a"}})"));
+}
