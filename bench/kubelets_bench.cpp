@@ -116,14 +116,11 @@ double Median(std::vector<double> v) {
 class Bench {
  public:
   explicit Bench(Options o) : o_(std::move(o)) {
-    auto c = test::Cluster::Load(o_.cluster_dir);
-    if (!c.ok()) Die(c.status().ToString());
-    cluster_ = *c;
+    cluster_ = OrDie(test::Cluster::Load(o_.cluster_dir));
     kubelet_certs_ = cluster_.Env("TOOLS_DIR") + "/kubelet-certs";
     if (!std::filesystem::exists(kubelet_certs_))
       Die("no " + kubelet_certs_ + ": run hack/tools/build.sh");
-    logs_ = cluster_.dir() + "/bench-logs";
-    std::filesystem::create_directories(logs_);
+    logs_ = LogsDir(cluster_.dir());
   }
 
   Json RunApprover(const std::string& name, const std::string& command) {
