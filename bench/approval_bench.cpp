@@ -72,15 +72,7 @@ using namespace certguard;
 using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
 namespace res = kube::resources;
-using bench::Child;
-using bench::CpuUseOf;
-using bench::DecisionOf;
-using bench::Die;
-using bench::Fmt;
-using bench::NodeIp;
-using bench::PromLabel;
-using bench::Seconds;
-using bench::Tail;
+using namespace certguard::bench;
 
 namespace {
 
@@ -283,12 +275,9 @@ void RunParallel(int threads, int count, const std::function<void(int)>& fn) {
 class Bench {
  public:
   explicit Bench(Options o) : o_(std::move(o)) {
-    auto c = test::Cluster::Load(o_.cluster_dir);
-    if (!c.ok()) Die(c.status().ToString());
-    cluster_ = *c;
+    cluster_ = OrDie(test::Cluster::Load(o_.cluster_dir));
     admin_ = ClientFor(cluster_.admin_kubeconfig());
-    logs_ = cluster_.dir() + "/bench-logs";
-    std::filesystem::create_directories(logs_);
+    logs_ = LogsDir(cluster_.dir());
   }
 
   void MakeNodes() {

@@ -41,6 +41,17 @@ struct BenchError : std::runtime_error {
 
 [[noreturn]] inline void Fail(const std::string& why) { throw BenchError(why); }
 
+// main() of a benchmark: run(argc, argv), or "NAME: why" on stderr and exit
+// status 2 when it Fails.
+inline int RunMain(const char* name, int (*run)(int, char**), int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const BenchError& e) {
+    std::fprintf(stderr, "%s: %s\n", name, e.what());
+    return 2;
+  }
+}
+
 // Standard output of `sh -c cmd`; *rc gets its exit status (-1 if it did not exit).
 inline std::string Shell(const std::string& cmd, int* rc) {
   std::string out;
@@ -155,6 +166,33 @@ inline bool WaitUntil(const std::function<bool()>& cond, std::chrono::seconds li
   return cond();
 }
 
+// A control plane that a benchmark starts for itself with the scripts of
+// test/cluster/ (in SCRIPTS, ending in '/'): up.sh in a new directory
+// /tmp/NAME-XXXXXX when made (Fail if it does not come up), down.sh when destroyed.
+class OwnPlane {
+ public:
+  OwnPlane(std::string scripts, const std::string& name) : scripts_(std::move(scripts)) {
+    std::string tmpl = "/tmp/" + name + "-XXXXXX";
+    if (!mkdtemp(tmpl.data())) Fail("mkdtemp failed");
+    dir_ = tmpl;
+    std::printf("starting a control plane in %s\n", dir_.c_str());
+    int rc = 0;
+    std::string log = Shell(scripts_ + "up.sh " + Quote(dir_) + " 2>&1", &rc);
+    if (rc != 0) Fail("test/cluster/up.sh failed:\n" + log);
+  }
+  ~OwnPlane() {
+    int ignored = 0;
+    Shell(scripts_ + "down.sh " + Quote(dir_) + " >/dev/null 2>&1", &ignored);
+  }
+  OwnPlane(const OwnPlane&) = delete;
+  OwnPlane& operator=(const OwnPlane&) = delete;
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string scripts_;
+  std::string dir_;
+};
+
 // A command run by `bash -c "exec COMMAND"` in its own process group, its
 // output appended to a log; Stop() (also the destructor) ends the group:
 // SIGTERM, then SIGKILL after 10 s.
@@ -228,6 +266,20 @@ inline std::string Tail(const std::string& path, size_t bytes = 1500) {
 [[noreturn]] inline void Die(const std::string& message) {
   std::fprintf(stderr, "%s: %s\n", program_invocation_short_name, message.c_str());
   std::exit(2);
+}
+
+// The value of `result` (a Result), else Die with its status.
+template <typename R>
+auto OrDie(R result) {
+  if (!result.ok()) Die(result.status().ToString());
+  return std::move(result).value();
+}
+
+// DIR/bench-logs, created: where a benchmark on the plane of DIR keeps its logs.
+inline std::string LogsDir(const std::string& dir) {
+  std::string logs = dir + "/bench-logs";
+  std::filesystem::create_directories(logs);
+  return logs;
 }
 
 // "NAME=VALUE" split at the first '='; the name must not be empty.

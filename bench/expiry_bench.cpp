@@ -26,6 +26,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -97,24 +98,8 @@ static int Run(int argc, char** argv) {
   const std::string scripts = std::string(CERTGUARD_SOURCE_DIR) + "/test/cluster/";
 
   bool own_plane = cluster_dir.empty();
-  int rc = 0;
-  if (own_plane) {
-    char tmpl[] = "/tmp/certguard-bench-expiry-XXXXXX";
-    if (!mkdtemp(tmpl)) Fail("mkdtemp failed");
-    cluster_dir = tmpl;
-    std::printf("starting a control plane in %s\n", cluster_dir.c_str());
-    std::string log = Shell(scripts + "up.sh " + Quote(cluster_dir) + " 2>&1", &rc);
-    if (rc != 0) Fail("test/cluster/up.sh failed:\n" + log);
-  }
-  struct Down {
-    bool own;
-    std::string cmd;
-    ~Down() {
-      if (!own) return;
-      int ignored = 0;
-      Shell(cmd, &ignored);
-    }
-  } down{own_plane, scripts + "down.sh " + Quote(cluster_dir) + " >/dev/null 2>&1"};
+  std::optional<OwnPlane> plane;
+  if (own_plane) cluster_dir = plane.emplace(scripts, "certguard-bench-expiry").dir();
 
   kube::LoadOptions lo;
   lo.kubeconfig_flag = cluster_dir + "/admin.kubeconfig";
@@ -241,11 +226,4 @@ static int Run(int argc, char** argv) {
   return 0;
 }
 
-int main(int argc, char** argv) {
-  try {
-    return Run(argc, argv);
-  } catch (const BenchError& e) {
-    std::fprintf(stderr, "certguard_bench_expiry: %s\n", e.what());
-    return 2;
-  }
-}
+int main(int argc, char** argv) { return RunMain("certguard_bench_expiry", Run, argc, argv); }

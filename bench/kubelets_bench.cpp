@@ -62,21 +62,8 @@ using Json = nlohmann::json;
 namespace {
 
 // kubeadm's bindings that let kube-controller-manager approve kubelet client
-// CSRs (as test/cluster/bootstrap-token.sh creates them).
-constexpr const char* kKcmClientBindings = R"(apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: "kubeadm:node-autoapprove-bootstrap"}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:certificates.k8s.io:certificatesigningrequests:nodeclient"}
-subjects:
-- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "system:bootstrappers:kubeadm:default-node-token"}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: "kubeadm:node-autoapprove-certificate-rotation"}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient"}
-subjects:
-- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "system:nodes"}
-)";
+// CSRs (test/cluster/bootstrap-token.sh applies them too), from the repository.
+constexpr const char* kKcmClientBindings = "test/cluster/kubeadm-node-autoapprove.yaml";
 
 struct Options : bench::CompareArgs {
   std::string bootstrap_kubeconfig;
@@ -129,14 +116,11 @@ double Median(std::vector<double> v) {
 class Bench {
  public:
   explicit Bench(Options o) : o_(std::move(o)) {
-    auto c = test::Cluster::Load(o_.cluster_dir);
-    if (!c.ok()) Die(c.status().ToString());
-    cluster_ = *c;
+    cluster_ = OrDie(test::Cluster::Load(o_.cluster_dir));
     kubelet_certs_ = cluster_.Env("TOOLS_DIR") + "/kubelet-certs";
     if (!std::filesystem::exists(kubelet_certs_))
       Die("no " + kubelet_certs_ + ": run hack/tools/build.sh");
-    logs_ = cluster_.dir() + "/bench-logs";
-    std::filesystem::create_directories(logs_);
+    logs_ = LogsDir(cluster_.dir());
   }
 
   Json RunApprover(const std::string& name, const std::string& command) {
@@ -256,9 +240,8 @@ class Bench {
         bench::WaitUntil([&] { return cluster_.Kubectl("get csr,nodes -o name").out.empty(); },
                          std::chrono::seconds(60), std::chrono::milliseconds(200));
     if (!empty) return "CSRs or Nodes still there 60 s after their deletion";
-    auto b = cluster_.Run(std::string("printf '%s' ") + test::ShellQuote(kKcmClientBindings) +
-                          " | kubectl " + (kcm_clients ? "apply" : "delete --ignore-not-found") +
-                          " -f -");
+    auto b = cluster_.Kubectl(std::string(kcm_clients ? "apply" : "delete --ignore-not-found") +
+                              " -f " + kKcmClientBindings);
     return b.ok() ? "" : b.err;
   }
 

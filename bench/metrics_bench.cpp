@@ -20,11 +20,7 @@
 #include "metrics/endpoints.h"
 
 using namespace std::chrono;
-using certguard::expiry::CertFacts;
-using certguard::expiry::Inventory;
-using certguard::expiry::ObjectRef;
-using certguard::expiry::SourceCerts;
-using certguard::expiry::SourceKind;
+using namespace certguard::expiry;
 
 namespace {
 

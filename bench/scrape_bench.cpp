@@ -303,11 +303,4 @@ static int Run(int argc, char** argv) {
   return failed ? 1 : 0;
 }
 
-int main(int argc, char** argv) {
-  try {
-    return Run(argc, argv);
-  } catch (const bench::BenchError& e) {
-    std::fprintf(stderr, "certguard_bench_scrape: %s\n", e.what());
-    return 2;
-  }
-}
+int main(int argc, char** argv) { return bench::RunMain("certguard_bench_scrape", Run, argc, argv); }

@@ -72,17 +72,10 @@
 #include "x509/parse.h"
 
 using namespace std::chrono;
+using namespace certguard::bench;
 using nlohmann::json;
 namespace kube = certguard::kube;
 namespace res = certguard::kube::resources;
-using certguard::bench::BenchError;
-using certguard::bench::Fail;
-using certguard::bench::FreePort;
-using certguard::bench::Memory;
-using certguard::bench::MemoryOf;
-using certguard::bench::PromLabel;
-using certguard::bench::Quote;
-using certguard::bench::Shell;
 
 namespace {
 
@@ -873,25 +866,8 @@ static int Run(int argc, char** argv) {
   Peer peer = FindTrustManager(f.trust_manager, source_dir);
 
   // The plane: its own one unless --cluster names one.
-  const bool own_plane = f.cluster_dir.empty();
-  if (own_plane) {
-    char tmpl[] = "/tmp/certguard-bench-trust-XXXXXX";
-    if (!mkdtemp(tmpl)) Fail("mkdtemp failed");
-    f.cluster_dir = tmpl;
-    std::printf("starting a control plane in %s\n", f.cluster_dir.c_str());
-    int rc = 0;
-    std::string log = Shell(scripts + "up.sh " + Quote(f.cluster_dir) + " 2>&1", &rc);
-    if (rc != 0) Fail("test/cluster/up.sh failed:\n" + log);
-  }
-  struct Down {
-    bool own;
-    std::string cmd;
-    ~Down() {
-      if (!own) return;
-      int ignored = 0;
-      Shell(cmd, &ignored);
-    }
-  } down{own_plane, scripts + "down.sh " + Quote(f.cluster_dir) + " >/dev/null 2>&1"};
+  std::optional<OwnPlane> plane;
+  if (f.cluster_dir.empty()) f.cluster_dir = plane.emplace(scripts, "certguard-bench-trust").dir();
   InstallCrds("set -a; . " + Quote(f.cluster_dir + "/env") + "; ", source_dir, f.cluster_dir,
               peer);
 
@@ -925,11 +901,4 @@ static int Run(int argc, char** argv) {
   return 0;
 }
 
-int main(int argc, char** argv) {
-  try {
-    return Run(argc, argv);
-  } catch (const BenchError& e) {
-    std::fprintf(stderr, "certguard_bench_trust: %s\n", e.what());
-    return 2;
-  }
-}
+int main(int argc, char** argv) { return RunMain("certguard_bench_trust", Run, argc, argv); }

@@ -87,16 +87,9 @@ class ExpiryRunnable : public Runnable {
   }
 
   static expiry::ExpirySources Sources(const RunOptions& o) {
-    expiry::ExpirySources s;
-    s.csrs = o.expiry_csrs;
-    s.tls_secrets = o.expiry_tls_secrets;
-    s.secret_selector = o.expiry_secret_selector;
-    s.configmap_selector = o.expiry_configmap_selector;
-    s.trust_bundles = o.expiry_trust_bundles;
-    s.webhooks = o.expiry_webhooks;
     // Validate(RunOptions) has refused bad values before this runs.
-    if (auto f = ExpiryFilterOptionsOf(o); f.ok()) s.filter = std::move(*f);
-    return s;
+    auto s = ExpirySourcesOf(o);
+    return s.ok() ? std::move(*s) : expiry::ExpirySources{};
   }
 
   void Start() override { controller_.Start(); }

@@ -89,27 +89,29 @@ Status Validate(const RunOptions& o) {
   if (auto a = csr::ParseSupersededAction(o.csr_superseded); !a.ok()) {
     return InvalidArgument("--csr-superseded " + a.status().message());
   }
-  expiry::ExpirySources expiry;
-  expiry.secret_selector = o.expiry_secret_selector;
-  expiry.configmap_selector = o.expiry_configmap_selector;
-  auto filter = ExpiryFilterOptionsOf(o);
-  if (!filter.ok()) return filter.status();
-  expiry.filter = std::move(*filter);
-  return expiry::Validate(expiry);
+  auto expiry = ExpirySourcesOf(o);
+  if (!expiry.ok()) return expiry.status();
+  return expiry::Validate(*expiry);
 }
 
-Result<expiry::ExpiryFilterOptions> ExpiryFilterOptionsOf(const RunOptions& o) {
-  expiry::ExpiryFilterOptions f;
-  f.include_namespaces = o.expiry_include_namespaces;
-  f.exclude_namespaces = o.expiry_exclude_namespaces;
-  f.include_namespace_selector = o.expiry_include_namespace_selector;
-  f.exclude_namespace_selector = o.expiry_exclude_namespace_selector;
-  f.leaf_only = o.expiry_leaf_only;
-  f.secret_label_keys = o.expiry_secret_label_keys;
+Result<expiry::ExpirySources> ExpirySourcesOf(const RunOptions& o) {
+  expiry::ExpirySources s;
+  s.csrs = o.expiry_csrs;
+  s.tls_secrets = o.expiry_tls_secrets;
+  s.secret_selector = o.expiry_secret_selector;
+  s.configmap_selector = o.expiry_configmap_selector;
+  s.trust_bundles = o.expiry_trust_bundles;
+  s.webhooks = o.expiry_webhooks;
+  s.filter.include_namespaces = o.expiry_include_namespaces;
+  s.filter.exclude_namespaces = o.expiry_exclude_namespaces;
+  s.filter.include_namespace_selector = o.expiry_include_namespace_selector;
+  s.filter.exclude_namespace_selector = o.expiry_exclude_namespace_selector;
+  s.filter.leaf_only = o.expiry_leaf_only;
+  s.filter.secret_label_keys = o.expiry_secret_label_keys;
   auto signers = expiry::ParseCsrSigners(o.expiry_csr_signers);
   if (!signers.ok()) return signers.status();
-  f.csr_signers = *signers;
-  return f;
+  s.filter.csr_signers = *signers;
+  return s;
 }
 
 std::string LeaderIdentity(const Getenv& getenv, const std::string& hostname,

@@ -11,6 +11,10 @@
 #include "csr/defaults.h"
 #include "expiry/filter.h"
 
+namespace certguard::expiry {
+struct ExpirySources;  // expiry/controller.h
+}  // namespace certguard::expiry
+
 namespace certguard::app {
 
 // Every controller `run` knows, in start order.
@@ -82,8 +86,8 @@ using Getenv = std::function<std::optional<std::string>(const std::string&)>;
 std::string DefaultLeaderElectionNamespace(const Getenv& getenv,
                                            const std::string& service_account_dir);
 
-// The expiry inventory's filter options of `options` (--expiry-csr-signers parsed).
-Result<expiry::ExpiryFilterOptions> ExpiryFilterOptionsOf(const RunOptions& options);
+// The expiry inventory's sources and filter of `options` (--expiry-csr-signers parsed).
+Result<expiry::ExpirySources> ExpirySourcesOf(const RunOptions& options);
 
 // InvalidArgument unless lease > renew deadline > retry period > 0 (when
 // leader election is on), 1 <= workers <= kMaxWorkers, the pending caps and the QPS

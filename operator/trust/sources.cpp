@@ -11,9 +11,7 @@
 namespace certguard::trust {
 namespace {
 
-using common::Field;
-using common::Str;
-using common::StrMap;
+using namespace common;  // the JSON field readers
 using nlohmann::json;
 
 bool Terminating(const json& ns) {

@@ -16,9 +16,7 @@
 namespace certguard::trust {
 namespace {
 
-using common::Field;
-using common::Str;
-using common::StrMap;
+using namespace common;  // the JSON field readers
 using nlohmann::json;
 namespace resources = kube::resources;
 

@@ -23,7 +23,10 @@ secret="$(openssl rand -hex 8)"
 expiration="$(date -u -d "now + $ttl" +%Y-%m-%dT%H:%M:%SZ)" || die "bad --ttl: $ttl"
 group=system:bootstrappers:kubeadm:default-node-token
 
-"$KUBECTL" --kubeconfig "$KUBECONFIG" apply -f - >/dev/null <<YAML
+# The token, and kubeadm's RBAC for its group (whose name the YAML files spell out).
+here="$(dirname "$0")"
+"$KUBECTL" --kubeconfig "$KUBECONFIG" apply -f - -f "$here/kubeadm-bootstrap-rbac.yaml" \
+  -f "$here/kubeadm-node-autoapprove.yaml" >/dev/null <<YAML
 apiVersion: v1
 kind: Secret
 metadata:
@@ -38,69 +41,11 @@ stringData:
   usage-bootstrap-authentication: "true"
   usage-bootstrap-signing: "true"
   auth-extra-groups: "$group"
----
-# kubeadm: bootstrappers may create node CSRs...
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: kubeadm:kubelet-bootstrap
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:node-bootstrapper"}
-subjects:
-- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "$group"}
----
-# ...which the approver may auto-approve (nodeclient: first client certificate)...
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: kubeadm:node-autoapprove-bootstrap
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:certificates.k8s.io:certificatesigningrequests:nodeclient"}
-subjects:
-- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "$group"}
----
-# ...as it may a node's renewal of its own client certificate (selfnodeclient).
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: kubeadm:node-autoapprove-certificate-rotation
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient"}
-subjects:
-- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "system:nodes"}
----
-# kubeadm join reads the Node it joins as.
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata:
-  name: kubeadm:get-nodes
-rules:
-- {apiGroups: [""], resources: ["nodes"], verbs: ["get"]}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: kubeadm:get-nodes
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "kubeadm:get-nodes"}
-subjects:
-- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "$group"}
 YAML
 
 echo "$id.$secret" >"$dir/bootstrap.token"
 chmod 600 "$dir/bootstrap.token"
-cat >"$dir/bootstrap.kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: certguard-test
-  cluster:
-    server: $KUBE_SERVER
-    certificate-authority: $CLUSTER_CA
-users:
-- name: tls-bootstrap-token-user
-  user:
-    token: $id.$secret
-contexts:
-- name: tls-bootstrap-token-user@certguard-test
-  context: {cluster: certguard-test, user: tls-bootstrap-token-user}
-current-context: tls-bootstrap-token-user@certguard-test
-KC
+write_kubeconfig "$dir/bootstrap.kubeconfig" tls-bootstrap-token-user \
+  tls-bootstrap-token-user@certguard-test "token: $id.$secret"
 chmod 600 "$dir/bootstrap.kubeconfig"
 echo "$dir/bootstrap.kubeconfig"

@@ -45,3 +45,33 @@ ours() {
   [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
   tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$dir/"
 }
+
+# write_kubeconfig FILE USER CONTEXT CREDENTIAL...: writes FILE, a kubeconfig for
+# the cluster of the loaded env (KUBE_SERVER, CLUSTER_CA) with one user USER,
+# whose CREDENTIAL lines ("token: ...", "client-key: ...") go under `user:`, in
+# context CONTEXT.
+write_kubeconfig() {
+  local file="$1" user="$2" context="$3"
+  shift 3
+  {
+    cat <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: certguard-test
+  cluster:
+    server: $KUBE_SERVER
+    certificate-authority: $CLUSTER_CA
+users:
+- name: $user
+  user:
+KC
+    printf '    %s\n' "$@"
+    cat <<KC
+contexts:
+- name: $context
+  context: {cluster: certguard-test, user: "$user"}
+current-context: $context
+KC
+  } >"$file"
+}

@@ -51,24 +51,8 @@ flock "$dir/pki/ca.srl.lock" openssl x509 -req -in "$nodes/$name.csr" -CA "$CLUS
   -CAcreateserial -CAserial "$dir/pki/ca.srl" -days 365 -sha256 -extfile "$ext" \
   -out "$crt" 2>/dev/null
 
-cat >"$kc" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: certguard-test
-  cluster:
-    server: $KUBE_SERVER
-    certificate-authority: $CLUSTER_CA
-users:
-- name: system:node:$name
-  user:
-    client-certificate: $crt
-    client-key: $key
-contexts:
-- name: $name@certguard-test
-  context: {cluster: certguard-test, user: "system:node:$name"}
-current-context: $name@certguard-test
-KC
+write_kubeconfig "$kc" "system:node:$name" "$name@certguard-test" \
+  "client-certificate: $crt" "client-key: $key"
 
 # The Node object, created as admin; its status carries the addresses the
 # approver checks a serving CSR's SANs against.

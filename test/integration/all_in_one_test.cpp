@@ -14,6 +14,7 @@
 
 #include "common/yaml_json.h"
 #include "csr_support.h"
+#include "rbac_support.h"
 #include "support/pki.h"
 
 namespace certguard::test {
@@ -80,20 +81,8 @@ TEST_CASE("install: csr, trust and expiry run in one process under the chart's R
     Apply(cluster, d);
   }
   REQUIRE_FALSE(service_account.empty());
-  CommandResult token = cluster.Kubectl("create token " + service_account + " -n " + kNamespace +
-                                        " --duration 1h");
-  INFO(token.err);
-  REQUIRE(token.ok());
-  const std::string kubeconfig = work + "/sa.kubeconfig";
-  CommandResult made = cluster.Run(
-      "set -e; k=" + ShellQuote(kubeconfig) +
-      "; kubectl config --kubeconfig \"$k\" set-cluster c --server \"$KUBE_SERVER\""
-      " --certificate-authority \"$CLUSTER_CA\" --embed-certs >/dev/null;"
-      " kubectl config --kubeconfig \"$k\" set-credentials sa --token " + ShellQuote(Trim(token.out)) +
-      " >/dev/null; kubectl config --kubeconfig \"$k\" set-context c --cluster c --user sa >/dev/null;"
-      " kubectl config --kubeconfig \"$k\" use-context c >/dev/null");
-  INFO(made.err);
-  REQUIRE(made.ok());
+  const std::string kubeconfig =
+      ServiceAccountKubeconfig(cluster, kNamespace, service_account, work + "/sa.kubeconfig");
 
   // The Deployment's arguments as rendered, but for the listen addresses (free
   // loopback ports here) and the API server (through the token).

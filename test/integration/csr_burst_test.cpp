@@ -86,19 +86,50 @@ void DeleteCsrs(kube::Client& admin, const std::string& prefix) {
       std::chrono::seconds(60)));
 }
 
+// The shared plane ready for a burst: the CRDs, clients of nodes
+// PREFIX0..PREFIX<n-1> (node i at address SUBNET.<i+1>), an admin client, and
+// no CSR named PREFIX* left by an earlier run.
+struct BurstSetup {
+  BurstSetup(const std::string& prefix, const std::string& subnet, int n)
+      : cluster(RequireCluster()) {
+    PrepareCluster(cluster);
+    for (int i = 0; i < n; ++i) {
+      auto kc = cluster.NodeIdentity(prefix + std::to_string(i),
+                                     {"InternalIP=" + subnet + "." + std::to_string(i + 1)});
+      REQUIRE(kc.ok());
+      nodes.push_back(ClientFor(*kc));
+    }
+    admin = ClientFor(cluster.admin_kubeconfig());
+    DeleteCsrs(*admin, prefix);
+  }
+  const Cluster& cluster;
+  std::vector<std::shared_ptr<kube::RestClient>> nodes;
+  std::shared_ptr<kube::RestClient> admin;
+};
+
+// Of the CSRs `decided` (Decided()): how many were decided more than once, and
+// how many were approved (Approved or Issued in `states`) where `expect_approved`
+// says otherwise, or the reverse.
+struct Tally {
+  int twice = 0, wrong = 0;
+};
+
+Tally TallyDecisions(const std::map<std::string, int>& decided,
+                     std::map<std::string, std::string>& states,
+                     std::map<std::string, bool>& expect_approved) {
+  Tally t;
+  for (const auto& [name, n] : decided) {
+    t.twice += n != 1;
+    bool approved = states[name] == "Approved" || states[name] == "Issued";
+    t.wrong += approved != expect_approved[name];
+  }
+  return t;
+}
+
 TEST_CASE("csr: a burst of 200 CSRs is decided completely, across a kill -9 and restart, none twice",
           "[integration][csr][burst]") {
-  const Cluster& cluster = RequireCluster();
-  PrepareCluster(cluster);
   constexpr int kNodes = 4, kPerNode = 50;
-  std::vector<std::shared_ptr<kube::RestClient>> nodes;
-  for (int i = 0; i < kNodes; ++i) {
-    auto kc = cluster.NodeIdentity("burst-" + std::to_string(i), {"InternalIP=10.40.0." + std::to_string(i + 1)});
-    REQUIRE(kc.ok());
-    nodes.push_back(ClientFor(*kc));
-  }
-  auto admin = ClientFor(cluster.admin_kubeconfig());
-  DeleteCsrs(*admin, "burst-");
+  const BurstSetup s("burst-", "10.40.0", kNodes);
   const std::vector<std::string> election = {
       "--leader-elect=true", "--leader-election-id=certguard-burst",
       "--leader-election-namespace=default", "--leader-election-lease-duration=4s",
@@ -109,7 +140,7 @@ TEST_CASE("csr: a burst of 200 CSRs is decided completely, across a kill -9 and 
       // 20 writes a second at most: 200 decisions take seconds, so the kill
       // below lands in the middle of the burst whatever the machine's speed.
       "--kube-api-qps=20", "--kube-api-burst=30"};
-  auto cg = StartCertguard(cluster, "burst-1", election);
+  auto cg = StartCertguard(s.cluster, "burst-1", election);
   REQUIRE(cg->WaitForLog("csr controller started", std::chrono::seconds(60)));
 
   // 150 client renewals; node 0 asks 50 times for a serving certificate for
@@ -126,7 +157,7 @@ TEST_CASE("csr: a burst of 200 CSRs is decided completely, across a kill -9 and 
   }
   auto t0 = std::chrono::steady_clock::now();
   for (auto& [i, obj] : objects) {
-    auto created = nodes[i]->Create(kube::resources::kCertificateSigningRequests, "", obj);
+    auto created = s.nodes[i]->Create(kube::resources::kCertificateSigningRequests, "", obj);
     INFO(created.status().ToString());
     REQUIRE(created.ok());
   }
@@ -134,28 +165,23 @@ TEST_CASE("csr: a burst of 200 CSRs is decided completely, across a kill -9 and 
 
   // Kill it in the middle of the burst.
   size_t at_kill = 0;
-  REQUIRE(Eventually([&] { return Decided(*admin, "burst-").size() >= 30; }, std::chrono::seconds(60)));
+  REQUIRE(Eventually([&] { return Decided(*s.admin, "burst-").size() >= 30; }, std::chrono::seconds(60)));
   cg->Kill();
-  at_kill = Decided(*admin, "burst-").size();
+  at_kill = Decided(*s.admin, "burst-").size();
   CHECK(at_kill < objects.size());
 
-  auto cg2 = StartCertguard(cluster, "burst-2", election);
-  bool all = Eventually([&] { return Decided(*admin, "burst-").size() == objects.size(); },
+  auto cg2 = StartCertguard(s.cluster, "burst-2", election);
+  bool all = Eventually([&] { return Decided(*s.admin, "burst-").size() == objects.size(); },
                         std::chrono::seconds(180));
   auto total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::map<std::string, std::string> states;
-  auto decided = Decided(*admin, "burst-", &states);
+  auto decided = Decided(*s.admin, "burst-", &states);
   INFO(cg2->Log().substr(0, 4000));
   CHECK(all);
   CHECK(decided.size() == objects.size());
-  int twice = 0, wrong = 0;
-  for (const auto& [name, n] : decided) {
-    twice += n != 1;
-    bool approved = states[name] == "Approved" || states[name] == "Issued";
-    wrong += approved != expect_approved[name];
-  }
-  CHECK(twice == 0);
-  CHECK(wrong == 0);
+  const Tally tally = TallyDecisions(decided, states, expect_approved);
+  CHECK(tally.twice == 0);
+  CHECK(tally.wrong == 0);
   std::cout << "burst: " << objects.size() << " CSRs created in " << created_s << " s, "
             << at_kill << " decided before the kill, all decided " << total_s
             << " s after the first was created (restart included)\n";
@@ -172,23 +198,13 @@ TEST_CASE("csr: two certguards racing without leader election decide every CSR o
           "[integration][csr][burst]") {
   // Both see every CSR and write on their copy: the second write of a CSR meets
   // 409 Conflict, re-reads it, finds it decided and leaves it.
-  const Cluster& cluster = RequireCluster();
-  PrepareCluster(cluster);
   constexpr int kNodes = 2, kPerNode = 50;
-  std::vector<std::shared_ptr<kube::RestClient>> nodes;
-  for (int i = 0; i < kNodes; ++i) {
-    auto kc = cluster.NodeIdentity("race-" + std::to_string(i),
-                                   {"InternalIP=10.41.0." + std::to_string(i + 1)});
-    REQUIRE(kc.ok());
-    nodes.push_back(ClientFor(*kc));
-  }
-  auto admin = ClientFor(cluster.admin_kubeconfig());
-  DeleteCsrs(*admin, "race-");
+  const BurstSetup s("race-", "10.41.0", kNodes);
   const std::vector<std::string> flags = {"--csr-max-pending-per-node=0", "--csr-max-pending=0",
                                           "--csr-superseded=off",
                                           "--workers=4"};
-  auto a = StartCertguard(cluster, "race-a", flags);
-  auto b = StartCertguard(cluster, "race-b", flags);
+  auto a = StartCertguard(s.cluster, "race-a", flags);
+  auto b = StartCertguard(s.cluster, "race-b", flags);
   REQUIRE(a->WaitForLog("csr controller started", std::chrono::seconds(60)));
   REQUIRE(b->WaitForLog("csr controller started", std::chrono::seconds(60)));
 
@@ -199,26 +215,21 @@ TEST_CASE("csr: two certguards racing without leader election decide every CSR o
       std::string name = "race-" + std::to_string(i) + "-" + std::to_string(j);
       bool good = i == 0;
       auto created =
-          nodes[i]->Create(kube::resources::kCertificateSigningRequests, "",
+          s.nodes[i]->Create(kube::resources::kCertificateSigningRequests, "",
                            KubeletCsr(name, "race-" + std::to_string(i), good ? "" : "10.41.0.1"));
       INFO(created.status().ToString());
       REQUIRE(created.ok());
       expect_approved[name] = good;
     }
   }
-  CHECK(Eventually([&] { return Decided(*admin, "race-").size() == expect_approved.size(); },
+  CHECK(Eventually([&] { return Decided(*s.admin, "race-").size() == expect_approved.size(); },
                    std::chrono::seconds(120)));
   std::map<std::string, std::string> states;
-  auto decided = Decided(*admin, "race-", &states);
-  int twice = 0, wrong = 0;
-  for (const auto& [name, n] : decided) {
-    twice += n != 1;
-    bool approved = states[name] == "Approved" || states[name] == "Issued";
-    wrong += approved != expect_approved[name];
-  }
+  auto decided = Decided(*s.admin, "race-", &states);
+  const Tally tally = TallyDecisions(decided, states, expect_approved);
   CHECK(decided.size() == expect_approved.size());
-  CHECK(twice == 0);
-  CHECK(wrong == 0);
+  CHECK(tally.twice == 0);
+  CHECK(tally.wrong == 0);
   CHECK(a->Stop() == 0);
   CHECK(b->Stop() == 0);
   const std::string logs = a->Log() + b->Log();

@@ -23,9 +23,7 @@ namespace certguard::test {
 namespace {
 
 using namespace std::chrono_literals;
-using certguard::testing::CertBuilder;
-using certguard::testing::HttpGet;
-using certguard::testing::TempDir;
+using namespace certguard::testing;  // the test PKI, HttpGet, TempDir
 
 }  // namespace
 

@@ -13,7 +13,6 @@ namespace certguard::test {
 namespace {
 
 using namespace std::chrono_literals;
-using kube::Json;
 namespace res = kube::resources;
 
 const ApiWait WaitFor{50ms};

@@ -25,9 +25,7 @@ namespace certguard::test {
 namespace {
 
 using namespace std::chrono_literals;
-using certguard::testing::CertBuilder;
-using certguard::testing::HttpGet;
-using certguard::testing::TempDir;
+using namespace certguard::testing;  // the test PKI, HttpGet, TempDir
 
 std::string EmbeddedKubeconfig(const std::string& ca_pem) {
   const std::string b64 = x509::pem::Base64(ca_pem);

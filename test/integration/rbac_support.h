@@ -11,19 +11,16 @@
 
 namespace certguard::test {
 
-// Applies deploy/certguard.yaml (namespace certguard) and writes WORK/sa.kubeconfig
-// for ServiceAccount certguard/certguard (a one-hour token); returns its path.
-inline std::string DeployedServiceAccountKubeconfig(const Cluster& cluster, const std::string& work) {
-  cluster.Kubectl("create namespace certguard");  // fine if it exists
-  CommandResult deployed = cluster.Kubectl("apply -f deploy/certguard.yaml");
-  INFO(deployed.err);
-  REQUIRE(deployed.ok());
-  CommandResult token = cluster.Kubectl("create token certguard -n certguard --duration 1h");
+// Writes KUBECONFIG, a kubeconfig for the plane holding a one-hour token of
+// ServiceAccount NS/NAME; returns its path.
+inline std::string ServiceAccountKubeconfig(const Cluster& cluster, const std::string& ns,
+                                            const std::string& name,
+                                            const std::string& kubeconfig) {
+  CommandResult token = cluster.Kubectl("create token " + name + " -n " + ns + " --duration 1h");
   INFO(token.err);
   REQUIRE(token.ok());
   std::string t = token.out;
   while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
-  const std::string kubeconfig = work + "/sa.kubeconfig";
   CommandResult made = cluster.Run(
       "set -e; k=" + ShellQuote(kubeconfig) +
       "; kubectl config --kubeconfig \"$k\" set-cluster c --server \"$KUBE_SERVER\""
@@ -34,6 +31,16 @@ inline std::string DeployedServiceAccountKubeconfig(const Cluster& cluster, cons
   INFO(made.err);
   REQUIRE(made.ok());
   return kubeconfig;
+}
+
+// Applies deploy/certguard.yaml (namespace certguard) and writes WORK/sa.kubeconfig
+// for ServiceAccount certguard/certguard (a one-hour token); returns its path.
+inline std::string DeployedServiceAccountKubeconfig(const Cluster& cluster, const std::string& work) {
+  cluster.Kubectl("create namespace certguard");  // fine if it exists
+  CommandResult deployed = cluster.Kubectl("apply -f deploy/certguard.yaml");
+  INFO(deployed.err);
+  REQUIRE(deployed.ok());
+  return ServiceAccountKubeconfig(cluster, "certguard", "certguard", work + "/sa.kubeconfig");
 }
 
 }  // namespace certguard::test

@@ -31,11 +31,17 @@ std::string PlaneDir(const std::string& name) {
   return (std::filesystem::current_path() / "kubelet-planes" / name).string();
 }
 
-// The plane, the CRDs and certguard with every controller, as the chart runs it.
+// The plane, the CRDs, a bootstrap token for the kubelets, and certguard with
+// every controller, as the chart runs it.
 struct Setup {
   explicit Setup(const std::string& name, const std::string& env = "")
       : plane(PlaneDir(name), env), cluster(plane.cluster()) {
     PrepareCluster(cluster);
+    bootstrap = BootstrapKubeconfig(cluster);
+  }
+  // kubelet-certs for `nodes`, state under `dir`, joining with the bootstrap token.
+  Kubelets Join(const std::string& dir, const std::vector<NodeSpec>& nodes, bool serve) const {
+    return Kubelets(cluster, dir, nodes, bootstrap, serve);
   }
   std::unique_ptr<CertguardProcess> Certguard(const std::string& log, std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {"run", "--kubeconfig", cluster.admin_kubeconfig(),
@@ -50,6 +56,7 @@ struct Setup {
   }
   OwnCluster plane;
   const Cluster& cluster;
+  std::string bootstrap;  // its kubeconfig
 };
 
 // CSRs of `signer` asked by `user` (any requester when empty), as JSON items.
@@ -93,9 +100,8 @@ TEST_CASE("Real kubelets with serving rotation on get serving certificates, an a
           "[kubelet]") {
   Setup s("serving");
   auto cg = s.Certguard("kubelet-serving");
-  const std::string bootstrap = BootstrapKubeconfig(s.cluster);
   const auto workers = Workers(3);
-  Kubelets kubelets(s.cluster, s.cluster.ScratchDir("serving-kubelets"), workers, bootstrap, true);
+  Kubelets kubelets = s.Join(s.cluster.ScratchDir("serving-kubelets"), workers, true);
 
   for (const auto& w : workers) {
     INFO(w.name << "\n" << kubelets.Log());
@@ -118,7 +124,7 @@ TEST_CASE("Real kubelets with serving rotation on get serving certificates, an a
   // A compromised kubelet reports worker-1's IP as its own Node's address and
   // asks for a serving certificate with it: denied, again at each retry.
   const NodeSpec evil{"evil-1", workers[0].ip};
-  Kubelets attacker(s.cluster, s.cluster.ScratchDir("serving-attacker"), {evil}, bootstrap, true);
+  Kubelets attacker = s.Join(s.cluster.ScratchDir("serving-attacker"), {evil}, true);
   REQUIRE(Eventually([&] { return !attacker.Serial(evil.name, "client").empty(); }, seconds(60)));
   INFO(attacker.Log());
   REQUIRE(Eventually(
@@ -146,9 +152,8 @@ TEST_CASE("Client certificates of real kubelets rotate before expiry, hands-off,
   // once to 1.3 minutes after issue, always before it expires.
   Setup s("rotation", "UP_SIGNING_DURATION=2m");
   auto cg = s.Certguard("kubelet-rotation");
-  const std::string bootstrap = BootstrapKubeconfig(s.cluster);
   const auto workers = Workers(2);
-  Kubelets kubelets(s.cluster, s.cluster.ScratchDir("rotation-kubelets"), workers, bootstrap, false);
+  Kubelets kubelets = s.Join(s.cluster.ScratchDir("rotation-kubelets"), workers, false);
 
   for (const auto& w : workers) {
     INFO(w.name << "\n" << kubelets.Log());
@@ -197,13 +202,12 @@ TEST_CASE("Restore from a snapshot: kubelets with expired client certificates be
           "[kubelet]") {
   // One-minute certificates: they expire while the kubelets are down.
   Setup s("restore", "UP_SIGNING_DURATION=1m");
-  const std::string bootstrap = BootstrapKubeconfig(s.cluster);
   const auto workers = Workers(5, "restored-");
   const std::string state = s.cluster.ScratchDir("restore-kubelets");
   std::set<std::string> expired;
   {
     auto cg = s.Certguard("restore-before");
-    Kubelets first(s.cluster, state, workers, bootstrap, false);
+    Kubelets first = s.Join(state, workers, false);
     for (const auto& w : workers) {
       INFO(first.Log());
       REQUIRE(Eventually([&] { return !first.Serial(w.name, "client").empty(); }, seconds(90)));
@@ -234,7 +238,7 @@ TEST_CASE("Restore from a snapshot: kubelets with expired client certificates be
 
   // The kubelets come back first: expired certificates, so each asks again
   // with the bootstrap credentials, and nothing decides yet.
-  Kubelets again(s.cluster, state, workers, bootstrap, false);
+  Kubelets again = s.Join(state, workers, false);
   std::vector<json> pending;
   REQUIRE(Eventually(
       [&] {
@@ -293,13 +297,12 @@ TEST_CASE("Mass restart: 200 real kubelets join and restart at once, the flood g
           "[kubelet]") {
   Setup s("mass");
   auto cg = s.Certguard("kubelet-mass");
-  const std::string bootstrap = BootstrapKubeconfig(s.cluster);
   const auto workers = Workers(200, "mass-");
   const std::string state = s.cluster.ScratchDir("mass-kubelets");
 
   const auto start = steady_clock::now();
   {
-    Kubelets kubelets(s.cluster, state, workers, bootstrap, true);
+    Kubelets kubelets = s.Join(state, workers, true);
     for (const auto& w : workers) {
       INFO(w.name << "\n" << kubelets.Log().substr(0, 4000));
       REQUIRE(Eventually([&] { return !kubelets.Serial(w.name, "serving").empty(); }, seconds(300)));
@@ -321,7 +324,7 @@ TEST_CASE("Mass restart: 200 real kubelets join and restart at once, the flood g
   for (const auto& w : workers) std::filesystem::remove(state + "/" + w.name + "/status.json");
   // All 200 restart at once with the certificates they hold: no new request, serving at once.
   const auto restart = steady_clock::now();
-  Kubelets again(s.cluster, state, workers, bootstrap, true);
+  Kubelets again = s.Join(state, workers, true);
   for (const auto& w : workers) {
     INFO(w.name);
     REQUIRE(Eventually(
