@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "common/json_parse.h"
+#include "kube/chunk_pipe.h"
 #include "kube/errors.h"
 #include "kube/json_sax.h"
 
@@ -110,6 +111,13 @@ void RestClient::WaitForToken() {
 }
 
 Result<HttpResponse> RestClient::Call(HttpRequest request) {
+  return CallWith(std::move(request), [&](const HttpRequest& r) { return transport_->Do(r); });
+}
+
+// Rate-limited, with a 429 tried again after Retry-After (or a backoff) up to
+// max_429_retries times.
+Result<HttpResponse> RestClient::CallWith(
+    HttpRequest request, const std::function<Result<HttpResponse>(const HttpRequest&)>& send) {
   if (request.timeout.count() <= 0) request.timeout = options_.timeout;
   request.headers.emplace_back("User-Agent", options_.user_agent);
   if (HeaderValue(request.headers, "Accept").empty()) {
@@ -117,7 +125,7 @@ Result<HttpResponse> RestClient::Call(HttpRequest request) {
   }
   for (int attempt = 0;; ++attempt) {
     WaitForToken();
-    auto resp = transport_->Do(request);
+    auto resp = send(request);
     if (!resp.ok()) return resp;
     if (resp->status != 429 || attempt >= options_.max_429_retries) return resp;
     Status s = StatusFromHttp(resp->status, resp->headers, resp->body);
@@ -159,27 +167,44 @@ Result<Json> RestClient::List(const Resource& r, const std::string& ns, const Li
   return CallJson(ListRequest(r, ns, o));
 }
 
+// The body is parsed on this thread while another receives it: the parse
+// overlaps the transfer (a start-up in a big cluster is mostly these lists) and
+// the text is never held whole, only what waits in the pipe. Each item goes to
+// on_item as soon as it is complete.
 Result<Json> RestClient::ListEach(const Resource& r, const std::string& ns, const ListOptions& o,
                                   const ItemFn& on_item) {
   std::string what = "GET " + r.CollectionPath(ns);
-  auto resp = Call(ListRequest(r, ns, o));
+  Json envelope;
+  Status item_status;
+  bool parsed = false, too_deep = false;
+  auto resp = CallWith(ListRequest(r, ns, o), [&](const HttpRequest& req) {
+    ChunkPipe pipe;
+    Result<HttpResponse> got = Unavailable("no response");
+    std::thread receiver([&] {
+      got = transport_->DoStreaming(req, [&](std::string_view c) { return pipe.Push(c); });
+      pipe.Close();
+    });
+    envelope = Json();
+    PruningSax sax(envelope, o.drop_fields, &on_item);
+    try {
+      parsed = Json::sax_parse(pipe.begin(), pipe.end(), &sax);
+    } catch (const std::exception&) {
+      parsed = false;
+    }
+    pipe.Abandon();  // a failed parse stops the transfer
+    receiver.join();
+    item_status = sax.status();
+    too_deep = sax.too_deep();
+    return got;
+  });
   if (!resp.ok()) return resp.status().Annotate(what);
   Status s = StatusFromHttp(resp->status, resp->headers, resp->body);
   if (!s.ok()) return s;
-  // Checked before anything is built, as common::ParseJson does.
-  if (common::JsonDepth(resp->body, common::kMaxJsonDepth) > common::kMaxJsonDepth) {
+  if (!item_status.ok()) return item_status;
+  if (too_deep) {
     return Internal(what + ": response nests deeper than " +
                     std::to_string(common::kMaxJsonDepth) + " levels");
   }
-  Json envelope;
-  PruningSax sax(envelope, o.drop_fields, &on_item);
-  bool parsed = false;
-  try {
-    parsed = Json::sax_parse(resp->body.begin(), resp->body.end(), &sax);
-  } catch (const std::exception&) {
-    parsed = false;
-  }
-  if (!sax.status().ok()) return sax.status();
   if (!parsed || !envelope.is_object()) return Internal(what + ": response is not JSON");
   return envelope;
 }

@@ -251,6 +251,45 @@ class CpprestTransport : public HttpTransport {
     }
   }
 
+ public:
+  Result<HttpResponse> DoStreaming(const HttpRequest& request, const ChunkFn& on_chunk) override {
+    for (int attempt = 0;; ++attempt) {
+      auto resp = DoStreamingOnce(request, on_chunk);
+      // As Do: a rotated token is read again, once (a 401 delivered no chunk).
+      if (resp.ok() && resp->status == 401 && attempt == 0 && token_) {
+        token_->Invalidate();
+        continue;
+      }
+      return resp;
+    }
+  }
+
+ private:
+  Result<HttpResponse> DoStreamingOnce(const HttpRequest& request, const ChunkFn& on_chunk) {
+    std::string what = request.method + " " + request.path.substr(0, request.path.find('?'));
+    pplx::cancellation_token_source cts;
+    std::optional<http::http_response> open;
+    try {
+      auto cl = ClientFor(request.timeout);
+      http::http_response resp = cl->request(Build(request), cts.get_token()).get();
+      open = resp;
+      HttpResponse out;
+      out.status = resp.status_code();
+      for (const auto& [k, v] : resp.headers()) out.headers.emplace_back(k, v);
+      if (out.status < 200 || out.status >= 300) {
+        out.body = ReadBody(resp);
+      } else if (!ReadChunks(resp, on_chunk)) {
+        cts.cancel();  // the rest is not wanted: drop the connection rather than drain it
+      }
+      AwaitCompletion(resp);
+      return out;
+    } catch (const std::exception& e) {
+      cts.cancel();
+      if (open) AwaitCompletion(*open);
+      return FromException(e, what);
+    }
+  }
+
   static bool SmallBody(http::http_response& resp) {
     constexpr size_t kSmall = 256 * 1024;
     size_t len = resp.headers().content_length();
@@ -278,6 +317,26 @@ class CpprestTransport : public HttpTransport {
       body.push_back(static_cast<char>(c));
     }
     return body;
+  }
+
+  // The body to `on_chunk` in pieces of what has arrived (at most 64 KiB each);
+  // false when on_chunk said stop.
+  static bool ReadChunks(http::http_response& resp, const ChunkFn& on_chunk) {
+    constexpr size_t kChunk = 64 * 1024;
+    std::string chunk(kChunk, '\0');
+    auto* at = reinterpret_cast<uint8_t*>(chunk.data());
+    auto buf = resp.body().streambuf();
+    using traits = concurrency::streams::streambuf<uint8_t>::traits;
+    for (;;) {
+      size_t n = buf.getn(at, kChunk).get();
+      if (n == 0) {
+        auto c = buf.bumpc().get();  // nothing ready: wait for a byte or the end
+        if (c == traits::eof()) return true;
+        chunk[0] = static_cast<char>(c);
+        n = 1 + buf.getn(at + 1, kChunk - 1).get();
+      }
+      if (!on_chunk(std::string_view(chunk.data(), n))) return false;
+    }
   }
 
   std::string server_;

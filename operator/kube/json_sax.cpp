@@ -84,6 +84,10 @@ bool PruningSax::Put(Json&& v) {
 }
 
 bool PruningSax::Open(Json&& v) {
+  if (stack_.size() + static_cast<size_t>(skipping_) >= static_cast<size_t>(common::kMaxJsonDepth)) {
+    too_deep_ = true;
+    return false;
+  }
   if (Skip()) {
     ++skipping_;
     return true;

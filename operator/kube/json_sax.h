@@ -56,6 +56,9 @@ class PruningSax {
 
   // What on_item last returned when it was not OK (the parse stopped there).
   const Status& status() const { return status_; }
+  // Whether the parse stopped at a value nested deeper than
+  // common::kMaxJsonDepth (text read as it arrives cannot be checked first).
+  bool too_deep() const { return too_deep_; }
 
  private:
   Json* Slot(Json&& v, bool& item);
@@ -78,6 +81,7 @@ class PruningSax {
   std::string key_;
   bool skip_next_ = false;
   int skipping_ = 0;  // nesting depth inside a skipped value
+  bool too_deep_ = false;
   Status status_;
 };
 

@@ -1,11 +1,14 @@
 #include "kube/client.h"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 
 #include "support/kube/fake_transport.h"
 
 using namespace std::chrono_literals;
 using certguard::Code;
+using certguard::Result;
+using certguard::Unavailable;
 using certguard::Status;
 using namespace certguard::kube;
 using certguard::kube::testing::FakeTransport;
@@ -344,7 +347,13 @@ TEST_CASE("ListEach refuses what is not JSON, nests too deeply, or an item refus
   auto deep = c.ListEach(resources::kNodes, "", {}, count);
   CHECK(deep.status().code() == Code::kInternal);
   CHECK(deep.status().message().find("deeper") != std::string::npos);
-  CHECK(handed == 0);  // refused before anything was built
+  CHECK(handed == 0);  // the deep item is refused where it passes the limit, never handed over
+  // Read as it arrives, the items before a deep one have gone to the caller already.
+  body = R"({"items":[{"a":1},)" + std::string(300, '[') + std::string(300, ']') + "]}";
+  handed = 0;
+  CHECK(c.ListEach(resources::kNodes, "", {}, count).status().message().find("deeper") !=
+        std::string::npos);
+  CHECK(handed == 1);
   body = R"({"items":[{"a":1},{"b":2},{"c":3}]})";
   handed = 0;
   auto stopped = c.ListEach(resources::kNodes, "", {}, [&](nlohmann::json&&) {
@@ -354,6 +363,110 @@ TEST_CASE("ListEach refuses what is not JSON, nests too deeply, or an item refus
   CHECK(handed == 2);
   body = "[1,2]";
   CHECK(c.ListEach(resources::kNodes, "", {}, count).status().code() == Code::kInternal);
+}
+
+namespace {
+
+// Hands a list body over in pieces of `piece` bytes, then fails (`cut`) or
+// ends; records how far the reader let it go.
+class PiecewiseTransport : public HttpTransport {
+ public:
+  PiecewiseTransport(std::string body, size_t piece, bool cut)
+      : body_(std::move(body)), piece_(piece), cut_(cut) {}
+  Result<HttpResponse> Do(const HttpRequest&) override { return Unavailable("unused"); }
+  Result<HttpResponse> Stream(const HttpRequest&, const ChunkFn&, CancelToken&) override {
+    return Unavailable("unused");
+  }
+  Result<HttpResponse> DoStreaming(const HttpRequest&, const ChunkFn& on_chunk) override {
+    for (size_t at = 0; at < body_.size(); at += piece_) {
+      ++pieces_;
+      if (!on_chunk(std::string_view(body_).substr(at, piece_))) {
+        stopped_ = true;
+        return HttpResponse{200, {}, {}};
+      }
+    }
+    if (cut_) return Unavailable("connection reset by peer");
+    return HttpResponse{200, {}, {}};
+  }
+  std::atomic<int> pieces_{0};
+  std::atomic<bool> stopped_{false};
+
+ private:
+  std::string body_;
+  size_t piece_;
+  bool cut_;
+};
+
+std::string ManyItems(int n) {
+  std::string body = R"({"metadata":{"resourceVersion":"5"},"items":[)";
+  for (int i = 0; i < n; ++i) {
+    body += std::string(i ? "," : "") + R"({"metadata":{"name":"n)" + std::to_string(i) + R"("}})";
+  }
+  return body + "]}";
+}
+
+}  // namespace
+
+TEST_CASE("ListEach parses a list while it arrives and stops the transfer when it stops",
+          "[kube][client]") {
+  // About 1.8 MB: more than the pipe lets wait between the threads (1 MiB).
+  const std::string body = ManyItems(60000);
+  REQUIRE(body.size() > (3u << 19));
+  SECTION("every item, in order, across pieces of 1000 bytes") {
+    auto t = std::make_shared<PiecewiseTransport>(body, 1000, false);
+    RestClient c(t, Unlimited());
+    std::vector<std::string> names;
+    auto page = c.ListEach(resources::kNodes, "", {}, [&](nlohmann::json&& item) {
+      names.push_back(item["metadata"]["name"]);
+      return Status::Ok();
+    });
+    REQUIRE(page.ok());
+    REQUIRE(names.size() == 60000);
+    CHECK(names.front() == "n0");
+    CHECK(names.back() == "n59999");
+    CHECK((*page)["metadata"]["resourceVersion"] == "5");
+  }
+  SECTION("an item refused: the transfer is stopped, not read to its end") {
+    auto t = std::make_shared<PiecewiseTransport>(body, 1000, false);
+    RestClient c(t, Unlimited());
+    auto page = c.ListEach(resources::kNodes, "", {}, [&](nlohmann::json&&) {
+      return Status(Code::kUnavailable, "stopping");
+    });
+    CHECK(page.status().code() == Code::kUnavailable);
+    CHECK(page.status().message() == "stopping");
+    CHECK(t->stopped_.load());
+    CHECK(t->pieces_.load() < static_cast<int>(body.size() / 1000));
+  }
+  SECTION("the connection lost mid-body: the transport's error, not a parse error") {
+    auto t = std::make_shared<PiecewiseTransport>(body.substr(0, body.size() / 2), 1000, true);
+    RestClient c(t, Unlimited());
+    int handed = 0;
+    auto page = c.ListEach(resources::kNodes, "", {}, [&](nlohmann::json&&) {
+      ++handed;
+      return Status::Ok();
+    });
+    CHECK(page.status().code() == Code::kUnavailable);
+    CHECK(page.status().message().find("connection reset") != std::string::npos);
+    CHECK(handed > 0);  // what arrived whole was handed over; the informer lists again
+  }
+}
+
+TEST_CASE("ListEach retries a 429 like any call, then parses the list", "[kube][client]") {
+  auto t = Fake();
+  int n = 0;
+  t->OnDo([&](const HttpRequest&) {
+    if (n++ == 0) return StatusResponse(429, "TooManyRequests", "slow", {{"Retry-After", "0"}});
+    return JsonResponse(200, R"({"items":[{"a":1},{"b":2}]})");
+  });
+  RestClient c(t, Unlimited());
+  int handed = 0;
+  auto page = c.ListEach(resources::kNodes, "", {}, [&](nlohmann::json&&) {
+    ++handed;
+    return Status::Ok();
+  });
+  REQUIRE(page.ok());
+  CHECK(n == 2);
+  CHECK(handed == 2);
 }
 
 TEST_CASE("ListAll passes a 410 on an expired continue token", "[kube][client]") {
