@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "common/json_parse.h"
+#include "kube/body_stream.h"
 #include "kube/chunk_pipe.h"
 #include "kube/errors.h"
 #include "kube/json_sax.h"
@@ -110,34 +111,41 @@ void RestClient::WaitForToken() {
   if (wait > Duration(0)) options_.sleep(wait);
 }
 
-Result<HttpResponse> RestClient::Call(HttpRequest request) {
-  return CallWith(std::move(request), [&](const HttpRequest& r) { return transport_->Do(r); });
-}
+namespace {
 
-// Rate-limited, with a 429 tried again after Retry-After (or a backoff) up to
-// max_429_retries times.
-Result<HttpResponse> RestClient::CallWith(
-    HttpRequest request, const std::function<Result<HttpResponse>(const HttpRequest&)>& send) {
-  if (request.timeout.count() <= 0) request.timeout = options_.timeout;
-  request.headers.emplace_back("User-Agent", options_.user_agent);
+// Rate-limited through `wait_for_token`, with a 429 tried again after
+// Retry-After (or a backoff) up to max_429_retries times.
+Result<HttpResponse> Send(const RestOptions& options, HttpRequest request,
+                          const std::function<void()>& wait_for_token,
+                          const std::function<Result<HttpResponse>(const HttpRequest&)>& send) {
+  if (request.timeout.count() <= 0) request.timeout = options.timeout;
+  request.headers.emplace_back("User-Agent", options.user_agent);
   if (HeaderValue(request.headers, "Accept").empty()) {
     request.headers.emplace_back("Accept", "application/json");
   }
   for (int attempt = 0;; ++attempt) {
-    WaitForToken();
+    wait_for_token();
     auto resp = send(request);
     if (!resp.ok()) return resp;
-    if (resp->status != 429 || attempt >= options_.max_429_retries) return resp;
+    if (resp->status != 429 || attempt >= options.max_429_retries) return resp;
     Status s = StatusFromHttp(resp->status, resp->headers, resp->body);
     Duration wait;
     if (auto ra = s.retry_after_seconds()) {
-      if (*ra > options_.max_retry_after.count()) return resp;
+      if (*ra > options.max_retry_after.count()) return resp;
       wait = std::chrono::seconds(std::max(0, *ra));
     } else {
-      wait = options_.retry_429_backoff.Delay(static_cast<uint64_t>(attempt), RandomUnit());
+      wait = options.retry_429_backoff.Delay(static_cast<uint64_t>(attempt), RandomUnit());
     }
-    options_.sleep(wait);
+    options.sleep(wait);
   }
+}
+
+}  // namespace
+
+Result<HttpResponse> RestClient::Call(HttpRequest request) {
+  return Send(
+      options_, std::move(request), [this] { WaitForToken(); },
+      [this](const HttpRequest& r) { return transport_->Do(r); });
 }
 
 Result<Json> RestClient::CallJson(HttpRequest request) {
@@ -167,36 +175,48 @@ Result<Json> RestClient::List(const Resource& r, const std::string& ns, const Li
   return CallJson(ListRequest(r, ns, o));
 }
 
-// The body is parsed on this thread while another receives it: the parse
-// overlaps the transfer (a start-up in a big cluster is mostly these lists) and
-// the text is never held whole, only what waits in the pipe. Each item goes to
-// on_item as soon as it is complete.
+// With a transport that streams bodies (BodyStreamer), the body is parsed on
+// this thread while another receives it: the parse overlaps the transfer and
+// the text is never held whole, only what waits in the pipe. Either way each
+// item goes to on_item as soon as it is parsed.
 Result<Json> RestClient::ListEach(const Resource& r, const std::string& ns, const ListOptions& o,
                                   const ItemFn& on_item) {
   std::string what = "GET " + r.CollectionPath(ns);
   Json envelope;
   Status item_status;
   bool parsed = false, too_deep = false;
-  auto resp = CallWith(ListRequest(r, ns, o), [&](const HttpRequest& req) {
-    ChunkPipe pipe;
-    Result<HttpResponse> got = Unavailable("no response");
-    std::thread receiver([&] {
-      got = transport_->DoStreaming(req, [&](std::string_view c) { return pipe.Push(c); });
-      pipe.Close();
-    });
+  auto parse = [&](auto begin, auto end) {
     envelope = Json();
     PruningSax sax(envelope, o.drop_fields, &on_item);
     try {
-      parsed = Json::sax_parse(pipe.begin(), pipe.end(), &sax);
+      parsed = Json::sax_parse(begin, end, &sax);
     } catch (const std::exception&) {
       parsed = false;
     }
-    pipe.Abandon();  // a failed parse stops the transfer
-    receiver.join();
     item_status = sax.status();
     too_deep = sax.too_deep();
+  };
+  auto* streamer = dynamic_cast<BodyStreamer*>(transport_.get());
+  auto send = [&](const HttpRequest& req) -> Result<HttpResponse> {
+    if (!streamer) {
+      auto got = transport_->Do(req);
+      if (got.ok() && got->status >= 200 && got->status < 300) {
+        parse(got->body.cbegin(), got->body.cend());
+      }
+      return got;
+    }
+    ChunkPipe pipe;
+    Result<HttpResponse> got = Unavailable("no response");
+    std::thread receiver([&] {
+      got = streamer->DoStreaming(req, [&](std::string_view c) { return pipe.Push(c); });
+      pipe.Close();
+    });
+    parse(pipe.begin(), pipe.end());
+    pipe.Abandon();  // a parse that stopped early stops the transfer
+    receiver.join();
     return got;
-  });
+  };
+  auto resp = Send(options_, ListRequest(r, ns, o), [this] { WaitForToken(); }, send);
   if (!resp.ok()) return resp.status().Annotate(what);
   Status s = StatusFromHttp(resp->status, resp->headers, resp->body);
   if (!s.ok()) return s;

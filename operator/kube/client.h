@@ -171,8 +171,6 @@ class RestClient : public Client {
   // Raw call through the rate limiter, with 429 retries; for paths the typed
   // methods do not cover (e.g. "/version").
   Result<HttpResponse> Call(HttpRequest request);
-  Result<HttpResponse> CallWith(HttpRequest request,
-                                const std::function<Result<HttpResponse>(const HttpRequest&)>& send);
 
  private:
   void WaitForToken();

@@ -29,13 +29,4 @@ void CancelToken::ClearCallback() {
   fn_ = nullptr;
 }
 
-Result<HttpResponse> HttpTransport::DoStreaming(const HttpRequest& request,
-                                               const ChunkFn& on_chunk) {
-  auto resp = Do(request);
-  if (!resp.ok() || resp->status < 200 || resp->status >= 300) return resp;
-  if (!resp->body.empty()) (void)on_chunk(resp->body);
-  resp->body.clear();
-  return resp;
-}
-
 }  // namespace certguard::kube

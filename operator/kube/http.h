@@ -78,14 +78,6 @@ class HttpTransport {
   // `cancel` fires (then kCancelled-like: Status kUnavailable "cancelled").
   virtual Result<HttpResponse> Stream(const HttpRequest& request, const ChunkFn& on_chunk,
                                       CancelToken& cancel) = 0;
-
-  // One request like Do, except that a 2xx body goes to `on_chunk` as it
-  // arrives (the response's body is then empty), so a large List is parsed
-  // while it is received; any other status collects the body as Do does.
-  // `on_chunk` returning false stops reading (the connection is dropped) and
-  // the call returns the response. `request.timeout` bounds each silence, not
-  // the whole body. This default calls Do and hands the body over whole.
-  virtual Result<HttpResponse> DoStreaming(const HttpRequest& request, const ChunkFn& on_chunk);
 };
 
 // The HTTPS transport for a resolved ClientConfig (server, CA, client

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "kube/body_stream.h"
 #include "kube/config.h"
 #include "kube/http.h"
 
@@ -103,7 +104,7 @@ void SizeThreadPool() {
   });
 }
 
-class CpprestTransport : public HttpTransport {
+class CpprestTransport : public HttpTransport, public BodyStreamer {
  public:
   CpprestTransport(const ClientConfig& c, std::shared_ptr<TokenSource> token)
       : server_(c.server),

@@ -289,8 +289,9 @@ Status Informer::ListAndReplace() {
     lo.resource_version = last_rv_.empty() ? "0" : last_rv_;
   }
   // Each item goes into the cache (transformed) and to the handlers as it is
-  // parsed, so memory peaks at one whole object plus the cache (and the
-  // response's text), not at a page or the whole list. The cache is updated in
+  // parsed, so memory peaks at one whole object plus the cache (and what of
+  // the response's text has arrived but is not parsed yet), not at a page or
+  // the whole list. The cache is updated in
   // place: an object is never older than what a handler was told; what the list
   // no longer holds is removed once the last page is in.
   std::unordered_set<std::string> listed;

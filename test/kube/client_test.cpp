@@ -3,6 +3,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 
+#include "kube/body_stream.h"
 #include "support/kube/fake_transport.h"
 
 using namespace std::chrono_literals;
@@ -348,7 +349,8 @@ TEST_CASE("ListEach refuses what is not JSON, nests too deeply, or an item refus
   CHECK(deep.status().code() == Code::kInternal);
   CHECK(deep.status().message().find("deeper") != std::string::npos);
   CHECK(handed == 0);  // the deep item is refused where it passes the limit, never handed over
-  // Read as it arrives, the items before a deep one have gone to the caller already.
+  // The depth is checked as the parser opens each level: the items before a deep one have
+  // gone to the caller already.
   body = R"({"items":[{"a":1},)" + std::string(300, '[') + std::string(300, ']') + "]}";
   handed = 0;
   CHECK(c.ListEach(resources::kNodes, "", {}, count).status().message().find("deeper") !=
@@ -367,9 +369,9 @@ TEST_CASE("ListEach refuses what is not JSON, nests too deeply, or an item refus
 
 namespace {
 
-// Hands a list body over in pieces of `piece` bytes, then fails (`cut`) or
-// ends; records how far the reader let it go.
-class PiecewiseTransport : public HttpTransport {
+// Streams a list body (BodyStreamer) in pieces of `piece` bytes, then fails
+// (`cut`) or ends; records how far the reader let it go.
+class PiecewiseTransport : public HttpTransport, public BodyStreamer {
  public:
   PiecewiseTransport(std::string body, size_t piece, bool cut)
       : body_(std::move(body)), piece_(piece), cut_(cut) {}

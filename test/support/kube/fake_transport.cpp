@@ -1,6 +1,5 @@
 #include "support/kube/fake_transport.h"
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -75,21 +74,6 @@ Result<HttpResponse> FakeTransport::Stream(const HttpRequest& request, const Chu
     return Unavailable("cancelled");
   }
   return HttpResponse{resp.status, resp.headers, {}};
-}
-
-Result<HttpResponse> FakeTransport::DoStreaming(const HttpRequest& request,
-                                                const ChunkFn& on_chunk) {
-  auto resp = Do(request);
-  if (!resp.ok() || resp->status < 200 || resp->status >= 300) return resp;
-  static constexpr size_t kPieces[] = {1, 4093, 65536};
-  std::string_view body = resp->body;
-  for (size_t i = 0; !body.empty(); ++i) {
-    size_t n = std::min(body.size(), kPieces[i % 3]);
-    if (!on_chunk(body.substr(0, n))) break;
-    body.remove_prefix(n);
-  }
-  resp->body.clear();
-  return resp;
 }
 
 std::vector<HttpRequest> FakeTransport::requests() const {

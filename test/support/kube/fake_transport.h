@@ -34,9 +34,6 @@ class FakeTransport : public HttpTransport {
   Result<HttpResponse> Do(const HttpRequest& request) override;
   Result<HttpResponse> Stream(const HttpRequest& request, const ChunkFn& on_chunk,
                               CancelToken& cancel) override;
-  // The Do handler's reply; a 2xx body is handed over in pieces of 1, 4093 and
-  // 65536 bytes in turn, so that readers meet every kind of split.
-  Result<HttpResponse> DoStreaming(const HttpRequest& request, const ChunkFn& on_chunk) override;
 
   std::vector<HttpRequest> requests() const;
   size_t streams_started() const;
