@@ -9,6 +9,7 @@
 #include "csr/cache.h"
 #include "csr/handlers.h"
 #include "csr/node.h"
+#include "csr/protobuf.h"
 #include "csr/request.h"
 #include "csr/status_reconciler.h"
 #include "csr/write.h"
@@ -38,6 +39,14 @@ kube::InformerOptions CacheOptions(nlohmann::json (*trim)(const nlohmann::json&)
   o.cache_as_text = std::move(as_text);
   o.list_from_watch_cache = true;  // start-up in a big cluster: one response, not 30 pages
   o.drop_fields = std::move(drop);
+  return o;
+}
+
+// Thousands of decided CSRs: listed as protobuf, whose first bytes come while
+// a JSON list of them would still be encoded whole (kube/protobuf.h).
+kube::InformerOptions CsrCacheOptions() {
+  kube::InformerOptions o = CacheOptions(CsrForCache, {}, IsDecided);
+  o.list_protobuf = DecodeCsrProtobuf;
   return o;
 }
 
@@ -96,7 +105,7 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events, 
       clock_(options_.clock ? *options_.clock : common::SystemClock()),
       // Thousands of decided CSRs and Nodes, each read one at a time: kept as
       // text. A pending CSR stays a tree (every reconcile of it reads it).
-      csrs_(client, kCsrs, CacheOptions(CsrForCache, {}, IsDecided)),
+      csrs_(client, kCsrs, CsrCacheOptions()),
       nodes_(client, kube::resources::kNodes,
              CacheOptions(NodeForCache, kNodeFieldsUnread,
                           [](const nlohmann::json&) { return true; })),

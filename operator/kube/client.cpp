@@ -7,6 +7,7 @@
 #include "kube/chunk_pipe.h"
 #include "kube/errors.h"
 #include "kube/json_sax.h"
+#include "kube/protobuf.h"
 
 namespace certguard::kube {
 namespace {
@@ -183,10 +184,24 @@ Result<Json> RestClient::ListEach(const Resource& r, const std::string& ns, cons
                                   const ItemFn& on_item) {
   std::string what = "GET " + r.CollectionPath(ns);
   Json envelope;
-  Status item_status;
+  Status item_status, protobuf_status;
   bool parsed = false, too_deep = false;
   auto parse = [&](auto begin, auto end) {
     envelope = Json();
+    if (o.protobuf_item && begin != end && *begin == protobuf::kMagic[0]) {
+      // Item errors are the handler's; the rest is a body not read.
+      auto list = protobuf::ReadList(begin, end, [&](std::string_view bytes) {
+        auto item = o.protobuf_item(bytes);
+        if (!item.ok()) return item.status();
+        DropFields(*item, o.drop_fields);
+        item_status = on_item(std::move(*item));
+        return item_status;
+      });
+      parsed = list.ok();
+      if (parsed) envelope = std::move(*list);
+      if (!parsed && item_status.ok()) protobuf_status = list.status();
+      return;
+    }
     PruningSax sax(envelope, o.drop_fields, &on_item);
     try {
       parsed = Json::sax_parse(begin, end, &sax);
@@ -216,11 +231,16 @@ Result<Json> RestClient::ListEach(const Resource& r, const std::string& ns, cons
     receiver.join();
     return got;
   };
-  auto resp = Send(options_, ListRequest(r, ns, o), [this] { WaitForToken(); }, send);
+  HttpRequest request = ListRequest(r, ns, o);
+  if (o.protobuf_item && !o.metadata_only) {
+    request.headers.emplace_back("Accept", protobuf::kAcceptProtobuf);
+  }
+  auto resp = Send(options_, std::move(request), [this] { WaitForToken(); }, send);
   if (!resp.ok()) return resp.status().Annotate(what);
   Status s = StatusFromHttp(resp->status, resp->headers, resp->body);
   if (!s.ok()) return s;
   if (!item_status.ok()) return item_status;
+  if (!protobuf_status.ok()) return Internal(what + ": " + protobuf_status.message());
   if (too_deep) {
     return Internal(what + ": response nests deeper than " +
                     std::to_string(common::kMaxJsonDepth) + " levels");

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -33,6 +34,10 @@ struct ListOptions {
   // "metadata.managedFields": object keys from the item's root, dot-separated),
   // so that what no one reads is never built. List returns items whole.
   std::vector<std::string> drop_fields;
+  // Decodes one item of the resource's protobuf List into its JSON: ListEach
+  // then asks for protobuf (kube/protobuf.h), which the server starts sending
+  // before it has read the whole list. A JSON answer is read as JSON.
+  Result<Json> (*protobuf_item)(std::string_view item) = nullptr;
 };
 
 // Pure. Removes each of `paths` (as ListOptions::drop_fields) from `object`;

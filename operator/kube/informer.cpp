@@ -277,6 +277,7 @@ Status Informer::ListAndReplace() {
   lo.field_selector = options_.field_selector;
   lo.metadata_only = options_.metadata_only;
   lo.drop_fields = PrunedPaths();
+  if (!protobuf_failed_) lo.protobuf_item = options_.list_protobuf;
   // From the API server's watch cache, as client-go's reflector lists: any
   // version for the first list ("0"), after that none older than the last
   // seen. The server sends it whole, without paging through etcd; the watch
@@ -306,6 +307,12 @@ Status Informer::ListAndReplace() {
     stats_.lists++;
   }
   list_from_cache_failed_ = from_cache && !list.ok();
+  if (!list.ok() && lo.protobuf_item && list.status().code() == Code::kInternal) {
+    // Not the server's answer nor a handler's: the body could not be read.
+    protobuf_failed_ = true;
+    log::Warn("a protobuf list could not be read; listing as JSON from now on",
+              {{"resource", resource_.resource}, {"error", list.status().ToString()}});
+  }
   if (!list.ok()) return list.status();
   last_rv_unavailable_ = false;
   // Start-up in a big cluster is mostly these lists: say what each cost.
@@ -313,6 +320,7 @@ Status Informer::ListAndReplace() {
             {{"resource", resource_.resource},
              {"items", std::to_string(listed.size())},
              {"pages", std::to_string(list->pages)},
+             {"protobuf", lo.protobuf_item ? "asked" : "no"},
              {"ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                        std::chrono::steady_clock::now() - started)
                                        .count())}});

@@ -127,6 +127,10 @@ struct InformerOptions {
   // seen), as client-go does: one response instead of a page per page_size
   // objects read from etcd. Its items are still handled one at a time.
   bool list_from_watch_cache = false;
+  // Lists as protobuf, each item decoded by this (ListOptions::protobuf_item).
+  // A list whose protobuf cannot be read is tried again as JSON, and every
+  // list after it is JSON: a decoder that fails once would fail again.
+  Result<Json> (*list_protobuf)(std::string_view item) = nullptr;
 };
 
 struct InformerStats {
@@ -194,6 +198,7 @@ class Informer {
   // and a watch from it with 410 again, for ever (client-go relists so too).
   bool list_from_cache_failed_ = false;
   bool last_rv_unavailable_ = false;
+  bool protobuf_failed_ = false;  // lists are JSON from now on
   Status last_list_error_;
   InformerStats stats_;
   CancelToken* cancel_ = nullptr;  // current watch, under mu_

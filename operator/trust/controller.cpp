@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "common/memory.h"
 #include "kube/resource.h"
 #include "trust/plan.h"
 
@@ -244,6 +245,8 @@ void TrustController::StartWhenSynced() {
                              [this] { return stopping_.load(); }, "trust controller (Secrets)")) {
     return;
   }
+  // As the CSR controller: what the first lists freed goes back to the system.
+  common::ReleaseFreeMemory();
   std::lock_guard<std::mutex> lock(start_mu_);
   if (stopping_) return;
   EnqueueAll();

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/utf8.h"
+
 namespace certguard::x509::der {
 
 // Tag bytes (class | constructed | number) as they appear in the encoding.
@@ -105,10 +107,9 @@ bool CheckNull(const Element& e, Error* err, const char* what);
 std::string OidToString(std::string_view contents);
 
 // Character sets. PrintableString: A-Z a-z 0-9 space ' ( ) + , - . / : = ? and '*'
-// (which Go itself writes). UTF-8: well-formed (no overlong forms, no surrogates,
-// at most U+10FFFF). IA5: bytes below 0x80.
+// (which Go itself writes). UTF-8: common::IsValidUtf8. IA5: bytes below 0x80.
 bool IsPrintableString(std::string_view s);
-bool IsValidUtf8(std::string_view s);
+using common::IsValidUtf8;
 bool IsIa5String(std::string_view s);
 
 }  // namespace certguard::x509::der

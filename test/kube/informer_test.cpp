@@ -710,3 +710,66 @@ TEST_CASE("Informer cache_as_text: the cache and handlers see the objects as cac
   std::lock_guard<std::mutex> l(mu);
   CHECK(old_values == std::vector<std::string>{"1"});
 }
+
+namespace {
+// Lists whose protobuf cannot be read: a list asked as protobuf fails as
+// RestClient::ListEach fails on a body it cannot read (kInternal), or with
+// `error` when set (the server's or the network's).
+class UnreadableProtobuf : public certguard::kube::testing::CountingClient {
+ public:
+  using CountingClient::CountingClient;
+  certguard::Result<Json> ListEach(const Resource& r, const std::string& ns, const ListOptions& o,
+                                   const ItemFn& on_item) override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      asked_.push_back(o.protobuf_item ? "protobuf" : "json");
+      if (o.protobuf_item) return error_;
+    }
+    return CountingClient::ListEach(r, ns, o, on_item);
+  }
+  std::vector<std::string> asked() {
+    std::lock_guard<std::mutex> l(mu_);
+    return asked_;
+  }
+  void FailWith(Status s) {
+    std::lock_guard<std::mutex> l(mu_);
+    error_ = std::move(s);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> asked_;
+  Status error_{Code::kInternal, "GET /x: protobuf list: truncated"};
+};
+
+certguard::Result<Json> NeverCalled(std::string_view) {
+  return certguard::InvalidArgument("not called");
+}
+}  // namespace
+
+TEST_CASE("Informer list_protobuf: a list that cannot be read as protobuf is listed as JSON "
+          "from then on; other failures keep protobuf",
+          "[kube][informer]") {
+  FakeClient api;
+  REQUIRE(api.Create(kCM, "ns", CM("a", "1")).ok());
+  InformerOptions o = Fast();
+  o.page_size = 0;
+  o.list_protobuf = NeverCalled;
+  SECTION("an unreadable body") {
+    UnreadableProtobuf lists(api);
+    Informer inf(lists, kCM, o);
+    StartSynced(inf);
+    CHECK(lists.asked() == std::vector<std::string>{"protobuf", "json"});
+    CHECK(CacheMatches(inf, api, kCM));
+  }
+  SECTION("the server's or the network's error: tried again as protobuf") {
+    UnreadableProtobuf lists(api);
+    lists.FailWith(Status(Code::kUnavailable, "connection reset"));
+    Informer inf(lists, kCM, o);
+    inf.Start();
+    REQUIRE(WaitFor([&] { return lists.asked().size() >= 3; }));
+    inf.Stop();
+    for (const std::string& a : lists.asked()) CHECK(a == "protobuf");
+    CHECK_FALSE(inf.HasSynced());
+  }
+}
