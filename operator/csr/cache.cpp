@@ -12,6 +12,7 @@ const std::vector<std::string> kNodeFieldsUnread = {
     "status.images",          "status.volumesInUse",
     "status.volumesAttached", "status.config",
     "status.runtimeHandlers", "status.features",
+    "status.declaredFeatures",
 };
 
 namespace {

@@ -42,11 +42,19 @@ kube::InformerOptions CacheOptions(nlohmann::json (*trim)(const nlohmann::json&)
   return o;
 }
 
-// Thousands of decided CSRs: listed as protobuf, whose first bytes come while
-// a JSON list of them would still be encoded whole (kube/protobuf.h).
+// Thousands of decided CSRs and of Nodes: listed as protobuf, whose first
+// bytes come while a JSON list of them would still be encoded whole
+// (kube/protobuf.h).
 kube::InformerOptions CsrCacheOptions() {
   kube::InformerOptions o = CacheOptions(CsrForCache, {}, IsDecided);
   o.list_protobuf = DecodeCsrProtobuf;
+  return o;
+}
+
+kube::InformerOptions NodeCacheOptions() {
+  kube::InformerOptions o =
+      CacheOptions(NodeForCache, kNodeFieldsUnread, [](const nlohmann::json&) { return true; });
+  o.list_protobuf = DecodeNodeProtobuf;
   return o;
 }
 
@@ -106,9 +114,7 @@ CsrController::CsrController(kube::Client& client, kube::EventRecorder& events, 
       // Thousands of decided CSRs and Nodes, each read one at a time: kept as
       // text. A pending CSR stays a tree (every reconcile of it reads it).
       csrs_(client, kCsrs, CsrCacheOptions()),
-      nodes_(client, kube::resources::kNodes,
-             CacheOptions(NodeForCache, kNodeFieldsUnread,
-                          [](const nlohmann::json&) { return true; })),
+      nodes_(client, kube::resources::kNodes, NodeCacheOptions()),
       policies_(client, kPolicies, CacheOptions(nullptr)),
       cache_view_(std::make_unique<CacheView>(*this)),
       view_(options_.view ? *options_.view : *cache_view_),

@@ -156,7 +156,83 @@ Result<json> Status_(std::string_view bytes) {
   return status;
 }
 
+// A NodeCondition or NodeAddress: string fields by number, Times by number.
+Result<json> Strings(std::string_view bytes, const char* what,
+                     std::initializer_list<std::pair<uint32_t, const char*>> always,
+                     std::initializer_list<std::pair<uint32_t, const char*>> omitempty,
+                     std::initializer_list<std::pair<uint32_t, const char*>> times) {
+  json out = json::object();
+  for (const auto& [n, key] : always) out[key] = "";
+  WireReader r(bytes);
+  Field f;
+  while (r.Next(f)) {
+    auto named = [&](auto list) -> const char* {
+      for (const auto& [n, key] : list) {
+        if (n == f.number) return key;
+      }
+      return nullptr;
+    };
+    if (const char* key = named(times)) {
+      if (f.type != kube::protobuf::kLen) return WrongType(what, f);
+      auto t = kube::protobuf::DecodeTime(f.bytes);
+      if (!t.ok()) return t.status();
+      out[key] = std::move(*t);
+      continue;
+    }
+    const char* key = named(always);
+    const bool omit = key == nullptr;
+    if (omit) key = named(omitempty);
+    if (!key) continue;
+    auto v = Text(f, what);
+    if (!v.ok()) return v.status();
+    if (omit && v->empty()) continue;
+    out[key] = std::move(*v);
+  }
+  if (r.failed()) return Malformed(what, r);
+  return out;
+}
+
+Result<json> NodeStatus(std::string_view bytes) {
+  constexpr const char* what = "Node status";
+  json status = json::object();
+  WireReader r(bytes);
+  Field f;
+  while (r.Next(f)) {
+    if (f.number == 3) {
+      auto phase = Text(f, what);
+      if (!phase.ok()) return phase.status();
+      if (!phase->empty()) status["phase"] = std::move(*phase);
+    } else if (f.number == 4 || f.number == 5) {
+      if (f.type != kube::protobuf::kLen) return WrongType(what, f);
+      auto item = f.number == 4
+                      ? Strings(f.bytes, "Node condition", {{1, "type"}, {2, "status"}},
+                                {{5, "reason"}, {6, "message"}},
+                                {{3, "lastHeartbeatTime"}, {4, "lastTransitionTime"}})
+                      : Strings(f.bytes, "Node address", {{1, "type"}, {2, "address"}}, {}, {});
+      if (!item.ok()) return item.status();
+      status[f.number == 4 ? "conditions" : "addresses"].push_back(std::move(*item));
+    }
+  }
+  if (r.failed()) return Malformed(what, r);
+  return status;
+}
+
 }  // namespace
+
+Result<json> DecodeNodeProtobuf(std::string_view bytes) {
+  json node = json::object();
+  WireReader r(bytes);
+  Field f;
+  while (r.Next(f)) {
+    if (f.number != 1 && f.number != 3) continue;  // spec (2): not decoded
+    if (f.type != kube::protobuf::kLen) return WrongType("", f);
+    auto part = f.number == 1 ? kube::protobuf::DecodeObjectMeta(f.bytes) : NodeStatus(f.bytes);
+    if (!part.ok()) return part.status();
+    node[f.number == 1 ? "metadata" : "status"] = std::move(*part);
+  }
+  if (r.failed()) return Malformed("", r);
+  return node;
+}
 
 Result<json> DecodeCsrProtobuf(std::string_view bytes) {
   json csr = json::object();

@@ -50,6 +50,14 @@ class ChunkPipe {
     }
     void operator++(int) { ++pipe_->at_; }
     friend bool operator==(const Iterator& a, const Iterator& b) { return a.AtEnd() == b.AtEnd(); }
+    // For readers that copy runs of bytes: what can be read now without
+    // waiting past the current piece (empty only at the end), and a step over
+    // `n` of those bytes.
+    std::string_view Span() const {
+      if (AtEnd()) return {};
+      return {pipe_->at_, static_cast<size_t>(pipe_->end_ - pipe_->at_)};
+    }
+    void Skip(size_t n) { pipe_->at_ += n; }
     friend bool operator!=(const Iterator& a, const Iterator& b) { return !(a == b); }
 
    private:

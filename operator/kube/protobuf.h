@@ -6,6 +6,7 @@
 // unchanged. Pure: no I/O.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -97,6 +98,20 @@ class ByteSource {
   bool Bytes(uint64_t n, std::string& out) {
     out.clear();
     out.reserve(n);
+    if constexpr (requires(It& i) {
+                    i.Span();
+                    i.Skip(size_t{0});
+                  }) {
+      while (out.size() < n) {  // a run at a time (ChunkPipe::Iterator)
+        const std::string_view span = it_.Span();
+        if (span.empty()) return false;
+        const size_t take = static_cast<size_t>(std::min<uint64_t>(span.size(), n - out.size()));
+        out.append(span.data(), take);
+        it_.Skip(take);
+        read_ += take;
+      }
+      return true;
+    }
     for (uint64_t i = 0; i < n; ++i) {
       uint8_t b;
       if (!Byte(b)) return false;

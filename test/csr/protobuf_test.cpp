@@ -116,3 +116,51 @@ TEST_CASE("DecodeCsrProtobuf refuses what the decision could misread", "[csr][pr
   CHECK(refused(Pb().Raw("\x12\x09" "short")));               // cut
   CHECK(refused(Pb().Raw("\x13")));                           // a group
 }
+
+TEST_CASE("DecodeNodeProtobuf writes a Node's metadata and the status the CSR controller reads",
+          "[csr][protobuf]") {
+  Pb status;
+  status.Message(1, Pb().Str(1, "cpu").Message(2, Pb().Str(1, "4")))  // capacity: not decoded
+      .Str(3, "")                                                     // phase: empty, left out
+      .Message(4, Pb().Str(1, "Ready")
+                      .Str(2, "True")
+                      .Message(3, Pb().Varint(1, 1700000000))
+                      .Message(4, Pb().Varint(1, 1700000000))
+                      .Str(5, "KubeletReady")
+                      .Str(6, ""))
+      .Message(5, Pb().Str(1, "InternalIP").Str(2, "10.0.0.7"))
+      .Message(5, Pb().Str(1, "Hostname").Str(2, "worker-1"))
+      .Message(7, Pb().Str(1, "machine-id"));  // nodeInfo: not decoded
+  Pb node;
+  node.Message(1, Pb().Str(1, "worker-1").Str(6, "5").Entry(11, "zone", "a"))
+      .Message(2, Pb().Str(1, "10.244.0.0/24"))  // spec: not decoded
+      .Message(3, status);
+  auto got = certguard::csr::DecodeNodeProtobuf(node.str());
+  INFO(got.status().ToString());
+  REQUIRE(got.ok());
+  CHECK(got->dump() ==
+        json({{"metadata", {{"name", "worker-1"}, {"resourceVersion", "5"}, {"labels", {{"zone", "a"}}}}},
+              {"status",
+               {{"conditions",
+                 {{{"type", "Ready"},
+                   {"status", "True"},
+                   {"lastHeartbeatTime", "2023-11-14T22:13:20Z"},
+                   {"lastTransitionTime", "2023-11-14T22:13:20Z"},
+                   {"reason", "KubeletReady"}}}},
+                {"addresses",
+                 {{{"type", "InternalIP"}, {"address", "10.0.0.7"}},
+                  {{"type", "Hostname"}, {"address", "worker-1"}}}}}}})
+            .dump());
+
+  auto refused = [](const Pb& p) {
+    return certguard::csr::DecodeNodeProtobuf(p.str()).status().code() == Code::kInvalidArgument;
+  };
+  CHECK(refused(Pb().Message(3, Pb().Message(5, Pb().Str(2, "10.0.0.\xff")))));  // an address
+  CHECK(refused(Pb().Message(3, Pb().Message(5, Pb().Varint(2, 7)))));
+  CHECK(refused(Pb().Message(3, Pb().Message(4, Pb().Str(3, "t")))));  // a time as text
+  CHECK(refused(Pb().Message(3, Pb().Varint(4, 1))));
+  CHECK(refused(Pb().Message(1, Pb().Str(1, "\xc0\xae"))));
+  CHECK(refused(Pb().Varint(3, 1)));
+  // What is not decoded is not looked into.
+  CHECK(certguard::csr::DecodeNodeProtobuf(Pb().Message(2, Pb().Str(1, "\xff")).str()).ok());
+}

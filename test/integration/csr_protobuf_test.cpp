@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <random>
 
+#include "csr/cache.h"
 #include "csr/protobuf.h"
 #include "integration/kube_support.h"
 #include "kube/informer.h"
@@ -196,16 +197,20 @@ TEST_CASE("csr protobuf: every CSR reads the same from a protobuf list as from J
     if (!from_cache) CHECK(listed->pages >= 4);  // short pages are allowed with a selector
     const auto from_protobuf = ByName(std::move(items));
     REQUIRE(from_protobuf.size() == from_json.size());
+    int compared = 0;
     for (const auto& [name, want] : from_json) {
       INFO(name << "\nJSON:     " << want.dump() << "\nprotobuf: "
                 << (from_protobuf.count(name) ? from_protobuf.at(name).dump() : "missing"));
+      REQUIRE(from_protobuf.count(name) == 1);
       // The watch cache may hold an older version: compare at the same one.
       if (from_cache && from_protobuf.at(name)["metadata"]["resourceVersion"] !=
                             want["metadata"]["resourceVersion"]) {
         continue;
       }
+      ++compared;
       CHECK(from_protobuf.at(name) == want);
     }
+    CHECK(compared > 0);
   }
 
   // Cleaned up: the finalizers released, every CSR of this run deleted.
@@ -217,6 +222,100 @@ TEST_CASE("csr protobuf: every CSR reads the same from a protobuf list as from J
     }
     auto gone = admin->Delete(res::kCertificateSigningRequests, "", name);
     CHECK((gone.ok() || gone.code() == Code::kNotFound));
+  }
+}
+
+TEST_CASE("csr protobuf: every Node reads the same from a protobuf list as from JSON",
+          "[integration][csr]") {
+  const Cluster& cluster = RequireCluster();
+  auto admin = AdminClient(cluster, true);
+  const std::string run = std::to_string(std::random_device{}() % 1000000);
+  const std::string label = "pb-node-" + run;
+  std::vector<std::string> names;
+  for (int i = 0; i < 3; ++i) {
+    const std::string name = label + "-" + std::to_string(i);
+    names.push_back(name);
+    Json node = {{"apiVersion", "v1"},
+                 {"kind", "Node"},
+                 {"metadata",
+                  {{"name", name},
+                   {"labels", {{"certguard-test", label}, {"topology.kubernetes.io/zone", "z"}}},
+                   {"annotations", {{"note", "n"}}}}},
+                 {"spec", {{"podCIDR", "10.244." + std::to_string(i) + ".0/24"}}}};
+    auto made = admin->Create(res::kNodes, "", node);
+    INFO(made.status().ToString());
+    REQUIRE(made.ok());
+    if (i == 0) continue;  // one Node without a status, as before its kubelet reports
+    (*made)["status"] = {
+        {"capacity", {{"cpu", "4"}}},
+        {"conditions",
+         {{{"type", "Ready"},
+           {"status", i == 1 ? "True" : "False"},
+           {"reason", "KubeletReady"},
+           {"message", i == 1 ? "ready" : ""},
+           {"lastHeartbeatTime", "2026-01-02T03:04:05Z"},
+           {"lastTransitionTime", "2026-01-02T03:04:05Z"}},
+          {{"type", "MemoryPressure"}, {"status", "False"}}}},
+        {"addresses",
+         {{{"type", "InternalIP"}, {"address", "10.0.0." + std::to_string(i)}},
+          {{"type", "InternalIP"}, {"address", "fd00::" + std::to_string(i)}},
+          {{"type", "Hostname"}, {"address", name}}}},
+        {"nodeInfo", {{"machineID", "m"}, {"kubeletVersion", "v1.37.0"}}}};
+    auto reported = admin->Update(res::kNodes, "", *made, "status");
+    INFO(reported.status().ToString());
+    REQUIRE(reported.ok());
+  }
+  struct Cleanup {
+    kube::RestClient& admin;
+    std::vector<std::string> names;
+    ~Cleanup() {
+      for (const auto& n : names) (void)admin.Delete(kube::resources::kNodes, "", n);
+    }
+  } cleanup{*admin, names};
+
+  // What the Node informer keeps of either: kNodeFieldsUnread dropped, then
+  // StripForCache (ByName).
+  auto as_informer = [](std::vector<Json> items) {
+    for (Json& item : items) kube::DropFields(item, csr::kNodeFieldsUnread);
+    return ByName(std::move(items));
+  };
+  kube::ListOptions mine;
+  mine.label_selector = "certguard-test=" + label;
+  auto json_list = kube::ListAll(*admin, res::kNodes, "", mine, 0);
+  REQUIRE(json_list.ok());
+  const auto from_json = as_informer(std::move(json_list->items));
+  REQUIRE(from_json.size() == 3);
+
+  for (const bool from_cache : {true, false}) {
+    INFO((from_cache ? "from the watch cache" : "from etcd, 2 a page"));
+    kube::ListOptions lo = mine;
+    lo.protobuf_item = csr::DecodeNodeProtobuf;
+    lo.drop_fields = csr::kNodeFieldsUnread;
+    if (from_cache) lo.resource_version = "0";
+    std::vector<Json> items;
+    auto listed = kube::ListPages(*admin, res::kNodes, "", lo, from_cache ? 0 : 2,
+                                  [&](Json&& item) {
+                                    items.push_back(std::move(item));
+                                    return Status::Ok();
+                                  });
+    INFO(listed.status().ToString());
+    REQUIRE(listed.ok());
+    const auto from_protobuf = ByName(std::move(items));
+    REQUIRE(from_protobuf.size() == from_json.size());
+    int compared = 0;
+    for (const auto& [name, want] : from_json) {
+      INFO(name << "\nJSON:     " << want.dump() << "\nprotobuf: "
+                << (from_protobuf.count(name) ? from_protobuf.at(name).dump() : "missing"));
+      REQUIRE(from_protobuf.count(name) == 1);
+      // kube-controller-manager may update a Node between the lists.
+      if (from_protobuf.at(name)["metadata"]["resourceVersion"] !=
+          want["metadata"]["resourceVersion"]) {
+        continue;
+      }
+      ++compared;
+      CHECK(from_protobuf.at(name) == want);
+    }
+    CHECK(compared > 0);
   }
 }
 

@@ -28,6 +28,26 @@ TEST_CASE("ChunkPipe hands bytes over in order, then the end", "[kube][chunk_pip
   CHECK(pipe.Next().empty());  // the end stays the end
 }
 
+TEST_CASE("ChunkPipe's iterator hands runs over a piece at a time, mixed with single bytes",
+          "[kube][chunk_pipe]") {
+  ChunkPipe pipe;
+  REQUIRE(pipe.Push("abc"));
+  REQUIRE(pipe.Push("de"));
+  pipe.Close();
+  auto it = pipe.begin();
+  REQUIRE(it != pipe.end());  // fetches the first piece, as every reader compares first
+  CHECK(*it == 'a');
+  CHECK(it.Span() == "abc");
+  it.Skip(2);
+  CHECK(it.Span() == "c");
+  ++it;
+  CHECK(it.Span() == "de");  // the next piece, once the current one is read
+  CHECK(*it == 'd');
+  it.Skip(2);
+  CHECK(it.Span().empty());
+  CHECK(it == pipe.end());
+}
+
 TEST_CASE("ChunkPipe holds a producer back once the bound is reached", "[kube][chunk_pipe]") {
   ChunkPipe pipe(10);
   std::atomic<int> pushed{0};
