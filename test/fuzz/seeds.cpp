@@ -12,6 +12,7 @@
 #include "support/der_builder.h"
 #include "support/hostile_csrs.h"
 #include "support/pki.h"
+#include "support/protobuf_writer.h"
 #include "x509/pem.h"
 
 namespace fs = std::filesystem;
@@ -98,6 +99,27 @@ int main(int argc, char** argv) {
     Write(out / "watch", "stream", std::string(1, '\x03') + events);
     Write(out / "watch", "partial", std::string(1, '\x20') + events + "{\"type\":\"ADD");
     Write(out / "watch", "bad", std::string(1, '\x07') + "{\"type\":\"NOPE\",\"object\":{}}\n[1]\n");
+
+    // protobuf: a run-length byte, then a List body as kube-apiserver sends it.
+    Pb meta;
+    meta.Str(1, "csr-1").Str(5, "uid").Str(6, "7").Message(8, Pb().Varint(1, 1700000000))
+        .Entry(11, "app", "a").Message(13, Pb().Str(1, "Node").Str(3, "n").Varint(6, 1))
+        .Str(14, "f");
+    Pb csr;
+    csr.Message(1, meta)
+        .Message(2, Pb().Str(1, kubelet.Pem()).Str(2, "system:node:worker-1").Str(4, "system:nodes")
+                        .Str(5, "server auth").Message(6, Pb().Str(1, "k").Message(2, Pb().Str(1, "v")))
+                        .Str(7, "kubernetes.io/kubelet-serving").Varint(8, 3600))
+        .Message(3, Pb().Message(1, Pb().Str(1, "Approved").Str(6, "True").Message(4, Pb().Varint(1, 5)))
+                        .Str(2, kubelet.Der()));
+    Pb node;
+    node.Message(1, Pb().Str(1, "worker-1"))
+        .Message(3, Pb().Str(3, "Running")
+                        .Message(4, Pb().Str(1, "Ready").Str(2, "True").Message(3, Pb().Varint(1, 9)))
+                        .Message(5, Pb().Str(1, "InternalIP").Str(2, "10.0.0.11")));
+    Write(out / "protobuf", "csrs", "\x07" + ProtobufListBody(Pb().Str(2, "42").Str(3, "c"), {csr, csr}));
+    Write(out / "protobuf", "nodes", "\x40" + ProtobufListBody(Pb().Str(2, "9"), {node}, "NodeList"));
+    Write(out / "protobuf", "empty", "\x01" + ProtobufListBody(Pb(), {}));
 
     // kubeconfig: one file, or two separated by a NUL (merged like $KUBECONFIG).
     const std::string kubeconfig =
