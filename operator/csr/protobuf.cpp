@@ -105,58 +105,9 @@ Result<json> Spec(std::string_view bytes) {
   return spec;
 }
 
-Result<json> Condition(std::string_view bytes) {
-  constexpr const char* what = "status.conditions";
-  json c = {{"type", ""}, {"status", ""}};
-  WireReader r(bytes);
-  Field f;
-  while (r.Next(f)) {
-    const char* key = nullptr;
-    switch (f.number) {
-      case 1: key = "type"; break;
-      case 2: key = "reason"; break;
-      case 3: key = "message"; break;
-      case 6: key = "status"; break;
-      case 4:
-      case 5: {
-        if (f.type != kube::protobuf::kLen) return WrongType(what, f);
-        auto t = kube::protobuf::DecodeTime(f.bytes);
-        if (!t.ok()) return t.status();
-        c[f.number == 4 ? "lastUpdateTime" : "lastTransitionTime"] = std::move(*t);
-        continue;
-      }
-      default: continue;
-    }
-    auto s = Text(f, what);
-    if (!s.ok()) return s.status();
-    if (s->empty() && f.number != 1 && f.number != 6) continue;  // omitempty
-    c[key] = std::move(*s);
-  }
-  if (r.failed()) return Malformed(what, r);
-  return c;
-}
-
-Result<json> Status_(std::string_view bytes) {
-  constexpr const char* what = "status";
-  json status = json::object();
-  WireReader r(bytes);
-  Field f;
-  while (r.Next(f)) {
-    if (f.number == 1) {
-      if (f.type != kube::protobuf::kLen) return WrongType(what, f);
-      auto c = Condition(f.bytes);
-      if (!c.ok()) return c.status();
-      status["conditions"].push_back(std::move(*c));
-    } else if (f.number == 2) {
-      if (f.type != kube::protobuf::kLen) return WrongType(what, f);
-      if (!f.bytes.empty()) status["certificate"] = x509::pem::Base64(f.bytes);
-    }
-  }
-  if (r.failed()) return Malformed(what, r);
-  return status;
-}
-
-// A NodeCondition or NodeAddress: string fields by number, Times by number.
+// A message of strings and Times (a condition, a Node address): the fields named in
+// `always` are written even when empty, as the JSON writes them; those in
+// `omitempty` only when not empty.
 Result<json> Strings(std::string_view bytes, const char* what,
                      std::initializer_list<std::pair<uint32_t, const char*>> always,
                      std::initializer_list<std::pair<uint32_t, const char*>> omitempty,
@@ -190,6 +141,31 @@ Result<json> Strings(std::string_view bytes, const char* what,
   }
   if (r.failed()) return Malformed(what, r);
   return out;
+}
+
+Result<json> Condition(std::string_view bytes) {
+  return Strings(bytes, "status.conditions", {{1, "type"}, {6, "status"}},
+                 {{2, "reason"}, {3, "message"}}, {{4, "lastUpdateTime"}, {5, "lastTransitionTime"}});
+}
+
+Result<json> Status_(std::string_view bytes) {
+  constexpr const char* what = "status";
+  json status = json::object();
+  WireReader r(bytes);
+  Field f;
+  while (r.Next(f)) {
+    if (f.number == 1) {
+      if (f.type != kube::protobuf::kLen) return WrongType(what, f);
+      auto c = Condition(f.bytes);
+      if (!c.ok()) return c.status();
+      status["conditions"].push_back(std::move(*c));
+    } else if (f.number == 2) {
+      if (f.type != kube::protobuf::kLen) return WrongType(what, f);
+      if (!f.bytes.empty()) status["certificate"] = x509::pem::Base64(f.bytes);
+    }
+  }
+  if (r.failed()) return Malformed(what, r);
+  return status;
 }
 
 Result<json> NodeStatus(std::string_view bytes) {
