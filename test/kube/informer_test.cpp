@@ -748,7 +748,7 @@ certguard::Result<Json> NeverCalled(std::string_view) {
 }  // namespace
 
 TEST_CASE("Informer list_protobuf: a list that cannot be read as protobuf is listed as JSON "
-          "from then on; other failures keep protobuf",
+          "from then on, and other failures keep protobuf",
           "[kube][informer]") {
   FakeClient api;
   REQUIRE(api.Create(kCM, "ns", CM("a", "1")).ok());
