@@ -27,13 +27,16 @@ certguard::testing::CliRun Cli(const std::vector<std::string>& args) {
 }
 
 // One certificate that expires in 10 days, one CA in 3 years, a key and a broken file.
+// `later` moves both expiries on: a test that prints the table twice and
+// compares gives them 12 hours, so that the residual times ("10d", "3y") do
+// not turn over between the two runs.
 struct Files {
   TempDir dir;
-  Files() {
+  explicit Files(hours later = hours{0}) {
     auto now = floor<seconds>(system_clock::now());
-    auto ca = CertBuilder().Cn("ca").Ca().NotBefore(now - days{1}).NotAfter(now + days{1095}).Build();
+    auto ca = CertBuilder().Cn("ca").Ca().NotBefore(now - days{1}).NotAfter(now + days{1095} + later).Build();
     auto leaf = CertBuilder().Cn("leaf").IssuedBy(ca).Serial("ABCD")
-                    .NotBefore(now - days{1}).NotAfter(now + days{10}).Build();
+                    .NotBefore(now - days{1}).NotAfter(now + days{10} + later).Build();
     dir.Write("pki/ca.crt", ca.pem);
     dir.Write("pki/leaf.pem", leaf.pem + leaf.key.PrivatePem());
     dir.Write("pki/broken.crt", "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n");
@@ -280,7 +283,7 @@ TEST_CASE("certs check-expiration --trust-path compares only the kubeconfigs nam
 
 TEST_CASE("certs check-expiration takes the inventory filters of run, without --expiry-",
           "[cli]") {
-  Files f;
+  Files f(hours{12});
   // Accepted (they act on the cluster's inventory only): the files' table is unchanged.
   auto plain = Cli({"--path", f.pki()});
   auto filtered = Cli({"--path", f.pki(), "--include-namespaces", "team-*,apps",
