@@ -91,12 +91,17 @@ std::string Hostname() {
 
 namespace {
 
-// The API clients: one for the controllers, and one with a small client-side
+// The API clients: one for the controllers, one for leader election, and one with a small client-side
 // budget for routine Events so that, with no limit on the main client, they
 // never compete with decisions.
+// Leader election has a client of its own, without a client-side limit (it
+// makes one request per retry period): on the main client, its renewals would
+// wait in the same token bucket and connection pool as the workers' writes and
+// could miss the renew deadline during a burst of approvals.
 struct Clients {
   kube::ClientConfig config;
   std::shared_ptr<kube::RestClient> main;
+  std::shared_ptr<kube::RestClient> election;
   std::shared_ptr<kube::RestClient> routine_events;
 };
 
@@ -117,7 +122,12 @@ Result<Clients> Connect(const RunOptions& options) {
   routine_config.burst = kRoutineEventBurst;
   auto routine = kube::NewRestClient(routine_config);
   if (!routine.ok()) return routine.status().Annotate("cannot build the API client");
+  kube::ClientConfig election_config = c.config;
+  election_config.qps = 0;
+  auto election = kube::NewRestClient(election_config);
+  if (!election.ok()) return election.status().Annotate("cannot build the API client");
   c.main = *client;
+  c.election = *election;
   c.routine_events = *routine;
   return c;
 }
@@ -233,7 +243,7 @@ int Run(const RunOptions& options_in, StopSignal& stop) {
   std::atomic<bool> shutting_down{false};
   std::unique_ptr<kube::LeaderElector> elector;
   if (options.leader_elect) {
-    auto started = StartElection(options, identity, *clients->main, group, operator_metrics,
+    auto started = StartElection(options, identity, *clients->election, group, operator_metrics,
                                  shutting_down, stop);
     if (!started.ok()) {
       log::Error("cannot elect a leader", {{"error", started.status().ToString()}});

@@ -47,7 +47,7 @@ struct RunOptions {
   // address in a service range.
   std::string cluster_domain = "cluster.local";
   std::vector<std::string> service_cidrs;
-  int workers = 4;
+  int workers = 16;
   // Client-side rate limit of every API call (token bucket), like kube-controller-manager's
   // --kube-api-qps/--kube-api-burst; 0 QPS: no limit, the default, as in controller-runtime:
   // the API server's Priority and Fairness paces clients, and its 429s are retried
