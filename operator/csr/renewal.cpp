@@ -150,20 +150,38 @@ void AddLastClientCerts(NodeMap& nodes, const std::vector<KubeletCsr>& csrs) {
   }
 }
 
+KubeletCsr RenewalIndex::Expand(const std::string& key, const Live& live) {
+  KubeletCsr k;
+  k.name = key;
+  k.node = *live.node;
+  k.kind = live.kind;
+  k.state = live.state;
+  k.created = live.created;
+  if (live.validity) k.cert = CertValidity{live.validity->first, live.validity->second, key};
+  return k;
+}
+
 void RenewalIndex::Update(const std::string& key, const nlohmann::json& csr) {
   auto facts = KubeletCsrOf(csr);
   std::lock_guard<std::mutex> lock(mu_);
   if (auto it = live_.find(key); it != live_.end()) EraseLocked(it);
-  if (facts) {
-    by_node_[facts->node].insert(key);
-    live_[key] = std::move(*facts);
-  }
+  if (!facts) return;
+  Live live;
+  live.kind = facts->kind;
+  live.state = facts->state;
+  live.created = facts->created;
+  if (facts->cert) live.validity = std::make_pair(facts->cert->not_before, facts->cert->not_after);
+  auto node = by_node_.try_emplace(std::move(facts->node)).first;
+  live.node = &node->first;
+  auto [at, inserted] = live_.emplace(key, live);
+  node->second.push_back(&at->first);
 }
 
-void RenewalIndex::EraseLocked(std::unordered_map<std::string, KubeletCsr>::iterator it) {
-  if (auto n = by_node_.find(it->second.node); n != by_node_.end()) {
-    n->second.erase(it->first);
-    if (n->second.empty()) by_node_.erase(n);
+void RenewalIndex::EraseLocked(LiveMap::iterator it) {
+  if (auto n = by_node_.find(*it->second.node); n != by_node_.end()) {
+    auto& keys = n->second;
+    keys.erase(std::remove(keys.begin(), keys.end(), &it->first), keys.end());
+    if (keys.empty()) by_node_.erase(n);
   }
   live_.erase(it);
 }
@@ -172,13 +190,14 @@ void RenewalIndex::Remove(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = live_.find(key);
   if (it == live_.end()) return;
-  if (it->second.cert) {
-    auto slot = std::make_pair(it->second.node, it->second.kind);
+  if (it->second.validity) {
+    KubeletCsr c = Expand(it->first, it->second);
+    auto slot = std::make_pair(c.node, c.kind);
     auto r = remembered_.find(slot);
     if (r == remembered_.end()) {
-      remembered_.emplace(slot, it->second);
-    } else if (Newer(it->second, r->second)) {
-      r->second = it->second;
+      remembered_.emplace(slot, std::move(c));
+    } else if (Newer(c, r->second)) {
+      r->second = std::move(c);
     }
   }
   EraseLocked(it);
@@ -194,22 +213,24 @@ std::vector<KubeletCsr> RenewalIndex::Snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<KubeletCsr> out;
   out.reserve(live_.size() + remembered_.size());
-  for (const auto& [key, c] : live_) out.push_back(c);
+  for (const auto& [key, c] : live_) out.push_back(Expand(key, c));
   for (const auto& [slot, c] : remembered_) out.push_back(c);
   return out;
 }
 
 std::optional<CertValidity> RenewalIndex::Current(const std::string& node, CertKind kind) const {
   std::lock_guard<std::mutex> lock(mu_);
-  const KubeletCsr* best = nullptr;
+  std::optional<KubeletCsr> best;
   if (auto keys = by_node_.find(node); keys != by_node_.end()) {
-    for (const auto& key : keys->second) {
-      const KubeletCsr& c = live_.at(key);
-      if (c.kind == kind && c.cert && (!best || Newer(c, *best))) best = &c;
+    for (const std::string* key : keys->second) {
+      const Live& live = live_.at(*key);
+      if (live.kind != kind || !live.validity) continue;
+      KubeletCsr c = Expand(*key, live);
+      if (!best || Newer(c, *best)) best = std::move(c);
     }
   }
   if (auto r = remembered_.find({node, kind}); r != remembered_.end()) {
-    if (!best || Newer(r->second, *best)) best = &r->second;
+    if (!best || Newer(r->second, *best)) best = r->second;
   }
   if (!best) return std::nullopt;
   return best->cert;

@@ -90,11 +90,25 @@ class RenewalIndex {
   std::optional<CertValidity> Current(const std::string& node, CertKind kind) const;
 
  private:
-  void EraseLocked(std::unordered_map<std::string, KubeletCsr>::iterator it);
+  // A live CSR as kept: its name is its key (a CSR is cluster-scoped), which
+  // is also the name in `cert`; its node is the key of its by_node_ entry.
+  // In a big cluster this index holds every decided kubelet CSR, so nothing
+  // is stored twice.
+  struct Live {
+    const std::string* node = nullptr;  // by_node_'s key
+    CertKind kind = CertKind::kClient;
+    CsrState state = CsrState::kPending;
+    std::optional<x509::Time> created;
+    std::optional<std::pair<x509::Time, x509::Time>> validity;  // not_before, not_after
+  };
+  using LiveMap = std::unordered_map<std::string, Live>;
+  static KubeletCsr Expand(const std::string& key, const Live& live);
+  void EraseLocked(LiveMap::iterator it);
   mutable std::mutex mu_;
-  std::unordered_map<std::string, KubeletCsr> live_;
-  // node -> keys of live_, so a decision looks at one node's CSRs, not every one.
-  std::unordered_map<std::string, std::set<std::string>> by_node_;
+  LiveMap live_;
+  // node -> keys of live_ (pointers to them: an unordered_map's keys never
+  // move), so a decision looks at one node's CSRs, not every one.
+  std::unordered_map<std::string, std::vector<const std::string*>> by_node_;
   std::map<std::pair<std::string, CertKind>, KubeletCsr> remembered_;
 };
 

@@ -59,6 +59,20 @@ std::vector<std::string> Store::Keys() const {
   return out;
 }
 
+uint32_t Store::NextGeneration() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ++generation_;
+}
+
+std::vector<std::string> Store::KeysNotOf(uint32_t generation) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [k, v] : objects_) {
+    if (v.generation != generation) out.push_back(k);
+  }
+  return out;
+}
+
 size_t Store::Size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return objects_.size();
@@ -72,6 +86,7 @@ ObjectPtr Store::Upsert(const std::string& key, ObjectPtr object) {
     auto& slot = objects_[key];
     prev = std::move(slot);
     slot = std::move(next);
+    slot.generation = generation_;
   }
   return Unpack(prev);
 }
@@ -95,6 +110,7 @@ std::unordered_map<std::string, ObjectPtr> Store::Replace(
   for (auto& [k, v] : objects) next.emplace(k, Pack(std::move(v)));
   {
     std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [k, e] : next) e.generation = generation_;
     objects_.swap(next);
   }
   std::unordered_map<std::string, ObjectPtr> prev;
@@ -295,11 +311,13 @@ Status Informer::ListAndReplace() {
   // the whole list. The cache is updated in
   // place: an object is never older than what a handler was told; what the list
   // no longer holds is removed once the last page is in.
-  std::unordered_set<std::string> listed;
+  const uint32_t generation = store_.NextGeneration();
+  size_t listed = 0;
   const auto started = std::chrono::steady_clock::now();
   auto list = ListPages(client_, resource_, options_.ns, lo, options_.page_size, [&](Json&& item) {
     if (stopping_) return Unavailable("stopping");
-    ApplyListed(std::move(item), listed);
+    ApplyListed(std::move(item));
+    ++listed;
     return Status::Ok();
   });
   {
@@ -318,7 +336,7 @@ Status Informer::ListAndReplace() {
   // Start-up in a big cluster is mostly these lists: say what each cost.
   log::Info("informer listed",
             {{"resource", resource_.resource},
-             {"items", std::to_string(listed.size())},
+             {"items", std::to_string(listed)},
              {"pages", std::to_string(list->pages)},
              {"protobuf", lo.protobuf_item ? "asked" : "no"},
              {"ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -326,8 +344,7 @@ Status Informer::ListAndReplace() {
                                        .count())}});
   {
     std::lock_guard<std::mutex> nl(notify_mu_);
-    for (const auto& key : store_.Keys()) {
-      if (listed.count(key)) continue;
+    for (const auto& key : store_.KeysNotOf(generation)) {
       ObjectPtr prev = store_.Remove(key);
       if (prev) Notify({Change::Kind::kDelete, key, prev, prev});
     }
@@ -343,7 +360,7 @@ std::vector<std::string> Informer::PrunedPaths() const {
   return out;
 }
 
-void Informer::ApplyListed(Json&& item, std::unordered_set<std::string>& listed) {
+void Informer::ApplyListed(Json&& item) {
   StripForCache(item, options_.keep_managed_fields);
   // List items carry no apiVersion/kind; events and owner references need them.
   if (!item.contains("apiVersion")) item["apiVersion"] = resource_.ApiVersion();
@@ -352,7 +369,6 @@ void Informer::ApplyListed(Json&& item, std::unordered_set<std::string>& listed)
   auto obj = std::make_shared<const Json>(std::move(item));
   ObjectPtr cached =
       options_.cache_transform ? std::make_shared<const Json>(options_.cache_transform(*obj)) : obj;
-  listed.insert(key);
   std::lock_guard<std::mutex> nl(notify_mu_);
   ObjectPtr prev = store_.Upsert(key, std::move(cached));
   if (!prev) {

@@ -242,6 +242,46 @@ TEST_CASE("RenewalIndex remembers a deleted CSR's certificate until its Node goe
   CHECK(index.Snapshot().size() == 1);
 }
 
+TEST_CASE("RenewalIndex keeps each node's CSRs apart as it grows, shrinks and CSRs change node",
+          "[csr][renewal]") {
+  RenewalIndex index;
+  const auto serving = CertKind::kServing;
+  constexpr int kNodes = 20, kPerNode = 10;
+  auto node = [](int n) { return "w" + std::to_string(n); };
+  auto name = [](int n, int i) { return "c-" + std::to_string(n) + "-" + std::to_string(i); };
+  // Interleaved, so every node's CSRs are added while the map rehashes.
+  for (int i = 0; i < kPerNode; ++i) {
+    for (int n = 0; n < kNodes; ++n) {
+      index.Update(name(n, i), Issued(name(n, i), node(n), serving, kNow - 10h, kNow - 10h + std::chrono::hours(i),
+                                      kNow + std::chrono::hours(24 * (n + 1) + i)));
+    }
+  }
+  CHECK(index.Snapshot().size() == kNodes * kPerNode);
+  for (int n = 0; n < kNodes; ++n) {
+    auto current = index.Current(node(n), serving);
+    REQUIRE(current.has_value());
+    CHECK(current->csr == name(n, kPerNode - 1));
+    CHECK(current->not_after == kNow + std::chrono::hours(24 * (n + 1) + kPerNode - 1));
+  }
+  // Each node's newest goes: the next newest is current, nothing is remembered
+  // over it (the deleted one is newer, so it is remembered and stays current).
+  for (int n = 0; n < kNodes; ++n) index.Remove(name(n, kPerNode - 1));
+  CHECK(index.Snapshot().size() == kNodes * kPerNode);  // 20 remembered
+  for (int n = 0; n < kNodes; ++n) CHECK(index.Current(node(n), serving)->csr == name(n, kPerNode - 1));
+  // A CSR re-recorded under another node (its certificate names w1) moves there:
+  // w0 keeps its others, w1's current is the moved one when it is newer.
+  index.Update(name(0, 3), Issued(name(0, 3), node(1), serving, kNow - 1h, kNow - 1h, kNow + 9000h));
+  CHECK(index.Current(node(1), serving)->csr == name(0, 3));
+  index.ForgetNode(node(0));
+  CHECK(index.Current(node(0), serving)->csr == name(0, kPerNode - 2));
+  // Every live CSR of w0 removed (issued ones are remembered, one per node and kind).
+  for (int i = 0; i < kPerNode - 1; ++i) index.Remove(name(0, i));
+  index.ForgetNode(node(0));
+  CHECK_FALSE(index.Current(node(0), serving).has_value());
+  CHECK(index.Current(node(1), serving)->csr == name(0, 3));
+  for (const auto& c : index.Snapshot()) CHECK(c.node != node(0));
+}
+
 TEST_CASE("RenewalFamilies: expiry days per current certificate, stuck per row",
           "[csr][renewal][metrics]") {
   const auto client = CertKind::kClient;

@@ -679,6 +679,29 @@ TEST_CASE("Store keeps as text what as_text picks and reads it back equal", "[ku
   CHECK(*s.Get("ns/text") == varied);
 }
 
+TEST_CASE("Store generations: the keys not written since the generation began", "[kube][informer]") {
+  Store s([](const Json& o) { return o["metadata"].value("name", "") == "text"; });
+  s.Upsert("ns/text", std::make_shared<const Json>(CM("text", "1")));
+  s.Upsert("ns/tree", std::make_shared<const Json>(CM("tree", "1")));
+  s.Upsert("ns/gone", std::make_shared<const Json>(CM("gone", "1")));
+  const uint32_t g = s.NextGeneration();
+  CHECK(s.KeysNotOf(g).size() == 3);
+  s.Upsert("ns/text", std::make_shared<const Json>(CM("text", "2")));  // kept as text
+  s.Upsert("ns/tree", std::make_shared<const Json>(CM("tree", "2")));  // kept as a tree
+  s.Upsert("ns/new", std::make_shared<const Json>(CM("new", "1")));
+  CHECK(s.KeysNotOf(g) == std::vector<std::string>{"ns/gone"});
+  // A removed key is no key of any generation; a later generation starts empty.
+  s.Remove("ns/gone");
+  CHECK(s.KeysNotOf(g).empty());
+  const uint32_t next = s.NextGeneration();
+  CHECK(next != g);
+  CHECK(s.KeysNotOf(next).size() == 3);
+  // Replace stamps what it stores with the current generation.
+  s.Replace({{"ns/only", std::make_shared<const Json>(CM("only", "1"))}});
+  CHECK(s.KeysNotOf(next).empty());
+  CHECK(s.KeysNotOf(g) == std::vector<std::string>{"ns/only"});
+}
+
 TEST_CASE("Store keeps an object that cannot be written as JSON text as it is",
           "[kube][informer]") {
   Store s([](const Json&) { return true; });
