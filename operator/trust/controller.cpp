@@ -8,6 +8,7 @@
 #include "common/memory.h"
 #include "kube/resource.h"
 #include "trust/plan.h"
+#include "trust/sources.h"
 
 namespace certguard::trust {
 
@@ -122,9 +123,23 @@ kube::InformerOptions WithResync(kube::Duration resync) {
   return o;
 }
 
+// In a cluster of thousands of namespaces these caches hold a few objects per
+// namespace: kept as JSON text (a few hundred bytes each) rather than as trees
+// (several times that), parsed again when read.
+kube::InformerOptions AsText(kube::InformerOptions o) {
+  o.cache_as_text = [](const nlohmann::json&) { return true; };
+  return o;
+}
+
+kube::InformerOptions NamespaceOptions(kube::Duration resync) {
+  kube::InformerOptions o = AsText(WithResync(resync));
+  o.cache_transform = CompactNamespace;
+  return o;
+}
+
 // certguard's targets, whole but with digests for data, and their writers.
 kube::InformerOptions TargetOptions(kube::Duration resync) {
-  kube::InformerOptions o = WithResync(resync);
+  kube::InformerOptions o = AsText(WithResync(resync));
   o.label_selector = kBundleLabel;  // exists
   o.keep_managed_fields = true;
   o.cache_transform = CompactTarget;
@@ -140,7 +155,7 @@ kube::InformerOptions SecretTargetOptions(kube::Duration resync) {
 
 // Every other ConfigMap (or Secret), as metadata only (the server sends no data).
 kube::InformerOptions MetadataOptions(kube::Duration resync) {
-  kube::InformerOptions o = WithResync(resync);
+  kube::InformerOptions o = AsText(WithResync(resync));
   o.label_selector = std::string("!") + kBundleLabel;
   o.metadata_only = true;
   o.keep_managed_fields = true;
@@ -154,7 +169,7 @@ TrustController::TrustController(kube::Client& client, kube::EventRecorder& even
                                  prometheus::Registry& registry, TrustControllerOptions options)
     : options_(options),
       bundles_(client, kube::resources::kTrustBundles, WithResync(options.resync)),
-      namespaces_(client, kube::resources::kNamespaces, WithResync(options.resync)),
+      namespaces_(client, kube::resources::kNamespaces, NamespaceOptions(options.resync)),
       targets_(client, kube::resources::kConfigMaps, TargetOptions(options.resync)),
       configmaps_(client, kube::resources::kConfigMaps, MetadataOptions(options.resync)),
       secret_targets_(options.reconciler.secret_targets

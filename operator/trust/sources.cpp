@@ -19,6 +19,23 @@ bool Terminating(const json& ns) {
          Str(Field(ns, "status"), "phase") == "Terminating";
 }
 
+}  // namespace
+
+json CompactNamespace(const json& ns) {
+  const json& meta = Field(ns, "metadata");
+  json m = json::object();
+  for (const char* k : {"name", "uid", "resourceVersion", "labels", "deletionTimestamp"}) {
+    const json& v = Field(meta, k);
+    if (!v.is_null()) m[k] = v;
+  }
+  json out = {{"metadata", std::move(m)}};
+  const json& phase = Field(Field(ns, "status"), "phase");
+  if (!phase.is_null()) out["status"] = {{"phase", phase}};
+  return out;
+}
+
+namespace {
+
 void ReadConfigMap(const SourceSpec& s, const TrustView& view, SourceContent& c) {
   Result<ObjectPtr> read = view.ConfigMapData(s.ns, s.name);
   if (!read.ok()) {

@@ -19,6 +19,11 @@
 
 namespace certguard::trust {
 
+// What the namespace cache keeps of a Namespace: metadata.name, uid,
+// resourceVersion, labels and deletionTimestamp, and status.phase, which is all
+// SelectNamespaces and the namespace handler read.
+nlohmann::json CompactNamespace(const nlohmann::json& ns);
+
 // The names of the namespaces the spec selects (by name, or by `selector`),
 // terminating ones left out, sorted.
 std::vector<std::string> SelectNamespaces(const TrustBundleSpec& spec,

@@ -56,6 +56,50 @@ TEST_CASE("SelectNamespaces picks by name and label, sorted, terminating ones le
   CHECK(SelectNamespaces(spec, std::nullopt, view) == std::vector<std::string>{"a"});
 }
 
+TEST_CASE("CompactNamespace keeps what selection reads, and selection reads the same from it",
+          "[trust][sources]") {
+  json whole = {{"apiVersion", "v1"},
+                {"kind", "Namespace"},
+                {"metadata",
+                 {{"name", "team-a"},
+                  {"uid", "u-1"},
+                  {"resourceVersion", "42"},
+                  {"creationTimestamp", "2026-01-01T00:00:00Z"},
+                  {"labels", {{"trust", "on"}, {"kubernetes.io/metadata.name", "team-a"}}},
+                  {"annotations", {{"big", std::string(4096, 'x')}}}}},
+                {"spec", {{"finalizers", {"kubernetes"}}}},
+                {"status", {{"phase", "Active"}}}};
+  json compact = CompactNamespace(whole);
+  CHECK(compact == json{{"metadata",
+                         {{"name", "team-a"},
+                          {"uid", "u-1"},
+                          {"resourceVersion", "42"},
+                          {"labels", whole["metadata"]["labels"]}}},
+                        {"status", {{"phase", "Active"}}}});
+  json deleting = whole;
+  deleting["metadata"]["deletionTimestamp"] = "2026-02-01T00:00:00Z";
+  deleting["status"].erase("phase");
+  CHECK(CompactNamespace(deleting)["metadata"]["deletionTimestamp"] == "2026-02-01T00:00:00Z");
+  CHECK_FALSE(CompactNamespace(deleting).contains("status"));
+  CHECK(CompactNamespace(json::array()) == json{{"metadata", json::object()}});
+
+  // Selection over the compacted namespaces equals selection over the whole ones.
+  MapView full, small;
+  json terminating = Ns("c", {{"trust", "on"}}, /*terminating=*/true);
+  for (const auto& [name, ns] : std::vector<std::pair<std::string, json>>{
+           {"team-a", whole}, {"b", Ns("b", {{"trust", "on"}})}, {"c", terminating},
+           {"d", deleting}, {"e", Ns("e", {{"trust", "off"}})}}) {
+    full.namespaces[name] = ns;
+    small.namespaces[name] = CompactNamespace(ns);
+  }
+  auto selector = common::LabelSelector::FromJson({{"matchLabels", {{"trust", "on"}}}});
+  REQUIRE(selector.ok());
+  TrustBundleSpec spec;
+  spec.namespaces = {"e"};
+  CHECK(SelectNamespaces(spec, *selector, full) == std::vector<std::string>{"b", "e", "team-a"});
+  CHECK(SelectNamespaces(spec, *selector, small) == SelectNamespaces(spec, *selector, full));
+}
+
 TEST_CASE("GatherSources reads ConfigMaps from the view and Secrets from the API",
           "[trust][sources]") {
   const std::string ca = CertBuilder().Cn("gather-ca").Ca().Pem();
