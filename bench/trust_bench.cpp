@@ -3,7 +3,8 @@
 // after the other on the same plane and the same namespaces (each run's bundle
 // and targets are deleted before the next):
 //   certguard      `certguard run --controllers=trust`, its own process, at its
-//                  former default client limit (20 QPS, burst 30; --qps, --burst);
+//                  defaults: no client-side limit, paced by the API server's
+//                  Priority and Fairness (--qps, --burst set one);
 //   trust-manager  a Bundle with the same source and namespace selector. It has
 //                  no client rate limit flags: its client-go REST clients keep
 //                  client-go's defaults, 5 QPS and burst 10 per API type;
@@ -18,12 +19,12 @@
 // watch on the targets, parsed: the API server's view, not the controller's),
 // the API requests made (kube-apiserver's apiserver_request_total over the
 // resources either controller uses, after it has gone quiet, the bench's own
-// requests taken out) and the floor the client limit sets for N writes,
-// (N - burst) / qps. Also each process's resident memory (/proc/PID/status:
+// requests taken out) and the floor a client limit sets for N writes,
+// (N - burst) / qps (none without a limit). Also each process's resident memory (/proc/PID/status:
 // VmRSS when ready and at the end, VmHWM). Prints a side-by-side table with the
 // ratios certguard / trust-manager, writes FILE (default
-// bench/results/trust.json) and exits 1 when a certguard window takes over
-// --max-ratio (1.25) times its floor.
+// bench/results/trust.json) and exits 1 when a certguard window at a client
+// limit takes over --max-ratio (1.25) times its floor.
 //
 //   certguard_bench_trust [--namespaces N] [--cluster DIR] [--qps Q] [--burst B]
 //                         [--max-ratio R] [--out FILE] [--trust-manager BIN|none]
@@ -256,6 +257,7 @@ struct RunResult {
   std::string log;
 
   std::string Limit() const {
+    if (qps <= 0) return "no client limit";
     char b[64];
     std::snprintf(b, sizeof b, "%g QPS, burst %d", qps, burst);
     return b;
@@ -284,6 +286,12 @@ struct Controller {
   json bundle;              // the object the create window creates
   std::string selector;     // its targets
 };
+
+std::string Fmt(double v, const char* f) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
 
 void DeleteAll(Bench& b, const std::string& selector) {
   kube::ListOptions lo;
@@ -329,7 +337,8 @@ RunResult RunOne(Bench& b, RunResult r, const std::function<Controller(const std
     Window w;
     w.name = window;
     // The floor assumes a full burst: let the token bucket refill first.
-    std::this_thread::sleep_for(milliseconds(int(1000 * r.burst / r.qps) + 500));
+    if (r.qps > 0) std::this_thread::sleep_for(milliseconds(int(1000 * r.burst / r.qps)));
+    std::this_thread::sleep_for(500ms);
     auto before = ApiRequests(*b.admin);
     auto own_before = tracker.Requests();
     auto t0 = steady_clock::now();
@@ -370,10 +379,15 @@ RunResult RunOne(Bench& b, RunResult r, const std::function<Controller(const std
         if (it->second <= 0) w.requests.erase(it);
       }
     }
-    w.floor_seconds = (b.n - r.burst) / r.qps;
-    w.ratio = w.seconds / w.floor_seconds;
-    std::printf("  %s %s: %.1f s (floor %.1f s), %.0f requests\n", r.name.c_str(),
-                window.c_str(), w.seconds, w.floor_seconds, Sum(w.requests));
+    if (r.qps > 0) {
+      w.floor_seconds = (b.n - r.burst) / r.qps;
+      w.ratio = w.seconds / w.floor_seconds;
+    }
+    std::printf("  %s %s: %.1f s (%s), %.0f requests\n", r.name.c_str(), window.c_str(),
+                w.seconds,
+                w.floor_seconds > 0 ? ("floor " + Fmt(w.floor_seconds, "%.1f") + " s").c_str()
+                                    : "no client limit",
+                Sum(w.requests));
     r.windows.push_back(w);
   };
 
@@ -399,16 +413,10 @@ RunResult RunOne(Bench& b, RunResult r, const std::function<Controller(const std
   return r;
 }
 
-std::string Fmt(double v, const char* f) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
 struct Flags {
   int n = 2000;
-  double qps = 20.0;  // certguard's former default client limit (--kube-api-qps, --kube-api-burst)
-  int burst = 30;
+  double qps = 0;  // certguard's default: no client-side limit (--kube-api-qps, --kube-api-burst)
+  int burst = 0;
   double max_ratio = 1.25;
   bool peer_limit_run = false;
   std::string out = "bench/results/trust.json", cluster_dir, trust_manager;
@@ -446,7 +454,8 @@ std::optional<Flags> ParseFlags(int argc, char** argv) {
       return std::nullopt;
     }
   }
-  if (f.qps <= 0 || f.burst < 1) Fail("--qps and --burst must be positive");
+  if (f.qps < 0) Fail("--qps must not be negative (0: no client limit)");
+  if (f.qps > 0 && f.burst < 1) Fail("--burst must be positive with --qps");
   if (f.n <= std::max(f.burst, kTrustManagerBurst)) {
     Fail("--namespaces must be over the burst (" + std::to_string(f.burst) + ")");
   }
@@ -573,20 +582,23 @@ double SetUp(Bench& b) {
 
 json NamespaceSelector(const Bench& b) { return {{"matchLabels", {{b.label, "on"}}}}; }
 
-// certguard, as deployed: its own process, at a given client limit.
+// certguard, as deployed: its own process, at its default (qps 0) or a given
+// client limit.
 Controller StartCertguard(const Bench& b, double qps, int burst, const std::string& name) {
   Controller c;
   const int metrics_port = FreePort(), health_port = FreePort();
   const std::string log = b.cluster_dir + "/" + name + ".log";
-  c.process = std::make_unique<certguard::test::CertguardProcess>(
-      std::vector<std::string>{"run", "--kubeconfig", b.cluster_dir + "/admin.kubeconfig",
-                               "--controllers", "trust", "--leader-elect=false",
-                               "--kube-api-qps", Fmt(qps, "%g"), "--kube-api-burst",
-                               std::to_string(burst), "--metrics-bind-address",
-                               "127.0.0.1:" + std::to_string(metrics_port),
-                               "--health-bind-address",
-                               "127.0.0.1:" + std::to_string(health_port)},
-      log);
+  std::vector<std::string> args = {"run", "--kubeconfig", b.cluster_dir + "/admin.kubeconfig",
+                                   "--controllers", "trust", "--leader-elect=false",
+                                   "--metrics-bind-address",
+                                   "127.0.0.1:" + std::to_string(metrics_port),
+                                   "--health-bind-address",
+                                   "127.0.0.1:" + std::to_string(health_port)};
+  if (qps > 0) {
+    args.insert(args.end(), {"--kube-api-qps", Fmt(qps, "%g"), "--kube-api-burst",
+                             std::to_string(burst)});
+  }
+  c.process = std::make_unique<certguard::test::CertguardProcess>(std::move(args), log);
   if (!WaitUntil(
           [&] {
             return certguard::testing::HttpGet(health_port, "/readyz").status == 200 ||
@@ -662,10 +674,12 @@ Controller StartTrustManager(const Bench& b, const std::string& bin, const std::
   return c;
 }
 
-// The runs, one after the other: certguard at its limit, trust-manager (when it
+// The runs, one after the other: certguard at its defaults, trust-manager (when it
 // can run), certguard at trust-manager's limit.
 std::vector<RunResult> RunAll(Bench& b, const Flags& f, const Peer& peer) {
-  auto max_wait = [&](double q, int bu) { return std::max(1200.0, 3 * (b.n - bu) / q); };
+  auto max_wait = [&](double q, int bu) {
+    return q > 0 ? std::max(1200.0, 3 * (b.n - bu) / q) : 1200.0;
+  };
   auto plan = [&](std::string name, double q, int bu, const std::string& suffix) {
     RunResult r;
     r.name = std::move(name);
@@ -679,7 +693,9 @@ std::vector<RunResult> RunAll(Bench& b, const Flags& f, const Peer& peer) {
     return [&b, q, bu](const std::string& name) { return StartCertguard(b, q, bu, name); };
   };
   std::vector<RunResult> runs;
-  std::printf("certguard at %g QPS, burst %d\n", f.qps, f.burst);
+  std::printf("certguard, %s\n", f.qps > 0 ? ("at " + Fmt(f.qps, "%g") + " QPS, burst " +
+                                              std::to_string(f.burst)).c_str()
+                                            : "at its default: no client limit");
   runs.push_back(RunOne(b, plan("certguard", f.qps, f.burst, ""), certguard(f.qps, f.burst),
                         max_wait(f.qps, f.burst)));
   RunResult tm = plan("trust-manager", kTrustManagerQps, kTrustManagerBurst, "");
@@ -714,7 +730,7 @@ std::vector<RunResult> RunAll(Bench& b, const Flags& f, const Peer& peer) {
 
 struct Ratios {
   json same = json::object();     // certguard at trust-manager's limit / trust-manager
-  json by_default = json::object();  // certguard at its limit / trust-manager
+  json by_default = json::object();  // certguard at its defaults / trust-manager
 };
 
 // The table: one column per run, then certguard / trust-manager.
@@ -738,6 +754,7 @@ Ratios PrintTable(const std::vector<RunResult>& runs, int n, double max_ratio) {
     return [w, what](const RunResult& r) -> std::optional<double> {
       const Window* x = r.Find(w);
       if (!x) return std::nullopt;
+      if (what == 1 && x->floor_seconds <= 0) return std::nullopt;  // no client limit
       return what == 0 ? x->seconds : what == 1 ? x->floor_seconds : Sum(x->requests);
     };
   };
@@ -797,7 +814,7 @@ Ratios PrintTable(const std::vector<RunResult>& runs, int n, double max_ratio) {
   }
   std::printf("ratio columns: certguard / trust-manager %s (client-go's default limit, the same "
               "for certguard in \"same limit\"); floor = (namespaces - burst) / qps; certguard's "
-              "goal: seconds <= %.2f x floor\n",
+              "goal at a client limit: seconds <= %.2f x floor\n",
               kTrustManagerVersion, max_ratio);
   return ratios;
 }
@@ -812,12 +829,15 @@ bool WriteResults(const Flags& f, double setup_s, const std::vector<RunResult>& 
     json jw = json::array();
     for (const auto& w : r.windows) {
       if (r.name == "certguard") over = over || w.ratio > f.max_ratio;
-      jw.push_back({{"window", w.name},
-                    {"seconds", w.seconds},
-                    {"qps_floor_seconds", w.floor_seconds},
-                    {"ratio", w.ratio},
-                    {"api_requests", Sum(w.requests)},
-                    {"api_requests_by_verb_resource", w.requests}});
+      json jwin = {{"window", w.name},
+                   {"seconds", w.seconds},
+                   {"api_requests", Sum(w.requests)},
+                   {"api_requests_by_verb_resource", w.requests}};
+      if (w.floor_seconds > 0) {  // a client limit
+        jwin["qps_floor_seconds"] = w.floor_seconds;
+        jwin["ratio"] = w.ratio;
+      }
+      jw.push_back(jwin);
     }
     json jr = {{"controller", r.name},
                {"qps", r.qps},

@@ -65,15 +65,15 @@ metrics='
 '
 trust='
   def w(name): (.windows // []) | map(select(.window == name)) | first // {};
-  def limit: "\(.qps) QPS, burst \(.burst)";
+  def limit: if (.qps // 0) > 0 then "\(.qps) QPS, burst \(.burst)" else "default: no client limit" end;
   def who: if .controller == "trust-manager" then "trust-manager \(.version // "")" else .controller end;
   def ratio(r): "\(r["create: seconds"] | x) | \(r["change: seconds"] | x) | \(r["create: API requests"] | x) / \(r["change: API requests"] | x) | \(r["RSS idle (ready) MiB"] | x) | \(r["RSS at the end MiB"] | x) | \(r["RSS peak (VmHWM) MiB"] | x) |";
-  "Measured \(.meta.date // "?") on \(.meta.machine // "?"), commit \(.meta.commit // "?"); trust-manager built from \(.meta.peer_source // "?"). One bundle to \(.namespaces) namespaces, one run after the other on the same plane (set-up \(.setup_seconds | s)). Floor: (namespaces - burst) / QPS. Ratios: certguard / trust-manager (lower is better).",
+  "Measured \(.meta.date // "?") on \(.meta.machine // "?"), commit \(.meta.commit // "?"); trust-manager built from \(.meta.peer_source // "?"). One bundle to \(.namespaces) namespaces, one run after the other on the same plane (set-up \(.setup_seconds | s)). Floor: (namespaces - burst) / QPS, at a client limit. Ratios: certguard / trust-manager (lower is better).",
   "",
   "| run (client limit) | status | create | change | requests create / change | RSS ready | RSS end | RSS peak |",
   "| --- | --- | --- | --- | --- | --- | --- | --- |",
   (.runs[] | (.status // (if .ran then "ok" else "unavailable" end)) as $st |
-    "| \(who) (\(limit)) | \($st)\(if $st != "ok" then ": " + ((.reason // .why // "") | .[0:120] | gsub("\\|"; "/") | gsub("\n"; " ")) else "" end) | \(w("create").seconds | s) (floor \(w("create").qps_floor_seconds | s)) | \(w("change").seconds | s) | \(w("create").api_requests // "-") / \(w("change").api_requests // "-") | \(.rss_mib_idle | mib) | \(.rss_mib_end | mib) | \(.rss_mib_peak | mib) |"),
+    "| \(who) (\(limit)) | \($st)\(if $st != "ok" then ": " + ((.reason // .why // "") | .[0:120] | gsub("\\|"; "/") | gsub("\n"; " ")) else "" end) | \(w("create").seconds | s) \(if w("create").qps_floor_seconds then "(floor \(w("create").qps_floor_seconds | s))" else "(no floor)" end) | \(w("change").seconds | s) | \(w("create").api_requests // "-") / \(w("change").api_requests // "-") | \(.rss_mib_idle | mib) | \(.rss_mib_end | mib) | \(.rss_mib_peak | mib) |"),
   "| ratio certguard / trust-manager, same limit | | \(ratio(.ratio_certguard_to_trust_manager_same_limit // {}))",
   "| ratio certguard at its default / trust-manager | | \(ratio(.ratio_certguard_default_to_trust_manager // {}))"
 '
