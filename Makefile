@@ -162,7 +162,7 @@ bench-metrics: build tools
 	bash bench/metrics.sh $(BUILD_DIR)
 
 # Only the trust benchmark: certguard and trust-manager on one bundle reaching 2,000
-# namespaces (about 35 minutes; bench/trust.sh $(BUILD_DIR) --namespaces N for fewer).
+# namespaces (about 17 minutes, most of it trust-manager at 5 QPS; bench/trust.sh $(BUILD_DIR) --namespaces N for fewer).
 bench-trust: build tools
 	bash bench/trust.sh $(BUILD_DIR)
 
