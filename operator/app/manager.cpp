@@ -10,6 +10,7 @@
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/memory.h"
+#include "common/quiet_trim.h"
 #include "common/version.h"
 #include "kube/config.h"
 #include "kube/http.h"
@@ -194,6 +195,9 @@ Result<std::unique_ptr<kube::LeaderElector>> StartElection(
 
 int Run(const RunOptions& options_in, StopSignal& stop) {
   common::LimitAllocatorArenas();
+  // Bursts of watch events (a bundle written into every namespace) leave freed
+  // heap between cache entries: hand it back once they have gone quiet.
+  common::QuietTrimmer trimmer({});
   RunOptions options = options_in;
   if (options.leader_election_namespace.empty()) {
     options.leader_election_namespace =

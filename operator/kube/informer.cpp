@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "common/quiet_trim.h"
 
 namespace certguard::kube {
 
@@ -49,6 +50,17 @@ std::vector<ObjectPtr> Store::List() const {
   out.reserve(entries.size());
   for (const auto& e : entries) out.push_back(Unpack(e));
   return out;
+}
+
+void Store::ForEach(const std::function<void(const Json&)>& fn) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [k, v] : objects_) {
+    if (v.object) {
+      fn(*v.object);
+    } else if (!v.text.empty()) {
+      fn(Json::parse(v.text));
+    }
+  }
 }
 
 std::vector<std::string> Store::Keys() const {
@@ -361,6 +373,7 @@ std::vector<std::string> Informer::PrunedPaths() const {
 }
 
 void Informer::ApplyListed(Json&& item) {
+  common::NoteHeapChurn();
   StripForCache(item, options_.keep_managed_fields);
   // List items carry no apiVersion/kind; events and owner references need them.
   if (!item.contains("apiVersion")) item["apiVersion"] = resource_.ApiVersion();
@@ -414,6 +427,7 @@ void Informer::Apply(WatchEvent&& ev) {
     stats_.events++;
     if (!rv.empty()) last_rv_ = rv;
   }
+  common::NoteHeapChurn();
   if (ev.type == EventType::kBookmark) return;
   kube::DropFields(ev.object, options_.drop_fields);
   StripForCache(ev.object, options_.keep_managed_fields);

@@ -64,11 +64,24 @@ class TrustController::View : public TrustView {
     return secrets_->Get(key);
   }
   std::vector<ObjectPtr> TargetsOf(const std::string& bundle) const override {
-    return Labelled(targets_, bundle);
+    std::vector<ObjectPtr> out;
+    ForEachLabelled(targets_, bundle,
+                    [&](const nlohmann::json& t) { out.push_back(std::make_shared<const nlohmann::json>(t)); });
+    return out;
   }
   std::vector<ObjectPtr> SecretTargetsOf(const std::string& bundle) const override {
-    if (!secret_targets_) return {};
-    return Labelled(*secret_targets_, bundle);
+    std::vector<ObjectPtr> out;
+    if (!secret_targets_) return out;
+    ForEachLabelled(*secret_targets_, bundle,
+                    [&](const nlohmann::json& t) { out.push_back(std::make_shared<const nlohmann::json>(t)); });
+    return out;
+  }
+  void ForEachNamespace(const Visit& fn) const override { namespaces_.ForEach(fn); }
+  void ForEachTargetOf(const std::string& bundle, const Visit& fn) const override {
+    ForEachLabelled(targets_, bundle, fn);
+  }
+  void ForEachSecretTargetOf(const std::string& bundle, const Visit& fn) const override {
+    if (secret_targets_) ForEachLabelled(*secret_targets_, bundle, fn);
   }
 
   // A ConfigMap changed or went away: its data read before is stale.
@@ -82,19 +95,16 @@ class TrustController::View : public TrustView {
   }
 
  private:
-  static std::vector<ObjectPtr> Labelled(const kube::Store& store, const std::string& bundle) {
-    std::vector<ObjectPtr> out;
-    for (const ObjectPtr& cm : store.List()) {
-      auto meta = cm->find("metadata");
-      if (meta == cm->end() || !meta->is_object()) continue;
+  static void ForEachLabelled(const kube::Store& store, const std::string& bundle,
+                              const Visit& fn) {
+    store.ForEach([&](const nlohmann::json& cm) {
+      auto meta = cm.find("metadata");
+      if (meta == cm.end() || !meta->is_object()) return;
       auto labels = meta->find("labels");
-      if (labels == meta->end() || !labels->is_object()) continue;
+      if (labels == meta->end() || !labels->is_object()) return;
       auto it = labels->find(kBundleLabel);
-      if (it != labels->end() && it->is_string() && it->get<std::string>() == bundle) {
-        out.push_back(cm);
-      }
-    }
-    return out;
+      if (it != labels->end() && it->is_string() && it->get<std::string>() == bundle) fn(cm);
+    });
   }
 
   static std::string ResourceVersion(const nlohmann::json& o) {

@@ -7,7 +7,6 @@
 #include "common/json_parse.h"
 #include "common/label_selector.h"
 #include "common/log.h"
-#include "common/memory.h"
 #include "common/names.h"
 #include "kube/resource.h"
 #include "trust/build.h"
@@ -91,8 +90,6 @@ std::string BundleNameProblem(const std::string& name) {
 }
 
 namespace {
-
-constexpr size_t kTrimAfterWrites = 100;
 
 json CompactManagers(const json& meta) {
   json out = json::array();
@@ -382,10 +379,6 @@ kube::ReconcileResult TrustBundleReconciler::Reconcile(const std::string& key) {
   Result<TargetWrites> written = WriteTargets(ref, spec, selected, publish.pem, bundle, foreign);
   if (!written.ok()) return kube::ReconcileResult::Retry(written.status());
   TargetWrites writes = std::move(*written);
-  // A bundle reaching thousands of namespaces leaves as many request and
-  // response buffers freed between the cache entries its writes brought: give
-  // those pages back to the system once the burst is over.
-  if (writes.written >= kTrimAfterWrites) common::ReleaseFreeMemory();
 
   // Report: consumers checked, then status, metrics and events.
   const ConsumerReport consumers =

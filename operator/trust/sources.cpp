@@ -80,14 +80,14 @@ std::vector<std::string> SelectNamespaces(const TrustBundleSpec& spec,
                                           const TrustView& view) {
   std::vector<std::string> selected;
   std::set<std::string> by_name(spec.namespaces.begin(), spec.namespaces.end());
-  for (const ObjectPtr& ns : view.Namespaces()) {
-    const json& meta = Field(*ns, "metadata");
+  view.ForEachNamespace([&](const json& ns) {
+    const json& meta = Field(ns, "metadata");
     std::string name = Str(meta, "name");
-    if (name.empty() || Terminating(*ns)) continue;
+    if (name.empty() || Terminating(ns)) return;
     if (by_name.count(name) || (selector && selector->Matches(StrMap(Field(meta, "labels"))))) {
-      selected.push_back(name);
+      selected.push_back(std::move(name));
     }
-  }
+  });
   std::sort(selected.begin(), selected.end());
   return selected;
 }

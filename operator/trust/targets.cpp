@@ -143,15 +143,15 @@ std::vector<ConfigMapFacts> ExistingTargets(const DesiredTarget& desired,
                                             const TrustView& view) {
   std::vector<ConfigMapFacts> existing;
   if (desired.secret) {
-    for (const ObjectPtr& t : view.SecretTargetsOf(desired.bundle.name)) {
-      existing.push_back(FactsOf(*t, true));
-    }
+    view.ForEachSecretTargetOf(desired.bundle.name,
+                               [&](const nlohmann::json& t) { existing.push_back(FactsOf(t, true)); });
     for (const std::string& ns : selected) {
       if (ObjectPtr s = view.Secret(ns, desired.target.name)) existing.push_back(FactsOf(*s, true));
     }
     return existing;
   }
-  for (const ObjectPtr& t : view.TargetsOf(desired.bundle.name)) existing.push_back(FactsOf(*t));
+  view.ForEachTargetOf(desired.bundle.name,
+                       [&](const nlohmann::json& t) { existing.push_back(FactsOf(t)); });
   for (const std::string& ns : selected) {
     if (ObjectPtr cm = view.ConfigMap(ns, desired.target.name)) existing.push_back(FactsOf(*cm));
   }

@@ -2,6 +2,7 @@
 // maps in tests.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,20 @@ class TrustView {
     return nullptr;
   }
   virtual std::vector<ObjectPtr> SecretTargetsOf(const std::string& /*bundle*/) const { return {}; }
+
+  // As Namespaces, TargetsOf and SecretTargetsOf, one object at a time: a cache
+  // kept as text then parses each in turn, not thousands at once for every
+  // reconcile. `fn` must not call back into the view (the cache may be locked).
+  using Visit = std::function<void(const nlohmann::json&)>;
+  virtual void ForEachNamespace(const Visit& fn) const {
+    for (const ObjectPtr& ns : Namespaces()) fn(*ns);
+  }
+  virtual void ForEachTargetOf(const std::string& bundle, const Visit& fn) const {
+    for (const ObjectPtr& t : TargetsOf(bundle)) fn(*t);
+  }
+  virtual void ForEachSecretTargetOf(const std::string& bundle, const Visit& fn) const {
+    for (const ObjectPtr& t : SecretTargetsOf(bundle)) fn(*t);
+  }
 };
 
 }  // namespace certguard::trust

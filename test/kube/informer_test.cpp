@@ -679,6 +679,26 @@ TEST_CASE("Store keeps as text what as_text picks and reads it back equal", "[ku
   CHECK(*s.Get("ns/text") == varied);
 }
 
+TEST_CASE("Store ForEach visits every object, those kept as text parsed back equal",
+          "[kube][informer]") {
+  Store s([](const Json& o) { return o["metadata"].value("name", "") != "tree"; });
+  Json varied = CM("text", "1");
+  varied["data"]["nested"] = {{"list", {1, -2, 3.5, nullptr, true}}};
+  s.Upsert("ns/text", std::make_shared<const Json>(varied));
+  s.Upsert("ns/tree", std::make_shared<const Json>(CM("tree", "7")));
+  s.Upsert("ns/gone", std::make_shared<const Json>(CM("gone", "1")));
+  s.Remove("ns/gone");
+  std::map<std::string, Json> seen;
+  s.ForEach([&](const Json& o) { seen[o["metadata"]["name"].get<std::string>()] = o; });
+  REQUIRE(seen.size() == 2);
+  CHECK(seen["text"] == varied);
+  CHECK(seen["tree"] == CM("tree", "7"));
+  Store empty;
+  int calls = 0;
+  empty.ForEach([&](const Json&) { ++calls; });
+  CHECK(calls == 0);
+}
+
 TEST_CASE("Store generations: the keys not written since the generation began", "[kube][informer]") {
   Store s([](const Json& o) { return o["metadata"].value("name", "") == "text"; });
   s.Upsert("ns/text", std::make_shared<const Json>(CM("text", "1")));
