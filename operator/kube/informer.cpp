@@ -53,13 +53,21 @@ std::vector<ObjectPtr> Store::List() const {
 }
 
 void Store::ForEach(const std::function<void(const Json&)>& fn) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [k, v] : objects_) {
-    if (v.object) {
-      fn(*v.object);
-    } else if (!v.text.empty()) {
-      fn(Json::parse(v.text));
+  // The entries copied under the lock (text is a few hundred bytes where a tree
+  // is several times that), parsed and visited outside it, one at a time.
+  std::vector<Entry> entries;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    entries.reserve(objects_.size());
+    for (const auto& [k, v] : objects_) entries.push_back(v);
+  }
+  for (Entry& e : entries) {
+    if (e.object) {
+      fn(*e.object);
+    } else if (!e.text.empty()) {
+      fn(Json::parse(e.text));
     }
+    e = Entry();
   }
 }
 

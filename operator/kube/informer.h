@@ -44,8 +44,8 @@ class Store {
   ObjectPtr Get(const std::string& key) const;  // nullptr when absent
   std::vector<ObjectPtr> List() const;
   // Each object in turn, parsed one at a time where kept as text (List parses
-  // them all at once: thousands of trees for a moment in a big cluster). Under
-  // the store's lock: `fn` must be quick and must not call back into the store.
+  // them all at once: thousands of trees for a moment in a big cluster). Sees
+  // the store as it was when called.
   void ForEach(const std::function<void(const Json&)>& fn) const;
   std::vector<std::string> Keys() const;
   size_t Size() const;

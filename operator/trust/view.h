@@ -42,7 +42,7 @@ class TrustView {
 
   // As Namespaces, TargetsOf and SecretTargetsOf, one object at a time: a cache
   // kept as text then parses each in turn, not thousands at once for every
-  // reconcile. `fn` must not call back into the view (the cache may be locked).
+  // reconcile.
   using Visit = std::function<void(const nlohmann::json&)>;
   virtual void ForEachNamespace(const Visit& fn) const {
     for (const ObjectPtr& ns : Namespaces()) fn(*ns);
