@@ -158,31 +158,14 @@ class DecisionWatch {
     std::lock_guard<std::mutex> lock(mu_);
     return decided_.size();
   }
-  // When each CSR's certificate was first seen (kube-controller-manager signs an
-  // approved CSR: the node can use its certificate from then on).
-  std::map<std::string, Clock::time_point> Issued() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return issued_;
-  }
-  size_t IssuedCount() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return issued_.size();
-  }
 
  private:
   void See(const Json& csr) {
     std::string d = DecisionOf(csr);
     if (d.empty()) return;
     std::string name = csr["metadata"].value("name", "");
-    const auto now = Clock::now();
-    bool issued = false;
-    if (auto st = csr.find("status"); st != csr.end() && st->is_object()) {
-      auto c = st->find("certificate");
-      issued = c != st->end() && c->is_string() && !c->get<std::string>().empty();
-    }
     std::lock_guard<std::mutex> lock(mu_);
-    decided_.emplace(name, std::make_pair(d, now));
-    if (issued) issued_.emplace(name, now);
+    decided_.emplace(name, std::make_pair(d, Clock::now()));
   }
   void Loop() {
     std::string rv;
@@ -223,7 +206,6 @@ class DecisionWatch {
   kube::CancelToken cancel_;
   std::mutex mu_;
   std::map<std::string, std::pair<std::string, Clock::time_point>> decided_;
-  std::map<std::string, Clock::time_point> issued_;
   std::thread thread_;
 };
 
@@ -443,30 +425,6 @@ class Bench {
       r["api_requests"] = total;
       r["api_requests_by_verb_resource"] = by;
       if (approved + denied > 0) r["api_requests_per_csr"] = total / (approved + denied);
-    }
-    // Until the nodes hold their certificates (kube-controller-manager signs what
-    // was approved): what an admin waits for, though the signing is not the
-    // approver's work. After the window above, whose CPU and requests end at the
-    // last decision.
-    while (static_cast<int>(watch.IssuedCount()) < approved && Clock::now() < deadline &&
-           !child.Ended()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    {
-      auto issued = watch.Issued();
-      std::vector<double> to_issue;
-      Clock::time_point last_issued = t0;
-      for (int i = 0; i < o_.csrs; ++i) {
-        auto it = issued.find("bench-" + round + "-" + std::to_string(i));
-        if (it == issued.end()) continue;
-        to_issue.push_back(std::max(0.0, Seconds(it->second - created[i])) * 1000);
-        last_issued = std::max(last_issued, it->second);
-      }
-      r["issued"] = static_cast<int>(to_issue.size());
-      if (approved > 0 && static_cast<int>(to_issue.size()) == approved) {
-        r["all_issued_seconds"] = Seconds(last_issued - t0);
-        r["p99_issued_ms"] = Percentile(to_issue, 0.99);
-      }
     }
     if (create_errors > 0) {
       r["status"] = "failed";
@@ -711,7 +669,6 @@ int main(int argc, char** argv) {
   const Ratio ratios[] = {
       {"throughput_vs_best_peer", "csrs_per_second", nullptr, true},
       {"p99_vs_best_peer", "p99_ms", nullptr, false},
-      {"issued_vs_best_peer", "all_issued_seconds", nullptr, false},
       {"cpu_vs_best_peer", "cpu_seconds", nullptr, false},
       {"api_requests_vs_best_peer", "api_requests", nullptr, false},
       {"idle_rss_vs_lightest_peer", "rss_idle_mib", nullptr, false},
@@ -737,17 +694,16 @@ int main(int argc, char** argv) {
 
   std::printf("\n%d serving CSRs from %d node identities; loaded: +%d Nodes, +%d decided CSRs\n",
               o.csrs, o.nodes, o.load_nodes, o.load_csrs);
-  std::printf("%-30s %-11s %9s %8s %8s %8s %8s %7s %8s %8s %8s %8s %8s %7s\n", "approver",
-              "status", "decided s", "issued s", "CSR/s", "p50 ms", "p99 ms", "CPU s", "req/CSR",
-              "idle MiB", "busy MiB", "load MiB", "load s", "x best");
+  std::printf("%-30s %-11s %9s %8s %8s %8s %7s %8s %8s %8s %8s %8s %7s\n", "approver", "status",
+              "decided s", "CSR/s", "p50 ms", "p99 ms", "CPU s", "req/CSR", "idle MiB",
+              "busy MiB", "load MiB", "load s", "x best");
   bool failed = false;
   for (const auto& r : results) {
     std::string status = r["status"];
     Json loaded = r.value("loaded", Json::object());
-    std::printf("%-30s %-11s %9s %8s %8s %8s %8s %7s %8s %8s %8s %8s %8s %7s\n",
+    std::printf("%-30s %-11s %9s %8s %8s %8s %7s %8s %8s %8s %8s %8s %7s\n",
                 r["name"].get<std::string>().c_str(), status.c_str(),
-                Fmt(r, "all_decided_seconds").c_str(), Fmt(r, "all_issued_seconds").c_str(),
-                Fmt(r, "csrs_per_second").c_str(),
+                Fmt(r, "all_decided_seconds").c_str(), Fmt(r, "csrs_per_second").c_str(),
                 Fmt(r, "p50_ms", "%.0f").c_str(), Fmt(r, "p99_ms", "%.0f").c_str(),
                 Fmt(r, "cpu_seconds", "%.2f").c_str(),
                 Fmt(r, "api_requests_per_csr", "%.2f").c_str(),

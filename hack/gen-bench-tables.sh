@@ -41,10 +41,10 @@ table() {
 approval='
   "Measured \(.meta.date // "?") on \(.meta.machine // "?"), commit \(.meta.commit // "?"); peers built from \(.meta.peer_source // "?"). \(.csrs) serving CSRs from \(.nodes) node identities; loaded: +\(.load_nodes) Nodes and +\(.load_csrs) decided CSRs. Ratios are to the best peer on each figure (throughput: higher is better; the others: lower).",
   "",
-  "| approver | status | \(.csrs) CSRs decided in | all issued in | CSRs/s | p50 | p99 | CPU | API requests per CSR | RSS idle | RSS busy | loaded: start-up to first decision | loaded: RSS | throughput | p99 | all issued | CPU | RSS idle | loaded start-up | loaded RSS |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  "| approver | status | \(.csrs) CSRs decided in | CSRs/s | p50 | p99 | CPU | API requests per CSR | RSS idle | RSS busy | loaded: start-up to first decision | loaded: RSS | throughput | p99 | CPU | RSS idle | loaded start-up | loaded RSS |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   (.approvers[] |
-    "| \(.name) | \(.status)\(if .status != "ok" then ": " + ((.reason // "") | .[0:120] | gsub("\\|"; "/") | gsub("\n"; " ")) else "" end) | \(.all_decided_seconds | s) | \(.all_issued_seconds | s) | \(.csrs_per_second | f(1)) | \(.p50_ms | ms) | \(.p99_ms | ms) | \(.cpu_seconds | s) | \(.api_requests_per_csr | f(2)) | \(.rss_idle_mib | mib) | \(.rss_busy_peak_mib | mib) | \(.loaded.ready_seconds | s) | \(.loaded.rss_mib | mib) | \(.throughput_vs_best_peer | x) | \(.p99_vs_best_peer | x) | \(.issued_vs_best_peer | x) | \(.cpu_vs_best_peer | x) | \(.idle_rss_vs_lightest_peer | x) | \(.loaded_start_vs_best_peer | x) | \(.loaded_rss_vs_lightest_peer | x) |")
+    "| \(.name) | \(.status)\(if .status != "ok" then ": " + ((.reason // "") | .[0:120] | gsub("\\|"; "/") | gsub("\n"; " ")) else "" end) | \(.all_decided_seconds | s) | \(.csrs_per_second | f(1)) | \(.p50_ms | ms) | \(.p99_ms | ms) | \(.cpu_seconds | s) | \(.api_requests_per_csr | f(2)) | \(.rss_idle_mib | mib) | \(.rss_busy_peak_mib | mib) | \(.loaded.ready_seconds | s) | \(.loaded.rss_mib | mib) | \(.throughput_vs_best_peer | x) | \(.p99_vs_best_peer | x) | \(.cpu_vs_best_peer | x) | \(.idle_rss_vs_lightest_peer | x) | \(.loaded_start_vs_best_peer | x) | \(.loaded_rss_vs_lightest_peer | x) |")
 '
 kubelets='
   def n(k): (.csrs // {})[k] // {};
