@@ -64,17 +64,11 @@ class TrustController::View : public TrustView {
     return secrets_->Get(key);
   }
   std::vector<ObjectPtr> TargetsOf(const std::string& bundle) const override {
-    std::vector<ObjectPtr> out;
-    ForEachLabelled(targets_, bundle,
-                    [&](const nlohmann::json& t) { out.push_back(std::make_shared<const nlohmann::json>(t)); });
-    return out;
+    return Collect(targets_, bundle);
   }
   std::vector<ObjectPtr> SecretTargetsOf(const std::string& bundle) const override {
-    std::vector<ObjectPtr> out;
-    if (!secret_targets_) return out;
-    ForEachLabelled(*secret_targets_, bundle,
-                    [&](const nlohmann::json& t) { out.push_back(std::make_shared<const nlohmann::json>(t)); });
-    return out;
+    if (!secret_targets_) return {};
+    return Collect(*secret_targets_, bundle);
   }
   void ForEachNamespace(const Visit& fn) const override { namespaces_.ForEach(fn); }
   void ForEachTargetOf(const std::string& bundle, const Visit& fn) const override {
@@ -105,6 +99,14 @@ class TrustController::View : public TrustView {
       auto it = labels->find(kBundleLabel);
       if (it != labels->end() && it->is_string() && it->get<std::string>() == bundle) fn(cm);
     });
+  }
+
+  static std::vector<ObjectPtr> Collect(const kube::Store& store, const std::string& bundle) {
+    std::vector<ObjectPtr> out;
+    ForEachLabelled(store, bundle, [&](const nlohmann::json& t) {
+      out.push_back(std::make_shared<const nlohmann::json>(t));
+    });
+    return out;
   }
 
   static std::string ResourceVersion(const nlohmann::json& o) {

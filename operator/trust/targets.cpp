@@ -143,8 +143,9 @@ std::vector<ConfigMapFacts> ExistingTargets(const DesiredTarget& desired,
                                             const TrustView& view) {
   std::vector<ConfigMapFacts> existing;
   if (desired.secret) {
-    view.ForEachSecretTargetOf(desired.bundle.name,
-                               [&](const nlohmann::json& t) { existing.push_back(FactsOf(t, true)); });
+    view.ForEachSecretTargetOf(desired.bundle.name, [&](const nlohmann::json& t) {
+      existing.push_back(FactsOf(t, true));
+    });
     for (const std::string& ns : selected) {
       if (ObjectPtr s = view.Secret(ns, desired.target.name)) existing.push_back(FactsOf(*s, true));
     }

@@ -9,55 +9,63 @@ using namespace certguard::common;
 using namespace std::chrono_literals;
 using Clock = TrimAfterQuiet::Clock;
 
-TEST_CASE("TrimAfterQuiet trims once a burst has been quiet long enough", "[common][memory]") {
+namespace {
+
+// One tick: the churn counter, the time since the first tick, whether it trims.
+struct Step {
+  uint64_t churn;
+  std::chrono::milliseconds at;
+  bool trims;
+};
+
+// A policy of 100 units and 1 s of quiet, fed `steps` in order.
+void Expect(std::initializer_list<Step> steps) {
   TrimAfterQuiet p(100, 1s);
-  Clock::time_point t{};
-  CHECK_FALSE(p.Tick(0, t));
-  CHECK_FALSE(p.Tick(150, t + 100ms));    // events arriving
-  CHECK_FALSE(p.Tick(150, t + 900ms));    // quiet for 800 ms only
-  CHECK(p.Tick(150, t + 1100ms));         // quiet for 1 s
-  CHECK_FALSE(p.Tick(150, t + 5s));       // once per burst, not on every quiet tick
+  for (const Step& s : steps) {
+    INFO("churn " << s.churn << " at " << s.at.count() << " ms");
+    CHECK(p.Tick(s.churn, Clock::time_point{} + s.at) == s.trims);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("TrimAfterQuiet trims once a burst has been quiet long enough", "[common][memory]") {
+  Expect({{0, 0ms, false},
+          {150, 100ms, false},    // events arriving
+          {150, 900ms, false},    // quiet for 800 ms only
+          {150, 1100ms, true},    // quiet for 1 s
+          {150, 5000ms, false}});  // once per burst, not on every quiet tick
 }
 
 TEST_CASE("TrimAfterQuiet waits while events keep arriving", "[common][memory]") {
+  // A steady trickle, each tick within the quiet time of the last change.
   TrimAfterQuiet p(100, 1s);
   Clock::time_point t{};
   CHECK_FALSE(p.Tick(0, t));
-  // A steady trickle, each tick within the quiet time of the last change.
   for (int i = 1; i <= 20; ++i) CHECK_FALSE(p.Tick(uint64_t(i) * 50, t + i * 500ms));
   CHECK_FALSE(p.Tick(1000, t + 10500ms));
   CHECK(p.Tick(1000, t + 11500ms));
 }
 
 TEST_CASE("TrimAfterQuiet leaves small amounts of work alone", "[common][memory]") {
-  TrimAfterQuiet p(100, 1s);
-  Clock::time_point t{};
-  CHECK_FALSE(p.Tick(0, t));
-  CHECK_FALSE(p.Tick(99, t + 100ms));
-  CHECK_FALSE(p.Tick(99, t + 10s));
   // The next units add to the same count: 99 + 1 is a burst.
-  CHECK_FALSE(p.Tick(100, t + 11s));
-  CHECK(p.Tick(100, t + 12s));
+  Expect({{0, 0ms, false}, {99, 100ms, false}, {99, 10000ms, false}, {100, 11000ms, false},
+          {100, 12000ms, true}});
 }
 
 TEST_CASE("TrimAfterQuiet counts the next burst from the last trim", "[common][memory]") {
-  TrimAfterQuiet p(100, 1s);
-  Clock::time_point t{};
-  CHECK_FALSE(p.Tick(0, t));
-  CHECK_FALSE(p.Tick(300, t + 1s));
-  CHECK(p.Tick(300, t + 2s));
-  CHECK_FALSE(p.Tick(350, t + 3s));
-  CHECK_FALSE(p.Tick(350, t + 10s));  // 50 since the trim
-  CHECK_FALSE(p.Tick(400, t + 11s));
-  CHECK(p.Tick(400, t + 12s));
+  Expect({{0, 0ms, false},
+          {300, 1000ms, false},
+          {300, 2000ms, true},
+          {350, 3000ms, false},
+          {350, 10000ms, false},  // 50 since the trim
+          {400, 11000ms, false},
+          {400, 12000ms, true}});
 }
 
 TEST_CASE("TrimAfterQuiet counts what came before its first tick", "[common][memory]") {
   // The start-up lists come before the trimmer's first look.
-  TrimAfterQuiet p(100, 1s);
-  Clock::time_point t{};
-  CHECK_FALSE(p.Tick(5000, t));
-  CHECK(p.Tick(5000, t + 1s));
+  Expect({{5000, 0ms, false}, {5000, 1000ms, true}});
 }
 
 TEST_CASE("QuietTrimmer calls its trim after a quiet burst, and stops", "[common][memory]") {
