@@ -39,13 +39,16 @@ ObjectPtr Store::Get(const std::string& key) const {
   return Unpack(e);  // parsed outside the lock
 }
 
-std::vector<ObjectPtr> Store::List() const {
+std::vector<Store::Entry> Store::Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
   std::vector<Entry> entries;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    entries.reserve(objects_.size());
-    for (const auto& [k, v] : objects_) entries.push_back(v);
-  }
+  entries.reserve(objects_.size());
+  for (const auto& [k, v] : objects_) entries.push_back(v);
+  return entries;
+}
+
+std::vector<ObjectPtr> Store::List() const {
+  std::vector<Entry> entries = Snapshot();
   std::vector<ObjectPtr> out;
   out.reserve(entries.size());
   for (const auto& e : entries) out.push_back(Unpack(e));
@@ -55,12 +58,7 @@ std::vector<ObjectPtr> Store::List() const {
 void Store::ForEach(const std::function<void(const Json&)>& fn) const {
   // The entries copied under the lock (text is a few hundred bytes where a tree
   // is several times that), parsed and visited outside it, one at a time.
-  std::vector<Entry> entries;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    entries.reserve(objects_.size());
-    for (const auto& [k, v] : objects_) entries.push_back(v);
-  }
+  std::vector<Entry> entries = Snapshot();
   for (Entry& e : entries) {
     if (e.object) {
       fn(*e.object);

@@ -73,6 +73,7 @@ class Store {
     uint32_t generation = 0;
   };
   Entry Pack(ObjectPtr object) const;
+  std::vector<Entry> Snapshot() const;  // every entry, copied under the lock
   static ObjectPtr Unpack(const Entry& entry);
 
   KeepAsText as_text_;
