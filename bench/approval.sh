@@ -6,7 +6,8 @@
 # as unavailable, with why, so it shows in the table.
 #
 # Usage: bench/approval.sh [BUILD_DIR]
-# Env:   BENCH_NODES (100), BENCH_CSRS (1000), BENCH_LOAD_NODES (5000), BENCH_LOAD_CSRS (10000),
+# Env:   BENCH_NODES (100), BENCH_CSRS (1000), BENCH_ROUNDS (3: each approver's figures are
+#        its median round), BENCH_LOAD_NODES (5000), BENCH_LOAD_CSRS (10000),
 #        BENCH_KEEP=1 keeps the plane's directory (logs of every approver in bench-logs/),
 #        BENCH_PEERS (the peers to run; 0 or empty: certguard only), BENCH_FORMER_DEFAULTS=1 (below), PEER_SRC_DIR (see hack/tools/build-peers.sh),
 #        BENCH_OUT (bench/results/approval.json), CERTGUARD_TOOLS (a directory with etcd,
@@ -30,6 +31,6 @@ fi
 bench_peers
 bench_meta operator bench
 "$build/bench/certguard_bench_approval" --cluster "$dir" "${meta[@]}" \
-  --nodes "${BENCH_NODES:-100}" --csrs "${BENCH_CSRS:-1000}" \
+  --nodes "${BENCH_NODES:-100}" --csrs "${BENCH_CSRS:-1000}" --rounds "${BENCH_ROUNDS:-3}" \
   --load-nodes "${BENCH_LOAD_NODES:-5000}" --load-csrs "${BENCH_LOAD_CSRS:-10000}" \
   --out "${BENCH_OUT:-$root/bench/results/approval.json}" "${args[@]}"
