@@ -39,7 +39,7 @@ table() {
   jq -r "$defs$program" "$results/$1.json"
 }
 approval='
-  "Measured \(.meta.date // "?") on \(.meta.machine // "?"), commit \(.meta.commit // "?"); peers built from \(.meta.peer_source // "?"). \(.csrs) serving CSRs from \(.nodes) node identities\(if (.rounds // 1) > 1 then ", each approver'"'"'s round of median time of \(.rounds)" else "" end); loaded: +\(.load_nodes) Nodes and +\(.load_csrs) decided CSRs. Ratios are to the best peer on each figure (throughput: higher is better; the others: lower).",
+  "Measured \(.meta.date // "?") on \(.meta.machine // "?"), commit \(.meta.commit // "?"); peers built from \(.meta.peer_source // "?"). \(.csrs) serving CSRs from \(.nodes) node identities\(if (.rounds // 1) > 1 then ", each approver'"'"'s median of \(.rounds) rounds" else "" end); loaded: +\(.load_nodes) Nodes and +\(.load_csrs) decided CSRs. Ratios are to the best peer on each figure (throughput: higher is better; the others: lower).",
   "",
   "| approver | status | \(.csrs) CSRs decided in | CSRs/s | p50 | p99 | CPU | API requests per CSR | RSS idle | RSS busy | loaded: start-up to first decision | loaded: RSS | throughput | p99 | CPU | RSS idle | loaded start-up | loaded RSS |",
   "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
