@@ -10,6 +10,8 @@
 #        its median round), BENCH_LOAD_NODES (5000), BENCH_LOAD_CSRS (10000),
 #        BENCH_KEEP=1 keeps the plane's directory (logs of every approver in bench-logs/),
 #        BENCH_PEERS (the peers to run; 0 or empty: certguard only), BENCH_FORMER_DEFAULTS=1 (below), PEER_SRC_DIR (see hack/tools/build-peers.sh),
+#        BENCH_BASELINE=1 also runs baseline-no-checks, an approver that checks nothing
+#        on certguard's client (bench/baseline_approver.cpp; docs/benchmarks.md says why),
 #        BENCH_OUT (bench/results/approval.json), CERTGUARD_TOOLS (a directory with etcd,
 #        kube-apiserver, kube-controller-manager and kubectl: hack/tools/build.sh is not run)
 set -euo pipefail
@@ -27,6 +29,9 @@ args=(--approver "certguard=env KUBECONFIG=$kc $build/operator/certguard run --k
 # (20 QPS, burst 30, and 2 workers), for a before/after in one run.
 if [[ "${BENCH_FORMER_DEFAULTS:-0}" == 1 ]]; then
   args+=(--approver "${args[1]/certguard=/certguard-qps20=} --kube-api-qps 20 --kube-api-burst 30 --workers 2")
+fi
+if [[ "${BENCH_BASELINE:-0}" == 1 ]]; then
+  args+=(--approver "baseline-no-checks=env KUBECONFIG=$kc $build/bench/certguard_bench_baseline_approver")
 fi
 bench_peers
 bench_meta operator bench

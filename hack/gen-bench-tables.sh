@@ -39,12 +39,12 @@ table() {
   jq -r "$defs$program" "$results/$1.json"
 }
 approval='
-  "Measured \(.meta.date // "?") on \(.meta.machine // "?"), commit \(.meta.commit // "?"); peers built from \(.meta.peer_source // "?"). \(.csrs) serving CSRs from \(.nodes) node identities\(if (.rounds // 1) > 1 then ", each approver'"'"'s median of \(.rounds) rounds" else "" end); loaded: +\(.load_nodes) Nodes and +\(.load_csrs) decided CSRs. Ratios are to the best peer on each figure (throughput: higher is better; the others: lower).",
+  "Measured \(.meta.date // "?") on \(.meta.machine // "?"), commit \(.meta.commit // "?"); peers built from \(.meta.peer_source // "?"). \(.csrs) serving CSRs from \(.nodes) node identities\(if (.rounds // 1) > 1 then ", each approver'"'"'s median of \(.rounds) rounds" else "" end); loaded: +\(.load_nodes) Nodes and +\(.load_csrs) decided CSRs. Plane floor: the CPU that everything but the approver spent over its round, spread over \(.cores // "all the") cores: the round an approver costing no CPU could have had. Ratios are to the best peer on each figure (throughput: higher is better; the others: lower).",
   "",
-  "| approver | status | \(.csrs) CSRs decided in | CSRs/s | p50 | p99 | CPU | API requests per CSR | RSS idle | RSS busy | loaded: start-up to first decision | loaded: RSS | throughput | p99 | CPU | RSS idle | loaded start-up | loaded RSS |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  "| approver | status | \(.csrs) CSRs decided in | plane floor | CSRs/s | p50 | p99 | CPU | API requests per CSR | RSS idle | RSS busy | loaded: start-up to first decision | loaded: RSS | throughput | p99 | CPU | RSS idle | loaded start-up | loaded RSS |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   (.approvers[] |
-    "| \(.name) | \(.status)\(if .status != "ok" then ": " + ((.reason // "") | .[0:120] | gsub("\\|"; "/") | gsub("\n"; " ")) else "" end) | \(.all_decided_seconds | s) | \(.csrs_per_second | f(1)) | \(.p50_ms | ms) | \(.p99_ms | ms) | \(.cpu_seconds | s) | \(.api_requests_per_csr | f(2)) | \(.rss_idle_mib | mib) | \(.rss_busy_peak_mib | mib) | \(.loaded.ready_seconds | s) | \(.loaded.rss_mib | mib) | \(.throughput_vs_best_peer | x) | \(.p99_vs_best_peer | x) | \(.cpu_vs_best_peer | x) | \(.idle_rss_vs_lightest_peer | x) | \(.loaded_start_vs_best_peer | x) | \(.loaded_rss_vs_lightest_peer | x) |")
+    "| \(.name) | \(.status)\(if .status != "ok" then ": " + ((.reason // "") | .[0:120] | gsub("\\|"; "/") | gsub("\n"; " ")) else "" end) | \(.all_decided_seconds | s) | \(.plane_floor_seconds | s) | \(.csrs_per_second | f(1)) | \(.p50_ms | ms) | \(.p99_ms | ms) | \(.cpu_seconds | s) | \(.api_requests_per_csr | f(2)) | \(.rss_idle_mib | mib) | \(.rss_busy_peak_mib | mib) | \(.loaded.ready_seconds | s) | \(.loaded.rss_mib | mib) | \(.throughput_vs_best_peer | x) | \(.p99_vs_best_peer | x) | \(.cpu_vs_best_peer | x) | \(.idle_rss_vs_lightest_peer | x) | \(.loaded_start_vs_best_peer | x) | \(.loaded_rss_vs_lightest_peer | x) |")
 '
 kubelets='
   def n(k): (.csrs // {})[k] // {};
