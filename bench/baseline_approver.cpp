@@ -74,9 +74,10 @@ class Approver {
  private:
   // Queued unless decided, of another signer, or already queued.
   void Offer(Json csr) {
-    if (csr::IsDecided(csr)) return;
-    if (csr["spec"].value("signerName", "") != csr::kServingSigner) return;
-    std::string name = csr["metadata"].value("name", "");
+    if (!csr.is_object() || csr::IsDecided(csr)) return;
+    if (csr.value("spec", Json::object()).value("signerName", "") != csr::kServingSigner) return;
+    std::string name = csr.value("metadata", Json::object()).value("name", "");
+    if (name.empty()) return;
     std::lock_guard<std::mutex> lock(mu_);
     if (!queued_.insert(name).second) return;
     queue_.push_back(std::move(csr));
@@ -92,7 +93,7 @@ class Approver {
         csr = std::move(queue_.front());
         queue_.pop_front();
       }
-      std::string name = csr["metadata"].value("name", "");
+      std::string name = csr["metadata"]["name"];  // Offer checked it
       auto body = csr::BuildApprovalBody(csr, true, "benchmark baseline: not checked",
                                          common::SystemClock().Now());
       Status s = body.ok() ? client_->UpdateWithoutResult(res::kCertificateSigningRequests, "",
