@@ -24,7 +24,7 @@ $(BUILD_DIR)/build.ninja:
 
 $(ASAN_DIR)/build.ninja:
 	cmake -S . -B $(ASAN_DIR) -G $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DCERTGUARD_WERROR=$(WERROR) \
-	  -DCERTGUARD_SANITIZE=address,undefined
+	  -DCERTGUARD_SANITIZE=address,undefined -DCERTGUARD_BUILD_BENCH=OFF
 
 build: $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
