@@ -8,9 +8,13 @@
 #include <set>
 #include <thread>
 
+#include <unistd.h>
+
 #include "integration/kube_support.h"
 #include "kube/http.h"
+#include "support/http_get.h"
 #include "support/pki.h"
+#include "support/wait.h"
 #include "x509/pem.h"
 
 namespace certguard::test {
@@ -299,7 +303,14 @@ TEST_CASE("kube: TLS accepts the API server IP SAN and refuses a wrong CA or hos
         " -accept 127.0.0.1:" + std::to_string(port) + " -cert s.crt -key s.key -www -quiet"
         " </dev/null >s_server.log 2>&1 & echo $!)");
     REQUIRE(r.ok());
-    std::this_thread::sleep_for(500ms);
+    // Listening, not a fixed sleep: on a loaded machine (sanitized runs side by side)
+    // s_server can take well over half a second to bind.
+    REQUIRE(testing::WaitFor([&] {
+      int fd = testing::OpenIdleConnection(port);
+      if (fd < 0) return false;
+      ::close(fd);
+      return true;
+    }, 10s, 20ms));
     return r.out.substr(0, r.out.find('\n'));
   };
   int port = 20000 + static_cast<int>(getpid() % 20000);
